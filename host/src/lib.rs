@@ -1,0 +1,59 @@
+//! keeper: an encrypted vault host whose rotation and importer backends are
+//! sandboxed WebAssembly components.
+//!
+//! # Brief overview
+//!
+//! - [`cli`]: clap definitions, one file per command group.
+//! - [`commands`]: what each command does (anyhow at this layer only).
+//! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
+//! - [`context`]: data directory and configuration.
+//! - [`output`]: table / JSON / CSV printing.
+
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod output;
+pub mod runtime;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Runs the `keeper` command line and returns its exit code.
+///
+/// Exit code 0 only on success; errors are printed with their causes.
+pub fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`keeper plugin list | head`) is not an error.
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info,keeper=debug",
+        _ => "debug,keeper=trace,cranelift_codegen=info,wasmtime=info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KEEPER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+}

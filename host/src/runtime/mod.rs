@@ -1,0 +1,1 @@
+//! The plugin sandbox (being written).

@@ -1,0 +1,1 @@
+//! Support crate for keeper's end-to-end tests (the tests live in it/).
