@@ -1,1 +1,6 @@
-//! placeholder
+//! End-to-end tests of the `keeper` binary, one module per command group.
+//!
+//! Every test gets its own data directory; real services (MariaDB, sshd) and
+//! real wasm32-wasip2 plugins are used, never mocks.
+
+mod support;
