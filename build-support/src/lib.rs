@@ -54,7 +54,11 @@ pub fn build_components(dirs: &[&str]) -> Vec<Component> {
                 .join(WASM_TARGET)
                 .join("plugin")
                 .join(format!("{}.wasm", package.replace('-', "_")));
-            assert!(wasm.is_file(), "cargo built {package} but {} is missing", wasm.display());
+            assert!(
+                wasm.is_file(),
+                "cargo built {package} but {} is missing",
+                wasm.display()
+            );
             Component { package, wasm, dir }
         })
         .collect()
@@ -64,7 +68,16 @@ fn build_one(root: &Path, target_dir: &Path, package: &str) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
-        .args(["build", "--quiet", "--target", WASM_TARGET, "--profile", "plugin", "-p", package])
+        .args([
+            "build",
+            "--quiet",
+            "--target",
+            WASM_TARGET,
+            "--profile",
+            "plugin",
+            "-p",
+            package,
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     // Flags meant for the outer (native) build must not reach the wasm build.
@@ -82,10 +95,14 @@ fn build_one(root: &Path, target_dir: &Path, package: &str) {
     ] {
         cmd.env_remove(var);
     }
-    let output = cmd.output().unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("may not be installed") || stderr.contains("can't find crate for `core`") {
+        let hint = if stderr.contains("may not be installed")
+            || stderr.contains("can't find crate for `core`")
+        {
             "\nhint: install the target with `rustup target add wasm32-wasip2`"
         } else {
             ""
@@ -97,11 +114,14 @@ fn build_one(root: &Path, target_dir: &Path, package: &str) {
 /// The workspace root: the nearest ancestor of the calling crate with a
 /// `[workspace]` Cargo.toml.
 fn workspace_root() -> PathBuf {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"));
+    let manifest_dir = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR is set by cargo"),
+    );
     manifest_dir
         .ancestors()
         .find(|dir| {
-            std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|text| text.contains("[workspace]"))
+            std::fs::read_to_string(dir.join("Cargo.toml"))
+                .is_ok_and(|text| text.contains("[workspace]"))
         })
         .expect("the calling crate is inside the keeper workspace")
         .to_path_buf()
@@ -121,7 +141,8 @@ fn wasm_target_dir() -> PathBuf {
 /// Reads `name = "..."` from the `[package]` table of `dir/Cargo.toml`.
 fn package_name(dir: &Path) -> String {
     let manifest = dir.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+    let text = std::fs::read_to_string(&manifest)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
     text.lines()
         .map(str::trim)
         .find_map(|line| {

@@ -1,6 +1,8 @@
 //! Minimal first cut (to be replaced).
 #[doc(hidden)]
 pub mod __private {
-    pub mod bindings { pub use crate::bindings::*; }
+    pub mod bindings {
+        pub use crate::bindings::*;
+    }
 }
 mod bindings;

@@ -1,9 +1,9 @@
 //! Test fixtures: a throw-away data directory and a way to run `keeper` in it.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::io::Write;
 
 /// A `keeper` installation in a temporary data directory.
 pub struct Keeper {
@@ -13,7 +13,9 @@ pub struct Keeper {
 impl Keeper {
     /// A fresh, empty data directory.
     pub fn new() -> Self {
-        Self { dir: tempfile::tempdir().expect("create temp dir") }
+        Self {
+            dir: tempfile::tempdir().expect("create temp dir"),
+        }
     }
 
     /// The data directory.
@@ -41,9 +43,19 @@ impl Keeper {
 
     /// Runs `keeper args...` with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self.cmd(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped())
-            .spawn().expect("spawn keeper");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn keeper");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
         Run(child.wait_with_output().expect("wait keeper"))
     }
 }
@@ -64,27 +76,46 @@ impl Run {
     /// Asserts success and returns stdout.
     #[track_caller]
     pub fn ok(&self) -> String {
-        assert!(self.0.status.success(), "keeper failed ({:?})\nstdout:\n{}\nstderr:\n{}", self.code(), self.stdout(), self.stderr());
+        assert!(
+            self.0.status.success(),
+            "keeper failed ({:?})\nstdout:\n{}\nstderr:\n{}",
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
         self.stdout()
     }
     /// Asserts failure and returns stderr.
     #[track_caller]
     pub fn fails(&self) -> String {
-        assert!(!self.0.status.success(), "keeper unexpectedly succeeded\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        assert!(
+            !self.0.status.success(),
+            "keeper unexpectedly succeeded\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
         self.stderr()
     }
     /// Parses stdout as JSON.
     #[track_caller]
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.ok()).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
+        serde_json::from_str(&self.ok())
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout()))
     }
 }
 
 /// Path of the `keeper` binary built alongside this test (same target dir).
 pub fn keeper_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
     let bin = dir.join(format!("keeper{}", std::env::consts::EXE_SUFFIX));
-    assert!(bin.is_file(), "{} not found: build it first (cargo build -p keeper)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} not found: build it first (cargo build -p keeper)",
+        bin.display()
+    );
     bin
 }

@@ -1,7 +1,254 @@
-//! `keeper plugin ...` (being written).
+//! `keeper plugin ...`: list, info, install, remove and package plugins.
+
+use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
-use crate::cli::PluginCommand;
+
+use anyhow::{Context as _, bail};
+use serde::Serialize;
+
+use crate::cli::{Format, PluginCommand};
 use crate::context::Context;
-pub(crate) async fn run(_ctx: &Context, _cmd: PluginCommand) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("plugin commands are being written")
+use crate::output::print_listing;
+use crate::runtime::{ArtifactCache, Capabilities, PluginPackage, Runtime, Source, registry};
+
+/// Runs a `keeper plugin` subcommand.
+pub(crate) async fn run(ctx: &Context, command: PluginCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        PluginCommand::List { format } => list(ctx, format),
+        PluginCommand::Info { name, format } => info(ctx, &name, format).await,
+        PluginCommand::Install { path, grant, force } => install(ctx, &path, grant, force).await,
+        PluginCommand::Remove { name } => remove(ctx, &name),
+        PluginCommand::Package {
+            wasm,
+            manifest,
+            out,
+        } => package(&wasm, &manifest, &out),
+    }
+}
+
+/// One plugin as listings show it.
+#[derive(Debug, Serialize)]
+struct PluginRow {
+    name: String,
+    version: String,
+    kind: String,
+    api_version: String,
+    description: String,
+    capabilities: Capabilities,
+    granted: Capabilities,
+    source: Source,
+    sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<String>,
+}
+
+impl From<&PluginPackage> for PluginRow {
+    fn from(p: &PluginPackage) -> Self {
+        Self {
+            name: p.manifest.name.clone(),
+            version: p.manifest.version.to_string(),
+            kind: p.manifest.kind.to_string(),
+            api_version: p.manifest.api_version.to_string(),
+            description: p.manifest.description.clone(),
+            capabilities: p.manifest.capabilities.clone(),
+            granted: p.manifest.capabilities.intersect(&p.granted),
+            source: p.source,
+            sha256: p.sha256.clone(),
+            path: p.dir.as_ref().map(|d| d.display().to_string()),
+        }
+    }
+}
+
+fn list(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> {
+    let (plugins, broken) = registry::all(&ctx.plugin_dir())?;
+    let rows: Vec<PluginRow> = plugins.iter().map(PluginRow::from).collect();
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.name.clone(),
+                r.version.clone(),
+                r.kind.clone(),
+                r.api_version.clone(),
+                r.capabilities.summary(),
+                plugins
+                    .iter()
+                    .find(|p| p.manifest.name == r.name)
+                    .map_or_else(String::new, |p| p.source.to_string()),
+            ]
+        })
+        .collect();
+    print_listing(
+        format,
+        &["Name", "Version", "Kind", "API", "Capabilities", "Source"],
+        &table,
+        &rows,
+    )?;
+    for (dir, error) in &broken {
+        eprintln!("warning: ignoring {}: {error}", dir.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitCode> {
+    let package = registry::find(&ctx.plugin_dir(), name)?;
+    let row = PluginRow::from(&package);
+    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
+    let plugin = runtime.load(&package)?;
+    let limits = plugin.limits().clone();
+    #[derive(Serialize)]
+    struct Info {
+        #[serde(flatten)]
+        plugin: PluginRow,
+        summary: String,
+        memory_mib: u64,
+        timeout_secs: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        default_port: Option<u16>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        required_params: Vec<String>,
+    }
+    let (summary, default_port, required_params) = match package.manifest.kind {
+        crate::runtime::Kind::Rotator => {
+            let d = plugin.describe_rotator().await?;
+            (d.summary, d.default_port, d.required_params)
+        }
+        crate::runtime::Kind::Importer => {
+            (plugin.describe_importer().await?.summary, None, Vec::new())
+        }
+    };
+    let info = Info {
+        plugin: row,
+        summary,
+        memory_mib: limits.memory_mib(),
+        timeout_secs: limits.timeout.as_secs(),
+        default_port,
+        required_params,
+    };
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &info.plugin;
+    let mut lines = vec![
+        ("Name", p.name.clone()),
+        ("Version", p.version.clone()),
+        ("Kind", p.kind.clone()),
+        ("API version", p.api_version.clone()),
+        ("Description", p.description.clone()),
+        ("Summary", info.summary.clone()),
+        ("Source", package.source.to_string()),
+        ("SHA-256", p.sha256.clone()),
+        ("Requested", lines_or_none(&p.capabilities.describe())),
+        ("Granted", lines_or_none(&p.granted.describe())),
+        (
+            "Limits",
+            format!(
+                "{} MiB memory, {} s per call",
+                info.memory_mib, info.timeout_secs
+            ),
+        ),
+    ];
+    if let Some(port) = info.default_port {
+        lines.push(("Default port", port.to_string()));
+    }
+    if !info.required_params.is_empty() {
+        lines.push(("Required", info.required_params.join(", ")));
+    }
+    if let Some(path) = &p.path {
+        lines.push(("Path", path.clone()));
+    }
+    let rows: Vec<Vec<String>> = lines
+        .into_iter()
+        .map(|(k, v)| vec![k.to_string(), v])
+        .collect();
+    println!("{}", crate::output::table(&["Field", "Value"], &rows));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn lines_or_none(lines: &[String]) -> String {
+    if lines.is_empty() {
+        "nothing".to_string()
+    } else {
+        lines.join("\n")
+    }
+}
+
+async fn install(
+    ctx: &Context,
+    path: &std::path::Path,
+    grant: bool,
+    force: bool,
+) -> anyhow::Result<ExitCode> {
+    let package = registry::read_candidate(path)
+        .with_context(|| format!("cannot install from {}", path.display()))?;
+    let manifest = &package.manifest;
+    // Compile, audit and describe it under the full requested grant before
+    // asking: a plugin that cannot even load is refused here.
+    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
+    let mut probe = package.clone();
+    probe.granted = manifest.capabilities.clone();
+    let plugin = runtime.load(&probe)?;
+    match manifest.kind {
+        crate::runtime::Kind::Rotator => drop(plugin.describe_rotator().await?),
+        crate::runtime::Kind::Importer => drop(plugin.describe_importer().await?),
+    }
+    let requested = manifest.capabilities.describe();
+    println!(
+        "Plugin {} ({}, API {}): {}",
+        manifest.id(),
+        manifest.kind,
+        manifest.api_version,
+        manifest.description
+    );
+    if requested.is_empty() {
+        println!("It requests no capabilities.");
+    } else {
+        println!("It requests:");
+        for line in &requested {
+            println!("  - {line}");
+        }
+        if !grant && !confirm("Grant these capabilities and install?")? {
+            bail!(
+                "not installed: capabilities not granted (pass --grant to grant them non-interactively)"
+            );
+        }
+    }
+    let dir = registry::install(&ctx.plugin_dir(), &package, &manifest.capabilities, force)?;
+    println!("Installed {} into {}", manifest.id(), dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks a yes/no question on the terminal; false when there is none.
+fn confirm(question: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+fn remove(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
+    let dir = registry::remove(&ctx.plugin_dir(), name)?;
+    println!("Removed plugin {name} ({})", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn package(
+    wasm: &std::path::Path,
+    manifest: &std::path::Path,
+    out: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
+    let manifest = registry::package(wasm, manifest, out)?;
+    println!(
+        "Packaged {} (sha256 {}) into {}; install it with `keeper plugin install {}`",
+        manifest.id(),
+        manifest.sha256.as_deref().unwrap_or_default(),
+        out.display(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }

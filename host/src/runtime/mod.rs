@@ -1,1 +1,207 @@
-//! The plugin sandbox (being written).
+//! The plugin sandbox: every rotation and importer backend is a WebAssembly
+//! component run here under a deny-by-default policy.
+//!
+//! | file | concern |
+//! |---|---|
+//! | `bindings.rs` | host bindings per supported WIT version (`since_v1_0_0`, `latest`) |
+//! | `manifest.rs` | `plugin.toml`: name, version, kind, api-version, capabilities, limits, sha256 |
+//! | `registry.rs` | built-in, installed and dropped-in plugins; install / remove / package |
+//! | `audit.rs` | exported kind and API version, import audit against the manifest |
+//! | `cache.rs` | compiled artifacts keyed by sha256 + engine compatibility hash |
+//! | `limits.rs` | memory, CPU (fuel), wall clock, size caps |
+//! | `state.rs` | the per-call store: empty WASI plus keeper's gates |
+//! | `capability/` | one file per host capability: net, http, ssh, process, log |
+//! | `input.rs` | the streamed import source |
+//! | `plugin.rs` | a loaded plugin and its calls; traps → typed errors |
+//!
+//! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
+//! call allows (the record's pinned target, the host-chosen origins), a
+//! fresh `Store`, a CPU budget, a memory cap and a wall-clock deadline. A
+//! plugin that misbehaves fails that one call with a typed [`Error`]; the
+//! host carries on.
+
+pub mod audit;
+pub mod bindings;
+pub mod cache;
+pub mod capability;
+pub mod error;
+pub mod input;
+pub mod limits;
+pub mod manifest;
+pub mod plugin;
+pub mod registry;
+pub mod state;
+
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine};
+
+pub use cache::ArtifactCache;
+pub use capability::{CallContext, PinnedTarget};
+pub use error::{Error, PluginError};
+pub use input::InputSource;
+pub use limits::Limits;
+pub use manifest::{Capabilities, Kind, Manifest};
+pub use plugin::{ImportSession, LoadedPlugin, Step};
+pub use registry::{PluginPackage, Source};
+
+use bindings::latest::{importer::ImporterPlugin, rotator::RotatorPlugin};
+use plugin::Pre;
+use state::PluginState;
+
+/// How often the epoch advances: the granularity of wall-clock checks.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The wasm engine, the linkers for each world and the artifact cache.
+pub struct Runtime {
+    engine: Engine,
+    cache: ArtifactCache,
+    rotator_linker: Linker<PluginState>,
+    importer_linker: Linker<PluginState>,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// An engine with fuel metering, epoch interruption and a 1 MiB wasm
+    /// stack, and linkers providing WASI (empty), wasi:http (gated) and
+    /// keeper's host interfaces.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Engine`] if wasmtime rejects the configuration.
+    pub fn new(cache: ArtifactCache) -> Result<Self, Error> {
+        let engine_error = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
+        let mut config = Config::new();
+        config
+            .wasm_component_model(true)
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(1024 * 1024);
+        let engine = Engine::new(&config).map_err(engine_error)?;
+        start_epoch_ticker(&engine);
+
+        let mut rotator_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut rotator_linker).map_err(engine_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut rotator_linker)
+            .map_err(engine_error)?;
+        RotatorPlugin::add_to_linker::<_, HasSelf<_>>(&mut rotator_linker, |s| s)
+            .map_err(engine_error)?;
+
+        let mut importer_linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut importer_linker).map_err(engine_error)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut importer_linker)
+            .map_err(engine_error)?;
+        ImporterPlugin::add_to_linker::<_, HasSelf<_>>(&mut importer_linker, |s| s)
+            .map_err(engine_error)?;
+
+        Ok(Self {
+            engine,
+            cache,
+            rotator_linker,
+            importer_linker,
+        })
+    }
+
+    /// The engine (for benchmarks and cache inspection).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The artifact cache.
+    pub fn cache(&self) -> &ArtifactCache {
+        &self.cache
+    }
+
+    /// Loads a plugin: checks its API version, compiles it (or loads the
+    /// cached artifact), audits its exports and imports against its
+    /// manifest, and pre-links it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedApiVersion`], [`Error::InvalidComponent`],
+    /// [`Error::WrongKind`], [`Error::ApiVersionMismatch`],
+    /// [`Error::UndeclaredImport`], [`Error::UnknownImport`].
+    pub fn load(&self, package: &PluginPackage) -> Result<LoadedPlugin, Error> {
+        self.load_traced(package).map(|(plugin, _)| plugin)
+    }
+
+    /// As [`Runtime::load`], also saying whether the cache was used.
+    ///
+    /// # Errors
+    ///
+    /// As [`Runtime::load`].
+    pub fn load_traced(
+        &self,
+        package: &PluginPackage,
+    ) -> Result<(LoadedPlugin, cache::Origin), Error> {
+        let manifest = &package.manifest;
+        audit::check_manifest_version(manifest)?;
+        let (component, origin) =
+            self.cache
+                .load(&self.engine, &manifest.id(), &package.wasm, &package.sha256)?;
+        audit::check_component(&self.engine, &component, manifest)?;
+        let link_error = |e: wasmtime::Error| Error::InvalidComponent {
+            plugin: manifest.id(),
+            detail: format!("{e:#}"),
+        };
+        let pre = match manifest.kind {
+            Kind::Rotator => {
+                let pre = self
+                    .rotator_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
+                Pre::Rotator(
+                    bindings::latest::rotator::RotatorPluginPre::new(pre).map_err(link_error)?,
+                )
+            }
+            Kind::Importer => {
+                let pre = self
+                    .importer_linker
+                    .instantiate_pre(&component)
+                    .map_err(link_error)?;
+                Pre::Importer(
+                    bindings::latest::importer::ImporterPluginPre::new(pre).map_err(link_error)?,
+                )
+            }
+        };
+        let effective = manifest.capabilities.intersect(&package.granted);
+        let limits = Limits::for_request(&manifest.limits);
+        Ok((
+            LoadedPlugin::new(
+                manifest.clone(),
+                effective,
+                limits,
+                self.engine.clone(),
+                pre,
+            ),
+            origin,
+        ))
+    }
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("keeper-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the ticker, fuel still bounds CPU and the tokio timeout
+        // still bounds calls that wait on the host.
+        tracing::warn!("cannot start the epoch ticker: {e}");
+    }
+}

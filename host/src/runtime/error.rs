@@ -1,0 +1,219 @@
+//! Typed errors of the plugin runtime: loading, policy and calls.
+//!
+//! Every call failure names the plugin (`name version`) and says what to do
+//! where there is something to do. None of them ever carries a secret: plugin
+//! messages are redacted before they get here.
+
+use std::fmt;
+
+use semver::Version;
+
+/// Why a plugin failed, as the plugin itself reported it (the WIT
+/// `plugin-error` variant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// The record or parameters are wrong or incomplete.
+    InvalidConfig(String),
+    /// The target could not be reached.
+    Unreachable(String),
+    /// The target refused the credentials.
+    AuthFailed(String),
+    /// The target refused the request.
+    Rejected(String),
+    /// Not supported by this plugin.
+    Unsupported(String),
+    /// The import source is malformed.
+    MalformedInput(String),
+    /// A bug inside the plugin.
+    Internal(String),
+}
+
+impl PluginError {
+    /// The message, without the category.
+    pub fn message(&self) -> &str {
+        match self {
+            PluginError::InvalidConfig(m)
+            | PluginError::Unreachable(m)
+            | PluginError::AuthFailed(m)
+            | PluginError::Rejected(m)
+            | PluginError::Unsupported(m)
+            | PluginError::MalformedInput(m)
+            | PluginError::Internal(m) => m,
+        }
+    }
+
+    /// A short category name (`auth-failed`, ...), for tables and JSON.
+    pub fn category(&self) -> &'static str {
+        match self {
+            PluginError::InvalidConfig(_) => "invalid-config",
+            PluginError::Unreachable(_) => "unreachable",
+            PluginError::AuthFailed(_) => "auth-failed",
+            PluginError::Rejected(_) => "rejected",
+            PluginError::Unsupported(_) => "unsupported",
+            PluginError::MalformedInput(_) => "malformed-input",
+            PluginError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl fmt::Display for PluginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            PluginError::InvalidConfig(_) => "invalid configuration",
+            PluginError::Unreachable(_) => "target unreachable",
+            PluginError::AuthFailed(_) => "authentication failed",
+            PluginError::Rejected(_) => "rejected by the target",
+            PluginError::Unsupported(_) => "unsupported",
+            PluginError::MalformedInput(_) => "malformed input",
+            PluginError::Internal(_) => "internal plugin error",
+        };
+        write!(f, "{what}: {}", self.message())
+    }
+}
+
+/// Errors of the plugin runtime.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// `plugin.toml` is malformed or invalid.
+    #[error("invalid plugin manifest: {0}")]
+    Manifest(String),
+    /// The component does not match the manifest's sha256.
+    #[error(
+        "plugin {plugin}: component sha256 {actual} does not match the manifest's {expected}; the file was changed or corrupted, do not install it"
+    )]
+    Sha256Mismatch {
+        plugin: String,
+        expected: String,
+        actual: String,
+    },
+    /// An installed plugin has no sha256 in its manifest.
+    #[error("plugin {plugin}: the manifest has no sha256; package it with `keeper plugin package`")]
+    MissingSha256 { plugin: String },
+    /// The component changed since the user granted its capabilities.
+    #[error(
+        "plugin {plugin}: the component changed since its capabilities were granted; reinstall it with `keeper plugin install`"
+    )]
+    GrantMismatch { plugin: String },
+    /// The component exports another kind than the manifest says.
+    #[error("plugin {plugin}: the manifest says {expected} but the component exports {found}")]
+    WrongKind {
+        plugin: String,
+        expected: String,
+        found: String,
+    },
+    /// The plugin needs an API version this host does not support.
+    #[error(
+        "plugin {plugin} needs plugin API {requested}; this keeper supports {supported} (same major version, minor not newer); upgrade keeper or use a plugin built for API {supported}"
+    )]
+    UnsupportedApiVersion {
+        plugin: String,
+        requested: Version,
+        supported: Version,
+    },
+    /// The manifest's api-version disagrees with the component's exports.
+    #[error(
+        "plugin {plugin}: the manifest says api-version {manifest} but the component exports {component}"
+    )]
+    ApiVersionMismatch {
+        plugin: String,
+        manifest: Version,
+        component: Version,
+    },
+    /// The component imports an interface its manifest did not declare.
+    #[error(
+        "plugin {plugin} imports `{import}`, which needs the `{capability}` capability its manifest does not declare; refusing to load it"
+    )]
+    UndeclaredImport {
+        plugin: String,
+        import: String,
+        capability: String,
+    },
+    /// The component imports an interface keeper does not provide.
+    #[error("plugin {plugin} imports `{import}`, which keeper does not provide to {kind} plugins")]
+    UnknownImport {
+        plugin: String,
+        import: String,
+        kind: String,
+    },
+    /// The component is not a valid component or failed to compile.
+    #[error("plugin {plugin}: not a valid WebAssembly component: {detail}")]
+    InvalidComponent { plugin: String, detail: String },
+    /// No plugin of that name.
+    #[error("no plugin named {0:?}; `keeper plugin list` shows the available ones")]
+    NotFound(String),
+    /// The plugin is of another kind than the operation needs.
+    #[error("plugin {plugin} is a {found}, not a {expected}")]
+    KindMismatch {
+        plugin: String,
+        expected: String,
+        found: String,
+    },
+    /// The call exceeded its wall-clock limit.
+    #[error("plugin {plugin} timed out after {secs} s and was stopped")]
+    Timeout { plugin: String, secs: u64 },
+    /// The call exceeded its CPU budget.
+    #[error("plugin {plugin} exceeded its CPU budget and was stopped (an endless loop?)")]
+    CpuLimit { plugin: String },
+    /// The call exceeded its memory cap.
+    #[error("plugin {plugin} exceeded its memory limit of {mib} MiB and was stopped")]
+    MemoryLimit { plugin: String, mib: u64 },
+    /// The plugin's stack overflowed (runaway recursion).
+    #[error("plugin {plugin} crashed: stack overflow (runaway recursion?)")]
+    StackOverflow { plugin: String },
+    /// The plugin wrote more log or stdout/stderr output than allowed.
+    #[error("plugin {plugin} flooded its {stream} (over {limit_kib} KiB) and was stopped")]
+    OutputLimit {
+        plugin: String,
+        stream: &'static str,
+        limit_kib: usize,
+    },
+    /// A value the plugin returned is larger than allowed.
+    #[error("plugin {plugin} returned {what} of {bytes} bytes, over the {limit} byte limit")]
+    ResultTooLarge {
+        plugin: String,
+        what: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
+    /// An argument is larger than a plugin may be given.
+    #[error("{what} of {bytes} bytes is over the {limit} byte limit for plugin calls")]
+    ArgumentTooLarge {
+        what: &'static str,
+        bytes: usize,
+        limit: usize,
+    },
+    /// The plugin trapped (panic, unreachable, bad memory access...).
+    #[error("plugin {plugin} crashed: {detail}")]
+    Crashed { plugin: String, detail: String },
+    /// The plugin returned an error.
+    #[error("plugin {plugin}: {error}")]
+    Plugin { plugin: String, error: PluginError },
+    /// Reading or writing plugin files failed.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    /// The wasm engine failed in a way that is not the plugin's fault.
+    #[error("plugin runtime: {0}")]
+    Engine(String),
+}
+
+impl Error {
+    /// The plugin's own error, if that is what this is.
+    pub fn plugin_error(&self) -> Option<&PluginError> {
+        match self {
+            Error::Plugin { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! `keeper:plugin/input`: the import source, streamed to importer plugins.
+//!
+//! The host opens the source the user named (a file, or stdin) and the
+//! plugin pulls it in chunks of at most [`MAX_CHUNK`] bytes, so a 1 GB export
+//! never has to fit in the plugin's memory.
+
+use std::io::Read;
+
+use crate::runtime::bindings::latest::importer::keeper::plugin::input::Host;
+use crate::runtime::state::PluginState;
+
+/// Largest chunk handed to a plugin in one `read`.
+pub const MAX_CHUNK: u32 = 1024 * 1024;
+
+/// A readable import source.
+pub struct InputSource {
+    reader: Box<dyn Read + Send>,
+    size: Option<u64>,
+    read: u64,
+}
+
+impl InputSource {
+    /// Wraps a reader; `size` is its length when known (for progress).
+    pub fn new(reader: impl Read + Send + 'static, size: Option<u64>) -> Self {
+        Self {
+            reader: Box::new(reader),
+            size,
+            read: 0,
+        }
+    }
+
+    /// Bytes handed to the plugin so far.
+    pub fn position(&self) -> u64 {
+        self.read
+    }
+
+    /// Reads up to `max` bytes, filling the buffer unless the source ends.
+    fn read_chunk(&mut self, max: u32) -> std::io::Result<Vec<u8>> {
+        let max = max.clamp(1, MAX_CHUNK) as usize;
+        let mut buf = vec![0; max];
+        let mut filled = 0;
+        while filled < max {
+            match self.reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        buf.truncate(filled);
+        self.read += filled as u64;
+        Ok(buf)
+    }
+}
+
+impl std::fmt::Debug for InputSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InputSource")
+            .field("size", &self.size)
+            .field("read", &self.read)
+            .finish()
+    }
+}
+
+impl Host for PluginState {
+    async fn read(&mut self, max: u32) -> wasmtime::Result<Vec<u8>> {
+        match self.input.as_mut() {
+            None => Ok(Vec::new()),
+            // A source that cannot be read ends the import with that error.
+            Some(input) => input
+                .read_chunk(max)
+                .map_err(|e| wasmtime::format_err!("reading the import source failed: {e}")),
+        }
+    }
+
+    async fn size(&mut self) -> wasmtime::Result<Option<u64>> {
+        Ok(self.input.as_ref().and_then(|i| i.size))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_capped_and_filled() {
+        let data = vec![7u8; 3 * MAX_CHUNK as usize + 5];
+        let mut input = InputSource::new(std::io::Cursor::new(data), None);
+        assert_eq!(
+            input.read_chunk(u32::MAX).expect("read").len(),
+            MAX_CHUNK as usize
+        );
+        assert_eq!(input.read_chunk(10).expect("read").len(), 10);
+        let mut total = MAX_CHUNK as usize + 10;
+        loop {
+            let chunk = input.read_chunk(MAX_CHUNK).expect("read");
+            if chunk.is_empty() {
+                break;
+            }
+            total += chunk.len();
+        }
+        assert_eq!(total, 3 * MAX_CHUNK as usize + 5);
+        assert_eq!(input.position(), total as u64);
+    }
+}

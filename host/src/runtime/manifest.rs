@@ -1,0 +1,349 @@
+//! `plugin.toml`: what a plugin is, what it needs, and its component's hash.
+//!
+//! ```toml
+//! name = "mysql"                 # [a-z0-9-]
+//! version = "0.1.0"              # the plugin's own version (semver)
+//! kind = "rotator"               # rotator | importer
+//! api-version = "1.0.0"          # the keeper:plugin version it exports
+//! description = "Rotates MySQL and MariaDB passwords"
+//! sha256 = "<hex>"               # of plugin.wasm; required for installed plugins
+//!
+//! [capabilities]                 # all optional; none by default
+//! tcp = true                     # TCP to the record's pinned target
+//! http = ["https://lastpass.com"]
+//! ssh = true
+//! process = ["pspasswd"]
+//!
+//! [limits]                       # requests; the host clamps them
+//! memory-mib = 64
+//! timeout-secs = 60
+//! ```
+
+use std::fmt;
+
+use semver::Version;
+use serde::{Deserialize, Serialize};
+
+use super::capability::http::Origin;
+use super::error::Error;
+
+/// The kind of a plugin: which world its component targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Exports `keeper:plugin/rotator`.
+    Rotator,
+    /// Exports `keeper:plugin/importer`.
+    Importer,
+}
+
+impl Kind {
+    /// The WIT interface this kind exports, without version.
+    pub fn interface(self) -> &'static str {
+        match self {
+            Kind::Rotator => "keeper:plugin/rotator",
+            Kind::Importer => "keeper:plugin/importer",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Rotator => "rotator",
+            Kind::Importer => "importer",
+        })
+    }
+}
+
+/// Capabilities a plugin asks for (in its manifest) or was granted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Capabilities {
+    /// TCP connections to the pinned target of the record being processed.
+    pub tcp: bool,
+    /// HTTP origins (`scheme://host[:port]`).
+    pub http: Vec<String>,
+    /// SSH sessions to the pinned target.
+    pub ssh: bool,
+    /// Local programs by name.
+    pub process: Vec<String>,
+}
+
+impl Capabilities {
+    /// What is in both `self` and `other`.
+    pub fn intersect(&self, other: &Capabilities) -> Capabilities {
+        Capabilities {
+            tcp: self.tcp && other.tcp,
+            http: self
+                .http
+                .iter()
+                .filter(|o| other.http.contains(o))
+                .cloned()
+                .collect(),
+            ssh: self.ssh && other.ssh,
+            process: self
+                .process
+                .iter()
+                .filter(|p| other.process.contains(p))
+                .cloned()
+                .collect(),
+        }
+    }
+
+    /// True when nothing is asked for.
+    pub fn is_empty(&self) -> bool {
+        !self.tcp && self.http.is_empty() && !self.ssh && self.process.is_empty()
+    }
+
+    /// One short line per capability, for listings and install prompts.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        if self.tcp {
+            lines.push("tcp: connect to the target of the record being processed".to_string());
+        }
+        for origin in &self.http {
+            lines.push(format!("http: send requests to {origin}"));
+        }
+        if self.ssh {
+            lines.push(
+                "ssh: open SSH sessions to the target of the record being processed".to_string(),
+            );
+        }
+        for program in &self.process {
+            lines.push(format!("process: run the local program `{program}`"));
+        }
+        lines
+    }
+
+    /// A compact summary, e.g. `tcp, http(https://lastpass.com)`; `-` for none.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if self.tcp {
+            parts.push("tcp".to_string());
+        }
+        if !self.http.is_empty() {
+            parts.push(format!("http({})", self.http.join(" ")));
+        }
+        if self.ssh {
+            parts.push("ssh".to_string());
+        }
+        if !self.process.is_empty() {
+            parts.push(format!("process({})", self.process.join(" ")));
+        }
+        if parts.is_empty() {
+            "-".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// Resource limits a plugin requests. The host clamps them to its maxima.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RequestedLimits {
+    /// Linear memory cap in MiB.
+    pub memory_mib: Option<u32>,
+    /// Wall-clock limit for one call, in seconds.
+    pub timeout_secs: Option<u32>,
+}
+
+/// A parsed and validated `plugin.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Manifest {
+    /// Plugin name: lower-case letters, digits and `-`.
+    pub name: String,
+    /// The plugin's own version.
+    pub version: Version,
+    /// Rotator or importer.
+    pub kind: Kind,
+    /// The `keeper:plugin` API version the component exports.
+    pub api_version: Version,
+    /// One line for listings.
+    #[serde(default)]
+    pub description: String,
+    /// Hex sha256 of the component.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Requested capabilities.
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    /// Requested limits.
+    #[serde(default)]
+    pub limits: RequestedLimits,
+}
+
+impl Manifest {
+    /// Parses and validates a manifest.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Manifest`] when the TOML is malformed, a field is missing or
+    /// unknown, the name is not `[a-z0-9-]`, an HTTP origin is not a bare
+    /// `scheme://host[:port]`, an importer asks for tcp/ssh/process, or the
+    /// sha256 is not 64 hex digits.
+    pub fn parse(text: &str) -> Result<Self, Error> {
+        let manifest: Manifest =
+            toml::from_str(text).map_err(|e| Error::Manifest(e.message().to_string()))?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::Manifest(msg));
+        if self.name.is_empty()
+            || self.name.len() > 64
+            || !self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return bad(format!(
+                "name {:?} must be 1-64 characters of a-z, 0-9 and -",
+                self.name
+            ));
+        }
+        if let Some(sha) = &self.sha256 {
+            if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad("sha256 must be 64 hex digits".to_string());
+            }
+        }
+        for origin in &self.capabilities.http {
+            if let Err(e) = Origin::parse(origin) {
+                return bad(format!("capabilities.http: {e}"));
+            }
+        }
+        for program in &self.capabilities.process {
+            if program.is_empty() || program.contains(['/', '\\']) || program.starts_with('.') {
+                return bad(format!(
+                    "capabilities.process: {program:?} must be a bare program name"
+                ));
+            }
+        }
+        if self.kind == Kind::Importer
+            && (self.capabilities.tcp
+                || self.capabilities.ssh
+                || !self.capabilities.process.is_empty())
+        {
+            return bad(
+                "an importer may only ask for http; tcp, ssh and process need a record's target"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+
+    /// `name version`, for messages.
+    pub fn id(&self) -> String {
+        format!("{} {}", self.name, self.version)
+    }
+
+    /// Serialises the manifest back to TOML.
+    ///
+    /// # Errors
+    ///
+    /// Never in practice: every field is representable in TOML.
+    pub fn to_toml(&self) -> Result<String, Error> {
+        toml::to_string_pretty(self).map_err(|e| Error::Manifest(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MYSQL: &str = r#"
+        name = "mysql"
+        version = "0.1.0"
+        kind = "rotator"
+        api-version = "1.0.0"
+        description = "MySQL"
+        [capabilities]
+        tcp = true
+        [limits]
+        memory-mib = 64
+    "#;
+
+    #[test]
+    fn parses_a_rotator_manifest() {
+        let m = Manifest::parse(MYSQL).expect("valid");
+        assert_eq!(m.name, "mysql");
+        assert_eq!(m.kind, Kind::Rotator);
+        assert_eq!(m.api_version, Version::new(1, 0, 0));
+        assert!(m.capabilities.tcp);
+        assert_eq!(m.limits.memory_mib, Some(64));
+        assert_eq!(
+            Manifest::parse(&m.to_toml().expect("toml")).expect("round trip"),
+            m
+        );
+    }
+
+    #[test]
+    fn rejects_bad_manifests() {
+        let cases = [
+            (MYSQL.replace("\"mysql\"", "\"My SQL\""), "name"),
+            (
+                MYSQL.replace("kind = \"rotator\"", "kind = \"exporter\""),
+                "kind",
+            ),
+            (
+                MYSQL.replace("api-version = \"1.0.0\"", "api-version = \"one\""),
+                "api-version",
+            ),
+            (MYSQL.replace("tcp = true", "tcp = true\nfs = true"), "fs"),
+            (
+                MYSQL.replace("tcp = true", "http = [\"https://x.example/path\"]"),
+                "http",
+            ),
+            (
+                MYSQL.replace("tcp = true", "process = [\"/bin/sh\"]"),
+                "process",
+            ),
+            (
+                MYSQL.replace("kind = \"rotator\"", "kind = \"importer\""),
+                "importer",
+            ),
+            (
+                MYSQL.replace(
+                    "description = \"MySQL\"",
+                    "description = \"MySQL\"\nsha256 = \"abc\"",
+                ),
+                "64 hex",
+            ),
+            ("name = ".to_string(), ""),
+        ];
+        for (text, needle) in cases {
+            match Manifest::parse(&text) {
+                Err(Error::Manifest(msg)) => {
+                    assert!(msg.contains(needle), "{msg:?} should mention {needle:?}")
+                }
+                other => panic!("expected a manifest error for {needle:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn intersection_is_what_both_allow() {
+        let asked = Capabilities {
+            tcp: true,
+            http: vec!["https://a.example".into(), "https://b.example".into()],
+            ssh: true,
+            process: vec!["pspasswd".into()],
+        };
+        let granted = Capabilities {
+            tcp: true,
+            http: vec!["https://b.example".into()],
+            ssh: false,
+            process: vec![],
+        };
+        let effective = asked.intersect(&granted);
+        assert!(effective.tcp);
+        assert_eq!(effective.http, vec!["https://b.example".to_string()]);
+        assert!(!effective.ssh);
+        assert!(effective.process.is_empty());
+        assert_eq!(effective.summary(), "tcp, http(https://b.example)");
+        assert_eq!(Capabilities::default().summary(), "-");
+    }
+}

@@ -1,0 +1,530 @@
+//! A loaded plugin and its calls: a fresh sandbox per call, limits on
+//! everything, traps turned into typed errors.
+
+use std::time::Instant;
+
+use wasmtime::component::ResourceAny;
+use wasmtime::{Store, Trap};
+
+use super::bindings::latest::importer::{self as importer_world, ImporterPluginPre};
+use super::bindings::latest::rotator::RotatorPluginPre;
+use super::bindings::latest::rotator::exports::keeper::plugin::rotator as wit_rotator;
+use super::bindings::latest::rotator::keeper::plugin::types as wit;
+use super::capability::CallContext;
+use super::error::{Error, PluginError};
+use super::input::InputSource;
+use super::limits::Limits;
+use super::manifest::{Capabilities, Kind, Manifest};
+use super::state::PluginState;
+
+pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
+    ImportItem, ImporterInfo,
+};
+pub use wit::{Field, RecordView, Target};
+pub use wit_rotator::{PluginInfo, Rotation};
+
+/// How a plugin is instantiated: pre-linked once, instantiated per call.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    Rotator(RotatorPluginPre<PluginState>),
+    Importer(ImporterPluginPre<PluginState>),
+}
+
+/// A plugin ready to be called: compiled, audited and pre-linked.
+#[derive(Clone)]
+pub struct LoadedPlugin {
+    manifest: Manifest,
+    effective: Capabilities,
+    limits: Limits,
+    engine: wasmtime::Engine,
+    pre: Pre,
+}
+
+impl std::fmt::Debug for LoadedPlugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedPlugin")
+            .field("plugin", &self.manifest.id())
+            .field("effective", &self.effective)
+            .finish()
+    }
+}
+
+impl LoadedPlugin {
+    pub(crate) fn new(
+        manifest: Manifest,
+        effective: Capabilities,
+        limits: Limits,
+        engine: wasmtime::Engine,
+        pre: Pre,
+    ) -> Self {
+        Self {
+            manifest,
+            effective,
+            limits,
+            engine,
+            pre,
+        }
+    }
+
+    /// The plugin's manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// What the plugin may do: its manifest ∩ the user's grant.
+    pub fn effective_capabilities(&self) -> &Capabilities {
+        &self.effective
+    }
+
+    /// The limits applied to each call.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The same plugin with other limits (tests, benchmarks, tuning).
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    fn id(&self) -> String {
+        self.manifest.id()
+    }
+
+    fn store(
+        &self,
+        call: CallContext,
+        input: Option<InputSource>,
+    ) -> Result<Store<PluginState>, Error> {
+        let state = PluginState::new(&self.id(), &self.effective, &self.limits, call, input);
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        self.arm(&mut store)?;
+        Ok(store)
+    }
+
+    /// (Re)sets the CPU budget and deadline before a call.
+    fn arm(&self, store: &mut Store<PluginState>) -> Result<(), Error> {
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| Error::Engine(e.to_string()))?;
+        // Yield to the async runtime on every epoch tick so the wall-clock
+        // timeout below can stop a plugin that never calls the host.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store.data_mut().deadline = Instant::now() + self.limits.timeout;
+        Ok(())
+    }
+
+    /// Runs `f` under the call's wall-clock limit and classifies failures.
+    async fn guarded<R>(
+        &self,
+        store: &mut Store<PluginState>,
+        f: impl AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
+    ) -> Result<R, Error> {
+        let outcome = tokio::time::timeout(self.limits.timeout, f(store)).await;
+        match outcome {
+            Err(_) => Err(Error::Timeout {
+                plugin: self.id(),
+                secs: self.limits.timeout.as_secs(),
+            }),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.classify(&e, store.data())),
+        }
+    }
+
+    /// Turns a trap or host-side abort into a typed error.
+    fn classify(&self, error: &wasmtime::Error, state: &PluginState) -> Error {
+        let plugin = self.id();
+        if state.limiter.hit() {
+            return Error::MemoryLimit {
+                plugin,
+                mib: self.limits.memory_mib(),
+            };
+        }
+        if state.log.exceeded() {
+            return Error::OutputLimit {
+                plugin,
+                stream: "log",
+                limit_kib: state.log.limit() / 1024,
+            };
+        }
+        for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
+            if pipe.contents().len() >= self.limits.output_bytes {
+                return Error::OutputLimit {
+                    plugin,
+                    stream,
+                    limit_kib: self.limits.output_bytes / 1024,
+                };
+            }
+        }
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => Error::CpuLimit { plugin },
+            Some(Trap::Interrupt) => Error::Timeout {
+                plugin,
+                secs: self.limits.timeout.as_secs(),
+            },
+            Some(Trap::StackOverflow) => Error::StackOverflow { plugin },
+            Some(trap) => Error::Crashed {
+                plugin,
+                detail: self.crash_detail(trap.to_string(), state),
+            },
+            None => Error::Crashed {
+                plugin,
+                detail: self.crash_detail(format!("{error:#}"), state),
+            },
+        }
+    }
+
+    /// The trap, plus the panic message the plugin printed on stderr, if any.
+    fn crash_detail(&self, trap: String, state: &PluginState) -> String {
+        let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
+        let panic = stderr.lines().find(|l| l.contains("panicked")).map(|l| {
+            let next = stderr.lines().skip_while(|x| *x != l).nth(1).unwrap_or("");
+            format!("{} {}", l.trim(), next.trim())
+        });
+        let detail = match panic {
+            Some(panic) => format!("{} ({trap})", state.redactor.redact(&panic)),
+            None => trap,
+        };
+        super::capability::truncate(&detail, 1024)
+    }
+
+    /// Converts, redacts and size-checks an error the plugin returned.
+    fn plugin_error(
+        &self,
+        error: wit::PluginError,
+        redactor: &super::capability::Redactor,
+    ) -> Error {
+        let (make, message): (fn(String) -> PluginError, String) = match error {
+            wit::PluginError::InvalidConfig(m) => (PluginError::InvalidConfig, m),
+            wit::PluginError::Unreachable(m) => (PluginError::Unreachable, m),
+            wit::PluginError::AuthFailed(m) => (PluginError::AuthFailed, m),
+            wit::PluginError::Rejected(m) => (PluginError::Rejected, m),
+            wit::PluginError::Unsupported(m) => (PluginError::Unsupported, m),
+            wit::PluginError::MalformedInput(m) => (PluginError::MalformedInput, m),
+            wit::PluginError::Internal(m) => (PluginError::Internal, m),
+        };
+        if message.len() > self.limits.message_bytes {
+            return Error::ResultTooLarge {
+                plugin: self.id(),
+                what: "an error message",
+                bytes: message.len(),
+                limit: self.limits.message_bytes,
+            };
+        }
+        Error::Plugin {
+            plugin: self.id(),
+            error: make(redactor.redact(&message)),
+        }
+    }
+
+    fn rotator_pre(&self) -> Result<&RotatorPluginPre<PluginState>, Error> {
+        match &self.pre {
+            Pre::Rotator(pre) => Ok(pre),
+            Pre::Importer(_) => Err(self.kind_mismatch(Kind::Rotator)),
+        }
+    }
+
+    fn kind_mismatch(&self, expected: Kind) -> Error {
+        Error::KindMismatch {
+            plugin: self.id(),
+            expected: expected.to_string(),
+            found: self.manifest.kind.to_string(),
+        }
+    }
+
+    /// Calls `describe` of a rotator.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] a call can produce.
+    pub async fn describe_rotator(&self) -> Result<PluginInfo, Error> {
+        let pre = self.rotator_pre()?;
+        let mut store = self.store(CallContext::default(), None)?;
+        let info = self
+            .guarded(&mut store, async |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance
+                    .keeper_plugin_rotator()
+                    .call_describe(&mut *store)
+                    .await
+            })
+            .await?;
+        let size = info.name.len()
+            + info.summary.len()
+            + info.disallowed_chars.len()
+            + info.required_params.iter().map(String::len).sum::<usize>();
+        if size > self.limits.message_bytes {
+            return Err(Error::ResultTooLarge {
+                plugin: self.id(),
+                what: "a description",
+                bytes: size,
+                limit: self.limits.message_bytes,
+            });
+        }
+        Ok(info)
+    }
+
+    /// Calls one rotation step (`prepare` is separate, it returns fields).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
+    /// sandbox error (timeout, limits, crash).
+    pub async fn rotation_step(
+        &self,
+        step: Step,
+        call: CallContext,
+        request: &Rotation,
+    ) -> Result<(), Error> {
+        let pre = self.rotator_pre()?;
+        self.check_argument(request)?;
+        let mut store = self.store(call, None)?;
+        let result = self
+            .guarded(&mut store, async |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let rotator = instance.keeper_plugin_rotator();
+                match step {
+                    Step::Rotate => rotator.call_rotate(&mut *store, request).await,
+                    Step::Verify => rotator.call_verify(&mut *store, request).await,
+                    Step::Revert => rotator.call_revert(&mut *store, request).await,
+                }
+            })
+            .await?;
+        result.map_err(|e| self.plugin_error(e, &store.data().redactor))
+    }
+
+    /// Calls `prepare`: the credential material the plugin generates itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`LoadedPlugin::rotation_step`], plus [`Error::ResultTooLarge`].
+    pub async fn prepare(
+        &self,
+        call: CallContext,
+        request: &Rotation,
+    ) -> Result<Vec<Field>, Error> {
+        let pre = self.rotator_pre()?;
+        self.check_argument(request)?;
+        let mut store = self.store(call, None)?;
+        let result = self
+            .guarded(&mut store, async |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance
+                    .keeper_plugin_rotator()
+                    .call_prepare(&mut *store, request)
+                    .await
+            })
+            .await?;
+        let fields = result.map_err(|e| self.plugin_error(e, &store.data().redactor))?;
+        let size: usize = fields.iter().map(field_size).sum();
+        if size > self.limits.message_bytes {
+            return Err(Error::ResultTooLarge {
+                plugin: self.id(),
+                what: "prepared fields",
+                bytes: size,
+                limit: self.limits.message_bytes,
+            });
+        }
+        Ok(fields)
+    }
+
+    fn check_argument(&self, request: &Rotation) -> Result<(), Error> {
+        let record = &request.record;
+        let size = record.uid.len()
+            + record.title.len()
+            + record
+                .fields
+                .iter()
+                .chain(&record.custom)
+                .chain(&request.prepared)
+                .map(field_size)
+                .sum::<usize>()
+            + record.notes.as_ref().map_or(0, String::len)
+            + request
+                .params
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+            + request.login.len()
+            + request.old_password.len()
+            + request.new_password.len();
+        if size > self.limits.argument_bytes {
+            return Err(Error::ArgumentTooLarge {
+                what: "the rotation request",
+                bytes: size,
+                limit: self.limits.argument_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Calls `describe` of an importer.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] a call can produce.
+    pub async fn describe_importer(&self) -> Result<ImporterInfo, Error> {
+        let pre = self.importer_pre()?;
+        let mut store = self.store(CallContext::default(), None)?;
+        self.guarded(&mut store, async |store| {
+            let instance = pre.instantiate_async(&mut *store).await?;
+            instance
+                .keeper_plugin_importer()
+                .call_describe(&mut *store)
+                .await
+        })
+        .await
+    }
+
+    fn importer_pre(&self) -> Result<&ImporterPluginPre<PluginState>, Error> {
+        match &self.pre {
+            Pre::Importer(pre) => Ok(pre),
+            Pre::Rotator(_) => Err(self.kind_mismatch(Kind::Importer)),
+        }
+    }
+
+    /// Starts an import session reading `input`, with the user's `options`.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] a call can produce.
+    pub async fn start_import(
+        &self,
+        call: CallContext,
+        input: InputSource,
+        options: &[(String, String)],
+    ) -> Result<ImportSession, Error> {
+        let pre = self.importer_pre()?.clone();
+        let mut store = self.store(call, Some(input))?;
+        let (instance, session) = self
+            .guarded(&mut store, async |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                let session = instance
+                    .keeper_plugin_importer()
+                    .session()
+                    .call_constructor(&mut *store, options)
+                    .await?;
+                Ok((instance, session))
+            })
+            .await?;
+        Ok(ImportSession {
+            plugin: self.clone(),
+            store,
+            instance,
+            session,
+        })
+    }
+}
+
+/// A rotation step that returns nothing but success or an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Set the new password on the target.
+    Rotate,
+    /// Log in with the new password.
+    Verify,
+    /// Put the old password back.
+    Revert,
+}
+
+fn field_size(field: &wit::Field) -> usize {
+    field.kind.len()
+        + field.label.as_ref().map_or(0, String::len)
+        + field.values.iter().map(String::len).sum::<usize>()
+}
+
+/// One running import: a sandbox that lives for the whole import, with the
+/// CPU budget and deadline re-armed for every batch.
+pub struct ImportSession {
+    plugin: LoadedPlugin,
+    store: Store<PluginState>,
+    instance: importer_world::ImporterPlugin,
+    session: ResourceAny,
+}
+
+impl std::fmt::Debug for ImportSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportSession")
+            .field("plugin", &self.plugin.id())
+            .finish()
+    }
+}
+
+impl ImportSession {
+    /// The next batch, or `None` when the source is done.
+    ///
+    /// # Errors
+    ///
+    /// The plugin's error (e.g. malformed input) or a sandbox error; the
+    /// session cannot be used after an error.
+    pub async fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, Error> {
+        self.plugin.arm(&mut self.store)?;
+        let session = self.session;
+        let importer = self.instance.keeper_plugin_importer();
+        let result = self
+            .plugin
+            .guarded(&mut self.store, async |store| {
+                importer
+                    .session()
+                    .call_next_batch(&mut *store, session)
+                    .await
+            })
+            .await?;
+        let batch = result.map_err(|e| self.plugin.plugin_error(e, &self.store.data().redactor))?;
+        if let Some(items) = &batch {
+            let limits = &self.plugin.limits;
+            if items.len() > limits.batch_items {
+                return Err(Error::ResultTooLarge {
+                    plugin: self.plugin.id(),
+                    what: "a batch",
+                    bytes: items.len(),
+                    limit: limits.batch_items,
+                });
+            }
+            let size: usize = items.iter().map(item_size).sum();
+            if size > limits.batch_bytes {
+                return Err(Error::ResultTooLarge {
+                    plugin: self.plugin.id(),
+                    what: "a batch",
+                    bytes: size,
+                    limit: limits.batch_bytes,
+                });
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Bytes of the source read so far.
+    pub fn position(&self) -> u64 {
+        self.store
+            .data()
+            .input
+            .as_ref()
+            .map_or(0, InputSource::position)
+    }
+}
+
+fn item_size(item: &ImportItem) -> usize {
+    match item {
+        ImportItem::Record(r) => {
+            r.title.len()
+                + r.record_type.len()
+                + r.fields
+                    .iter()
+                    .chain(&r.custom)
+                    .map(field_size)
+                    .sum::<usize>()
+                + r.notes.as_ref().map_or(0, String::len)
+                + r.attachments
+                    .iter()
+                    .map(|a| a.name.len() + a.data.len())
+                    .sum::<usize>()
+        }
+        ImportItem::SharedFolder(f) => {
+            f.path.len() + f.permissions.iter().map(|p| p.name.len()).sum::<usize>()
+        }
+        ImportItem::Skipped(s) => s.len(),
+    }
+}

@@ -1,0 +1,365 @@
+//! Where plugins come from, and installing and removing them.
+//!
+//! - **Built-in**: the five first-party plugins (mysql, ssh, pspasswd,
+//!   lastpass, csv), compiled into the `keeper` binary by `host/build.rs`.
+//!   They come with keeper, so their manifest capabilities count as granted.
+//! - **Installed**: `<data dir>/plugins/<name>/` with `plugin.toml`,
+//!   `plugin.wasm` and `grant.toml` (the capabilities the user granted and
+//!   the component hash they were granted to), written by `keeper plugin
+//!   install`.
+//! - **Dropped in**: the same folder copied by hand, without `grant.toml`:
+//!   usable, but granted nothing until installed with `--grant`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::error::Error;
+use super::manifest::{Capabilities, Manifest};
+
+mod embedded {
+    /// A first-party plugin embedded at build time.
+    pub struct Builtin {
+        pub manifest: &'static str,
+        pub wasm: &'static [u8],
+    }
+    include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
+}
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// Compiled into keeper.
+    Builtin,
+    /// Installed with `keeper plugin install`.
+    Installed,
+    /// Copied into the plugin directory by hand (nothing granted).
+    DroppedIn,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Builtin => "built-in",
+            Source::Installed => "installed",
+            Source::DroppedIn => "dropped-in (not granted)",
+        })
+    }
+}
+
+/// A plugin's files: manifest, component and grant.
+#[derive(Clone)]
+pub struct PluginPackage {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The component.
+    pub wasm: Cow<'static, [u8]>,
+    /// Hex sha256 of the component (verified against the manifest).
+    pub sha256: String,
+    /// Where it came from.
+    pub source: Source,
+    /// What the user granted.
+    pub granted: Capabilities,
+    /// Its folder, for installed and dropped-in plugins.
+    pub dir: Option<PathBuf>,
+}
+
+impl fmt::Debug for PluginPackage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PluginPackage")
+            .field("plugin", &self.manifest.id())
+            .field("source", &self.source)
+            .field("sha256", &self.sha256)
+            .finish()
+    }
+}
+
+/// `grant.toml`: what the user granted, and to which component.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+struct Grant {
+    sha256: String,
+    granted_at: u64,
+    #[serde(default)]
+    capabilities: Capabilities,
+}
+
+/// Hex sha256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The built-in plugins.
+///
+/// # Errors
+///
+/// Only if a built-in manifest is invalid (a build defect).
+pub fn builtin() -> Result<Vec<PluginPackage>, Error> {
+    embedded::BUILTIN
+        .iter()
+        .map(|b| {
+            let manifest = Manifest::parse(b.manifest)?;
+            Ok(PluginPackage {
+                granted: manifest.capabilities.clone(),
+                sha256: sha256_hex(b.wasm),
+                manifest,
+                wasm: Cow::Borrowed(b.wasm),
+                source: Source::Builtin,
+                dir: None,
+            })
+        })
+        .collect()
+}
+
+/// Reads one plugin folder (installed or dropped in), verifying its hashes.
+///
+/// # Errors
+///
+/// Missing or invalid files, [`Error::MissingSha256`], [`Error::Sha256Mismatch`],
+/// [`Error::GrantMismatch`].
+pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
+    let manifest_path = dir.join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
+    let manifest = Manifest::parse(&text)?;
+    let wasm_path = dir.join("plugin.wasm");
+    let wasm = std::fs::read(&wasm_path)
+        .map_err(|e| Error::io(format!("reading {}", wasm_path.display()), e))?;
+    let sha256 = sha256_hex(&wasm);
+    let expected = manifest
+        .sha256
+        .clone()
+        .ok_or_else(|| Error::MissingSha256 {
+            plugin: manifest.id(),
+        })?;
+    if !expected.eq_ignore_ascii_case(&sha256) {
+        return Err(Error::Sha256Mismatch {
+            plugin: manifest.id(),
+            expected,
+            actual: sha256,
+        });
+    }
+    let grant_path = dir.join("grant.toml");
+    let (source, granted) = match std::fs::read_to_string(&grant_path) {
+        Ok(text) => {
+            let grant: Grant = toml::from_str(&text).map_err(|e| {
+                Error::Manifest(format!("{}: {}", grant_path.display(), e.message()))
+            })?;
+            if !grant.sha256.eq_ignore_ascii_case(&sha256) {
+                return Err(Error::GrantMismatch {
+                    plugin: manifest.id(),
+                });
+            }
+            (Source::Installed, grant.capabilities)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (Source::DroppedIn, Capabilities::default())
+        }
+        Err(e) => return Err(Error::io(format!("reading {}", grant_path.display()), e)),
+    };
+    Ok(PluginPackage {
+        manifest,
+        wasm: Cow::Owned(wasm),
+        sha256,
+        source,
+        granted,
+        dir: Some(dir.to_path_buf()),
+    })
+}
+
+/// Every plugin: built-in ones first, then the plugin directory's folders in
+/// name order. Folders that cannot be read are returned separately.
+///
+/// # Errors
+///
+/// Only when the plugin directory exists but cannot be listed.
+pub fn all(plugin_dir: &Path) -> Result<(Vec<PluginPackage>, Vec<(PathBuf, Error)>), Error> {
+    let mut plugins = builtin()?;
+    let mut broken = Vec::new();
+    let entries = match std::fs::read_dir(plugin_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((plugins, broken)),
+        Err(e) => return Err(Error::io(format!("listing {}", plugin_dir.display()), e)),
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        match read_dir(&dir) {
+            Ok(package)
+                if plugins
+                    .iter()
+                    .any(|p| p.manifest.name == package.manifest.name) =>
+            {
+                broken.push((
+                    dir,
+                    Error::Manifest(format!(
+                        "a plugin named {} already exists; this copy is ignored",
+                        package.manifest.name
+                    )),
+                ))
+            }
+            Ok(package) => plugins.push(package),
+            Err(e) => broken.push((dir, e)),
+        }
+    }
+    Ok((plugins, broken))
+}
+
+/// The plugin called `name`.
+///
+/// # Errors
+///
+/// [`Error::NotFound`], or the reason its folder cannot be used.
+pub fn find(plugin_dir: &Path, name: &str) -> Result<PluginPackage, Error> {
+    if let Some(package) = builtin()?.into_iter().find(|p| p.manifest.name == name) {
+        return Ok(package);
+    }
+    let dir = plugin_dir.join(name);
+    if valid_name(name) && dir.join("plugin.toml").is_file() {
+        return read_dir(&dir);
+    }
+    // A folder named differently from its manifest still counts.
+    let (plugins, _) = all(plugin_dir)?;
+    plugins
+        .into_iter()
+        .find(|p| p.manifest.name == name)
+        .ok_or_else(|| Error::NotFound(name.to_string()))
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Reads a package to install from `path` (a folder, or its plugin.toml).
+///
+/// # Errors
+///
+/// As [`read_dir`]; a package to install must carry a matching sha256.
+pub fn read_candidate(path: &Path) -> Result<PluginPackage, Error> {
+    let dir = if path.is_file() {
+        path.parent().unwrap_or(Path::new("."))
+    } else {
+        path
+    };
+    let mut package = read_dir(dir)?;
+    // Whatever grant file travels with a package is not the user's grant.
+    package.granted = Capabilities::default();
+    Ok(package)
+}
+
+/// Copies a verified package into the plugin directory with the user's grant.
+///
+/// # Errors
+///
+/// A built-in name, an existing plugin without `replace`, or I/O failures.
+pub fn install(
+    plugin_dir: &Path,
+    package: &PluginPackage,
+    granted: &Capabilities,
+    replace: bool,
+) -> Result<PathBuf, Error> {
+    let name = &package.manifest.name;
+    if builtin()?.iter().any(|b| &b.manifest.name == name) {
+        return Err(Error::Manifest(format!(
+            "{name} is a built-in plugin name; choose another name"
+        )));
+    }
+    let dir = plugin_dir.join(name);
+    if dir.exists() && !replace {
+        return Err(Error::Manifest(format!(
+            "plugin {name} is already installed; pass --force to replace it"
+        )));
+    }
+    let staging = plugin_dir.join(format!(".{name}.installing"));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)
+        .map_err(|e| Error::io(format!("creating {}", staging.display()), e))?;
+    let grant = Grant {
+        sha256: package.sha256.clone(),
+        granted_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        capabilities: granted.clone(),
+    };
+    let write = |file: &str, bytes: &[u8]| {
+        std::fs::write(staging.join(file), bytes)
+            .map_err(|e| Error::io(format!("writing {}", staging.join(file).display()), e))
+    };
+    write("plugin.toml", package.manifest.to_toml()?.as_bytes())?;
+    write("plugin.wasm", &package.wasm)?;
+    write(
+        "grant.toml",
+        toml::to_string_pretty(&grant)
+            .map_err(|e| Error::Manifest(e.to_string()))?
+            .as_bytes(),
+    )?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+    }
+    std::fs::rename(&staging, &dir)
+        .map_err(|e| Error::io(format!("moving plugin into {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// Removes an installed or dropped-in plugin.
+///
+/// # Errors
+///
+/// Built-in plugins cannot be removed; [`Error::NotFound`].
+pub fn remove(plugin_dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    if builtin()?.iter().any(|b| b.manifest.name == name) {
+        return Err(Error::Manifest(format!(
+            "{name} is built into keeper and cannot be removed"
+        )));
+    }
+    // The folder named after the plugin (even a broken one), else a folder
+    // whose manifest carries that name.
+    let named = plugin_dir.join(name);
+    let dir = if valid_name(name) && named.is_dir() {
+        named
+    } else {
+        all(plugin_dir)?
+            .0
+            .into_iter()
+            .find(|p| p.manifest.name == name)
+            .and_then(|p| p.dir)
+            .ok_or_else(|| Error::NotFound(name.to_string()))?
+    };
+    std::fs::remove_dir_all(&dir)
+        .map_err(|e| Error::io(format!("removing {}", dir.display()), e))?;
+    Ok(dir)
+}
+
+/// For plugin authors: writes `out/plugin.wasm` and `out/plugin.toml` with
+/// the component's sha256 stamped into the manifest.
+///
+/// # Errors
+///
+/// An invalid manifest or I/O failures.
+pub fn package(wasm_path: &Path, manifest_path: &Path, out: &Path) -> Result<Manifest, Error> {
+    let text = std::fs::read_to_string(manifest_path)
+        .map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
+    let mut manifest = Manifest::parse(&text)?;
+    let wasm = std::fs::read(wasm_path)
+        .map_err(|e| Error::io(format!("reading {}", wasm_path.display()), e))?;
+    manifest.sha256 = Some(sha256_hex(&wasm));
+    std::fs::create_dir_all(out)
+        .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;
+    std::fs::write(out.join("plugin.wasm"), &wasm)
+        .map_err(|e| Error::io("writing plugin.wasm", e))?;
+    std::fs::write(out.join("plugin.toml"), manifest.to_toml()?)
+        .map_err(|e| Error::io("writing plugin.toml", e))?;
+    Ok(manifest)
+}

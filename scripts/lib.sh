@@ -1,0 +1,59 @@
+# Shared by scripts/setup and scripts/test: make a machine ready for keeper.
+# Idempotent: every step checks before it acts.
+
+# Builds go to one shared target dir outside the clone, so repeated runs on
+# the same machine reuse them; nothing depends on it being warm.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/keeper-target}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "need root for: $*" >&2; return 1; fi
+}
+
+apt_updated=""
+apt_install() {
+    local missing=()
+    for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    command -v apt-get >/dev/null || { echo "please install: ${missing[*]}" >&2; return 1; }
+    if [ -z "$apt_updated" ]; then say "apt-get update"; as_root apt-get update -qq; apt_updated=1; fi
+    say "installing ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+ensure_rust() {
+    command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; return 1; }
+    if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2; then
+        say "rustup target add wasm32-wasip2"
+        rustup target add wasm32-wasip2
+    fi
+}
+
+# MariaDB on 127.0.0.1:3306, root without password, database `test`.
+ensure_mariadb() {
+    if ! command -v mariadbd >/dev/null && ! [ -x /usr/sbin/mariadbd ]; then
+        apt_install mariadb-server mariadb-client
+    fi
+    if ! mariadb -uroot -h127.0.0.1 -P3306 -e 'select 1' >/dev/null 2>&1; then
+        say "starting MariaDB"
+        as_root mkdir -p /run/mysqld && as_root chown mysql:mysql /run/mysqld 2>/dev/null || true
+        as_root start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql >/dev/null 2>&1 || true
+        for _ in $(seq 1 60); do
+            mariadb -uroot -h127.0.0.1 -P3306 -e 'select 1' >/dev/null 2>&1 && break
+            # A fresh server may only allow root over the socket.
+            if mariadb -uroot -e 'select 1' >/dev/null 2>&1; then
+                as_root mariadb -uroot -e "ALTER USER 'root'@'localhost' IDENTIFIED VIA mysql_native_password USING PASSWORD(''); CREATE USER IF NOT EXISTS 'root'@'127.0.0.1'; GRANT ALL ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION; FLUSH PRIVILEGES;" >/dev/null 2>&1 || true
+            fi
+            sleep 1
+        done
+    fi
+    mariadb -uroot -h127.0.0.1 -P3306 -e 'CREATE DATABASE IF NOT EXISTS test' >/dev/null 2>&1 || {
+        echo "MariaDB is not reachable on 127.0.0.1:3306 as root" >&2; return 1; }
+}
+
+# OpenSSH server binary (the tests start their own sshd on a loopback port).
+ensure_sshd() {
+    [ -x /usr/sbin/sshd ] || apt_install openssh-server
+}

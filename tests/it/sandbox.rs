@@ -1,0 +1,470 @@
+//! The hostile-plugin suite: real wasm32-wasip2 components that try to
+//! escape or exhaust the sandbox. Each attempt must fail with its specific
+//! error, reach nothing it may not reach, and leave the host working.
+//!
+//! The hostile rotator (tests/plugins/hostile-rotator) runs the attack named
+//! by its `attack` parameter and returns Ok only if the attack succeeded.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use keeper::runtime::plugin::{RecordView, Rotation};
+use keeper::runtime::{
+    ArtifactCache, CallContext, Error, LoadedPlugin, PinnedTarget, PluginError, Runtime, Step,
+};
+
+use crate::plugins;
+
+fn runtime() -> (Runtime, tempfile::TempDir) {
+    let cache = tempfile::tempdir().expect("cache dir");
+    (
+        Runtime::new(ArtifactCache::new(cache.path().to_path_buf())).expect("runtime"),
+        cache,
+    )
+}
+
+fn hostile(runtime: &Runtime) -> LoadedPlugin {
+    runtime
+        .load(&plugins::hostile_rotator().package())
+        .expect("hostile rotator loads")
+}
+
+fn request(attack: &str, params: &[(&str, &str)]) -> Rotation {
+    let mut all = vec![("attack".to_string(), attack.to_string())];
+    all.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Rotation {
+        record: RecordView {
+            uid: "AAAAAAAAAAAAAAAAAAAAAA".into(),
+            title: "hostile".into(),
+            record_type: "login".into(),
+            fields: vec![],
+            custom: vec![],
+            notes: None,
+        },
+        target: None,
+        params: all,
+        login: "victim".into(),
+        old_password: "old-Secret-1".into(),
+        new_password: "new-Secret-2".into(),
+        prepared: vec![],
+    }
+}
+
+fn target(addr: SocketAddr) -> PinnedTarget {
+    PinnedTarget {
+        host: addr.ip().to_string(),
+        port: addr.port(),
+        address: addr,
+    }
+}
+
+async fn attack(
+    plugin: &LoadedPlugin,
+    name: &str,
+    params: &[(&str, &str)],
+    pinned: Option<PinnedTarget>,
+) -> Result<(), Error> {
+    let mut req = request(name, params);
+    req.target = pinned.as_ref().map(|t| keeper::runtime::plugin::Target {
+        host: t.host.clone(),
+        port: t.port,
+        address: t.address.to_string(),
+    });
+    let call = CallContext {
+        target: pinned,
+        secrets: vec![
+            req.old_password.clone().into(),
+            req.new_password.clone().into(),
+        ],
+        ..Default::default()
+    };
+    plugin.rotation_step(Step::Rotate, call, &req).await
+}
+
+/// The host still works: the same loaded plugin serves a normal call.
+async fn still_works(plugin: &LoadedPlugin) {
+    attack(plugin, "ok", &[], None)
+        .await
+        .expect("a well-behaved call after the attack succeeds");
+}
+
+#[track_caller]
+fn assert_stopped(result: Result<(), Error>, attack: &str) -> String {
+    match result {
+        Err(Error::Plugin {
+            error: PluginError::Rejected(msg),
+            ..
+        }) => {
+            assert!(
+                msg.starts_with(attack),
+                "{attack}: unexpected message {msg:?}"
+            );
+            msg
+        }
+        other => {
+            panic!("{attack}: expected the sandbox to stop it (plugin saw an error), got {other:?}")
+        }
+    }
+}
+
+/// A listener that counts connections it accepts.
+fn counting_listener() -> (SocketAddr, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (addr, count)
+}
+
+#[tokio::test]
+async fn infinite_loop_runs_out_of_cpu() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let err = attack(&plugin, "loop", &[], None)
+        .await
+        .expect_err("must be stopped");
+    assert!(matches!(err, Error::CpuLimit { .. }), "{err:?}");
+    assert!(err.to_string().contains("CPU budget"), "{err}");
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn infinite_loop_hits_the_wall_clock_when_fuel_is_plentiful() {
+    let (rt, _c) = runtime();
+    let mut limits = hostile(&rt).limits().clone();
+    limits.fuel = u64::MAX / 2;
+    limits.timeout = Duration::from_millis(300);
+    let plugin = hostile(&rt).with_limits(limits);
+    let err = attack(&plugin, "loop", &[], None)
+        .await
+        .expect_err("must be stopped");
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn memory_bomb_hits_the_memory_cap() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let err = attack(&plugin, "memory", &[], None)
+        .await
+        .expect_err("must be stopped");
+    assert!(matches!(err, Error::MemoryLimit { mib: 32, .. }), "{err:?}");
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn runaway_recursion_overflows_the_stack_safely() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let err = attack(&plugin, "recursion", &[], None)
+        .await
+        .expect_err("must be stopped");
+    assert!(matches!(err, Error::StackOverflow { .. }), "{err:?}");
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn tcp_reaches_the_pinned_target_only() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+
+    // The record's target answers ping with pong: allowed.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let target_addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buf = [0u8; 4];
+            if stream.read_exact(&mut buf).is_ok() && &buf == b"ping" {
+                let _ = stream.write_all(b"pong");
+            }
+        }
+    });
+    attack(&plugin, "connect-target", &[], Some(target(target_addr)))
+        .await
+        .expect("the pinned target is reachable");
+
+    // Another port on the same host, and another address: refused before
+    // any packet leaves (the listeners never see a connection).
+    let (other_port, other_port_hits) = counting_listener();
+    let result = attack(
+        &plugin,
+        "connect",
+        &[("address", &other_port.to_string())],
+        Some(target(target_addr)),
+    )
+    .await;
+    assert_stopped(result, "connect");
+    let (other_host, other_host_hits) = counting_listener();
+    let elsewhere = SocketAddr::new("127.0.0.2".parse().expect("ip"), other_host.port());
+    let result = attack(
+        &plugin,
+        "connect",
+        &[("address", &elsewhere.to_string())],
+        Some(target(target_addr)),
+    )
+    .await;
+    assert_stopped(result, "connect");
+    // Without a target there is no network at all.
+    let result = attack(
+        &plugin,
+        "connect",
+        &[("address", &target_addr.to_string())],
+        None,
+    )
+    .await;
+    assert_stopped(result, "connect");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        other_port_hits.load(Ordering::SeqCst),
+        0,
+        "the other port saw a connection"
+    );
+    assert_eq!(
+        other_host_hits.load(Ordering::SeqCst),
+        0,
+        "the other address saw a connection"
+    );
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn name_lookup_is_off() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let (addr, _) = counting_listener();
+    let result = attack(&plugin, "dns", &[("name", "localhost")], Some(target(addr))).await;
+    assert_stopped(result, "dns");
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn http_to_an_undeclared_origin_is_denied() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let (addr, hits) = counting_listener();
+    let url = format!("http://{addr}/steal");
+    let msg = assert_stopped(
+        attack(&plugin, "http", &[("url", &url)], Some(target(addr))).await,
+        "http",
+    );
+    assert!(msg.to_lowercase().contains("denied"), "{msg}");
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the undeclared origin saw a connection"
+    );
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn the_filesystem_is_empty() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    for path in [
+        "/etc/passwd",
+        "/proc/self/environ",
+        ".",
+        "../../../../etc/shadow",
+    ] {
+        let msg = assert_stopped(
+            attack(&plugin, "read-file", &[("path", path)], None).await,
+            "read-file",
+        );
+        assert!(!msg.contains("root:"), "file content leaked: {msg}");
+    }
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn the_environment_is_empty() {
+    // SAFETY: set before any thread of this test reads the environment.
+    unsafe { std::env::set_var("KEEPER_TEST_ENV_CANARY", "canary-value") };
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    assert_stopped(
+        attack(&plugin, "env", &[("var", "KEEPER_TEST_ENV_CANARY")], None).await,
+        "env",
+    );
+    assert_stopped(
+        attack(&plugin, "env", &[("var", "PATH")], None).await,
+        "env",
+    );
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn log_and_stdout_floods_are_cut_off() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    for (name, stream) in [
+        ("log-flood", "log"),
+        ("huge-log-line", "log"),
+        ("stdout-flood", "stdout"),
+    ] {
+        let err = attack(&plugin, name, &[], None)
+            .await
+            .expect_err("must be stopped");
+        match &err {
+            Error::OutputLimit { stream: s, .. } => assert_eq!(*s, stream, "{name}"),
+            other => panic!("{name}: expected an output limit error, got {other:?}"),
+        }
+    }
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn a_panic_is_a_crash_with_its_message() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let err = attack(&plugin, "panic", &[], None)
+        .await
+        .expect_err("must fail");
+    match &err {
+        Error::Crashed { detail, .. } => assert!(detail.contains("hostile panic"), "{detail}"),
+        other => panic!("expected a crash, got {other:?}"),
+    }
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn an_enormous_result_is_refused() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let err = attack(&plugin, "huge-result", &[("bytes", "8388608")], None)
+        .await
+        .expect_err("must fail");
+    assert!(
+        matches!(
+            err,
+            Error::ResultTooLarge {
+                bytes: 8_388_608,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    still_works(&plugin).await;
+}
+
+#[tokio::test]
+async fn secrets_never_come_back_in_errors() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    // The connect attack echoes the address it was given in its error; give
+    // it the password and the host must redact it.
+    let result = attack(&plugin, "connect", &[("address", "new-Secret-2")], None).await;
+    let msg = assert_stopped(result, "connect");
+    assert!(!msg.contains("new-Secret-2"), "{msg}");
+    assert!(
+        msg.contains("[redacted]"),
+        "the plugin echoed the address, so the host must have redacted it: {msg}"
+    );
+}
+
+#[test]
+fn api_version_2_is_refused() {
+    let (rt, _c) = runtime();
+    let err = rt
+        .load(&plugins::future_api().package())
+        .expect_err("must be refused");
+    assert!(
+        matches!(err, Error::UnsupportedApiVersion { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("needs plugin API 2.0.0"), "{err}");
+    // Even when the manifest lies about the version, the component's own
+    // export names give it away.
+    let mut lying = plugins::future_api().package();
+    lying.manifest.api_version = semver::Version::new(1, 0, 0);
+    let err = rt.load(&lying).expect_err("must be refused");
+    assert!(
+        matches!(err, Error::UnsupportedApiVersion { ref requested, .. } if requested.major == 2),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_undeclared_import_is_refused() {
+    let (rt, _c) = runtime();
+    let err = rt
+        .load(&plugins::hostile_importer().package())
+        .expect_err("must be refused");
+    match &err {
+        Error::UndeclaredImport {
+            import, capability, ..
+        } => {
+            assert!(import.starts_with("wasi:sockets/"), "{import}");
+            assert_eq!(capability, "tcp");
+        }
+        other => panic!("expected an undeclared import error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_wrong_kind_is_refused() {
+    let (rt, _c) = runtime();
+    let mut package = plugins::minimal_rotator().package();
+    package.manifest.kind = keeper::runtime::Kind::Importer;
+    let err = rt.load(&package).expect_err("must be refused");
+    assert!(matches!(err, Error::WrongKind { .. }), "{err:?}");
+}
+
+#[test]
+fn a_tampered_component_is_refused() {
+    let out = tempfile::tempdir().expect("dir");
+    plugins::minimal_rotator().package_into(out.path());
+    keeper::runtime::registry::read_dir(out.path()).expect("a faithful package reads");
+    let wasm = out.path().join("plugin.wasm");
+    let mut bytes = std::fs::read(&wasm).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&wasm, bytes).expect("write");
+    let err = keeper::runtime::registry::read_dir(out.path()).expect_err("must be refused");
+    assert!(matches!(err, Error::Sha256Mismatch { .. }), "{err:?}");
+}
+
+#[test]
+fn compiled_artifacts_are_cached_and_corruption_is_recompiled() {
+    use keeper::runtime::cache::Origin;
+    let (rt, _c) = runtime();
+    let package = plugins::minimal_rotator().package();
+    assert_eq!(rt.load_traced(&package).expect("load").1, Origin::Compiled);
+    assert_eq!(rt.load_traced(&package).expect("load").1, Origin::Cached);
+    let artifact = rt
+        .cache()
+        .artifact_path(rt.engine(), &package.sha256)
+        .expect("cache path");
+    let mut bytes = std::fs::read(&artifact).expect("artifact");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&artifact, bytes).expect("corrupt");
+    let (plugin, origin) = rt.load_traced(&package).expect("load after corruption");
+    assert_eq!(origin, Origin::Recompiled);
+    assert_eq!(
+        rt.load_traced(&package).expect("load").1,
+        Origin::Cached,
+        "the fresh artifact is cached again"
+    );
+    let info =
+        futures_lite_block_on(plugin.describe_rotator()).expect("the recompiled plugin works");
+    assert_eq!(info.name, "minimal-rotator");
+}
+
+fn futures_lite_block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt")
+        .block_on(f)
+}
