@@ -6,6 +6,7 @@
 //! - [`cli`]: clap definitions, one file per command group.
 //! - [`commands`]: what each command does (anyhow at this layer only).
 //! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
+//! - [`rotation`]: password generation and the staged rotation protocol.
 //! - [`context`]: data directory and configuration.
 //! - [`output`]: table / JSON / CSV printing.
 
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod context;
 pub mod output;
+pub mod rotation;
 pub mod runtime;
 
 use std::process::ExitCode;

@@ -185,8 +185,8 @@ impl Manifest {
     /// `scheme://host[:port]`, an importer asks for tcp/ssh/process, or the
     /// sha256 is not 64 hex digits.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let manifest: Manifest =
-            toml::from_str(text).map_err(|e| Error::Manifest(e.message().to_string()))?;
+        let manifest: Manifest = toml::from_str(text)
+            .map_err(|e| Error::Manifest(e.to_string().trim_end().to_string()))?;
         manifest.validate()?;
         Ok(manifest)
     }

@@ -191,11 +191,7 @@ impl LoadedPlugin {
     }
 
     /// Converts, redacts and size-checks an error the plugin returned.
-    fn plugin_error(
-        &self,
-        error: wit::PluginError,
-        redactor: &super::capability::Redactor,
-    ) -> Error {
+    fn plugin_error(&self, error: wit::PluginError, state: &PluginState) -> Error {
         let (make, message): (fn(String) -> PluginError, String) = match error {
             wit::PluginError::InvalidConfig(m) => (PluginError::InvalidConfig, m),
             wit::PluginError::Unreachable(m) => (PluginError::Unreachable, m),
@@ -213,9 +209,21 @@ impl LoadedPlugin {
                 limit: self.limits.message_bytes,
             };
         }
+        let mut message = state.redactor.redact(&message);
+        // What the sandbox refused during the call is often why it failed.
+        let denied: Vec<String> = state
+            .tcp
+            .denials()
+            .iter()
+            .map(|d| format!("TCP {} to {}", d.action, d.address))
+            .chain(state.http.denials())
+            .collect();
+        if !denied.is_empty() {
+            message = format!("{message} (keeper denied: {})", denied.join("; "));
+        }
         Error::Plugin {
             plugin: self.id(),
-            error: make(redactor.redact(&message)),
+            error: make(message),
         }
     }
 
@@ -231,6 +239,30 @@ impl LoadedPlugin {
             plugin: self.id(),
             expected: expected.to_string(),
             found: self.manifest.kind.to_string(),
+        }
+    }
+
+    /// Instantiates the plugin in a fresh sandbox without calling it: proves
+    /// it links and starts within its limits (and measures instantiation).
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] instantiation can produce.
+    pub async fn instantiate_only(&self) -> Result<(), Error> {
+        let mut store = self.store(CallContext::default(), None)?;
+        match &self.pre {
+            Pre::Rotator(pre) => {
+                self.guarded(&mut store, async |store| {
+                    pre.instantiate_async(store).await.map(drop)
+                })
+                .await
+            }
+            Pre::Importer(pre) => {
+                self.guarded(&mut store, async |store| {
+                    pre.instantiate_async(store).await.map(drop)
+                })
+                .await
+            }
         }
     }
 
@@ -292,7 +324,7 @@ impl LoadedPlugin {
                 }
             })
             .await?;
-        result.map_err(|e| self.plugin_error(e, &store.data().redactor))
+        result.map_err(|e| self.plugin_error(e, store.data()))
     }
 
     /// Calls `prepare`: the credential material the plugin generates itself.
@@ -317,7 +349,7 @@ impl LoadedPlugin {
                     .await
             })
             .await?;
-        let fields = result.map_err(|e| self.plugin_error(e, &store.data().redactor))?;
+        let fields = result.map_err(|e| self.plugin_error(e, store.data()))?;
         let size: usize = fields.iter().map(field_size).sum();
         if size > self.limits.message_bytes {
             return Err(Error::ResultTooLarge {
@@ -472,7 +504,7 @@ impl ImportSession {
                     .await
             })
             .await?;
-        let batch = result.map_err(|e| self.plugin.plugin_error(e, &self.store.data().redactor))?;
+        let batch = result.map_err(|e| self.plugin.plugin_error(e, self.store.data()))?;
         if let Some(items) = &batch {
             let limits = &self.plugin.limits;
             if items.len() > limits.batch_items {

@@ -149,7 +149,7 @@ mod tests {
         );
         assert!(!policy.check(addr("127.0.0.1:0"), SocketAddrUse::TcpBind));
         assert!(!policy.check(addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
-        assert!(!policy.check(addr("127.0.0.1:3306"), SocketAddrUse::UdpConnect));
+        assert!(!policy.check(addr("127.0.0.1:3306"), SocketAddrUse::UdpBind));
         assert_eq!(policy.denials().len(), 7);
     }
 

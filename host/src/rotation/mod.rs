@@ -1,0 +1,3 @@
+//! Password rotation: the staged, crash-safe protocol driving rotator plugins.
+
+pub mod password;
