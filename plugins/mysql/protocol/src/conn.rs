@@ -302,6 +302,20 @@ impl<S: Read + Write> fmt::Debug for Conn<S> {
     }
 }
 
+#[cfg(not(target_os = "wasi"))]
+impl Conn<std::net::TcpStream> {
+    /// Native convenience: open a TCP connection (with `TCP_NODELAY`) and log in.
+    /// Connection failures (refused, unreachable) are [`MysqlError::Io`].
+    pub fn connect_tcp(
+        addr: impl std::net::ToSocketAddrs,
+        opts: &ConnectOptions,
+    ) -> Result<Self, MysqlError> {
+        let tcp = std::net::TcpStream::connect(addr)?;
+        tcp.set_nodelay(true)?;
+        Conn::connect(tcp, opts)
+    }
+}
+
 impl<S: Read + Write> Conn<S> {
     /// Perform the handshake and authenticate on an already connected stream.
     pub fn connect(stream: S, opts: &ConnectOptions) -> Result<Self, MysqlError> {
