@@ -156,7 +156,7 @@ mod tests {
         let x = xor_password_with_scramble(b"abcd", &scramble);
         assert_eq!(
             x.as_slice(),
-            &[b'a' ^ 1, b'b' ^ 2, b'c' ^ 3, b'd' ^ 1, 0 ^ 2]
+            &[b'a' ^ 1, b'b' ^ 2, b'c' ^ 3, b'd' ^ 1, 2] // last: NUL ^ 2
         );
     }
 

@@ -383,7 +383,11 @@ impl<S: Read + Write> Conn<S> {
             broken: false,
             closed: false,
         };
-        conn.authenticate(opts)?;
+        if let Err(e) = conn.authenticate(opts) {
+            // Mid-authentication: a COM_QUIT would be out of sequence.
+            conn.broken = true;
+            return Err(e);
+        }
         Ok(conn)
     }
 
@@ -532,10 +536,10 @@ impl<S: Read + Write> Conn<S> {
             .ps
             .write_command(&payload)
             .and_then(|()| self.read_results());
-        if let Err(e) = &res {
-            if !matches!(e, MysqlError::Server { .. } | MysqlError::Auth { .. }) {
-                self.broken = true;
-            }
+        if let Err(e) = &res
+            && !matches!(e, MysqlError::Server { .. } | MysqlError::Auth { .. })
+        {
+            self.broken = true;
         }
         res
     }
