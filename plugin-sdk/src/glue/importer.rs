@@ -59,6 +59,16 @@ impl<T: Importer> Session<T> {
 #[macro_export]
 macro_rules! register_importer {
     ($importer:ty) => {
+        // Natively (unit tests of the plugin) there is no host to call the
+        // exports, and exported names such as `keeper:plugin/...#describe`
+        // are not valid native linker symbols: only check the type.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn registered<T: $crate::Importer>() {}
+            registered::<$importer>();
+        };
+
+        #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
         const _: () = {
             use $crate::__private::bindings::importer::exports::keeper::plugin::importer as __wit;

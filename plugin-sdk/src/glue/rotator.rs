@@ -50,6 +50,16 @@ pub fn revert<T: Rotator>(req: wit::Rotation) -> Result<(), wit_types::PluginErr
 #[macro_export]
 macro_rules! register_rotator {
     ($rotator:ty) => {
+        // Natively (unit tests of the plugin) there is no host to call the
+        // exports, and exported names such as `keeper:plugin/...#describe`
+        // are not valid native linker symbols: only check the type.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn registered<T: $crate::Rotator>() {}
+            registered::<$rotator>();
+        };
+
+        #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
         const _: () = {
             use $crate::__private::bindings::rotator::exports::keeper::plugin::rotator as __wit;
