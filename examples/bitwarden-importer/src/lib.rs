@@ -233,10 +233,9 @@ fn convert(position: usize, raw: Value, folders: &BTreeMap<String, String>) -> I
             ));
         }
     };
-    if item.kind != 2 {
-        if let Some(notes) = non_empty(item.notes.as_deref()) {
-            record = record.notes(notes);
-        }
+    // A secure note's text is its `note` field; other types keep notes.
+    if let Some(notes) = non_empty(item.notes.as_deref()).filter(|_| item.kind != 2) {
+        record = record.notes(notes);
     }
     if let Some(id) = item.id {
         record = record.uid(id);
