@@ -1,0 +1,63 @@
+//! The [`Rotator`] trait: what a password-rotation plugin implements.
+
+mod info;
+mod rotation;
+
+pub use info::PluginInfo;
+pub use rotation::Rotation;
+
+use crate::{Field, PluginError};
+
+/// A password rotator: changes a password on a target system.
+///
+/// The host drives a staged protocol and never lets a plugin invent a
+/// password. It generates the new one from the record's rules and the limits
+/// in [`PluginInfo`], stores it durably as pending, and only then calls
+/// [`prepare`](Self::prepare), [`rotate`](Self::rotate) (set it on the
+/// target) and [`verify`](Self::verify) (log in with it); if anything fails
+/// after `rotate` it calls [`revert`](Self::revert) (put the old one back).
+///
+/// Every call runs in a **fresh sandbox instance**, which is why these are
+/// associated functions without `self`: there is no state between calls.
+/// `rotate`, `verify` and `revert` may be retried after a crash, so make them
+/// idempotent (e.g. `rotate` may find the new password already set).
+///
+/// Register the implementation with [`register_rotator!`](crate::register_rotator).
+pub trait Rotator {
+    /// Describes the plugin: name, default port, required parameters and
+    /// password constraints. Must not touch the network.
+    fn describe() -> PluginInfo;
+
+    /// Called before anything touches the target. Returns credential
+    /// material the plugin generates itself (e.g. a new SSH key pair as a
+    /// `keyPair` field); the host stores it as pending and passes it back in
+    /// [`Rotation::prepared`]. The default returns nothing, which is right
+    /// for password-only plugins.
+    fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
+        let _ = req;
+        Ok(Vec::new())
+    }
+
+    /// Sets [`Rotation::new_password`] (and the prepared material) on the
+    /// target, logging in with [`Rotation::old_password`].
+    fn rotate(req: &Rotation) -> Result<(), PluginError>;
+
+    /// Checks that the target accepts [`Rotation::new_password`] with a fresh
+    /// login. The default says verification is unsupported, which makes the
+    /// host treat the rotation as unverified.
+    fn verify(req: &Rotation) -> Result<(), PluginError> {
+        let _ = req;
+        Err(PluginError::Unsupported(
+            "this plugin cannot verify a rotated password (verify is not implemented)".into(),
+        ))
+    }
+
+    /// Puts [`Rotation::old_password`] back on the target, logging in with
+    /// [`Rotation::new_password`]. The default says revert is unsupported.
+    fn revert(req: &Rotation) -> Result<(), PluginError> {
+        let _ = req;
+        Err(PluginError::Unsupported(
+            "this plugin cannot put the old password back (revert is not implemented)".into(),
+        ))
+    }
+}

@@ -1,0 +1,217 @@
+//! A rotator that attacks the sandbox, for keeper's hostile-plugin tests.
+//!
+//! `describe` is ordinary; `rotate` performs the attack named by the
+//! parameter `attack`. It returns `Ok(())` when the attack **succeeded** (the
+//! sandbox failed) and `Err(PluginError::Rejected("<attack>: <detail>"))`
+//! when it was stopped by an error the plugin could observe. Attacks the
+//! host must stop from outside (a trap, a timeout) never return.
+//!
+//! | attack | params | on success / when stopped |
+//! |---|---|---|
+//! | `ok` | | `Ok` (control) |
+//! | `loop` | | never returns (CPU limit) |
+//! | `memory` | | touches 1 MiB chunks forever; `Rejected` if an allocation fails without a trap |
+//! | `recursion` | | never returns (stack overflow trap) |
+//! | `connect` | `address` (ip:port) | `Ok` if it connected and wrote a byte |
+//! | `connect-target` | | `Ok` if the target answered `ping` with `pong` |
+//! | `dns` | `name` (default `localhost`) | `Ok` if the name resolved |
+//! | `http` | `url` (default `http://allowed.invalid/`) | `Ok` if a response came back |
+//! | `read-file` | `path` (default `/etc/passwd`) | `Ok` if the file was read |
+//! | `env` | `var` (optional) | `Ok` if any variable (or `var`) is visible |
+//! | `log-flood` | | logs 1 KiB lines forever |
+//! | `stdout-flood` | | prints 64 KiB chunks forever; `Rejected` if a write fails |
+//! | `panic` | | panics with `hostile panic` |
+//! | `huge-result` | `bytes` (default 16 MiB) | returns `Internal("x" * bytes)` |
+//! | `huge-log-line` | | logs one 10 MiB line, then `Ok` |
+//!
+//! Any other value of `attack` is an `InvalidConfig` error.
+//!
+//! Built by the host's tests; by hand:
+//! `cargo build --target wasm32-wasip2 --profile plugin -p hostile-rotator`.
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+
+use keeper_plugin_sdk::{PluginError, PluginInfo, Rotation, Rotator, http, log};
+
+/// The plugin.
+pub struct Hostile;
+
+impl Rotator for Hostile {
+    fn describe() -> PluginInfo {
+        PluginInfo::new("hostile-rotator", "Attacks the sandbox (tests only)")
+    }
+
+    fn rotate(req: &Rotation) -> Result<(), PluginError> {
+        let attack = req
+            .param("attack")
+            .ok_or_else(|| PluginError::InvalidConfig("parameter `attack` is missing".into()))?;
+        let stopped = |detail: String| PluginError::Rejected(format!("{attack}: {detail}"));
+        match attack {
+            "ok" => Ok(()),
+            "loop" => spin(),
+            "memory" => exhaust_memory().map_err(stopped),
+            "recursion" => {
+                black_box(recurse(0));
+                Ok(())
+            }
+            "connect" => {
+                let address = req.require_param("address")?;
+                let mut stream = TcpStream::connect(address).map_err(|e| stopped(e.to_string()))?;
+                stream.write_all(b"x").map_err(|e| stopped(e.to_string()))
+            }
+            "connect-target" => ping_target(req).map_err(stopped),
+            "dns" => {
+                let name = req.param("name").unwrap_or("localhost");
+                let mut addrs = (name, 0)
+                    .to_socket_addrs()
+                    .map_err(|e| stopped(e.to_string()))?;
+                match addrs.next() {
+                    Some(_) => Ok(()),
+                    None => Err(stopped(format!("{name} resolved to no address"))),
+                }
+            }
+            "http" => {
+                let url = req.param("url").unwrap_or("http://allowed.invalid/");
+                http::get(url).map(drop).map_err(|e| stopped(e.to_string()))
+            }
+            "read-file" => {
+                let path = req.param("path").unwrap_or("/etc/passwd");
+                std::fs::read(path)
+                    .map(drop)
+                    .map_err(|e| stopped(e.to_string()))
+            }
+            "env" => {
+                let any = std::env::vars().next().is_some();
+                let named = req
+                    .param("var")
+                    .is_some_and(|v| std::env::var_os(v).is_some());
+                if any || named {
+                    Ok(())
+                } else {
+                    Err(stopped("no environment variable is visible".into()))
+                }
+            }
+            "log-flood" => {
+                let line = "x".repeat(1024);
+                loop {
+                    log::info(black_box(&line));
+                }
+            }
+            "stdout-flood" => {
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut out = std::io::stdout();
+                loop {
+                    out.write_all(black_box(&chunk))
+                        .map_err(|e| stopped(e.to_string()))?;
+                }
+            }
+            "panic" => panic!("hostile panic"),
+            "huge-result" => {
+                let bytes = match req.param("bytes") {
+                    Some(n) => n.parse().map_err(|_| {
+                        PluginError::InvalidConfig(format!(
+                            "parameter `bytes` is not a number: {n}"
+                        ))
+                    })?,
+                    None => 16 * 1024 * 1024,
+                };
+                Err(PluginError::Internal("x".repeat(bytes)))
+            }
+            "huge-log-line" => {
+                log::info(&"x".repeat(10 * 1024 * 1024));
+                Ok(())
+            }
+            other => Err(PluginError::InvalidConfig(format!(
+                "unknown attack `{other}`"
+            ))),
+        }
+    }
+}
+
+/// Burns CPU forever.
+fn spin() -> ! {
+    let mut n = 0u64;
+    loop {
+        n = black_box(n.wrapping_add(1));
+    }
+}
+
+/// Allocates and touches 1 MiB chunks until an allocation fails.
+fn exhaust_memory() -> Result<(), String> {
+    const CHUNK: usize = 1024 * 1024;
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    loop {
+        let mut chunk = Vec::new();
+        if chunk.try_reserve_exact(CHUNK).is_err() {
+            return Err(format!("allocation failed after {} MiB", kept.len()));
+        }
+        chunk.resize(CHUNK, 1);
+        kept.push(black_box(chunk));
+    }
+}
+
+/// Recurses without end; the frame is kept live so it is not a tail call.
+fn recurse(depth: u64) -> u64 {
+    let frame = black_box([depth; 32]);
+    if black_box(true) {
+        recurse(depth + 1).wrapping_add(frame[31])
+    } else {
+        frame[0]
+    }
+}
+
+/// Connects to the pinned target, sends `ping`, expects `pong`.
+fn ping_target(req: &Rotation) -> Result<(), String> {
+    let target = req.target().map_err(|e| e.to_string())?;
+    let mut stream = TcpStream::connect(target.address.as_str()).map_err(|e| e.to_string())?;
+    stream.write_all(b"ping").map_err(|e| e.to_string())?;
+    let mut reply = [0u8; 4];
+    stream.read_exact(&mut reply).map_err(|e| e.to_string())?;
+    if &reply == b"pong" {
+        Ok(())
+    } else {
+        Err(format!(
+            "unexpected reply {:?}",
+            String::from_utf8_lossy(&reply)
+        ))
+    }
+}
+
+keeper_plugin_sdk::register_rotator!(Hostile);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(attack: &str) -> Result<(), PluginError> {
+        Hostile::rotate(&Rotation::new("u", "o", "n").with_param("attack", attack))
+    }
+
+    #[test]
+    fn control_and_argument_errors() {
+        assert_eq!(run("ok"), Ok(()));
+        assert!(matches!(run("nope"), Err(PluginError::InvalidConfig(m)) if m.contains("nope")));
+        assert!(matches!(
+            Hostile::rotate(&Rotation::new("u", "o", "n")),
+            Err(PluginError::InvalidConfig(_))
+        ));
+    }
+
+    #[test]
+    fn huge_result_has_the_requested_size() {
+        let req = Rotation::new("u", "o", "n")
+            .with_param("attack", "huge-result")
+            .with_param("bytes", "1000");
+        assert!(matches!(Hostile::rotate(&req), Err(PluginError::Internal(m)) if m.len() == 1000));
+    }
+
+    #[test]
+    fn connect_target_needs_a_target() {
+        assert!(matches!(
+            run("connect-target"),
+            Err(PluginError::Rejected(m)) if m.starts_with("connect-target: ")
+        ));
+    }
+}
