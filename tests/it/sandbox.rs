@@ -169,7 +169,15 @@ async fn runaway_recursion_overflows_the_stack_safely() {
     let err = attack(&plugin, "recursion", &[], None)
         .await
         .expect_err("must be stopped");
-    assert!(matches!(err, Error::StackOverflow { .. }), "{err:?}");
+    // Either wasm's own stack (1 MiB) or Rust's shadow stack in linear memory
+    // overflows first, depending on frame layout; both are caught as such.
+    match &err {
+        Error::StackOverflow { .. } => {}
+        Error::Crashed { detail, .. } => {
+            assert!(detail.contains("stack may have overflowed"), "{detail}")
+        }
+        other => panic!("expected a stack overflow, got {other:?}"),
+    }
     still_works(&plugin).await;
 }
 
@@ -288,16 +296,17 @@ async fn the_filesystem_is_empty() {
 
 #[tokio::test]
 async fn the_environment_is_empty() {
-    // SAFETY: set before any thread of this test reads the environment.
-    unsafe { std::env::set_var("KEEPER_TEST_ENV_CANARY", "canary-value") };
+    // The host process has PATH and HOME; the plugin must see neither (nor anything else).
+    assert!(std::env::var_os("PATH").is_some());
     let (rt, _c) = runtime();
     let plugin = hostile(&rt);
+    assert_stopped(attack(&plugin, "env", &[], None).await, "env");
     assert_stopped(
-        attack(&plugin, "env", &[("var", "KEEPER_TEST_ENV_CANARY")], None).await,
+        attack(&plugin, "env", &[("var", "PATH")], None).await,
         "env",
     );
     assert_stopped(
-        attack(&plugin, "env", &[("var", "PATH")], None).await,
+        attack(&plugin, "env", &[("var", "HOME")], None).await,
         "env",
     );
     still_works(&plugin).await;

@@ -128,9 +128,26 @@ impl LoadedPlugin {
                 plugin: self.id(),
                 secs: self.limits.timeout.as_secs(),
             }),
-            Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(self.classify(&e, store.data())),
+            // A plugin that filled its stdout or stderr sees a closed pipe and
+            // may carry on; the call still fails for flooding.
+            Ok(Ok(value)) => match self.flooded_output(store.data()) {
+                Some(error) => Err(error),
+                None => Ok(value),
+            },
         }
+    }
+
+    fn flooded_output(&self, state: &PluginState) -> Option<Error> {
+        [("stdout", &state.stdout), ("stderr", &state.stderr)]
+            .into_iter()
+            .find_map(|(stream, pipe)| {
+                (pipe.contents().len() >= self.limits.output_bytes).then(|| Error::OutputLimit {
+                    plugin: self.id(),
+                    stream,
+                    limit_kib: self.limits.output_bytes / 1024,
+                })
+            })
     }
 
     /// Turns a trap or host-side abort into a typed error.
@@ -149,14 +166,8 @@ impl LoadedPlugin {
                 limit_kib: state.log.limit() / 1024,
             };
         }
-        for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
-            if pipe.contents().len() >= self.limits.output_bytes {
-                return Error::OutputLimit {
-                    plugin,
-                    stream,
-                    limit_kib: self.limits.output_bytes / 1024,
-                };
-            }
+        if let Some(error) = self.flooded_output(state) {
+            return error;
         }
         match error.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => Error::CpuLimit { plugin },
@@ -165,6 +176,15 @@ impl LoadedPlugin {
                 secs: self.limits.timeout.as_secs(),
             },
             Some(Trap::StackOverflow) => Error::StackOverflow { plugin },
+            // Rust keeps a shadow stack in linear memory; overflowing it
+            // runs below address 0.
+            Some(Trap::MemoryOutOfBounds) => Error::Crashed {
+                plugin,
+                detail: self.crash_detail(
+                    "out-of-bounds memory access (its stack may have overflowed)".into(),
+                    state,
+                ),
+            },
             Some(trap) => Error::Crashed {
                 plugin,
                 detail: self.crash_detail(trap.to_string(), state),
@@ -179,9 +199,14 @@ impl LoadedPlugin {
     /// The trap, plus the panic message the plugin printed on stderr, if any.
     fn crash_detail(&self, trap: String, state: &PluginState) -> String {
         let stderr = String::from_utf8_lossy(&state.stderr.contents()).into_owned();
-        let panic = stderr.lines().find(|l| l.contains("panicked")).map(|l| {
-            let next = stderr.lines().skip_while(|x| *x != l).nth(1).unwrap_or("");
-            format!("{} {}", l.trim(), next.trim())
+        let panic = state.log.panic_message().map(str::to_string).or_else(|| {
+            let mut lines = stderr.lines().skip_while(|l| !l.contains("panicked"));
+            let first = lines.next()?;
+            Some(format!(
+                "{} {}",
+                first.trim(),
+                lines.next().unwrap_or("").trim()
+            ))
         });
         let detail = match panic {
             Some(panic) => format!("{} ({trap})", state.redactor.redact(&panic)),
@@ -190,7 +215,6 @@ impl LoadedPlugin {
         super::capability::truncate(&detail, 1024)
     }
 
-    /// Converts, redacts and size-checks an error the plugin returned.
     fn plugin_error(&self, error: wit::PluginError, state: &PluginState) -> Error {
         let (make, message): (fn(String) -> PluginError, String) = match error {
             wit::PluginError::InvalidConfig(m) => (PluginError::InvalidConfig, m),

@@ -18,6 +18,7 @@ pub struct LogSink {
     written: usize,
     limit: usize,
     exceeded: bool,
+    panic: Option<String>,
 }
 
 impl LogSink {
@@ -28,12 +29,19 @@ impl LogSink {
             written: 0,
             limit,
             exceeded: false,
+            panic: None,
         }
     }
 
     /// Whether the plugin went over its budget.
     pub fn exceeded(&self) -> bool {
         self.exceeded
+    }
+
+    /// The panic message the plugin reported (the SDK's panic hook logs it
+    /// at error level just before the instance traps), redacted.
+    pub fn panic_message(&self) -> Option<&str> {
+        self.panic.as_deref()
     }
 
     /// The budget in bytes.
@@ -59,6 +67,9 @@ impl Host for PluginState {
             wasmtime::bail!("log budget exceeded");
         }
         let message = super::truncate(&self.redactor.redact(&message), MAX_MESSAGE_BYTES);
+        if level == Level::Error && message.contains("panicked") {
+            self.log.panic = Some(message.clone());
+        }
         let plugin = self.log.plugin.as_str();
         match level {
             Level::Trace => tracing::trace!(target: "keeper::plugin", plugin, "{message}"),

@@ -58,8 +58,12 @@ impl Rotator for Hostile {
             }
             "connect" => {
                 let address = req.require_param("address")?;
-                let mut stream = TcpStream::connect(address).map_err(|e| stopped(e.to_string()))?;
-                stream.write_all(b"x").map_err(|e| stopped(e.to_string()))
+                // The address is echoed so tests can check the host redacts secrets.
+                let mut stream =
+                    TcpStream::connect(address).map_err(|e| stopped(format!("{address}: {e}")))?;
+                stream
+                    .write_all(b"x")
+                    .map_err(|e| stopped(format!("{address}: {e}")))
             }
             "connect-target" => ping_target(req).map_err(stopped),
             "dns" => {
