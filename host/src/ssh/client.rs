@@ -41,7 +41,11 @@ impl std::fmt::Debug for Credential {
             Self::PrivateKey { passphrase, .. } => write!(
                 f,
                 "PrivateKey([redacted], passphrase: {})",
-                if passphrase.is_some() { "[redacted]" } else { "none" }
+                if passphrase.is_some() {
+                    "[redacted]"
+                } else {
+                    "none"
+                }
             ),
         }
     }
@@ -167,19 +171,18 @@ impl SshClient {
                 port: addr.port(),
                 policy: policy.clone(),
             };
-            let mut handle = client::connect_stream(config, tcp, checker)
-                .await
-                .map_err(|e| match e {
-                    HandshakeError::HostKey(e) => e,
-                    HandshakeError::Russh(e) => SshError::Unreachable(format!(
-                        "SSH handshake with {host_name} ({addr}) failed: {e}"
-                    )),
-                })?;
+            let mut handle =
+                client::connect_stream(config, tcp, checker)
+                    .await
+                    .map_err(|e| match e {
+                        HandshakeError::HostKey(e) => e,
+                        HandshakeError::Russh(e) => SshError::Unreachable(format!(
+                            "SSH handshake with {host_name} ({addr}) failed: {e}"
+                        )),
+                    })?;
             let auth = match credential {
                 Credential::Password(password) => {
-                    handle
-                        .authenticate_password(user, password.as_str())
-                        .await
+                    handle.authenticate_password(user, password.as_str()).await
                 }
                 Credential::PrivateKey { pem, passphrase } => {
                     let key = russh::keys::decode_secret_key(

@@ -161,10 +161,7 @@ impl HostKeyPolicy {
             .known_hosts
             .as_deref()
             .map_or_else(|| "known_hosts".to_string(), |p| p.display().to_string());
-        let for_host: Vec<&Entry> = entries
-            .iter()
-            .filter(|e| e.hosts_match(&target))
-            .collect();
+        let for_host: Vec<&Entry> = entries.iter().filter(|e| e.hosts_match(&target)).collect();
         if let Some(revoked) = entries
             .iter()
             .find(|e| e.marker == Marker::Revoked && e.key.key_data() == key.key_data())
@@ -433,11 +430,20 @@ mod tests {
 
     #[test]
     fn known_key_is_accepted_on_its_port_only() {
-        let (_d, policy) = policy_with(&format!("# comment\n\n[h.example]:2222 {ED_A} me@x\n"), false);
-        assert_eq!(policy.check("h.example", 2222, &key(ED_A)), Ok(Accepted::Known));
+        let (_d, policy) = policy_with(
+            &format!("# comment\n\n[h.example]:2222 {ED_A} me@x\n"),
+            false,
+        );
+        assert_eq!(
+            policy.check("h.example", 2222, &key(ED_A)),
+            Ok(Accepted::Known)
+        );
         // Same host on port 22 is another entry: unknown.
         let err = policy.check("h.example", 22, &key(ED_A)).unwrap_err();
-        assert!(matches!(&err, SshError::HostKey(m) if m.contains("unknown")), "{err}");
+        assert!(
+            matches!(&err, SshError::HostKey(m) if m.contains("unknown")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -458,7 +464,11 @@ mod tests {
         let mut mac = Hmac::<sha1::Sha1>::new_from_slice(&salt).expect("hmac");
         mac.update(b"[10.0.0.5]:2200");
         let hash = mac.finalize().into_bytes();
-        let line = format!("|1|{}|{} {ED_A}\n", STANDARD.encode(salt), STANDARD.encode(hash));
+        let line = format!(
+            "|1|{}|{} {ED_A}\n",
+            STANDARD.encode(salt),
+            STANDARD.encode(hash)
+        );
         let (_d, policy) = policy_with(&line, false);
         assert!(policy.check("10.0.0.5", 2200, &key(ED_A)).is_ok());
         assert!(policy.check("10.0.0.5", 22, &key(ED_A)).is_err());
@@ -475,7 +485,8 @@ mod tests {
         assert!(msg.contains(&fingerprint(&key(ED_A))), "{msg}");
         assert!(msg.contains(&fingerprint(&key(ED_B))), "{msg}");
         // Nothing was appended.
-        let text = std::fs::read_to_string(policy.known_hosts.as_ref().expect("path")).expect("read");
+        let text =
+            std::fs::read_to_string(policy.known_hosts.as_ref().expect("path")).expect("read");
         assert_eq!(text.lines().count(), 1);
     }
 
@@ -496,7 +507,10 @@ mod tests {
         let (dir, policy) = policy_with("srv-other ssh-ed25519 AAAA-not-a-key", true);
         assert_eq!(policy.check("srv", 2022, &key(ED_A)), Ok(Accepted::Added));
         let text = std::fs::read_to_string(dir.path().join("known_hosts")).expect("read");
-        assert!(text.ends_with(&format!("\n[srv]:2022 {ED_A}\n")), "{text:?}");
+        assert!(
+            text.ends_with(&format!("\n[srv]:2022 {ED_A}\n")),
+            "{text:?}"
+        );
         let strict = HostKeyPolicy {
             accept_new: false,
             ..policy
@@ -514,14 +528,20 @@ mod tests {
             pinned: None,
         };
         assert_eq!(policy.check("srv", 22, &key(ED_A)), Ok(Accepted::Added));
-        assert_eq!(std::fs::read_to_string(path).expect("read"), format!("srv {ED_A}\n"));
+        assert_eq!(
+            std::fs::read_to_string(path).expect("read"),
+            format!("srv {ED_A}\n")
+        );
     }
 
     #[test]
     fn revoked_key_is_refused() {
         let (_d, policy) = policy_with(&format!("@revoked * {ED_A}\nsrv {ED_A}\n"), true);
         let err = policy.check("srv", 22, &key(ED_A)).unwrap_err();
-        assert!(matches!(&err, SshError::HostKey(m) if m.contains("@revoked")), "{err}");
+        assert!(
+            matches!(&err, SshError::HostKey(m) if m.contains("@revoked")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -534,7 +554,10 @@ mod tests {
             policy.pinned = Some(pin);
             assert_eq!(policy.check("srv", 22, &key(ED_A)), Ok(Accepted::Pinned));
             let err = policy.check("srv", 22, &key(ED_B)).unwrap_err();
-            assert!(matches!(&err, SshError::HostKey(m) if m.contains("MISMATCH")), "{err}");
+            assert!(
+                matches!(&err, SshError::HostKey(m) if m.contains("MISMATCH")),
+                "{err}"
+            );
         }
         assert!(PinnedHostKey::parse("SHA256:short").is_err());
         assert!(PinnedHostKey::parse("ssh-ed25519 nope").is_err());
