@@ -95,6 +95,10 @@ async fn password_login_and_exec() {
     assert_eq!(out.stdout[..], big[..OUTPUT_CAP]);
     assert_eq!(out.exit_status, Some(0));
 
+    // A command that ignores its (large) stdin still finishes.
+    let out = expect_ok(session.exec("exit 7", &big, T).await, &sshd);
+    assert_eq!(out.exit_status, Some(7));
+
     session.close(T).await;
 }
 

@@ -301,11 +301,30 @@ impl Session {
             }
             Ok(out)
         };
+        // Once the command has ended, stop feeding it: a command that exits
+        // without reading all of its stdin must not leave us waiting for
+        // window space that never comes.
+        let ended = tokio::sync::Notify::new();
         let both = async {
-            let (sent, received) = tokio::join!(send, receive);
-            // A refused command also fails the stdin write; report the refusal.
+            let (sent, received) = tokio::join!(
+                async {
+                    tokio::select! {
+                        sent = send => Some(sent),
+                        () = ended.notified() => None,
+                    }
+                },
+                async {
+                    let received = receive.await;
+                    ended.notify_one();
+                    received
+                }
+            );
+            // The command's own outcome decides: a refused command also fails
+            // the stdin write, and one that exits early need not read it all.
             let out = received?;
-            sent?;
+            if let Some(Err(e)) = sent {
+                tracing::debug!(target: "keeper::ssh", "{}: stdin not fully sent: {e}", self.target);
+            }
             Ok(out)
         };
         match tokio::time::timeout_at(deadline, both).await {

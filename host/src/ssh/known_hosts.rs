@@ -439,7 +439,9 @@ mod tests {
             Ok(Accepted::Known)
         );
         // Same host on port 22 is another entry: unknown.
-        let err = policy.check("h.example", 22, &key(ED_A)).unwrap_err();
+        let err = policy
+            .check("h.example", 22, &key(ED_A))
+            .expect_err("must be refused");
         assert!(
             matches!(&err, SshError::HostKey(m) if m.contains("unknown")),
             "{err}"
@@ -477,7 +479,9 @@ mod tests {
     #[test]
     fn changed_key_is_refused_loudly_even_with_accept_new() {
         let (_d, policy) = policy_with(&format!("srv {ED_A}\n"), true);
-        let err = policy.check("srv", 22, &key(ED_B)).unwrap_err();
+        let err = policy
+            .check("srv", 22, &key(ED_B))
+            .expect_err("must be refused");
         let SshError::HostKey(msg) = &err else {
             panic!("{err:?}")
         };
@@ -493,7 +497,9 @@ mod tests {
     #[test]
     fn unknown_host_is_refused_with_fingerprint_and_advice() {
         let policy = HostKeyPolicy::default();
-        let err = policy.check("srv", 22, &key(ED_A)).unwrap_err();
+        let err = policy
+            .check("srv", 22, &key(ED_A))
+            .expect_err("must be refused");
         let SshError::HostKey(msg) = &err else {
             panic!("{err:?}")
         };
@@ -537,7 +543,9 @@ mod tests {
     #[test]
     fn revoked_key_is_refused() {
         let (_d, policy) = policy_with(&format!("@revoked * {ED_A}\nsrv {ED_A}\n"), true);
-        let err = policy.check("srv", 22, &key(ED_A)).unwrap_err();
+        let err = policy
+            .check("srv", 22, &key(ED_A))
+            .expect_err("must be refused");
         assert!(
             matches!(&err, SshError::HostKey(m) if m.contains("@revoked")),
             "{err}"
@@ -553,7 +561,9 @@ mod tests {
             let (_d, mut policy) = policy_with(&format!("srv {ED_B}\n"), false);
             policy.pinned = Some(pin);
             assert_eq!(policy.check("srv", 22, &key(ED_A)), Ok(Accepted::Pinned));
-            let err = policy.check("srv", 22, &key(ED_B)).unwrap_err();
+            let err = policy
+                .check("srv", 22, &key(ED_B))
+                .expect_err("must be refused");
             assert!(
                 matches!(&err, SshError::HostKey(m) if m.contains("MISMATCH")),
                 "{err}"
