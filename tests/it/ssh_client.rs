@@ -45,7 +45,7 @@ async fn login(
 }
 
 #[track_caller]
-fn expect_ok<T>(result: Result<T, SshError>, sshd: &Sshd) -> T {
+fn expect_ok<V>(result: Result<V, SshError>, sshd: &Sshd) -> V {
     match result {
         Ok(value) => value,
         Err(e) => panic!("{e:?}\nsshd log:\n{}", sshd.log()),
