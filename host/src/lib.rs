@@ -7,6 +7,7 @@
 //! - [`commands`]: what each command does (anyhow at this layer only).
 //! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
 //! - [`rotation`]: password generation and the staged rotation protocol.
+//! - [`ssh`]: the pure-Rust SSH client behind the plugins' `ssh` capability.
 //! - [`context`]: data directory and configuration.
 //! - [`output`]: table / JSON / CSV printing.
 
@@ -16,6 +17,7 @@ pub mod context;
 pub mod output;
 pub mod rotation;
 pub mod runtime;
+pub mod ssh;
 
 use std::process::ExitCode;
 

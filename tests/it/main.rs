@@ -6,4 +6,6 @@
 mod plugin_cli;
 mod plugins;
 mod sandbox;
+mod ssh_client;
+mod sshd;
 mod support;

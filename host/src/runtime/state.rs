@@ -50,6 +50,8 @@ impl PluginState {
         input: Option<InputSource>,
     ) -> Self {
         let target = call.target.as_ref().map(|t| t.address);
+        let ssh = SshGate::new(effective.ssh, target)
+            .with_host_keys(call.target.as_ref().map(|t| t.host.clone()), call.ssh);
         let tcp = TcpPolicy::new(if effective.tcp { target } else { None });
         let origins = match call.http_origins {
             Some(origins) => origins,
@@ -77,7 +79,7 @@ impl PluginState {
             http_ctx: WasiHttpCtx::new(),
             http,
             tcp,
-            ssh: SshGate::new(effective.ssh, target),
+            ssh,
             process: ProcessGate::new(effective.process.clone(), call.program_paths),
             log: LogSink::new(id.to_string(), limits.log_bytes),
             limiter: MemoryLimiter::new(limits.memory_bytes),

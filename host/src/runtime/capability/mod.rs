@@ -30,6 +30,8 @@ pub struct CallContext {
     pub http_origins: Option<Vec<http::Origin>>,
     /// Explicit locations of granted programs (e.g. `cmdr:pspasswd_path`).
     pub program_paths: HashMap<String, PathBuf>,
+    /// Host-key checking for SSH sessions (known_hosts, accept-new, pin).
+    pub ssh: ssh::SshSettings,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for CallContext {
             )
             .field("http_origins", &self.http_origins)
             .field("program_paths", &self.program_paths)
+            .field("ssh", &self.ssh)
             .finish()
     }
 }
