@@ -6,6 +6,7 @@
 //! - [`cli`]: clap definitions, one file per command group.
 //! - [`commands`]: what each command does (anyhow at this layer only).
 //! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
+//! - [`vault`]: the encrypted vault: storage, keys, records, folders, users.
 //! - [`context`]: data directory and configuration.
 //! - [`output`]: table / JSON / CSV printing.
 
@@ -14,6 +15,7 @@ pub mod commands;
 pub mod context;
 pub mod output;
 pub mod runtime;
+pub mod vault;
 
 use std::process::ExitCode;
 
@@ -25,7 +27,10 @@ use clap::Parser;
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -37,7 +42,8 @@ pub fn main() -> ExitCode {
         Err(err) => {
             // A closed pipe (`keeper plugin list | head`) is not an error.
             if err.chain().any(|e| {
-                e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             }) {
                 return ExitCode::SUCCESS;
             }
@@ -55,5 +61,9 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEEPER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
