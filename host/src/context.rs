@@ -48,16 +48,9 @@ impl Context {
                 .context("cannot find a home directory; pass --data-dir or set KEEPER_DATA_DIR")?
                 .join(".keeper"),
         };
-        let config_path = global
-            .config
-            .clone()
-            .unwrap_or_else(|| data_dir.join("config.json"));
+        let config_path = global.config.clone().unwrap_or_else(|| data_dir.join("config.json"));
         let config = read_config(&config_path)?;
-        Ok(Self {
-            data_dir,
-            config_path,
-            config,
-        })
+        Ok(Self { data_dir, config_path, config })
     }
 
     /// `<data dir>/plugins`: installed third-party plugins, one folder each.
@@ -76,8 +69,6 @@ fn read_config(path: &Path) -> anyhow::Result<Config> {
         Ok(text) => serde_json::from_str(&text)
             .with_context(|| format!("configuration file {} is not valid", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot read configuration file {}", path.display()))
-        }
+        Err(e) => Err(e).with_context(|| format!("cannot read configuration file {}", path.display())),
     }
 }

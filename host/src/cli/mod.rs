@@ -23,22 +23,10 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Data directory (vault, plugins, caches). Default: ~/.keeper.
-    #[arg(
-        long,
-        global = true,
-        env = "KEEPER_DATA_DIR",
-        value_name = "DIR",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "KEEPER_DATA_DIR", value_name = "DIR", help_heading = "Global options")]
     pub data_dir: Option<PathBuf>,
     /// Configuration file (JSON). Default: <data dir>/config.json.
-    #[arg(
-        long,
-        global = true,
-        env = "KEEPER_CONFIG_FILE",
-        value_name = "FILE",
-        help_heading = "Global options"
-    )]
+    #[arg(long, global = true, env = "KEEPER_CONFIG_FILE", value_name = "FILE", help_heading = "Global options")]
     pub config: Option<PathBuf>,
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
