@@ -146,7 +146,11 @@ pub struct MkdirArgs {
     #[arg(long = "shared-folder", visible_alias = "sf")]
     pub shared_folder: bool,
     /// Create a personal folder (the default).
-    #[arg(long = "user-folder", visible_alias = "uf", conflicts_with = "shared_folder")]
+    #[arg(
+        long = "user-folder",
+        visible_alias = "uf",
+        conflicts_with = "shared_folder"
+    )]
     pub user_folder: bool,
     /// Shared folder default: members may manage users.
     #[arg(short = 'u', long)]

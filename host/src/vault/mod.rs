@@ -33,7 +33,7 @@ pub use model::{
     AttachmentMeta, Field, PasswordChange, PendingRotation, Record, RecordData, RecordSummary,
     now_ms,
 };
-pub use records::NewRecord;
+pub use records::{MAX_ATTACHMENT, NewRecord};
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
 pub use users::{Grantee, TeamInfo, UserInfo};

@@ -326,27 +326,6 @@ impl RecordData {
             });
         }
     }
-
-    /// Every searchable text of the record: title, notes, type, field names and
-    /// values (dict values flattened), used by `search`.
-    pub fn search_texts(&self) -> Vec<String> {
-        let mut out = vec![self.title.clone(), self.record_type.clone()];
-        if !self.notes.is_empty() {
-            out.push(self.notes.clone());
-        }
-        for f in self.fields.iter().chain(&self.custom) {
-            if let Some(label) = &f.label {
-                out.push(label.clone());
-            }
-            for v in &f.value {
-                fields::flatten_text(v, &mut out);
-            }
-        }
-        for a in &self.attachments {
-            out.push(a.name.clone());
-        }
-        out
-    }
 }
 
 /// A decrypted record: the "view" of the three record views.
