@@ -4,3 +4,5 @@
 //! real wasm32-wasip2 plugins are used, never mocks.
 
 mod support;
+mod vault;
+mod vault_safety;

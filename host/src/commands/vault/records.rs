@@ -20,6 +20,15 @@ use crate::output::print_listing;
 use crate::vault::model::{fields, types};
 use crate::vault::{FolderTree, Record, RecordData, Vault, generator, now_ms};
 
+/// Field types that hold several values in one field.
+const MULTI_VALUE: &[&str] = &[
+    "securityQuestion",
+    "fileRef",
+    "addressRef",
+    "cardRef",
+    "recordRef",
+];
+
 /// One `name=value` argument.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct FieldArg {
@@ -130,18 +139,22 @@ fn apply_args(
             None if adding => {}
             None => data.set_field(custom, &f.kind, f.label.as_deref(), Vec::new(), now),
             Some(v) if seen.contains(&key) => {
-                // Repeated name: another value of the same field.
+                // Repeated name: multi-value types get another value, others
+                // another field (Keeper JSON's "list → several fields").
                 let list = if custom {
                     &mut data.custom
                 } else {
                     &mut data.fields
                 };
-                if let Some(existing) = list
+                let existing = list
                     .iter_mut()
                     .rev()
-                    .find(|x| x.matches(&f.kind, f.label.as_deref()))
-                {
-                    existing.value.push(v);
+                    .find(|x| x.matches(&f.kind, f.label.as_deref()));
+                match existing {
+                    Some(x) if MULTI_VALUE.contains(&f.kind.as_str()) => x.value.push(v),
+                    _ => data
+                        .custom
+                        .push(crate::vault::Field::new(&f.kind, f.label.as_deref(), v)),
                 }
             }
             Some(v) => {
