@@ -357,6 +357,9 @@ pub struct ShareFolderArgs {
     /// Record may be re-shared.
     #[arg(short = 's', long, value_enum)]
     pub can_share: Option<OnOff>,
+    /// Output format of the member listing (no -e/-r given).
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Export formats.

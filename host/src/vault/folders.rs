@@ -262,9 +262,14 @@ pub(crate) fn build_tree(store: &dyn StoreRead, s: &Session) -> Result<FolderTre
             f.parent_uid = None;
         }
     }
+    // (folder, record) is the table's primary key: no duplicates to check.
     for (folder, record) in store.links(&s.tenant_uid)? {
         if folder == s.user_uid || tree.folders.contains_key(&folder) {
-            tree.add_link(&folder, &record);
+            tree.record_folders
+                .entry(record.clone())
+                .or_default()
+                .push(folder.clone());
+            tree.links.entry(folder).or_default().push(record);
         }
     }
     Ok(tree)
@@ -790,10 +795,11 @@ impl Vault {
         let Some((title, folders)) = names.split_last() else {
             return Ok(Vec::new());
         };
-        let tree = self.folder_tree()?;
+        let tree;
         let in_folder: Option<HashSet<&str>> = if folders.is_empty() {
             None
         } else {
+            tree = self.folder_tree()?;
             match tree.walk(folders) {
                 Some(f) => Some(tree.records_in(f).iter().map(String::as_str).collect()),
                 None => return Ok(Vec::new()),

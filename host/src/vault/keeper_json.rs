@@ -46,13 +46,32 @@ pub struct ImportSummary {
     pub folders_created: usize,
 }
 
-/// A record's folder placement in the file.
-#[derive(Debug, Clone, Default)]
-struct FolderSpec {
-    shared_folder: Option<String>,
-    folder: Option<String>,
-    can_edit: bool,
-    can_share: bool,
+/// Where an imported record goes (Commander's `Folder`): a shared-folder
+/// path (`domain`) and/or a folder path below it or at the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderSpec {
+    /// Shared-folder path (`A\\SF`): parents become personal folders, the
+    /// last component a shared folder.
+    pub shared_folder: Option<String>,
+    /// Folder path inside the shared folder, or from the root.
+    pub folder: Option<String>,
+    /// The record may be edited through the shared folder.
+    pub can_edit: bool,
+    /// The record may be re-shared through the shared folder.
+    pub can_share: bool,
+}
+
+/// One record to import.
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    /// Uid from the source (kept when free; an existing one is updated).
+    pub uid: Option<String>,
+    /// The payload.
+    pub data: RecordData,
+    /// Placements; empty = the root.
+    pub folders: Vec<FolderSpec>,
+    /// Modification time to keep, epoch ms.
+    pub modified: Option<i64>,
 }
 
 /// `custom_fields` key for a field.
@@ -424,8 +443,46 @@ pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
             .get("last_modified")
             .and_then(Value::as_i64)
             .map(|s| if s > 100_000_000_000 { s } else { s * 1000 });
-        parsed.push((uid, data, folder_specs(r), modified));
+        parsed.push(ImportRecord {
+            uid,
+            data,
+            folders: folder_specs(r),
+            modified,
+        });
     }
+    let shared: Vec<(String, SharedFolderDefaults)> = shared
+        .iter()
+        .filter_map(|o| {
+            let p = o.get("path").and_then(Value::as_str)?;
+            Some((
+                p.to_string(),
+                SharedFolderDefaults {
+                    manage_users: flag(o, "manage_users"),
+                    manage_records: flag(o, "manage_records"),
+                    can_edit: flag(o, "can_edit"),
+                    can_share: flag(o, "can_share"),
+                },
+            ))
+        })
+        .collect();
+    import_records(vault, &shared, &parsed)
+}
+
+/// Imports records in one transaction (all or nothing): creates the shared
+/// folders (`(path, defaults)`) and every folder the records name, updates
+/// records whose uid exists, links records identical to an existing one
+/// (full hash) into the folders instead of duplicating them, adds the rest.
+/// This is the engine behind `import`; importer plugins feed it too.
+///
+/// # Errors
+///
+/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
+/// (a shared folder inside a shared folder); nothing is written then.
+pub fn import_records(
+    vault: &mut Vault,
+    shared: &[(String, SharedFolderDefaults)],
+    records: &[ImportRecord],
+) -> Result<ImportSummary> {
     let existing: HashMap<String, Record> = vault
         .records()?
         .into_iter()
@@ -439,18 +496,7 @@ pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
     }
     let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
         .iter()
-        .filter_map(|o| {
-            let p = o.get("path").and_then(Value::as_str)?;
-            Some((
-                path::join(&path::components(p)),
-                SharedFolderDefaults {
-                    manage_users: flag(o, "manage_users"),
-                    manage_records: flag(o, "manage_records"),
-                    can_edit: flag(o, "can_edit"),
-                    can_share: flag(o, "can_share"),
-                },
-            ))
-        })
+        .map(|(p, d)| (path::join(&path::components(p)), *d))
         .collect();
     vault.write_with_folders(|tx, s, tree, keys| {
         let mut summary = ImportSummary::default();
@@ -466,7 +512,13 @@ pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
                 Some(*defaults),
             )?;
         }
-        for (uid, data, specs, modified) in &parsed {
+        for ImportRecord {
+            uid,
+            data,
+            folders: specs,
+            modified,
+        } in records
+        {
             let mut targets: Vec<FolderTarget> = Vec::new();
             for spec in specs {
                 let folder = match &spec.shared_folder {

@@ -8,7 +8,8 @@ use zeroize::Zeroizing;
 use super::crypto::{self, Key};
 use super::model::{AttachmentMeta, PendingRotation, Record, RecordData, fields, now_ms};
 use super::store::{
-    AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreTx,
+    AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreRead,
+    StoreTx,
 };
 use super::{Result, SecretString, Session, Vault, VaultError, ad};
 
@@ -109,40 +110,81 @@ pub(crate) fn record_key(s: &Session, row: &KeyedRecordRow) -> Result<Key> {
     )
 }
 
-/// Decrypts many rows, on several threads when there are many.
-fn decrypt_rows(s: &Session, rows: &[KeyedRecordRow]) -> Result<Vec<Record>> {
-    let threads = std::thread::available_parallelism()
+/// Rows handed to a decryption worker at a time.
+const BATCH: usize = 512;
+
+/// Reads and decrypts every record the session can open. Reading (one
+/// thread) overlaps with decryption (one worker per core).
+fn load_records(store: &dyn StoreRead, s: &Session) -> Result<Vec<Record>> {
+    let holders = s.holders();
+    let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
-        .min(8);
-    if rows.len() < 2000 || threads == 1 {
-        return rows.iter().map(|r| decrypt_row(s, r)).collect();
+        .clamp(1, 8);
+    if workers == 1 {
+        let mut out = Vec::new();
+        store.scan_keyed_records(&holders, &mut |row| {
+            out.push(decrypt_row(s, &row)?);
+            Ok(())
+        })?;
+        return Ok(out);
     }
-    let chunk = rows.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<Record>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = rows
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|r| decrypt_row(s, r))
-                        .collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(VaultError::Storage("a decryption thread panicked".into()))
-                })
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(rows.len());
-    for part in parts {
-        out.extend(part?);
-    }
-    Ok(out)
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<KeyedRecordRow>>(4);
+            senders.push(tx);
+            handles.push(scope.spawn(move || -> Result<Vec<Record>> {
+                let mut out = Vec::new();
+                for batch in rx {
+                    for row in &batch {
+                        out.push(decrypt_row(s, row)?);
+                    }
+                }
+                Ok(out)
+            }));
+        }
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut next = 0usize;
+        let stopped = || VaultError::Storage("a decryption worker stopped".into());
+        let scanned = store.scan_keyed_records(&holders, &mut |row| {
+            batch.push(row);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                senders[next % workers].send(full).map_err(|_| stopped())?;
+                next += 1;
+            }
+            Ok(())
+        });
+        let tail = if scanned.is_ok() && !batch.is_empty() {
+            senders[next % workers]
+                .send(std::mem::take(&mut batch))
+                .map_err(|_| stopped())
+        } else {
+            Ok(())
+        };
+        drop(senders);
+        let mut out = Vec::new();
+        let mut worker_error = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(part)) => out.extend(part),
+                Ok(Err(e)) => worker_error = worker_error.or(Some(e)),
+                Err(_) => {
+                    worker_error = worker_error.or(Some(VaultError::Storage(
+                        "a decryption thread panicked".into(),
+                    )))
+                }
+            }
+        }
+        // A worker's own error (e.g. tampering) explains a failed send best.
+        if let Some(e) = worker_error {
+            return Err(e);
+        }
+        scanned?;
+        tail?;
+        Ok(out)
+    })
 }
 
 /// Inserts one record inside a transaction.
@@ -265,8 +307,7 @@ impl Vault {
     ///
     /// [`VaultError::Corrupted`] when any record fails authentication.
     pub fn records(&self) -> Result<Vec<Record>> {
-        let rows = self.store.keyed_records(&self.s.holders())?;
-        decrypt_rows(&self.s, &rows)
+        load_records(self.store.as_ref(), &self.s)
     }
 
     /// One record by uid.

@@ -321,7 +321,7 @@ pub(super) fn share_folder(ctx: &Context, args: &ShareFolderArgs) -> anyhow::Res
             })
             .collect();
         print_listing(
-            Format::Table,
+            args.format,
             &["Member", "Kind", "Manage users", "Manage records"],
             &rows,
             &members,

@@ -283,6 +283,20 @@ pub trait StoreRead {
     fn links(&self, tenant_uid: &str) -> Result<Vec<(String, String)>>;
     /// Records that any of `holders` can open, with one key row each.
     fn keyed_records(&self, holders: &[String]) -> Result<Vec<KeyedRecordRow>>;
+    /// Streams the records any of `holders` can open (one key row each,
+    /// permissions merged) to `f`, in no particular order. The default
+    /// collects [`StoreRead::keyed_records`]; backends override it so that
+    /// decryption can overlap with reading.
+    fn scan_keyed_records(
+        &self,
+        holders: &[String],
+        f: &mut dyn FnMut(KeyedRecordRow) -> Result<()>,
+    ) -> Result<()> {
+        for row in self.keyed_records(holders)? {
+            f(row)?;
+        }
+        Ok(())
+    }
     /// One record, if any of `holders` can open it.
     fn keyed_record(&self, uid: &str, holders: &[String]) -> Result<Option<KeyedRecordRow>>;
     /// Every key row of a record.
