@@ -8,6 +8,7 @@
 //! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
 //! - [`rotation`]: password generation and the staged rotation protocol.
 //! - [`ssh`]: the pure-Rust SSH client behind the plugins' `ssh` capability.
+//! - [`vault`]: the encrypted vault: storage, keys, records, folders, users.
 //! - [`context`]: data directory and configuration.
 //! - [`output`]: table / JSON / CSV printing.
 
@@ -18,6 +19,7 @@ pub mod output;
 pub mod rotation;
 pub mod runtime;
 pub mod ssh;
+pub mod vault;
 
 use std::process::ExitCode;
 

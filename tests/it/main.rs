@@ -9,3 +9,5 @@ mod sandbox;
 mod ssh_client;
 mod sshd;
 mod support;
+mod vault;
+mod vault_safety;

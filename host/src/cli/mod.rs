@@ -2,6 +2,7 @@
 //! work of each command lives in `crate::commands`.
 
 mod plugin;
+pub mod vault;
 
 pub use plugin::{PluginCommand, PluginNamespace};
 
@@ -50,6 +51,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Manage plugins: list, info, install, remove, package.
     Plugin(PluginNamespace),
+    /// Vault commands (init, add, get, ls, …), at the top level like Commander's.
+    #[command(flatten)]
+    Vault(vault::VaultCommand),
 }
 
 /// How a listing is printed.

@@ -2,6 +2,7 @@
 //! return `anyhow::Result` and print through [`crate::output`].
 
 mod plugin;
+mod vault;
 
 use std::process::ExitCode;
 
@@ -17,5 +18,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::from_args(&cli.global)?;
     match cli.command {
         Command::Plugin(ns) => plugin::run(&ctx, ns.command).await,
+        Command::Vault(cmd) => vault::run(&ctx, cmd),
     }
 }

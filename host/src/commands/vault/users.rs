@@ -1,0 +1,110 @@
+//! `keeper init`, `keeper user …`, `keeper team …`.
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+
+use super::{master_password, new_kdf_params, read_secret, unlock};
+use crate::cli::vault::{InitArgs, TeamCommand, UserCommand};
+use crate::context::Context;
+use crate::output::print_listing;
+use crate::vault::{self, Vault};
+
+/// Environment variable with a new user's master password (`user add`).
+const NEW_USER_PASSWORD_ENV: &str = "KEEPER_NEW_USER_PASSWORD";
+
+/// `keeper init --user EMAIL`: creates the vault file (never over an existing file).
+pub(super) fn init(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
+    let path = vault::default_path(&ctx.data_dir);
+    if path.exists() {
+        anyhow::bail!(
+            "{} already exists; refusing to overwrite it",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(&ctx.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            ctx.data_dir.display()
+        )
+    })?;
+    restrict_dir(&ctx.data_dir);
+    let password = master_password(ctx, true)?;
+    let params = new_kdf_params();
+    let vault = Vault::create(&path, &args.user, &password, &params)?;
+    restrict_file(&path);
+    println!(
+        "Created vault {} for {}",
+        path.display(),
+        vault.user().email
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+fn restrict_dir(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(unix)]
+pub(super) fn restrict_file(file: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600));
+}
+
+#[cfg(not(unix))]
+fn restrict_dir(_: &std::path::Path) {}
+
+#[cfg(not(unix))]
+pub(super) fn restrict_file(_: &std::path::Path) {}
+
+/// `keeper user list|add`.
+pub(super) fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<ExitCode> {
+    let mut vault = unlock(ctx)?;
+    match cmd {
+        UserCommand::List { format } => {
+            let users = vault.users()?;
+            let rows: Vec<Vec<String>> = users
+                .iter()
+                .map(|u| vec![u.email.clone(), u.uid.clone()])
+                .collect();
+            print_listing(format, &["Email", "UID"], &rows, &users)?;
+        }
+        UserCommand::Add { email } => {
+            let password = match std::env::var(NEW_USER_PASSWORD_ENV) {
+                Ok(p) if !p.is_empty() => SecretString::from(p),
+                _ => read_secret(&format!("Master password for {email}: "), true)?,
+            };
+            let user = vault.add_user(&email, &password, &new_kdf_params())?;
+            println!("Added user {} ({})", user.email, user.uid);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `keeper team list|add|add-member`.
+pub(super) fn team(ctx: &Context, cmd: TeamCommand) -> anyhow::Result<ExitCode> {
+    let mut vault = unlock(ctx)?;
+    match cmd {
+        TeamCommand::List { format } => {
+            let teams = vault.teams()?;
+            let rows: Vec<Vec<String>> = teams
+                .iter()
+                .map(|t| vec![t.name.clone(), t.uid.clone(), t.members.join(", ")])
+                .collect();
+            print_listing(format, &["Name", "UID", "Members"], &rows, &teams)?;
+        }
+        TeamCommand::Add { name, member } => {
+            let members: Vec<&str> = member.iter().map(String::as_str).collect();
+            let team = vault.add_team(&name, &members)?;
+            println!("Added team {} ({})", team.name, team.uid);
+        }
+        TeamCommand::AddMember { team, email } => {
+            vault.add_team_member(&team, &email)?;
+            println!("Added {email} to team {team}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

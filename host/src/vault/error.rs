@@ -1,0 +1,99 @@
+//! The vault's error type. Messages say what failed and what to do; none
+//! ever contains a password, key or decrypted field.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in [`crate::vault`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// No vault file exists at the path.
+    #[error("no vault at {0}; create one with `keeper init --user EMAIL`")]
+    NoVault(PathBuf),
+    /// `create` was asked to write over an existing file.
+    #[error("{0} already exists; refusing to overwrite it")]
+    AlreadyExists(PathBuf),
+    /// The file is not SQLite, or is SQLite but not a keeper vault.
+    #[error("{path} is not a keeper vault ({reason}); it was left untouched")]
+    Foreign {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        reason: String,
+    },
+    /// The vault was written by a newer keeper.
+    #[error("the vault format version {0} is newer than this keeper supports; upgrade keeper")]
+    UnsupportedVersion(i64),
+    /// Structural damage or failed authentication of stored data.
+    #[error("vault file is corrupted or tampered with: {0}")]
+    Corrupted(String),
+    /// The master password does not unlock the user's key.
+    #[error("wrong master password")]
+    WrongPassword,
+    /// The key-derivation parameters in the file exceed our caps.
+    #[error("vault file asks for excessive key-derivation work ({0}); refusing to open it")]
+    ExcessiveWork(String),
+    /// No such user in the vault.
+    #[error("no user {0} in this vault")]
+    UnknownUser(String),
+    /// A record, folder, team… was not found.
+    #[error("{kind} not found: {name}")]
+    NotFound {
+        /// "record", "folder", "team"…
+        kind: &'static str,
+        /// What was looked up.
+        name: String,
+    },
+    /// A title or path matched several records or folders.
+    #[error("{name} matches {count} {kind}s; use a uid or a full path")]
+    Ambiguous {
+        /// "record" or "folder".
+        kind: &'static str,
+        /// What was looked up.
+        name: String,
+        /// How many matched.
+        count: usize,
+    },
+    /// Another writer changed the item since it was read.
+    #[error("{0} was changed by another process; retry")]
+    Conflict(String),
+    /// The current user may not do this.
+    #[error("permission denied: {0}")]
+    Denied(String),
+    /// Input that does not fit the record model (field shape, path…).
+    #[error("{0}")]
+    Invalid(String),
+    /// An item already exists (user, team, folder).
+    #[error("{0} already exists")]
+    Exists(String),
+    /// An attachment over the size cap.
+    #[error("attachment {name} is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// File name.
+        name: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        limit: u64,
+    },
+    /// The storage backend failed (I/O, locking, SQL).
+    #[error("vault storage error: {0}")]
+    Storage(String),
+}
+
+impl From<rusqlite::Error> for VaultError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode;
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) =>
+            {
+                VaultError::Corrupted(e.to_string())
+            }
+            _ => VaultError::Storage(e.to_string()),
+        }
+    }
+}
+
+/// Shorthand for vault results.
+pub type Result<T, E = VaultError> = std::result::Result<T, E>;

@@ -1,0 +1,827 @@
+//! Folders as one user sees them: personal folders, shared folders (placed
+//! at the root or under a personal folder), sub-folders inside shared
+//! folders, and the links that put a record in one or several folders.
+//!
+//! The user's root folder has the user's uid. Paths use Commander's
+//! backslash syntax ([`super::path`]).
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::crypto::{self, Key};
+use super::records::{FolderTarget, SharedTarget, link_tx};
+use super::store::{
+    FolderKind, FolderRow, HolderKind, ShareRow, SharedFolderDefaults, StoreRead, StoreTx,
+};
+use super::{Result, Session, Vault, VaultError, ad, path};
+
+/// A folder, decrypted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Folder {
+    /// Uid.
+    pub uid: String,
+    /// `user_folder`, `shared_folder` or `shared_folder_folder`.
+    #[serde(serialize_with = "ser_kind")]
+    pub kind: FolderKind,
+    /// Name.
+    pub name: String,
+    /// Parent as this user sees it; `None` = root.
+    pub parent_uid: Option<String>,
+    /// The shared folder this folder is or belongs to.
+    pub shared_folder_uid: Option<String>,
+    /// Defaults (shared folders only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<SharedFolderDefaults>,
+    /// Creator.
+    pub owner_uid: String,
+    #[serde(skip)]
+    revision: i64,
+}
+
+fn ser_kind<S: serde::Serializer>(k: &FolderKind, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(k.as_str())
+}
+
+/// The folder tree of one user with record links.
+#[derive(Debug, Clone, Default)]
+pub struct FolderTree {
+    root: String,
+    folders: HashMap<String, Folder>,
+    /// Folder uid (root = user uid) → record uids.
+    links: HashMap<String, Vec<String>>,
+    /// Record uid → folder uids.
+    record_folders: HashMap<String, Vec<String>>,
+}
+
+impl FolderTree {
+    /// The root folder's uid (the user's uid).
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// A folder by uid.
+    pub fn get(&self, uid: &str) -> Option<&Folder> {
+        self.folders.get(uid)
+    }
+
+    /// All folders.
+    pub fn all(&self) -> impl Iterator<Item = &Folder> {
+        self.folders.values()
+    }
+
+    /// Child folders of `parent` (`None` or the root uid = root), by name.
+    pub fn children(&self, parent: Option<&str>) -> Vec<&Folder> {
+        let parent = parent.filter(|p| *p != self.root);
+        let mut out: Vec<&Folder> = self
+            .folders
+            .values()
+            .filter(|f| f.parent_uid.as_deref() == parent)
+            .collect();
+        out.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.uid.cmp(&b.uid))
+        });
+        out
+    }
+
+    /// Record uids linked in a folder (root uid for the root).
+    pub fn records_in(&self, folder: &str) -> &[String] {
+        self.links.get(folder).map_or(&[], Vec::as_slice)
+    }
+
+    /// Folder uids a record is linked in (root uid for the root).
+    pub fn folders_of(&self, record: &str) -> &[String] {
+        self.record_folders.get(record).map_or(&[], Vec::as_slice)
+    }
+
+    /// Names from the root down to `uid` (empty for the root).
+    pub fn names(&self, uid: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut cur = self.folders.get(uid);
+        let mut guard = 0;
+        while let Some(f) = cur {
+            names.push(f.name.clone());
+            cur = f.parent_uid.as_deref().and_then(|p| self.folders.get(p));
+            guard += 1;
+            if guard > 1000 {
+                break;
+            }
+        }
+        names.reverse();
+        names
+    }
+
+    /// The escaped backslash path of a folder (empty for the root).
+    pub fn path_of(&self, uid: &str) -> String {
+        path::join(&self.names(uid))
+    }
+
+    /// The child of `parent` named `name` (exact, then case-insensitive).
+    pub fn child(&self, parent: Option<&str>, name: &str) -> Option<&Folder> {
+        let kids = self.children(parent);
+        kids.iter()
+            .find(|f| f.name == name)
+            .or_else(|| kids.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
+            .copied()
+    }
+
+    /// Walks path components from the root; `None` when some component is missing.
+    pub fn walk<S: AsRef<str>>(&self, names: &[S]) -> Option<&str> {
+        let mut cur: Option<&Folder> = None;
+        for n in names {
+            cur = Some(self.child(cur.map(|f| f.uid.as_str()), n.as_ref())?);
+        }
+        Some(cur.map_or(self.root.as_str(), |f| f.uid.as_str()))
+    }
+
+    /// A folder uid, a path (`A\B`), or `\`/empty for the root.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`].
+    pub fn resolve(&self, folder: &str) -> Result<&str> {
+        if self.folders.contains_key(folder) || folder == self.root {
+            return Ok(self
+                .folders
+                .get_key_value(folder)
+                .map_or(self.root.as_str(), |(k, _)| k.as_str()));
+        }
+        self.walk(&path::components(folder))
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "folder",
+                name: folder.to_string(),
+            })
+    }
+
+    /// The folder and every folder below it.
+    pub fn subtree(&self, uid: &str) -> Vec<String> {
+        let mut out = vec![uid.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            let parent = out[i].clone();
+            out.extend(
+                self.children(Some(&parent))
+                    .into_iter()
+                    .map(|f| f.uid.clone()),
+            );
+            i += 1;
+        }
+        out
+    }
+
+    fn insert(&mut self, f: Folder) {
+        self.folders.insert(f.uid.clone(), f);
+    }
+
+    fn add_link(&mut self, folder: &str, record: &str) {
+        let list = self.links.entry(folder.to_string()).or_default();
+        if !list.iter().any(|r| r == record) {
+            list.push(record.to_string());
+            self.record_folders
+                .entry(record.to_string())
+                .or_default()
+                .push(folder.to_string());
+        }
+    }
+
+    fn remove_link(&mut self, folder: &str, record: &str) {
+        if let Some(list) = self.links.get_mut(folder) {
+            list.retain(|r| r != record);
+        }
+        if let Some(list) = self.record_folders.get_mut(record) {
+            list.retain(|f| f != folder);
+        }
+    }
+}
+
+/// Builds the tree the session's user sees.
+pub(crate) fn build_tree(store: &dyn StoreRead, s: &Session) -> Result<FolderTree> {
+    let rows = store.folders(&s.tenant_uid)?;
+    let shares = store.shares(&s.tenant_uid)?;
+    let mut tree = FolderTree {
+        root: s.user_uid.clone(),
+        ..FolderTree::default()
+    };
+    let placement: HashMap<&str, Option<&str>> = shares
+        .iter()
+        .filter(|sh| sh.holder_kind == HolderKind::User && sh.holder_uid == s.user_uid)
+        .map(|sh| (sh.shared_folder_uid.as_str(), sh.parent_uid.as_deref()))
+        .collect();
+    for row in &rows {
+        let (key, parent) = match row.kind {
+            FolderKind::User if row.owner_uid == s.user_uid => {
+                (&s.ring.data_key, row.parent_uid.clone())
+            }
+            FolderKind::Shared => match s.ring.shared_folders.get(&row.uid) {
+                Some(k) => (
+                    k,
+                    placement
+                        .get(row.uid.as_str())
+                        .copied()
+                        .flatten()
+                        .map(str::to_string),
+                ),
+                None => continue,
+            },
+            FolderKind::SharedSub => match row
+                .shared_folder_uid
+                .as_ref()
+                .and_then(|sf| s.ring.shared_folders.get(sf))
+            {
+                Some(k) => (k, row.parent_uid.clone()),
+                None => continue,
+            },
+            FolderKind::User => continue,
+        };
+        let name = key.open(&row.data, &ad::folder(&row.uid))?;
+        let name = String::from_utf8(name.to_vec()).map_err(|_| {
+            VaultError::Corrupted(format!("folder {} has a non-UTF-8 name", row.uid))
+        })?;
+        tree.insert(Folder {
+            uid: row.uid.clone(),
+            kind: row.kind,
+            name,
+            parent_uid: parent,
+            shared_folder_uid: match row.kind {
+                FolderKind::Shared => Some(row.uid.clone()),
+                _ => row.shared_folder_uid.clone(),
+            },
+            defaults: (row.kind == FolderKind::Shared).then_some(row.defaults),
+            owner_uid: row.owner_uid.clone(),
+            revision: row.revision,
+        });
+    }
+    // A parent this user cannot see (e.g. a shared folder placed by its
+    // owner under a personal folder) means "root" for this user.
+    let known: HashSet<String> = tree.folders.keys().cloned().collect();
+    for f in tree.folders.values_mut() {
+        if f.parent_uid.as_ref().is_some_and(|p| !known.contains(p)) {
+            f.parent_uid = None;
+        }
+    }
+    // (folder, record) is the table's primary key: no duplicates to check.
+    for (folder, record) in store.links(&s.tenant_uid)? {
+        if folder == s.user_uid || tree.folders.contains_key(&folder) {
+            tree.record_folders
+                .entry(record.clone())
+                .or_default()
+                .push(folder.clone());
+            tree.links.entry(folder).or_default().push(record);
+        }
+    }
+    Ok(tree)
+}
+
+fn sf_key<'a>(s: &'a Session, new_keys: &'a HashMap<String, Key>, sf: &str) -> Result<&'a Key> {
+    s.ring
+        .shared_folders
+        .get(sf)
+        .or_else(|| new_keys.get(sf))
+        .ok_or_else(|| VaultError::Denied(format!("no access to shared folder {sf}")))
+}
+
+/// The link target for a folder uid.
+pub(crate) fn target_for(
+    tree: &FolderTree,
+    s: &Session,
+    new_keys: &HashMap<String, Key>,
+    folder_uid: &str,
+) -> Result<FolderTarget> {
+    if folder_uid == tree.root {
+        return Ok(FolderTarget {
+            folder_uid: folder_uid.to_string(),
+            shared: None,
+        });
+    }
+    let folder = tree.get(folder_uid).ok_or_else(|| VaultError::NotFound {
+        kind: "folder",
+        name: folder_uid.to_string(),
+    })?;
+    let shared = match &folder.shared_folder_uid {
+        Some(sf) => {
+            let defaults = tree.get(sf).and_then(|f| f.defaults).unwrap_or_default();
+            Some(SharedTarget {
+                uid: sf.clone(),
+                key: sf_key(s, new_keys, sf)?.clone(),
+                can_edit: defaults.can_edit,
+                can_share: defaults.can_share,
+            })
+        }
+        None => None,
+    };
+    Ok(FolderTarget {
+        folder_uid: folder_uid.to_string(),
+        shared,
+    })
+}
+
+/// Creates one folder under `parent` (a folder uid, or `None` for the root).
+pub(crate) fn create_folder_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    tree: &mut FolderTree,
+    new_keys: &mut HashMap<String, Key>,
+    parent: Option<&str>,
+    name: &str,
+    shared: Option<SharedFolderDefaults>,
+) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(VaultError::Invalid(
+            "a folder name must not be empty".into(),
+        ));
+    }
+    let parent = parent.filter(|p| *p != tree.root);
+    let parent_folder = match parent {
+        Some(p) => Some(tree.get(p).ok_or_else(|| VaultError::NotFound {
+            kind: "folder",
+            name: p.to_string(),
+        })?),
+        None => None,
+    };
+    if tree.children(parent).iter().any(|f| f.name == name) {
+        return Err(VaultError::Exists(format!("folder {name:?}")));
+    }
+    let in_shared = parent_folder.and_then(|f| f.shared_folder_uid.clone());
+    let uid = crypto::new_uid();
+    let (kind, data, sf_uid, parent_row, defaults) = match (&in_shared, shared) {
+        (Some(_), Some(_)) => {
+            return Err(VaultError::Invalid(
+                "a shared folder cannot be created inside another shared folder".into(),
+            ));
+        }
+        (Some(sf), None) => {
+            let key = sf_key(s, new_keys, sf)?;
+            (
+                FolderKind::SharedSub,
+                key.seal(name.as_bytes(), &ad::folder(&uid)),
+                Some(sf.clone()),
+                parent,
+                None,
+            )
+        }
+        (None, None) => (
+            FolderKind::User,
+            s.ring.data_key.seal(name.as_bytes(), &ad::folder(&uid)),
+            None,
+            parent,
+            None,
+        ),
+        (None, Some(defaults)) => {
+            let key = Key::generate();
+            let data = key.seal(name.as_bytes(), &ad::folder(&uid));
+            tx.put_share(&ShareRow {
+                shared_folder_uid: uid.clone(),
+                holder_uid: s.user_uid.clone(),
+                holder_kind: HolderKind::User,
+                wrapped_key: crypto::seal_key_to(
+                    &s.ring.keypair.public(),
+                    &key,
+                    &ad::shared_folder_key(&uid, &s.user_uid),
+                ),
+                manage_users: true,
+                manage_records: true,
+                parent_uid: parent.map(str::to_string),
+            })?;
+            new_keys.insert(uid.clone(), key);
+            (FolderKind::Shared, data, None, None, Some(defaults))
+        }
+    };
+    tx.put_folder(&FolderRow {
+        uid: uid.clone(),
+        tenant_uid: s.tenant_uid.clone(),
+        kind,
+        parent_uid: parent_row.map(str::to_string),
+        shared_folder_uid: sf_uid.clone(),
+        owner_uid: s.user_uid.clone(),
+        revision: 1,
+        data,
+        defaults: defaults.unwrap_or_default(),
+    })?;
+    tree.insert(Folder {
+        uid: uid.clone(),
+        kind,
+        name: name.to_string(),
+        parent_uid: parent.map(str::to_string),
+        shared_folder_uid: if kind == FolderKind::Shared {
+            Some(uid.clone())
+        } else {
+            sf_uid
+        },
+        defaults,
+        owner_uid: s.user_uid.clone(),
+        revision: 1,
+    });
+    Ok(uid)
+}
+
+/// Finds or creates every component of `names` below `start` (`None` = the
+/// root); the last one becomes a
+/// shared folder when `last_shared` is given and it does not exist yet.
+pub(crate) fn ensure_path_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    tree: &mut FolderTree,
+    new_keys: &mut HashMap<String, Key>,
+    start: Option<&str>,
+    names: &[String],
+    last_shared: Option<SharedFolderDefaults>,
+) -> Result<String> {
+    let mut cur: Option<String> = start.filter(|s| *s != tree.root).map(str::to_string);
+    for (i, name) in names.iter().enumerate() {
+        let existing = tree.child(cur.as_deref(), name).map(|f| f.uid.clone());
+        cur = Some(match existing {
+            Some(uid) => uid,
+            None => {
+                let shared = if i + 1 == names.len() {
+                    last_shared
+                } else {
+                    None
+                };
+                create_folder_tx(tx, s, tree, new_keys, cur.as_deref(), name, shared)?
+            }
+        });
+    }
+    Ok(cur.unwrap_or_else(|| tree.root.clone()))
+}
+
+/// What `rmdir` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RemovedFolders {
+    /// Folders removed.
+    pub folders: usize,
+    /// Records deleted because they were in no other folder.
+    pub records_deleted: usize,
+    /// Records that stay in other folders.
+    pub records_kept: usize,
+}
+
+impl Vault {
+    /// The folder tree the user sees.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Corrupted`] when a folder name fails authentication.
+    pub fn folder_tree(&self) -> Result<FolderTree> {
+        build_tree(self.store.as_ref(), &self.s)
+    }
+
+    pub(crate) fn folder_target(
+        &self,
+        tree: &FolderTree,
+        folder_uid: &str,
+    ) -> Result<FolderTarget> {
+        target_for(tree, &self.s, &HashMap::new(), folder_uid)
+    }
+
+    /// Runs a write that may create shared folders, then keeps their keys.
+    pub(crate) fn write_with_folders<T>(
+        &mut self,
+        mut f: impl FnMut(
+            &mut dyn StoreTx,
+            &Session,
+            &mut FolderTree,
+            &mut HashMap<String, Key>,
+        ) -> Result<T>,
+    ) -> Result<T> {
+        let base = self.folder_tree()?;
+        let mut new_keys = HashMap::new();
+        let out = self.write(|tx, s| {
+            let mut tree = base.clone();
+            new_keys.clear();
+            f(tx, s, &mut tree, &mut new_keys)
+        })?;
+        self.s.ring.shared_folders.extend(new_keys);
+        Ok(out)
+    }
+
+    /// `mkdir`: creates the folder at `path`, creating missing parents as
+    /// personal folders (or sub-folders inside a shared folder). With
+    /// `shared`, the last component becomes a shared folder.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Exists`] when the folder exists; [`VaultError::Invalid`]
+    /// for an empty path or a shared folder inside a shared folder.
+    pub fn mkdir(
+        &mut self,
+        folder_path: &str,
+        shared: Option<SharedFolderDefaults>,
+    ) -> Result<String> {
+        let names = path::components(folder_path);
+        let Some((last, parents)) = names.split_last() else {
+            return Err(VaultError::Invalid("mkdir needs a folder name".into()));
+        };
+        self.write_with_folders(|tx, s, tree, keys| {
+            let parent = ensure_path_tx(tx, s, tree, keys, None, parents, None)?;
+            create_folder_tx(tx, s, tree, keys, Some(&parent), last, shared)
+        })
+    }
+
+    /// Finds or creates a folder path (imports). The last component becomes a
+    /// shared folder with `shared` when it has to be created.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::mkdir`].
+    pub fn ensure_folder(
+        &mut self,
+        folder_path: &str,
+        shared: Option<SharedFolderDefaults>,
+    ) -> Result<String> {
+        let names = path::components(folder_path);
+        self.write_with_folders(|tx, s, tree, keys| {
+            ensure_path_tx(tx, s, tree, keys, None, &names, shared)
+        })
+    }
+
+    /// Links a record into another folder too (`ln`).
+    ///
+    /// # Errors
+    ///
+    /// Unknown record or folder.
+    pub fn link_record(&mut self, record_uid: &str, folder_uid: &str) -> Result<()> {
+        self.move_or_link(record_uid, None, folder_uid, false)
+    }
+
+    /// Moves a record from `from` (a folder uid; `None` = every folder it is
+    /// in) to `to`.
+    ///
+    /// # Errors
+    ///
+    /// Unknown record or folder.
+    pub fn move_record(&mut self, record_uid: &str, from: Option<&str>, to: &str) -> Result<()> {
+        self.move_or_link(record_uid, from, to, true)
+    }
+
+    fn move_or_link(
+        &mut self,
+        record_uid: &str,
+        from: Option<&str>,
+        to: &str,
+        unlink: bool,
+    ) -> Result<()> {
+        self.write_with_folders(|tx, s, tree, keys| {
+            let row =
+                tx.keyed_record(record_uid, &s.holders())?
+                    .ok_or_else(|| VaultError::NotFound {
+                        kind: "record",
+                        name: record_uid.to_string(),
+                    })?;
+            let key = super::records::record_key(s, &row)?;
+            let target = target_for(tree, s, keys, to)?;
+            link_tx(tx, s, record_uid, &key, std::slice::from_ref(&target))?;
+            tree.add_link(to, record_uid);
+            if unlink {
+                let sources: Vec<String> = match from {
+                    Some(f) => vec![f.to_string()],
+                    None => tree.folders_of(record_uid).to_vec(),
+                };
+                for src in sources.iter().filter(|f| f.as_str() != to) {
+                    tx.unlink(src, record_uid)?;
+                    tree.remove_link(src, record_uid);
+                }
+                drop_unused_shared_keys(tx, tree, record_uid)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Moves a folder under another folder (`to` = a folder uid or the root).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Invalid`] for moves into its own subtree, a shared folder
+    /// into a shared folder, or a sub-folder out of its shared folder.
+    pub fn move_folder(&mut self, folder_uid: &str, to: &str) -> Result<()> {
+        let tree = self.folder_tree()?;
+        let folder = tree
+            .get(folder_uid)
+            .cloned()
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "folder",
+                name: folder_uid.to_string(),
+            })?;
+        let dest = (to != tree.root).then(|| tree.get(to)).flatten();
+        if to != tree.root && dest.is_none() {
+            return Err(VaultError::NotFound {
+                kind: "folder",
+                name: to.to_string(),
+            });
+        }
+        if tree.subtree(folder_uid).iter().any(|f| f == to) {
+            return Err(VaultError::Invalid(
+                "cannot move a folder into itself".into(),
+            ));
+        }
+        if tree
+            .children(dest.map(|d| d.uid.as_str()))
+            .iter()
+            .any(|f| f.name == folder.name && f.uid != folder.uid)
+        {
+            return Err(VaultError::Exists(format!(
+                "folder {:?} at the destination",
+                folder.name
+            )));
+        }
+        let dest_sf = dest.and_then(|d| d.shared_folder_uid.clone());
+        let new_parent = dest.map(|d| d.uid.clone());
+        match folder.kind {
+            FolderKind::User | FolderKind::Shared if dest_sf.is_some() => Err(VaultError::Invalid(
+                "personal and shared folders cannot be moved into a shared folder".into(),
+            )),
+            FolderKind::SharedSub if dest_sf != folder.shared_folder_uid => Err(
+                VaultError::Invalid("a sub-folder can only move within its shared folder".into()),
+            ),
+            FolderKind::Shared => self.write(|tx, s| {
+                let mut share = tx
+                    .shares(&s.tenant_uid)?
+                    .into_iter()
+                    .find(|sh| sh.shared_folder_uid == folder.uid && sh.holder_uid == s.user_uid)
+                    .ok_or_else(|| {
+                        VaultError::Denied(
+                            "the shared folder is not shared with you directly".into(),
+                        )
+                    })?;
+                share.parent_uid = new_parent.clone();
+                tx.put_share(&share)
+            }),
+            FolderKind::User | FolderKind::SharedSub => self.write(|tx, s| {
+                let mut row = tx
+                    .folders(&s.tenant_uid)?
+                    .into_iter()
+                    .find(|r| r.uid == folder.uid)
+                    .ok_or_else(|| VaultError::Conflict(format!("folder {}", folder.uid)))?;
+                if row.revision != folder.revision {
+                    return Err(VaultError::Conflict(format!("folder {}", folder.uid)));
+                }
+                row.parent_uid = new_parent.clone().or_else(|| row.shared_folder_uid.clone());
+                row.revision += 1;
+                tx.put_folder(&row)
+            }),
+        }
+    }
+
+    /// `rmdir`: removes a folder and everything below it. Records linked
+    /// nowhere else are deleted when the user owns them.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Denied`] (someone else's
+    /// shared folder).
+    pub fn remove_folder(&mut self, folder_uid: &str) -> Result<RemovedFolders> {
+        let tree = self.folder_tree()?;
+        let folder = tree.get(folder_uid).ok_or_else(|| VaultError::NotFound {
+            kind: "folder",
+            name: folder_uid.to_string(),
+        })?;
+        if folder.kind == FolderKind::Shared && folder.owner_uid != self.s.user_uid {
+            return Err(VaultError::Denied(
+                "only the owner may remove a shared folder".into(),
+            ));
+        }
+        let subtree = tree.subtree(folder_uid);
+        let inside: HashSet<&str> = subtree.iter().map(String::as_str).collect();
+        let mut records: Vec<String> = subtree
+            .iter()
+            .flat_map(|f| tree.records_in(f).iter().cloned())
+            .collect();
+        records.sort();
+        records.dedup();
+        let removed_sf = (folder.kind == FolderKind::Shared).then(|| folder.uid.clone());
+        self.write(|tx, s| {
+            let mut summary = RemovedFolders {
+                folders: subtree.len(),
+                ..RemovedFolders::default()
+            };
+            for r in &records {
+                let elsewhere = tree
+                    .folders_of(r)
+                    .iter()
+                    .any(|f| !inside.contains(f.as_str()));
+                let owned = tx
+                    .keyed_record(r, &s.holders())?
+                    .is_some_and(|k| k.record.owner_uid == s.user_uid);
+                if !elsewhere && owned {
+                    tx.delete_record(r)?;
+                    summary.records_deleted += 1;
+                } else {
+                    for f in &subtree {
+                        tx.unlink(f, r)?;
+                    }
+                    if let Some(sf) = &removed_sf {
+                        tx.delete_record_key(r, sf)?;
+                    }
+                    if !elsewhere {
+                        tx.link(&s.user_uid, r)?;
+                    }
+                    summary.records_kept += 1;
+                }
+            }
+            for f in subtree.iter().rev() {
+                tx.delete_folder(f)?;
+            }
+            Ok(summary)
+        })
+    }
+}
+
+/// After unlinking, removes shared-folder key rows of a record that is no
+/// longer in any folder of that shared folder.
+fn drop_unused_shared_keys(
+    tx: &mut dyn StoreTx,
+    tree: &FolderTree,
+    record_uid: &str,
+) -> Result<()> {
+    let still: HashSet<String> = tree
+        .folders_of(record_uid)
+        .iter()
+        .filter_map(|f| tree.get(f).and_then(|f| f.shared_folder_uid.clone()))
+        .collect();
+    for key in tx.record_keys(record_uid)? {
+        let is_sf = tree
+            .get(&key.holder_uid)
+            .is_some_and(|f| f.kind == FolderKind::Shared);
+        if is_sf && !still.contains(&key.holder_uid) {
+            tx.delete_record_key(record_uid, &key.holder_uid)?;
+        }
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Finds one record by uid, path (`Folder\Sub\Title`) or title.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`]; [`VaultError::Ambiguous`] when a title
+    /// matches several records.
+    pub fn find_record(&self, query: &str) -> Result<super::Record> {
+        if crypto::is_uid(query)
+            && let Ok(r) = self.record(query)
+        {
+            return Ok(r);
+        }
+        let mut found = self.find_records(query)?;
+        match found.len() {
+            0 => Err(VaultError::NotFound {
+                kind: "record",
+                name: query.to_string(),
+            }),
+            1 => Ok(found.remove(0)),
+            n => Err(VaultError::Ambiguous {
+                kind: "record",
+                name: query.to_string(),
+                count: n,
+            }),
+        }
+    }
+
+    /// Every record matching a uid, a path or a title (exact title first,
+    /// then case-insensitive).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::records`].
+    pub fn find_records(&self, query: &str) -> Result<Vec<super::Record>> {
+        let records = self.records()?;
+        if let Some(r) = records.iter().find(|r| r.uid == query) {
+            return Ok(vec![r.clone()]);
+        }
+        let names = path::components(query);
+        let Some((title, folders)) = names.split_last() else {
+            return Ok(Vec::new());
+        };
+        let tree;
+        let in_folder: Option<HashSet<&str>> = if folders.is_empty() {
+            None
+        } else {
+            tree = self.folder_tree()?;
+            match tree.walk(folders) {
+                Some(f) => Some(tree.records_in(f).iter().map(String::as_str).collect()),
+                None => return Ok(Vec::new()),
+            }
+        };
+        let candidates = || {
+            records.iter().filter(|r| {
+                in_folder
+                    .as_ref()
+                    .is_none_or(|s| s.contains(r.uid.as_str()))
+            })
+        };
+        let exact: Vec<_> = candidates()
+            .filter(|r| r.data.title == *title)
+            .cloned()
+            .collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        Ok(candidates()
+            .filter(|r| r.data.title.eq_ignore_ascii_case(title))
+            .cloned()
+            .collect())
+    }
+}

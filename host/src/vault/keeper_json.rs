@@ -1,0 +1,758 @@
+//! Keeper JSON (Commander's native import/export format, reference B5) and
+//! Keeper CSV export (reference §2.3).
+//!
+//! Export lifts the first login/password/url into `login`/`password`/
+//! `login_url`, writes every other non-empty field into `custom_fields`
+//! (`$type`, `$type:label`, or a bare label for labelled custom text
+//! fields), and lists folders and shared folders with their permissions.
+//! Import reverses it: custom-field entries fill the record type's slots
+//! (same type and label), the rest become custom fields. `export` then
+//! `import` into an empty vault reproduces the same export. Not carried:
+//! attachments (`fileRef`), password history and revisions.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Map, Value, json};
+
+use super::crypto::{self, Key};
+use super::duplicates::full_hash;
+use super::folders::{FolderTree, ensure_path_tx, target_for};
+use super::model::{Field, RecordData, fields, types};
+use super::records::{
+    FolderTarget, NewRecord, insert_record_tx, link_tx, record_key, update_record_tx,
+};
+use super::store::{FolderKind, SharedFolderDefaults};
+use super::{Record, Result, Vault, VaultError, path};
+
+/// Field types that hold several values in one field (a JSON list stays one field).
+const MULTI_VALUE: &[&str] = &[
+    "securityQuestion",
+    "fileRef",
+    "addressRef",
+    "cardRef",
+    "recordRef",
+];
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// New records.
+    pub added: usize,
+    /// Existing records (same uid) replaced.
+    pub updated: usize,
+    /// Identical records already present (linked into the folders only).
+    pub skipped: usize,
+    /// Folders and shared folders created.
+    pub folders_created: usize,
+}
+
+/// Where an imported record goes (Commander's `Folder`): a shared-folder
+/// path (`domain`) and/or a folder path below it or at the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderSpec {
+    /// Shared-folder path (`A\\SF`): parents become personal folders, the
+    /// last component a shared folder.
+    pub shared_folder: Option<String>,
+    /// Folder path inside the shared folder, or from the root.
+    pub folder: Option<String>,
+    /// The record may be edited through the shared folder.
+    pub can_edit: bool,
+    /// The record may be re-shared through the shared folder.
+    pub can_share: bool,
+}
+
+/// One record to import.
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    /// Uid from the source (kept when free; an existing one is updated).
+    pub uid: Option<String>,
+    /// The payload.
+    pub data: RecordData,
+    /// Placements; empty = the root.
+    pub folders: Vec<FolderSpec>,
+    /// Modification time to keep, epoch ms.
+    pub modified: Option<i64>,
+}
+
+/// `custom_fields` key for a field.
+fn field_key(f: &Field, custom: bool) -> String {
+    match (&f.label, custom && f.kind == "text") {
+        (Some(l), true) if !l.is_empty() && !l.starts_with('$') => l.clone(),
+        (Some(l), _) if !l.is_empty() => format!("${}:{l}", f.kind),
+        _ => format!("${}", f.kind),
+    }
+}
+
+/// Parses a `custom_fields` key into (type, label).
+fn parse_key(key: &str) -> (String, Option<String>) {
+    let Some(rest) = key.strip_prefix('$') else {
+        return ("text".to_string(), Some(key.to_string()));
+    };
+    // Strip a trailing `:N` index suffix.
+    let rest = match rest.rsplit_once(':') {
+        Some((head, n))
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && head.contains(':') =>
+        {
+            head
+        }
+        Some((head, n))
+            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !head.is_empty() =>
+        {
+            head
+        }
+        _ => rest,
+    };
+    match rest.split_once(':') {
+        Some((t, l)) => (
+            fields::canonical(t).unwrap_or(t).to_string(),
+            (!l.is_empty()).then(|| l.to_string()),
+        ),
+        None => (fields::canonical(rest).unwrap_or(rest).to_string(), None),
+    }
+}
+
+fn push_value(map: &mut Map<String, Value>, key: String, values: &[Value], multi: bool) {
+    let v = if values.len() == 1 && !multi {
+        values[0].clone()
+    } else {
+        Value::Array(values.to_vec())
+    };
+    match map.get_mut(&key) {
+        None => {
+            map.insert(key, v);
+        }
+        Some(Value::Array(list)) if !multi => match v {
+            Value::Array(more) => list.extend(more),
+            one => list.push(one),
+        },
+        Some(existing) => {
+            let first = existing.take();
+            *existing = Value::Array(vec![first, v]);
+        }
+    }
+}
+
+/// Exports every record, folder and shared folder the user sees.
+///
+/// # Errors
+///
+/// [`VaultError::Corrupted`] when something fails authentication.
+pub fn export(vault: &Vault) -> Result<Value> {
+    let tree = vault.folder_tree()?;
+    let mut records = vault.records()?;
+    records.sort_by(|a, b| a.data.title.cmp(&b.data.title).then(a.uid.cmp(&b.uid)));
+    let mut shared: Vec<Value> = Vec::new();
+    let mut sfs: Vec<_> = tree
+        .all()
+        .filter(|f| f.kind == FolderKind::Shared)
+        .collect();
+    sfs.sort_by_key(|f| tree.path_of(&f.uid));
+    for sf in sfs {
+        let d = sf.defaults.unwrap_or_default();
+        let permissions: Vec<Value> = vault
+            .folder_members(&sf.uid)?
+            .into_iter()
+            .map(|m| json!({"name": m.name, "manage_users": m.manage_users, "manage_records": m.manage_records}))
+            .collect();
+        shared.push(json!({
+            "uid": sf.uid, "path": tree.path_of(&sf.uid),
+            "manage_users": d.manage_users, "manage_records": d.manage_records,
+            "can_edit": d.can_edit, "can_share": d.can_share, "permissions": permissions,
+        }));
+    }
+    let out: Vec<Value> = records
+        .iter()
+        .map(|r| export_record(vault, &tree, r))
+        .collect::<Result<_>>()?;
+    Ok(json!({"shared_folders": shared, "records": out}))
+}
+
+fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> {
+    let d = &r.data;
+    let mut obj = Map::new();
+    obj.insert("uid".into(), r.uid.clone().into());
+    obj.insert("title".into(), d.title.clone().into());
+    obj.insert("$type".into(), d.record_type.clone().into());
+    let mut lifted: HashSet<usize> = HashSet::new();
+    for (kind, key) in [
+        ("login", "login"),
+        ("password", "password"),
+        ("url", "login_url"),
+    ] {
+        if let Some((i, f)) = d
+            .fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.kind == kind && f.label.is_none() && f.value.len() == 1)
+            && let Some(text) = f.text()
+        {
+            lifted.insert(i);
+            if !text.is_empty() {
+                obj.insert(key.into(), text.into());
+            }
+        }
+    }
+    if !d.notes.is_empty() {
+        obj.insert("notes".into(), d.notes.clone().into());
+    }
+    obj.insert("last_modified".into(), (r.modified / 1000).into());
+    let mut custom = Map::new();
+    for (i, f) in d.fields.iter().enumerate() {
+        if lifted.contains(&i) || f.is_empty() || f.kind == "fileRef" {
+            continue;
+        }
+        push_value(
+            &mut custom,
+            field_key(f, false),
+            &f.value,
+            MULTI_VALUE.contains(&f.kind.as_str()),
+        );
+    }
+    for f in &d.custom {
+        if f.is_empty() || f.kind == "fileRef" {
+            continue;
+        }
+        push_value(
+            &mut custom,
+            field_key(f, true),
+            &f.value,
+            MULTI_VALUE.contains(&f.kind.as_str()),
+        );
+    }
+    if !custom.is_empty() {
+        obj.insert("custom_fields".into(), Value::Object(custom));
+    }
+    if types::find(&d.record_type).is_none() {
+        let schema: Vec<Value> = d
+            .fields
+            .iter()
+            .map(|f| Value::String(field_key(f, false)))
+            .collect();
+        obj.insert("schema".into(), Value::Array(schema));
+    }
+    let keys = vault.store.record_keys(&r.uid)?;
+    let mut folders = Vec::new();
+    for folder_uid in tree.folders_of(&r.uid) {
+        let Some(folder) = tree.get(folder_uid) else {
+            continue;
+        };
+        match &folder.shared_folder_uid {
+            Some(sf) => {
+                let sf_names = tree.names(sf);
+                let names = tree.names(folder_uid);
+                let sub = &names[sf_names.len().min(names.len())..];
+                let perms = keys.iter().find(|k| &k.holder_uid == sf);
+                let mut spec = Map::new();
+                spec.insert("shared_folder".into(), path::join(&sf_names).into());
+                if !sub.is_empty() {
+                    spec.insert("folder".into(), path::join(sub).into());
+                }
+                spec.insert("can_edit".into(), perms.is_some_and(|k| k.can_edit).into());
+                spec.insert(
+                    "can_share".into(),
+                    perms.is_some_and(|k| k.can_share).into(),
+                );
+                folders.push(Value::Object(spec));
+            }
+            None => folders.push(json!({"folder": tree.path_of(folder_uid)})),
+        }
+    }
+    folders.sort_by_key(Value::to_string);
+    if !folders.is_empty() {
+        obj.insert("folders".into(), Value::Array(folders));
+    }
+    Ok(Value::Object(obj))
+}
+
+/// Builds a record payload from one Keeper JSON record.
+///
+/// # Errors
+///
+/// [`VaultError::Invalid`] when the record has no title.
+pub fn record_from_json(v: &Value) -> Result<RecordData> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| VaultError::Invalid("a record must be a JSON object".into()))?;
+    let s = |k: &str| {
+        obj.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let title = s("title");
+    if title.trim().is_empty() {
+        return Err(VaultError::Invalid("a record has no title".into()));
+    }
+    let record_type = match s("$type") {
+        t if t.is_empty() => "login".to_string(),
+        t => types::find(&t).map_or(t, |t| t.id.to_string()),
+    };
+    // Every candidate field, in file order.
+    let mut pool: Vec<Field> = Vec::new();
+    for (key, kind) in [
+        ("login", "login"),
+        ("password", "password"),
+        ("login_url", "url"),
+    ] {
+        let text = s(key);
+        if !text.is_empty() {
+            pool.push(Field::new(kind, None, Value::String(text)));
+        }
+    }
+    if let Some(custom) = obj.get("custom_fields").and_then(Value::as_object) {
+        for (key, value) in custom {
+            let (kind, label) = parse_key(key);
+            let multi = MULTI_VALUE.contains(&kind.as_str());
+            let values: Vec<Value> = match value {
+                Value::Array(list) if multi => vec![Value::Array(list.clone())],
+                Value::Array(list) => list
+                    .iter()
+                    .map(|v| vec![v.clone()])
+                    .map(Value::Array)
+                    .collect(),
+                one => vec![Value::Array(vec![one.clone()])],
+            };
+            for group in values {
+                let items: Vec<Value> = match group {
+                    Value::Array(items) => items
+                        .into_iter()
+                        .map(|v| fields::coerce(&kind, v))
+                        .collect(),
+                    other => vec![other],
+                };
+                pool.push(Field {
+                    kind: kind.clone(),
+                    label: label.clone(),
+                    value: items,
+                    required: false,
+                });
+            }
+        }
+    }
+    // Slots: the record type's, or the file's schema for other types.
+    let slots: Vec<(String, Option<String>, bool)> =
+        match (types::find(&record_type), obj.get("schema")) {
+            (Some(t), _) => t
+                .fields
+                .iter()
+                .map(|f| (f.kind.to_string(), f.label.map(str::to_string), f.required))
+                .collect(),
+            (None, Some(Value::Array(schema))) => schema
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|k| {
+                    let (t, l) = parse_key(k);
+                    (t, l, false)
+                })
+                .collect(),
+            (None, _) => Vec::new(),
+        };
+    let mut used = vec![false; pool.len()];
+    let mut out_fields = Vec::with_capacity(slots.len());
+    for (kind, label, required) in &slots {
+        let pick = pool
+            .iter()
+            .enumerate()
+            .position(|(i, f)| !used[i] && f.kind == *kind && f.label == *label);
+        match pick {
+            Some(i) => {
+                used[i] = true;
+                let mut f = pool[i].clone();
+                f.required = *required;
+                out_fields.push(f);
+            }
+            None => out_fields.push(Field::empty(kind, label.as_deref(), *required)),
+        }
+    }
+    let custom: Vec<Field> = pool
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !used[*i])
+        .map(|(_, f)| f.clone())
+        .collect();
+    let mut data = RecordData::new(&record_type, title.trim());
+    data.fields = out_fields;
+    data.custom = custom;
+    data.notes = s("notes");
+    Ok(data)
+}
+
+fn folder_specs(v: &Value) -> Vec<FolderSpec> {
+    let Some(list) = v.get("folders").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(Value::as_object)
+        .map(|o| FolderSpec {
+            shared_folder: o
+                .get("shared_folder")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            folder: o
+                .get("folder")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
+            can_edit: o.get("can_edit").and_then(Value::as_bool).unwrap_or(false),
+            can_share: o.get("can_share").and_then(Value::as_bool).unwrap_or(false),
+        })
+        .collect()
+}
+
+fn flag(o: &Value, k: &str) -> bool {
+    o.get(k).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Imports a Keeper JSON document (an object with `records`, or a bare
+/// list of records) in one transaction: all of it or nothing.
+///
+/// # Errors
+///
+/// [`VaultError::Invalid`] for a malformed document (nothing is written).
+pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
+    let (records, shared) = match doc {
+        Value::Array(list) => (list.clone(), Vec::new()),
+        Value::Object(o) => (
+            o.get("records")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            o.get("shared_folders")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        _ => {
+            return Err(VaultError::Invalid(
+                "a Keeper JSON file holds an object or a list of records".into(),
+            ));
+        }
+    };
+    // Parse everything before writing anything.
+    let mut parsed = Vec::with_capacity(records.len());
+    for (i, r) in records.iter().enumerate() {
+        let data = record_from_json(r)
+            .map_err(|e| VaultError::Invalid(format!("record #{}: {e}", i + 1)))?;
+        let uid = r
+            .get("uid")
+            .and_then(Value::as_str)
+            .filter(|u| crypto::is_uid(u))
+            .map(str::to_string);
+        let modified = r
+            .get("last_modified")
+            .and_then(Value::as_i64)
+            .map(|s| if s > 100_000_000_000 { s } else { s * 1000 });
+        parsed.push(ImportRecord {
+            uid,
+            data,
+            folders: folder_specs(r),
+            modified,
+        });
+    }
+    let shared: Vec<(String, SharedFolderDefaults)> = shared
+        .iter()
+        .filter_map(|o| {
+            let p = o.get("path").and_then(Value::as_str)?;
+            Some((
+                p.to_string(),
+                SharedFolderDefaults {
+                    manage_users: flag(o, "manage_users"),
+                    manage_records: flag(o, "manage_records"),
+                    can_edit: flag(o, "can_edit"),
+                    can_share: flag(o, "can_share"),
+                },
+            ))
+        })
+        .collect();
+    import_records(vault, &shared, &parsed)
+}
+
+/// Imports records in one transaction (all or nothing): creates the shared
+/// folders (`(path, defaults)`) and every folder the records name, updates
+/// records whose uid exists, links records identical to an existing one
+/// (full hash) into the folders instead of duplicating them, adds the rest.
+/// This is the engine behind `import`; importer plugins feed it too.
+///
+/// # Errors
+///
+/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
+/// (a shared folder inside a shared folder); nothing is written then.
+pub fn import_records(
+    vault: &mut Vault,
+    shared: &[(String, SharedFolderDefaults)],
+    records: &[ImportRecord],
+) -> Result<ImportSummary> {
+    let existing: HashMap<String, Record> = vault
+        .records()?
+        .into_iter()
+        .map(|r| (r.uid.clone(), r))
+        .collect();
+    let mut by_hash: HashMap<[u8; 32], String> = HashMap::new();
+    for r in existing.values() {
+        if let Some(h) = full_hash(&r.data) {
+            by_hash.entry(h).or_insert_with(|| r.uid.clone());
+        }
+    }
+    let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
+        .iter()
+        .map(|(p, d)| (path::join(&path::components(p)), *d))
+        .collect();
+    vault.write_with_folders(|tx, s, tree, keys| {
+        let mut summary = ImportSummary::default();
+        let before = tree.all().count();
+        for (p, defaults) in &sf_defaults {
+            ensure_path_tx(
+                tx,
+                s,
+                tree,
+                keys,
+                None,
+                &path::components(p),
+                Some(*defaults),
+            )?;
+        }
+        for ImportRecord {
+            uid,
+            data,
+            folders: specs,
+            modified,
+        } in records
+        {
+            let mut targets: Vec<FolderTarget> = Vec::new();
+            for spec in specs {
+                let folder = match &spec.shared_folder {
+                    Some(sf) => {
+                        let names = path::components(sf);
+                        let defaults = sf_defaults
+                            .get(&path::join(&names))
+                            .copied()
+                            .unwrap_or_default();
+                        let sf_uid =
+                            ensure_path_tx(tx, s, tree, keys, None, &names, Some(defaults))?;
+                        let sub = spec
+                            .folder
+                            .as_deref()
+                            .map(path::components)
+                            .unwrap_or_default();
+                        ensure_path_tx(tx, s, tree, keys, Some(&sf_uid), &sub, None)?
+                    }
+                    None => {
+                        let names = spec
+                            .folder
+                            .as_deref()
+                            .map(path::components)
+                            .unwrap_or_default();
+                        ensure_path_tx(tx, s, tree, keys, None, &names, None)?
+                    }
+                };
+                let mut target = target_for(tree, s, keys, &folder)?;
+                if let Some(sh) = target.shared.as_mut()
+                    && spec.shared_folder.is_some()
+                {
+                    sh.can_edit = spec.can_edit;
+                    sh.can_share = spec.can_share;
+                }
+                targets.push(target);
+            }
+            let existing_uid = uid.as_ref().filter(|u| existing.contains_key(*u)).cloned();
+            let duplicate = full_hash(data).and_then(|h| by_hash.get(&h).cloned());
+            match (existing_uid, duplicate) {
+                (Some(u), _) => {
+                    let now = super::now_ms();
+                    update_record_tx(tx, s, &u, &mut |d| {
+                        let password_history = std::mem::take(&mut d.password_history);
+                        let attachments = std::mem::take(&mut d.attachments);
+                        let old_password = d.password().map(str::to_string);
+                        *d = data.clone();
+                        d.password_history = password_history;
+                        d.attachments = attachments;
+                        if let Some(old) = old_password
+                            .filter(|o| !o.is_empty() && Some(o.as_str()) != data.password())
+                        {
+                            d.password_history.push(super::PasswordChange {
+                                password: old,
+                                replaced: now,
+                            });
+                        }
+                        Ok(())
+                    })?;
+                    relink(tx, s, &u, &targets)?;
+                    summary.updated += 1;
+                }
+                (None, Some(u)) => {
+                    relink(tx, s, &u, &targets)?;
+                    summary.skipped += 1;
+                }
+                (None, None) => {
+                    let new = NewRecord {
+                        uid: uid.clone(),
+                        data: data.clone(),
+                        folders: Vec::new(),
+                        modified: *modified,
+                    };
+                    insert_record_tx(tx, s, &new, &targets)?;
+                    summary.added += 1;
+                }
+            }
+        }
+        summary.folders_created = tree.all().count() - before;
+        Ok(summary)
+    })
+}
+
+fn relink(
+    tx: &mut dyn super::store::StoreTx,
+    s: &super::Session,
+    uid: &str,
+    targets: &[FolderTarget],
+) -> Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let row = tx
+        .keyed_record(uid, &s.holders())?
+        .ok_or_else(|| VaultError::NotFound {
+            kind: "record",
+            name: uid.to_string(),
+        })?;
+    let key: Key = record_key(s, &row)?;
+    link_tx(tx, s, uid, &key, targets)
+}
+
+/// Keeper CSV export: `folder, title, login, password, url, notes,
+/// shared folder[#edit][#reshare], $record_uid, uid, $type, type, key, value…`.
+///
+/// # Errors
+///
+/// As [`export`].
+pub fn export_csv(vault: &Vault) -> Result<String> {
+    let tree = vault.folder_tree()?;
+    let mut records = vault.records()?;
+    records.sort_by(|a, b| a.data.title.cmp(&b.data.title).then(a.uid.cmp(&b.uid)));
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
+    let csv_err = |e: csv::Error| VaultError::Storage(format!("CSV: {e}"));
+    for r in &records {
+        let d = &r.data;
+        let (mut folder, mut shared) = (String::new(), String::new());
+        if let Some(f) = tree.folders_of(&r.uid).iter().find_map(|f| tree.get(f)) {
+            match &f.shared_folder_uid {
+                Some(sf) => {
+                    let sf_names = tree.names(sf);
+                    let names = tree.names(&f.uid);
+                    folder = path::join(&names[sf_names.len().min(names.len())..]);
+                    shared = path::join(&sf_names);
+                    let keys = vault.store.record_keys(&r.uid)?;
+                    if let Some(k) = keys.iter().find(|k| &k.holder_uid == sf) {
+                        if k.can_edit {
+                            shared.push_str("#edit");
+                        }
+                        if k.can_share {
+                            shared.push_str("#reshare");
+                        }
+                    }
+                }
+                None => folder = tree.path_of(&f.uid),
+            }
+        }
+        let mut row = vec![
+            folder,
+            d.title.clone(),
+            d.login().unwrap_or_default().to_string(),
+            d.password().unwrap_or_default().to_string(),
+            d.url().unwrap_or_default().to_string(),
+            d.notes.clone(),
+            shared,
+            "$record_uid".into(),
+            r.uid.clone(),
+            "$type".into(),
+            d.record_type.clone(),
+        ];
+        let mut skipped = HashSet::new();
+        for kind in ["login", "password", "url"] {
+            if let Some(i) = d
+                .fields
+                .iter()
+                .position(|f| f.kind == kind && f.label.is_none())
+            {
+                skipped.insert(i);
+            }
+        }
+        let others = d
+            .fields
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !skipped.contains(i))
+            .map(|(_, f)| (f, false));
+        for (f, custom) in others.chain(d.custom.iter().map(|f| (f, true))) {
+            if f.is_empty() || f.kind == "fileRef" {
+                continue;
+            }
+            let key = match (&f.label, custom && f.kind == "text") {
+                (Some(l), true) => l.clone(),
+                (Some(l), false) => format!("${}:{l}", f.kind),
+                (None, _) => format!("${}", f.kind),
+            };
+            let values: Vec<String> = f
+                .value
+                .iter()
+                .map(|v| fields::display(&f.kind, v, true).replace('\n', " "))
+                .collect();
+            row.push(key);
+            row.push(values.join("\n"));
+        }
+        w.write_record(&row).map_err(csv_err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| VaultError::Storage(format!("CSV: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| VaultError::Storage(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_grammar() {
+        assert_eq!(
+            parse_key("2FA Phone"),
+            ("text".into(), Some("2FA Phone".into()))
+        );
+        assert_eq!(parse_key("$oneTimeCode"), ("oneTimeCode".into(), None));
+        assert_eq!(
+            parse_key("$text:SSID"),
+            ("text".into(), Some("SSID".into()))
+        );
+        assert_eq!(parse_key("$oneTimeCode:1"), ("oneTimeCode".into(), None));
+        assert_eq!(
+            parse_key("$text:SSID:2"),
+            ("text".into(), Some("SSID".into()))
+        );
+        assert_eq!(
+            parse_key("cmdr:plugin"),
+            ("text".into(), Some("cmdr:plugin".into()))
+        );
+    }
+
+    #[test]
+    fn sample_record_fills_slots() {
+        let v = json!({"title": "Web", "$type": "serverCredentials", "login": "root", "password": "pw",
+            "custom_fields": {"$host": {"hostName": "web01", "port": "22"}, "cmdr:plugin": "ssh",
+                              "$url": ["https://a", "https://b"]}});
+        let d = record_from_json(&v).expect("parses");
+        assert_eq!(
+            d.fields.iter().map(|f| f.kind.as_str()).collect::<Vec<_>>(),
+            ["host", "login", "password", "fileRef"]
+        );
+        assert_eq!(
+            d.field("host").map(|f| f.value[0]["port"].clone()),
+            Some(json!("22"))
+        );
+        assert_eq!(d.custom_text("cmdr:plugin"), Some("ssh"));
+        assert_eq!(d.custom.iter().filter(|f| f.kind == "url").count(), 2);
+        assert!(record_from_json(&json!({"title": ""})).is_err());
+    }
+}

@@ -1,0 +1,515 @@
+//! The encrypted vault: storage, key hierarchy, Keeper's record model,
+//! folders, users and teams. See `README.md` in this folder for the layout.
+//!
+//! ```text
+//! master password ─Argon2id(params in header)→ KEK ─unwraps→ user data key
+//!   data key ─unwraps→ user's X25519 private key, record keys, user-folder names
+//!   private key ─opens→ team keys, shared-folder keys (sealed boxes)
+//!   record key ─opens→ record data (AD = uid + revision), attachments, pending rotation
+//! ```
+//!
+//! [`Vault::create`] makes a vault, [`Vault::open`] checks a file and returns
+//! a [`LockedVault`], [`LockedVault::unlock`] derives the keys. Every write is
+//! one storage transaction.
+
+pub mod crypto;
+pub mod duplicates;
+mod error;
+pub mod folders;
+pub mod generator;
+pub mod keeper_json;
+pub mod model;
+pub mod path;
+mod records;
+pub mod store;
+mod users;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use error::{Result, VaultError};
+pub use folders::{Folder, FolderTree};
+pub use model::{
+    AttachmentMeta, Field, PasswordChange, PendingRotation, Record, RecordData, RecordSummary,
+    now_ms,
+};
+pub use records::{MAX_ATTACHMENT, NewRecord};
+pub use secrecy::{ExposeSecret, SecretString};
+pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
+pub use users::{Grantee, TeamInfo, UserInfo};
+
+use crypto::{KdfParams, Key, KeyPair};
+use store::sqlite::SqliteStore;
+use store::{HolderKind, Store, StoreRead, StoreTx, TenantRow, UserRow};
+
+/// File name of the vault inside the data directory.
+pub const VAULT_FILE: &str = "vault.db";
+
+/// The default vault path for a data directory.
+pub fn default_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(VAULT_FILE)
+}
+
+/// Associated-data strings: every sealed blob is bound to where it belongs.
+pub(crate) mod ad {
+    pub fn data_key(tenant: &str, user: &str, kdf: &[u8]) -> Vec<u8> {
+        let mut v = format!("keeper/v1/data-key|{tenant}|{user}|").into_bytes();
+        v.extend_from_slice(kdf);
+        v
+    }
+    pub fn private_key(user: &str) -> Vec<u8> {
+        format!("keeper/v1/private-key|{user}").into_bytes()
+    }
+    pub fn record_key(record: &str, holder: &str) -> Vec<u8> {
+        format!("keeper/v1/record-key|{record}|{holder}").into_bytes()
+    }
+    pub fn record(uid: &str, revision: i64) -> Vec<u8> {
+        format!("keeper/v1/record|{uid}|{revision}").into_bytes()
+    }
+    pub fn folder(uid: &str) -> Vec<u8> {
+        format!("keeper/v1/folder|{uid}").into_bytes()
+    }
+    pub fn shared_folder_key(folder: &str, holder: &str) -> Vec<u8> {
+        format!("keeper/v1/shared-folder-key|{folder}|{holder}").into_bytes()
+    }
+    pub fn team_key(team: &str, user: &str) -> Vec<u8> {
+        format!("keeper/v1/team-key|{team}|{user}").into_bytes()
+    }
+    pub fn attachment(record: &str, file: &str) -> Vec<u8> {
+        format!("keeper/v1/file|{record}|{file}").into_bytes()
+    }
+    pub fn pending(record: &str) -> Vec<u8> {
+        format!("keeper/v1/pending|{record}").into_bytes()
+    }
+}
+
+/// The unlocked keys of one user.
+pub(crate) struct KeyRing {
+    data_key: Key,
+    keypair: KeyPair,
+    /// Team uid → team key.
+    teams: HashMap<String, Key>,
+    /// Shared-folder uid → shared-folder key.
+    shared_folders: HashMap<String, Key>,
+}
+
+/// Who is logged in, with their keys.
+pub(crate) struct Session {
+    tenant_uid: String,
+    user_uid: String,
+    email: String,
+    ring: KeyRing,
+}
+
+impl Session {
+    /// Holders whose keys this session has: the user and its shared folders.
+    fn holders(&self) -> Vec<String> {
+        let mut h = Vec::with_capacity(1 + self.ring.shared_folders.len());
+        h.push(self.user_uid.clone());
+        h.extend(self.ring.shared_folders.keys().cloned());
+        h
+    }
+
+    /// The key that wraps record keys for `holder` (user data key or shared-folder key).
+    fn holder_key(&self, holder: &str) -> Result<&Key> {
+        if holder == self.user_uid {
+            Ok(&self.ring.data_key)
+        } else {
+            self.ring
+                .shared_folders
+                .get(holder)
+                .ok_or_else(|| VaultError::Denied(format!("no key for shared folder {holder}")))
+        }
+    }
+}
+
+/// An opened but still locked vault file.
+pub struct LockedVault {
+    store: Box<dyn Store>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for LockedVault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockedVault")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An unlocked vault: the store plus one user's keys.
+pub struct Vault {
+    store: Box<dyn Store>,
+    path: PathBuf,
+    s: Session,
+    weak_kdf: bool,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("path", &self.path)
+            .field("user", &self.s.email)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checksum over a user's key header (detects accidental damage; the AEAD
+/// associated data is what authenticates it).
+fn user_checksum(u: &UserRow) -> Vec<u8> {
+    crypto::sha256(&[
+        u.uid.as_bytes(),
+        u.tenant_uid.as_bytes(),
+        u.email.as_bytes(),
+        &u.kdf,
+        &u.wrapped_data_key,
+        &u.public_key,
+        &u.wrapped_private_key,
+    ])
+    .to_vec()
+}
+
+/// Makes a user row with fresh keys, returning it with its data key and key pair.
+pub(crate) fn new_user_row(
+    tenant_uid: &str,
+    email: &str,
+    password: &SecretString,
+    params: &KdfParams,
+) -> Result<(UserRow, Key, KeyPair)> {
+    let uid = crypto::new_uid();
+    let kdf = params.encode();
+    let kek = params.derive(password)?;
+    let data_key = Key::generate();
+    let keypair = KeyPair::generate();
+    let mut row = UserRow {
+        wrapped_data_key: kek.wrap(&data_key, &ad::data_key(tenant_uid, &uid, &kdf)),
+        wrapped_private_key: data_key.wrap(&keypair.secret(), &ad::private_key(&uid)),
+        public_key: keypair.public().to_vec(),
+        uid,
+        tenant_uid: tenant_uid.to_string(),
+        email: email.trim().to_lowercase(),
+        kdf,
+        checksum: Vec::new(),
+        created: now_ms(),
+    };
+    row.checksum = user_checksum(&row);
+    Ok((row, data_key, keypair))
+}
+
+fn validate_email(email: &str) -> Result<()> {
+    let e = email.trim();
+    if e.is_empty() || !e.contains('@') || e.chars().any(char::is_whitespace) {
+        return Err(VaultError::Invalid(format!(
+            "{email:?} is not an e-mail address"
+        )));
+    }
+    Ok(())
+}
+
+impl Vault {
+    /// Creates a vault file at `path` with one tenant ("default") and its
+    /// first user.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::AlreadyExists`] when anything exists at `path` (it is
+    /// never overwritten), [`VaultError::Invalid`] for a bad e-mail, storage
+    /// errors.
+    pub fn create(
+        path: &Path,
+        email: &str,
+        password: &SecretString,
+        params: &KdfParams,
+    ) -> Result<Vault> {
+        validate_email(email)?;
+        if password.expose_secret().is_empty() {
+            return Err(VaultError::Invalid(
+                "the master password must not be empty".into(),
+            ));
+        }
+        let tenant = TenantRow {
+            uid: crypto::new_uid(),
+            name: "default".into(),
+            parent_uid: None,
+            created: now_ms(),
+        };
+        let (user, data_key, keypair) = new_user_row(&tenant.uid, email, password, params)?;
+        let store = SqliteStore::create(path, &mut |tx: &mut dyn StoreTx| {
+            tx.insert_tenant(&tenant)?;
+            tx.insert_user(&user)
+        })?;
+        Ok(Vault {
+            store: Box::new(store),
+            path: path.to_path_buf(),
+            s: Session {
+                tenant_uid: tenant.uid.clone(),
+                user_uid: user.uid.clone(),
+                email: user.email.clone(),
+                ring: KeyRing {
+                    data_key,
+                    keypair,
+                    teams: HashMap::new(),
+                    shared_folders: HashMap::new(),
+                },
+            },
+            weak_kdf: params.is_weak(),
+        })
+    }
+
+    /// Opens the vault file at `path` without unlocking it. Checks that the
+    /// file is a keeper vault, of a supported version, and structurally intact.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NoVault`], [`VaultError::Foreign`],
+    /// [`VaultError::Corrupted`], [`VaultError::UnsupportedVersion`].
+    pub fn open(path: &Path) -> Result<LockedVault> {
+        let store = SqliteStore::open(path)?;
+        Ok(LockedVault {
+            store: Box::new(store),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The vault file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The logged-in user.
+    pub fn user(&self) -> UserInfo {
+        UserInfo {
+            uid: self.s.user_uid.clone(),
+            email: self.s.email.clone(),
+            tenant_uid: self.s.tenant_uid.clone(),
+        }
+    }
+
+    /// Whether the user's key-derivation parameters are below the
+    /// recommended minimum (e.g. made with `KEEPER_TEST_FAST_KDF`).
+    pub fn has_weak_kdf(&self) -> bool {
+        self.weak_kdf
+    }
+
+    /// Runs `f` in one write transaction and returns its value.
+    fn write<T>(
+        &mut self,
+        mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
+    ) -> Result<T> {
+        let Vault { store, s, .. } = self;
+        let mut out = None;
+        store.write(&mut |tx| {
+            out = Some(f(tx, s)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
+    }
+
+    /// Re-reads team and shared-folder keys (after another process or this
+    /// one granted access).
+    pub fn reload_keys(&mut self) -> Result<()> {
+        let (teams, sfs) = load_shared_keys(
+            self.store.as_ref(),
+            &self.s.tenant_uid,
+            &self.s.user_uid,
+            &self.s.ring.keypair,
+        )?;
+        self.s.ring.teams = teams;
+        self.s.ring.shared_folders = sfs;
+        Ok(())
+    }
+}
+
+impl LockedVault {
+    /// E-mails of every user in the store, with their tenant uid.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn users(&self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .store
+            .all_users()?
+            .into_iter()
+            .map(|u| (u.email, u.tenant_uid))
+            .collect())
+    }
+
+    /// Unlocks the vault as `email` (or the only user when `None`).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::WrongPassword`]; [`VaultError::UnknownUser`];
+    /// [`VaultError::Ambiguous`] when `email` is `None` and there are several
+    /// users; [`VaultError::Corrupted`] when the key header or keys were
+    /// damaged; [`VaultError::ExcessiveWork`] for hostile KDF parameters.
+    pub fn unlock(self, email: Option<&str>, password: &SecretString) -> Result<Vault> {
+        let users = self.store.all_users()?;
+        let user = match email {
+            Some(e) => {
+                let e = e.trim().to_lowercase();
+                let mut matching: Vec<&UserRow> = users.iter().filter(|u| u.email == e).collect();
+                match matching.len() {
+                    0 => return Err(VaultError::UnknownUser(e)),
+                    1 => matching.remove(0),
+                    n => {
+                        return Err(VaultError::Ambiguous {
+                            kind: "user",
+                            name: e,
+                            count: n,
+                        });
+                    }
+                }
+            }
+            None => match users.as_slice() {
+                [only] => only,
+                [] => return Err(VaultError::Corrupted("the vault has no users".into())),
+                _ => {
+                    return Err(VaultError::Invalid(
+                        "this vault has several users; say which with KEEPER_USER or the config file's \"user\"".into(),
+                    ));
+                }
+            },
+        };
+        if user_checksum(user) != user.checksum {
+            return Err(VaultError::Corrupted(format!(
+                "the key header of {} is damaged",
+                user.email
+            )));
+        }
+        let params = KdfParams::decode(&user.kdf)?;
+        let kek = params.derive(password)?;
+        let data_key = kek
+            .try_open(
+                &user.wrapped_data_key,
+                &ad::data_key(&user.tenant_uid, &user.uid, &user.kdf),
+            )
+            .ok_or(VaultError::WrongPassword)
+            .and_then(|bytes| Key::from_slice(&bytes))?;
+        let private =
+            data_key.unwrap_key(&user.wrapped_private_key, &ad::private_key(&user.uid))?;
+        let keypair = KeyPair::from_secret(&private);
+        if keypair.public().as_slice() != user.public_key.as_slice() {
+            return Err(VaultError::Corrupted(format!(
+                "the key pair of {} does not match",
+                user.email
+            )));
+        }
+        let (teams, shared_folders) =
+            load_shared_keys(self.store.as_ref(), &user.tenant_uid, &user.uid, &keypair)?;
+        Ok(Vault {
+            store: self.store,
+            path: self.path,
+            s: Session {
+                tenant_uid: user.tenant_uid.clone(),
+                user_uid: user.uid.clone(),
+                email: user.email.clone(),
+                ring: KeyRing {
+                    data_key,
+                    keypair,
+                    teams,
+                    shared_folders,
+                },
+            },
+            weak_kdf: params.is_weak(),
+        })
+    }
+}
+
+type SharedKeys = (HashMap<String, Key>, HashMap<String, Key>);
+
+/// Opens the team keys and shared-folder keys a user holds.
+fn load_shared_keys(
+    store: &dyn StoreRead,
+    tenant: &str,
+    user: &str,
+    keypair: &KeyPair,
+) -> Result<SharedKeys> {
+    let mut teams = HashMap::new();
+    for m in store
+        .team_members(tenant)?
+        .into_iter()
+        .filter(|m| m.user_uid == user)
+    {
+        let key = keypair.open_sealed_key(&m.wrapped_key, &ad::team_key(&m.team_uid, user))?;
+        teams.insert(m.team_uid, key);
+    }
+    let mut sfs = HashMap::new();
+    for share in store.shares(tenant)? {
+        if sfs.contains_key(&share.shared_folder_uid) {
+            continue;
+        }
+        let ad = ad::shared_folder_key(&share.shared_folder_uid, &share.holder_uid);
+        let key = match share.holder_kind {
+            HolderKind::User if share.holder_uid == user => {
+                keypair.open_sealed_key(&share.wrapped_key, &ad)?
+            }
+            HolderKind::Team => match teams.get(&share.holder_uid) {
+                Some(team_key) => team_key.unwrap_key(&share.wrapped_key, &ad)?,
+                None => continue,
+            },
+            HolderKind::User => continue,
+        };
+        sfs.insert(share.shared_folder_uid, key);
+    }
+    Ok((teams, sfs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pw(s: &str) -> SecretString {
+        SecretString::from(s.to_string())
+    }
+
+    #[test]
+    fn create_unlock_wrong_password() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let v =
+            Vault::create(&path, "a@b.c", &pw("pw"), &KdfParams::insecure_fast()).expect("create");
+        assert!(v.has_weak_kdf());
+        drop(v);
+        assert!(matches!(
+            Vault::create(&path, "a@b.c", &pw("pw"), &KdfParams::insecure_fast()),
+            Err(VaultError::AlreadyExists(_))
+        ));
+        let err = Vault::open(&path)
+            .expect("open")
+            .unlock(None, &pw("nope"))
+            .expect_err("wrong password");
+        assert!(matches!(err, VaultError::WrongPassword));
+        let v = Vault::open(&path)
+            .expect("open")
+            .unlock(Some("A@b.c"), &pw("pw"))
+            .expect("unlock");
+        assert_eq!(v.user().email, "a@b.c");
+    }
+
+    #[test]
+    fn foreign_and_missing_files_are_refused_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("none.db");
+        assert!(matches!(Vault::open(&missing), Err(VaultError::NoVault(_))));
+        let text = dir.path().join("text.db");
+        std::fs::write(&text, "hello, this is not a database at all, but it is long enough to have a header......................................").expect("write");
+        let before = std::fs::read(&text).expect("read");
+        assert!(matches!(
+            Vault::open(&text),
+            Err(VaultError::Foreign { .. })
+        ));
+        assert_eq!(std::fs::read(&text).expect("read"), before);
+        let other = dir.path().join("other.db");
+        let conn = rusqlite::Connection::open(&other).expect("sqlite");
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
+            .expect("sql");
+        drop(conn);
+        let before = std::fs::read(&other).expect("read");
+        assert!(matches!(
+            Vault::open(&other),
+            Err(VaultError::Foreign { .. })
+        ));
+        assert_eq!(std::fs::read(&other).expect("read"), before);
+    }
+}

@@ -1,0 +1,733 @@
+//! Record operations on an unlocked [`Vault`]: read, add (one or in bulk),
+//! update with revision checks and password history, delete, history,
+//! search, attachments, and the rotation hooks (pending state, audit).
+
+use secrecy::ExposeSecret;
+use zeroize::Zeroizing;
+
+use super::crypto::{self, Key};
+use super::model::{AttachmentMeta, PendingRotation, Record, RecordData, fields, now_ms};
+use super::store::{
+    AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreRead,
+    StoreTx,
+};
+use super::{Result, SecretString, Session, Vault, VaultError, ad};
+
+/// Largest attachment accepted (100 MiB, like Keeper).
+pub const MAX_ATTACHMENT: u64 = 100 * 1024 * 1024;
+
+/// A record to add.
+#[derive(Debug, Clone)]
+pub struct NewRecord {
+    /// Keep this uid (imports); a fresh one when `None` or already taken.
+    pub uid: Option<String>,
+    /// The payload.
+    pub data: RecordData,
+    /// Folder uids to link into; empty = the user's root.
+    pub folders: Vec<String>,
+    /// Modification time to keep (imports), epoch ms.
+    pub modified: Option<i64>,
+}
+
+impl NewRecord {
+    /// A record for the root folder.
+    pub fn new(data: RecordData) -> Self {
+        Self {
+            uid: None,
+            data,
+            folders: Vec::new(),
+            modified: None,
+        }
+    }
+}
+
+/// Where a record is linked, with the shared-folder key when the folder is
+/// (inside) a shared folder.
+pub(crate) struct FolderTarget {
+    pub folder_uid: String,
+    pub shared: Option<SharedTarget>,
+}
+
+/// The shared folder a target belongs to.
+pub(crate) struct SharedTarget {
+    pub uid: String,
+    pub key: Key,
+    pub can_edit: bool,
+    pub can_share: bool,
+}
+
+/// Seals a record payload for `uid` at `revision`.
+pub(crate) fn seal_record(
+    key: &Key,
+    uid: &str,
+    revision: i64,
+    data: &RecordData,
+) -> Result<Vec<u8>> {
+    let json =
+        Zeroizing::new(serde_json::to_vec(data).map_err(|e| VaultError::Invalid(e.to_string()))?);
+    Ok(key.seal(&json, &ad::record(uid, revision)))
+}
+
+/// Opens a stored record with the session's keys.
+pub(crate) fn decrypt_row(s: &Session, row: &KeyedRecordRow) -> Result<Record> {
+    let uid = &row.record.uid;
+    let tampered = |what: &str| VaultError::Corrupted(format!("record {uid}: {what}"));
+    let holder_key = s.holder_key(&row.key.holder_uid)?;
+    let record_key = holder_key
+        .try_open(
+            &row.key.wrapped_key,
+            &ad::record_key(uid, &row.key.holder_uid),
+        )
+        .ok_or_else(|| tampered("its key failed authentication"))
+        .and_then(|k| Key::from_slice(&k))?;
+    let data = open_record_data(&record_key, &row.record)?;
+    Ok(Record {
+        uid: uid.clone(),
+        revision: row.record.revision,
+        owner_uid: row.record.owner_uid.clone(),
+        created: row.record.created,
+        modified: row.record.modified,
+        can_edit: row.key.can_edit,
+        can_share: row.key.can_share,
+        data,
+    })
+}
+
+fn open_record_data(key: &Key, row: &RecordRow) -> Result<RecordData> {
+    let tampered = |what: String| VaultError::Corrupted(format!("record {}: {what}", row.uid));
+    let plain = key
+        .try_open(&row.data, &ad::record(&row.uid, row.revision))
+        .ok_or_else(|| tampered("its data failed authentication".into()))?;
+    serde_json::from_slice(&plain).map_err(|e| tampered(format!("its data is not a record ({e})")))
+}
+
+/// Unwraps the record key of a keyed row.
+pub(crate) fn record_key(s: &Session, row: &KeyedRecordRow) -> Result<Key> {
+    let holder_key = s.holder_key(&row.key.holder_uid)?;
+    holder_key.unwrap_key(
+        &row.key.wrapped_key,
+        &ad::record_key(&row.record.uid, &row.key.holder_uid),
+    )
+}
+
+/// Rows handed to a decryption worker at a time.
+const BATCH: usize = 512;
+
+/// Reads and decrypts every record the session can open. Reading (one
+/// thread) overlaps with decryption (one worker per core).
+fn load_records(store: &dyn StoreRead, s: &Session) -> Result<Vec<Record>> {
+    let holders = s.holders();
+    let workers = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .clamp(1, 8);
+    if workers == 1 {
+        let mut out = Vec::new();
+        store.scan_keyed_records(&holders, &mut |row| {
+            out.push(decrypt_row(s, &row)?);
+            Ok(())
+        })?;
+        return Ok(out);
+    }
+    std::thread::scope(|scope| {
+        let mut senders = Vec::with_capacity(workers);
+        let mut handles = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<KeyedRecordRow>>(4);
+            senders.push(tx);
+            handles.push(scope.spawn(move || -> Result<Vec<Record>> {
+                let mut out = Vec::new();
+                for batch in rx {
+                    for row in &batch {
+                        out.push(decrypt_row(s, row)?);
+                    }
+                }
+                Ok(out)
+            }));
+        }
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut next = 0usize;
+        let stopped = || VaultError::Storage("a decryption worker stopped".into());
+        let scanned = store.scan_keyed_records(&holders, &mut |row| {
+            batch.push(row);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                senders[next % workers].send(full).map_err(|_| stopped())?;
+                next += 1;
+            }
+            Ok(())
+        });
+        let tail = if scanned.is_ok() && !batch.is_empty() {
+            senders[next % workers]
+                .send(std::mem::take(&mut batch))
+                .map_err(|_| stopped())
+        } else {
+            Ok(())
+        };
+        drop(senders);
+        let mut out = Vec::new();
+        let mut worker_error = None;
+        for h in handles {
+            match h.join() {
+                Ok(Ok(part)) => out.extend(part),
+                Ok(Err(e)) => worker_error = worker_error.or(Some(e)),
+                Err(_) => {
+                    worker_error = worker_error.or(Some(VaultError::Storage(
+                        "a decryption thread panicked".into(),
+                    )))
+                }
+            }
+        }
+        // A worker's own error (e.g. tampering) explains a failed send best.
+        if let Some(e) = worker_error {
+            return Err(e);
+        }
+        scanned?;
+        tail?;
+        Ok(out)
+    })
+}
+
+/// Inserts one record inside a transaction.
+pub(crate) fn insert_record_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    new: &NewRecord,
+    targets: &[FolderTarget],
+) -> Result<String> {
+    let uid = match &new.uid {
+        Some(u) if crypto::is_uid(u) && tx.record_keys(u)?.is_empty() => u.clone(),
+        _ => crypto::new_uid(),
+    };
+    let now = now_ms();
+    let modified = new.modified.unwrap_or(now);
+    let key = Key::generate();
+    let row = RecordRow {
+        uid: uid.clone(),
+        tenant_uid: s.tenant_uid.clone(),
+        owner_uid: s.user_uid.clone(),
+        revision: 1,
+        created: modified.min(now),
+        modified,
+        data: seal_record(&key, &uid, 1, &new.data)?,
+    };
+    let owner_key = RecordKeyRow {
+        record_uid: uid.clone(),
+        holder_uid: s.user_uid.clone(),
+        wrapped_key: s
+            .ring
+            .data_key
+            .wrap(&key, &ad::record_key(&uid, &s.user_uid)),
+        can_edit: true,
+        can_share: true,
+    };
+    tx.insert_record(&row, &owner_key)?;
+    link_tx(tx, s, &uid, &key, targets)?;
+    Ok(uid)
+}
+
+/// Links a record into folders, wrapping its key for shared folders.
+pub(crate) fn link_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    key: &Key,
+    targets: &[FolderTarget],
+) -> Result<()> {
+    if targets.is_empty() {
+        return tx.link(&s.user_uid, uid);
+    }
+    for t in targets {
+        if let Some(sf) = &t.shared {
+            tx.put_record_key(&RecordKeyRow {
+                record_uid: uid.to_string(),
+                holder_uid: sf.uid.clone(),
+                wrapped_key: sf.key.wrap(key, &ad::record_key(uid, &sf.uid)),
+                can_edit: sf.can_edit,
+                can_share: sf.can_share,
+            })?;
+        }
+        tx.link(&t.folder_uid, uid)?;
+    }
+    Ok(())
+}
+
+/// Reads, changes and re-seals one record inside a transaction; returns the
+/// new record. The password field's old value goes to the history.
+pub(crate) fn update_record_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    f: &mut dyn FnMut(&mut RecordData) -> Result<()>,
+) -> Result<Record> {
+    let row = tx
+        .keyed_record(uid, &s.holders())?
+        .ok_or_else(|| VaultError::NotFound {
+            kind: "record",
+            name: uid.to_string(),
+        })?;
+    if !row.key.can_edit {
+        return Err(VaultError::Denied(format!("you may not edit record {uid}")));
+    }
+    let key = record_key(s, &row)?;
+    let mut record = decrypt_row(s, &row)?;
+    let before = record.data.clone();
+    f(&mut record.data)?;
+    if record.data == before {
+        return Ok(record);
+    }
+    let now = now_ms();
+    if before.password() != record.data.password()
+        && record.data.password_history.len() == before.password_history.len()
+    {
+        // The closure replaced the field directly: keep the history anyway.
+        if let Some(old) = before.password().filter(|p| !p.is_empty()) {
+            record.data.password_history.push(super::PasswordChange {
+                password: old.to_string(),
+                replaced: now,
+            });
+        }
+    }
+    let revision = row.record.revision + 1;
+    let new_row = RecordRow {
+        revision,
+        modified: now,
+        data: seal_record(&key, uid, revision, &record.data)?,
+        ..row.record.clone()
+    };
+    tx.update_record(&new_row, row.record.revision)?;
+    record.revision = revision;
+    record.modified = now;
+    Ok(record)
+}
+
+impl Vault {
+    /// Every record the user can open, decrypted.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Corrupted`] when any record fails authentication.
+    pub fn records(&self) -> Result<Vec<Record>> {
+        load_records(self.store.as_ref(), &self.s)
+    }
+
+    /// One record by uid.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`] when the user cannot open it.
+    pub fn record(&self, uid: &str) -> Result<Record> {
+        let row = self
+            .store
+            .keyed_record(uid, &self.s.holders())?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "record",
+                name: uid.to_string(),
+            })?;
+        decrypt_row(&self.s, &row)
+    }
+
+    /// Adds one record to the root (`folder = None`) or a folder (uid or path).
+    ///
+    /// # Errors
+    ///
+    /// Unknown folder, storage errors.
+    pub fn add_record(&mut self, data: RecordData, folder: Option<&str>) -> Result<String> {
+        let mut new = NewRecord::new(data);
+        if let Some(f) = folder {
+            new.folders
+                .push(self.folder_tree()?.resolve(f)?.to_string());
+        }
+        Ok(self.add_records(vec![new])?.remove(0))
+    }
+
+    /// Adds records in one transaction (all or nothing). Returns their uids
+    /// in order.
+    ///
+    /// # Errors
+    ///
+    /// Unknown folder uid, storage errors.
+    pub fn add_records(&mut self, items: Vec<NewRecord>) -> Result<Vec<String>> {
+        let tree = self.folder_tree()?;
+        let mut plans = Vec::with_capacity(items.len());
+        for item in &items {
+            let targets = item
+                .folders
+                .iter()
+                .map(|f| self.folder_target(&tree, f))
+                .collect::<Result<Vec<_>>>()?;
+            plans.push(targets);
+        }
+        self.write(|tx, s| {
+            items
+                .iter()
+                .zip(&plans)
+                .map(|(item, targets)| insert_record_tx(tx, s, item, targets))
+                .collect()
+        })
+    }
+
+    /// Changes a record in one transaction: `f` gets the latest payload.
+    /// A changed password is kept in the password history.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right),
+    /// `f`'s error, [`VaultError::Conflict`].
+    pub fn update_record(
+        &mut self,
+        uid: &str,
+        mut f: impl FnMut(&mut RecordData) -> Result<()>,
+    ) -> Result<Record> {
+        self.write(|tx, s| update_record_tx(tx, s, uid, &mut f))
+    }
+
+    /// Sets the password field (old one to the history).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::update_record`].
+    pub fn set_password(&mut self, uid: &str, password: &SecretString) -> Result<Record> {
+        let now = now_ms();
+        self.update_record(uid, |d| {
+            d.set_password(password.expose_secret(), now);
+            Ok(())
+        })
+    }
+
+    /// Deletes a record (owner only) with its history and attachments.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Denied`].
+    pub fn delete_record(&mut self, uid: &str) -> Result<()> {
+        self.write(|tx, s| {
+            let row = tx
+                .keyed_record(uid, &s.holders())?
+                .ok_or_else(|| VaultError::NotFound {
+                    kind: "record",
+                    name: uid.to_string(),
+                })?;
+            if row.record.owner_uid != s.user_uid {
+                return Err(VaultError::Denied(format!(
+                    "only the owner may delete record {uid}"
+                )));
+            }
+            tx.delete_record(uid)
+        })
+    }
+
+    /// Earlier revisions of a record, oldest first, then the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Corrupted`].
+    pub fn history(&self, uid: &str) -> Result<Vec<Record>> {
+        let row = self
+            .store
+            .keyed_record(uid, &self.s.holders())?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "record",
+                name: uid.to_string(),
+            })?;
+        let key = record_key(&self.s, &row)?;
+        let mut out = Vec::new();
+        for old in self.store.record_history(uid)? {
+            out.push(Record {
+                uid: old.uid.clone(),
+                revision: old.revision,
+                owner_uid: old.owner_uid.clone(),
+                created: old.created,
+                modified: old.modified,
+                can_edit: false,
+                can_share: false,
+                data: open_record_data(&key, &old)?,
+            });
+        }
+        out.push(decrypt_row(&self.s, &row)?);
+        Ok(out)
+    }
+
+    /// Records with any non-secret text (title, notes, type, labels,
+    /// non-secret field values, attachment names) matching `pattern`.
+    /// Secret fields (passwords, PINs, keys, TOTP seeds) are not searched so
+    /// that a search cannot probe them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::records`].
+    pub fn search(&self, pattern: &regex::Regex) -> Result<Vec<Record>> {
+        let records = self.records()?;
+        Ok(records
+            .into_iter()
+            .filter(|r| record_matches(&r.data, pattern))
+            .collect())
+    }
+
+    /// Stores an attachment on a record (sealed under the record key).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::TooLarge`] over 100 MiB; as [`Vault::update_record`].
+    pub fn add_attachment(
+        &mut self,
+        record_uid: &str,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> Result<AttachmentMeta> {
+        let size = bytes.len() as u64;
+        if size > MAX_ATTACHMENT {
+            return Err(VaultError::TooLarge {
+                name: name.to_string(),
+                size,
+                limit: MAX_ATTACHMENT,
+            });
+        }
+        let meta = AttachmentMeta {
+            uid: crypto::new_uid(),
+            name: name.to_string(),
+            size,
+            mime: mime.to_string(),
+        };
+        self.write(|tx, s| {
+            let row =
+                tx.keyed_record(record_uid, &s.holders())?
+                    .ok_or_else(|| VaultError::NotFound {
+                        kind: "record",
+                        name: record_uid.to_string(),
+                    })?;
+            let key = record_key(s, &row)?;
+            tx.insert_attachment(&AttachmentRow {
+                uid: meta.uid.clone(),
+                record_uid: record_uid.to_string(),
+                data: key.seal(bytes, &ad::attachment(record_uid, &meta.uid)),
+            })?;
+            update_record_tx(tx, s, record_uid, &mut |d| {
+                d.attachments.push(meta.clone());
+                let file_ref = d.fields.iter_mut().find(|f| f.kind == "fileRef");
+                match file_ref {
+                    Some(f) => f.value.push(serde_json::Value::String(meta.uid.clone())),
+                    None => {
+                        d.fields
+                            .push(super::Field::new("fileRef", None, meta.uid.clone().into()))
+                    }
+                }
+                Ok(())
+            })?;
+            Ok(meta.clone())
+        })
+    }
+
+    /// The content of an attachment (by file uid or name).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Corrupted`].
+    pub fn attachment(
+        &self,
+        record_uid: &str,
+        file: &str,
+    ) -> Result<(AttachmentMeta, Zeroizing<Vec<u8>>)> {
+        let row = self
+            .store
+            .keyed_record(record_uid, &self.s.holders())?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "record",
+                name: record_uid.to_string(),
+            })?;
+        let record = decrypt_row(&self.s, &row)?;
+        let meta = record
+            .data
+            .attachments
+            .iter()
+            .find(|a| a.uid == file || a.name == file)
+            .cloned()
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "attachment",
+                name: file.to_string(),
+            })?;
+        let key = record_key(&self.s, &row)?;
+        let stored = self
+            .store
+            .attachments(record_uid)?
+            .into_iter()
+            .find(|a| a.uid == meta.uid)
+            .ok_or_else(|| VaultError::Corrupted(format!("attachment {} is missing", meta.uid)))?;
+        let bytes = key.open(&stored.data, &ad::attachment(record_uid, &meta.uid))?;
+        Ok((meta, bytes))
+    }
+
+    /// Durably stores a pending rotation on a record (sealed under the
+    /// record key) before the target is touched.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right).
+    pub fn set_pending_rotation(&mut self, uid: &str, pending: &PendingRotation) -> Result<()> {
+        self.write(|tx, s| {
+            let row = tx
+                .keyed_record(uid, &s.holders())?
+                .ok_or_else(|| VaultError::NotFound {
+                    kind: "record",
+                    name: uid.to_string(),
+                })?;
+            if !row.key.can_edit {
+                return Err(VaultError::Denied(format!("you may not edit record {uid}")));
+            }
+            let key = record_key(s, &row)?;
+            let json = Zeroizing::new(
+                serde_json::to_vec(pending).map_err(|e| VaultError::Invalid(e.to_string()))?,
+            );
+            tx.put_pending(&PendingRow {
+                record_uid: uid.to_string(),
+                started: pending.started,
+                data: key.seal(&json, &ad::pending(uid)),
+            })
+        })
+    }
+
+    /// The pending rotation of a record, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`], [`VaultError::Corrupted`].
+    pub fn pending_rotation(&self, uid: &str) -> Result<Option<PendingRotation>> {
+        let Some(pending) = self.store.pending(uid)? else {
+            return Ok(None);
+        };
+        let row = self
+            .store
+            .keyed_record(uid, &self.s.holders())?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "record",
+                name: uid.to_string(),
+            })?;
+        let key = record_key(&self.s, &row)?;
+        let json = key.open(&pending.data, &ad::pending(uid))?;
+        serde_json::from_slice(&json)
+            .map(Some)
+            .map_err(|e| VaultError::Corrupted(format!("pending rotation of {uid}: {e}")))
+    }
+
+    /// Every pending rotation the user can open: `(record uid, state)`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::pending_rotation`].
+    pub fn pending_rotations(&self) -> Result<Vec<(String, PendingRotation)>> {
+        let mut out = Vec::new();
+        for row in self.store.pendings(&self.s.tenant_uid)? {
+            if let Ok(Some(p)) = self.pending_rotation(&row.record_uid) {
+                out.push((row.record_uid, p));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finishes a rotation in one transaction: the pending new password
+    /// becomes current (old one to the history), the pending state is
+    /// cleared and `audit` is appended.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`] when there is no pending rotation; as
+    /// [`Vault::update_record`].
+    pub fn complete_rotation(&mut self, uid: &str, audit: &AuditRow) -> Result<Record> {
+        self.write(|tx, s| {
+            let pending = tx.pending(uid)?.ok_or_else(|| VaultError::NotFound {
+                kind: "pending rotation of record",
+                name: uid.to_string(),
+            })?;
+            let row = tx
+                .keyed_record(uid, &s.holders())?
+                .ok_or_else(|| VaultError::NotFound {
+                    kind: "record",
+                    name: uid.to_string(),
+                })?;
+            let key = record_key(s, &row)?;
+            let json = key.open(&pending.data, &ad::pending(uid))?;
+            let state: PendingRotation = serde_json::from_slice(&json)
+                .map_err(|e| VaultError::Corrupted(format!("pending rotation of {uid}: {e}")))?;
+            let now = now_ms();
+            let record = update_record_tx(tx, s, uid, &mut |d| {
+                d.set_password(&state.new_password, now);
+                Ok(())
+            })?;
+            tx.delete_pending(uid)?;
+            tx.insert_audit(&AuditRow {
+                tenant_uid: s.tenant_uid.clone(),
+                record_uid: uid.to_string(),
+                ..audit.clone()
+            })?;
+            Ok(record)
+        })
+    }
+
+    /// Clears a pending rotation without changing the password (the old
+    /// password was restored), appending `audit` in the same transaction.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn clear_pending_rotation(&mut self, uid: &str, audit: Option<&AuditRow>) -> Result<()> {
+        self.write(|tx, s| {
+            tx.delete_pending(uid)?;
+            if let Some(a) = audit {
+                tx.insert_audit(&AuditRow {
+                    tenant_uid: s.tenant_uid.clone(),
+                    record_uid: uid.to_string(),
+                    ..a.clone()
+                })?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Appends an audit entry (never put a secret in it).
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn append_audit(&mut self, entry: &AuditRow) -> Result<()> {
+        self.write(|tx, s| {
+            tx.insert_audit(&AuditRow {
+                tenant_uid: s.tenant_uid.clone(),
+                ..entry.clone()
+            })
+        })
+    }
+
+    /// The tenant's audit log, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
+        self.store.audit(&self.s.tenant_uid)
+    }
+}
+
+/// Whether any non-secret text of the record matches.
+pub fn record_matches(d: &RecordData, pattern: &regex::Regex) -> bool {
+    if pattern.is_match(&d.title) || pattern.is_match(&d.notes) || pattern.is_match(&d.record_type)
+    {
+        return true;
+    }
+    let mut texts = Vec::new();
+    for f in d.fields.iter().chain(&d.custom) {
+        if f.label.as_deref().is_some_and(|l| pattern.is_match(l)) {
+            return true;
+        }
+        if fields::is_secret(&f.kind) {
+            continue;
+        }
+        texts.clear();
+        f.value
+            .iter()
+            .for_each(|v| fields::flatten_text(v, &mut texts));
+        if texts.iter().any(|t| pattern.is_match(t)) {
+            return true;
+        }
+    }
+    d.attachments.iter().any(|a| pattern.is_match(&a.name))
+}

@@ -1,0 +1,372 @@
+//! The storage boundary: encrypted rows in, encrypted rows out.
+//!
+//! [`Store`] is what a backend implements (SQLite today, PostgreSQL later).
+//! It never sees a key or a plaintext: every secret column is a sealed blob
+//! made by [`crate::vault::crypto`]. Reads go through [`StoreRead`]; writes run
+//! inside [`Store::write`], one transaction that either commits entirely or
+//! leaves the store as it was. Every row carries its tenant, so one store can
+//! hold several tenants (an MSP and its managed companies).
+
+pub mod sqlite;
+
+use super::error::Result;
+
+/// A tenant: an isolated set of users, teams, folders and records.
+#[derive(Debug, Clone)]
+pub struct TenantRow {
+    /// Tenant uid.
+    pub uid: String,
+    /// Display name (not secret).
+    pub name: String,
+    /// The managing tenant (MSP), if any.
+    pub parent_uid: Option<String>,
+    /// Creation time, epoch ms.
+    pub created: i64,
+}
+
+/// A user and their key header.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    /// User uid.
+    pub uid: String,
+    /// Tenant the user belongs to.
+    pub tenant_uid: String,
+    /// Login e-mail (lower-cased).
+    pub email: String,
+    /// Encoded Argon2id parameters and salt.
+    pub kdf: Vec<u8>,
+    /// The data key sealed under the password-derived key; the KDF header is
+    /// associated data, so any change to it fails authentication.
+    pub wrapped_data_key: Vec<u8>,
+    /// X25519 public key.
+    pub public_key: Vec<u8>,
+    /// X25519 secret key sealed under the data key.
+    pub wrapped_private_key: Vec<u8>,
+    /// SHA-256 over the header columns: tells accidental damage apart from
+    /// a wrong password.
+    pub checksum: Vec<u8>,
+    /// Creation time, epoch ms.
+    pub created: i64,
+}
+
+/// A team.
+#[derive(Debug, Clone)]
+pub struct TeamRow {
+    /// Team uid.
+    pub uid: String,
+    /// Tenant.
+    pub tenant_uid: String,
+    /// Team name (not secret, unique per tenant).
+    pub name: String,
+    /// Creation time, epoch ms.
+    pub created: i64,
+}
+
+/// A user's membership in a team: the team key sealed to the user.
+#[derive(Debug, Clone)]
+pub struct TeamMemberRow {
+    /// Team uid.
+    pub team_uid: String,
+    /// Member's user uid.
+    pub user_uid: String,
+    /// Team key sealed to the member's public key.
+    pub wrapped_key: Vec<u8>,
+}
+
+/// What a folder row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderKind {
+    /// A personal folder (name sealed under the owner's data key).
+    User,
+    /// A shared folder (name sealed under its own shared-folder key).
+    Shared,
+    /// A sub-folder inside a shared folder (name sealed under the shared-folder key).
+    SharedSub,
+}
+
+impl FolderKind {
+    /// Stored spelling (Commander's).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user_folder",
+            Self::Shared => "shared_folder",
+            Self::SharedSub => "shared_folder_folder",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user_folder" => Some(Self::User),
+            "shared_folder" => Some(Self::Shared),
+            "shared_folder_folder" => Some(Self::SharedSub),
+            _ => None,
+        }
+    }
+}
+
+/// Default permissions of a shared folder (Commander's `default_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SharedFolderDefaults {
+    /// New members may manage users.
+    pub manage_users: bool,
+    /// New members may manage records.
+    pub manage_records: bool,
+    /// New records may be edited.
+    pub can_edit: bool,
+    /// New records may be re-shared.
+    pub can_share: bool,
+}
+
+/// A folder.
+#[derive(Debug, Clone)]
+pub struct FolderRow {
+    /// Folder uid.
+    pub uid: String,
+    /// Tenant.
+    pub tenant_uid: String,
+    /// Kind.
+    pub kind: FolderKind,
+    /// Parent folder (user folders and sub-folders; `None` = root or the shared folder itself).
+    pub parent_uid: Option<String>,
+    /// For sub-folders: their shared folder.
+    pub shared_folder_uid: Option<String>,
+    /// Creator.
+    pub owner_uid: String,
+    /// Revision, bumped on every change.
+    pub revision: i64,
+    /// Sealed folder data (name).
+    pub data: Vec<u8>,
+    /// Shared-folder defaults (shared folders only).
+    pub defaults: SharedFolderDefaults,
+}
+
+/// Who holds a shared-folder key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderKind {
+    /// A user: key sealed to the user's public key.
+    User,
+    /// A team: key sealed under the team key.
+    Team,
+}
+
+impl HolderKind {
+    /// Stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Team => "team",
+        }
+    }
+}
+
+/// Membership of a user or team in a shared folder.
+#[derive(Debug, Clone)]
+pub struct ShareRow {
+    /// The shared folder.
+    pub shared_folder_uid: String,
+    /// User or team uid.
+    pub holder_uid: String,
+    /// Which.
+    pub holder_kind: HolderKind,
+    /// The shared-folder key, wrapped for the holder.
+    pub wrapped_key: Vec<u8>,
+    /// May add/remove members.
+    pub manage_users: bool,
+    /// May add/remove records.
+    pub manage_records: bool,
+    /// Where the holder sees the folder (a user folder uid), `None` = root.
+    pub parent_uid: Option<String>,
+}
+
+/// An encrypted record (the "encrypted" view of the three record views).
+#[derive(Debug, Clone)]
+pub struct RecordRow {
+    /// Record uid.
+    pub uid: String,
+    /// Tenant.
+    pub tenant_uid: String,
+    /// Owner user uid.
+    pub owner_uid: String,
+    /// Revision: part of the associated data, bumped on each update.
+    pub revision: i64,
+    /// Creation time, epoch ms.
+    pub created: i64,
+    /// Last modification, epoch ms.
+    pub modified: i64,
+    /// Record data sealed under the record key, associated data uid+revision.
+    pub data: Vec<u8>,
+}
+
+/// A record key wrapped for one holder (a user's data key or a shared-folder key).
+#[derive(Debug, Clone)]
+pub struct RecordKeyRow {
+    /// Record.
+    pub record_uid: String,
+    /// User uid or shared-folder uid.
+    pub holder_uid: String,
+    /// The record key sealed under the holder's key.
+    pub wrapped_key: Vec<u8>,
+    /// Holders through this key may edit.
+    pub can_edit: bool,
+    /// Holders through this key may re-share.
+    pub can_share: bool,
+}
+
+/// A record and the key row that opens it for the current holder set.
+#[derive(Debug, Clone)]
+pub struct KeyedRecordRow {
+    /// The record.
+    pub record: RecordRow,
+    /// One key row for it.
+    pub key: RecordKeyRow,
+}
+
+/// A sealed attachment.
+#[derive(Debug, Clone)]
+pub struct AttachmentRow {
+    /// File uid.
+    pub uid: String,
+    /// Owning record.
+    pub record_uid: String,
+    /// Content sealed under the record key.
+    pub data: Vec<u8>,
+}
+
+/// A sealed pending rotation.
+#[derive(Debug, Clone)]
+pub struct PendingRow {
+    /// Record.
+    pub record_uid: String,
+    /// Start time, epoch ms (clear, for listings).
+    pub started: i64,
+    /// [`crate::vault::PendingRotation`] sealed under the record key.
+    pub data: Vec<u8>,
+}
+
+/// One audit entry. Never contains a secret.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditRow {
+    /// Tenant.
+    pub tenant_uid: String,
+    /// Record.
+    pub record_uid: String,
+    /// Plugin name (and version).
+    pub plugin: String,
+    /// Target (host:port or similar).
+    pub target: String,
+    /// Outcome: "success", "failed", "reverted", …
+    pub outcome: String,
+    /// Duration in milliseconds.
+    pub duration_ms: i64,
+    /// When, epoch ms.
+    pub at: i64,
+}
+
+/// Read access to a store.
+pub trait StoreRead {
+    /// All tenants.
+    fn tenants(&self) -> Result<Vec<TenantRow>>;
+    /// Users of a tenant.
+    fn users(&self, tenant_uid: &str) -> Result<Vec<UserRow>>;
+    /// All users of every tenant (to pick the one to unlock).
+    fn all_users(&self) -> Result<Vec<UserRow>>;
+    /// Teams of a tenant.
+    fn teams(&self, tenant_uid: &str) -> Result<Vec<TeamRow>>;
+    /// Team memberships of a team (`Some`) or of every team of the tenant.
+    fn team_members(&self, tenant_uid: &str) -> Result<Vec<TeamMemberRow>>;
+    /// Folders of a tenant.
+    fn folders(&self, tenant_uid: &str) -> Result<Vec<FolderRow>>;
+    /// Shared-folder memberships of a tenant.
+    fn shares(&self, tenant_uid: &str) -> Result<Vec<ShareRow>>;
+    /// `(folder uid, record uid)` links of a tenant. A user's root folder uid is the user uid.
+    fn links(&self, tenant_uid: &str) -> Result<Vec<(String, String)>>;
+    /// Records that any of `holders` can open, with one key row each.
+    fn keyed_records(&self, holders: &[String]) -> Result<Vec<KeyedRecordRow>>;
+    /// Streams the records any of `holders` can open (one key row each,
+    /// permissions merged) to `f`, in no particular order. The default
+    /// collects [`StoreRead::keyed_records`]; backends override it so that
+    /// decryption can overlap with reading.
+    fn scan_keyed_records(
+        &self,
+        holders: &[String],
+        f: &mut dyn FnMut(KeyedRecordRow) -> Result<()>,
+    ) -> Result<()> {
+        for row in self.keyed_records(holders)? {
+            f(row)?;
+        }
+        Ok(())
+    }
+    /// One record, if any of `holders` can open it.
+    fn keyed_record(&self, uid: &str, holders: &[String]) -> Result<Option<KeyedRecordRow>>;
+    /// Every key row of a record.
+    fn record_keys(&self, record_uid: &str) -> Result<Vec<RecordKeyRow>>;
+    /// Earlier revisions of a record, oldest first.
+    fn record_history(&self, record_uid: &str) -> Result<Vec<RecordRow>>;
+    /// Attachment rows of a record.
+    fn attachments(&self, record_uid: &str) -> Result<Vec<AttachmentRow>>;
+    /// A pending rotation of a record.
+    fn pending(&self, record_uid: &str) -> Result<Option<PendingRow>>;
+    /// All pending rotations of a tenant.
+    fn pendings(&self, tenant_uid: &str) -> Result<Vec<PendingRow>>;
+    /// The audit log of a tenant, oldest first.
+    fn audit(&self, tenant_uid: &str) -> Result<Vec<AuditRow>>;
+}
+
+/// Writes inside one transaction.
+pub trait StoreTx: StoreRead {
+    /// Adds a tenant.
+    fn insert_tenant(&mut self, row: &TenantRow) -> Result<()>;
+    /// Adds a user.
+    fn insert_user(&mut self, row: &UserRow) -> Result<()>;
+    /// Replaces a user's key header (password change).
+    fn update_user(&mut self, row: &UserRow) -> Result<()>;
+    /// Adds a team.
+    fn insert_team(&mut self, row: &TeamRow) -> Result<()>;
+    /// Adds or replaces a team membership.
+    fn put_team_member(&mut self, row: &TeamMemberRow) -> Result<()>;
+    /// Adds or replaces a folder.
+    fn put_folder(&mut self, row: &FolderRow) -> Result<()>;
+    /// Deletes a folder and its links and shares.
+    fn delete_folder(&mut self, uid: &str) -> Result<()>;
+    /// Adds or replaces a shared-folder membership.
+    fn put_share(&mut self, row: &ShareRow) -> Result<()>;
+    /// Removes a shared-folder membership.
+    fn delete_share(&mut self, shared_folder_uid: &str, holder_uid: &str) -> Result<()>;
+    /// Adds a record with its first key.
+    fn insert_record(&mut self, row: &RecordRow, key: &RecordKeyRow) -> Result<()>;
+    /// Replaces a record if its stored revision is still `expected_revision`;
+    /// the old row moves to the history.
+    ///
+    /// Fails with [`crate::vault::VaultError::Conflict`] otherwise.
+    fn update_record(&mut self, row: &RecordRow, expected_revision: i64) -> Result<()>;
+    /// Deletes a record with its keys, links, history, attachments and pending state.
+    fn delete_record(&mut self, uid: &str) -> Result<()>;
+    /// Adds or replaces a key row.
+    fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()>;
+    /// Removes a key row.
+    fn delete_record_key(&mut self, record_uid: &str, holder_uid: &str) -> Result<()>;
+    /// Links a record into a folder (idempotent).
+    fn link(&mut self, folder_uid: &str, record_uid: &str) -> Result<()>;
+    /// Unlinks a record from a folder.
+    fn unlink(&mut self, folder_uid: &str, record_uid: &str) -> Result<()>;
+    /// Adds an attachment.
+    fn insert_attachment(&mut self, row: &AttachmentRow) -> Result<()>;
+    /// Sets a record's pending rotation.
+    fn put_pending(&mut self, row: &PendingRow) -> Result<()>;
+    /// Clears a record's pending rotation.
+    fn delete_pending(&mut self, record_uid: &str) -> Result<()>;
+    /// Appends to the audit log.
+    fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;
+}
+
+/// A storage backend.
+pub trait Store: StoreRead + Send {
+    /// Runs `f` in one write transaction (exclusive against other writers,
+    /// waiting for them). Commits when `f` returns `Ok`, rolls back otherwise.
+    ///
+    /// # Errors
+    ///
+    /// `f`'s error, or a storage error (lock timeout, I/O).
+    fn write(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
+}

@@ -1,0 +1,458 @@
+//! Users, teams, tenants and shared-folder membership. Each user has their
+//! own master password and X25519 key pair; team keys are sealed to each
+//! member; shared-folder keys are sealed to member users or wrapped under a
+//! member team's key.
+
+use serde::Serialize;
+
+use super::crypto::{self, KdfParams, Key};
+use super::store::{FolderKind, HolderKind, ShareRow, TeamMemberRow, TeamRow, TenantRow};
+use super::{Result, SecretString, Vault, VaultError, ad, new_user_row, now_ms, validate_email};
+
+/// A user (no keys).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UserInfo {
+    /// Uid.
+    pub uid: String,
+    /// E-mail.
+    pub email: String,
+    /// Tenant.
+    pub tenant_uid: String,
+}
+
+/// A team and its members' e-mails.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TeamInfo {
+    /// Uid.
+    pub uid: String,
+    /// Name.
+    pub name: String,
+    /// Members' e-mails.
+    pub members: Vec<String>,
+}
+
+/// Who gets access to a shared folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Grantee {
+    /// A user, by e-mail.
+    User(String),
+    /// A team, by name or uid.
+    Team(String),
+}
+
+/// A member of a shared folder.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FolderMember {
+    /// E-mail or team name.
+    pub name: String,
+    /// "user" or "team".
+    pub kind: &'static str,
+    /// May manage users.
+    pub manage_users: bool,
+    /// May manage records.
+    pub manage_records: bool,
+}
+
+impl Vault {
+    /// Users of the current tenant.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn users(&self) -> Result<Vec<UserInfo>> {
+        Ok(self
+            .store
+            .users(&self.s.tenant_uid)?
+            .into_iter()
+            .map(|u| UserInfo {
+                uid: u.uid,
+                email: u.email,
+                tenant_uid: u.tenant_uid,
+            })
+            .collect())
+    }
+
+    /// A user of the current tenant by e-mail or uid.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::UnknownUser`].
+    pub fn find_user(&self, who: &str) -> Result<UserInfo> {
+        let who_l = who.trim().to_lowercase();
+        self.users()?
+            .into_iter()
+            .find(|u| u.email == who_l || u.uid == who)
+            .ok_or_else(|| VaultError::UnknownUser(who.to_string()))
+    }
+
+    /// Adds a user with their own master password to the current tenant.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Exists`], [`VaultError::Invalid`].
+    pub fn add_user(
+        &mut self,
+        email: &str,
+        password: &SecretString,
+        params: &KdfParams,
+    ) -> Result<UserInfo> {
+        use secrecy::ExposeSecret as _;
+        validate_email(email)?;
+        if password.expose_secret().is_empty() {
+            return Err(VaultError::Invalid(
+                "the master password must not be empty".into(),
+            ));
+        }
+        let (row, _, _) = new_user_row(&self.s.tenant_uid, email, password, params)?;
+        self.write(|tx, _| tx.insert_user(&row))?;
+        Ok(UserInfo {
+            uid: row.uid,
+            email: row.email,
+            tenant_uid: row.tenant_uid,
+        })
+    }
+
+    /// Teams of the current tenant with their members.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn teams(&self) -> Result<Vec<TeamInfo>> {
+        let users = self.users()?;
+        let members = self.store.team_members(&self.s.tenant_uid)?;
+        Ok(self
+            .store
+            .teams(&self.s.tenant_uid)?
+            .into_iter()
+            .map(|t| {
+                let mut emails: Vec<String> = members
+                    .iter()
+                    .filter(|m| m.team_uid == t.uid)
+                    .filter_map(|m| {
+                        users
+                            .iter()
+                            .find(|u| u.uid == m.user_uid)
+                            .map(|u| u.email.clone())
+                    })
+                    .collect();
+                emails.sort();
+                TeamInfo {
+                    uid: t.uid,
+                    name: t.name,
+                    members: emails,
+                }
+            })
+            .collect())
+    }
+
+    /// A team by name (case-insensitive) or uid.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`].
+    pub fn find_team(&self, who: &str) -> Result<TeamInfo> {
+        self.teams()?
+            .into_iter()
+            .find(|t| t.uid == who || t.name.eq_ignore_ascii_case(who))
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "team",
+                name: who.to_string(),
+            })
+    }
+
+    /// Creates a team; the current user and `members` (e-mails) join it.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Exists`], [`VaultError::UnknownUser`].
+    pub fn add_team(&mut self, name: &str, members: &[&str]) -> Result<TeamInfo> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(VaultError::Invalid("a team name must not be empty".into()));
+        }
+        let mut users = vec![self.find_user(&self.s.user_uid)?];
+        for m in members {
+            let u = self.find_user(m)?;
+            if !users.iter().any(|x| x.uid == u.uid) {
+                users.push(u);
+            }
+        }
+        let team = TeamRow {
+            uid: crypto::new_uid(),
+            tenant_uid: self.s.tenant_uid.clone(),
+            name: name.into(),
+            created: now_ms(),
+        };
+        let key = Key::generate();
+        let rows = self.store.users(&self.s.tenant_uid)?;
+        self.write(|tx, _| {
+            tx.insert_team(&team)?;
+            for u in &users {
+                let pk = public_key_of(&rows, &u.uid)?;
+                tx.put_team_member(&TeamMemberRow {
+                    team_uid: team.uid.clone(),
+                    user_uid: u.uid.clone(),
+                    wrapped_key: crypto::seal_key_to(&pk, &key, &ad::team_key(&team.uid, &u.uid)),
+                })?;
+            }
+            Ok(())
+        })?;
+        self.s.ring.teams.insert(team.uid.clone(), key);
+        self.find_team(&team.uid)
+    }
+
+    /// Adds a user to a team the current user belongs to.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Denied`] when the current user is not a member.
+    pub fn add_team_member(&mut self, team: &str, email: &str) -> Result<()> {
+        let team = self.find_team(team)?;
+        let user = self.find_user(email)?;
+        let key = self.s.ring.teams.get(&team.uid).cloned().ok_or_else(|| {
+            VaultError::Denied(format!("you are not a member of team {}", team.name))
+        })?;
+        let pk = public_key_of(&self.store.users(&self.s.tenant_uid)?, &user.uid)?;
+        self.write(|tx, _| {
+            tx.put_team_member(&TeamMemberRow {
+                team_uid: team.uid.clone(),
+                user_uid: user.uid.clone(),
+                wrapped_key: crypto::seal_key_to(&pk, &key, &ad::team_key(&team.uid, &user.uid)),
+            })
+        })
+    }
+
+    /// Grants a user or team access to a shared folder, or updates its
+    /// permissions (`None` keeps the current value, or the folder's default
+    /// for a new member).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Denied`] without manage-users on the folder;
+    /// [`VaultError::Invalid`] when the folder is not a shared folder.
+    pub fn share_folder(
+        &mut self,
+        folder_uid: &str,
+        grantee: &Grantee,
+        manage_users: Option<bool>,
+        manage_records: Option<bool>,
+    ) -> Result<()> {
+        let (sf, key, defaults) = self.manageable_shared_folder(folder_uid)?;
+        let (holder_uid, holder_kind, wrapped) = match grantee {
+            Grantee::User(email) => {
+                let user = self.find_user(email)?;
+                let pk = public_key_of(&self.store.users(&self.s.tenant_uid)?, &user.uid)?;
+                let wrapped =
+                    crypto::seal_key_to(&pk, &key, &ad::shared_folder_key(&sf, &user.uid));
+                (user.uid, HolderKind::User, wrapped)
+            }
+            Grantee::Team(name) => {
+                let team = self.find_team(name)?;
+                let team_key = self.s.ring.teams.get(&team.uid).ok_or_else(|| {
+                    VaultError::Denied(format!("you are not a member of team {}", team.name))
+                })?;
+                let wrapped = team_key.wrap(&key, &ad::shared_folder_key(&sf, &team.uid));
+                (team.uid, HolderKind::Team, wrapped)
+            }
+        };
+        let existing = self
+            .store
+            .shares(&self.s.tenant_uid)?
+            .into_iter()
+            .find(|s| s.shared_folder_uid == sf && s.holder_uid == holder_uid);
+        let row = ShareRow {
+            shared_folder_uid: sf.clone(),
+            holder_uid,
+            holder_kind,
+            wrapped_key: wrapped,
+            manage_users: manage_users
+                .or(existing.as_ref().map(|e| e.manage_users))
+                .unwrap_or(defaults.manage_users),
+            manage_records: manage_records
+                .or(existing.as_ref().map(|e| e.manage_records))
+                .unwrap_or(defaults.manage_records),
+            parent_uid: existing.and_then(|e| e.parent_uid),
+        };
+        self.write(|tx, _| tx.put_share(&row))
+    }
+
+    /// Removes a user's or team's access to a shared folder.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::share_folder`].
+    pub fn unshare_folder(&mut self, folder_uid: &str, grantee: &Grantee) -> Result<()> {
+        let (sf, _, _) = self.manageable_shared_folder(folder_uid)?;
+        let holder = match grantee {
+            Grantee::User(e) => self.find_user(e)?.uid,
+            Grantee::Team(t) => self.find_team(t)?.uid,
+        };
+        self.write(|tx, _| tx.delete_share(&sf, &holder))
+    }
+
+    /// Members of a shared folder.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn folder_members(&self, folder_uid: &str) -> Result<Vec<FolderMember>> {
+        let users = self.users()?;
+        let teams = self.teams()?;
+        let mut out: Vec<FolderMember> = self
+            .store
+            .shares(&self.s.tenant_uid)?
+            .into_iter()
+            .filter(|s| s.shared_folder_uid == folder_uid)
+            .map(|s| FolderMember {
+                name: match s.holder_kind {
+                    HolderKind::User => users
+                        .iter()
+                        .find(|u| u.uid == s.holder_uid)
+                        .map(|u| u.email.clone()),
+                    HolderKind::Team => teams
+                        .iter()
+                        .find(|t| t.uid == s.holder_uid)
+                        .map(|t| t.name.clone()),
+                }
+                .unwrap_or_else(|| s.holder_uid.clone()),
+                kind: s.holder_kind.as_str(),
+                manage_users: s.manage_users,
+                manage_records: s.manage_records,
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Sets `can_edit` / `can_share` of records inside a shared folder
+    /// (`record = None`: every record in it).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::share_folder`].
+    pub fn set_record_permissions(
+        &mut self,
+        folder_uid: &str,
+        record: Option<&str>,
+        can_edit: Option<bool>,
+        can_share: Option<bool>,
+    ) -> Result<usize> {
+        let (sf, _, _) = self.manageable_shared_folder(folder_uid)?;
+        self.write(|tx, _| {
+            let mut n = 0;
+            let uids: Vec<String> = match record {
+                Some(r) => vec![r.to_string()],
+                None => tx
+                    .keyed_records(std::slice::from_ref(&sf))?
+                    .into_iter()
+                    .map(|k| k.record.uid)
+                    .collect(),
+            };
+            for uid in uids {
+                if let Some(mut key) = tx
+                    .record_keys(&uid)?
+                    .into_iter()
+                    .find(|k| k.holder_uid == sf)
+                {
+                    key.can_edit = can_edit.unwrap_or(key.can_edit);
+                    key.can_share = can_share.unwrap_or(key.can_share);
+                    tx.put_record_key(&key)?;
+                    n += 1;
+                }
+            }
+            Ok(n)
+        })
+    }
+
+    /// A shared folder the current user may manage: `(uid, key, defaults)`.
+    fn manageable_shared_folder(
+        &self,
+        folder_uid: &str,
+    ) -> Result<(String, Key, super::SharedFolderDefaults)> {
+        let tree = self.folder_tree()?;
+        let folder = tree.get(folder_uid).ok_or_else(|| VaultError::NotFound {
+            kind: "folder",
+            name: folder_uid.to_string(),
+        })?;
+        if folder.kind != FolderKind::Shared {
+            return Err(VaultError::Invalid(format!(
+                "{} is not a shared folder",
+                folder.name
+            )));
+        }
+        let key = self
+            .s
+            .ring
+            .shared_folders
+            .get(&folder.uid)
+            .cloned()
+            .ok_or_else(|| VaultError::Denied(format!("no access to {}", folder.name)))?;
+        let can_manage = folder.owner_uid == self.s.user_uid
+            || self.store.shares(&self.s.tenant_uid)?.iter().any(|s| {
+                s.shared_folder_uid == folder.uid
+                    && s.manage_users
+                    && (s.holder_uid == self.s.user_uid
+                        || self.s.ring.teams.contains_key(&s.holder_uid))
+            });
+        if !can_manage {
+            return Err(VaultError::Denied(format!(
+                "you may not manage users of {}",
+                folder.name
+            )));
+        }
+        Ok((folder.uid.clone(), key, folder.defaults.unwrap_or_default()))
+    }
+
+    /// Every tenant in the store.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn tenants(&self) -> Result<Vec<TenantRow>> {
+        self.store.tenants()
+    }
+
+    /// Creates a tenant managed by the current one (an MSP's managed
+    /// company) with its first user, who has their own keys.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Invalid`] for a bad e-mail or empty name.
+    pub fn create_tenant(
+        &mut self,
+        name: &str,
+        admin_email: &str,
+        admin_password: &SecretString,
+        params: &KdfParams,
+    ) -> Result<TenantRow> {
+        validate_email(admin_email)?;
+        if name.trim().is_empty() {
+            return Err(VaultError::Invalid(
+                "a tenant name must not be empty".into(),
+            ));
+        }
+        let tenant = TenantRow {
+            uid: crypto::new_uid(),
+            name: name.trim().to_string(),
+            parent_uid: Some(self.s.tenant_uid.clone()),
+            created: now_ms(),
+        };
+        let (user, _, _) = new_user_row(&tenant.uid, admin_email, admin_password, params)?;
+        self.write(|tx, _| {
+            tx.insert_tenant(&tenant)?;
+            tx.insert_user(&user)
+        })?;
+        Ok(tenant)
+    }
+}
+
+fn public_key_of(users: &[super::store::UserRow], uid: &str) -> Result<[u8; 32]> {
+    let user = users
+        .iter()
+        .find(|u| u.uid == uid)
+        .ok_or_else(|| VaultError::UnknownUser(uid.to_string()))?;
+    user.public_key
+        .as_slice()
+        .try_into()
+        .map_err(|_| VaultError::Corrupted(format!("public key of {} is malformed", user.email)))
+}
