@@ -5,6 +5,7 @@
 
 mod plugin_cli;
 mod plugins;
+mod rotate;
 mod sandbox;
 mod ssh_client;
 mod sshd;

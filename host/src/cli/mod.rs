@@ -2,6 +2,7 @@
 //! work of each command lives in `crate::commands`.
 
 mod plugin;
+pub mod rotate;
 pub mod vault;
 
 pub use plugin::{PluginCommand, PluginNamespace};
@@ -51,6 +52,11 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Manage plugins: list, info, install, remove, package.
     Plugin(PluginNamespace),
+    /// Rotate passwords through rotator plugins (staged, verified, crash-safe).
+    #[command(visible_alias = "r")]
+    Rotate(rotate::RotateArgs),
+    /// Show the rotation audit log.
+    AuditLog(rotate::AuditLogArgs),
     /// Vault commands (init, add, get, ls, …), at the top level like Commander's.
     #[command(flatten)]
     Vault(vault::VaultCommand),

@@ -149,9 +149,16 @@ pub fn fill_random(buf: &mut [u8]) {
 /// URL-safe base64.
 pub fn new_uid() -> String {
     use base64::Engine as _;
-    let mut bytes = [0u8; 16];
-    fill_random(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    loop {
+        let mut bytes = [0u8; 16];
+        fill_random(&mut bytes);
+        let uid = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        // A uid starting with `-` would read as an option on the command
+        // line (`keeper get -x...`); draw again (costs < 1 bit of entropy).
+        if !uid.starts_with('-') {
+            return uid;
+        }
+    }
 }
 
 /// Whether `s` looks like a uid made by [`new_uid`].
@@ -428,6 +435,15 @@ pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uids_never_look_like_options() {
+        for _ in 0..5000 {
+            let uid = new_uid();
+            assert!(!uid.starts_with('-'), "{uid}");
+            assert_eq!(uid.len(), 22);
+        }
+    }
 
     #[test]
     fn seal_open_round_trip() {

@@ -123,7 +123,7 @@ fn new_kdf_params() -> KdfParams {
 }
 
 /// Opens and unlocks the vault in the data directory.
-fn unlock(ctx: &Context) -> anyhow::Result<Vault> {
+pub(crate) fn unlock(ctx: &Context) -> anyhow::Result<Vault> {
     let path = vault::default_path(&ctx.data_dir);
     let locked = Vault::open(&path)?;
     let user = std::env::var(USER_ENV)

@@ -1,0 +1,67 @@
+//! `keeper rotate` (alias `r`) and `keeper audit-log`.
+
+use clap::Args;
+
+use super::Format;
+
+/// Rotate passwords on their target systems through rotator plugins.
+///
+/// With no NAME and no --match, lists the rotation endpoints.
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// Record uid, title, endpoint name (`cmdr:plugin:<name>`) or folder path.
+    pub name: Option<String>,
+    /// Rotate every record whose text matches this regular expression.
+    #[arg(short, long, value_name = "REGEX")]
+    pub r#match: Option<String>,
+    /// Don't ask before each record matched by --match.
+    #[arg(long)]
+    pub force: bool,
+    /// Use this plugin (overrides `cmdr:plugin`).
+    #[arg(long)]
+    pub plugin: Option<String>,
+    /// Target host (overrides the record).
+    #[arg(long)]
+    pub host: Option<String>,
+    /// Target port (overrides the record).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Password rules "[length,]upper,lower,digits,symbols" (overrides `cmdr:rules`).
+    #[arg(short, long)]
+    pub rules: Option<String>,
+    /// Password length (overrides `cmdr:length` and the rules).
+    #[arg(short, long)]
+    pub length: Option<usize>,
+    /// Use this password instead of generating one (prefer a generated one).
+    #[arg(long, env = "KEEPER_NEW_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Print the new password(s).
+    #[arg(long)]
+    pub print: bool,
+    /// Show what would be rotated (record, plugin, target, rules); touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Rotate up to N records at once with --match.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+    /// Only resolve pending rotations (of NAME, or of every record); start none.
+    #[arg(long)]
+    pub resume: bool,
+    /// Trust an SSH host key seen for the first time (recorded in known_hosts).
+    #[arg(long)]
+    pub accept_host_key: bool,
+    /// Output format for results and listings.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// Show the rotation audit log.
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Only entries of this record (uid or title).
+    #[arg(long)]
+    pub record: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}

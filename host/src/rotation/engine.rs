@@ -1,0 +1,670 @@
+//! The staged rotation protocol: never lose a working password.
+//!
+//! Modelled on AWS Secrets Manager's create/set/test/finish and Vault's
+//! write-ahead static-role rotation:
+//!
+//! 1. **create** – generate the new password (host side, from the record's
+//!    rules and the plugin's constraints) and store it durably in the vault
+//!    as *pending* on the record (encrypted, with plugin, target and start
+//!    time) before anything touches the target;
+//! 2. **set** – `plugin.rotate`;
+//! 3. **test** – `plugin.verify` with the new password;
+//! 4. **finish** – one vault transaction: the new password becomes current,
+//!    the old one goes to the history, pending is cleared, audit written.
+//!
+//! When something fails after the target may have changed, the engine first
+//! checks whether the new password works anyway (then it finishes), else it
+//! reverts and checks the old one (then it clears pending). If neither
+//! works the record stays pending with both passwords and is reported as
+//! needing attention; `rotate --resume` and any later `rotate` of it try the
+//! new password, then the old one. A crash at any point leaves a state that
+//! resumption resolves (`fault.rs` proves it in the tests).
+//!
+//! Vault access is serialised by a mutex held only for short, synchronous
+//! vault operations; plugin calls run concurrently.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use zeroize::Zeroizing;
+
+use super::params::{self, Overrides, Resolved};
+use super::password::{self, Constraints, Rules};
+use super::{fault, view};
+use crate::runtime::capability::ssh::SshSettings;
+use crate::runtime::plugin::{PluginInfo, Rotation, Target};
+use crate::runtime::{
+    ArtifactCache, CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, Runtime, Step,
+    registry,
+};
+use crate::vault::Vault;
+use crate::vault::model::{PendingRotation, Record, now_ms};
+use crate::vault::store::AuditRow;
+
+/// The built-in plugin that changes the password in the vault only.
+pub const NOOP: &str = "noop";
+
+/// What the command line asks for.
+#[derive(Clone, Default)]
+pub struct Options {
+    /// `--plugin`, `--host`, `--port`.
+    pub overrides: Overrides,
+    /// `--rules` (overrides `cmdr:rules`).
+    pub rules: Option<String>,
+    /// `--length` (overrides `cmdr:length` and the rules' length).
+    pub length: Option<usize>,
+    /// `--password`: use this instead of generating one.
+    pub password: Option<Zeroizing<String>>,
+    /// `--accept-host-key`: trust an SSH host seen for the first time.
+    pub accept_host_key: bool,
+    /// `--resume`: only resolve a pending rotation, never start one.
+    pub resume_only: bool,
+}
+
+/// How a record's rotation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The new password is set, verified and stored.
+    Rotated,
+    /// A pending rotation was found and completed (the new password works).
+    Completed,
+    /// A pending rotation was found and rolled back (the old password works).
+    RolledBack,
+    /// Nothing to do (`--resume` on a record without a pending rotation).
+    NothingPending,
+    /// The rotation failed; the target and the vault keep the old password.
+    Failed,
+    /// Neither password works: the record stays pending with both.
+    NeedsAttention,
+}
+
+impl Outcome {
+    /// Whether this counts as a failure for the exit code.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Failed | Outcome::NeedsAttention)
+    }
+
+    fn audit(self) -> &'static str {
+        match self {
+            Outcome::Rotated => "rotated",
+            Outcome::Completed => "resumed: completed",
+            Outcome::RolledBack => "resumed: rolled back",
+            Outcome::NothingPending => "nothing pending",
+            Outcome::Failed => "failed",
+            Outcome::NeedsAttention => "needs attention",
+        }
+    }
+}
+
+/// The result of rotating one record.
+#[derive(Clone, serde::Serialize)]
+pub struct Report {
+    /// Record uid.
+    pub uid: String,
+    /// Record title.
+    pub title: String,
+    /// Plugin used (empty when none could be chosen).
+    pub plugin: String,
+    /// Target `host:port` (empty when none).
+    pub target: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Milliseconds spent.
+    pub duration_ms: u64,
+    /// What went wrong, or extra information (never a secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The new password, only when `--print` asked for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(skip)]
+    pub(crate) new_password: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report")
+            .field("uid", &self.uid)
+            .field("plugin", &self.plugin)
+            .field("outcome", &self.outcome)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A plan line for `--dry-run`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Plan {
+    /// Record uid.
+    pub uid: String,
+    /// Record title.
+    pub title: String,
+    /// Plugin that would run.
+    pub plugin: String,
+    /// Target `host:port`.
+    pub target: String,
+    /// Password rules that would apply.
+    pub rules: String,
+    /// `ready`, or why it would fail.
+    pub status: String,
+}
+
+/// A loaded plugin with its self-description.
+struct Backend {
+    plugin: LoadedPlugin,
+    info: PluginInfo,
+}
+
+/// Rotates records of one vault.
+pub struct Engine {
+    vault: Arc<Mutex<Vault>>,
+    runtime: Runtime,
+    plugin_dir: PathBuf,
+    known_hosts: PathBuf,
+    backends: tokio::sync::Mutex<HashMap<String, Arc<Backend>>>,
+}
+
+/// A failure before the target was touched.
+type Early = String;
+
+impl Engine {
+    /// An engine over `vault`, loading plugins from the built-ins and
+    /// `plugin_dir`, caching compiled plugins in `cache_dir`.
+    ///
+    /// # Errors
+    ///
+    /// When the wasm runtime cannot start.
+    pub fn new(
+        vault: Vault,
+        plugin_dir: PathBuf,
+        cache_dir: PathBuf,
+        known_hosts: PathBuf,
+    ) -> Result<Self, RuntimeError> {
+        Ok(Self {
+            vault: Arc::new(Mutex::new(vault)),
+            runtime: Runtime::new(ArtifactCache::new(cache_dir))?,
+            plugin_dir,
+            known_hosts,
+            backends: tokio::sync::Mutex::default(),
+        })
+    }
+
+    /// Runs `f` on the vault (short, synchronous critical sections only).
+    pub fn with_vault<R>(&self, f: impl FnOnce(&mut Vault) -> R) -> R {
+        let mut guard = self
+            .vault
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut guard)
+    }
+
+    async fn backend(&self, name: &str) -> Result<Arc<Backend>, String> {
+        let mut backends = self.backends.lock().await;
+        if let Some(b) = backends.get(name) {
+            return Ok(b.clone());
+        }
+        let package = registry::find(&self.plugin_dir, name).map_err(|e| e.to_string())?;
+        let plugin = self.runtime.load(&package).map_err(|e| e.to_string())?;
+        let info = plugin.describe_rotator().await.map_err(|e| e.to_string())?;
+        let backend = Arc::new(Backend { plugin, info });
+        backends.insert(name.to_string(), backend.clone());
+        Ok(backend)
+    }
+
+    /// What rotating `uid` would do, touching nothing.
+    pub async fn plan(&self, uid: &str, endpoint: Option<&str>, options: &Options) -> Plan {
+        let record = self.with_vault(|v| v.record(uid));
+        let (title, record) = match record {
+            Ok(r) => (r.data.title.clone(), r),
+            Err(e) => {
+                return Plan {
+                    uid: uid.into(),
+                    title: String::new(),
+                    plugin: String::new(),
+                    target: String::new(),
+                    rules: String::new(),
+                    status: e.to_string(),
+                };
+            }
+        };
+        let mut plan = Plan {
+            uid: uid.into(),
+            title,
+            plugin: String::new(),
+            target: String::new(),
+            rules: String::new(),
+            status: "ready".into(),
+        };
+        let resolved =
+            match params::resolve(&view::record_view(&record), endpoint, &options.overrides) {
+                Ok(r) => r,
+                Err(e) => {
+                    plan.status = e.to_string();
+                    return plan;
+                }
+            };
+        plan.plugin = resolved.plugin.clone();
+        plan.rules = options
+            .rules
+            .clone()
+            .or_else(|| resolved.rules.clone())
+            .unwrap_or_else(|| "default (20, each class)".into());
+        if let Some(len) = options.length.or(resolved.length) {
+            plan.rules = format!("{}; length {len}", plan.rules);
+        }
+        if !record.can_edit {
+            plan.status = "not editable".into();
+        } else if self
+            .with_vault(|v| v.pending_rotation(uid))
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            plan.status = "pending: will resume".into();
+        }
+        if resolved.plugin != NOOP {
+            match self.backend(&resolved.plugin).await {
+                Ok(b) => {
+                    let port = resolved.port.or(b.info.default_port);
+                    plan.target = target_label(resolved.host.as_deref(), port);
+                    if let Err(e) = params::check_required(&resolved, &b.info.required_params) {
+                        plan.status = e.to_string();
+                    }
+                }
+                Err(e) => plan.status = e,
+            }
+        }
+        plan
+    }
+
+    /// Rotates one record (or resolves its pending rotation).
+    pub async fn rotate(&self, uid: &str, endpoint: Option<&str>, options: &Options) -> Report {
+        let started = Instant::now();
+        let mut report = Report {
+            uid: uid.to_string(),
+            title: String::new(),
+            plugin: String::new(),
+            target: String::new(),
+            outcome: Outcome::Failed,
+            duration_ms: 0,
+            message: None,
+            password: None,
+            new_password: None,
+        };
+        let early = self.rotate_inner(uid, endpoint, options, &mut report).await;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        if let Err(message) = early {
+            report.outcome = Outcome::Failed;
+            report.message = Some(message);
+            // Failures before the target was touched are audited here; the
+            // staged steps audit their own outcomes in their transactions.
+            if !report.plugin.is_empty() {
+                let _ =
+                    self.with_vault(|v| v.append_audit(&audit_row(uid, &report, report.outcome)));
+            }
+        }
+        report
+    }
+
+    async fn rotate_inner(
+        &self,
+        uid: &str,
+        endpoint: Option<&str>,
+        options: &Options,
+        report: &mut Report,
+    ) -> Result<(), Early> {
+        let record = self
+            .with_vault(|v| v.record(uid))
+            .map_err(|e| e.to_string())?;
+        report.title = record.data.title.clone();
+        if !record.can_edit {
+            return Err("the record is not editable but needs to be updated with the new password; nothing was changed".into());
+        }
+        let resolved = params::resolve(&view::record_view(&record), endpoint, &options.overrides)
+            .map_err(|e| e.to_string())?;
+        report.plugin = resolved.plugin.clone();
+        let backend = if resolved.plugin == NOOP {
+            None
+        } else {
+            Some(self.backend(&resolved.plugin).await?)
+        };
+        let info = backend.as_ref().map(|b| b.info.clone());
+        let port = resolved.port.or(info.as_ref().and_then(|i| i.default_port));
+        report.target = target_label(resolved.host.as_deref(), port);
+        if let Some(info) = &info {
+            params::check_required(&resolved, &info.required_params).map_err(|e| e.to_string())?;
+        }
+        let target = match (&backend, &resolved.host, port) {
+            (Some(_), Some(host), Some(port)) => Some(
+                PinnedTarget::resolve(host, port)
+                    .await
+                    .map_err(|e| format!("cannot resolve the target {host}:{port}: {e}"))?,
+            ),
+            _ => None,
+        };
+        let ctx = Ctx {
+            engine: self,
+            backend: backend.as_deref(),
+            record: &record,
+            resolved: &resolved,
+            target,
+            uid,
+        };
+
+        // A pending rotation is resolved first: new password, then old.
+        if let Some(pending) = self
+            .with_vault(|v| v.pending_rotation(uid))
+            .map_err(|e| e.to_string())?
+        {
+            let outcome = ctx.resume(&pending, report).await;
+            report.outcome = outcome;
+            if outcome != Outcome::RolledBack || options.resume_only {
+                return Ok(());
+            }
+        } else if options.resume_only {
+            report.outcome = Outcome::NothingPending;
+            return Ok(());
+        }
+        ctx.fresh(options, info.as_ref(), report).await
+    }
+
+    /// Uids of records with a pending rotation.
+    ///
+    /// # Errors
+    ///
+    /// Vault errors.
+    pub fn pending(&self) -> Result<Vec<String>, crate::vault::VaultError> {
+        self.with_vault(|v| v.pending_rotations())
+            .map(|p| p.into_iter().map(|(uid, _)| uid).collect())
+    }
+}
+
+fn target_label(host: Option<&str>, port: Option<u16>) -> String {
+    match (host, port) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn audit_row(uid: &str, report: &Report, outcome: Outcome) -> AuditRow {
+    AuditRow {
+        tenant_uid: String::new(),
+        record_uid: uid.to_string(),
+        plugin: report.plugin.clone(),
+        target: report.target.clone(),
+        outcome: outcome.audit().to_string(),
+        duration_ms: report.duration_ms as i64,
+        at: now_ms(),
+    }
+}
+
+/// One record's rotation in progress.
+struct Ctx<'a> {
+    engine: &'a Engine,
+    backend: Option<&'a Backend>,
+    record: &'a Record,
+    resolved: &'a Resolved,
+    target: Option<PinnedTarget>,
+    uid: &'a str,
+}
+
+impl Ctx<'_> {
+    fn request(&self, old: &str, new: &str) -> Rotation {
+        Rotation {
+            record: view::record_view(self.record),
+            target: self.target.as_ref().map(|t| Target {
+                host: t.host.clone(),
+                port: t.port,
+                address: t.address.to_string(),
+            }),
+            params: self
+                .resolved
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+            login: self.resolved.login.clone(),
+            old_password: old.to_string(),
+            new_password: new.to_string(),
+            prepared: Vec::new(),
+        }
+    }
+
+    fn call(&self, old: &str, new: &str, accept_host_key: bool) -> CallContext {
+        CallContext {
+            target: self.target.clone(),
+            secrets: vec![
+                Zeroizing::new(old.to_string()),
+                Zeroizing::new(new.to_string()),
+            ],
+            ssh: SshSettings {
+                known_hosts: Some(self.engine.known_hosts.clone()),
+                accept_new_host_key: accept_host_key,
+                pinned_host_key: self
+                    .resolved
+                    .params
+                    .get("host_key")
+                    .cloned()
+                    .filter(|k| !k.trim().is_empty()),
+            },
+            program_paths: self
+                .resolved
+                .params
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_suffix("_path")?.to_string(), PathBuf::from(v))))
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// One plugin step; the vault-only `noop` plugin succeeds at everything.
+    async fn step(
+        &self,
+        step: Step,
+        old: &str,
+        new: &str,
+        accept_host_key: bool,
+    ) -> Result<(), RuntimeError> {
+        match self.backend {
+            None => Ok(()),
+            Some(b) => {
+                b.plugin
+                    .rotation_step(
+                        step,
+                        self.call(old, new, accept_host_key),
+                        &self.request(old, new),
+                    )
+                    .await
+            }
+        }
+    }
+
+    /// Does `password` log in? (`verify` with it as the new password.)
+    async fn works(&self, password: &str) -> bool {
+        self.step(Step::Verify, password, password, false)
+            .await
+            .is_ok()
+    }
+
+    fn audit(&self, report: &Report, outcome: Outcome) -> AuditRow {
+        audit_row(self.uid, report, outcome)
+    }
+
+    async fn fresh(
+        &self,
+        options: &Options,
+        info: Option<&PluginInfo>,
+        report: &mut Report,
+    ) -> Result<(), Early> {
+        let constraints = Constraints {
+            disallowed: info.map(|i| i.disallowed_chars.clone()).unwrap_or_default(),
+            max_length: info.and_then(|i| i.max_length).map(|m| m as usize),
+        };
+        let new_password = match &options.password {
+            Some(p) => {
+                password::check_supplied(p, &constraints).map_err(|e| e.to_string())?;
+                p.clone()
+            }
+            None => {
+                let rules = match options.rules.as_deref().or(self.resolved.rules.as_deref()) {
+                    Some(text) => Rules::parse(text).map_err(|e| e.to_string())?,
+                    None => Rules::default(),
+                };
+                password::generate(
+                    &rules,
+                    options.length.or(self.resolved.length),
+                    &constraints,
+                )
+                .map_err(|e| e.to_string())?
+            }
+        };
+        let old_password = self.resolved.password.clone();
+        if *new_password == *old_password {
+            return Err("rotation aborted: the old and new passwords are the same".into());
+        }
+
+        // 1. create: the new password is durable before the target is touched.
+        let pending = PendingRotation {
+            new_password: new_password.to_string(),
+            old_password: old_password.to_string(),
+            plugin: report.plugin.clone(),
+            target: report.target.clone(),
+            started: now_ms(),
+        };
+        self.engine
+            .with_vault(|v| v.set_pending_rotation(self.uid, &pending))
+            .map_err(|e| e.to_string())?;
+        fault::point("after-pending");
+
+        // 2. set.
+        let accept = options.accept_host_key;
+        let set = self
+            .step(Step::Rotate, &old_password, &new_password, accept)
+            .await;
+        if let Err(error) = set {
+            report.outcome = self
+                .recover(&old_password, &new_password, &error, report)
+                .await;
+            report.message = Some(error.to_string());
+            return Ok(());
+        }
+        fault::point("after-set");
+
+        // 3. test.
+        if let Err(error) = self
+            .step(Step::Verify, &old_password, &new_password, accept)
+            .await
+        {
+            report.outcome = self
+                .recover(&old_password, &new_password, &error, report)
+                .await;
+            report.message = Some(format!("the new password did not verify: {error}"));
+            return Ok(());
+        }
+        fault::point("after-verify");
+
+        // 4. finish.
+        self.finish(report, Outcome::Rotated, new_password)?;
+        fault::point("after-finish");
+        Ok(())
+    }
+
+    fn finish(
+        &self,
+        report: &mut Report,
+        outcome: Outcome,
+        new_password: Zeroizing<String>,
+    ) -> Result<(), Early> {
+        report.outcome = outcome;
+        let row = self.audit(report, outcome);
+        self.engine
+            .with_vault(|v| v.complete_rotation(self.uid, &row))
+            .map_err(|e| format!("the target has the new password but saving it failed ({e}); it stays pending: run `keeper rotate --resume`"))?;
+        report.new_password = Some(new_password);
+        Ok(())
+    }
+
+    /// After a failed set or test: finish if the new password works, roll
+    /// back if the old one does (reverting first when the target may have
+    /// changed), else keep both pending.
+    async fn recover(
+        &self,
+        old: &str,
+        new: &str,
+        error: &RuntimeError,
+        report: &mut Report,
+    ) -> Outcome {
+        if self.works(new).await {
+            return match self.finish(report, Outcome::Rotated, Zeroizing::new(new.to_string())) {
+                Ok(()) => Outcome::Rotated,
+                Err(_) => Outcome::NeedsAttention,
+            };
+        }
+        // A plugin that could not log in or reach the target changed nothing.
+        let untouched = matches!(
+            error.plugin_error(),
+            Some(
+                crate::runtime::PluginError::AuthFailed(_)
+                    | crate::runtime::PluginError::Unreachable(_)
+                    | crate::runtime::PluginError::InvalidConfig(_)
+                    | crate::runtime::PluginError::Unsupported(_)
+            )
+        );
+        if !untouched {
+            let _ = self.step(Step::Revert, old, new, false).await;
+        }
+        if untouched || self.works(old).await {
+            let row = self.audit(report, Outcome::Failed);
+            return match self
+                .engine
+                .with_vault(|v| v.clear_pending_rotation(self.uid, Some(&row)))
+            {
+                Ok(()) => Outcome::Failed,
+                Err(_) => Outcome::NeedsAttention,
+            };
+        }
+        let row = self.audit(report, Outcome::NeedsAttention);
+        let _ = self.engine.with_vault(|v| v.append_audit(&row));
+        Outcome::NeedsAttention
+    }
+
+    /// Resolves a pending rotation: new password first, then the old one.
+    async fn resume(&self, pending: &PendingRotation, report: &mut Report) -> Outcome {
+        if self.works(&pending.new_password).await {
+            return match self.finish(
+                report,
+                Outcome::Completed,
+                Zeroizing::new(pending.new_password.clone()),
+            ) {
+                Ok(()) => Outcome::Completed,
+                Err(e) => {
+                    report.message = Some(e);
+                    Outcome::NeedsAttention
+                }
+            };
+        }
+        if self.works(&pending.old_password).await {
+            let row = self.audit(report, Outcome::RolledBack);
+            return match self
+                .engine
+                .with_vault(|v| v.clear_pending_rotation(self.uid, Some(&row)))
+            {
+                Ok(()) => Outcome::RolledBack,
+                Err(e) => {
+                    report.message = Some(e.to_string());
+                    Outcome::NeedsAttention
+                }
+            };
+        }
+        report.message = Some(
+            "neither the pending new password nor the old one logs in; both stay stored as pending (see `keeper get --unmask`)".into(),
+        );
+        let row = self.audit(report, Outcome::NeedsAttention);
+        let _ = self.engine.with_vault(|v| v.append_audit(&row));
+        Outcome::NeedsAttention
+    }
+}
