@@ -72,7 +72,7 @@ pub fn parse_note(text: &str) -> Option<Note> {
         }
         in_private_key = false;
         match line.split_once(':') {
-            Some((key, value)) if !key.trim().is_empty() && !key.contains(' ') || known_key(key) => {
+            Some((key, value)) if looks_like_key(key) => {
                 let key = key.trim();
                 in_private_key = key == "Private Key";
                 if key != "Language" {
@@ -91,18 +91,16 @@ pub fn parse_note(text: &str) -> Option<Note> {
     Some(note)
 }
 
-/// Keys with spaces are only keys when they look like LastPass field names
-/// (words starting with capitals, at most five words), so a continuation
-/// line such as `see: the manual` is not mistaken for one.
-fn known_key(key: &str) -> bool {
-    let words: Vec<&str> = key.split(' ').collect();
-    !key.trim().is_empty()
-        && words.len() <= 5
-        && words.iter().all(|w| {
-            w.chars()
-                .next()
-                .is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || c == '/' || c == '-')
-        })
+/// A line's text before its first colon is a key when it is a short
+/// label starting with a letter (so `https://x` or a long sentence with a
+/// colon continues the previous value instead).
+fn looks_like_key(key: &str) -> bool {
+    let key = key.trim();
+    key.chars().next().is_some_and(char::is_alphabetic)
+        && key.chars().count() <= 40
+        && !key.contains("//")
+        && key != "http"
+        && key != "https"
 }
 
 fn append(note: &mut Note, line: &str) {
