@@ -72,7 +72,11 @@ impl Account {
         if !self.id.is_empty() {
             record.uid = Some(self.id.clone());
         }
-        let note = if self.is_secure_note() { parse_note(&self.notes) } else { None };
+        let note = if self.is_secure_note() {
+            parse_note(&self.notes)
+        } else {
+            None
+        };
         let typed = match note {
             Some(note) => apply_note(&mut record, note),
             None => false,
@@ -91,8 +95,16 @@ impl Account {
         }
         // The entry's own login fields (secure notes usually have none).
         let url = self.url.trim();
-        let url = if url == SECURE_NOTE_URL || url == "http://" { "" } else { url };
-        for (kind, value) in [("login", self.username.as_str()), ("password", &self.password), ("url", url)] {
+        let url = if url == SECURE_NOTE_URL || url == "http://" {
+            ""
+        } else {
+            url
+        };
+        for (kind, value) in [
+            ("login", self.username.as_str()),
+            ("password", &self.password),
+            ("url", url),
+        ] {
             if value.is_empty() {
                 continue;
             }
@@ -116,7 +128,9 @@ impl Account {
                 "tel" => ("phone", json!({ "number": field.value }).to_string()),
                 _ => ("text", field.value.clone()),
             };
-            record.custom.push(Field::custom(kind, field.name.clone(), value));
+            record
+                .custom
+                .push(Field::custom(kind, field.name.clone(), value));
         }
         if let Some(location) = self.location() {
             record.locations.push(location);

@@ -92,7 +92,11 @@ impl BlobParser {
     ///
     /// Fails with [`PluginError::MalformedInput`] when a chunk runs past the
     /// end or the blob does not end with `ENDM` `OK` (truncated).
-    pub fn new(blob: Vec<u8>, key: [u8; 32], private_key_enc: Option<&str>) -> Result<Self, PluginError> {
+    pub fn new(
+        blob: Vec<u8>,
+        key: [u8; 32],
+        private_key_enc: Option<&str>,
+    ) -> Result<Self, PluginError> {
         let chunks = frame(&blob)?;
         let mut parser = Self {
             blob,
@@ -180,10 +184,12 @@ impl BlobParser {
             Err(why) => return Ok(Event::Skipped(format!("LastPass account {id}: {why}"))),
         };
         let text = |i: usize, what: &str| {
-            cipher::decrypt_text(item(i), &key).map_err(|e| format!("LastPass account {id}: cannot decrypt its {what}: {e}"))
+            cipher::decrypt_text(item(i), &key)
+                .map_err(|e| format!("LastPass account {id}: cannot decrypt its {what}: {e}"))
         };
         let parsed = (|| -> Result<Account, String> {
-            let url = url_item(item(3), &key).map_err(|e| format!("LastPass account {id}: cannot read its url: {e}"))?;
+            let url = url_item(item(3), &key)
+                .map_err(|e| format!("LastPass account {id}: cannot read its url: {e}"))?;
             Ok(Account {
                 id: id.clone(),
                 name: text(1, "name")?,
@@ -205,7 +211,10 @@ impl BlobParser {
         };
         let mut decrypted = Vec::new();
         for (name, kind, value) in custom {
-            let value = if matches!(kind.as_str(), "email" | "tel" | "text" | "password" | "textarea") {
+            let value = if matches!(
+                kind.as_str(),
+                "email" | "tel" | "text" | "password" | "textarea"
+            ) {
                 match cipher::decrypt_text(&value, &key) {
                     Ok(v) => v,
                     Err(e) => {
@@ -224,7 +233,8 @@ impl BlobParser {
             .ok()
             .and_then(|hex_key| hex::decode(hex_key.trim_ascii()).ok())
             .and_then(|k| <[u8; 32]>::try_from(k).ok());
-        self.attach_keys.insert(id, (account.name.clone(), attach_key));
+        self.attach_keys
+            .insert(id, (account.name.clone(), attach_key));
         Ok(Event::Account(account))
     }
 
@@ -267,7 +277,10 @@ impl BlobParser {
         match named {
             Ok((name, key)) => {
                 let name = name.trim().to_owned();
-                self.scope = Scope::Shared { name: name.clone(), key };
+                self.scope = Scope::Shared {
+                    name: name.clone(),
+                    key,
+                };
                 Ok(Event::SharedFolder(name))
             }
             Err(why) => {
@@ -282,11 +295,14 @@ impl BlobParser {
     fn rsa_share_key(&self, hex_ct: &[u8]) -> Result<[u8; 32], String> {
         let Some(private_key) = &self.private_key else {
             return Err(match &self.private_key_error {
-                Some(e) => format!("its key is RSA-encrypted and the account's private key is unusable ({e})"),
+                Some(e) => format!(
+                    "its key is RSA-encrypted and the account's private key is unusable ({e})"
+                ),
                 None => "its key is RSA-encrypted and the account has no private key".to_owned(),
             });
         };
-        let ct = hex::decode(hex_ct.trim_ascii()).map_err(|_| "its RSA-encrypted key is not hex".to_owned())?;
+        let ct = hex::decode(hex_ct.trim_ascii())
+            .map_err(|_| "its RSA-encrypted key is not hex".to_owned())?;
         let plain = private_key
             .decrypt(Oaep::new::<sha1::Sha1>(), &ct)
             .map_err(|_| CipherError::Rsa.to_string())?;
@@ -295,7 +311,9 @@ impl BlobParser {
 
     fn attachment(&mut self, payload: &[u8]) -> Result<Event, PluginError> {
         let all = Items::new(payload).take_all()?;
-        let item = |i: usize| String::from_utf8_lossy(all.get(i).copied().unwrap_or_default()).into_owned();
+        let item = |i: usize| {
+            String::from_utf8_lossy(all.get(i).copied().unwrap_or_default()).into_owned()
+        };
         let parent = item(1);
         let size = item(4);
         let (title, key) = self.attach_keys.get(&parent).cloned().unwrap_or_default();
@@ -306,7 +324,11 @@ impl BlobParser {
             })
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| format!("attachment {}", item(0)));
-        let owner = if title.is_empty() { format!("account {parent}") } else { format!("{title:?}") };
+        let owner = if title.is_empty() {
+            format!("account {parent}")
+        } else {
+            format!("{title:?}")
+        };
         Ok(Event::Skipped(format!(
             "LastPass attachment {name:?} ({size} bytes) of {owner}: attachments are not imported; download it from LastPass"
         )))
@@ -342,8 +364,12 @@ fn frame(blob: &[u8]) -> Result<Vec<ChunkRef>, PluginError> {
         }
     }
     match chunks.last() {
-        Some(last) if &last.id == b"ENDM" && blob.get(last.start..last.end) == Some(b"OK") => Ok(chunks),
-        _ => Err(malformed("the blob is truncated (it does not end with ENDM OK)")),
+        Some(last) if &last.id == b"ENDM" && blob.get(last.start..last.end) == Some(b"OK") => {
+            Ok(chunks)
+        }
+        _ => Err(malformed(
+            "the blob is truncated (it does not end with ENDM OK)",
+        )),
     }
 }
 
@@ -371,7 +397,9 @@ impl<'a> Items<'a> {
             let item = start
                 .checked_add(size)
                 .and_then(|end| self.data.get(start..end))
-                .ok_or_else(|| malformed(format!("an item claims {size} bytes beyond its chunk")))?;
+                .ok_or_else(|| {
+                    malformed(format!("an item claims {size} bytes beyond its chunk"))
+                })?;
             out.push(item);
             self.pos = start + size;
         }
@@ -391,7 +419,8 @@ fn url_item(raw: &[u8], key: &[u8; 32]) -> Result<String, CipherError> {
 
 /// A 32-byte key from its hex text.
 fn hex_key_32(text: &[u8]) -> Result<[u8; 32], String> {
-    let bytes = hex::decode(text.trim_ascii()).map_err(|_| "its decrypted key is not hex".to_owned())?;
+    let bytes =
+        hex::decode(text.trim_ascii()).map_err(|_| "its decrypted key is not hex".to_owned())?;
     <[u8; 32]>::try_from(bytes).map_err(|_| "its decrypted key is not 32 bytes".to_owned())
 }
 

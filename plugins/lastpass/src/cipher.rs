@@ -195,7 +195,11 @@ mod tests {
 
     #[test]
     fn binary_cbc_and_ecb_round_trip() {
-        for plain in [&b"x"[..], b"exactly sixteen!", b"a longer value with several blocks"] {
+        for plain in [
+            &b"x"[..],
+            b"exactly sixteen!",
+            b"a longer value with several blocks",
+        ] {
             let cbc = encrypt_binary(plain, &KEY, &IV);
             assert_eq!(cbc.len() % 16, 1);
             assert_eq!(decrypt_binary(&cbc, &KEY).ok().as_deref(), Some(plain));
@@ -210,10 +214,19 @@ mod tests {
     fn base64_forms_round_trip() {
         let text = encrypt_base64(b"share name", &KEY, &IV);
         assert_eq!(text.get(25), Some(&b'|'));
-        assert_eq!(decrypt_base64(&text, &KEY).ok().as_deref(), Some(&b"share name"[..]));
-        assert_eq!(decrypt_text(&text, &KEY).ok().as_deref(), Some("share name"));
+        assert_eq!(
+            decrypt_base64(&text, &KEY).ok().as_deref(),
+            Some(&b"share name"[..])
+        );
+        assert_eq!(
+            decrypt_text(&text, &KEY).ok().as_deref(),
+            Some("share name")
+        );
         let ecb = STANDARD.encode(encrypt_ecb(b"old", &KEY));
-        assert_eq!(decrypt_base64(ecb.as_bytes(), &KEY).ok().as_deref(), Some(&b"old"[..]));
+        assert_eq!(
+            decrypt_base64(ecb.as_bytes(), &KEY).ok().as_deref(),
+            Some(&b"old"[..])
+        );
     }
 
     #[test]

@@ -66,25 +66,42 @@ pub enum LoginReply {
 /// one-time code (or when LastPass asks for one), and
 /// [`PluginError::Rejected`] / [`PluginError::Unreachable`] for other
 /// server or transport failures.
-pub fn fetch(server: &str, username: &str, password: &str, otp: Option<&str>) -> Result<Fetched, PluginError> {
+pub fn fetch(
+    server: &str,
+    username: &str,
+    password: &str,
+    otp: Option<&str>,
+) -> Result<Fetched, PluginError> {
     let server = server.trim_end_matches('/');
     let username = username.trim().to_lowercase();
     let resp = send(post(
         &format!("{server}/iterations.php"),
         &[("email", username.as_str())],
     ))?;
-    let mut iterations = if resp.status == 200 { parse_iterations(&resp.text()) } else { DEFAULT_ITERATIONS };
+    let mut iterations = if resp.status == 200 {
+        parse_iterations(&resp.text())
+    } else {
+        DEFAULT_ITERATIONS
+    };
     let mut retried = false;
     let (session_id, private_key_enc, key) = loop {
         let key = kdf::derive_key(&username, password, iterations);
         let hash = kdf::login_hash(&key, password, iterations);
         let body = login_form(&username, &hash, iterations, otp);
-        let resp = send(Request::new(Method::Post, format!("{server}/login.php"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body))?;
+        let resp = send(
+            Request::new(Method::Post, format!("{server}/login.php"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body),
+        )?;
         match parse_login_reply(&resp.text())? {
-            LoginReply::Ok { session_id, private_key_enc } => break (session_id, private_key_enc, key),
-            LoginReply::Error { iterations: Some(n), .. } if !retried && n != iterations && n > 0 => {
+            LoginReply::Ok {
+                session_id,
+                private_key_enc,
+            } => break (session_id, private_key_enc, key),
+            LoginReply::Error {
+                iterations: Some(n),
+                ..
+            } if !retried && n != iterations && n > 0 => {
                 iterations = n;
                 retried = true;
             }
@@ -98,13 +115,26 @@ pub fn fetch(server: &str, username: &str, password: &str, otp: Option<&str>) ->
             .max_body(MAX_BLOB_BYTES),
     )?;
     if resp.status != 200 {
-        return Err(PluginError::Rejected(format!("LastPass refused the vault download (HTTP {})", resp.status)));
+        return Err(PluginError::Rejected(format!(
+            "LastPass refused the vault download (HTTP {})",
+            resp.status
+        )));
     }
     let blob = decode_blob(&resp.body)?;
     drop(resp);
     // Best effort: end the session.
-    let _ = http::send(&Request::new(Method::Get, format!("{server}/logout.php?mobile=1&noredirect=1")).header("cookie", cookie));
-    Ok(Fetched { key, blob, private_key_enc })
+    let _ = http::send(
+        &Request::new(
+            Method::Get,
+            format!("{server}/logout.php?mobile=1&noredirect=1"),
+        )
+        .header("cookie", cookie),
+    );
+    Ok(Fetched {
+        key,
+        blob,
+        private_key_enc,
+    })
 }
 
 fn send(req: Request) -> Result<Response, PluginError> {
@@ -149,7 +179,9 @@ pub fn form_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(char::from(b))
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -160,7 +192,11 @@ pub fn form_encode(s: &str) -> String {
 /// The iteration count from `iterations.php`; [`DEFAULT_ITERATIONS`] when
 /// unreadable or not positive.
 pub fn parse_iterations(body: &str) -> u32 {
-    body.trim().parse::<u32>().ok().filter(|n| *n > 0).unwrap_or(DEFAULT_ITERATIONS)
+    body.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_ITERATIONS)
 }
 
 /// Reads the XML reply of `login.php`.
@@ -169,20 +205,35 @@ pub fn parse_iterations(body: &str) -> u32 {
 /// `<error>`.
 pub fn parse_login_reply(body: &str) -> Result<LoginReply, PluginError> {
     if let Some(attrs) = tag_attributes(body, "ok") {
-        let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let get = |name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         if let Some(session_id) = get("sessionid").filter(|s| !s.is_empty()) {
-            return Ok(LoginReply::Ok { session_id, private_key_enc: get("privatekeyenc").filter(|s| !s.is_empty()) });
+            return Ok(LoginReply::Ok {
+                session_id,
+                private_key_enc: get("privatekeyenc").filter(|s| !s.is_empty()),
+            });
         }
     }
     if let Some(attrs) = tag_attributes(body, "error") {
-        let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let get = |name: &str| {
+            attrs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
         return Ok(LoginReply::Error {
             cause: get("cause").unwrap_or_default(),
             message: get("message").unwrap_or_default(),
             iterations: get("iterations").and_then(|n| n.trim().parse().ok()),
         });
     }
-    Err(PluginError::Rejected("LastPass sent an unexpected login reply".into()))
+    Err(PluginError::Rejected(
+        "LastPass sent an unexpected login reply".into(),
+    ))
 }
 
 /// The error for a login failure `cause`.
@@ -211,7 +262,11 @@ pub fn login_error(cause: &str, message: &str) -> PluginError {
 ///
 /// Fails with [`PluginError::MalformedInput`] when it is not base64.
 pub fn decode_blob(body: &[u8]) -> Result<Vec<u8>, PluginError> {
-    let text: Vec<u8> = body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+    let text: Vec<u8> = body
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
     STANDARD
         .decode(&text)
         .map_err(|e| PluginError::MalformedInput(format!("LastPass vault blob is not base64: {e}")))
@@ -304,12 +359,23 @@ mod tests {
     #[test]
     fn login_replies_are_read() {
         assert_eq!(
-            parse_login_reply(r#"<?xml version="1.0"?><ok uid="1" sessionid="S&amp;1" privatekeyenc="ab12" />"#),
-            Ok(LoginReply::Ok { session_id: "S&1".into(), private_key_enc: Some("ab12".into()) })
+            parse_login_reply(
+                r#"<?xml version="1.0"?><ok uid="1" sessionid="S&amp;1" privatekeyenc="ab12" />"#
+            ),
+            Ok(LoginReply::Ok {
+                session_id: "S&1".into(),
+                private_key_enc: Some("ab12".into())
+            })
         );
         assert_eq!(
-            parse_login_reply(r#"<response><error message="Invalid password" cause="unknownpassword" iterations='5000'/></response>"#),
-            Ok(LoginReply::Error { cause: "unknownpassword".into(), message: "Invalid password".into(), iterations: Some(5000) })
+            parse_login_reply(
+                r#"<response><error message="Invalid password" cause="unknownpassword" iterations='5000'/></response>"#
+            ),
+            Ok(LoginReply::Error {
+                cause: "unknownpassword".into(),
+                message: "Invalid password".into(),
+                iterations: Some(5000)
+            })
         );
         assert!(parse_login_reply("<html>nope</html>").is_err());
         assert!(parse_login_reply("<ok sessionid=").is_err());
@@ -322,8 +388,13 @@ mod tests {
             login_error("googleauthrequired", ""),
             PluginError::AuthFailed("LastPass asks for a one-time code: pass --otp".into())
         );
-        assert!(matches!(login_error("unknownemail", ""), PluginError::AuthFailed(_)));
-        assert!(matches!(login_error("weird", "msg"), PluginError::AuthFailed(m) if m.contains("msg")));
+        assert!(matches!(
+            login_error("unknownemail", ""),
+            PluginError::AuthFailed(_)
+        ));
+        assert!(
+            matches!(login_error("weird", "msg"), PluginError::AuthFailed(m) if m.contains("msg"))
+        );
     }
 
     #[test]

@@ -51,8 +51,16 @@ impl<R: Read> CsvExport<R> {
             .has_headers(false)
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(RowLimit { inner: source, row_bytes: Rc::clone(&row_bytes) });
-        Self { reader, row_bytes, columns: None, done: false }
+            .from_reader(RowLimit {
+                inner: source,
+                row_bytes: Rc::clone(&row_bytes),
+            });
+        Self {
+            reader,
+            row_bytes,
+            columns: None,
+            done: false,
+        }
     }
 
     /// The next row, `None` at the end.
@@ -79,7 +87,10 @@ impl<R: Read> CsvExport<R> {
                     let line = self.reader.position().line();
                     let too_large = matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::FileTooLarge);
                     return Err(PluginError::MalformedInput(if too_large {
-                        format!("line {line}: a row is larger than {} MiB; is a quote never closed?", MAX_ROW_BYTES >> 20)
+                        format!(
+                            "line {line}: a row is larger than {} MiB; is a quote never closed?",
+                            MAX_ROW_BYTES >> 20
+                        )
                     } else {
                         format!("near line {line}: reading the CSV failed: {e}")
                     }));
@@ -107,7 +118,9 @@ impl<R: Read> CsvExport<R> {
                 continue;
             };
             if let Some(col) = bad_utf8 {
-                return Ok(Some(Row::Skipped(format!("line {line}: column {col} is not valid UTF-8"))));
+                return Ok(Some(Row::Skipped(format!(
+                    "line {line}: column {col} is not valid UTF-8"
+                ))));
             }
             if cells.iter().all(|c| c.trim().is_empty()) {
                 continue;
@@ -119,7 +132,11 @@ impl<R: Read> CsvExport<R> {
                     columns.count
                 ))));
             }
-            let get = |col: Option<usize>| col.and_then(|i| cells.get(i)).map(|c| html_unescape(c)).unwrap_or_default();
+            let get = |col: Option<usize>| {
+                col.and_then(|i| cells.get(i))
+                    .map(|c| html_unescape(c))
+                    .unwrap_or_default()
+            };
             let (shared_folder, group) = split_grouping(&get(columns.grouping));
             let account = Account {
                 url: get(columns.url),
@@ -139,7 +156,10 @@ impl<R: Read> CsvExport<R> {
 
 /// Reads the header row.
 fn header(cells: &[String], line: u64) -> Result<Columns, PluginError> {
-    let mut columns = Columns { count: cells.len(), ..Columns::default() };
+    let mut columns = Columns {
+        count: cells.len(),
+        ..Columns::default()
+    };
     for (i, cell) in cells.iter().enumerate() {
         let slot = match cell.trim().to_ascii_lowercase().as_str() {
             "url" => &mut columns.url,

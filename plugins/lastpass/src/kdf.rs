@@ -15,7 +15,12 @@ pub fn derive_key(username: &str, password: &str, iterations: u32) -> [u8; 32] {
         return h.finalize().into();
     }
     let mut key = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), username.as_bytes(), iterations, &mut key);
+    pbkdf2::pbkdf2_hmac::<Sha256>(
+        password.as_bytes(),
+        username.as_bytes(),
+        iterations,
+        &mut key,
+    );
     key
 }
 
@@ -59,14 +64,23 @@ mod tests {
     #[test]
     fn hashes_match_the_published_vectors() {
         for (iterations, expected) in [
-            (1, "a1943cfbb75e37b129bbf78b9baeab4ae6dd08225776397f66b8e0c7a913a055"),
-            (1000, "03161354566c396fcd624a424164160e890e96b4b5fa6d942fc6377ab613513b"),
+            (
+                1,
+                "a1943cfbb75e37b129bbf78b9baeab4ae6dd08225776397f66b8e0c7a913a055",
+            ),
+            (
+                1000,
+                "03161354566c396fcd624a424164160e890e96b4b5fa6d942fc6377ab613513b",
+            ),
         ] {
             let key = derive_key(USER, PASSWORD, iterations);
             assert_eq!(login_hash(&key, PASSWORD, iterations), expected);
         }
         let hash5 = login_hash(&derive_key(USER, PASSWORD, 5), PASSWORD, 5);
-        assert!(hash5.starts_with("a95849e0") && hash5.ends_with("3d8445"), "{hash5}");
+        assert!(
+            hash5.starts_with("a95849e0") && hash5.ends_with("3d8445"),
+            "{hash5}"
+        );
         let key = derive_key("username", "password", 5000);
         assert_eq!(
             login_hash(&key, "password", 5000),
@@ -76,6 +90,9 @@ mod tests {
 
     #[test]
     fn the_username_is_lower_cased() {
-        assert_eq!(derive_key("PostLass@Gmail.com", PASSWORD, 5), derive_key(USER, PASSWORD, 5));
+        assert_eq!(
+            derive_key("PostLass@Gmail.com", PASSWORD, 5),
+            derive_key(USER, PASSWORD, 5)
+        );
     }
 }

@@ -155,8 +155,11 @@ struct OnlineLogin {
 
 impl Importer for LastPass {
     fn describe() -> ImporterInfo {
-        ImporterInfo::new("lastpass", "LastPass vaults: a CSV export, or the online account")
-            .reads_input(true)
+        ImporterInfo::new(
+            "lastpass",
+            "LastPass vaults: a CSV export, or the online account",
+        )
+        .reads_input(true)
     }
 
     fn new(options: Options) -> Result<Self, PluginError> {
@@ -166,22 +169,36 @@ impl Importer for LastPass {
             Some("online") => true,
             Some("csv") => false,
             Some(other) => {
-                return Err(PluginError::InvalidConfig(format!("mode must be csv or online, not {other:?}")));
+                return Err(PluginError::InvalidConfig(format!(
+                    "mode must be csv or online, not {other:?}"
+                )));
             }
             None => looks_like_email(source),
         };
         if !online {
-            return Ok(Self(Session::Csv(LastPassImport::csv(Input::new(), &options))));
+            return Ok(Self(Session::Csv(LastPassImport::csv(
+                Input::new(),
+                &options,
+            ))));
         }
         if source.is_empty() {
-            return Err(PluginError::InvalidConfig("the LastPass account e-mail (source) is required".into()));
+            return Err(PluginError::InvalidConfig(
+                "the LastPass account e-mail (source) is required".into(),
+            ));
         }
         let password = options
             .get("password")
             .filter(|p| !p.is_empty())
-            .ok_or_else(|| PluginError::InvalidConfig("the LastPass master password is required".into()))?;
+            .ok_or_else(|| {
+                PluginError::InvalidConfig("the LastPass master password is required".into())
+            })?;
         Ok(Self(Session::Login(Box::new(OnlineLogin {
-            server: options.get("lastpass-server").map(str::trim).filter(|s| !s.is_empty()).unwrap_or(DEFAULT_SERVER).to_owned(),
+            server: options
+                .get("lastpass-server")
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or(DEFAULT_SERVER)
+                .to_owned(),
             username: source.to_owned(),
             password: password.to_owned(),
             otp: options.get("otp").map(str::to_owned),
@@ -191,8 +208,18 @@ impl Importer for LastPass {
 
     fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, PluginError> {
         if let Session::Login(login) = &self.0 {
-            let fetched = client::fetch(&login.server, &login.username, &login.password, login.otp.as_deref())?;
-            let import = LastPassImport::blob(fetched.blob, fetched.key, fetched.private_key_enc.as_deref(), &login.default_type)?;
+            let fetched = client::fetch(
+                &login.server,
+                &login.username,
+                &login.password,
+                login.otp.as_deref(),
+            )?;
+            let import = LastPassImport::blob(
+                fetched.blob,
+                fetched.key,
+                fetched.private_key_enc.as_deref(),
+                &login.default_type,
+            )?;
             self.0 = Session::Blob(import);
         }
         match &mut self.0 {
@@ -252,7 +279,13 @@ impl<R: Read> LastPassImport<R> {
     }
 
     fn with(source: Source<R>, default_type: String) -> Self {
-        Self { source, default_type, shares_seen: Vec::new(), untitled: 0, done: false }
+        Self {
+            source,
+            default_type,
+            shares_seen: Vec::new(),
+            untitled: 0,
+            done: false,
+        }
     }
 
     /// The next batch, `None` when done. Fails as described in the crate docs.
@@ -264,7 +297,9 @@ impl<R: Read> LastPassImport<R> {
         while batch.len() < BATCH_ITEMS {
             let next = match &mut self.source {
                 Source::Csv(csv) => match csv.next_row() {
-                    Ok(Some(Row::Account(line, account))) => Some(Event::Account(account)).map(|e| (e, format!("line {line}"))),
+                    Ok(Some(Row::Account(line, account))) => {
+                        Some(Event::Account(account)).map(|e| (e, format!("line {line}")))
+                    }
                     Ok(Some(Row::Skipped(why))) => Some((Event::Skipped(why), String::new())),
                     Ok(None) => None,
                     Err(e) => {
@@ -324,7 +359,9 @@ impl<R: Read> LastPassImport<R> {
         if account.name.trim().is_empty() {
             self.untitled += 1;
         }
-        batch.push(ImportItem::Record(account.to_record(&self.default_type, self.untitled)));
+        batch.push(ImportItem::Record(
+            account.to_record(&self.default_type, self.untitled),
+        ));
     }
 }
 
@@ -334,16 +371,29 @@ impl LastPassImport<Input> {
     ///
     /// Fails with [`PluginError::MalformedInput`] when the blob's framing is
     /// broken or truncated.
-    pub fn blob(blob: Vec<u8>, key: [u8; 32], private_key_enc: Option<&str>, default_type: &str) -> Result<Self, PluginError> {
+    pub fn blob(
+        blob: Vec<u8>,
+        key: [u8; 32],
+        private_key_enc: Option<&str>,
+        default_type: &str,
+    ) -> Result<Self, PluginError> {
         Self::from_blob(blob, key, private_key_enc, default_type)
     }
 }
 
 impl<R: Read> LastPassImport<R> {
     /// [`LastPassImport::blob`] for any reader type (the reader is unused).
-    pub fn from_blob(blob: Vec<u8>, key: [u8; 32], private_key_enc: Option<&str>, default_type: &str) -> Result<Self, PluginError> {
+    pub fn from_blob(
+        blob: Vec<u8>,
+        key: [u8; 32],
+        private_key_enc: Option<&str>,
+        default_type: &str,
+    ) -> Result<Self, PluginError> {
         let parser = BlobParser::new(blob, key, private_key_enc)?;
-        Ok(Self::with(Source::Blob(Box::new(parser)), default_type.to_owned()))
+        Ok(Self::with(
+            Source::Blob(Box::new(parser)),
+            default_type.to_owned(),
+        ))
     }
 }
 
@@ -361,9 +411,15 @@ mod tests {
     #[test]
     fn online_mode_needs_a_password() {
         let opts = Options::from(vec![("source".to_owned(), "me@example.com".to_owned())]);
-        assert!(matches!(LastPass::new(opts), Err(PluginError::InvalidConfig(_))));
+        assert!(matches!(
+            LastPass::new(opts),
+            Err(PluginError::InvalidConfig(_))
+        ));
         let opts = Options::from(vec![("mode".to_owned(), "ftp".to_owned())]);
-        assert!(matches!(LastPass::new(opts), Err(PluginError::InvalidConfig(_))));
+        assert!(matches!(
+            LastPass::new(opts),
+            Err(PluginError::InvalidConfig(_))
+        ));
         assert!(looks_like_email("me@example.com"));
         assert!(!looks_like_email("/home/me/export@2024.csv"));
     }

@@ -125,7 +125,9 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
                 "accountNumber": note.take("Account Number").unwrap_or_default(),
                 "otherType": "",
             });
-            record.fields.push(Field::new("bankAccount", account.to_string()));
+            record
+                .fields
+                .push(Field::new("bankAccount", account.to_string()));
             push(record, "pinCode", None, note.take_value("Pin"));
             "bankAccount"
         }
@@ -139,8 +141,15 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
                 "cardExpirationDate": expiry,
                 "cardSecurityCode": note.take("Security Code").unwrap_or_default(),
             });
-            record.fields.push(Field::new("paymentCard", card.to_string()));
-            push(record, "text", Some("cardholderName"), note.take_value("Name on Card"));
+            record
+                .fields
+                .push(Field::new("paymentCard", card.to_string()));
+            push(
+                record,
+                "text",
+                Some("cardholderName"),
+                note.take_value("Name on Card"),
+            );
             "bankCard"
         }
         "Address" => {
@@ -158,9 +167,17 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
                 "zip": note.take("Zip / Postal Code").unwrap_or_default(),
                 "country": note.take("Country").unwrap_or_default(),
             });
-            record.fields.push(Field::new("address", address.to_string()));
+            record
+                .fields
+                .push(Field::new("address", address.to_string()));
             name_from_parts(record, &mut note);
-            date(record, "birthDate", None, note.take_value("Birthday"), "Birthday");
+            date(
+                record,
+                "birthDate",
+                None,
+                note.take_value("Birthday"),
+                "Birthday",
+            );
             push(record, "email", None, note.take_value("Email Address"));
             for key in ["Phone", "Evening Phone", "Mobile Phone", "Fax"] {
                 if let Some(v) = note.take_value(key) {
@@ -172,9 +189,26 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
             "address"
         }
         "Driver's License" => {
-            push(record, "accountNumber", Some("dlNumber"), note.take_value("Number"));
-            date(record, "expirationDate", None, note.take_value("Expiration Date"), "Expiration Date");
-            date(record, "birthDate", None, note.take_value("Date of Birth"), "Date of Birth");
+            push(
+                record,
+                "accountNumber",
+                Some("dlNumber"),
+                note.take_value("Number"),
+            );
+            date(
+                record,
+                "expirationDate",
+                None,
+                note.take_value("Expiration Date"),
+                "Expiration Date",
+            );
+            date(
+                record,
+                "birthDate",
+                None,
+                note.take_value("Date of Birth"),
+                "Date of Birth",
+            );
             name_from_full(record, note.take_value("Name"));
             let address = json!({
                 "street1": note.take("Address").unwrap_or_default(),
@@ -184,36 +218,94 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
                 "zip": note.take("ZIP / Postal Code").unwrap_or_default(),
                 "country": note.take("Country").unwrap_or_default(),
             });
-            if address.as_object().is_some_and(|o| o.values().any(|v| v.as_str().is_some_and(|s| !s.is_empty()))) {
-                record.fields.push(Field::new("address", address.to_string()));
+            if address.as_object().is_some_and(|o| {
+                o.values()
+                    .any(|v| v.as_str().is_some_and(|s| !s.is_empty()))
+            }) {
+                record
+                    .fields
+                    .push(Field::new("address", address.to_string()));
             }
             "driverLicense"
         }
         "Passport" => {
-            push(record, "accountNumber", Some("passportNumber"), note.take_value("Number"));
+            push(
+                record,
+                "accountNumber",
+                Some("passportNumber"),
+                note.take_value("Number"),
+            );
             name_from_full(record, note.take_value("Name"));
-            date(record, "birthDate", None, note.take_value("Date of Birth"), "Date of Birth");
-            date(record, "expirationDate", None, note.take_value("Expiration Date"), "Expiration Date");
-            date(record, "date", Some("dateIssued"), note.take_value("Issued Date"), "Issued Date");
+            date(
+                record,
+                "birthDate",
+                None,
+                note.take_value("Date of Birth"),
+                "Date of Birth",
+            );
+            date(
+                record,
+                "expirationDate",
+                None,
+                note.take_value("Expiration Date"),
+                "Expiration Date",
+            );
+            date(
+                record,
+                "date",
+                Some("dateIssued"),
+                note.take_value("Issued Date"),
+                "Issued Date",
+            );
             "passport"
         }
         "Social Security" => {
-            push(record, "accountNumber", Some("identityNumber"), note.take_value("Number"));
+            push(
+                record,
+                "accountNumber",
+                Some("identityNumber"),
+                note.take_value("Number"),
+            );
             name_from_full(record, note.take_value("Name"));
             "ssnCard"
         }
         "Health Insurance" | "Insurance" => {
-            let number = note.take_value("Policy Number").or_else(|| note.take_value("Member ID"));
+            let number = note
+                .take_value("Policy Number")
+                .or_else(|| note.take_value("Member ID"));
             push(record, "accountNumber", None, number);
             name_from_full(record, note.take_value("Member Name"));
-            date(record, "expirationDate", None, note.take_value("Expiration"), "Expiration");
+            date(
+                record,
+                "expirationDate",
+                None,
+                note.take_value("Expiration"),
+                "Expiration",
+            );
             "healthInsurance"
         }
         "Membership" => {
-            push(record, "accountNumber", None, note.take_value("Membership Number"));
+            push(
+                record,
+                "accountNumber",
+                None,
+                note.take_value("Membership Number"),
+            );
             name_from_full(record, note.take_value("Member Name"));
-            date(record, "date", Some("Start Date"), note.take_value("Start Date"), "Start Date");
-            date(record, "expirationDate", None, note.take_value("Expiration Date"), "Expiration Date");
+            date(
+                record,
+                "date",
+                Some("Start Date"),
+                note.take_value("Start Date"),
+                "Start Date",
+            );
+            date(
+                record,
+                "expirationDate",
+                None,
+                note.take_value("Expiration Date"),
+                "Expiration Date",
+            );
             push(record, "url", None, note.take_value("Website"));
             "membership"
         }
@@ -239,8 +331,19 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
             "sshKeys"
         }
         "Software License" => {
-            push(record, "licenseNumber", None, note.take_value("License Key"));
-            date(record, "date", Some("dateActive"), note.take_value("Purchase Date"), "Purchase Date");
+            push(
+                record,
+                "licenseNumber",
+                None,
+                note.take_value("License Key"),
+            );
+            date(
+                record,
+                "date",
+                Some("dateActive"),
+                note.take_value("Purchase Date"),
+                "Purchase Date",
+            );
             "softwareLicense"
         }
         "Wi-Fi Password" | "Wi-Fi" => {
@@ -252,7 +355,12 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
     record.record_type = record_type.to_owned();
     // Username / Password / URL keys of any type: the typed fields, unless
     // already set.
-    for (key, kind) in [("Username", "login"), ("Password", "password"), ("URL", "url"), ("Website", "url")] {
+    for (key, kind) in [
+        ("Username", "login"),
+        ("Password", "password"),
+        ("URL", "url"),
+        ("Website", "url"),
+    ] {
         if let Some(value) = note.take_value(key) {
             if record.fields.iter().any(|f| f.kind == kind) {
                 record.custom.push(Field::custom("text", key, value));
@@ -263,7 +371,11 @@ pub fn apply_note(record: &mut ImportRecord, mut note: Note) -> bool {
     }
     for (key, value) in note.fields {
         if !value.trim().is_empty() {
-            let label = if key.is_empty() { "Note".to_owned() } else { key };
+            let label = if key.is_empty() {
+                "Note".to_owned()
+            } else {
+                key
+            };
             record.custom.push(Field::custom("text", label, value));
         }
     }
@@ -290,7 +402,9 @@ fn host(record: &mut ImportRecord, hostname: Option<String>, port: Option<String
         return;
     };
     let (name, inline_port) = match hostname.rsplit_once(':') {
-        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => {
+        Some((h, p))
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') =>
+        {
             (h.to_owned(), p.to_owned())
         }
         _ => (hostname.clone(), String::new()),
@@ -302,7 +416,13 @@ fn host(record: &mut ImportRecord, hostname: Option<String>, port: Option<String
 
 /// A date field from a LastPass date; kept as a custom text field labelled
 /// `source_key` when it does not parse.
-fn date(record: &mut ImportRecord, kind: &str, label: Option<&str>, value: Option<String>, source_key: &str) {
+fn date(
+    record: &mut ImportRecord,
+    kind: &str,
+    label: Option<&str>,
+    value: Option<String>,
+    source_key: &str,
+) {
     let Some(value) = value else { return };
     match lastpass_date(&value) {
         Some(ms) => {
@@ -346,8 +466,18 @@ fn phone(value: &str) -> Value {
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn month_number(name: &str) -> Option<u32> {
@@ -384,7 +514,11 @@ pub fn lastpass_date(value: &str) -> Option<i64> {
     let parts: Vec<&str> = value.split(',').map(str::trim).collect();
     let (month, day, year) = match parts.as_slice() {
         [m, y] => (month_number(m)?, 1, y.parse::<i64>().ok()?),
-        [m, d, y] => (month_number(m)?, d.parse::<u32>().ok()?, y.parse::<i64>().ok()?),
+        [m, d, y] => (
+            month_number(m)?,
+            d.parse::<u32>().ok()?,
+            y.parse::<i64>().ok()?,
+        ),
         _ => return None,
     };
     if !(1..=31).contains(&day) || !(1..=9999).contains(&year) {
@@ -417,7 +551,10 @@ mod tests {
             note.fields,
             vec![
                 ("Bit Strength".into(), "2048".into()),
-                ("Private Key".into(), "-----BEGIN KEY-----\nabc:def\n-----END KEY-----".into()),
+                (
+                    "Private Key".into(),
+                    "-----BEGIN KEY-----\nabc:def\n-----END KEY-----".into()
+                ),
                 ("Public Key".into(), "ssh-rsa AAAA".into()),
             ]
         );
@@ -426,8 +563,12 @@ mod tests {
 
     #[test]
     fn continuation_lines_and_card_expiry() {
-        let note = parse_note("NoteType:Custom\nAddress:1 Main St\nsecond line\n").unwrap_or_default();
-        assert_eq!(note.fields, vec![("Address".into(), "1 Main St\nsecond line".into())]);
+        let note =
+            parse_note("NoteType:Custom\nAddress:1 Main St\nsecond line\n").unwrap_or_default();
+        assert_eq!(
+            note.fields,
+            vec![("Address".into(), "1 Main St\nsecond line".into())]
+        );
         assert_eq!(month_year("January,2025").as_deref(), Some("01/2025"));
         assert_eq!(month_year("Dec,3,2030").as_deref(), Some("12/2030"));
         assert_eq!(month_year("x"), None);

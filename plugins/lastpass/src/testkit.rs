@@ -190,7 +190,11 @@ pub fn build_blob(vault: &PlainVault, key: &[u8; 32], rng: &mut TestRng) -> Vec<
             ),
             ShareKeyWrap::Rsa(public) => {
                 let ct = public
-                    .encrypt(rng, Oaep::new::<sha1::Sha1>(), hex::encode(share.key).as_bytes())
+                    .encrypt(
+                        rng,
+                        Oaep::new::<sha1::Sha1>(),
+                        hex::encode(share.key).as_bytes(),
+                    )
                     .unwrap_or_default();
                 (hex::encode(ct).into_bytes(), Vec::new())
             }
@@ -218,7 +222,11 @@ fn write_account(out: &mut Vec<u8>, a: &PlainAccount, key: &[u8; 32], rng: &mut 
     items[5] = b"0".to_vec();
     items[7] = enc(&a.username);
     items[8] = enc(&a.password);
-    items[11] = if a.secure_note { b"1".to_vec() } else { b"0".to_vec() };
+    items[11] = if a.secure_note {
+        b"1".to_vec()
+    } else {
+        b"0".to_vec()
+    };
     if !a.attachments.is_empty() {
         items[26] = enc(&hex::encode(attach_key));
         items[27] = b"1".to_vec();
@@ -227,7 +235,10 @@ fn write_account(out: &mut Vec<u8>, a: &PlainAccount, key: &[u8; 32], rng: &mut 
     let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
     chunk(out, b"ACCT", &itemise(&refs));
     for (name, kind, value) in &a.custom {
-        let value = if matches!(kind.as_str(), "email" | "tel" | "text" | "password" | "textarea") {
+        let value = if matches!(
+            kind.as_str(),
+            "email" | "tel" | "text" | "password" | "textarea"
+        ) {
             cipher::encrypt_binary(value.as_bytes(), key, &rng.iv())
         } else {
             value.as_bytes().to_vec()
@@ -252,7 +263,11 @@ fn write_account(out: &mut Vec<u8>, a: &PlainAccount, key: &[u8; 32], rng: &mut 
 /// Appends a chunk `[id][u32 BE size][payload]`.
 pub fn chunk(out: &mut Vec<u8>, id: &[u8; 4], payload: &[u8]) {
     out.extend_from_slice(id);
-    out.extend_from_slice(&u32::try_from(payload.len()).unwrap_or(u32::MAX).to_be_bytes());
+    out.extend_from_slice(
+        &u32::try_from(payload.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
     out.extend_from_slice(payload);
 }
 

@@ -5,7 +5,8 @@
 use keeper_plugin_lastpass::LastPassImport;
 use keeper_plugin_lastpass::blob::BlobParser;
 use keeper_plugin_lastpass::testkit::{
-    PlainAccount, PlainAttachment, PlainShare, PlainVault, ShareKeyWrap, TestRng, build_blob, chunk, server_fixture,
+    PlainAccount, PlainAttachment, PlainShare, PlainVault, ShareKeyWrap, TestRng, build_blob,
+    chunk, server_fixture,
 };
 use keeper_plugin_sdk::{Field, ImportItem, ImportRecord, PluginError};
 use rsa::{RsaPrivateKey, RsaPublicKey};
@@ -32,7 +33,10 @@ fn record<'a>(items: &'a [ImportItem], title: &str) -> &'a ImportRecord {
 }
 
 fn value<'a>(fields: &'a [Field], kind: &str) -> Option<&'a str> {
-    fields.iter().find(|f| f.kind == kind).and_then(Field::value)
+    fields
+        .iter()
+        .find(|f| f.kind == kind)
+        .and_then(Field::value)
 }
 
 fn vault(rng: &mut TestRng) -> PlainVault {
@@ -69,7 +73,12 @@ fn vault(rng: &mut TestRng) -> PlainVault {
             github,
             server,
             PlainAccount::note("102", "Diary", "dear diary"),
-            PlainAccount { id: "103".into(), name: "Folder".into(), url: "http://group".into(), ..PlainAccount::default() },
+            PlainAccount {
+                id: "103".into(),
+                name: "Folder".into(),
+                url: "http://group".into(),
+                ..PlainAccount::default()
+            },
         ],
         shares: vec![
             PlainShare {
@@ -84,7 +93,13 @@ fn vault(rng: &mut TestRng) -> PlainVault {
                 name: "Shared-Team".into(),
                 key: [0x22; 32],
                 wrap: ShareKeyWrap::Aes,
-                accounts: vec![PlainAccount::login("300", "Team wiki", "https://wiki.example", "team", "pw3")],
+                accounts: vec![PlainAccount::login(
+                    "300",
+                    "Team wiki",
+                    "https://wiki.example",
+                    "team",
+                    "pw3",
+                )],
             },
         ],
         private_key: Some(private_key),
@@ -105,19 +120,37 @@ fn a_built_blob_imports_completely() {
     assert_eq!(value(&gh.fields, "login"), Some("octocat"));
     assert_eq!(value(&gh.fields, "password"), Some("pw1"));
     assert_eq!(value(&gh.fields, "url"), Some("https://github.com"));
-    assert_eq!(value(&gh.fields, "oneTimeCode"), Some("otpauth://totp/?secret=JBSWY3DPEHPK3PXP"));
+    assert_eq!(
+        value(&gh.fields, "oneTimeCode"),
+        Some("otpauth://totp/?secret=JBSWY3DPEHPK3PXP")
+    );
     assert_eq!(gh.notes.as_deref(), Some("login notes"));
     assert_eq!(gh.locations[0].folder.as_deref(), Some(r"Dev\Code"));
     let pin = gh.custom.iter().find(|f| f.label.as_deref() == Some("PIN"));
     assert_eq!(pin.map(|f| f.kind.as_str()), Some("secret"));
     assert_eq!(pin.and_then(Field::value), Some("4321"));
-    let mail = gh.custom.iter().find(|f| f.label.as_deref() == Some("Backup mail"));
-    assert_eq!(mail.map(|f| (f.kind.as_str(), f.value())), Some(("email", Some("b@example.com"))));
-    assert_eq!(gh.custom.iter().find(|f| f.label.as_deref() == Some("checkbox")).and_then(Field::value), Some("on"));
+    let mail = gh
+        .custom
+        .iter()
+        .find(|f| f.label.as_deref() == Some("Backup mail"));
+    assert_eq!(
+        mail.map(|f| (f.kind.as_str(), f.value())),
+        Some(("email", Some("b@example.com")))
+    );
+    assert_eq!(
+        gh.custom
+            .iter()
+            .find(|f| f.label.as_deref() == Some("checkbox"))
+            .and_then(Field::value),
+        Some("on")
+    );
 
     let srv = record(&items, "Web server");
     assert_eq!(srv.record_type, "serverCredentials");
-    assert_eq!(value(&srv.fields, "host"), Some(r#"{"hostName":"web.example.com","port":"2222"}"#));
+    assert_eq!(
+        value(&srv.fields, "host"),
+        Some(r#"{"hostName":"web.example.com","port":"2222"}"#)
+    );
     assert_eq!(value(&srv.fields, "login"), Some("root"));
     assert_eq!(srv.notes.as_deref(), Some("rack 4"));
 
@@ -127,12 +160,18 @@ fn a_built_blob_imports_completely() {
 
     let db = record(&items, "Orders DB");
     assert_eq!(db.record_type, "databaseCredentials");
-    assert_eq!(value(&db.fields, "host"), Some(r#"{"hostName":"db.example.com","port":"3306"}"#));
+    assert_eq!(
+        value(&db.fields, "host"),
+        Some(r#"{"hostName":"db.example.com","port":"3306"}"#)
+    );
     assert_eq!(db.locations[0].shared_folder.as_deref(), Some("Shared-Ops"));
     assert_eq!(db.locations[0].folder.as_deref(), Some("Prod"));
 
     let wiki = record(&items, "Team wiki");
-    assert_eq!(wiki.locations[0].shared_folder.as_deref(), Some("Shared-Team"));
+    assert_eq!(
+        wiki.locations[0].shared_folder.as_deref(),
+        Some("Shared-Team")
+    );
     assert_eq!(wiki.locations[0].folder, None);
 
     let folders: Vec<&str> = items
@@ -151,7 +190,11 @@ fn a_built_blob_imports_completely() {
         })
         .collect();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
-    assert!(skipped[0].contains("\"recovery-codes.pdf\" (1234 bytes) of \"GitHub\""), "{}", skipped[0]);
+    assert!(
+        skipped[0].contains("\"recovery-codes.pdf\" (1234 bytes) of \"GitHub\""),
+        "{}",
+        skipped[0]
+    );
     assert!(skipped[1].contains("folder placeholder"), "{}", skipped[1]);
 }
 
@@ -169,10 +212,25 @@ fn an_rsa_share_without_private_key_is_skipped_not_fatal() {
             _ => None,
         })
         .collect();
-    assert!(skipped.iter().any(|s| s.starts_with("LastPass shared folder S1: its key is RSA-encrypted")), "{skipped:?}");
-    assert!(skipped.iter().any(|s| s.starts_with("LastPass account 200: it is in shared folder S1")), "{skipped:?}");
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.starts_with("LastPass shared folder S1: its key is RSA-encrypted")),
+        "{skipped:?}"
+    );
+    assert!(
+        skipped
+            .iter()
+            .any(|s| s.starts_with("LastPass account 200: it is in shared folder S1")),
+        "{skipped:?}"
+    );
     // The next (AES) share is fine again.
-    assert_eq!(record(&items, "Team wiki").locations[0].shared_folder.as_deref(), Some("Shared-Team"));
+    assert_eq!(
+        record(&items, "Team wiki").locations[0]
+            .shared_folder
+            .as_deref(),
+        Some("Shared-Team")
+    );
 }
 
 #[test]
@@ -186,27 +244,44 @@ fn truncated_and_corrupted_blobs_are_malformed_input() {
     let blob = build_blob(&vault, &key, &mut rng);
     for cut in [0, 3, 8, 20, blob.len() - 1] {
         let err = import(blob[..cut].to_vec(), key);
-        assert!(matches!(&err, Err(PluginError::MalformedInput(m)) if m.starts_with("LastPass vault blob:")), "cut {cut}: {err:?}");
+        assert!(
+            matches!(&err, Err(PluginError::MalformedInput(m)) if m.starts_with("LastPass vault blob:")),
+            "cut {cut}: {err:?}"
+        );
     }
     // A chunk size pointing past the end.
     let mut bad = blob.clone();
     bad[7] = 0xff;
     bad[6] = 0xff;
-    assert!(matches!(import(bad, key), Err(PluginError::MalformedInput(_))));
+    assert!(matches!(
+        import(bad, key),
+        Err(PluginError::MalformedInput(_))
+    ));
     // An item size pointing past its chunk.
     let mut inner = Vec::new();
     chunk(&mut inner, b"ACCT", &[0, 0, 1, 0, b'x']);
     chunk(&mut inner, b"ENDM", b"OK");
-    assert!(matches!(import(inner, key), Err(PluginError::MalformedInput(m)) if m.contains("item claims")));
+    assert!(
+        matches!(import(inner, key), Err(PluginError::MalformedInput(m)) if m.contains("item claims"))
+    );
     // Flipped ciphertext: that account is skipped.
     let mut flipped = blob.clone();
     let last_cipher_byte = blob.len() - 13 - 40;
     flipped[last_cipher_byte] ^= 0x55;
     let items = import(flipped, key).unwrap_or_default();
-    assert!(items.iter().all(|i| !matches!(i, ImportItem::SharedFolder(_))));
+    assert!(
+        items
+            .iter()
+            .all(|i| !matches!(i, ImportItem::SharedFolder(_)))
+    );
     // The wrong key: every account is reported, none imported.
     let items = import(blob, [4u8; 32]).unwrap_or_default();
-    assert!(items.iter().all(|i| matches!(i, ImportItem::Skipped(s) if s.contains("cannot decrypt"))), "{items:#?}");
+    assert!(
+        items
+            .iter()
+            .all(|i| matches!(i, ImportItem::Skipped(s) if s.contains("cannot decrypt"))),
+        "{items:#?}"
+    );
 }
 
 #[test]
@@ -216,11 +291,24 @@ fn the_private_key_from_the_login_reply_is_used() {
     let private_key = vault.private_key.take();
     let key = [6u8; 32];
     // Encrypt the key the way privatekeyenc carries it: a PRIK chunk's payload.
-    let with_prik = build_blob(&PlainVault { private_key, ..PlainVault::default() }, &key, &mut rng);
+    let with_prik = build_blob(
+        &PlainVault {
+            private_key,
+            ..PlainVault::default()
+        },
+        &key,
+        &mut rng,
+    );
     // LPAV chunk: 4 + 4 + 3 bytes; PRIK follows.
     let prik_start = 11;
-    let size = u32::from_be_bytes([with_prik[prik_start + 4], with_prik[prik_start + 5], with_prik[prik_start + 6], with_prik[prik_start + 7]]) as usize;
-    let hex = String::from_utf8_lossy(&with_prik[prik_start + 8..prik_start + 8 + size]).into_owned();
+    let size = u32::from_be_bytes([
+        with_prik[prik_start + 4],
+        with_prik[prik_start + 5],
+        with_prik[prik_start + 6],
+        with_prik[prik_start + 7],
+    ]) as usize;
+    let hex =
+        String::from_utf8_lossy(&with_prik[prik_start + 8..prik_start + 8 + size]).into_owned();
     let blob = build_blob(&vault, &key, &mut rng);
     let mut parser = BlobParser::new(blob, key, Some(&hex)).unwrap_or_else(|e| panic!("{e}"));
     let mut shared = Vec::new();
@@ -230,4 +318,23 @@ fn the_private_key_from_the_login_reply_is_used() {
         }
     }
     assert_eq!(shared, vec!["Shared-Ops", "Shared-Team"]);
+}
+
+/// Writes a seed blob (key `[3; 32]`, as the `lastpass_blob` fuzz target
+/// uses) to `$KEEPER_FUZZ_SEED`: `KEEPER_FUZZ_SEED=fuzz/seeds/lastpass_blob/built
+/// cargo test -p keeper-plugin-lastpass --test blob -- --ignored`.
+#[test]
+#[ignore = "writes the fuzz seed on request"]
+fn write_fuzz_seed() {
+    let Ok(path) = std::env::var("KEEPER_FUZZ_SEED") else {
+        return;
+    };
+    let mut rng = TestRng::new(11);
+    let mut vault = vault(&mut rng);
+    if let Some(share) = vault.shares.first_mut() {
+        share.wrap = ShareKeyWrap::Aes;
+    }
+    vault.private_key = None;
+    let blob = build_blob(&vault, &[3; 32], &mut rng);
+    std::fs::write(path, blob).unwrap_or_else(|e| panic!("{e}"));
 }

@@ -25,7 +25,10 @@ fn record<'a>(items: &'a [ImportItem], title: &str) -> &'a ImportRecord {
 }
 
 fn value<'a>(fields: &'a [Field], kind: &str) -> Option<&'a str> {
-    fields.iter().find(|f| f.kind == kind).and_then(Field::value)
+    fields
+        .iter()
+        .find(|f| f.kind == kind)
+        .and_then(Field::value)
 }
 
 fn labelled<'a>(fields: &'a [Field], kind: &str, label: &str) -> Option<&'a str> {
@@ -36,7 +39,10 @@ fn labelled<'a>(fields: &'a [Field], kind: &str, label: &str) -> Option<&'a str>
 }
 
 fn custom<'a>(r: &'a ImportRecord, label: &str) -> Option<&'a str> {
-    r.custom.iter().find(|f| f.label.as_deref() == Some(label)).and_then(Field::value)
+    r.custom
+        .iter()
+        .find(|f| f.label.as_deref() == Some(label))
+        .and_then(Field::value)
 }
 
 fn json(text: Option<&str>) -> serde_json::Value {
@@ -75,7 +81,10 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(value(&gh.fields, "login"), Some("octocat"));
     assert_eq!(value(&gh.fields, "password"), Some("s3cret"));
     assert_eq!(value(&gh.fields, "url"), Some("https://github.com"));
-    assert_eq!(value(&gh.fields, "oneTimeCode"), Some("otpauth://totp/?secret=JBSWY3DPEHPK3PXP"));
+    assert_eq!(
+        value(&gh.fields, "oneTimeCode"),
+        Some("otpauth://totp/?secret=JBSWY3DPEHPK3PXP")
+    );
     assert_eq!(gh.notes.as_deref(), Some("login notes"));
     assert_eq!(gh.locations[0].folder.as_deref(), Some(r"Dev\Code"));
 
@@ -87,7 +96,11 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(value(&bank.fields, "pinCode"), Some("1234"));
     assert_eq!(custom(bank, "Bank Name"), Some("Bank of the Shire"));
     assert_eq!(custom(bank, "Language"), None);
-    assert_eq!(custom(bank, "IBAN Number"), None, "blank keys make no field");
+    assert_eq!(
+        custom(bank, "IBAN Number"),
+        None,
+        "blank keys make no field"
+    );
     assert_eq!(bank.notes.as_deref(), Some("keep safe"));
 
     let card = record(&items, "Visa");
@@ -95,7 +108,10 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(pc["cardNumber"], "4111111111111111");
     assert_eq!(pc["cardExpirationDate"], "06/2030");
     assert_eq!(pc["cardSecurityCode"], "123");
-    assert_eq!(labelled(&card.fields, "text", "cardholderName"), Some("Bilbo Baggins"));
+    assert_eq!(
+        labelled(&card.fields, "text", "cardholderName"),
+        Some("Bilbo Baggins")
+    );
     assert_eq!(custom(card, "Type"), Some("Visa"));
 
     let home = record(&items, "Home");
@@ -106,24 +122,42 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(addr["zip"], "12345");
     assert_eq!(json(value(&home.fields, "name"))["last"], "Baggins");
     assert_eq!(value(&home.fields, "email"), Some("bilbo@shire.me"));
-    assert_eq!(json(labelled(&home.fields, "phone", "Phone"))["number"], "5551234");
+    assert_eq!(
+        json(labelled(&home.fields, "phone", "Phone"))["number"],
+        "5551234"
+    );
     assert!(value(&home.fields, "birthDate").is_some());
     assert!(home.locations.is_empty());
 
     let dl = record(&items, "License");
-    assert_eq!(labelled(&dl.fields, "accountNumber", "dlNumber"), Some("DL123"));
+    assert_eq!(
+        labelled(&dl.fields, "accountNumber", "dlNumber"),
+        Some("DL123")
+    );
     assert_eq!(value(&dl.fields, "expirationDate"), Some("1906502400000"));
     assert_eq!(custom(dl, "License Class"), Some("B"));
 
     let pp = record(&items, "Passport");
-    assert_eq!(labelled(&pp.fields, "accountNumber", "passportNumber"), Some("P12345"));
-    assert_eq!(labelled(&pp.fields, "date", "dateIssued"), Some("1590969600000"));
+    assert_eq!(
+        labelled(&pp.fields, "accountNumber", "passportNumber"),
+        Some("P12345")
+    );
+    assert_eq!(
+        labelled(&pp.fields, "date", "dateIssued"),
+        Some("1590969600000")
+    );
 
     let ssn = record(&items, "SSN");
-    assert_eq!(labelled(&ssn.fields, "accountNumber", "identityNumber"), Some("123-45-6789"));
+    assert_eq!(
+        labelled(&ssn.fields, "accountNumber", "identityNumber"),
+        Some("123-45-6789")
+    );
     assert_eq!(json(value(&ssn.fields, "name"))["first"], "Bilbo");
 
-    assert_eq!(value(&record(&items, "Health").fields, "accountNumber"), Some("HI-1"));
+    assert_eq!(
+        value(&record(&items, "Health").fields, "accountNumber"),
+        Some("HI-1")
+    );
     let ins = record(&items, "Insurance");
     assert_eq!(value(&ins.fields, "accountNumber"), Some("INS-2"));
     assert_eq!(value(&ins.fields, "url"), Some("https://ins.example"));
@@ -136,11 +170,17 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(value(&mail.fields, "login"), Some("bilbo"));
     assert_eq!(value(&mail.fields, "password"), Some("mailpw"));
     assert_eq!(custom(mail, "Server"), Some("imap.shire.me"));
-    assert_eq!(value(&record(&items, "IRC").fields, "login"), Some("bilbo_irc"));
+    assert_eq!(
+        value(&record(&items, "IRC").fields, "login"),
+        Some("bilbo_irc")
+    );
 
     let db = record(&items, "Orders DB");
     assert_eq!(labelled(&db.fields, "text", "type"), Some("postgres"));
-    assert_eq!(value(&db.fields, "host"), Some(r#"{"hostName":"db.shire.me","port":"5432"}"#));
+    assert_eq!(
+        value(&db.fields, "host"),
+        Some(r#"{"hostName":"db.shire.me","port":"5432"}"#)
+    );
     assert_eq!(value(&db.fields, "login"), Some("app"));
     assert_eq!(value(&db.fields, "password"), Some("dbpw"));
     assert_eq!(value(&db.fields, "url"), None);
@@ -149,20 +189,35 @@ fn every_note_type_maps_to_its_record_type() {
     assert_eq!(db.locations[0].folder.as_deref(), Some("DB"));
 
     let srv = record(&items, "Web server");
-    assert_eq!(value(&srv.fields, "host"), Some(r#"{"hostName":"web.shire.me","port":"2222"}"#));
+    assert_eq!(
+        value(&srv.fields, "host"),
+        Some(r#"{"hostName":"web.shire.me","port":"2222"}"#)
+    );
     assert_eq!(value(&srv.fields, "login"), Some("root"));
     assert_eq!(srv.notes.as_deref(), Some("multi\nline: notes"));
-    assert_eq!(srv.locations[0].shared_folder.as_deref(), Some("Shared-Ops"));
+    assert_eq!(
+        srv.locations[0].shared_folder.as_deref(),
+        Some("Shared-Ops")
+    );
     assert_eq!(srv.locations[0].folder, None);
 
     let ssh = record(&items, "Deploy key");
     let pair = json(value(&ssh.fields, "keyPair"));
-    assert_eq!(pair["privateKey"], "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----");
+    assert_eq!(
+        pair["privateKey"],
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIabc\n-----END RSA PRIVATE KEY-----"
+    );
     assert_eq!(pair["publicKey"], "ssh-rsa AAAAB3 bilbo@shire");
     assert_eq!(value(&ssh.fields, "password"), Some("sshpass"));
-    assert_eq!(value(&ssh.fields, "host"), Some(r#"{"hostName":"git.shire.me","port":""}"#));
+    assert_eq!(
+        value(&ssh.fields, "host"),
+        Some(r#"{"hostName":"git.shire.me","port":""}"#)
+    );
 
-    assert_eq!(value(&record(&items, "Editor").fields, "licenseNumber"), Some("ABCD-EFGH"));
+    assert_eq!(
+        value(&record(&items, "Editor").fields, "licenseNumber"),
+        Some("ABCD-EFGH")
+    );
     let wifi = record(&items, "Wifi");
     assert_eq!(labelled(&wifi.fields, "text", "SSID"), Some("shire-net"));
     assert_eq!(value(&wifi.fields, "password"), Some("wifipw"));
@@ -170,7 +225,10 @@ fn every_note_type_maps_to_its_record_type() {
     let recipe = record(&items, "Recipe");
     assert!(value(&recipe.fields, "note").is_some_and(|n| n.starts_with("NoteType:Recipe")));
     let plain = record(&items, "Plain note");
-    assert_eq!(value(&plain.fields, "note"), Some("just a plain note\nwith two lines"));
+    assert_eq!(
+        value(&plain.fields, "note"),
+        Some("just a plain note\nwith two lines")
+    );
     assert!(plain.locations.is_empty(), "(none) is no folder");
 
     // The shared folder comes once, before its first record.
@@ -180,7 +238,9 @@ fn every_note_type_maps_to_its_record_type() {
         .filter(|(_, i)| matches!(i, ImportItem::SharedFolder(f) if f.path == "Shared-Ops"))
         .map(|(n, _)| n)
         .collect();
-    let first_db = items.iter().position(|i| matches!(i, ImportItem::Record(r) if r.title == "Orders DB"));
+    let first_db = items
+        .iter()
+        .position(|i| matches!(i, ImportItem::Record(r) if r.title == "Orders DB"));
     assert_eq!(shared.len(), 1);
     assert!(Some(shared[0]) < first_db);
 
@@ -192,7 +252,11 @@ fn every_note_type_maps_to_its_record_type() {
         })
         .collect();
     assert_eq!(skipped.len(), 2, "{skipped:?}");
-    assert!(skipped[0].contains("\"Empty folder\" is a LastPass folder placeholder"), "{}", skipped[0]);
+    assert!(
+        skipped[0].contains("\"Empty folder\" is a LastPass folder placeholder"),
+        "{}",
+        skipped[0]
+    );
     assert_eq!(skipped[1], "line 189: 4 columns, the header has 8");
 }
 
@@ -200,7 +264,10 @@ fn every_note_type_maps_to_its_record_type() {
 fn html_escaped_export_without_totp() {
     let items = import(include_bytes!("fixtures/export-escaped.csv")).unwrap_or_default();
     let tj = record(&items, "Tom & Jerry");
-    assert_eq!(value(&tj.fields, "url"), Some("https://tj.example/?a=1&b=2"));
+    assert_eq!(
+        value(&tj.fields, "url"),
+        Some("https://tj.example/?a=1&b=2")
+    );
     assert_eq!(value(&tj.fields, "password"), Some("p<w>\"x'"));
     assert_eq!(value(&tj.fields, "oneTimeCode"), None);
     assert_eq!(tj.locations[0].folder.as_deref(), Some("Cartoons & More"));
@@ -210,7 +277,10 @@ fn html_escaped_export_without_totp() {
 #[test]
 fn a_foreign_header_is_malformed_input() {
     let err = import(b"title,login\na,b\n");
-    assert!(matches!(&err, Err(PluginError::MalformedInput(m)) if m.starts_with("line 1: not a LastPass CSV export")), "{err:?}");
+    assert!(
+        matches!(&err, Err(PluginError::MalformedInput(m)) if m.starts_with("line 1: not a LastPass CSV export")),
+        "{err:?}"
+    );
     assert_eq!(import(b"").map(|i| i.len()), Ok(0));
 }
 
@@ -230,7 +300,13 @@ fn bad_rows_are_skipped_with_line_numbers() {
             _ => None,
         })
         .collect();
-    assert_eq!(skipped, vec!["line 5: 8 columns, the header has 7", "line 6: column 3 is not valid UTF-8"]);
+    assert_eq!(
+        skipped,
+        vec![
+            "line 5: 8 columns, the header has 7",
+            "line 6: column 3 is not valid UTF-8"
+        ]
+    );
     assert_eq!(record(&items, "E").title, "E");
     assert_eq!(record(&items, "B").notes.as_deref(), Some("two\nlines"));
 }
