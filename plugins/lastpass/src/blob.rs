@@ -34,7 +34,7 @@ pub enum Event {
     /// A shared folder, before the accounts in it.
     SharedFolder(String),
     /// An account with its custom fields.
-    Account(Account),
+    Account(Box<Account>),
     /// Something that could not be imported, with the reason.
     Skipped(String),
 }
@@ -235,7 +235,7 @@ impl BlobParser {
             .and_then(|k| <[u8; 32]>::try_from(k).ok());
         self.attach_keys
             .insert(id, (account.name.clone(), attach_key));
-        Ok(Event::Account(account))
+        Ok(Event::Account(Box::new(account)))
     }
 
     /// The `ACFL` / `ACOF` chunks right after an account: (name, type, raw value).
@@ -409,10 +409,11 @@ impl<'a> Items<'a> {
 
 /// An account url: hex text (older blobs), else an encrypted value.
 fn url_item(raw: &[u8], key: &[u8; 32]) -> Result<String, CipherError> {
-    if raw.len() % 2 == 0 && raw.iter().all(u8::is_ascii_hexdigit) {
-        if let Ok(bytes) = hex::decode(raw) {
-            return String::from_utf8(bytes).map_err(|_| CipherError::Utf8);
-        }
+    if raw.len().is_multiple_of(2)
+        && raw.iter().all(u8::is_ascii_hexdigit)
+        && let Ok(bytes) = hex::decode(raw)
+    {
+        return String::from_utf8(bytes).map_err(|_| CipherError::Utf8);
     }
     cipher::decrypt_text(raw, key)
 }

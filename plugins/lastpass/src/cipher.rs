@@ -104,7 +104,7 @@ pub fn decrypt_text(data: &[u8], key: &[u8; 32]) -> Result<String, CipherError> 
 }
 
 fn cbc(ct: &[u8], key: &[u8; 32], iv: &[u8]) -> Result<Vec<u8>, CipherError> {
-    if ct.is_empty() || ct.len() % 16 != 0 {
+    if ct.is_empty() || !ct.len().is_multiple_of(16) {
         return Err(CipherError::Length);
     }
     let dec = CbcDec::new_from_slices(key, iv).map_err(|_| CipherError::Length)?;
@@ -118,7 +118,7 @@ fn cbc(ct: &[u8], key: &[u8; 32], iv: &[u8]) -> Result<Vec<u8>, CipherError> {
 }
 
 fn ecb(ct: &[u8], key: &[u8; 32]) -> Result<Vec<u8>, CipherError> {
-    if ct.is_empty() || ct.len() % 16 != 0 {
+    if ct.is_empty() || !ct.len().is_multiple_of(16) {
         return Err(CipherError::Length);
     }
     let dec = EcbDec::new(key.into());

@@ -17,7 +17,7 @@ pub const MAX_ROW_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
     /// An entry and the line it starts on.
-    Account(u64, Account),
+    Account(u64, Box<Account>),
     /// A row that could not be read: `line N: reason`.
     Skipped(String),
 }
@@ -149,7 +149,7 @@ impl<R: Read> CsvExport<R> {
                 shared_folder,
                 ..Account::default()
             };
-            return Ok(Some(Row::Account(line, account)));
+            return Ok(Some(Row::Account(line, Box::new(account))));
         }
     }
 }

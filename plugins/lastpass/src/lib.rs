@@ -247,7 +247,7 @@ fn looks_like_email(source: &str) -> bool {
 
 /// Where entries come from.
 enum Source<R: Read> {
-    Csv(CsvExport<R>),
+    Csv(Box<CsvExport<R>>),
     Blob(Box<BlobParser>),
 }
 
@@ -275,7 +275,10 @@ pub struct LastPassImport<R: Read> {
 impl<R: Read> LastPassImport<R> {
     /// Reads a CSV export. Options read: `record-type`.
     pub fn csv(source: R, options: &Options) -> Self {
-        Self::with(Source::Csv(CsvExport::new(source)), default_type(options))
+        Self::with(
+            Source::Csv(Box::new(CsvExport::new(source))),
+            default_type(options),
+        )
     }
 
     fn with(source: Source<R>, default_type: String) -> Self {
