@@ -15,6 +15,7 @@
 pub mod cli;
 pub mod commands;
 pub mod context;
+pub mod import;
 pub mod output;
 pub mod rotation;
 pub mod runtime;

@@ -3,6 +3,7 @@
 //! Every test gets its own data directory; real services (MariaDB, sshd) and
 //! real wasm32-wasip2 plugins are used, never mocks.
 
+mod import;
 mod plugin_cli;
 mod plugins;
 mod rotate;

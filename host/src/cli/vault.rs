@@ -387,11 +387,32 @@ pub struct ExportArgs {
 /// `keeper import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Source format (json).
+    /// Source format: json (Keeper JSON, built in), csv, lastpass, or any
+    /// installed importer plugin.
     #[arg(long)]
     pub format: String,
-    /// File to import (`-` for stdin).
+    /// File to import (`-` for stdin), or the account for online importers
+    /// (`import --format lastpass user@example.com`).
     pub name: PathBuf,
+    /// Put the imported records under this folder.
+    #[arg(long)]
+    pub folder: Option<String>,
+    /// Show what would be imported; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Record type for records the source does not type.
+    #[arg(short = 'l', long)]
+    pub record_type: Option<String>,
+    /// List the parts of the source that were skipped, with reasons.
+    #[arg(long)]
+    pub show_skipped: bool,
+    /// LastPass server (the EU region, or a test server); the only origin
+    /// the lastpass plugin may reach.
+    #[arg(long, value_name = "URL")]
+    pub lastpass_server: Option<String>,
+    /// One-time code for LastPass multi-factor login.
+    #[arg(long)]
+    pub otp: Option<String>,
 }
 
 /// `keeper upload-attachment`.
