@@ -26,6 +26,26 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
     (median(times), last.expect("at least one run"))
 }
 
+/// CPU time (user + system, all threads) of this process so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// Median wall time and mean CPU time per run.
+fn time_cpu<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
+    let cpu0 = cpu_time();
+    let (wall, out) = time(runs, &mut f);
+    (wall, (cpu_time() - cpu0) / runs as u32, out)
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -98,7 +118,15 @@ fn main() {
     let path = dir.path().join("vault.db");
     let password = SecretString::from("benchmark master password".to_string());
     let params = KdfParams::calibrated(Duration::from_millis(750));
-    println!("# keeper vault benchmark\n\nMachine: {}\n", machine());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "# keeper vault benchmark\n\nMachine: {}; load average at start: {}\n",
+        machine(),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!("Records: {n}; KDF: {params:?}\n");
 
     let mut vault = Vault::create(&path, "bench@example.com", &password, &params).expect("create");
@@ -203,7 +231,8 @@ fn main() {
         .case_insensitive(true)
         .build()
         .expect("re");
-    let (search_rare, found) = time(5, || vault.search(&rare).expect("search").len());
+    let (search_rare, search_cpu, found) =
+        time_cpu(5, || vault.search(&rare).expect("search").len());
     let common = regex::RegexBuilder::new("example")
         .case_insensitive(true)
         .build()
@@ -269,6 +298,11 @@ fn main() {
         "| `search` rare regex ({found} hits) | {} | {} |",
         ms(search_rare),
         ratio(search_rare)
+    );
+    println!(
+        "| `search` rare regex: CPU time of all threads per run | {} | {} |",
+        ms(search_cpu),
+        ratio(search_cpu)
     );
     println!(
         "| `search` common regex ({found_common} hits) | {} | {} |",
