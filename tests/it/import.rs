@@ -52,8 +52,9 @@ fn import_under_a_folder_and_errors_are_clear() {
     let k = vault();
     let csv = fixture("plugins/csv/tests/fixtures/generic.csv");
     kp(&k, &["import", "--format", "csv", &csv, "--folder", "Imported"]).ok();
-    let ls = kp(&k, &["ls", "Imported", "--format", "json"]).stdout();
-    assert!(ls.contains("title"), "records land under --folder: {ls}");
+    let ls = kp(&k, &["ls", "Imported", "--format", "json"]).json();
+    assert!(ls.as_array().is_some_and(|entries| !entries.is_empty()), "records land under --folder: {ls}");
+    assert!(kp(&k, &["ls", "--format", "json"]).json().as_array().is_some_and(|root| root.iter().all(|e| e["kind"] == "folder")), "nothing at the root");
     let err = kp(&k, &["import", "--format", "nope", &csv]).fails();
     assert!(err.contains("no plugin named \"nope\""), "{err}");
     let err = kp(&k, &["import", "--format", "csv", "/nonexistent/file.csv"]).fails();

@@ -4,6 +4,7 @@
 //! real wasm32-wasip2 plugins are used, never mocks.
 
 mod import;
+mod import_lastpass;
 mod plugin_cli;
 mod plugins;
 mod rotate;

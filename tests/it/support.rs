@@ -104,8 +104,12 @@ impl Run {
     }
 }
 
-/// Path of the `keeper` binary built alongside this test (same target dir).
+/// Path of the `keeper` binary: `KEEPER_BIN` when set (e.g. a release
+/// build), else the one built alongside this test (same target dir).
 pub fn keeper_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("KEEPER_BIN") {
+        return PathBuf::from(bin);
+    }
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe
         .parent()

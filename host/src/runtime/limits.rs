@@ -46,6 +46,8 @@ pub struct Limits {
 
 const MIB: usize = 1024 * 1024;
 const MAX_MEMORY_MIB: u32 = 512;
+/// The largest memory any plugin may be given, in bytes.
+pub const MAX_MEMORY_BYTES: usize = MAX_MEMORY_MIB as usize * MIB;
 const MAX_TIMEOUT_SECS: u32 = 600;
 
 impl Default for Limits {

@@ -35,7 +35,7 @@ pub mod state;
 use std::time::Duration;
 
 use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::ArtifactCache;
 pub use capability::{CallContext, PinnedTarget};
@@ -84,7 +84,8 @@ impl Runtime {
             .wasm_component_model(true)
             .consume_fuel(true)
             .epoch_interruption(true)
-            .max_wasm_stack(1024 * 1024);
+            .max_wasm_stack(1024 * 1024)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
         let engine = Engine::new(&config).map_err(engine_error)?;
         start_epoch_ticker(&engine);
 
@@ -185,6 +186,28 @@ impl Runtime {
             origin,
         ))
     }
+}
+
+/// Most plugin sandboxes alive at once (beyond it instantiation fails with a
+/// clear error); bulk rotation and imports stay far below it.
+const POOL_SLOTS: u32 = 64;
+
+/// The pooling allocator: instances, memories and fiber stacks are reserved
+/// once and reused, so a fresh sandbox per call costs microseconds instead
+/// of fresh mappings. Memories are bounded by the largest cap a manifest may
+/// ask for (`limits.rs`); each call's own cap is enforced by its limiter.
+fn pool() -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_SLOTS)
+        .total_core_instances(POOL_SLOTS * 8)
+        .total_memories(POOL_SLOTS * 2)
+        .total_tables(POOL_SLOTS * 8)
+        .total_stacks(POOL_SLOTS)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        .max_memory_size(limits::MAX_MEMORY_BYTES);
+    pool
 }
 
 /// Advances the engine's epoch every [`EPOCH_TICK`] until the engine is dropped.
