@@ -6,6 +6,7 @@
 mod plugin_cli;
 mod plugins;
 mod rotate;
+mod rotate_ssh;
 mod sandbox;
 mod ssh_client;
 mod sshd;

@@ -71,10 +71,7 @@ impl Rotator for Ssh {
     fn verify(req: &Rotation) -> Result<(), PluginError> {
         check_login(req.login())?;
         check_password(req.new_password(), "new")?;
-        let session = Session::connect(
-            req.login(),
-            Credential::password(req.new_password().clone()),
-        )?;
+        let session = connect(req.login(), req.new_password())?;
         let out = session.exec("true", b"")?;
         if out.success() {
             Ok(())
@@ -126,11 +123,26 @@ fn change(req: &Rotation, from: &Secret, to: &Secret) -> Result<(), PluginError>
         ));
     }
     let method = Method::of(req)?;
-    let session = Session::connect(login, Credential::password(from.clone()))?;
+    let session = connect(login, from)?;
     match method {
         Method::Passwd => passwd(&session, from, to),
         Method::Chpasswd => chpasswd(&session, login, from, to),
     }
+}
+
+/// Logs in to the pinned target as `login` with `password`.
+///
+/// Nothing on the target has changed when logging in fails, and keeper's
+/// recovery relies on the error saying so: an untrusted or changed host key
+/// is reported as invalid configuration (trust is configured with
+/// `--accept-host-key`, known_hosts or `cmdr:host_key`), and a session that
+/// fails while being set up as unreachable.
+fn connect(login: &str, password: &Secret) -> Result<Session, PluginError> {
+    Session::connect(login, Credential::password(password.clone())).map_err(|e| match e {
+        SshError::HostKey(_) => PluginError::InvalidConfig(e.to_string()),
+        SshError::Channel(_) => PluginError::Unreachable(e.to_string()),
+        other => other.into(),
+    })
 }
 
 /// Refuses logins other than `[A-Za-z0-9._-]+` not starting with `-`.
