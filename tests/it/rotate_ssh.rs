@@ -312,6 +312,87 @@ fn ssh_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
     }
 }
 
+/// A sudoers rule letting an account run chpasswd as root, removed on drop.
+struct SudoRule(PathBuf);
+
+impl SudoRule {
+    /// Allows `account` to run chpasswd (`nopasswd`: without its password),
+    /// or `None` (after a loud message) when sudo is not installed.
+    fn new(account: &Account, nopasswd: bool) -> Option<Self> {
+        if !Path::new("/usr/bin/sudo").exists() {
+            eprintln!(
+                "\n*** SKIPPING CHPASSWD TEST: sudo is not installed (apt-get install sudo) ***\n"
+            );
+            return None;
+        }
+        let tag = if nopasswd { "NOPASSWD: " } else { "" };
+        let path = PathBuf::from(format!("/etc/sudoers.d/{}", account.name));
+        std::fs::write(
+            &path,
+            format!("{} ALL=(root) {tag}/usr/sbin/chpasswd\n", account.name),
+        )
+        .expect("write sudoers rule");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o440))
+            .expect("chmod sudoers rule");
+        Some(Self(path))
+    }
+}
+
+impl Drop for SudoRule {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn ssh_chpasswd_method_sets_the_password_through_sudo_stdin() {
+    let Some(sshd) = Sshd::start() else { return };
+    for nopasswd in [false, true] {
+        let account = Account::create();
+        let Some(_rule) = SudoRule::new(&account, nopasswd) else {
+            return;
+        };
+        let k = vault();
+        let uid = ssh_record(
+            &k,
+            &sshd,
+            &account,
+            &account.password,
+            &["c.text.cmdr:method=chpasswd"],
+        );
+        let run = kp(&k, &["rotate", &uid, "--accept-host-key"]);
+        let out = run.ok();
+        assert!(out.contains("rotated"), "nopasswd={nopasswd}: {out}");
+        let new = vault_password(&k, &uid);
+        assert!(can_login(&sshd, &account.name, &new), "nopasswd={nopasswd}");
+        assert!(!can_login(&sshd, &account.name, &account.password));
+        // Glob and subshell characters go through stdin verbatim.
+        let hostile = "C!(h)#{p}*?~[w]=+";
+        kp(&k, &["rotate", &uid, "--password", hostile]).ok();
+        assert!(
+            can_login(&sshd, &account.name, hostile),
+            "nopasswd={nopasswd}"
+        );
+    }
+    // Without any sudo rule: refused, and nothing changes.
+    let account = Account::create();
+    let k = vault();
+    let uid = ssh_record(
+        &k,
+        &sshd,
+        &account,
+        &account.password,
+        &["c.text.cmdr:method=chpasswd"],
+    );
+    let err = failure(&kp(&k, &["rotate", &uid, "--accept-host-key"]));
+    assert!(err.contains("sudo chpasswd exited"), "{err}");
+    assert!(!err.contains(&account.password), "{err}");
+    assert_eq!(vault_password(&k, &uid), account.password);
+    assert!(can_login(&sshd, &account.name, &account.password));
+    assert!(no_pending(&k));
+}
+
 /// A private copy of the pspasswd stand-in in `dir`.
 fn stand_in(dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pspasswd");

@@ -14,10 +14,10 @@
 //!     "BAD PASSWORD", "do not match", ...), an unknown prompt or a non-zero
 //!     exit fails with `Rejected` carrying passwd's last output (the host
 //!     redacts secrets from plugin messages).
-//!   - `chpasswd`: `sudo -S -k -p '' chpasswd` with `<old>\n<login>:<new>\n`
-//!     on standard input (the account uses sudo with its own password), or
-//!     `sudo -n chpasswd` with just `<login>:<new>\n` when the account may
-//!     sudo without a password.
+//!   - `chpasswd`: `sudo -n chpasswd` with `<login>:<new>\n` on standard
+//!     input when the account may run it without a password, else
+//!     `sudo -S -k -p '' chpasswd` with `<old>\n<login>:<new>\n` (the account
+//!     authenticates to sudo with its own current password).
 //! - **verify**: a fresh login with the new password running `true`.
 //! - **revert**: log in with the new password and set the old one back the
 //!   same way.
@@ -361,22 +361,24 @@ fn passwd(session: &Session, old: &Secret, new: &Secret) -> Result<(), PluginErr
 }
 
 /// Changes `login`'s password with `sudo chpasswd`, secrets on stdin only.
+///
+/// First `sudo -n chpasswd` with just the `login:new` line (accounts that may
+/// run chpasswd without a password); when sudo answers that a password is
+/// required (chpasswd did not run), `sudo -S -k -p '' chpasswd` with the
+/// account's current password on the first line. `-k` ignores cached
+/// credentials so that sudo always reads that line and chpasswd never sees
+/// it. `LC_ALL=C` keeps sudo's messages recognisable.
 fn chpasswd(session: &Session, login: &str, old: &Secret, new: &Secret) -> Result<(), PluginError> {
     // `login` is checked (no `:` or newline); `new` has no control characters.
     let mut entry = format!("{login}:").into_bytes();
     entry.extend_from_slice(new.expose().as_bytes());
     entry.push(b'\n');
-    // Without a password prompt (NOPASSWD), feed only the chpasswd line:
-    // otherwise chpasswd would read the old password as a malformed entry.
-    let passwordless = session.exec("sudo -n true", b"")?.success();
-    let out = if passwordless {
-        session.exec("sudo -n chpasswd", &entry)?
-    } else {
+    let mut out = session.exec("LC_ALL=C sudo -n chpasswd", &entry)?;
+    if !out.success() && needs_password(&out.stderr) {
         let mut input = line(old);
         input.extend_from_slice(&entry);
-        // -k: always ask (no cached credentials), so the input lines up.
-        session.exec("sudo -S -k -p '' chpasswd", &input)?
-    };
+        out = session.exec("LC_ALL=C sudo -S -k -p '' chpasswd", &input)?;
+    }
     if out.success() {
         Ok(())
     } else {
@@ -389,6 +391,13 @@ fn chpasswd(session: &Session, login: &str, old: &Secret, new: &Secret) -> Resul
             quote(&text)
         )))
     }
+}
+
+/// Whether sudo refused to run without a password (so nothing ran).
+fn needs_password(stderr: &[u8]) -> bool {
+    String::from_utf8_lossy(stderr)
+        .to_lowercase()
+        .contains("a password is required")
 }
 
 keeper_plugin_sdk::register_rotator!(Ssh);
@@ -519,6 +528,12 @@ mod tests {
             Method::of(&Rotation::new("a", "o", "n")),
             Ok(Method::Passwd)
         );
+    }
+
+    #[test]
+    fn recognises_sudo_asking_for_a_password() {
+        assert!(needs_password(b"sudo: a password is required\n"));
+        assert!(!needs_password(b"chpasswd: line 1: missing new password\n"));
     }
 
     #[test]
