@@ -179,6 +179,29 @@ fn ssh_wrong_current_password_fails_clearly_and_changes_nothing() {
 }
 
 #[test]
+fn ssh_a_password_passwd_refuses_fails_with_its_message_and_changes_nothing() {
+    let Some(sshd) = Sshd::start() else { return };
+    let account = Account::create();
+    let k = vault();
+    let uid = ssh_record(&k, &sshd, &account, &account.password, &[]);
+    // Allowed by keeper, refused by PAM (pam_unix: too short / too simple).
+    let err = failure(&kp(
+        &k,
+        &["rotate", &uid, "--accept-host-key", "--password", "ab1"],
+    ));
+    assert!(err.contains("passwd refused the change"), "{err}");
+    assert!(!err.contains(&account.password), "{err}");
+    assert_eq!(
+        vault_password(&k, &uid),
+        account.password,
+        "vault unchanged"
+    );
+    assert!(can_login(&sshd, &account.name, &account.password));
+    assert!(!can_login(&sshd, &account.name, "ab1"));
+    assert!(no_pending(&k));
+}
+
+#[test]
 fn ssh_changed_host_key_is_refused_loudly() {
     let Some(sshd) = Sshd::start() else { return };
     let account = Account::create();
