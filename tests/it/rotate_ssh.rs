@@ -416,6 +416,153 @@ fn ssh_chpasswd_method_sets_the_password_through_sudo_stdin() {
     assert!(no_pending(&k));
 }
 
+/// Logs in with a private key; `Ok(false)` when the server refuses it.
+fn key_logs_in(sshd: &Sshd, user: &str, private_key: &str) -> bool {
+    let policy = HostKeyPolicy {
+        known_hosts: None,
+        accept_new: false,
+        pinned: Some(PinnedHostKey::parse(&sshd.host_key).expect("pin the host key")),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(async {
+        let credential = Credential::PrivateKey {
+            pem: private_key.to_string().into(),
+            passphrase: None,
+        };
+        match SshClient::connect(sshd.addr, "127.0.0.1", user, &credential, &policy, T).await {
+            Ok(session) => {
+                session.close(T).await;
+                true
+            }
+            Err(SshError::AuthFailed(_)) => false,
+            Err(e) => panic!("unexpected SSH failure: {e:?}\nsshd log:\n{}", sshd.log()),
+        }
+    })
+}
+
+/// The record's keyPair as (private, public).
+fn vault_key_pair(k: &Keeper, uid: &str) -> (String, String) {
+    let json = kp(k, &["get", uid, "--format", "json", "--unmask"]).json();
+    let pair = json["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .find(|f| f["type"] == "keyPair")
+        .map(|f| f["value"][0].clone())
+        .expect("a keyPair field");
+    (
+        pair["privateKey"].as_str().expect("privateKey").to_string(),
+        pair["publicKey"].as_str().expect("publicKey").to_string(),
+    )
+}
+
+/// An sshKeys record holding the key pair at `key` (ssh-keygen files).
+fn sshkey_record(k: &Keeper, sshd: &Sshd, account: &Account, key: &Path, extra: &[&str]) -> String {
+    let pair = serde_json::json!({
+        "privateKey": std::fs::read_to_string(key).expect("read private key"),
+        "publicKey": public_key(key),
+    });
+    let mut args = vec![
+        "-t".to_string(),
+        "ssh key".into(),
+        "--rt".into(),
+        "sshKeys".into(),
+        format!("login={}", account.name),
+        format!("host=127.0.0.1:{}", sshd.addr.port()),
+        format!("keyPair=$JSON:{pair}"),
+        "c.text.cmdr:plugin=sshkey".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    add(k, &refs)
+}
+
+#[test]
+fn sshkey_rotation_swaps_the_authorized_key_and_stores_the_new_pair() {
+    let Some(sshd) = Sshd::start() else { return };
+    let account = Account::create();
+    let old = sshd.dir().join("id_old");
+    keygen(&old, "ed25519", "", &[]);
+    let other = sshd.dir().join("id_other");
+    keygen(&other, "ed25519", "", &[]);
+    account.authorize(&format!("{} other-key", public_key(&other)));
+    account.authorize(&public_key(&old));
+    let old_private = std::fs::read_to_string(&old).expect("read");
+    assert!(key_logs_in(&sshd, &account.name, &old_private));
+
+    let k = vault();
+    let uid = sshkey_record(&k, &sshd, &account, &old, &[]);
+    let out = kp(&k, &["rotate", &uid, "--accept-host-key"]).ok();
+    assert!(out.contains("rotated"), "{out}\nsshd log:\n{}", sshd.log());
+
+    let (private, public) = vault_key_pair(&k, &uid);
+    assert_ne!(private, old_private);
+    assert!(public.starts_with("ssh-ed25519 "), "{public}");
+    assert!(
+        key_logs_in(&sshd, &account.name, &private),
+        "the vault's new key logs in"
+    );
+    assert!(
+        !key_logs_in(&sshd, &account.name, &old_private),
+        "the old key is removed"
+    );
+    let authorized =
+        std::fs::read_to_string(account.home.join(".ssh/authorized_keys")).expect("read");
+    assert!(
+        authorized.contains("other-key"),
+        "other keys stay: {authorized}"
+    );
+    assert!(!authorized.contains(&public_key(&old)), "{authorized}");
+    assert_eq!(authorized.matches("ssh-ed25519").count(), 2, "{authorized}");
+
+    // And again, from the key keeper generated itself.
+    kp(&k, &["rotate", &uid]).ok();
+    let (third, _) = vault_key_pair(&k, &uid);
+    assert_ne!(third, private);
+    assert!(key_logs_in(&sshd, &account.name, &third));
+    assert!(!key_logs_in(&sshd, &account.name, &private));
+}
+
+/// Crash safety for keys: the new pair is durable in the pending state and
+/// written into the record when resumption finishes; never a lock-out.
+#[test]
+fn sshkey_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
+    let Some(sshd) = Sshd::start() else { return };
+    for point in ["after-pending", "after-set", "after-verify", "after-finish"] {
+        let account = Account::create();
+        let old = sshd.dir().join(format!("id_{point}"));
+        keygen(&old, "ed25519", "", &[]);
+        account.authorize(&public_key(&old));
+        let k = vault();
+        let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
+        let uid = sshkey_record(&k, &sshd, &account, &old, &[&pin]);
+        let crashed = k
+            .cmd(&["rotate", &uid])
+            .env("KEEPER_PASSWORD", crate::vault::PW)
+            .env("KEEPER_TEST_FAST_KDF", "1")
+            .env("KEEPER_FAULT", point)
+            .output()
+            .expect("run keeper");
+        assert!(!crashed.status.success(), "{point}");
+        let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]);
+        assert!(
+            resumed.0.status.success(),
+            "{point}: resume failed: {}{}",
+            resumed.stdout(),
+            resumed.stderr()
+        );
+        let (private, _) = vault_key_pair(&k, &uid);
+        assert!(
+            key_logs_in(&sshd, &account.name, &private),
+            "{point}: LOCK-OUT: the vault's key does not log in"
+        );
+        assert!(no_pending(&k), "{point}: still pending");
+    }
+}
+
 /// A private copy of the pspasswd stand-in in `dir`.
 fn stand_in(dir: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pspasswd");
