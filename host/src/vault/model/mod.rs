@@ -524,3 +524,37 @@ mod tests {
         assert!(!format!("{r:?}").contains("hunter2"));
     }
 }
+
+#[cfg(test)]
+mod prepared_tests {
+    use super::*;
+
+    #[test]
+    fn prepared_values_keep_structure_and_old_states_still_load() {
+        let f = PreparedField {
+            kind: "keyPair".into(),
+            label: None,
+            values: vec![
+                r#"{"privateKey":"k","publicKey":"p"}"#.into(),
+                "plain".into(),
+                "42".into(),
+            ],
+        };
+        let v = f.json_values();
+        assert_eq!(v[0]["publicKey"], "p");
+        assert_eq!(v[1], Value::from("plain"));
+        assert_eq!(v[2], Value::from("42"), "numbers stay text");
+        // A pending state stored before `prepared` existed.
+        let old: PendingRotation = serde_json::from_str(
+            r#"{"new_password":"n","old_password":"o","plugin":"mysql","target":"t","started":1}"#,
+        )
+        .expect("old pending state");
+        assert!(old.prepared.is_empty());
+        assert!(
+            !serde_json::to_string(&old)
+                .expect("json")
+                .contains("prepared"),
+            "unchanged format for password-only plugins"
+        );
+    }
+}
