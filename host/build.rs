@@ -1,4 +1,4 @@
-//! Builds the five first-party plugins as wasm32-wasip2 components and
+//! Builds the first-party plugins as wasm32-wasip2 components and
 //! embeds them in the `keeper` binary (see `src/runtime/registry.rs`).
 
 use std::fmt::Write as _;
@@ -7,6 +7,7 @@ fn main() {
     let components = keeper_build_support::build_components(&[
         "plugins/mysql",
         "plugins/ssh",
+        "plugins/sshkey",
         "plugins/pspasswd",
         "plugins/lastpass",
         "plugins/csv",

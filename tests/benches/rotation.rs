@@ -28,27 +28,38 @@ const ACCOUNTS: usize = 200;
 const ADDR: &str = "127.0.0.1:3306";
 
 fn root() -> Conn<std::net::TcpStream> {
-    Conn::connect_tcp(ADDR, &ConnectOptions::new("root", "")).expect("root connects to MariaDB on 127.0.0.1:3306")
+    Conn::connect_tcp(ADDR, &ConnectOptions::new("root", ""))
+        .expect("root connects to MariaDB on 127.0.0.1:3306")
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio");
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
     let prefix = format!("kbench{}_", std::process::id());
     let mut admin = root();
     let mut passwords: Vec<String> = (0..ACCOUNTS).map(|i| format!("Start-pass-{i}")).collect();
     let users: Vec<String> = (0..ACCOUNTS).map(|i| format!("{prefix}{i}")).collect();
     for (user, pw) in users.iter().zip(&passwords) {
-        admin.execute(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{pw}'")).expect("create user");
+        admin
+            .execute(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{pw}'"))
+            .expect("create user");
     }
 
     // 1. Native baseline.
     let started = Instant::now();
     for (i, user) in users.iter().enumerate() {
         let new = format!("Native-pass-{i}");
-        let mut conn = Conn::connect_tcp(ADDR, &ConnectOptions::new(user.as_str(), passwords[i].as_str())).expect("login");
+        let mut conn = Conn::connect_tcp(
+            ADDR,
+            &ConnectOptions::new(user.as_str(), passwords[i].as_str()),
+        )
+        .expect("login");
         change_password(&mut conn, user, Some("%"), &new).expect("change");
         conn.close().expect("close");
-        let mut check = Conn::connect_tcp(ADDR, &ConnectOptions::new(user.as_str(), new.as_str())).expect("verify login");
+        let mut check = Conn::connect_tcp(ADDR, &ConnectOptions::new(user.as_str(), new.as_str()))
+            .expect("verify login");
         check.query("SELECT 1").expect("select");
         check.close().expect("close");
         passwords[i] = new;
@@ -57,24 +68,50 @@ fn main() {
 
     // 2. The sandboxed plugin alone.
     let runtime = Runtime::new(ArtifactCache::disabled()).expect("runtime");
-    let package = registry::builtin().expect("builtins").into_iter().find(|p| p.manifest.name == "mysql").expect("mysql plugin");
+    let package = registry::builtin()
+        .expect("builtins")
+        .into_iter()
+        .find(|p| p.manifest.name == "mysql")
+        .expect("mysql plugin");
     let plugin = runtime.load(&package).expect("load mysql");
-    let pinned = PinnedTarget { host: "127.0.0.1".into(), port: 3306, address: ADDR.parse().expect("addr") };
+    let pinned = PinnedTarget {
+        host: "127.0.0.1".into(),
+        port: 3306,
+        address: ADDR.parse().expect("addr"),
+    };
     let started = Instant::now();
     for (i, user) in users.iter().enumerate() {
         let new = format!("Plugin-pass-{i}");
         let req = Rotation {
-            record: RecordView { uid: format!("u{i}"), title: user.clone(), record_type: "login".into(), fields: vec![], custom: vec![], notes: None },
-            target: Some(Target { host: "127.0.0.1".into(), port: 3306, address: ADDR.into() }),
+            record: RecordView {
+                uid: format!("u{i}"),
+                title: user.clone(),
+                record_type: "login".into(),
+                fields: vec![],
+                custom: vec![],
+                notes: None,
+            },
+            target: Some(Target {
+                host: "127.0.0.1".into(),
+                port: 3306,
+                address: ADDR.into(),
+            }),
             params: vec![("user_host".into(), "%".into())],
             login: user.clone(),
             old_password: passwords[i].clone(),
             new_password: new.clone(),
             prepared: vec![],
         };
-        let call = || CallContext { target: Some(pinned.clone()), ..Default::default() };
-        tokio.block_on(plugin.rotation_step(Step::Rotate, call(), &req)).expect("plugin rotate");
-        tokio.block_on(plugin.rotation_step(Step::Verify, call(), &req)).expect("plugin verify");
+        let call = || CallContext {
+            target: Some(pinned.clone()),
+            ..Default::default()
+        };
+        tokio
+            .block_on(plugin.rotation_step(Step::Rotate, call(), &req))
+            .expect("plugin rotate");
+        tokio
+            .block_on(plugin.rotation_step(Step::Verify, call(), &req))
+            .expect("plugin verify");
         passwords[i] = new;
     }
     let plugin_only = started.elapsed();
@@ -82,18 +119,36 @@ fn main() {
     // 3. The engine, end to end, on a vault holding the 200 records.
     let dir = tempfile::tempdir().expect("data dir");
     let secret = secrecy::SecretString::from("bench master password");
-    let mut vault = Vault::create(&dir.path().join("vault.db"), "bench@example.com", &secret, &KdfParams::insecure_fast()).expect("vault");
+    let mut vault = Vault::create(
+        &dir.path().join("vault.db"),
+        "bench@example.com",
+        &secret,
+        &KdfParams::insecure_fast(),
+    )
+    .expect("vault");
     let mut uids = Vec::new();
     for (i, user) in users.iter().enumerate() {
         let mut data = RecordData::new("login", &format!("bench {i:03}"));
         data.set_field(false, "login", None, vec![json!(user)], 0);
         data.set_field(false, "password", None, vec![json!(passwords[i])], 0);
-        for (label, value) in [("cmdr:plugin", "mysql"), ("cmdr:host", "127.0.0.1"), ("cmdr:port", "3306")] {
+        for (label, value) in [
+            ("cmdr:plugin", "mysql"),
+            ("cmdr:host", "127.0.0.1"),
+            ("cmdr:port", "3306"),
+        ] {
             data.set_field(true, "text", Some(label), vec![json!(value)], 0);
         }
         uids.push(vault.add_record(data, None).expect("add record"));
     }
-    let engine = Arc::new(Engine::new(vault, dir.path().join("plugins"), dir.path().join("cache"), dir.path().join("known_hosts")).expect("engine"));
+    let engine = Arc::new(
+        Engine::new(
+            vault,
+            dir.path().join("plugins"),
+            dir.path().join("cache"),
+            dir.path().join("known_hosts"),
+        )
+        .expect("engine"),
+    );
     let run = |parallel: usize| -> Duration {
         let started = Instant::now();
         tokio.block_on(async {
@@ -125,10 +180,29 @@ fn main() {
     let ratio = |d: Duration| format!("{:.2}×", d.as_secs_f64() / native.as_secs_f64());
     println!("| run ({ACCOUNTS} accounts) | total | per account | vs native |");
     println!("|---|---|---|---|");
-    println!("| native baseline (connect, change, reconnect to verify) | {:.2} s | {} | 1.00× |", native.as_secs_f64(), per(native));
-    println!("| mysql plugin only (sandboxed rotate + verify, no vault) | {:.2} s | {} | {} |", plugin_only.as_secs_f64(), per(plugin_only), ratio(plugin_only));
-    println!("| keeper rotate, sequential (`--parallel 1`) | {:.2} s | {} | {} |", sequential.as_secs_f64(), per(sequential), ratio(sequential));
-    println!("| keeper rotate, `--parallel 8` | {:.2} s | {} | {} |", parallel.as_secs_f64(), per(parallel), ratio(parallel));
+    println!(
+        "| native baseline (connect, change, reconnect to verify) | {:.2} s | {} | 1.00× |",
+        native.as_secs_f64(),
+        per(native)
+    );
+    println!(
+        "| mysql plugin only (sandboxed rotate + verify, no vault) | {:.2} s | {} | {} |",
+        plugin_only.as_secs_f64(),
+        per(plugin_only),
+        ratio(plugin_only)
+    );
+    println!(
+        "| keeper rotate, sequential (`--parallel 1`) | {:.2} s | {} | {} |",
+        sequential.as_secs_f64(),
+        per(sequential),
+        ratio(sequential)
+    );
+    println!(
+        "| keeper rotate, `--parallel 8` | {:.2} s | {} | {} |",
+        parallel.as_secs_f64(),
+        per(parallel),
+        ratio(parallel)
+    );
     println!(
         "\nplugin-call overhead over native: {:.1} %",
         (plugin_only.as_secs_f64() / native.as_secs_f64() - 1.0) * 100.0

@@ -8,6 +8,7 @@ mod import_lastpass;
 mod plugin_cli;
 mod plugins;
 mod rotate;
+mod rotate_ssh;
 mod sandbox;
 mod ssh_client;
 mod sshd;

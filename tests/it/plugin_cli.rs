@@ -4,10 +4,10 @@
 use crate::plugins;
 use crate::support::Keeper;
 
-const BUILTIN: [&str; 5] = ["mysql", "ssh", "pspasswd", "lastpass", "csv"];
+const BUILTIN: [&str; 6] = ["mysql", "ssh", "sshkey", "pspasswd", "lastpass", "csv"];
 
 #[test]
-fn a_fresh_install_lists_the_five_first_party_plugins() {
+fn a_fresh_install_lists_the_first_party_plugins() {
     let keeper = Keeper::new();
     let list = keeper.run(&["plugin", "list", "--format", "json"]).json();
     let names: Vec<&str> = list
@@ -24,7 +24,7 @@ fn a_fresh_install_lists_the_five_first_party_plugins() {
     let mysql = &list[0];
     assert_eq!(mysql["kind"], "rotator");
     assert_eq!(mysql["capabilities"]["tcp"], true);
-    assert_eq!(list[3]["capabilities"]["http"][0], "https://lastpass.com");
+    assert_eq!(list[4]["capabilities"]["http"][0], "https://lastpass.com");
     let table = keeper.run(&["plugin", "list"]).ok();
     for name in BUILTIN {
         assert!(table.contains(name), "{table}");

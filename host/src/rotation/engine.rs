@@ -34,13 +34,13 @@ use super::params::{self, Overrides, Resolved};
 use super::password::{self, Constraints, Rules};
 use super::{fault, view};
 use crate::runtime::capability::ssh::SshSettings;
-use crate::runtime::plugin::{PluginInfo, Rotation, Target};
+use crate::runtime::plugin::{Field, PluginInfo, Rotation, Target};
 use crate::runtime::{
     ArtifactCache, CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, Runtime, Step,
     registry,
 };
 use crate::vault::Vault;
-use crate::vault::model::{PendingRotation, Record, now_ms};
+use crate::vault::model::{PendingRotation, PreparedField, Record, now_ms};
 use crate::vault::store::AuditRow;
 
 /// The built-in plugin that changes the password in the vault only.
@@ -352,6 +352,7 @@ impl Engine {
             resolved: &resolved,
             target,
             uid,
+            prepared: Mutex::new(Vec::new()),
         };
 
         // A pending rotation is resolved first: new password, then old.
@@ -410,10 +411,14 @@ struct Ctx<'a> {
     resolved: &'a Resolved,
     target: Option<PinnedTarget>,
     uid: &'a str,
+    /// Material from the plugin's `prepare` (fresh rotation) or from the
+    /// pending state (resume); sent with rotate, verify of the new
+    /// credentials and revert, never with a check of the old ones.
+    prepared: Mutex<Vec<Field>>,
 }
 
 impl Ctx<'_> {
-    fn request(&self, old: &str, new: &str) -> Rotation {
+    fn request(&self, old: &str, new: &str, prepared: bool) -> Rotation {
         Rotation {
             record: view::record_view(self.record),
             target: self.target.as_ref().map(|t| Target {
@@ -430,7 +435,14 @@ impl Ctx<'_> {
             login: self.resolved.login.clone(),
             old_password: old.to_string(),
             new_password: new.to_string(),
-            prepared: Vec::new(),
+            prepared: if prepared {
+                self.prepared
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 
@@ -469,6 +481,18 @@ impl Ctx<'_> {
         new: &str,
         accept_host_key: bool,
     ) -> Result<(), RuntimeError> {
+        self.step_with(step, old, new, accept_host_key, true).await
+    }
+
+    /// One plugin step, with or without the prepared material.
+    async fn step_with(
+        &self,
+        step: Step,
+        old: &str,
+        new: &str,
+        accept_host_key: bool,
+        prepared: bool,
+    ) -> Result<(), RuntimeError> {
         match self.backend {
             None => Ok(()),
             Some(b) => {
@@ -476,7 +500,7 @@ impl Ctx<'_> {
                     .rotation_step(
                         step,
                         self.call(old, new, accept_host_key),
-                        &self.request(old, new),
+                        &self.request(old, new, prepared),
                     )
                     .await
             }
@@ -484,8 +508,10 @@ impl Ctx<'_> {
     }
 
     /// Does `password` log in? (`verify` with it as the new password.)
-    async fn works(&self, password: &str) -> bool {
-        self.step(Step::Verify, password, password, false)
+    /// `new`: the new credentials, with the prepared material; else the
+    /// record's current ones, without it.
+    async fn works(&self, password: &str, new: bool) -> bool {
+        self.step_with(Step::Verify, password, password, false, new)
             .await
             .is_ok()
     }
@@ -527,14 +553,39 @@ impl Ctx<'_> {
             return Err("rotation aborted: the old and new passwords are the same".into());
         }
 
-        // 1. create: the new password is durable before the target is touched.
+        // 1. create: the plugin prepares its own material (e.g. a new key
+        // pair; most plugins return none), and it is durable with the new
+        // password before the target is touched.
+        let prepared = match self.backend {
+            None => Vec::new(),
+            Some(b) => b
+                .plugin
+                .prepare(
+                    self.call(&old_password, &new_password, options.accept_host_key),
+                    &self.request(&old_password, &new_password, false),
+                )
+                .await
+                .map_err(|e| format!("preparing the rotation failed: {e}"))?,
+        };
         let pending = PendingRotation {
             new_password: new_password.to_string(),
             old_password: old_password.to_string(),
             plugin: report.plugin.clone(),
             target: report.target.clone(),
             started: now_ms(),
+            prepared: prepared
+                .iter()
+                .map(|f| PreparedField {
+                    kind: f.kind.clone(),
+                    label: f.label.clone(),
+                    values: f.values.clone(),
+                })
+                .collect(),
         };
+        *self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = prepared;
         self.engine
             .with_vault(|v| v.set_pending_rotation(self.uid, &pending))
             .map_err(|e| e.to_string())?;
@@ -598,7 +649,7 @@ impl Ctx<'_> {
         error: &RuntimeError,
         report: &mut Report,
     ) -> Outcome {
-        if self.works(new).await {
+        if self.works(new, true).await {
             return match self.finish(report, Outcome::Rotated, Zeroizing::new(new.to_string())) {
                 Ok(()) => Outcome::Rotated,
                 Err(_) => Outcome::NeedsAttention,
@@ -617,7 +668,7 @@ impl Ctx<'_> {
         if !untouched {
             let _ = self.step(Step::Revert, old, new, false).await;
         }
-        if untouched || self.works(old).await {
+        if untouched || self.works(old, false).await {
             let row = self.audit(report, Outcome::Failed);
             return match self
                 .engine
@@ -634,7 +685,19 @@ impl Ctx<'_> {
 
     /// Resolves a pending rotation: new password first, then the old one.
     async fn resume(&self, pending: &PendingRotation, report: &mut Report) -> Outcome {
-        if self.works(&pending.new_password).await {
+        *self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = pending
+            .prepared
+            .iter()
+            .map(|f| Field {
+                kind: f.kind.clone(),
+                label: f.label.clone(),
+                values: f.values.clone(),
+            })
+            .collect();
+        if self.works(&pending.new_password, true).await {
             return match self.finish(
                 report,
                 Outcome::Completed,
@@ -647,7 +710,7 @@ impl Ctx<'_> {
                 }
             };
         }
-        if self.works(&pending.old_password).await {
+        if self.works(&pending.old_password, false).await {
             let row = self.audit(report, Outcome::RolledBack);
             return match self
                 .engine

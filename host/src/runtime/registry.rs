@@ -1,6 +1,6 @@
 //! Where plugins come from, and installing and removing them.
 //!
-//! - **Built-in**: the five first-party plugins (mysql, ssh, pspasswd,
+//! - **Built-in**: the first-party plugins (mysql, ssh, sshkey, pspasswd,
 //!   lastpass, csv), compiled into the `keeper` binary by `host/build.rs`.
 //!   They come with keeper, so their manifest capabilities count as granted.
 //! - **Installed**: `<data dir>/plugins/<name>/` with `plugin.toml`,

@@ -30,8 +30,8 @@ use std::path::{Path, PathBuf};
 pub use error::{Result, VaultError};
 pub use folders::{Folder, FolderTree};
 pub use model::{
-    AttachmentMeta, Field, PasswordChange, PendingRotation, Record, RecordData, RecordSummary,
-    now_ms,
+    AttachmentMeta, Field, PasswordChange, PendingRotation, PreparedField, Record, RecordData,
+    RecordSummary, now_ms,
 };
 pub use records::{MAX_ATTACHMENT, NewRecord};
 pub use secrecy::{ExposeSecret, SecretString};

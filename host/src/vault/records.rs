@@ -625,8 +625,9 @@ impl Vault {
     }
 
     /// Finishes a rotation in one transaction: the pending new password
-    /// becomes current (old one to the history), the pending state is
-    /// cleared and `audit` is appended.
+    /// becomes current (old one to the history), prepared fields (a new key
+    /// pair...) are written, the pending state is cleared and `audit` is
+    /// appended.
     ///
     /// # Errors
     ///
@@ -651,6 +652,17 @@ impl Vault {
             let now = now_ms();
             let record = update_record_tx(tx, s, uid, &mut |d| {
                 d.set_password(&state.new_password, now);
+                // Prepared material (e.g. a new key pair) replaces the
+                // record's field of that type, or is added.
+                for field in &state.prepared {
+                    d.set_field(
+                        false,
+                        &field.kind,
+                        field.label.as_deref(),
+                        field.json_values(),
+                        now,
+                    );
+                }
                 Ok(())
             })?;
             tx.delete_pending(uid)?;

@@ -399,12 +399,50 @@ pub struct PendingRotation {
     pub target: String,
     /// When the rotation started, epoch ms.
     pub started: i64,
+    /// Credential material the plugin's `prepare` generated (e.g. the new
+    /// SSH key pair of the `sshkey` plugin), written into the record with
+    /// the new password at finish. Empty for password-only plugins (and in
+    /// states stored before this field existed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prepared: Vec<PreparedField>,
+}
+
+/// One field of prepared credential material (the WIT `field` shape:
+/// structured values such as a keyPair are JSON text).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreparedField {
+    /// Field type, e.g. `keyPair`.
+    pub kind: String,
+    /// Field label, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Values as text.
+    pub values: Vec<String>,
+}
+
+impl PreparedField {
+    /// The values as vault JSON: JSON objects/arrays stay structured, any
+    /// other text stays a string.
+    pub fn json_values(&self) -> Vec<Value> {
+        self.values
+            .iter()
+            .map(|v| match serde_json::from_str::<Value>(v) {
+                Ok(parsed @ (Value::Object(_) | Value::Array(_))) => parsed,
+                _ => Value::String(v.clone()),
+            })
+            .collect()
+    }
 }
 
 impl Drop for PendingRotation {
     fn drop(&mut self) {
         self.new_password.zeroize();
         self.old_password.zeroize();
+        for field in &mut self.prepared {
+            for value in &mut field.values {
+                value.zeroize();
+            }
+        }
     }
 }
 
@@ -484,5 +522,39 @@ mod tests {
         let mut r = RecordData::new("login", "x");
         r.set_password("hunter2", 0);
         assert!(!format!("{r:?}").contains("hunter2"));
+    }
+}
+
+#[cfg(test)]
+mod prepared_tests {
+    use super::*;
+
+    #[test]
+    fn prepared_values_keep_structure_and_old_states_still_load() {
+        let f = PreparedField {
+            kind: "keyPair".into(),
+            label: None,
+            values: vec![
+                r#"{"privateKey":"k","publicKey":"p"}"#.into(),
+                "plain".into(),
+                "42".into(),
+            ],
+        };
+        let v = f.json_values();
+        assert_eq!(v[0]["publicKey"], "p");
+        assert_eq!(v[1], Value::from("plain"));
+        assert_eq!(v[2], Value::from("42"), "numbers stay text");
+        // A pending state stored before `prepared` existed.
+        let old: PendingRotation = serde_json::from_str(
+            r#"{"new_password":"n","old_password":"o","plugin":"mysql","target":"t","started":1}"#,
+        )
+        .expect("old pending state");
+        assert!(old.prepared.is_empty());
+        assert!(
+            !serde_json::to_string(&old)
+                .expect("json")
+                .contains("prepared"),
+            "unchanged format for password-only plugins"
+        );
     }
 }
