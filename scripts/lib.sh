@@ -53,7 +53,9 @@ ensure_mariadb() {
         echo "MariaDB is not reachable on 127.0.0.1:3306 as root" >&2; return 1; }
 }
 
-# OpenSSH server binary (the tests start their own sshd on a loopback port).
+# OpenSSH server binary (the tests start their own sshd on a loopback port)
+# and sudo (the ssh plugin's chpasswd method is tested through sudo rules).
 ensure_sshd() {
     [ -x /usr/sbin/sshd ] || apt_install openssh-server
+    command -v sudo >/dev/null || apt_install sudo
 }
