@@ -11,11 +11,17 @@ fn fixture(path: &str) -> String {
 }
 
 fn records(k: &crate::support::Keeper) -> Vec<Value> {
-    kp(k, &["export", "--format", "json"]).json()["records"].as_array().cloned().unwrap_or_default()
+    kp(k, &["export", "--format", "json"]).json()["records"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 fn find<'a>(records: &'a [Value], title: &str) -> &'a Value {
-    records.iter().find(|r| r["title"] == title).unwrap_or_else(|| panic!("no record {title}"))
+    records
+        .iter()
+        .find(|r| r["title"] == title)
+        .unwrap_or_else(|| panic!("no record {title}"))
 }
 
 #[test]
@@ -24,13 +30,20 @@ fn keeper_csv_imports_once_with_folders_and_reports_bad_rows() {
     let csv = fixture("plugins/csv/tests/fixtures/keeper.csv");
 
     let dry = kp(&k, &["import", "--format", "csv", &csv, "--dry-run"]).ok();
-    assert!(dry.contains("would be imported") && dry.contains("GitHub"), "{dry}");
+    assert!(
+        dry.contains("would be imported") && dry.contains("GitHub"),
+        "{dry}"
+    );
     assert!(records(&k).is_empty(), "a dry run writes nothing");
 
     let run = kp(&k, &["import", "--format", "csv", &csv, "--show-skipped"]);
     let out = run.ok();
     assert!(out.contains("records imported successfully"), "{out}");
-    assert!(run.stderr().contains("skipped: line 6"), "bad rows are reported with line numbers: {}", run.stderr());
+    assert!(
+        run.stderr().contains("skipped: line 6"),
+        "bad rows are reported with line numbers: {}",
+        run.stderr()
+    );
     let first = records(&k);
     let github = find(&first, "GitHub");
     assert_eq!(github["login"], "octocat");
@@ -40,21 +53,41 @@ fn keeper_csv_imports_once_with_folders_and_reports_bad_rows() {
     assert_eq!(db["$type"], "databaseCredentials");
     assert_eq!(db["password"], "pw,with\"quote");
     let tree = kp(&k, &["tree"]).ok();
-    assert!(tree.contains("Work") && tree.contains("Dev") && tree.contains("Ops"), "{tree}");
+    assert!(
+        tree.contains("Work") && tree.contains("Dev") && tree.contains("Ops"),
+        "{tree}"
+    );
 
     // The same import again creates no duplicates.
     kp(&k, &["import", "--format", "csv", &csv]).ok();
-    assert_eq!(records(&k).len(), first.len(), "re-import duplicated records");
+    assert_eq!(
+        records(&k).len(),
+        first.len(),
+        "re-import duplicated records"
+    );
 }
 
 #[test]
 fn import_under_a_folder_and_errors_are_clear() {
     let k = vault();
     let csv = fixture("plugins/csv/tests/fixtures/generic.csv");
-    kp(&k, &["import", "--format", "csv", &csv, "--folder", "Imported"]).ok();
+    kp(
+        &k,
+        &["import", "--format", "csv", &csv, "--folder", "Imported"],
+    )
+    .ok();
     let ls = kp(&k, &["ls", "Imported", "--format", "json"]).json();
-    assert!(ls.as_array().is_some_and(|entries| !entries.is_empty()), "records land under --folder: {ls}");
-    assert!(kp(&k, &["ls", "--format", "json"]).json().as_array().is_some_and(|root| root.iter().all(|e| e["kind"] == "folder")), "nothing at the root");
+    assert!(
+        ls.as_array().is_some_and(|entries| !entries.is_empty()),
+        "records land under --folder: {ls}"
+    );
+    assert!(
+        kp(&k, &["ls", "--format", "json"])
+            .json()
+            .as_array()
+            .is_some_and(|root| root.iter().all(|e| e["kind"] == "folder")),
+        "nothing at the root"
+    );
     let err = kp(&k, &["import", "--format", "nope", &csv]).fails();
     assert!(err.contains("no plugin named \"nope\""), "{err}");
     let err = kp(&k, &["import", "--format", "csv", "/nonexistent/file.csv"]).fails();
@@ -70,8 +103,18 @@ fn lastpass_csv_export_maps_note_types() {
     kp(&k, &["import", "--format", "lastpass", &csv]).ok();
     let all = records(&k);
     let types: Vec<&str> = all.iter().filter_map(|r| r["$type"].as_str()).collect();
-    for expected in ["bankAccount", "bankCard", "address", "serverCredentials", "databaseCredentials", "sshKeys"] {
-        assert!(types.contains(&expected), "{expected} missing from {types:?}");
+    for expected in [
+        "bankAccount",
+        "bankCard",
+        "address",
+        "serverCredentials",
+        "databaseCredentials",
+        "sshKeys",
+    ] {
+        assert!(
+            types.contains(&expected),
+            "{expected} missing from {types:?}"
+        );
     }
 }
 
@@ -89,7 +132,16 @@ fn a_dropped_in_importer_works_without_rebuilding_keeper() {
                      {"type":2,"name":"Note only","notes":"secret note","secureNote":{"type":0}}]}"#,
     )
     .expect("write export");
-    let out = kp(&k, &["import", "--format", "bitwarden", export.to_str().expect("utf8")]).ok();
+    let out = kp(
+        &k,
+        &[
+            "import",
+            "--format",
+            "bitwarden",
+            export.to_str().expect("utf8"),
+        ],
+    )
+    .ok();
     assert!(out.contains("2 records imported"), "{out}");
     let all = records(&k);
     assert_eq!(find(&all, "Forum")["login"], "bob");

@@ -73,7 +73,9 @@ fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
                 chunked = n > 0;
             }
             let body = String::from_utf8_lossy(&body).into_owned();
-            log.lock().expect("log").push(request_line.trim().to_string());
+            log.lock()
+                .expect("log")
+                .push(request_line.trim().to_string());
             let path = request_line.split_whitespace().nth(1).unwrap_or("");
             let answer = if path.starts_with("/iterations.php") {
                 fixture.iterations.to_string()
@@ -89,7 +91,11 @@ fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
                 String::new()
             };
             let mut stream = reader.into_inner();
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}", answer.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
         }
     });
     (base, seen)
@@ -100,23 +106,46 @@ fn online_import_through_the_granted_origin_only() {
     let (server, seen) = stand_in();
     let k = vault();
     let run = k
-        .cmd(&["import", "--format", "lastpass", EMAIL, "--lastpass-server", &server])
+        .cmd(&[
+            "import",
+            "--format",
+            "lastpass",
+            EMAIL,
+            "--lastpass-server",
+            &server,
+        ])
         .env("KEEPER_PASSWORD", crate::vault::PW)
         .env("KEEPER_LASTPASS_PASSWORD", PASSWORD)
         .output()
         .expect("run keeper");
     let run = crate::support::Run(run);
     let out = run.ok();
-    assert!(out.contains("2 records imported"), "{out}\n{}", run.stderr());
+    assert!(
+        out.contains("2 records imported"),
+        "{out}\n{}",
+        run.stderr()
+    );
     let export = kp(&k, &["export", "--format", "json"]).json();
     let records = export["records"].as_array().expect("records");
-    let forum = records.iter().find(|r| r["title"] == "Forum").expect("Forum imported");
+    let forum = records
+        .iter()
+        .find(|r| r["title"] == "Forum")
+        .expect("Forum imported");
     assert_eq!(forum["login"], "bob");
     assert_eq!(forum["password"], "forum-pw");
     let requests = seen.lock().expect("log").clone();
-    assert!(requests[0].starts_with("POST /iterations.php"), "{requests:?}");
-    assert!(requests.iter().any(|r| r.starts_with("GET /getaccts.php")), "{requests:?}");
-    assert!(!run.stderr().contains(PASSWORD), "the master password never shows");
+    assert!(
+        requests[0].starts_with("POST /iterations.php"),
+        "{requests:?}"
+    );
+    assert!(
+        requests.iter().any(|r| r.starts_with("GET /getaccts.php")),
+        "{requests:?}"
+    );
+    assert!(
+        !run.stderr().contains(PASSWORD),
+        "the master password never shows"
+    );
 }
 
 #[test]
@@ -124,15 +153,28 @@ fn a_wrong_lastpass_password_imports_nothing() {
     let (server, _) = stand_in();
     let k = vault();
     let run = k
-        .cmd(&["import", "--format", "lastpass", EMAIL, "--lastpass-server", &server])
+        .cmd(&[
+            "import",
+            "--format",
+            "lastpass",
+            EMAIL,
+            "--lastpass-server",
+            &server,
+        ])
         .env("KEEPER_PASSWORD", crate::vault::PW)
         .env("KEEPER_LASTPASS_PASSWORD", "not the password")
         .output()
         .expect("run keeper");
     let run = crate::support::Run(run);
     let err = run.fails();
-    assert!(err.to_lowercase().contains("authentication failed"), "{err}");
+    assert!(
+        err.to_lowercase().contains("authentication failed"),
+        "{err}"
+    );
     assert!(!err.contains("not the password"));
     let export = kp(&k, &["export", "--format", "json"]).json();
-    assert!(export["records"].as_array().is_none_or(Vec::is_empty), "nothing imported");
+    assert!(
+        export["records"].as_array().is_none_or(Vec::is_empty),
+        "nothing imported"
+    );
 }

@@ -58,10 +58,18 @@ pub struct Collected {
 ///
 /// Unknown plugin or not an importer, an unreadable source, or any plugin
 /// or sandbox error (with the plugin's name).
-pub async fn collect(plugin_dir: &Path, cache_dir: &Path, request: &Request<'_>) -> anyhow::Result<Collected> {
+pub async fn collect(
+    plugin_dir: &Path,
+    cache_dir: &Path,
+    request: &Request<'_>,
+) -> anyhow::Result<Collected> {
     let package = registry::find(plugin_dir, request.format)?;
     if package.manifest.kind != Kind::Importer {
-        anyhow::bail!("plugin {} is a {}, not an importer", package.manifest.id(), package.manifest.kind);
+        anyhow::bail!(
+            "plugin {} is a {}, not an importer",
+            package.manifest.id(),
+            package.manifest.kind
+        );
     }
     let runtime = Runtime::new(ArtifactCache::new(cache_dir.to_path_buf()))?;
     let plugin = runtime.load(&package)?;
@@ -71,7 +79,8 @@ pub async fn collect(plugin_dir: &Path, cache_dir: &Path, request: &Request<'_>)
     let input = if request.source == "-" {
         InputSource::new(std::io::stdin(), None)
     } else if path.is_file() {
-        let file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        let file = std::fs::File::open(path)
+            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
         let size = file.metadata().ok().map(|m| m.len());
         InputSource::new(file, size)
     } else if info.reads_input && !request.source.contains('@') {
@@ -85,16 +94,25 @@ pub async fn collect(plugin_dir: &Path, cache_dir: &Path, request: &Request<'_>)
         options.push(("record-type".into(), t.to_string()));
     }
     if let Some(server) = request.server {
-        options.push(("lastpass-server".into(), server.trim_end_matches('/').to_string()));
+        options.push((
+            "lastpass-server".into(),
+            server.trim_end_matches('/').to_string(),
+        ));
     }
     options.extend(request.options.iter().cloned());
     let mut call = CallContext {
-        secrets: request.options.iter().filter(|(k, _)| k == "password").map(|(_, v)| zeroize::Zeroizing::new(v.clone())).collect(),
+        secrets: request
+            .options
+            .iter()
+            .filter(|(k, _)| k == "password")
+            .map(|(_, v)| zeroize::Zeroizing::new(v.clone()))
+            .collect(),
         ..Default::default()
     };
     if let Some(server) = request.server {
         // The user's server replaces the granted origin; nothing else opens.
-        let origin = Origin::parse(server.trim_end_matches('/')).map_err(|e| anyhow::anyhow!("--lastpass-server: {e}"))?;
+        let origin = Origin::parse(server.trim_end_matches('/'))
+            .map_err(|e| anyhow::anyhow!("--lastpass-server: {e}"))?;
         call.http_origins = Some(vec![origin]);
     }
 
@@ -133,7 +151,9 @@ fn value(kind: &str, text: &str) -> Value {
     let parsed = if text.starts_with('{') || text.starts_with('[') {
         serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
     } else if kind == "date" {
-        text.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(text.to_string()))
+        text.parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(text.to_string()))
     } else {
         Value::String(text.to_string())
     };
@@ -142,10 +162,19 @@ fn value(kind: &str, text: &str) -> Value {
 
 fn convert(r: crate::runtime::plugin::ImportRecord, request: &Request<'_>) -> ImportRecord {
     let now = now_ms();
-    let record_type = if r.record_type.is_empty() { request.record_type.unwrap_or("login").to_string() } else { r.record_type };
+    let record_type = if r.record_type.is_empty() {
+        request.record_type.unwrap_or("login").to_string()
+    } else {
+        r.record_type
+    };
     let mut data = RecordData::new(&record_type, &r.title);
     let mut set = |custom: bool, f: &Field| {
-        let values: Vec<Value> = f.values.iter().filter(|v| !v.is_empty()).map(|v| value(&f.kind, v)).collect();
+        let values: Vec<Value> = f
+            .values
+            .iter()
+            .filter(|v| !v.is_empty())
+            .map(|v| value(&f.kind, v))
+            .collect();
         if !values.is_empty() {
             data.set_field(custom, &f.kind, f.label.as_deref(), values, now);
         }
@@ -161,7 +190,10 @@ fn convert(r: crate::runtime::plugin::ImportRecord, request: &Request<'_>) -> Im
         .locations
         .into_iter()
         .map(|l| FolderSpec {
-            shared_folder: l.shared_folder.as_deref().map(|s| prefixed(request.folder, s)),
+            shared_folder: l
+                .shared_folder
+                .as_deref()
+                .map(|s| prefixed(request.folder, s)),
             folder: match (&l.folder, request.folder) {
                 (Some(f), Some(base)) if l.shared_folder.is_none() => Some(prefixed(Some(base), f)),
                 (f, _) => f.clone(),
@@ -172,10 +204,18 @@ fn convert(r: crate::runtime::plugin::ImportRecord, request: &Request<'_>) -> Im
         .collect();
     if folders.is_empty() {
         if let Some(base) = request.folder {
-            folders.push(FolderSpec { folder: Some(base.to_string()), ..Default::default() });
+            folders.push(FolderSpec {
+                folder: Some(base.to_string()),
+                ..Default::default()
+            });
         }
     }
-    ImportRecord { uid: None, data, folders, modified: None }
+    ImportRecord {
+        uid: None,
+        data,
+        folders,
+        modified: None,
+    }
 }
 
 #[cfg(test)]
@@ -184,9 +224,18 @@ mod tests {
 
     #[test]
     fn structured_values_are_parsed_and_plain_ones_kept() {
-        assert_eq!(value("host", r#"{"hostName":"db","port":"22"}"#)["hostName"], "db");
-        assert_eq!(value("date", "1700000000000"), Value::from(1_700_000_000_000_i64));
-        assert_eq!(value("login", "{not json"), Value::String("{not json".into()));
+        assert_eq!(
+            value("host", r#"{"hostName":"db","port":"22"}"#)["hostName"],
+            "db"
+        );
+        assert_eq!(
+            value("date", "1700000000000"),
+            Value::from(1_700_000_000_000_i64)
+        );
+        assert_eq!(
+            value("login", "{not json"),
+            Value::String("{not json".into())
+        );
         assert_eq!(prefixed(Some("Imported\\"), "A\\B"), "Imported\\A\\B");
         assert_eq!(prefixed(None, "A"), "A");
     }

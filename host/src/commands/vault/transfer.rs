@@ -88,8 +88,12 @@ fn import_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCo
     if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
         let password = match std::env::var("KEEPER_LASTPASS_PASSWORD") {
             Ok(p) => p,
-            Err(_) => rpassword::prompt_password(format!("LastPass master password for {source}: "))
-                .context("cannot read the LastPass master password (set KEEPER_LASTPASS_PASSWORD)")?,
+            Err(_) => {
+                rpassword::prompt_password(format!("LastPass master password for {source}: "))
+                    .context(
+                        "cannot read the LastPass master password (set KEEPER_LASTPASS_PASSWORD)",
+                    )?
+            }
         };
         options.push(("mode".to_string(), "online".to_string()));
         options.push(("password".to_string(), password));
@@ -109,7 +113,11 @@ fn import_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCo
     let mut vault = unlock(ctx)?;
     let runtime = tokio::runtime::Handle::current();
     let collected = tokio::task::block_in_place(|| {
-        runtime.block_on(crate::import::collect(&ctx.plugin_dir(), &ctx.cache_dir(), &request))
+        runtime.block_on(crate::import::collect(
+            &ctx.plugin_dir(),
+            &ctx.cache_dir(),
+            &request,
+        ))
     })?;
     if args.show_skipped {
         for reason in &collected.skipped {
@@ -122,17 +130,35 @@ fn import_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCo
             .iter()
             .map(|r| {
                 let place = r.folders.first().map(|f| {
-                    [f.shared_folder.as_deref(), f.folder.as_deref()].into_iter().flatten().collect::<Vec<_>>().join("\\")
+                    [f.shared_folder.as_deref(), f.folder.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join("\\")
                 });
-                vec![r.data.title.clone(), r.data.record_type.clone(), place.unwrap_or_default()]
+                vec![
+                    r.data.title.clone(),
+                    r.data.record_type.clone(),
+                    place.unwrap_or_default(),
+                ]
             })
             .collect();
-        println!("{}", crate::output::table(&["Title", "Type", "Folder"], &rows));
-        println!("{} records would be imported; {} skipped; nothing was written", collected.records.len(), collected.skipped.len());
+        println!(
+            "{}",
+            crate::output::table(&["Title", "Type", "Folder"], &rows)
+        );
+        println!(
+            "{} records would be imported; {} skipped; nothing was written",
+            collected.records.len(),
+            collected.skipped.len()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let summary = keeper_json::import_records(&mut vault, &collected.shared, &collected.records)?;
-    println!("{} records imported successfully", summary.added + summary.updated);
+    println!(
+        "{} records imported successfully",
+        summary.added + summary.updated
+    );
     eprintln!(
         "added {}, updated {}, skipped {} identical, {} skipped from the source, created {} folder(s)",
         summary.added,
