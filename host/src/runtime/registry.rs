@@ -99,20 +99,29 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 ///
 /// Only if a built-in manifest is invalid (a build defect).
 pub fn builtin() -> Result<Vec<PluginPackage>, Error> {
-    embedded::BUILTIN
-        .iter()
-        .map(|b| {
-            let manifest = Manifest::parse(b.manifest)?;
-            Ok(PluginPackage {
-                granted: manifest.capabilities.clone(),
-                sha256: sha256_hex(b.wasm),
-                manifest,
-                wasm: Cow::Borrowed(b.wasm),
-                source: Source::Builtin,
-                dir: None,
-            })
-        })
-        .collect()
+    embedded::BUILTIN.iter().map(builtin_package).collect()
+}
+
+fn builtin_package(b: &embedded::Builtin) -> Result<PluginPackage, Error> {
+    let manifest = Manifest::parse(b.manifest)?;
+    Ok(PluginPackage {
+        granted: manifest.capabilities.clone(),
+        sha256: sha256_hex(b.wasm),
+        manifest,
+        wasm: Cow::Borrowed(b.wasm),
+        source: Source::Builtin,
+        dir: None,
+    })
+}
+
+/// The built-in plugin named `name`, hashing only that component.
+fn builtin_named(name: &str) -> Result<Option<PluginPackage>, Error> {
+    for b in embedded::BUILTIN {
+        if Manifest::parse(b.manifest)?.name == name {
+            return builtin_package(b).map(Some);
+        }
+    }
+    Ok(None)
 }
 
 /// Reads one plugin folder (installed or dropped in), verifying its hashes.
@@ -219,7 +228,7 @@ pub fn all(plugin_dir: &Path) -> Result<(Vec<PluginPackage>, Vec<(PathBuf, Error
 ///
 /// [`Error::NotFound`], or the reason its folder cannot be used.
 pub fn find(plugin_dir: &Path, name: &str) -> Result<PluginPackage, Error> {
-    if let Some(package) = builtin()?.into_iter().find(|p| p.manifest.name == name) {
+    if let Some(package) = builtin_named(name)? {
         return Ok(package);
     }
     let dir = plugin_dir.join(name);
@@ -270,7 +279,7 @@ pub fn install(
     replace: bool,
 ) -> Result<PathBuf, Error> {
     let name = &package.manifest.name;
-    if builtin()?.iter().any(|b| &b.manifest.name == name) {
+    if builtin_named(name)?.is_some() {
         return Err(Error::Manifest(format!(
             "{name} is a built-in plugin name; choose another name"
         )));
@@ -319,7 +328,7 @@ pub fn install(
 ///
 /// Built-in plugins cannot be removed; [`Error::NotFound`].
 pub fn remove(plugin_dir: &Path, name: &str) -> Result<PathBuf, Error> {
-    if builtin()?.iter().any(|b| b.manifest.name == name) {
+    if builtin_named(name)?.is_some() {
         return Err(Error::Manifest(format!(
             "{name} is built into keeper and cannot be removed"
         )));
