@@ -34,7 +34,7 @@
 //! Built into keeper; to build it alone:
 //! `cargo build --target wasm32-wasip2 --profile plugin -p keeper-plugin-sshkey`.
 
-use keeper_plugin_sdk::ssh::{Credential, Session, SshError};
+use keeper_plugin_sdk::ssh::{Credential, Session, check_unix_login};
 use keeper_plugin_sdk::{Field, PluginError, PluginInfo, Rotation, Rotator, Secret};
 use ssh_key::{LineEnding, PrivateKey};
 use zeroize::Zeroizing;
@@ -56,7 +56,7 @@ impl Rotator for SshKey {
     }
 
     fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
-        check_login(req.login())?;
+        check_unix_login(req.login())?;
         let source = passphrase_source(req)?;
         let seed = random_seed();
         let pair = generate(
@@ -240,7 +240,7 @@ fn has_prepared(req: &Rotation) -> bool {
 
 /// The record's current key pair.
 fn current_pair(req: &Rotation) -> Result<KeyPair, PluginError> {
-    check_login(req.login())?;
+    check_unix_login(req.login())?;
     let text = key_pair_value(&req.record().fields).ok_or_else(|| {
         PluginError::InvalidConfig("the record has no keyPair field with the current key".into())
     })?;
@@ -254,33 +254,11 @@ fn prepared_pair(req: &Rotation) -> Result<KeyPair, PluginError> {
     KeyPair::parse(text, "new")
 }
 
-/// Refuses logins other than `[A-Za-z0-9._-]+` not starting with `-`.
-fn check_login(login: &str) -> Result<(), PluginError> {
-    let ok = !login.is_empty()
-        && !login.starts_with('-')
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(PluginError::InvalidConfig(format!(
-            "login {login:?} is not a Unix user name (only letters, digits, `.`, `_` and `-` are allowed)"
-        )))
-    }
-}
-
-/// Logs in with `pair`'s private key, decrypted with `passphrase`. A
-/// refused or changed host key and a session failing while being set up
-/// change nothing on the target, and say so (invalid configuration /
-/// unreachable), like the ssh plugin.
+/// Logs in with `pair`'s private key, decrypted with `passphrase`; a
+/// failure says the target was not touched ([`Session::login`]).
 fn connect(login: &str, pair: &KeyPair, passphrase: Option<&str>) -> Result<Session, PluginError> {
     let credential = Credential::private_key(pair.private.clone(), passphrase.map(Secret::new));
-    Session::connect(login, credential).map_err(|e| match e {
-        SshError::HostKey(_) => PluginError::InvalidConfig(e.to_string()),
-        SshError::Channel(_) => PluginError::Unreachable(e.to_string()),
-        other => other.into(),
-    })
+    Session::login(login, credential)
 }
 
 /// `(type, base64)` of an OpenSSH public key line, if it is one.
