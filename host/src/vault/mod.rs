@@ -21,6 +21,7 @@ pub mod keeper_json;
 pub mod model;
 pub mod path;
 mod records;
+pub mod search;
 pub mod store;
 mod users;
 
@@ -34,6 +35,7 @@ pub use model::{
     RecordSummary, now_ms,
 };
 pub use records::{MAX_ATTACHMENT, NewRecord};
+pub use search::SearchPattern;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
 pub use users::{Grantee, TeamInfo, UserInfo};
@@ -299,6 +301,20 @@ impl Vault {
         let Vault { store, s, .. } = self;
         let mut out = None;
         store.write(&mut |tx| {
+            out = Some(f(tx, s)?);
+            Ok(())
+        })?;
+        out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
+    }
+
+    /// [`Vault::write`] without waiting for the disk ([`Store::write_deferred`]).
+    fn write_deferred<T>(
+        &mut self,
+        mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
+    ) -> Result<T> {
+        let Vault { store, s, .. } = self;
+        let mut out = None;
+        store.write_deferred(&mut |tx| {
             out = Some(f(tx, s)?);
             Ok(())
         })?;
