@@ -294,30 +294,34 @@ impl Vault {
     }
 
     /// Runs `f` in one write transaction and returns its value.
-    fn write<T>(
-        &mut self,
-        mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
-    ) -> Result<T> {
-        let Vault { store, s, .. } = self;
-        let mut out = None;
-        store.write(&mut |tx| {
-            out = Some(f(tx, s)?);
-            Ok(())
-        })?;
-        out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
+    fn write<T>(&mut self, f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>) -> Result<T> {
+        self.write_with(true, f)
     }
 
     /// [`Vault::write`] without waiting for the disk ([`Store::write_deferred`]).
     fn write_deferred<T>(
         &mut self,
+        f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
+    ) -> Result<T> {
+        self.write_with(false, f)
+    }
+
+    fn write_with<T>(
+        &mut self,
+        durable: bool,
         mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
     ) -> Result<T> {
         let Vault { store, s, .. } = self;
         let mut out = None;
-        store.write_deferred(&mut |tx| {
+        let mut run = |tx: &mut dyn StoreTx| {
             out = Some(f(tx, s)?);
             Ok(())
-        })?;
+        };
+        if durable {
+            store.write(&mut run)?;
+        } else {
+            store.write_deferred(&mut run)?;
+        }
         out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
     }
 
