@@ -532,4 +532,53 @@ mod tests {
         ));
         assert_eq!(std::fs::read(&other).expect("read"), before);
     }
+
+    /// Group-committed pending states: all stored, or none when one of the
+    /// records cannot take one.
+    #[test]
+    fn pending_rotations_are_written_together_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let mut v =
+            Vault::create(&path, "a@b.c", &pw("pw"), &KdfParams::insecure_fast()).expect("create");
+        let a = v
+            .add_record(RecordData::new("login", "a"), None)
+            .expect("add");
+        let b = v
+            .add_record(RecordData::new("login", "b"), None)
+            .expect("add");
+        let state = |new: &str| PendingRotation {
+            new_password: new.into(),
+            old_password: "old".into(),
+            plugin: "noop".into(),
+            target: String::new(),
+            started: 1,
+            prepared: Vec::new(),
+        };
+        let (sa, sb) = (state("new-a"), state("new-b"));
+        let failed = v.set_pending_rotations(&[(&a, &sa), ("no-such-record", &sb), (&b, &sb)]);
+        assert!(
+            matches!(failed, Err(VaultError::NotFound { .. })),
+            "{failed:?}"
+        );
+        assert!(
+            v.pending_rotation(&a).expect("read").is_none(),
+            "nothing stored"
+        );
+        assert!(v.pending_rotation(&b).expect("read").is_none());
+        v.set_pending_rotations(&[(&a, &sa), (&b, &sb)])
+            .expect("both");
+        assert_eq!(
+            v.pending_rotation(&a)
+                .expect("read")
+                .map(|p| p.new_password.clone()),
+            Some("new-a".into())
+        );
+        assert_eq!(
+            v.pending_rotation(&b)
+                .expect("read")
+                .map(|p| p.new_password.clone()),
+            Some("new-b".into())
+        );
+    }
 }

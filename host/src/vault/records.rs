@@ -288,14 +288,8 @@ pub(crate) fn link_tx(
     Ok(())
 }
 
-/// Reads, changes and re-seals one record inside a transaction; returns the
-/// new record. The password field's old value goes to the history.
-pub(crate) fn update_record_tx(
-    tx: &mut dyn StoreTx,
-    s: &Session,
-    uid: &str,
-    f: &mut dyn FnMut(&mut RecordData) -> Result<()>,
-) -> Result<Record> {
+/// The keyed row of a record the user may edit.
+fn editable_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
     let row = tx
         .keyed_record(uid, &s.holders())?
         .ok_or_else(|| VaultError::NotFound {
@@ -305,6 +299,18 @@ pub(crate) fn update_record_tx(
     if !row.key.can_edit {
         return Err(VaultError::Denied(format!("you may not edit record {uid}")));
     }
+    Ok(row)
+}
+
+/// Reads, changes and re-seals one record inside a transaction; returns the
+/// new record. The password field's old value goes to the history.
+pub(crate) fn update_record_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    f: &mut dyn FnMut(&mut RecordData) -> Result<()>,
+) -> Result<Record> {
+    let row = editable_row(tx, s, uid)?;
     let key = record_key(s, &row)?;
     let mut record = decrypt_row(s, &row)?;
     let before = record.data.clone();
@@ -603,25 +609,30 @@ impl Vault {
     ///
     /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right).
     pub fn set_pending_rotation(&mut self, uid: &str, pending: &PendingRotation) -> Result<()> {
+        self.set_pending_rotations(&[(uid, pending)])
+    }
+
+    /// [`Vault::set_pending_rotation`] for several records in one
+    /// transaction (one wait for the disk): all are stored, or none.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::set_pending_rotation`], for the first record that fails.
+    pub fn set_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<()> {
         self.write(|tx, s| {
-            let row = tx
-                .keyed_record(uid, &s.holders())?
-                .ok_or_else(|| VaultError::NotFound {
-                    kind: "record",
-                    name: uid.to_string(),
+            for &(uid, pending) in items {
+                let row = editable_row(tx, s, uid)?;
+                let key = record_key(s, &row)?;
+                let json = Zeroizing::new(
+                    serde_json::to_vec(pending).map_err(|e| VaultError::Invalid(e.to_string()))?,
+                );
+                tx.put_pending(&PendingRow {
+                    record_uid: uid.to_string(),
+                    started: pending.started,
+                    data: key.seal(&json, &ad::pending(uid)),
                 })?;
-            if !row.key.can_edit {
-                return Err(VaultError::Denied(format!("you may not edit record {uid}")));
             }
-            let key = record_key(s, &row)?;
-            let json = Zeroizing::new(
-                serde_json::to_vec(pending).map_err(|e| VaultError::Invalid(e.to_string()))?,
-            );
-            tx.put_pending(&PendingRow {
-                record_uid: uid.to_string(),
-                started: pending.started,
-                data: key.seal(&json, &ad::pending(uid)),
-            })
+            Ok(())
         })
     }
 
