@@ -16,7 +16,6 @@ pub mod crypto;
 pub mod duplicates;
 mod error;
 pub mod folders;
-pub mod generator;
 pub mod keeper_json;
 pub mod model;
 pub mod path;
