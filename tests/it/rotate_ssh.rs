@@ -17,7 +17,7 @@ use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError}
 
 use crate::sshd::{Account, Sshd, free_port, keygen, public_key};
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault};
+use crate::vault::{add, kp, vault, vault_password};
 
 /// Generous bound for one SSH operation on loopback.
 const T: Duration = Duration::from_secs(30);
@@ -77,19 +77,6 @@ fn ssh_record(
     ];
     args.extend_from_slice(extra);
     add(k, &args)
-}
-
-fn vault_password(k: &Keeper, uid: &str) -> String {
-    let json = kp(k, &["get", uid, "--format", "json", "--unmask"]).json();
-    // Typed fields first; record types without one (sshKeys) keep it custom.
-    ["fields", "custom"]
-        .iter()
-        .filter_map(|part| json[part].as_array())
-        .flatten()
-        .find(|f| f["type"] == "password")
-        .and_then(|f| f["value"][0].as_str())
-        .unwrap_or_else(|| panic!("a password field in {json}"))
-        .to_string()
 }
 
 fn no_pending(k: &Keeper) -> bool {
