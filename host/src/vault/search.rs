@@ -60,19 +60,15 @@ impl SearchPattern {
         {
             return true;
         }
-        let mut texts = Vec::new();
         for f in d.fields.iter().chain(&d.custom) {
             if f.label.as_deref().is_some_and(|l| pattern.is_match(l)) {
                 return true;
             }
-            if fields::is_secret(&f.kind) {
-                continue;
-            }
-            texts.clear();
-            f.value
-                .iter()
-                .for_each(|v| fields::flatten_text(v, &mut texts));
-            if texts.iter().any(|t| pattern.is_match(t)) {
+            if !fields::is_secret(&f.kind)
+                && f.value
+                    .iter()
+                    .any(|v| fields::any_text(v, &mut |t| pattern.is_match(t)))
+            {
                 return true;
             }
         }

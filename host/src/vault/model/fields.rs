@@ -314,14 +314,15 @@ pub fn display(kind: &str, v: &Value, unmask: bool) -> String {
     }
 }
 
-/// Appends every string inside `v` to `out` (for search).
-pub fn flatten_text(v: &Value, out: &mut Vec<String>) {
+/// Whether `test` holds for any text inside `v`: its non-empty strings
+/// and numbers, nested objects and arrays included (for search).
+pub fn any_text(v: &Value, test: &mut dyn FnMut(&str) -> bool) -> bool {
     match v {
-        Value::String(s) if !s.is_empty() => out.push(s.clone()),
-        Value::Object(m) => m.values().for_each(|v| flatten_text(v, out)),
-        Value::Array(a) => a.iter().for_each(|v| flatten_text(v, out)),
-        Value::Number(n) => out.push(n.to_string()),
-        _ => {}
+        Value::String(s) => !s.is_empty() && test(s),
+        Value::Object(m) => m.values().any(|v| any_text(v, test)),
+        Value::Array(a) => a.iter().any(|v| any_text(v, test)),
+        Value::Number(n) => test(&n.to_string()),
+        _ => false,
     }
 }
 
