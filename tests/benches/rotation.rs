@@ -9,8 +9,9 @@
 //! 2. **plugin only**: the same work through the sandboxed mysql plugin
 //!    (`rotate` + `verify` calls, fresh sandbox each), no vault;
 //! 3. **keeper end to end**: the rotation engine behind `keeper rotate
-//!    --match` (password generation, pending state, plugin calls, the final
-//!    vault transaction and audit), sequentially and with `--parallel 8`.
+//!    --match` (`Engine::rotate_all`: password generation, pending state,
+//!    plugin calls, the final vault transaction and audit), sequentially and
+//!    with `--parallel 8`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -164,23 +165,18 @@ fn main() {
         )
         .expect("engine"),
     );
+    let targets: Vec<(String, Option<String>)> = uids.iter().map(|u| (u.clone(), None)).collect();
     let run = |parallel: usize| -> Duration {
         let started = Instant::now();
-        tokio.block_on(async {
-            let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
-            let mut tasks = tokio::task::JoinSet::new();
-            for uid in &uids {
-                let (engine, limit, uid) = (engine.clone(), limit.clone(), uid.clone());
-                tasks.spawn(async move {
-                    let _permit = limit.acquire_owned().await;
-                    engine.rotate(&uid, None, &Options::default()).await
-                });
-            }
-            while let Some(report) = tasks.join_next().await {
-                let report = report.expect("task");
-                assert_eq!(report.outcome, Outcome::Rotated, "{report:?}");
-            }
-        });
+        let reports = tokio.block_on(engine.rotate_all(
+            targets.clone(),
+            &Options::default(),
+            parallel,
+            |_| {},
+        ));
+        for report in &reports {
+            assert_eq!(report.outcome, Outcome::Rotated, "{report:?}");
+        }
         started.elapsed()
     };
     let _warm = run(8); // compile and cache the plugin, warm the vault

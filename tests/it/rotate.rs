@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault, vault_password};
+use crate::vault::{add, crash_at, kp, vault, vault_password};
 
 /// Runs SQL as root.
 fn sql(query: &str) -> String {
@@ -300,12 +300,7 @@ fn a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
         let account = Account::new("kr_", old);
         let k = vault();
         let uid = mysql_record(&k, "crashy", &account, old);
-        let crashed = k
-            .cmd(&["rotate", &uid])
-            .env("KEEPER_PASSWORD", crate::vault::PW)
-            .env("KEEPER_FAULT", point)
-            .output()
-            .expect("run keeper");
+        let crashed = crash_at(&k, &["rotate", &uid], point);
         assert!(
             !crashed.status.success(),
             "{point}: the injected fault must kill the process"
@@ -338,6 +333,67 @@ fn a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
             "{point}: rotation after resume"
         );
     }
+}
+
+/// A bulk run stages records a little ahead of the one being rotated; a
+/// crash in the middle leaves those staged ones pending, untouched, and
+/// `--resume` rolls them back (or finishes the one that had changed):
+/// nobody is locked out and nothing stays pending.
+#[test]
+fn a_crash_in_a_bulk_run_leaves_staged_records_resolvable() {
+    let k = vault();
+    let mut accounts = Vec::new();
+    for i in 0..6 {
+        let pw = format!("Staged-old-{i}");
+        let account = Account::new("ks_", &pw);
+        let uid = mysql_record(&k, &format!("staged {i}"), &account, &pw);
+        accounts.push((account, uid));
+    }
+    let crashed = crash_at(
+        &k,
+        &[
+            "rotate",
+            "--match",
+            "^staged ",
+            "--force",
+            "--parallel",
+            "1",
+        ],
+        "after-set",
+    );
+    assert!(
+        !crashed.status.success(),
+        "the injected fault kills the run"
+    );
+    let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]);
+    assert!(
+        resumed.0.status.success(),
+        "{}{}",
+        resumed.stdout(),
+        resumed.stderr()
+    );
+    let reports: Value = serde_json::from_str(&resumed.stdout()).expect("json");
+    let outcomes: Vec<&str> = reports
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["outcome"].as_str())
+        .collect();
+    assert!(
+        outcomes.contains(&"completed"),
+        "the record whose target changed is finished: {outcomes:?}"
+    );
+    assert!(
+        (1..=3).contains(&outcomes.len()),
+        "at most the crashed record and two staged ahead: {outcomes:?}"
+    );
+    for (i, (account, uid)) in accounts.iter().enumerate() {
+        assert!(
+            can_login(&account.name, &vault_password(&k, uid)),
+            "LOCK-OUT on record {i}"
+        );
+    }
+    assert!(kp(&k, &["rotate", "--resume"]).ok().contains("No pending"));
 }
 
 #[test]
@@ -391,4 +447,14 @@ fn bulk_rotation_isolates_one_broken_record() {
             );
         }
     }
+    // Every attempt is audited with how long it took on its target: 49
+    // logins, changes and verifying logins cannot all take under 1 ms.
+    let audit = kp(&k, &["audit-log", "--format", "json"]).json();
+    let audit = audit.as_array().expect("array");
+    assert_eq!(audit.len(), 50, "one entry per record");
+    let total: i64 = audit
+        .iter()
+        .map(|e| e["duration_ms"].as_i64().expect("duration_ms"))
+        .sum();
+    assert!(total > 0, "durations are measured: {audit:?}");
 }

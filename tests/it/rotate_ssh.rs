@@ -17,7 +17,7 @@ use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError}
 
 use crate::sshd::{Account, Sshd, free_port, keygen, public_key};
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault, vault_password};
+use crate::vault::{add, crash_at, kp, vault, vault_password};
 
 /// Generous bound for one SSH operation on loopback.
 const T: Duration = Duration::from_secs(30);
@@ -286,13 +286,7 @@ fn ssh_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
         let k = vault();
         let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
         let uid = ssh_record(&k, &sshd, &account, &account.password, &[&pin]);
-        let crashed = k
-            .cmd(&["rotate", &uid])
-            .env("KEEPER_PASSWORD", crate::vault::PW)
-            .env("KEEPER_TEST_FAST_KDF", "1")
-            .env("KEEPER_FAULT", point)
-            .output()
-            .expect("run keeper");
+        let crashed = crash_at(&k, &["rotate", &uid], point);
         assert!(
             !crashed.status.success(),
             "{point}: the injected fault must kill the process"
@@ -632,13 +626,7 @@ fn sshkey_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
         let k = vault();
         let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
         let uid = sshkey_record(&k, &sshd, &account, &old, &[&pin, "password=crash phrase"]);
-        let crashed = k
-            .cmd(&["rotate", &uid])
-            .env("KEEPER_PASSWORD", crate::vault::PW)
-            .env("KEEPER_TEST_FAST_KDF", "1")
-            .env("KEEPER_FAULT", point)
-            .output()
-            .expect("run keeper");
+        let crashed = crash_at(&k, &["rotate", &uid], point);
         assert!(!crashed.status.success(), "{point}");
         let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]);
         assert!(

@@ -43,6 +43,17 @@ pub fn add(k: &Keeper, args: &[&str]) -> String {
     kp(k, &all).ok().trim().to_string()
 }
 
+/// Runs `keeper ARGS` unlocked, aborting it at the rotation fault `point`
+/// (`KEEPER_FAULT`, debug builds): what a crash there leaves behind.
+pub fn crash_at(k: &Keeper, args: &[&str], point: &str) -> std::process::Output {
+    k.cmd(args)
+        .env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_TEST_FAST_KDF", "1")
+        .env("KEEPER_FAULT", point)
+        .output()
+        .expect("run keeper")
+}
+
 /// The record's current password, unmasked (typed fields first; record
 /// types without a password field, such as sshKeys, keep it custom).
 pub fn vault_password(k: &Keeper, uid: &str) -> String {

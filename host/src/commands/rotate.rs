@@ -101,32 +101,18 @@ async fn run_all(
         }
         bar
     });
-    let limit = Arc::new(tokio::sync::Semaphore::new(parallel));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, (uid, endpoint)) in targets.into_iter().enumerate() {
-        let (engine, options, limit) = (engine.clone(), options.clone(), limit.clone());
-        tasks.spawn(async move {
-            let _permit = limit.acquire_owned().await;
-            (
-                index,
-                engine.rotate(&uid, endpoint.as_deref(), &options).await,
-            )
-        });
-    }
-    let mut reports = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        if let Ok(done) = done {
-            if let Some(bar) = &bar {
+    let progress = bar.clone();
+    let reports = engine
+        .rotate_all(targets, options, parallel, move |_| {
+            if let Some(bar) = &progress {
                 bar.inc(1);
             }
-            reports.push(done);
-        }
-    }
+        })
+        .await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    reports.sort_by_key(|(index, _)| *index);
-    reports.into_iter().map(|(_, r)| r).collect()
+    reports
 }
 
 fn print_reports(reports: &[Report], format: Format, print: bool) -> anyhow::Result<()> {

@@ -122,6 +122,9 @@ pub struct Report {
     pub password: Option<String>,
     #[serde(skip)]
     pub(crate) new_password: Option<Zeroizing<String>>,
+    /// When the work on the target began (after waiting for a slot).
+    #[serde(skip)]
+    started: Instant,
 }
 
 impl std::fmt::Debug for Report {
@@ -331,7 +334,63 @@ impl Engine {
 
     /// Rotates one record (or resolves its pending rotation).
     pub async fn rotate(&self, uid: &str, endpoint: Option<&str>, options: &Options) -> Report {
-        let started = Instant::now();
+        self.rotate_gated(uid, endpoint, options, None).await
+    }
+
+    /// Rotates `targets`, at most `parallel` at once, calling `done` as each
+    /// finishes; reports in the order of `targets`.
+    ///
+    /// Records are *staged* (password generated, plugin material prepared,
+    /// pending state stored) a little ahead of the ones being rotated, so
+    /// the wait for the disk that makes each pending state durable overlaps
+    /// with other records' work on their targets, and concurrent pending
+    /// states share one commit. At most `parallel + 2` records are staged
+    /// or in progress at any time; a record is staged only when it will be
+    /// rotated next, and an interrupted run leaves at most that many
+    /// pending, for `rotate --resume`.
+    pub async fn rotate_all(
+        self: &Arc<Self>,
+        targets: Vec<(String, Option<String>)>,
+        options: &Options,
+        parallel: usize,
+        done: impl Fn(&Report) + Send + Sync + 'static,
+    ) -> Vec<Report> {
+        let parallel = parallel.max(1);
+        let staging = Arc::new(tokio::sync::Semaphore::new(parallel + 2));
+        let running = Arc::new(tokio::sync::Semaphore::new(parallel));
+        let done = Arc::new(done);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, (uid, endpoint)) in targets.into_iter().enumerate() {
+            let (engine, options) = (self.clone(), options.clone());
+            let (staging, running, done) = (staging.clone(), running.clone(), done.clone());
+            tasks.spawn(async move {
+                let _staged = staging.acquire_owned().await;
+                let report = engine
+                    .rotate_gated(&uid, endpoint.as_deref(), &options, Some(running))
+                    .await;
+                done(&report);
+                (index, report)
+            });
+        }
+        let mut reports = Vec::new();
+        while let Some(finished) = tasks.join_next().await {
+            if let Ok(finished) = finished {
+                reports.push(finished);
+            }
+        }
+        reports.sort_by_key(|(index, _)| *index);
+        reports.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// [`Engine::rotate`]; with `gate`, a permit of it is taken before the
+    /// target is touched (after staging) and held until the record is done.
+    async fn rotate_gated(
+        &self,
+        uid: &str,
+        endpoint: Option<&str>,
+        options: &Options,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
+    ) -> Report {
         let mut report = Report {
             uid: uid.to_string(),
             title: String::new(),
@@ -342,9 +401,12 @@ impl Engine {
             message: None,
             password: None,
             new_password: None,
+            started: Instant::now(),
         };
-        let early = self.rotate_inner(uid, endpoint, options, &mut report).await;
-        report.duration_ms = started.elapsed().as_millis() as u64;
+        let early = self
+            .rotate_inner(uid, endpoint, options, gate, &mut report)
+            .await;
+        report.duration_ms = report.started.elapsed().as_millis() as u64;
         if let Err(message) = early {
             report.outcome = Outcome::Failed;
             report.message = Some(message);
@@ -363,6 +425,7 @@ impl Engine {
         uid: &str,
         endpoint: Option<&str>,
         options: &Options,
+        gate: Option<Arc<tokio::sync::Semaphore>>,
         report: &mut Report,
     ) -> Result<(), Early> {
         let record = self
@@ -402,6 +465,8 @@ impl Engine {
             target,
             uid,
             prepared: Mutex::new(Vec::new()),
+            gate,
+            permit: Mutex::new(None),
         };
 
         // A pending rotation is resolved first: new password, then old.
@@ -409,6 +474,7 @@ impl Engine {
             .with_vault(|v| v.pending_rotation(uid))
             .map_err(|e| e.to_string())?
         {
+            ctx.enter(report).await;
             let outcome = ctx.resume(&pending, report).await;
             report.outcome = outcome;
             if outcome != Outcome::RolledBack || options.resume_only {
@@ -467,7 +533,7 @@ fn audit_row(uid: &str, report: &Report, outcome: Outcome) -> AuditRow {
         plugin: report.plugin.clone(),
         target: report.target.clone(),
         outcome: outcome.audit().to_string(),
-        duration_ms: report.duration_ms as i64,
+        duration_ms: report.started.elapsed().as_millis() as i64,
         at: now_ms(),
     }
 }
@@ -484,6 +550,10 @@ struct Ctx<'a> {
     /// pending state (resume); sent with rotate, verify of the new
     /// credentials and revert, never with a check of the old ones.
     prepared: Mutex<Vec<Field>>,
+    /// Limits how many records work on their targets at once.
+    gate: Option<Arc<tokio::sync::Semaphore>>,
+    /// This record's place under `gate`, once it has one.
+    permit: Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl Ctx<'_> {
@@ -585,6 +655,26 @@ impl Ctx<'_> {
             .is_ok()
     }
 
+    /// Waits for a place under the gate before the target is touched; the
+    /// report's time starts there.
+    async fn enter(&self, report: &mut Report) {
+        let Some(gate) = &self.gate else { return };
+        let held = self
+            .permit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some();
+        if held {
+            return;
+        }
+        let permit = gate.clone().acquire_owned().await.ok();
+        *self
+            .permit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = permit;
+        report.started = Instant::now();
+    }
+
     fn audit(&self, report: &Report, outcome: Outcome) -> AuditRow {
         audit_row(self.uid, report, outcome)
     }
@@ -657,6 +747,7 @@ impl Ctx<'_> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = prepared;
         self.engine.store_pending(self.uid, pending).await?;
         fault::point("after-pending");
+        self.enter(report).await;
 
         // 2. set.
         let accept = options.accept_host_key;
