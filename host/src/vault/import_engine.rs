@@ -1,0 +1,502 @@
+//! The vault's import engine: every importer (Keeper JSON, importer plugins)
+//! hands it folders and records, and it writes them in **one transaction**.
+//!
+//! For each record, in order:
+//!
+//! 1. an oversized record (over [`MAX_RECORD_DATA`] without attachments) has
+//!    fields moved into attachments, largest first, until it fits
+//!    ([`super::oversize`]);
+//! 2. a record whose uid exists in the vault is updated (Commander: always);
+//! 3. a record identical to one in the vault (full content hash) is
+//!    skipped and linked into its folders (a "shortcut"); with
+//!    `no_shortcuts` only an identical record already in the same folder
+//!    counts, so nothing is linked across folders;
+//! 4. with `update`, a record matching one in the vault on type, title,
+//!    login, url and folder (Commander's partial key, limited to the same
+//!    folder as in its PR #2193) replaces that record's fields, at most once
+//!    per vault record; the old password goes to the history;
+//! 5. anything else is added.
+//!
+//! Importing the same source twice therefore creates no duplicates.
+
+use std::collections::{HashMap, HashSet};
+
+use zeroize::Zeroizing;
+
+use super::crypto::{self, Key};
+use super::duplicates::full_hash;
+use super::folders::{FolderTree, ensure_path_tx, target_for};
+use super::model::{AttachmentMeta, RecordData};
+use super::records::{
+    FolderTarget, MAX_ATTACHMENT, NewRecord, attach_tx, insert_record_tx, link_tx, record_key,
+    update_record_tx,
+};
+use super::store::{SharedFolderDefaults, StoreTx};
+use super::{Record, Result, Session, Vault, VaultError, path};
+
+pub use super::oversize::MAX_RECORD_DATA;
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// New records.
+    pub added: usize,
+    /// Existing records replaced (same uid, or `--update` matches).
+    pub updated: usize,
+    /// Identical records already present (linked into the folders only).
+    pub skipped: usize,
+    /// Folders and shared folders created.
+    pub folders_created: usize,
+    /// Attachments stored (the source's, and fields moved out of oversized records).
+    pub attachments: usize,
+    /// Fields moved into attachments because their record was too large.
+    pub fields_moved: usize,
+}
+
+/// How the engine treats records that already exist.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Update records matching on type, title, login, url and folder
+    /// instead of adding new ones (`--update`).
+    pub update: bool,
+    /// Put each record into its first folder only, and never link an
+    /// identical record from another folder (`--no-shortcuts`).
+    pub no_shortcuts: bool,
+}
+
+/// Where an imported record goes (Commander's `Folder`): a shared-folder
+/// path (`domain`) and/or a folder path below it or at the root.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FolderSpec {
+    /// Shared-folder path (`A\\SF`): parents become personal folders, the
+    /// last component a shared folder.
+    pub shared_folder: Option<String>,
+    /// Folder path inside the shared folder, or from the root.
+    pub folder: Option<String>,
+    /// The record may be edited through the shared folder.
+    pub can_edit: bool,
+    /// The record may be re-shared through the shared folder.
+    pub can_share: bool,
+}
+
+impl FolderSpec {
+    /// The full path: the shared folder's, then the folder's.
+    pub fn full_path(&self) -> String {
+        let mut names = self
+            .shared_folder
+            .as_deref()
+            .map(path::components)
+            .unwrap_or_default();
+        names.extend(
+            self.folder
+                .as_deref()
+                .map(path::components)
+                .unwrap_or_default(),
+        );
+        path::join(&names)
+    }
+}
+
+/// A file to attach to an imported record.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImportAttachment {
+    /// File name.
+    pub name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Content.
+    pub data: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for ImportAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportAttachment")
+            .field("name", &self.name)
+            .field("size", &self.data.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One record to import.
+#[derive(Debug, Clone)]
+pub struct ImportRecord {
+    /// Uid from the source (kept when free; an existing one is updated).
+    pub uid: Option<String>,
+    /// The payload.
+    pub data: RecordData,
+    /// Placements; empty = the root.
+    pub folders: Vec<FolderSpec>,
+    /// Modification time to keep, epoch ms.
+    pub modified: Option<i64>,
+    /// Files to attach.
+    pub attachments: Vec<ImportAttachment>,
+}
+
+impl ImportRecord {
+    /// A record for the root with no uid, time or attachments.
+    pub fn new(data: RecordData) -> Self {
+        Self {
+            uid: None,
+            data,
+            folders: Vec::new(),
+            modified: None,
+            attachments: Vec::new(),
+        }
+    }
+}
+
+/// `--update`'s match key: type, title, login, url, folder (case-folded
+/// where Commander compares case-insensitively).
+fn update_key(d: &RecordData, folder: &str) -> String {
+    [
+        d.record_type.as_str(),
+        &d.title.to_lowercase(),
+        &d.login().unwrap_or_default().to_lowercase(),
+        d.url().unwrap_or_default(),
+        &folder.to_lowercase(),
+    ]
+    .join("\u{0}")
+}
+
+/// Imports records in one transaction (all or nothing): creates the shared
+/// folders (`(path, defaults)`) and every folder the records name, then
+/// updates, skips or adds each record as the module documentation says.
+///
+/// # Errors
+///
+/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
+/// (a shared folder inside a shared folder) or a record that cannot be made
+/// to fit, [`VaultError::TooLarge`] for an attachment over 100 MiB;
+/// nothing is written then.
+pub fn import_records(
+    vault: &mut Vault,
+    shared: &[(String, SharedFolderDefaults)],
+    records: &[ImportRecord],
+    options: ImportOptions,
+) -> Result<ImportSummary> {
+    // Fit oversized records and check attachments before writing anything.
+    let mut prepared: Vec<(RecordData, Vec<ImportAttachment>, usize)> =
+        Vec::with_capacity(records.len());
+    for r in records {
+        let mut data = r.data.clone();
+        let mut files = r.attachments.clone();
+        let moved = super::oversize::fit(&mut data, &mut files)?;
+        for f in &files {
+            let size = f.data.len() as u64;
+            if size > MAX_ATTACHMENT {
+                return Err(VaultError::TooLarge {
+                    name: format!("{} (record {:?})", f.name, data.title),
+                    size,
+                    limit: MAX_ATTACHMENT,
+                });
+            }
+        }
+        prepared.push((data, files, moved));
+    }
+    let tree_before = vault.folder_tree()?;
+    let existing: HashMap<String, Record> = vault
+        .records()?
+        .into_iter()
+        .map(|r| (r.uid.clone(), r))
+        .collect();
+    let mut by_hash: HashMap<[u8; 32], Vec<String>> = HashMap::new();
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    let mut uids: Vec<&String> = existing.keys().collect();
+    uids.sort();
+    for uid in uids {
+        let r = &existing[uid];
+        if let Some(h) = full_hash(&r.data) {
+            by_hash.entry(h).or_default().push(r.uid.clone());
+        }
+        if options.update {
+            let folders = tree_before.folders_of(&r.uid);
+            let paths: Vec<String> = if folders.is_empty() {
+                vec![String::new()]
+            } else {
+                folders.iter().map(|f| tree_before.path_of(f)).collect()
+            };
+            for p in paths {
+                by_key
+                    .entry(update_key(&r.data, &p))
+                    .or_default()
+                    .push(r.uid.clone());
+            }
+        }
+    }
+    let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
+        .iter()
+        .map(|(p, d)| (path::join(&path::components(p)), *d))
+        .collect();
+    vault.write_with_folders(|tx, s, tree, keys| {
+        let mut summary = ImportSummary::default();
+        let mut updated: HashSet<String> = HashSet::new();
+        let before = tree.all().count();
+        let mut paths: Vec<&String> = sf_defaults.keys().collect();
+        paths.sort();
+        for p in paths {
+            ensure_path_tx(
+                tx,
+                s,
+                tree,
+                keys,
+                None,
+                &path::components(p),
+                Some(sf_defaults[p]),
+            )?;
+        }
+        for (r, (data, files, moved)) in records.iter().zip(&prepared) {
+            summary.fields_moved += moved;
+            let specs = if options.no_shortcuts {
+                &r.folders[..r.folders.len().min(1)]
+            } else {
+                &r.folders[..]
+            };
+            let targets = folder_targets(tx, s, tree, keys, &sf_defaults, specs)?;
+            let existing_uid = r
+                .uid
+                .as_ref()
+                .filter(|u| existing.contains_key(*u))
+                .cloned();
+            let target_folders: Vec<&str> = if targets.is_empty() {
+                vec![tree.root()]
+            } else {
+                targets.iter().map(|t| t.folder_uid.as_str()).collect()
+            };
+            let duplicate = full_hash(data).and_then(|h| {
+                by_hash.get(&h).and_then(|list| {
+                    list.iter()
+                        .find(|u| {
+                            !options.no_shortcuts
+                                || tree_before
+                                    .folders_of(u)
+                                    .iter()
+                                    .any(|f| target_folders.contains(&f.as_str()))
+                        })
+                        .cloned()
+                })
+            });
+            let matched = || {
+                let keys: Vec<String> = if specs.is_empty() {
+                    vec![update_key(data, "")]
+                } else {
+                    specs
+                        .iter()
+                        .map(|f| update_key(data, &f.full_path()))
+                        .collect()
+                };
+                keys.iter()
+                    .filter_map(|k| by_key.get(k))
+                    .flatten()
+                    .find(|u| !updated.contains(*u))
+                    .cloned()
+            };
+            let unchanged = |u: &String| {
+                full_hash(data).is_some() && full_hash(&existing[u].data) == full_hash(data)
+            };
+            let uid = match (existing_uid, duplicate) {
+                (Some(u), _) if unchanged(&u) => {
+                    relink(tx, s, &u, &targets)?;
+                    summary.skipped += 1;
+                    u
+                }
+                (Some(u), _) => {
+                    replace_tx(tx, s, &u, data)?;
+                    relink(tx, s, &u, &targets)?;
+                    summary.updated += 1;
+                    u
+                }
+                (None, Some(u)) => {
+                    relink(tx, s, &u, &targets)?;
+                    summary.skipped += 1;
+                    u
+                }
+                (None, None) => match matched().filter(|_| options.update) {
+                    Some(u) => {
+                        replace_tx(tx, s, &u, data)?;
+                        relink(tx, s, &u, &targets)?;
+                        summary.updated += 1;
+                        u
+                    }
+                    None => {
+                        let new = NewRecord {
+                            uid: r.uid.clone(),
+                            data: data.clone(),
+                            folders: Vec::new(),
+                            modified: r.modified,
+                        };
+                        summary.added += 1;
+                        insert_record_tx(tx, s, &new, &targets)?
+                    }
+                },
+            };
+            updated.insert(uid.clone());
+            summary.attachments += attach_new(tx, s, &uid, existing.get(&uid), files)?;
+        }
+        summary.folders_created = tree.all().count() - before;
+        Ok(summary)
+    })
+}
+
+/// Finds or creates the folders of a record's placements.
+fn folder_targets(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    tree: &mut FolderTree,
+    keys: &mut HashMap<String, Key>,
+    sf_defaults: &HashMap<String, SharedFolderDefaults>,
+    specs: &[FolderSpec],
+) -> Result<Vec<FolderTarget>> {
+    let mut targets: Vec<FolderTarget> = Vec::new();
+    for spec in specs {
+        let folder = match &spec.shared_folder {
+            Some(sf) => {
+                let names = path::components(sf);
+                let defaults = sf_defaults
+                    .get(&path::join(&names))
+                    .copied()
+                    .unwrap_or_default();
+                let sf_uid = ensure_path_tx(tx, s, tree, keys, None, &names, Some(defaults))?;
+                let sub = spec
+                    .folder
+                    .as_deref()
+                    .map(path::components)
+                    .unwrap_or_default();
+                ensure_path_tx(tx, s, tree, keys, Some(&sf_uid), &sub, None)?
+            }
+            None => {
+                let names = spec
+                    .folder
+                    .as_deref()
+                    .map(path::components)
+                    .unwrap_or_default();
+                ensure_path_tx(tx, s, tree, keys, None, &names, None)?
+            }
+        };
+        if targets.iter().any(|t| t.folder_uid == folder) {
+            continue;
+        }
+        let mut target = target_for(tree, s, keys, &folder)?;
+        if let Some(sh) = target.shared.as_mut()
+            && spec.shared_folder.is_some()
+        {
+            sh.can_edit = spec.can_edit;
+            sh.can_share = spec.can_share;
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+/// Replaces a record's content with the imported one, keeping its password
+/// history (plus the replaced password) and attachments.
+fn replace_tx(tx: &mut dyn StoreTx, s: &Session, uid: &str, data: &RecordData) -> Result<()> {
+    let now = super::now_ms();
+    update_record_tx(tx, s, uid, &mut |d| {
+        let password_history = std::mem::take(&mut d.password_history);
+        let attachments = std::mem::take(&mut d.attachments);
+        let file_refs: Vec<_> = d
+            .fields
+            .iter()
+            .chain(&d.custom)
+            .filter(|f| f.kind == "fileRef")
+            .flat_map(|f| f.value.clone())
+            .collect();
+        let old_password = d.password().map(str::to_string);
+        *d = data.clone();
+        d.password_history = password_history;
+        d.attachments = attachments;
+        if !file_refs.is_empty() {
+            match d.fields.iter_mut().find(|f| f.kind == "fileRef") {
+                Some(f) => f.value = file_refs,
+                None => d.fields.push(super::Field {
+                    kind: "fileRef".into(),
+                    label: None,
+                    value: file_refs,
+                    required: false,
+                }),
+            }
+        }
+        if let Some(old) =
+            old_password.filter(|o| !o.is_empty() && Some(o.as_str()) != data.password())
+        {
+            d.password_history.push(super::PasswordChange {
+                password: old,
+                replaced: now,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Attaches the files a record does not have yet (same name and size means
+/// present, as in Commander); returns how many were stored.
+fn attach_new(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    before: Option<&Record>,
+    files: &[ImportAttachment],
+) -> Result<usize> {
+    let present: Vec<(&str, u64)> = before
+        .map(|r| {
+            r.data
+                .attachments
+                .iter()
+                .map(|a| (a.name.as_str(), a.size))
+                .collect()
+        })
+        .unwrap_or_default();
+    let new: Vec<(AttachmentMeta, &[u8])> = files
+        .iter()
+        .filter(|f| !present.contains(&(f.name.as_str(), f.data.len() as u64)))
+        .map(|f| {
+            (
+                AttachmentMeta {
+                    uid: crypto::new_uid(),
+                    name: f.name.clone(),
+                    size: f.data.len() as u64,
+                    mime: f.mime.clone(),
+                },
+                f.data.as_slice(),
+            )
+        })
+        .collect();
+    attach_tx(tx, s, uid, &new)?;
+    Ok(new.len())
+}
+
+fn relink(tx: &mut dyn StoreTx, s: &Session, uid: &str, targets: &[FolderTarget]) -> Result<()> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let row = tx
+        .keyed_record(uid, &s.holders())?
+        .ok_or_else(|| VaultError::NotFound {
+            kind: "record",
+            name: uid.to_string(),
+        })?;
+    let key: Key = record_key(s, &row)?;
+    link_tx(tx, s, uid, &key, targets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_key_is_case_folded_but_keeps_the_folder() {
+        let mut a = RecordData::new("login", "Mail");
+        a.set_field(false, "login", None, vec!["Me@X".into()], 0);
+        let mut b = RecordData::new("login", "mail");
+        b.set_field(false, "login", None, vec!["me@x".into()], 0);
+        assert_eq!(update_key(&a, "Work"), update_key(&b, "work"));
+        assert_ne!(update_key(&a, "Work"), update_key(&b, "Home"));
+        let spec = FolderSpec {
+            shared_folder: Some("Team".into()),
+            folder: Some("Ops\\DB".into()),
+            ..Default::default()
+        };
+        assert_eq!(spec.full_path(), "Team\\Ops\\DB");
+    }
+}
