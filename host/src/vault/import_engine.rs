@@ -230,6 +230,8 @@ pub fn import_records(
     vault.write_with_folders(|tx, s, tree, keys| {
         let mut summary = ImportSummary::default();
         let mut updated: HashSet<String> = HashSet::new();
+        // Placement → folder uid, so that each path is walked once per import.
+        let mut resolved: HashMap<(Option<String>, Option<String>), String> = HashMap::new();
         let before = tree.all().count();
         let mut paths: Vec<&String> = sf_defaults.keys().collect();
         paths.sort();
@@ -251,7 +253,7 @@ pub fn import_records(
             } else {
                 &r.folders[..]
             };
-            let targets = folder_targets(tx, s, tree, keys, &sf_defaults, specs)?;
+            let targets = folder_targets(tx, s, tree, keys, &sf_defaults, &mut resolved, specs)?;
             let existing_uid = r
                 .uid
                 .as_ref()
@@ -337,41 +339,26 @@ pub fn import_records(
     })
 }
 
-/// Finds or creates the folders of a record's placements.
+/// Finds or creates the folders of a record's placements (`resolved`
+/// remembers the placements seen before in this import).
 fn folder_targets(
     tx: &mut dyn StoreTx,
     s: &Session,
     tree: &mut FolderTree,
     keys: &mut HashMap<String, Key>,
     sf_defaults: &HashMap<String, SharedFolderDefaults>,
+    resolved: &mut HashMap<(Option<String>, Option<String>), String>,
     specs: &[FolderSpec],
 ) -> Result<Vec<FolderTarget>> {
     let mut targets: Vec<FolderTarget> = Vec::new();
     for spec in specs {
-        let folder = match &spec.shared_folder {
-            Some(sf) => {
-                let names = path::components(sf);
-                let defaults = sf_defaults
-                    .get(&path::join(&names))
-                    .copied()
-                    .unwrap_or_default();
-                let sf_uid = ensure_path_tx(tx, s, tree, keys, None, &names, Some(defaults))?;
-                let sub = spec
-                    .folder
-                    .as_deref()
-                    .map(path::components)
-                    .unwrap_or_default();
-                ensure_path_tx(tx, s, tree, keys, Some(&sf_uid), &sub, None)?
-            }
-            None => {
-                let names = spec
-                    .folder
-                    .as_deref()
-                    .map(path::components)
-                    .unwrap_or_default();
-                ensure_path_tx(tx, s, tree, keys, None, &names, None)?
-            }
+        let place = (spec.shared_folder.clone(), spec.folder.clone());
+        let known = resolved.get(&place).cloned();
+        let folder = match known {
+            Some(uid) => uid,
+            None => resolve_place(tx, s, tree, keys, sf_defaults, spec)?,
         };
+        resolved.insert(place, folder.clone());
         if targets.iter().any(|t| t.folder_uid == folder) {
             continue;
         }
@@ -385,6 +372,41 @@ fn folder_targets(
         targets.push(target);
     }
     Ok(targets)
+}
+
+/// Finds or creates the folder of one placement.
+fn resolve_place(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    tree: &mut FolderTree,
+    keys: &mut HashMap<String, Key>,
+    sf_defaults: &HashMap<String, SharedFolderDefaults>,
+    spec: &FolderSpec,
+) -> Result<String> {
+    Ok(match &spec.shared_folder {
+        Some(sf) => {
+            let names = path::components(sf);
+            let defaults = sf_defaults
+                .get(&path::join(&names))
+                .copied()
+                .unwrap_or_default();
+            let sf_uid = ensure_path_tx(tx, s, tree, keys, None, &names, Some(defaults))?;
+            let sub = spec
+                .folder
+                .as_deref()
+                .map(path::components)
+                .unwrap_or_default();
+            ensure_path_tx(tx, s, tree, keys, Some(&sf_uid), &sub, None)?
+        }
+        None => {
+            let names = spec
+                .folder
+                .as_deref()
+                .map(path::components)
+                .unwrap_or_default();
+            ensure_path_tx(tx, s, tree, keys, None, &names, None)?
+        }
+    })
 }
 
 /// Replaces a record's content with the imported one, keeping its password
