@@ -5,8 +5,9 @@
 //!
 //! 1. an oversized record (over [`MAX_RECORD_DATA`] without attachments) has
 //!    fields moved into attachments, largest first, until it fits
-//!    ([`super::oversize`]);
-//! 2. a record whose uid exists in the vault is updated (Commander: always);
+//!    (see `vault/oversize.rs`);
+//! 2. a record whose uid exists in the vault is updated (Commander: always;
+//!    reported as skipped when nothing changed);
 //! 3. a record identical to one in the vault (full content hash) is
 //!    skipped and linked into its folders (a "shortcut"); with
 //!    `no_shortcuts` only an identical record already in the same folder
