@@ -181,6 +181,34 @@ fn download_writes_commanders_format() {
 fn apply_adds_then_changes_nothing_and_full_sync_reconciles() {
     let (k, file) = setup();
     alice(&k, &["download-membership", "--source", "keeper", &file]).ok();
+    // bob may not manage the folder's users: nothing is applied for him.
+    // (He sees the shared folder at his root: Projects is alice's folder.)
+    let mut doc = read(&file);
+    doc["shared_folders"][0]["path"] = json!("Apollo");
+    let bob_file = k.data_dir().join("bob.json");
+    std::fs::write(&bob_file, doc.to_string()).expect("write");
+    let denied = run_as(
+        &k,
+        Some("bob@example.com"),
+        "bob-pw",
+        &[
+            "apply-membership",
+            "--full-sync",
+            bob_file.to_str().expect("utf8"),
+        ],
+    );
+    assert!(
+        denied.ok().contains("Nothing to change"),
+        "{}",
+        denied.stderr()
+    );
+    assert!(
+        denied
+            .stderr()
+            .contains("not applied: Apollo: you may not manage users of Apollo"),
+        "{}",
+        denied.stderr()
+    );
     // bob loses access; applying the file gives it back, once.
     alice(
         &k,

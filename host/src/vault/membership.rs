@@ -359,6 +359,14 @@ impl Vault {
                     .push(format!("shared folder {}", entry.path));
                 continue;
             };
+            match self.manageable_shared_folder(&uid) {
+                Ok(_) => {}
+                Err(VaultError::Denied(why)) => {
+                    summary.not_applied.push(format!("{}: {why}", entry.path));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
             let current: Vec<(String, bool, bool)> = self
                 .store
                 .shares(&self.s.tenant_uid)?
@@ -408,9 +416,9 @@ impl Vault {
                 ) {
                     Ok(()) if new => summary.added += 1,
                     Ok(()) => summary.updated += 1,
+                    // E.g. a team the current user is not a member of.
                     Err(VaultError::Denied(why)) => {
                         summary.not_applied.push(format!("{}: {why}", entry.path));
-                        break;
                     }
                     Err(e) => return Err(e),
                 }
