@@ -94,6 +94,24 @@ fn update_replaces_matching_records_and_keeps_the_old_password() {
         "Mail,Webmail,me@example.com,new-pw,https://mail.example.com,now with notes,\n",
     );
     kp(&k, &["import", "--format", "csv", &v1]).ok();
+    let uid = records(&k)[0]["uid"].as_str().expect("uid").to_string();
+    let dry = kp(
+        &k,
+        &["import", "--format", "csv", &v2, "--update", "--dry-run"],
+    )
+    .ok();
+    assert!(
+        dry.contains(&format!("update {uid}"))
+            && dry.contains("1 records would be imported (0 added, 1 updated)"),
+        "{dry}"
+    );
+    let dry = kp(&k, &["import", "--format", "csv", &v1, "--dry-run"]).ok();
+    assert!(dry.contains(&format!("skip: identical to {uid}")), "{dry}");
+    assert_eq!(
+        records(&k)[0]["password"],
+        "old-pw",
+        "dry runs write nothing"
+    );
     let run = kp(&k, &["import", "--format", "csv", &v2, "--update"]);
     assert!(run.ok().contains("1 records imported"), "{}", run.stdout());
     assert!(
@@ -105,7 +123,7 @@ fn update_replaces_matching_records_and_keeps_the_old_password() {
     assert_eq!(all.len(), 1, "--update replaced, not added: {all:?}");
     assert_eq!(all[0]["password"], "new-pw");
     assert_eq!(all[0]["notes"], "now with notes");
-    let uid = all[0]["uid"].as_str().expect("uid").to_string();
+    assert_eq!(all[0]["uid"], uid.as_str(), "the same record, updated");
     let history = kp(&k, &["history", &uid, "--format", "json"]).json();
     assert_eq!(history.as_array().map(Vec::len), Some(2), "{history}");
 

@@ -159,25 +159,138 @@ fn update_key(d: &RecordData, folder: &str) -> String {
     .join("\u{0}")
 }
 
-/// Imports records in one transaction (all or nothing): creates the shared
-/// folders (`(path, defaults)`) and every folder the records name, then
-/// updates, skips or adds each record as the module documentation says.
-///
-/// # Errors
-///
-/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
-/// (a shared folder inside a shared folder) or a record that cannot be made
-/// to fit, [`VaultError::TooLarge`] for an attachment over 100 MiB;
-/// nothing is written then.
-pub fn import_records(
-    vault: &mut Vault,
-    shared: &[(String, SharedFolderDefaults)],
-    records: &[ImportRecord],
+/// What the engine does (or, for [`plan`], would do) with one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Added as a new record.
+    Add,
+    /// Replaces the vault record with this uid.
+    Update(String),
+    /// Identical to the vault record with this uid: only linked into the
+    /// record's folders.
+    Skip(String),
+}
+
+/// The vault's records as the matching rules see them.
+struct Matcher {
     options: ImportOptions,
-) -> Result<ImportSummary> {
-    // Fit oversized records and check attachments before writing anything.
-    let mut prepared: Vec<(RecordData, Vec<ImportAttachment>, usize)> =
-        Vec::with_capacity(records.len());
+    existing: HashMap<String, Record>,
+    /// Record uid → its folders' paths, lower-cased (`""` = the root).
+    paths: HashMap<String, Vec<String>>,
+    by_hash: HashMap<[u8; 32], Vec<String>>,
+    by_key: HashMap<String, Vec<String>>,
+    /// Vault records already claimed by an earlier import record.
+    claimed: HashSet<String>,
+}
+
+impl Matcher {
+    fn new(vault: &Vault, options: ImportOptions) -> Result<Self> {
+        let tree = vault.folder_tree()?;
+        let existing: HashMap<String, Record> = vault
+            .records()?
+            .into_iter()
+            .map(|r| (r.uid.clone(), r))
+            .collect();
+        let mut m = Self {
+            options,
+            paths: HashMap::new(),
+            by_hash: HashMap::new(),
+            by_key: HashMap::new(),
+            claimed: HashSet::new(),
+            existing: HashMap::new(),
+        };
+        let mut uids: Vec<&String> = existing.keys().collect();
+        uids.sort();
+        for uid in uids {
+            let r = &existing[uid];
+            let folders = tree.folders_of(uid);
+            let paths: Vec<String> = if folders.is_empty() {
+                vec![String::new()]
+            } else {
+                folders
+                    .iter()
+                    .map(|f| tree.path_of(f).to_lowercase())
+                    .collect()
+            };
+            if let Some(h) = full_hash(&r.data) {
+                m.by_hash.entry(h).or_default().push(uid.clone());
+            }
+            if options.update {
+                for p in &paths {
+                    m.by_key
+                        .entry(update_key(&r.data, p))
+                        .or_default()
+                        .push(uid.clone());
+                }
+            }
+            m.paths.insert(uid.clone(), paths);
+        }
+        m.existing = existing;
+        Ok(m)
+    }
+
+    /// The rules of the module documentation, for one record placed in `specs`.
+    fn decide(&mut self, uid: Option<&str>, data: &RecordData, specs: &[FolderSpec]) -> Outcome {
+        let places: Vec<String> = if specs.is_empty() {
+            vec![String::new()]
+        } else {
+            specs.iter().map(|f| f.full_path().to_lowercase()).collect()
+        };
+        let hash = full_hash(data);
+        if let Some(u) = uid.filter(|u| self.existing.contains_key(*u)) {
+            self.claimed.insert(u.to_string());
+            return if hash.is_some() && full_hash(&self.existing[u].data) == hash {
+                Outcome::Skip(u.to_string())
+            } else {
+                Outcome::Update(u.to_string())
+            };
+        }
+        let no_shortcuts = self.options.no_shortcuts;
+        let identical = hash
+            .and_then(|h| self.by_hash.get(&h))
+            .and_then(|list| {
+                list.iter().find(|u| {
+                    !no_shortcuts
+                        || self
+                            .paths
+                            .get(*u)
+                            .is_some_and(|ps| ps.iter().any(|p| places.contains(p)))
+                })
+            })
+            .cloned();
+        if let Some(u) = identical {
+            self.claimed.insert(u.clone());
+            return Outcome::Skip(u);
+        }
+        if self.options.update {
+            let matched = places
+                .iter()
+                .filter_map(|p| self.by_key.get(&update_key(data, p)))
+                .flatten()
+                .find(|u| !self.claimed.contains(*u))
+                .cloned();
+            if let Some(u) = matched {
+                self.claimed.insert(u.clone());
+                return Outcome::Update(u);
+            }
+        }
+        Outcome::Add
+    }
+}
+
+/// The placements a record gets: the first only with `no_shortcuts`.
+fn placements(r: &ImportRecord, options: ImportOptions) -> &[FolderSpec] {
+    if options.no_shortcuts {
+        &r.folders[..r.folders.len().min(1)]
+    } else {
+        &r.folders[..]
+    }
+}
+
+/// Fits oversized records and checks attachment sizes: `(data, files,
+/// fields moved)` per record.
+fn prepare(records: &[ImportRecord]) -> Result<Vec<(RecordData, Vec<ImportAttachment>, usize)>> {
+    let mut prepared = Vec::with_capacity(records.len());
     for r in records {
         let mut data = r.data.clone();
         let mut files = r.attachments.clone();
@@ -194,43 +307,58 @@ pub fn import_records(
         }
         prepared.push((data, files, moved));
     }
-    let tree_before = vault.folder_tree()?;
-    let existing: HashMap<String, Record> = vault
-        .records()?
-        .into_iter()
-        .map(|r| (r.uid.clone(), r))
+    Ok(prepared)
+}
+
+/// What [`import_records`] would do with each record; nothing is written.
+///
+/// # Errors
+///
+/// As [`import_records`], except for storage write errors.
+pub fn plan(
+    vault: &Vault,
+    records: &[ImportRecord],
+    options: ImportOptions,
+) -> Result<Vec<Outcome>> {
+    let prepared = prepare(records)?;
+    let mut matcher = Matcher::new(vault, options)?;
+    Ok(records
+        .iter()
+        .zip(&prepared)
+        .map(|(r, (data, _, _))| matcher.decide(r.uid.as_deref(), data, placements(r, options)))
+        .collect())
+}
+
+/// Imports records in one transaction (all or nothing): creates the shared
+/// folders (`(path, defaults)`) and every folder the records name, then
+/// updates, skips or adds each record as the module documentation says.
+///
+/// # Errors
+///
+/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
+/// (a shared folder inside a shared folder) or a record that cannot be made
+/// to fit, [`VaultError::TooLarge`] for an attachment over 100 MiB;
+/// nothing is written then.
+pub fn import_records(
+    vault: &mut Vault,
+    shared: &[(String, SharedFolderDefaults)],
+    records: &[ImportRecord],
+    options: ImportOptions,
+) -> Result<ImportSummary> {
+    let prepared = prepare(records)?;
+    let mut matcher = Matcher::new(vault, options)?;
+    let outcomes: Vec<Outcome> = records
+        .iter()
+        .zip(&prepared)
+        .map(|(r, (data, _, _))| matcher.decide(r.uid.as_deref(), data, placements(r, options)))
         .collect();
-    let mut by_hash: HashMap<[u8; 32], Vec<String>> = HashMap::new();
-    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
-    let mut uids: Vec<&String> = existing.keys().collect();
-    uids.sort();
-    for uid in uids {
-        let r = &existing[uid];
-        if let Some(h) = full_hash(&r.data) {
-            by_hash.entry(h).or_default().push(r.uid.clone());
-        }
-        if options.update {
-            let folders = tree_before.folders_of(&r.uid);
-            let paths: Vec<String> = if folders.is_empty() {
-                vec![String::new()]
-            } else {
-                folders.iter().map(|f| tree_before.path_of(f)).collect()
-            };
-            for p in paths {
-                by_key
-                    .entry(update_key(&r.data, &p))
-                    .or_default()
-                    .push(r.uid.clone());
-            }
-        }
-    }
+    let existing = &matcher.existing;
     let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
         .iter()
         .map(|(p, d)| (path::join(&path::components(p)), *d))
         .collect();
     vault.write_with_folders(|tx, s, tree, keys| {
         let mut summary = ImportSummary::default();
-        let mut updated: HashSet<String> = HashSet::new();
         // Placement → folder uid, so that each path is walked once per import.
         let mut resolved: HashMap<(Option<String>, Option<String>), String> = HashMap::new();
         let before = tree.all().count();
@@ -247,92 +375,33 @@ pub fn import_records(
                 Some(sf_defaults[p]),
             )?;
         }
-        for (r, (data, files, moved)) in records.iter().zip(&prepared) {
+        for ((r, (data, files, moved)), outcome) in records.iter().zip(&prepared).zip(&outcomes) {
             summary.fields_moved += moved;
-            let specs = if options.no_shortcuts {
-                &r.folders[..r.folders.len().min(1)]
-            } else {
-                &r.folders[..]
-            };
+            let specs = placements(r, options);
             let targets = folder_targets(tx, s, tree, keys, &sf_defaults, &mut resolved, specs)?;
-            let existing_uid = r
-                .uid
-                .as_ref()
-                .filter(|u| existing.contains_key(*u))
-                .cloned();
-            let target_folders: Vec<&str> = if targets.is_empty() {
-                vec![tree.root()]
-            } else {
-                targets.iter().map(|t| t.folder_uid.as_str()).collect()
-            };
-            let duplicate = full_hash(data).and_then(|h| {
-                by_hash.get(&h).and_then(|list| {
-                    list.iter()
-                        .find(|u| {
-                            !options.no_shortcuts
-                                || tree_before
-                                    .folders_of(u)
-                                    .iter()
-                                    .any(|f| target_folders.contains(&f.as_str()))
-                        })
-                        .cloned()
-                })
-            });
-            let matched = || {
-                let keys: Vec<String> = if specs.is_empty() {
-                    vec![update_key(data, "")]
-                } else {
-                    specs
-                        .iter()
-                        .map(|f| update_key(data, &f.full_path()))
-                        .collect()
-                };
-                keys.iter()
-                    .filter_map(|k| by_key.get(k))
-                    .flatten()
-                    .find(|u| !updated.contains(*u))
-                    .cloned()
-            };
-            let unchanged = |u: &String| {
-                full_hash(data).is_some() && full_hash(&existing[u].data) == full_hash(data)
-            };
-            let uid = match (existing_uid, duplicate) {
-                (Some(u), _) if unchanged(&u) => {
-                    relink(tx, s, &u, &targets)?;
+            let uid = match outcome {
+                Outcome::Skip(u) => {
+                    relink(tx, s, u, &targets)?;
                     summary.skipped += 1;
-                    u
+                    u.clone()
                 }
-                (Some(u), _) => {
-                    replace_tx(tx, s, &u, data)?;
-                    relink(tx, s, &u, &targets)?;
+                Outcome::Update(u) => {
+                    replace_tx(tx, s, u, data)?;
+                    relink(tx, s, u, &targets)?;
                     summary.updated += 1;
-                    u
+                    u.clone()
                 }
-                (None, Some(u)) => {
-                    relink(tx, s, &u, &targets)?;
-                    summary.skipped += 1;
-                    u
+                Outcome::Add => {
+                    let new = NewRecord {
+                        uid: r.uid.clone(),
+                        data: data.clone(),
+                        folders: Vec::new(),
+                        modified: r.modified,
+                    };
+                    summary.added += 1;
+                    insert_record_tx(tx, s, &new, &targets)?
                 }
-                (None, None) => match matched().filter(|_| options.update) {
-                    Some(u) => {
-                        replace_tx(tx, s, &u, data)?;
-                        relink(tx, s, &u, &targets)?;
-                        summary.updated += 1;
-                        u
-                    }
-                    None => {
-                        let new = NewRecord {
-                            uid: r.uid.clone(),
-                            data: data.clone(),
-                            folders: Vec::new(),
-                            modified: r.modified,
-                        };
-                        summary.added += 1;
-                        insert_record_tx(tx, s, &new, &targets)?
-                    }
-                },
             };
-            updated.insert(uid.clone());
             summary.attachments += attach_new(tx, s, &uid, existing.get(&uid), files)?;
         }
         summary.folders_created = tree.all().count() - before;

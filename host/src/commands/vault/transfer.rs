@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::import::Collected;
 use crate::import::shape::Shape;
 use crate::vault::Vault;
-use crate::vault::import_engine::{self, FolderSpec, ImportOptions};
+use crate::vault::import_engine::{self, FolderSpec, ImportOptions, Outcome};
 use crate::vault::keeper_json;
 use crate::vault::membership::{ApplySummary, Membership};
 
@@ -86,8 +86,13 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             Vec::new()
         },
     };
+    let options = ImportOptions {
+        update: args.update,
+        no_shortcuts: args.no_shortcuts,
+    };
     if args.dry_run {
-        print_plan(&collected);
+        let outcomes = import_engine::plan(&vault, &collected.records, options)?;
+        print_plan(&collected, &outcomes);
         return Ok(ExitCode::SUCCESS);
     }
     if args.users {
@@ -100,10 +105,6 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
         .iter()
         .map(|sf| (sf.path.clone(), sf.defaults()))
         .collect();
-    let options = ImportOptions {
-        update: args.update,
-        no_shortcuts: args.no_shortcuts,
-    };
     let summary = import_engine::import_records(&mut vault, &shared, &collected.records, options)?;
     println!(
         "{} records imported successfully",
@@ -165,29 +166,42 @@ fn read_keeper_json(args: &ImportArgs) -> anyhow::Result<Collected> {
     Ok(Collected::from(keeper_json::parse(&doc)?))
 }
 
-/// The dry run's table: what would be created, nothing written.
-fn print_plan(collected: &Collected) {
+/// The dry run's table: each record, where it goes and what the engine
+/// would do with it; nothing written.
+fn print_plan(collected: &Collected, outcomes: &[Outcome]) {
     let rows: Vec<Vec<String>> = collected
         .records
         .iter()
-        .map(|r| {
+        .zip(outcomes)
+        .map(|(r, outcome)| {
             vec![
-                r.data.title.clone(),
-                r.data.record_type.clone(),
                 r.folders
                     .first()
                     .map(FolderSpec::full_path)
                     .unwrap_or_default(),
+                r.data.title.clone(),
+                r.data.login().unwrap_or_default().to_string(),
+                r.data.record_type.clone(),
+                match outcome {
+                    Outcome::Add => "add".to_string(),
+                    Outcome::Update(uid) => format!("update {uid}"),
+                    Outcome::Skip(uid) => format!("skip: identical to {uid}"),
+                },
             ]
         })
         .collect();
     println!(
         "{}",
-        crate::output::table(&["Title", "Type", "Folder"], &rows)
+        crate::output::table(&["Folder", "Title", "Login", "Type", "Action"], &rows)
     );
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
     println!(
-        "{} records would be imported; {} skipped; nothing was written",
-        collected.records.len(),
+        "{} records would be imported ({} added, {} updated); {} identical skipped; \
+         {} skipped from the source; nothing was written",
+        count(|o| !matches!(o, Outcome::Skip(_))),
+        count(|o| matches!(o, Outcome::Add)),
+        count(|o| matches!(o, Outcome::Update(_))),
+        count(|o| matches!(o, Outcome::Skip(_))),
         collected.skipped.len()
     );
 }
