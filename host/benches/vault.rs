@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use keeper::vault::crypto::KdfParams;
 use keeper::vault::store::sqlite::SqliteStore;
-use keeper::vault::{Field, NewRecord, RecordData, SecretString, Vault};
+use keeper::vault::{Field, NewRecord, RecordData, SearchPattern, SecretString, Vault};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -227,16 +227,10 @@ fn main() {
         rows.sort_by(|a, b| a.title.cmp(&b.title));
         rows.len() + tree.children(None).len()
     });
-    let rare = regex::RegexBuilder::new("service 0424.. account")
-        .case_insensitive(true)
-        .build()
-        .expect("re");
+    let rare = SearchPattern::new("service 0424.. account").expect("re");
     let (search_rare, search_cpu, found) =
         time_cpu(5, || vault.search(&rare).expect("search").len());
-    let common = regex::RegexBuilder::new("example")
-        .case_insensitive(true)
-        .build()
-        .expect("re");
+    let common = SearchPattern::new("example").expect("re");
     let (search_common, found_common) = time(5, || vault.search(&common).expect("search").len());
     let (find_title, _) = time(5, || {
         vault

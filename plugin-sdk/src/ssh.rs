@@ -88,7 +88,10 @@ impl From<SshError> for PluginError {
         match err {
             SshError::Denied(_) => Self::InvalidConfig(text),
             SshError::Unreachable(_) | SshError::Timeout => Self::Unreachable(text),
-            SshError::HostKey(_) | SshError::Channel(_) => Self::Rejected(text),
+            // An untrusted host key is the user's to settle, never a
+            // target refusing the change.
+            SshError::HostKey(_) => Self::InvalidConfig(text),
+            SshError::Channel(_) => Self::Rejected(text),
             SshError::AuthFailed(_) => Self::AuthFailed(text),
         }
     }
@@ -166,6 +169,23 @@ impl ExecOutput {
     }
 }
 
+/// Refuses logins other than `[A-Za-z0-9._-]+` not starting with `-`: a
+/// Unix user name that is safe on a remote command line and as an argument.
+pub fn check_unix_login(login: &str) -> Result<(), PluginError> {
+    let ok = !login.is_empty()
+        && !login.starts_with('-')
+        && login
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(PluginError::InvalidConfig(format!(
+            "login {login:?} is not a Unix user name (only letters, digits, `.`, `_` and `-` are allowed)"
+        )))
+    }
+}
+
 /// An authenticated SSH connection to the record's target.
 #[derive(Debug)]
 pub struct Session(wit::Session);
@@ -180,6 +200,17 @@ impl Session {
         let result = wit::Session::connect(user, &wit_credential);
         wipe(&mut wit_credential);
         Ok(Session(result?))
+    }
+
+    /// [`Session::connect`] for a rotation step: every failure means the
+    /// target was not touched, and maps to the plugin error saying so (a
+    /// channel failing while the session is set up is
+    /// [`PluginError::Unreachable`], not a rejected change).
+    pub fn login(user: &str, credential: Credential) -> Result<Session, PluginError> {
+        Self::connect(user, credential).map_err(|e| match e {
+            SshError::Channel(_) => PluginError::Unreachable(e.to_string()),
+            other => other.into(),
+        })
     }
 
     /// Runs `command` (interpreted by the remote user's shell), writes
@@ -270,12 +301,39 @@ mod tests {
         ));
         assert!(matches!(
             PluginError::from(SshError::HostKey("changed".into())),
-            PluginError::Rejected(m) if m.contains("changed")
+            PluginError::InvalidConfig(m) if m.contains("changed")
+        ));
+        assert!(matches!(
+            PluginError::from(SshError::Channel("closed".into())),
+            PluginError::Rejected(_)
         ));
         assert!(matches!(
             PluginError::from(SshError::Denied("x".into())),
             PluginError::InvalidConfig(_)
         ));
+    }
+
+    #[test]
+    fn unix_logins_are_checked() {
+        for ok in ["app", "svc.user", "a_b-c1"] {
+            assert!(check_unix_login(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-oProxyCommand=x",
+            "a:b",
+            "a b",
+            "a;rm",
+            "a'b",
+            "a\nb",
+            "$(id)",
+            "DOM\\user",
+        ] {
+            assert!(
+                matches!(check_unix_login(bad), Err(PluginError::InvalidConfig(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -79,41 +79,56 @@ fn main() {
         port: 3306,
         address: ADDR.parse().expect("addr"),
     };
+    // Like `keeper rotate`, the calls run in a task on the runtime's
+    // workers (not in `block_on` on the main thread, which would add a
+    // cross-thread wake-up to every network read).
+    let plugin = Arc::new(plugin);
     let started = Instant::now();
-    for (i, user) in users.iter().enumerate() {
-        let new = format!("Plugin-pass-{i}");
-        let req = Rotation {
-            record: RecordView {
-                uid: format!("u{i}"),
-                title: user.clone(),
-                record_type: "login".into(),
-                fields: vec![],
-                custom: vec![],
-                notes: None,
-            },
-            target: Some(Target {
-                host: "127.0.0.1".into(),
-                port: 3306,
-                address: ADDR.into(),
-            }),
-            params: vec![("user_host".into(), "%".into())],
-            login: user.clone(),
-            old_password: passwords[i].clone(),
-            new_password: new.clone(),
-            prepared: vec![],
-        };
-        let call = || CallContext {
-            target: Some(pinned.clone()),
-            ..Default::default()
-        };
-        tokio
-            .block_on(plugin.rotation_step(Step::Rotate, call(), &req))
-            .expect("plugin rotate");
-        tokio
-            .block_on(plugin.rotation_step(Step::Verify, call(), &req))
-            .expect("plugin verify");
-        passwords[i] = new;
-    }
+    passwords = tokio
+        .block_on(tokio.spawn({
+            let (plugin, users) = (plugin.clone(), users.clone());
+            async move {
+                let mut passwords = passwords;
+                for (i, user) in users.iter().enumerate() {
+                    let new = format!("Plugin-pass-{i}");
+                    let req = Rotation {
+                        record: RecordView {
+                            uid: format!("u{i}"),
+                            title: user.clone(),
+                            record_type: "login".into(),
+                            fields: vec![],
+                            custom: vec![],
+                            notes: None,
+                        },
+                        target: Some(Target {
+                            host: "127.0.0.1".into(),
+                            port: 3306,
+                            address: ADDR.into(),
+                        }),
+                        params: vec![("user_host".into(), "%".into())],
+                        login: user.clone(),
+                        old_password: passwords[i].clone(),
+                        new_password: new.clone(),
+                        prepared: vec![],
+                    };
+                    let call = || CallContext {
+                        target: Some(pinned.clone()),
+                        ..Default::default()
+                    };
+                    plugin
+                        .rotation_step(Step::Rotate, call(), &req)
+                        .await
+                        .expect("plugin rotate");
+                    plugin
+                        .rotation_step(Step::Verify, call(), &req)
+                        .await
+                        .expect("plugin verify");
+                    passwords[i] = new;
+                }
+                passwords
+            }
+        }))
+        .expect("plugin task");
     let plugin_only = started.elapsed();
 
     // 3. The engine, end to end, on a vault holding the 200 records.

@@ -8,7 +8,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault};
+use crate::vault::{add, kp, vault, vault_password};
 
 /// Runs SQL as root.
 fn sql(query: &str) -> String {
@@ -98,18 +98,6 @@ fn mysql_record(k: &Keeper, title: &str, account: &Account, password: &str) -> S
             "c.text.cmdr:port=3306",
         ],
     )
-}
-
-fn vault_password(k: &Keeper, uid: &str) -> String {
-    let json = kp(k, &["get", uid, "--format", "json", "--unmask"]).json();
-    json["fields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .find(|f| f["type"] == "password")
-        .and_then(|f| f["value"][0].as_str())
-        .expect("a password field")
-        .to_string()
 }
 
 #[test]

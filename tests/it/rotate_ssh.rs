@@ -17,7 +17,7 @@ use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError}
 
 use crate::sshd::{Account, Sshd, free_port, keygen, public_key};
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault};
+use crate::vault::{add, kp, vault, vault_password};
 
 /// Generous bound for one SSH operation on loopback.
 const T: Duration = Duration::from_secs(30);
@@ -77,18 +77,6 @@ fn ssh_record(
     ];
     args.extend_from_slice(extra);
     add(k, &args)
-}
-
-fn vault_password(k: &Keeper, uid: &str) -> String {
-    let json = kp(k, &["get", uid, "--format", "json", "--unmask"]).json();
-    json["fields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .find(|f| f["type"] == "password")
-        .and_then(|f| f["value"][0].as_str())
-        .expect("a password field")
-        .to_string()
 }
 
 fn no_pending(k: &Keeper) -> bool {
@@ -416,8 +404,14 @@ fn ssh_chpasswd_method_sets_the_password_through_sudo_stdin() {
     assert!(no_pending(&k));
 }
 
-/// Logs in with a private key; `Ok(false)` when the server refuses it.
+/// Logs in with an unencrypted private key; false when the server refuses it.
 fn key_logs_in(sshd: &Sshd, user: &str, private_key: &str) -> bool {
+    key_logs_in_with(sshd, user, private_key, None)
+}
+
+/// Logs in with a private key decrypted with `passphrase`; false when the
+/// server refuses it.
+fn key_logs_in_with(sshd: &Sshd, user: &str, private_key: &str, passphrase: Option<&str>) -> bool {
     let policy = HostKeyPolicy {
         known_hosts: None,
         accept_new: false,
@@ -430,7 +424,7 @@ fn key_logs_in(sshd: &Sshd, user: &str, private_key: &str) -> bool {
     runtime.block_on(async {
         let credential = Credential::PrivateKey {
             pem: private_key.to_string().into(),
-            passphrase: None,
+            passphrase: passphrase.map(|p| p.to_string().into()),
         };
         match SshClient::connect(sshd.addr, "127.0.0.1", user, &credential, &policy, T).await {
             Ok(session) => {
@@ -526,19 +520,118 @@ fn sshkey_rotation_swaps_the_authorized_key_and_stores_the_new_pair() {
     assert!(!key_logs_in(&sshd, &account.name, &private));
 }
 
+/// An encrypted key: the password field is its passphrase (Commander's
+/// convention) and is rotated with it; the new key is encrypted with the
+/// new password. A `passphrase` field instead is kept and reused.
+#[test]
+fn sshkey_encrypted_keys_stay_encrypted_with_the_records_passphrase() {
+    let Some(sshd) = Sshd::start() else { return };
+    let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
+
+    // An account whose only key is `id_<name>`, encrypted with `phrase`,
+    // and a vault with an sshKeys record for it.
+    let setup = |name: &str, phrase: &str, field: &str| {
+        let account = Account::create();
+        let old = sshd.dir().join(format!("id_{name}"));
+        keygen(&old, "ed25519", phrase, &[]);
+        account.authorize(&public_key(&old));
+        let k = vault();
+        let uid = sshkey_record(&k, &sshd, &account, &old, &[&pin, field]);
+        (account, old, k, uid)
+    };
+
+    // 1. Passphrase in the password field.
+    let (account, old, k, uid) = setup("encrypted", "old pass phrase", "password=old pass phrase");
+    let out = kp(&k, &["rotate", &uid, "--format", "json"]);
+    assert!(
+        out.0.status.success(),
+        "{}{}\nsshd log:\n{}",
+        out.stdout(),
+        out.stderr(),
+        sshd.log()
+    );
+    let (private, _) = vault_key_pair(&k, &uid);
+    let new_password = vault_password(&k, &uid);
+    assert_ne!(new_password, "old pass phrase");
+    assert!(
+        !key_logs_in_with(&sshd, &account.name, &private, Some("old pass phrase")),
+        "the new key is not encrypted with the old passphrase"
+    );
+    assert!(
+        key_logs_in_with(&sshd, &account.name, &private, Some(&new_password)),
+        "the new key, decrypted with the new password, logs in"
+    );
+    let old_private = std::fs::read_to_string(&old).expect("read");
+    assert!(!key_logs_in_with(
+        &sshd,
+        &account.name,
+        &old_private,
+        Some("old pass phrase")
+    ));
+    // OpenSSH agrees the stored key needs the passphrase.
+    let file = sshd.dir().join("id_from_vault");
+    std::fs::write(&file, &private).expect("write");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
+    let read = |pass: &str| {
+        std::process::Command::new("ssh-keygen")
+            .args(["-y", "-P", pass, "-f"])
+            .arg(&file)
+            .output()
+            .expect("ssh-keygen")
+            .status
+            .success()
+    };
+    assert!(!read(""), "the stored key is encrypted");
+    assert!(read(&new_password));
+
+    // 2. A `passphrase` field: kept, and the key rotates again under it.
+    let (account, _, k, uid) = setup("field", "field phrase", "text.passphrase=field phrase");
+    kp(&k, &["rotate", &uid]).ok();
+    let (first, _) = vault_key_pair(&k, &uid);
+    assert!(key_logs_in_with(
+        &sshd,
+        &account.name,
+        &first,
+        Some("field phrase")
+    ));
+    assert!(!key_logs_in_with(&sshd, &account.name, &first, None));
+    kp(&k, &["rotate", &uid]).ok();
+    let (second, _) = vault_key_pair(&k, &uid);
+    assert_ne!(first, second);
+    assert!(key_logs_in_with(
+        &sshd,
+        &account.name,
+        &second,
+        Some("field phrase")
+    ));
+    assert!(!key_logs_in_with(
+        &sshd,
+        &account.name,
+        &first,
+        Some("field phrase")
+    ));
+    assert!(no_pending(&k));
+}
+
 /// Crash safety for keys: the new pair is durable in the pending state and
-/// written into the record when resumption finishes; never a lock-out.
+/// written into the record when resumption finishes; never a lock-out. The
+/// keys are encrypted with the password field, so the passphrase rotates
+/// with them and must stay in step through the crash.
 #[test]
 fn sshkey_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
     let Some(sshd) = Sshd::start() else { return };
     for point in ["after-pending", "after-set", "after-verify", "after-finish"] {
         let account = Account::create();
         let old = sshd.dir().join(format!("id_{point}"));
-        keygen(&old, "ed25519", "", &[]);
+        keygen(&old, "ed25519", "crash phrase", &[]);
         account.authorize(&public_key(&old));
         let k = vault();
         let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
-        let uid = sshkey_record(&k, &sshd, &account, &old, &[&pin]);
+        let uid = sshkey_record(&k, &sshd, &account, &old, &[&pin, "password=crash phrase"]);
         let crashed = k
             .cmd(&["rotate", &uid])
             .env("KEEPER_PASSWORD", crate::vault::PW)
@@ -555,8 +648,9 @@ fn sshkey_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
             resumed.stderr()
         );
         let (private, _) = vault_key_pair(&k, &uid);
+        let passphrase = vault_password(&k, &uid);
         assert!(
-            key_logs_in(&sshd, &account.name, &private),
+            key_logs_in_with(&sshd, &account.name, &private, Some(&passphrase)),
             "{point}: LOCK-OUT: the vault's key does not log in"
         );
         assert!(no_pending(&k), "{point}: still pending");

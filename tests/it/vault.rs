@@ -53,6 +53,20 @@ pub fn add(k: &Keeper, args: &[&str]) -> String {
     kp(k, &all).ok().trim().to_string()
 }
 
+/// The record's current password, unmasked (typed fields first; record
+/// types without a password field, such as sshKeys, keep it custom).
+pub fn vault_password(k: &Keeper, uid: &str) -> String {
+    let json = kp(k, &["get", uid, "--format", "json", "--unmask"]).json();
+    ["fields", "custom"]
+        .iter()
+        .filter_map(|part| json[part].as_array())
+        .flatten()
+        .find(|f| f["type"] == "password")
+        .and_then(|f| f["value"][0].as_str())
+        .unwrap_or_else(|| panic!("a password field in {json}"))
+        .to_string()
+}
+
 fn titles(k: &Keeper, args: &[&str]) -> Vec<String> {
     let mut all = args.to_vec();
     all.extend(["--format", "json"]);

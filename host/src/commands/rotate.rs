@@ -182,10 +182,7 @@ fn print_reports(reports: &[Report], format: Format, print: bool) -> anyhow::Res
 /// The records (and endpoint names) a command line selects.
 fn select(vault: &Vault, args: &RotateArgs) -> anyhow::Result<Vec<(String, Option<String>)>> {
     if let Some(pattern) = &args.r#match {
-        let regex = regex::RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .build()
-            .context("invalid --match pattern")?;
+        let regex = crate::vault::SearchPattern::new(pattern).context("invalid --match pattern")?;
         let records = vault.search(&regex)?;
         let interactive = std::io::stdin().is_terminal();
         if !args.force && !args.dry_run && !args.resume && !interactive {

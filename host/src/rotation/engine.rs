@@ -165,6 +165,15 @@ pub struct Engine {
     plugin_dir: PathBuf,
     known_hosts: PathBuf,
     backends: tokio::sync::Mutex<HashMap<String, Arc<Backend>>>,
+    /// Pending states waiting for the next group commit.
+    queued: Mutex<Vec<QueuedPending>>,
+}
+
+/// A pending state waiting to be written, and who waits for it.
+struct QueuedPending {
+    uid: String,
+    state: PendingRotation,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
 
 /// A failure before the target was touched.
@@ -189,6 +198,7 @@ impl Engine {
             plugin_dir,
             known_hosts,
             backends: tokio::sync::Mutex::default(),
+            queued: Mutex::default(),
         })
     }
 
@@ -199,6 +209,45 @@ impl Engine {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut guard)
+    }
+
+    /// Durably stores a rotation's pending state (DESIGN: before the target
+    /// is touched), by group commit: concurrent rotations (`--parallel`)
+    /// queue their states, and whoever gets the vault next writes all the
+    /// queued ones in one transaction, so they share one wait for the disk.
+    /// On a multi-threaded runtime the wait happens outside the async
+    /// workers, which go on running the other rotations meanwhile.
+    async fn store_pending(&self, uid: &str, state: PendingRotation) -> Result<(), String> {
+        let (done, written) = tokio::sync::oneshot::channel();
+        self.queued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(QueuedPending {
+                uid: uid.to_string(),
+                state,
+                done,
+            });
+        let commit = || {
+            self.with_vault(|vault| {
+                let batch = std::mem::take(
+                    &mut *self
+                        .queued
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                write_pending(vault, batch);
+            });
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(commit);
+        } else {
+            commit();
+        }
+        written
+            .await
+            .unwrap_or_else(|_| Err("the pending state was not written".into()))
     }
 
     async fn backend(&self, name: &str) -> Result<Arc<Backend>, String> {
@@ -380,6 +429,26 @@ impl Engine {
     pub fn pending(&self) -> Result<Vec<String>, crate::vault::VaultError> {
         self.with_vault(|v| v.pending_rotations())
             .map(|p| p.into_iter().map(|(uid, _)| uid).collect())
+    }
+}
+
+/// Writes a batch of queued pending states in one transaction and tells
+/// each waiter; if the batch fails (one record deleted meanwhile, say), each
+/// is written alone so one record's failure is not the others'.
+fn write_pending(vault: &mut Vault, batch: Vec<QueuedPending>) {
+    if batch.is_empty() {
+        return;
+    }
+    let items: Vec<(&str, &PendingRotation)> =
+        batch.iter().map(|q| (q.uid.as_str(), &q.state)).collect();
+    let together = vault.set_pending_rotations(&items);
+    drop(items);
+    for q in batch {
+        let result = match &together {
+            Ok(()) => Ok(()),
+            Err(_) => vault.set_pending_rotation(&q.uid, &q.state),
+        };
+        let _ = q.done.send(result.map_err(|e| e.to_string()));
     }
 }
 
@@ -586,9 +655,7 @@ impl Ctx<'_> {
             .prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = prepared;
-        self.engine
-            .with_vault(|v| v.set_pending_rotation(self.uid, &pending))
-            .map_err(|e| e.to_string())?;
+        self.engine.store_pending(self.uid, pending).await?;
         fault::point("after-pending");
 
         // 2. set.

@@ -274,6 +274,39 @@ pub fn check_supplied(password: &str, constraints: &Constraints) -> Result<(), R
     Ok(())
 }
 
+/// Expands Commander's `$GEN`, `$GEN:rand`, `$GEN:rand,24` or `$GEN:24`
+/// (a field value of `add`/`edit`) into a password made by [`generate`]
+/// with the default rules; `None` when `value` is not a `$GEN` request.
+///
+/// # Errors
+///
+/// A message for a length outside 4..=256 or an unknown algorithm.
+pub fn from_gen_spec(value: &str) -> Option<Result<Zeroizing<String>, String>> {
+    let rest = value.strip_prefix("$GEN")?;
+    if !rest.is_empty() && !rest.starts_with(':') {
+        return None;
+    }
+    let spec = rest.strip_prefix(':').unwrap_or(rest);
+    let mut length = DEFAULT_LENGTH;
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part {
+            "rand" | "crypto" | "dice" => {}
+            n => match n.parse::<usize>() {
+                Ok(n) if (4..=256).contains(&n) => length = n,
+                _ => {
+                    return Some(Err(format!(
+                        "$GEN: {n:?} is not an algorithm (rand) or a length 4..256"
+                    )));
+                }
+            },
+        }
+    }
+    Some(
+        generate(&Rules::default(), Some(length), &Constraints::default())
+            .map_err(|e| format!("$GEN: {e}")),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,5 +489,22 @@ mod tests {
         assert!(check_supplied("waytoolongpassword", &c).is_err());
         assert!(check_supplied("", &c).is_err());
         assert!(check_supplied("a\nb", &c).is_err());
+    }
+
+    #[test]
+    fn gen_specs_expand_with_the_default_rules() {
+        let len = |spec: &str| from_gen_spec(spec).map(|r| r.map(|p| p.len()));
+        assert_eq!(len("$GEN"), Some(Ok(20)));
+        assert_eq!(len("$GEN:rand,32"), Some(Ok(32)));
+        assert_eq!(len("$GEN:12"), Some(Ok(12)));
+        assert!(len("$GEN:huge").is_some_and(|r| r.is_err()));
+        assert!(len("$GEN:3").is_some_and(|r| r.is_err()));
+        assert_eq!(len("$GENERAL"), None);
+        assert_eq!(len("plain"), None);
+        let p = from_gen_spec("$GEN:8").expect("spec").expect("password");
+        assert!(p.chars().any(|c| c.is_ascii_uppercase()), "{}", p.len());
+        assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(p.chars().any(|c| c.is_ascii_digit()));
+        assert!(p.chars().any(|c| SYMBOLS.contains(c)));
     }
 }

@@ -16,7 +16,6 @@ pub mod crypto;
 pub mod duplicates;
 mod error;
 pub mod folders;
-pub mod generator;
 pub mod import_engine;
 pub mod keeper_json;
 pub mod membership;
@@ -24,6 +23,7 @@ pub mod model;
 mod oversize;
 pub mod path;
 mod records;
+pub mod search;
 pub mod store;
 mod users;
 
@@ -37,6 +37,7 @@ pub use model::{
     RecordSummary, now_ms,
 };
 pub use records::{MAX_ATTACHMENT, NewRecord};
+pub use search::SearchPattern;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
 pub use users::{Grantee, TeamInfo, UserInfo};
@@ -295,16 +296,34 @@ impl Vault {
     }
 
     /// Runs `f` in one write transaction and returns its value.
-    fn write<T>(
+    fn write<T>(&mut self, f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>) -> Result<T> {
+        self.write_with(true, f)
+    }
+
+    /// [`Vault::write`] without waiting for the disk ([`Store::write_deferred`]).
+    fn write_deferred<T>(
         &mut self,
+        f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
+    ) -> Result<T> {
+        self.write_with(false, f)
+    }
+
+    fn write_with<T>(
+        &mut self,
+        durable: bool,
         mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
     ) -> Result<T> {
         let Vault { store, s, .. } = self;
         let mut out = None;
-        store.write(&mut |tx| {
+        let mut run = |tx: &mut dyn StoreTx| {
             out = Some(f(tx, s)?);
             Ok(())
-        })?;
+        };
+        if durable {
+            store.write(&mut run)?;
+        } else {
+            store.write_deferred(&mut run)?;
+        }
         out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
     }
 
@@ -514,5 +533,54 @@ mod tests {
             Err(VaultError::Foreign { .. })
         ));
         assert_eq!(std::fs::read(&other).expect("read"), before);
+    }
+
+    /// Group-committed pending states: all stored, or none when one of the
+    /// records cannot take one.
+    #[test]
+    fn pending_rotations_are_written_together_or_not_at_all() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let mut v =
+            Vault::create(&path, "a@b.c", &pw("pw"), &KdfParams::insecure_fast()).expect("create");
+        let a = v
+            .add_record(RecordData::new("login", "a"), None)
+            .expect("add");
+        let b = v
+            .add_record(RecordData::new("login", "b"), None)
+            .expect("add");
+        let state = |new: &str| PendingRotation {
+            new_password: new.into(),
+            old_password: "old".into(),
+            plugin: "noop".into(),
+            target: String::new(),
+            started: 1,
+            prepared: Vec::new(),
+        };
+        let (sa, sb) = (state("new-a"), state("new-b"));
+        let failed = v.set_pending_rotations(&[(&a, &sa), ("no-such-record", &sb), (&b, &sb)]);
+        assert!(
+            matches!(failed, Err(VaultError::NotFound { .. })),
+            "{failed:?}"
+        );
+        assert!(
+            v.pending_rotation(&a).expect("read").is_none(),
+            "nothing stored"
+        );
+        assert!(v.pending_rotation(&b).expect("read").is_none());
+        v.set_pending_rotations(&[(&a, &sa), (&b, &sb)])
+            .expect("both");
+        assert_eq!(
+            v.pending_rotation(&a)
+                .expect("read")
+                .map(|p| p.new_password.clone()),
+            Some("new-a".into())
+        );
+        assert_eq!(
+            v.pending_rotation(&b)
+                .expect("read")
+                .map(|p| p.new_password.clone()),
+            Some("new-b".into())
+        );
     }
 }

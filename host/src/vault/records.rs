@@ -6,7 +6,8 @@ use secrecy::ExposeSecret;
 use zeroize::Zeroizing;
 
 use super::crypto::{self, Key};
-use super::model::{AttachmentMeta, PendingRotation, Record, RecordData, fields, now_ms};
+use super::model::{AttachmentMeta, PendingRotation, Record, RecordData, now_ms};
+use super::search::SearchPattern;
 use super::store::{
     AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreRead,
     StoreTx,
@@ -70,18 +71,32 @@ pub(crate) fn seal_record(
 
 /// Opens a stored record with the session's keys.
 pub(crate) fn decrypt_row(s: &Session, row: &KeyedRecordRow) -> Result<Record> {
+    decrypt_row_if(s, row, &|_| true)?
+        .ok_or_else(|| VaultError::Storage("a record was filtered out without a filter".into()))
+}
+
+/// Decrypts a keyed row; `None` when its decrypted payload fails `keep`.
+fn decrypt_row_if(
+    s: &Session,
+    row: &KeyedRecordRow,
+    keep: &(dyn Fn(&[u8]) -> bool + Sync),
+) -> Result<Option<Record>> {
     let uid = &row.record.uid;
-    let tampered = |what: &str| VaultError::Corrupted(format!("record {uid}: {what}"));
+    let tampered = |what: String| VaultError::Corrupted(format!("record {uid}: {what}"));
     let holder_key = s.holder_key(&row.key.holder_uid)?;
     let record_key = holder_key
         .try_open(
             &row.key.wrapped_key,
             &ad::record_key(uid, &row.key.holder_uid),
         )
-        .ok_or_else(|| tampered("its key failed authentication"))
+        .ok_or_else(|| tampered("its key failed authentication".into()))
         .and_then(|k| Key::from_slice(&k))?;
-    let data = open_record_data(&record_key, &row.record)?;
-    Ok(Record {
+    let plain = open_payload(&record_key, &row.record)?;
+    if !keep(&plain) {
+        return Ok(None);
+    }
+    let data = parse_payload(&row.record, &plain)?;
+    Ok(Some(Record {
         uid: uid.clone(),
         revision: row.record.revision,
         owner_uid: row.record.owner_uid.clone(),
@@ -90,15 +105,31 @@ pub(crate) fn decrypt_row(s: &Session, row: &KeyedRecordRow) -> Result<Record> {
         can_edit: row.key.can_edit,
         can_share: row.key.can_share,
         data,
+    }))
+}
+
+/// A record row's decrypted JSON payload.
+fn open_payload(key: &Key, row: &RecordRow) -> Result<Zeroizing<Vec<u8>>> {
+    key.try_open(&row.data, &ad::record(&row.uid, row.revision))
+        .ok_or_else(|| {
+            VaultError::Corrupted(format!(
+                "record {}: its data failed authentication",
+                row.uid
+            ))
+        })
+}
+
+fn parse_payload(row: &RecordRow, plain: &[u8]) -> Result<RecordData> {
+    serde_json::from_slice(plain).map_err(|e| {
+        VaultError::Corrupted(format!(
+            "record {}: its data is not a record ({e})",
+            row.uid
+        ))
     })
 }
 
 fn open_record_data(key: &Key, row: &RecordRow) -> Result<RecordData> {
-    let tampered = |what: String| VaultError::Corrupted(format!("record {}: {what}", row.uid));
-    let plain = key
-        .try_open(&row.data, &ad::record(&row.uid, row.revision))
-        .ok_or_else(|| tampered("its data failed authentication".into()))?;
-    serde_json::from_slice(&plain).map_err(|e| tampered(format!("its data is not a record ({e})")))
+    parse_payload(row, &open_payload(key, row)?)
 }
 
 /// Unwraps the record key of a keyed row.
@@ -115,7 +146,13 @@ const BATCH: usize = 512;
 
 /// Reads and decrypts every record the session can open. Reading (one
 /// thread) overlaps with decryption (one worker per core).
-fn load_records(store: &dyn StoreRead, s: &Session) -> Result<Vec<Record>> {
+/// Loads the records `s` can open whose decrypted payload passes `keep`
+/// (checked before the payload is parsed).
+fn load_records(
+    store: &dyn StoreRead,
+    s: &Session,
+    keep: &(dyn Fn(&[u8]) -> bool + Sync),
+) -> Result<Vec<Record>> {
     let holders = s.holders();
     let workers = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
@@ -123,7 +160,7 @@ fn load_records(store: &dyn StoreRead, s: &Session) -> Result<Vec<Record>> {
     if workers == 1 {
         let mut out = Vec::new();
         store.scan_keyed_records(&holders, &mut |row| {
-            out.push(decrypt_row(s, &row)?);
+            out.extend(decrypt_row_if(s, &row, keep)?);
             Ok(())
         })?;
         return Ok(out);
@@ -138,7 +175,7 @@ fn load_records(store: &dyn StoreRead, s: &Session) -> Result<Vec<Record>> {
                 let mut out = Vec::new();
                 for batch in rx {
                     for row in &batch {
-                        out.push(decrypt_row(s, row)?);
+                        out.extend(decrypt_row_if(s, row, keep)?);
                     }
                 }
                 Ok(out)
@@ -251,14 +288,8 @@ pub(crate) fn link_tx(
     Ok(())
 }
 
-/// Reads, changes and re-seals one record inside a transaction; returns the
-/// new record. The password field's old value goes to the history.
-pub(crate) fn update_record_tx(
-    tx: &mut dyn StoreTx,
-    s: &Session,
-    uid: &str,
-    f: &mut dyn FnMut(&mut RecordData) -> Result<()>,
-) -> Result<Record> {
+/// The keyed row of a record the user may edit.
+fn editable_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
     let row = tx
         .keyed_record(uid, &s.holders())?
         .ok_or_else(|| VaultError::NotFound {
@@ -268,6 +299,18 @@ pub(crate) fn update_record_tx(
     if !row.key.can_edit {
         return Err(VaultError::Denied(format!("you may not edit record {uid}")));
     }
+    Ok(row)
+}
+
+/// Reads, changes and re-seals one record inside a transaction; returns the
+/// new record. The password field's old value goes to the history.
+pub(crate) fn update_record_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    f: &mut dyn FnMut(&mut RecordData) -> Result<()>,
+) -> Result<Record> {
+    let row = editable_row(tx, s, uid)?;
     let key = record_key(s, &row)?;
     let mut record = decrypt_row(s, &row)?;
     let before = record.data.clone();
@@ -349,7 +392,7 @@ impl Vault {
     ///
     /// [`VaultError::Corrupted`] when any record fails authentication.
     pub fn records(&self) -> Result<Vec<Record>> {
-        load_records(self.store.as_ref(), &self.s)
+        load_records(self.store.as_ref(), &self.s, &|_| true)
     }
 
     /// One record by uid.
@@ -497,11 +540,13 @@ impl Vault {
     /// # Errors
     ///
     /// As [`Vault::records`].
-    pub fn search(&self, pattern: &regex::Regex) -> Result<Vec<Record>> {
-        let records = self.records()?;
+    pub fn search(&self, pattern: &SearchPattern) -> Result<Vec<Record>> {
+        let records = load_records(self.store.as_ref(), &self.s, &|plain| {
+            pattern.may_match(plain)
+        })?;
         Ok(records
             .into_iter()
-            .filter(|r| record_matches(&r.data, pattern))
+            .filter(|r| pattern.matches(&r.data))
             .collect())
     }
 
@@ -583,25 +628,30 @@ impl Vault {
     ///
     /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right).
     pub fn set_pending_rotation(&mut self, uid: &str, pending: &PendingRotation) -> Result<()> {
+        self.set_pending_rotations(&[(uid, pending)])
+    }
+
+    /// [`Vault::set_pending_rotation`] for several records in one
+    /// transaction (one wait for the disk): all are stored, or none.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::set_pending_rotation`], for the first record that fails.
+    pub fn set_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<()> {
         self.write(|tx, s| {
-            let row = tx
-                .keyed_record(uid, &s.holders())?
-                .ok_or_else(|| VaultError::NotFound {
-                    kind: "record",
-                    name: uid.to_string(),
+            for &(uid, pending) in items {
+                let row = editable_row(tx, s, uid)?;
+                let key = record_key(s, &row)?;
+                let json = Zeroizing::new(
+                    serde_json::to_vec(pending).map_err(|e| VaultError::Invalid(e.to_string()))?,
+                );
+                tx.put_pending(&PendingRow {
+                    record_uid: uid.to_string(),
+                    started: pending.started,
+                    data: key.seal(&json, &ad::pending(uid)),
                 })?;
-            if !row.key.can_edit {
-                return Err(VaultError::Denied(format!("you may not edit record {uid}")));
             }
-            let key = record_key(s, &row)?;
-            let json = Zeroizing::new(
-                serde_json::to_vec(pending).map_err(|e| VaultError::Invalid(e.to_string()))?,
-            );
-            tx.put_pending(&PendingRow {
-                record_uid: uid.to_string(),
-                started: pending.started,
-                data: key.seal(&json, &ad::pending(uid)),
-            })
+            Ok(())
         })
     }
 
@@ -648,12 +698,17 @@ impl Vault {
     /// pair...) are written, the pending state is cleared and `audit` is
     /// appended.
     ///
+    /// The commit does not wait for the disk: the pending state it
+    /// replaces was durable, so a power loss that undoes this transaction
+    /// leaves the rotation pending, and `rotate --resume` finishes it. One
+    /// fsync per rotation instead of two.
+    ///
     /// # Errors
     ///
     /// [`VaultError::NotFound`] when there is no pending rotation; as
     /// [`Vault::update_record`].
     pub fn complete_rotation(&mut self, uid: &str, audit: &AuditRow) -> Result<Record> {
-        self.write(|tx, s| {
+        self.write_deferred(|tx, s| {
             let pending = tx.pending(uid)?.ok_or_else(|| VaultError::NotFound {
                 kind: "pending rotation of record",
                 name: uid.to_string(),
@@ -696,12 +751,13 @@ impl Vault {
 
     /// Clears a pending rotation without changing the password (the old
     /// password was restored), appending `audit` in the same transaction.
+    /// Like [`Vault::complete_rotation`], it does not wait for the disk.
     ///
     /// # Errors
     ///
     /// Storage errors.
     pub fn clear_pending_rotation(&mut self, uid: &str, audit: Option<&AuditRow>) -> Result<()> {
-        self.write(|tx, s| {
+        self.write_deferred(|tx, s| {
             tx.delete_pending(uid)?;
             if let Some(a) = audit {
                 tx.insert_audit(&AuditRow {
@@ -736,29 +792,4 @@ impl Vault {
     pub fn audit_log(&self) -> Result<Vec<AuditRow>> {
         self.store.audit(&self.s.tenant_uid)
     }
-}
-
-/// Whether any non-secret text of the record matches.
-pub fn record_matches(d: &RecordData, pattern: &regex::Regex) -> bool {
-    if pattern.is_match(&d.title) || pattern.is_match(&d.notes) || pattern.is_match(&d.record_type)
-    {
-        return true;
-    }
-    let mut texts = Vec::new();
-    for f in d.fields.iter().chain(&d.custom) {
-        if f.label.as_deref().is_some_and(|l| pattern.is_match(l)) {
-            return true;
-        }
-        if fields::is_secret(&f.kind) {
-            continue;
-        }
-        texts.clear();
-        f.value
-            .iter()
-            .for_each(|v| fields::flatten_text(v, &mut texts));
-        if texts.iter().any(|t| pattern.is_match(t)) {
-            return true;
-        }
-    }
-    d.attachments.iter().any(|a| pattern.is_match(&a.name))
 }

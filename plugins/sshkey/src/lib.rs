@@ -21,17 +21,22 @@
 //! - **revert**: logs in with the new key and puts the old line back in
 //!   place of the new one.
 //!
-//! The rotated password field is not used as a passphrase: the private key
-//! is kept unencrypted inside the (encrypted) vault, and an encrypted old
-//! key is not supported.
+//! **Passphrases.** The record has one when it has a field labelled
+//! `passphrase` (Keeper's `sshKeys` type: `text:passphrase`) with a value,
+//! or when its current private key is encrypted; then, as in Commander, the
+//! `password` field is the passphrase and it is rotated with the key. The
+//! old key is decrypted with the old passphrase (by the host's SSH client,
+//! never in the plugin), and the new key is encrypted (bcrypt-pbkdf and
+//! aes256-ctr, as `ssh-keygen -N` does) with the `passphrase` field, which
+//! stays as it is, or with the new password. A record with an unencrypted
+//! key and no `passphrase` field gets an unencrypted key, as before.
 //!
 //! Built into keeper; to build it alone:
 //! `cargo build --target wasm32-wasip2 --profile plugin -p keeper-plugin-sshkey`.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use keeper_plugin_sdk::ssh::{Credential, Session, SshError};
+use keeper_plugin_sdk::ssh::{Credential, Session, check_unix_login};
 use keeper_plugin_sdk::{Field, PluginError, PluginInfo, Rotation, Rotator, Secret};
+use ssh_key::{LineEnding, PrivateKey};
 use zeroize::Zeroizing;
 
 /// The SSH key rotator.
@@ -51,26 +56,33 @@ impl Rotator for SshKey {
     }
 
     fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
-        check_login(req.login())?;
-        let seed = Zeroizing::new(random_seed()?);
-        let pair = generate(&seed, &format!("keeper-{}", req.login()));
+        check_unix_login(req.login())?;
+        let source = passphrase_source(req)?;
+        let seed = random_seed();
+        let pair = generate(
+            &seed,
+            &format!("keeper-{}", req.login()),
+            source.of_new_key(req),
+            &mut HostRandom,
+        )?;
         Ok(vec![pair.to_field()])
     }
 
     fn rotate(req: &Rotation) -> Result<(), PluginError> {
+        let source = passphrase_source(req)?;
         let old = current_pair(req)?;
         let new = prepared_pair(req)?;
-        let session = connect(req.login(), &old)?;
+        let session = connect(req.login(), &old, source.of_old_key(req))?;
         replace_line(&session, &old.public, &new.public)
     }
 
     fn verify(req: &Rotation) -> Result<(), PluginError> {
-        let pair = if has_prepared(req) {
-            prepared_pair(req)?
+        let source = passphrase_source(req)?;
+        let session = if has_prepared(req) {
+            connect(req.login(), &prepared_pair(req)?, source.of_new_key(req))?
         } else {
-            current_pair(req)?
+            connect(req.login(), &current_pair(req)?, source.of_old_key(req))?
         };
-        let session = connect(req.login(), &pair)?;
         let out = session.exec("true", b"")?;
         if out.success() {
             Ok(())
@@ -83,10 +95,85 @@ impl Rotator for SshKey {
     }
 
     fn revert(req: &Rotation) -> Result<(), PluginError> {
+        let source = passphrase_source(req)?;
         let old = current_pair(req)?;
         let new = prepared_pair(req)?;
-        let session = connect(req.login(), &new)?;
+        let session = connect(req.login(), &new, source.of_new_key(req))?;
         replace_line(&session, &new.public, &old.public)
+    }
+}
+
+/// Where the record keeps its private key's passphrase.
+enum PassphraseSource<'a> {
+    /// No passphrase: the keys are stored unencrypted.
+    None,
+    /// A field labelled `passphrase`; it is kept across rotations.
+    Field(&'a str),
+    /// The `password` field (the current key is encrypted with it); the
+    /// new key is encrypted with the new password.
+    Password,
+}
+
+impl<'a> PassphraseSource<'a> {
+    /// The passphrase of the record's current key.
+    fn of_old_key(&self, req: &'a Rotation) -> Option<&'a str> {
+        match self {
+            Self::None => None,
+            Self::Field(p) => Some(p),
+            Self::Password => Some(req.old_password().expose()),
+        }
+    }
+
+    /// The passphrase of the new key.
+    fn of_new_key(&self, req: &'a Rotation) -> Option<&'a str> {
+        match self {
+            Self::None => None,
+            Self::Field(p) => Some(p),
+            Self::Password => Some(req.new_password().expose()),
+        }
+    }
+}
+
+/// The record's passphrase source (see the module docs).
+fn passphrase_source(req: &Rotation) -> Result<PassphraseSource<'_>, PluginError> {
+    let record = req.record();
+    let field = record
+        .fields
+        .iter()
+        .chain(&record.custom)
+        .filter(|f| {
+            f.label
+                .as_deref()
+                .is_some_and(|l| l.eq_ignore_ascii_case("passphrase"))
+        })
+        .find_map(|f| f.values.first().filter(|v| !v.is_empty()));
+    if let Some(passphrase) = field {
+        return Ok(PassphraseSource::Field(passphrase));
+    }
+    let Some(text) = key_pair_value(&req.record().fields) else {
+        return Ok(PassphraseSource::None);
+    };
+    let pair = KeyPair::parse(text, "record's")?;
+    if is_encrypted(pair.private.expose()) {
+        if req.old_password().expose().is_empty() {
+            return Err(PluginError::InvalidConfig(
+                "the record's private key is encrypted, but the record has no passphrase \
+                 (a `passphrase` field, or the password field)"
+                    .into(),
+            ));
+        }
+        Ok(PassphraseSource::Password)
+    } else {
+        Ok(PassphraseSource::None)
+    }
+}
+
+/// Whether a private key (OpenSSH or PEM text) is encrypted.
+fn is_encrypted(private: &str) -> bool {
+    if private.contains("BEGIN OPENSSH PRIVATE KEY") {
+        PrivateKey::from_openssh(private).is_ok_and(|k| k.is_encrypted())
+    } else {
+        private.contains("ENCRYPTED")
     }
 }
 
@@ -153,7 +240,7 @@ fn has_prepared(req: &Rotation) -> bool {
 
 /// The record's current key pair.
 fn current_pair(req: &Rotation) -> Result<KeyPair, PluginError> {
-    check_login(req.login())?;
+    check_unix_login(req.login())?;
     let text = key_pair_value(&req.record().fields).ok_or_else(|| {
         PluginError::InvalidConfig("the record has no keyPair field with the current key".into())
     })?;
@@ -167,33 +254,11 @@ fn prepared_pair(req: &Rotation) -> Result<KeyPair, PluginError> {
     KeyPair::parse(text, "new")
 }
 
-/// Refuses logins other than `[A-Za-z0-9._-]+` not starting with `-`.
-fn check_login(login: &str) -> Result<(), PluginError> {
-    let ok = !login.is_empty()
-        && !login.starts_with('-')
-        && login
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(PluginError::InvalidConfig(format!(
-            "login {login:?} is not a Unix user name (only letters, digits, `.`, `_` and `-` are allowed)"
-        )))
-    }
-}
-
-/// Logs in with `pair`'s private key. A refused or changed host key and a
-/// session failing while being set up change nothing on the target, and
-/// say so (invalid configuration / unreachable), like the ssh plugin.
-fn connect(login: &str, pair: &KeyPair) -> Result<Session, PluginError> {
-    Session::connect(login, Credential::private_key(pair.private.clone(), None)).map_err(
-        |e| match e {
-            SshError::HostKey(_) => PluginError::InvalidConfig(e.to_string()),
-            SshError::Channel(_) => PluginError::Unreachable(e.to_string()),
-            other => other.into(),
-        },
-    )
+/// Logs in with `pair`'s private key, decrypted with `passphrase`; a
+/// failure says the target was not touched ([`Session::login`]).
+fn connect(login: &str, pair: &KeyPair, passphrase: Option<&str>) -> Result<Session, PluginError> {
+    let credential = Credential::private_key(pair.private.clone(), passphrase.map(Secret::new));
+    Session::login(login, credential)
 }
 
 /// `(type, base64)` of an OpenSSH public key line, if it is one.
@@ -255,79 +320,60 @@ fn replace_line(session: &Session, remove: &str, add: &str) -> Result<(), Plugin
     }
 }
 
+/// `wasi:random` as a cryptographic RNG for key generation and the
+/// encryption salt.
+struct HostRandom;
+
+impl rand_core::TryRng for HostRandom {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(wasip2::random::random::get_random_u64() as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(wasip2::random::random::get_random_u64())
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        let len = u64::try_from(dst.len()).unwrap_or(u64::MAX);
+        let bytes = Zeroizing::new(wasip2::random::random::get_random_bytes(len));
+        dst.copy_from_slice(&bytes[..dst.len()]);
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for HostRandom {}
+
 /// 32 random bytes from the host (`wasi:random`).
-fn random_seed() -> Result<[u8; 32], PluginError> {
-    let bytes = Zeroizing::new(wasip2::random::random::get_random_bytes(32));
-    let mut seed = [0u8; 32];
-    if bytes.len() != 32 {
-        return Err(PluginError::Internal(
-            "the host returned too few random bytes".into(),
-        ));
-    }
-    seed.copy_from_slice(&bytes);
-    Ok(seed)
+fn random_seed() -> Zeroizing<[u8; 32]> {
+    let mut seed = Zeroizing::new([0u8; 32]);
+    let Ok(()) = rand_core::TryRng::try_fill_bytes(&mut HostRandom, &mut *seed);
+    seed
 }
 
-/// Appends an SSH `string` (u32 length, bytes).
-fn put_string(out: &mut Vec<u8>, data: &[u8]) {
-    let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(data);
-}
-
-/// The ed25519 key pair with this `seed`, as an unencrypted OpenSSH private
-/// key and an OpenSSH public key line.
-fn generate(seed: &[u8; 32], comment: &str) -> KeyPair {
-    use sha2::{Digest, Sha512};
-    let hash: Zeroizing<[u8; 64]> = Zeroizing::new(Sha512::digest(seed).into());
-    let mut scalar = Zeroizing::new([0u8; 32]);
-    scalar.copy_from_slice(&hash[..32]);
-    let public = curve25519_dalek::EdwardsPoint::mul_base_clamped(*scalar)
-        .compress()
-        .to_bytes();
-
-    let mut blob = Vec::new();
-    put_string(&mut blob, b"ssh-ed25519");
-    put_string(&mut blob, &public);
-
-    // Private section: check ints, key, comment, padding to 8 bytes.
-    let check = u32::from_be_bytes([seed[0] ^ seed[31], seed[7], seed[13], seed[21]]);
-    let mut private = Zeroizing::new(Vec::new());
-    private.extend_from_slice(&check.to_be_bytes());
-    private.extend_from_slice(&check.to_be_bytes());
-    put_string(&mut private, b"ssh-ed25519");
-    put_string(&mut private, &public);
-    let mut secret = Zeroizing::new(Vec::with_capacity(64));
-    secret.extend_from_slice(seed);
-    secret.extend_from_slice(&public);
-    put_string(&mut private, &secret);
-    put_string(&mut private, comment.as_bytes());
-    let mut pad = 1u8;
-    while private.len() % 8 != 0 {
-        private.push(pad);
-        pad += 1;
+/// The ed25519 key pair with this `seed`: an OpenSSH private key, encrypted
+/// (bcrypt-pbkdf + aes256-ctr, as `ssh-keygen -N` does) when a `passphrase`
+/// is given, and an OpenSSH public key line.
+fn generate(
+    seed: &[u8; 32],
+    comment: &str,
+    passphrase: Option<&str>,
+    rng: &mut impl rand_core::TryCryptoRng,
+) -> Result<KeyPair, PluginError> {
+    let failed =
+        |e: ssh_key::Error| PluginError::Internal(format!("generating the key failed: {e}"));
+    let keypair = ssh_key::private::Ed25519Keypair::from_seed(seed);
+    let mut key = PrivateKey::new(keypair.into(), comment).map_err(failed)?;
+    let public = key.public_key().to_openssh().map_err(failed)?;
+    if let Some(passphrase) = passphrase {
+        key = key.encrypt(rng, passphrase).map_err(failed)?;
     }
-
-    let mut body = Zeroizing::new(Vec::new());
-    body.extend_from_slice(b"openssh-key-v1\0");
-    put_string(&mut body, b"none");
-    put_string(&mut body, b"none");
-    put_string(&mut body, b"");
-    body.extend_from_slice(&1u32.to_be_bytes());
-    put_string(&mut body, &blob);
-    put_string(&mut body, &private);
-
-    let encoded = Zeroizing::new(BASE64.encode(&*body));
-    let mut pem = String::from("-----BEGIN OPENSSH PRIVATE KEY-----\n");
-    for chunk in encoded.as_bytes().chunks(70) {
-        pem.push_str(&String::from_utf8_lossy(chunk));
-        pem.push('\n');
-    }
-    pem.push_str("-----END OPENSSH PRIVATE KEY-----\n");
-    KeyPair {
-        private: Secret::new(pem),
-        public: format!("ssh-ed25519 {} {comment}", BASE64.encode(&blob)),
-    }
+    let private = key.to_openssh(LineEnding::LF).map_err(failed)?;
+    Ok(KeyPair {
+        private: Secret::new(private.as_str()),
+        public,
+    })
 }
 
 keeper_plugin_sdk::register_rotator!(SshKey);
@@ -344,30 +390,51 @@ mod tests {
         assert_eq!(info.required_params, ["host", "login"]);
     }
 
-    /// RFC 8032 test vector 1: the public key of this seed is known.
-    #[test]
-    fn generates_the_rfc8032_public_key_and_a_valid_openssh_key() {
-        let seed: [u8; 32] = [
-            0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec,
-            0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03,
-            0x1c, 0xae, 0x7f, 0x60,
-        ];
-        let pair = generate(&seed, "test");
-        let (_, blob) = key_blob(&pair.public).expect("a public key line");
-        let blob = BASE64.decode(blob).expect("base64");
-        let public = &blob[blob.len() - 32..];
-        let expected = [
-            0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64,
-            0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68,
-            0xf7, 0x07, 0x51, 0x1a,
-        ];
-        assert_eq!(public, expected);
-        let pem = pair.private.expose();
-        assert!(pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
-        assert!(pem.ends_with("-----END OPENSSH PRIVATE KEY-----\n"));
+    /// A deterministic RNG for the encryption salt in tests.
+    struct Counter(u8);
 
-        // ssh-keygen, when present, derives the same public key from it.
-        let dir = std::env::temp_dir().join(format!("keeper-sshkey-{}", std::process::id()));
+    impl rand_core::TryRng for Counter {
+        type Error = core::convert::Infallible;
+        fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+            self.0 = self.0.wrapping_add(1);
+            Ok(u32::from(self.0))
+        }
+        fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+            Ok(u64::from(self.try_next_u32()?))
+        }
+        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+            for b in dst {
+                self.0 = self.0.wrapping_add(1);
+                *b = self.0;
+            }
+            Ok(())
+        }
+    }
+
+    impl rand_core::TryCryptoRng for Counter {}
+
+    /// RFC 8032 test vector 1: the secret key.
+    const SEED: [u8; 32] = [
+        0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c,
+        0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae,
+        0x7f, 0x60,
+    ];
+
+    /// Its public key (RFC 8032).
+    const PUBLIC: [u8; 32] = [
+        0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07,
+        0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07,
+        0x51, 0x1a,
+    ];
+
+    /// `ssh-keygen -y` on `pem` (with `passphrase`), when ssh-keygen is
+    /// present: the public key line it derives.
+    fn ssh_keygen_public(pem: &str, passphrase: &str) -> Option<String> {
+        let dir = std::env::temp_dir().join(format!(
+            "keeper-sshkey-{}-{}",
+            std::process::id(),
+            passphrase.len()
+        ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("id");
         std::fs::write(&path, pem).expect("write key");
@@ -376,20 +443,119 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
         }
-        if let Ok(out) = std::process::Command::new("ssh-keygen")
-            .args(["-y", "-f"])
+        let out = std::process::Command::new("ssh-keygen")
+            .args(["-y", "-P", passphrase, "-f"])
             .arg(&path)
-            .output()
-        {
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let derived = String::from_utf8_lossy(&out.stdout);
+            .output();
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = out.ok()?;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    #[test]
+    fn generates_the_rfc8032_public_key_and_a_valid_openssh_key() {
+        let pair = generate(&SEED, "test", None, &mut Counter(0)).expect("generate");
+        let parsed = ssh_key::PublicKey::from_openssh(&pair.public).expect("a public key line");
+        assert_eq!(
+            parsed.key_data().ed25519().expect("ed25519").as_ref(),
+            &PUBLIC
+        );
+        assert!(pair.public.ends_with(" test"), "{}", pair.public);
+        let pem = pair.private.expose();
+        assert!(pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----\n"));
+        assert!(pem.ends_with("-----END OPENSSH PRIVATE KEY-----\n"));
+        assert!(!is_encrypted(pem));
+        if let Some(derived) = ssh_keygen_public(pem, "") {
             assert_eq!(key_blob(&derived), key_blob(&pair.public));
         }
-        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn encrypts_the_new_key_with_the_passphrase() {
+        let pair = generate(&SEED, "test", Some("s3cret pass"), &mut Counter(0)).expect("generate");
+        let pem = pair.private.expose();
+        assert!(is_encrypted(pem));
+        let key = PrivateKey::from_openssh(pem).expect("parse");
+        assert!(key.decrypt("wrong").is_err(), "a wrong passphrase fails");
+        let plain = key.decrypt("s3cret pass").expect("decrypt");
+        assert_eq!(
+            plain
+                .public_key()
+                .key_data()
+                .ed25519()
+                .expect("ed25519")
+                .as_ref(),
+            &PUBLIC
+        );
+        // OpenSSH itself reads it with the passphrase.
+        if let Some(derived) = ssh_keygen_public(pem, "s3cret pass") {
+            assert_eq!(key_blob(&derived), key_blob(&pair.public));
+        }
+    }
+
+    /// A record for the passphrase rules, with this private key.
+    fn record_with(private: &str, extra: Option<Field>, old: &str, new: &str) -> Rotation {
+        let pair = serde_json::json!({"privateKey": private, "publicKey": "ssh-ed25519 AAAA c"});
+        let mut fields = vec![Field {
+            kind: KEY_PAIR.into(),
+            label: None,
+            values: vec![pair.to_string()],
+        }];
+        fields.extend(extra);
+        let record = keeper_plugin_sdk::RecordView {
+            fields,
+            ..Default::default()
+        };
+        Rotation::new("app", old, new).with_record(record)
+    }
+
+    #[test]
+    fn the_passphrase_comes_from_the_passphrase_field_or_an_encrypted_keys_password() {
+        let plain = generate(&SEED, "c", None, &mut Counter(0)).expect("generate");
+        let encrypted = generate(&SEED, "c", Some("old"), &mut Counter(0)).expect("generate");
+        let plain = plain.private.expose();
+        let encrypted = encrypted.private.expose();
+
+        // Unencrypted key, no passphrase field: stays unencrypted.
+        let req = record_with(plain, None, "old", "new");
+        let source = passphrase_source(&req).expect("source");
+        assert_eq!(
+            (source.of_old_key(&req), source.of_new_key(&req)),
+            (None, None)
+        );
+
+        // Encrypted key: the password field is the passphrase, rotated.
+        let req = record_with(encrypted, None, "old", "new");
+        let source = passphrase_source(&req).expect("source");
+        assert_eq!(
+            (source.of_old_key(&req), source.of_new_key(&req)),
+            (Some("old"), Some("new"))
+        );
+
+        // A passphrase field wins and is kept.
+        let field = Field {
+            kind: "text".into(),
+            label: Some("passphrase".into()),
+            values: vec!["kept".into()],
+        };
+        let req = record_with(encrypted, Some(field), "old", "new");
+        let source = passphrase_source(&req).expect("source");
+        assert_eq!(
+            (source.of_old_key(&req), source.of_new_key(&req)),
+            (Some("kept"), Some("kept"))
+        );
+
+        // An encrypted key without any passphrase is a configuration error.
+        let req = record_with(encrypted, None, "", "new");
+        assert!(matches!(
+            passphrase_source(&req),
+            Err(PluginError::InvalidConfig(m)) if m.contains("passphrase")
+        ));
     }
 
     #[test]

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use super::{confirm, unlock};
@@ -17,8 +16,9 @@ use crate::cli::vault::{
 };
 use crate::context::Context;
 use crate::output::print_listing;
+use crate::rotation::password;
 use crate::vault::model::{fields, types};
-use crate::vault::{FolderTree, Record, RecordData, Vault, generator, now_ms};
+use crate::vault::{FolderTree, Record, RecordData, Vault, now_ms};
 
 /// Field types that hold several values in one field.
 const MULTI_VALUE: &[&str] = &[
@@ -97,7 +97,7 @@ fn field_value(f: &FieldArg) -> anyhow::Result<Option<Value>> {
     if f.value.is_empty() {
         return Ok(None);
     }
-    if let Some(generated) = generator::from_spec(&f.value) {
+    if let Some(generated) = password::from_gen_spec(&f.value) {
         if !matches!(fields::shape(&f.kind), Some(fields::Shape::Text)) {
             bail!(
                 "$GEN works for text fields such as password or secret, not {}",
@@ -105,7 +105,7 @@ fn field_value(f: &FieldArg) -> anyhow::Result<Option<Value>> {
             );
         }
         let secret = generated.map_err(anyhow::Error::msg)?;
-        return Ok(Some(Value::String(secret.expose_secret().to_string())));
+        return Ok(Some(Value::String(secret.to_string())));
     }
     fields::parse_text(&f.kind, &f.value)
         .map(Some)

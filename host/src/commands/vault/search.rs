@@ -9,14 +9,12 @@ use super::{confirm, unlock};
 use crate::cli::vault::{FindDuplicateArgs, SearchArgs};
 use crate::context::Context;
 use crate::output::print_listing;
+use crate::vault::SearchPattern;
 use crate::vault::duplicates::{self, Criteria};
 
 /// `keeper search PATTERN`.
 pub(super) fn search(ctx: &Context, args: &SearchArgs) -> anyhow::Result<ExitCode> {
-    let pattern = regex::RegexBuilder::new(&args.pattern)
-        .case_insensitive(true)
-        .size_limit(1 << 20)
-        .build()
+    let pattern = SearchPattern::new(&args.pattern)
         .with_context(|| format!("invalid regular expression {:?}", args.pattern))?;
     let vault = unlock(ctx)?;
     let mut found: Vec<_> = vault

@@ -369,4 +369,17 @@ pub trait Store: StoreRead + Send {
     ///
     /// `f`'s error, or a storage error (lock timeout, I/O).
     fn write(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()>;
+
+    /// Like [`Store::write`], but returns without waiting for the disk:
+    /// the transaction is still atomic and survives the process crashing,
+    /// but a power loss right after may lose it (never an earlier durable
+    /// write). For writes whose loss leaves state that is resolved anyway,
+    /// such as finishing a rotation whose pending state is durable.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::write`].
+    fn write_deferred(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        self.write(f)
+    }
 }

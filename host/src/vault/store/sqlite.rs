@@ -162,6 +162,8 @@ impl SqliteStore {
         // Up to 32 MiB of page cache (allocated only as used): a bulk import
         // otherwise spills pages to the WAL and reads them back constantly.
         conn.execute_batch("PRAGMA cache_size = -32768")?;
+        // Every commit waits for the disk unless it asks not to.
+        conn.pragma_update(None, "synchronous", "FULL")?;
         let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
         if app_id != APPLICATION_ID {
             return Err(VaultError::Foreign {
@@ -272,6 +274,17 @@ impl Store for SqliteStore {
         let mut handle = SqliteTx { conn: &tx };
         f(&mut handle)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    fn write_deferred(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        // In WAL mode, `synchronous = NORMAL` commits to the WAL without an
+        // fsync; the next FULL commit (or checkpoint) syncs it.
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let result = self.write(f);
+        let restored = self.conn.pragma_update(None, "synchronous", "FULL");
+        result?;
+        restored?;
         Ok(())
     }
 }
@@ -581,5 +594,58 @@ impl StoreTx for SqliteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(store: &SqliteStore) -> i64 {
+        store
+            .connection()
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma")
+    }
+
+    /// A deferred write commits like any other, and only it skips the
+    /// fsync: the connection is back to FULL afterwards, even when the
+    /// transaction failed.
+    #[test]
+    fn deferred_writes_commit_and_restore_full_durability() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v.db");
+        drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+        let mut store = SqliteStore::open(&path).expect("open");
+        assert_eq!(synchronous(&store), 2, "FULL by default");
+        let tenant = |uid: &str| TenantRow {
+            uid: uid.into(),
+            name: "tenant".into(),
+            parent_uid: None,
+            created: 0,
+        };
+        store
+            .write_deferred(&mut |tx| tx.insert_tenant(&tenant("t1")))
+            .expect("deferred write");
+        assert_eq!(synchronous(&store), 2);
+        let failed = store.write_deferred(&mut |tx| {
+            tx.insert_tenant(&tenant("t2"))?;
+            Err(VaultError::Invalid("abort".into()))
+        });
+        assert!(failed.is_err());
+        assert_eq!(synchronous(&store), 2);
+        drop(store);
+        let reopened = SqliteStore::open(&path).expect("reopen");
+        let uids: Vec<String> = reopened
+            .tenants()
+            .expect("tenants")
+            .into_iter()
+            .map(|t| t.uid)
+            .collect();
+        assert_eq!(
+            uids,
+            ["t1"],
+            "the deferred write committed, the failed one did not"
+        );
     }
 }
