@@ -30,7 +30,7 @@ use clap::Parser;
 ///
 /// Exit code 0 only on success; errors are printed with their causes.
 pub fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::commander_args(std::env::args_os()));
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

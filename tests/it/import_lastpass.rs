@@ -9,23 +9,42 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use keeper_plugin_lastpass::testkit::{PlainAccount, PlainVault, TestRng, server_fixture};
+use keeper_plugin_lastpass::testkit::{
+    PlainAccount, PlainShare, PlainVault, ShareKeyWrap, TestRng, server_fixture,
+};
 
 use crate::vault::{kp, vault};
 
 const EMAIL: &str = "user@example.com";
 const PASSWORD: &str = "lastpass master password";
 
-/// Serves the LastPass protocol for one fixture; returns the base URL and
-/// the request lines it saw.
+/// Serves the LastPass protocol for the default fixture.
 fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
-    let vault = PlainVault {
+    stand_in_with(PlainVault {
         accounts: vec![
             PlainAccount::login("1", "Forum", "https://forum.example", "bob", "forum-pw"),
             PlainAccount::note("2", "Door code", "1234"),
         ],
         ..Default::default()
-    };
+    })
+}
+
+/// What `getSharedFolderMembers.php` answers for a share id.
+fn members_of(share_id: &str) -> &'static str {
+    match share_id {
+        "101" => {
+            r#"{"users":[{"username":"alice@example.com","readonly":"0","can_administer":"1"},
+                        {"username":"bob@old.example","readonly":"0","can_administer":"0"},
+                        {"username":"ghost@old.example","readonly":"1","can_administer":"0"}],
+               "groups":[{"name":"Ops","readonly":"1","can_administer":"0"}]}"#
+        }
+        _ => r#"{"error":"not_allowed"}"#,
+    }
+}
+
+/// Serves the LastPass protocol for `vault`; returns the base URL and the
+/// request lines it saw.
+fn stand_in_with(vault: PlainVault) -> (String, Arc<Mutex<Vec<String>>>) {
     let fixture = server_fixture(EMAIL, PASSWORD, 5000, &vault, &mut TestRng::new(7));
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -87,6 +106,11 @@ fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
                 }
             } else if path.starts_with("/getaccts.php") && cookie.contains("PHPSESSID=S3SS10N") {
                 fixture.blob_base64.clone()
+            } else if let Some(id) = path
+                .strip_prefix("/getSharedFolderMembers.php?shareid=")
+                .filter(|_| cookie.contains("PHPSESSID=S3SS10N"))
+            {
+                members_of(id).to_string()
             } else {
                 String::new()
             };
@@ -176,5 +200,129 @@ fn a_wrong_lastpass_password_imports_nothing() {
     assert!(
         export["records"].as_array().is_none_or(Vec::is_empty),
         "nothing imported"
+    );
+}
+
+#[test]
+fn download_membership_from_lastpass_then_apply_it() {
+    let share = |id: &str, name: &str, key: u8| PlainShare {
+        id: id.into(),
+        name: name.into(),
+        key: [key; 32],
+        wrap: ShareKeyWrap::Aes,
+        accounts: vec![PlainAccount::login(
+            &format!("{id}1"),
+            &format!("{name} login"),
+            "https://x.example",
+            "u",
+            "p",
+        )],
+    };
+    let (server, seen) = stand_in_with(PlainVault {
+        accounts: vec![PlainAccount::login(
+            "1",
+            "Mine",
+            "https://m.example",
+            "me",
+            "pw",
+        )],
+        shares: vec![
+            share("101", "Shared-Ops", 9),
+            share("202", "Shared-Secret", 8),
+        ],
+        ..Default::default()
+    });
+    let k = vault();
+    crate::vault::add_user(&k, "bob@new.example", "bob-pw");
+    let alice =
+        |args: &[&str]| crate::vault::run_as(&k, Some("alice@example.com"), crate::vault::PW, args);
+    alice(&["team", "add", "Ops"]).ok();
+    let file = k.data_dir().join("shared_folder_membership.json");
+    let file_arg = file.to_str().expect("utf8");
+    let mut cmd = k.cmd(&[
+        "download-membership",
+        "--source",
+        "lastpass",
+        "--lastpass-user",
+        EMAIL,
+        "--lastpass-server",
+        &server,
+        "-od",
+        "old.example",
+        "-nd",
+        "new.example",
+        file_arg,
+    ]);
+    cmd.env("KEEPER_PASSWORD", crate::vault::PW)
+        .env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_LASTPASS_PASSWORD", PASSWORD);
+    let run = crate::support::Run(cmd.output().expect("run keeper"));
+    let out = run.ok();
+    assert!(
+        out.contains("1 shared folder memberships added"),
+        "{out}\n{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("Shared-Secret: members not listed")
+            && run.stderr().contains("not_allowed"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!run.stderr().contains(PASSWORD));
+    let requests = seen.lock().expect("log").clone();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.contains("getSharedFolderMembers.php?shareid=101")),
+        "{requests:?}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("file written")).expect("JSON");
+    let sf = &doc["shared_folders"][0];
+    assert_eq!(sf["path"], "Shared-Ops");
+    assert_eq!(
+        sf["permissions"],
+        serde_json::json!([
+            {"name": "alice@example.com", "manage_users": true, "manage_records": true},
+            {"name": "bob@new.example", "manage_users": false, "manage_records": true},
+            {"name": "ghost@new.example", "manage_users": false, "manage_records": false},
+            {"name": "Ops", "manage_users": false, "manage_records": false}
+        ])
+    );
+
+    // Import the account (its shared folders come along), then apply.
+    let mut cmd = k.cmd(&[
+        "import",
+        "--format",
+        "lastpass",
+        EMAIL,
+        "--lastpass-server",
+        &server,
+    ]);
+    cmd.env("KEEPER_PASSWORD", crate::vault::PW)
+        .env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_LASTPASS_PASSWORD", PASSWORD);
+    crate::support::Run(cmd.output().expect("run keeper")).ok();
+    let run = alice(&["apply-membership", file_arg]);
+    run.ok();
+    assert!(
+        run.stderr().contains("2 added")
+            && run.stderr().contains("not applied: user ghost@new.example"),
+        "{}",
+        run.stderr()
+    );
+    let bob = crate::vault::run_as(
+        &k,
+        Some("bob@new.example"),
+        "bob-pw",
+        &["get", "Shared-Ops login"],
+    );
+    assert!(bob.ok().contains("Shared-Ops login"));
+    let again = alice(&["apply-membership", file_arg]);
+    assert!(
+        again.ok().contains("Nothing to change"),
+        "{}",
+        again.stderr()
     );
 }

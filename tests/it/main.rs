@@ -5,6 +5,8 @@
 
 mod import;
 mod import_lastpass;
+mod import_options;
+mod membership;
 mod plugin_cli;
 mod plugins;
 mod rotate;

@@ -36,6 +36,16 @@ pub fn vault() -> Keeper {
     k
 }
 
+/// Adds a user with their own master password, as alice (the first user).
+pub fn add_user(k: &Keeper, email: &str, password: &str) {
+    let mut cmd = k.cmd(&["user", "add", email]);
+    cmd.env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_TEST_FAST_KDF", "1")
+        .env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_NEW_USER_PASSWORD", password);
+    Run(cmd.output().expect("run")).ok();
+}
+
 /// Adds a record and returns its uid.
 pub fn add(k: &Keeper, args: &[&str]) -> String {
     let mut all = vec!["add"];
@@ -771,13 +781,23 @@ fn export_import_round_trip_is_lossless() {
     assert_eq!(again["records"], export["records"]);
     assert_eq!(strip_uids(again.clone()), strip_uids(export.clone()));
 
-    // Importing the same file again adds nothing (same uids are updated in place).
-    let out = kp(
+    // Importing the same file again adds nothing: the same uids with the
+    // same content are reported as skipped, not updated.
+    let run = kp(
         &b,
         &["import", "--format", "json", file.to_str().expect("utf-8")],
-    )
-    .ok();
-    assert!(out.contains("4 records imported successfully"), "{out}");
+    );
+    assert!(
+        run.ok().contains("0 records imported successfully"),
+        "{}",
+        run.stdout()
+    );
+    assert!(
+        run.stderr()
+            .contains("added 0, updated 0, skipped 4 identical"),
+        "{}",
+        run.stderr()
+    );
     assert_eq!(
         kp(&b, &["export", "--format", "json"]).json()["records"],
         export["records"]

@@ -1,12 +1,14 @@
 //! Command-line definitions (clap derive). One file per command group; the
 //! work of each command lives in `crate::commands`.
 
+pub mod membership;
 mod plugin;
 pub mod rotate;
 pub mod vault;
 
 pub use plugin::{PluginCommand, PluginNamespace};
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -72,4 +74,89 @@ pub enum Format {
     Json,
     /// CSV for spreadsheets.
     Csv,
+}
+
+/// Commander's two-letter options, which clap cannot declare as short
+/// options, their long forms, and the command they belong to (`-sf` means
+/// "shared folder" to Commander's `mkdir`, so it is only rewritten for
+/// `download-membership`).
+const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
+    ("-od", "--old-domain", None),
+    ("-nd", "--new-domain", None),
+    ("-sf", "--sub-folder", Some("download-membership")),
+];
+
+/// Rewrites Commander's two-letter options (`-od x`, `-nd=y`, `-sf
+/// flatten`) into their long forms; arguments after `--` are left alone.
+pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut rest = false;
+    let mut seen: Vec<String> = Vec::new();
+    args.into_iter()
+        .map(|arg| {
+            if let Some(text) = arg.to_str() {
+                seen.push(text.to_string());
+            }
+            if rest {
+                return arg;
+            }
+            let Some(text) = arg.to_str() else {
+                return arg;
+            };
+            if text == "--" {
+                rest = true;
+                return arg;
+            }
+            for (short, long, command) in TWO_LETTER {
+                if command.is_some_and(|c| !seen.iter().any(|a| a == c)) {
+                    continue;
+                }
+                if text == *short {
+                    return OsString::from(*long);
+                }
+                if let Some(value) = text.strip_prefix(short).and_then(|t| t.strip_prefix('=')) {
+                    return OsString::from(format!("{long}={value}"));
+                }
+            }
+            arg
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_letter_options_become_long_ones() {
+        let args = [
+            "keeper",
+            "import",
+            "-od",
+            "a.com",
+            "-nd=b.com",
+            "-sf",
+            "--",
+            "-od",
+        ]
+        .map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            [
+                "keeper",
+                "import",
+                "--old-domain",
+                "a.com",
+                "--new-domain=b.com",
+                "-sf",
+                "--",
+                "-od"
+            ]
+            .map(OsString::from)
+        );
+        let args = ["keeper", "download-membership", "-sf", "flatten"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["keeper", "download-membership", "--sub-folder", "flatten"].map(OsString::from)
+        );
+    }
 }

@@ -45,7 +45,7 @@ pub enum VaultCommand {
     ShareFolder(ShareFolderArgs),
     /// Export the vault (Keeper JSON or CSV).
     Export(ExportArgs),
-    /// Import records (Keeper JSON).
+    /// Import records (Keeper JSON, csv, lastpass or an importer plugin).
     Import(ImportArgs),
     /// Attach a file to a record (encrypted, up to 100 MiB).
     UploadAttachment(UploadArgs),
@@ -55,6 +55,10 @@ pub enum VaultCommand {
     User(UserNamespace),
     /// Teams: list, add, add-member.
     Team(TeamNamespace),
+    /// Write shared-folder memberships to a file (shared_folder_membership.json).
+    DownloadMembership(super::membership::DownloadMembershipArgs),
+    /// Grant the memberships a file lists to users and teams that exist.
+    ApplyMembership(super::membership::ApplyMembershipArgs),
 }
 
 /// `keeper init`.
@@ -413,6 +417,34 @@ pub struct ImportArgs {
     /// One-time code for LastPass multi-factor login.
     #[arg(long)]
     pub otp: Option<String>,
+    /// Import only records in this source folder (or below it).
+    #[arg(long, value_name = "FOLDER")]
+    pub filter_folder: Option<String>,
+    /// Turn top-level folders into shared folders.
+    #[arg(short, long)]
+    pub shared: bool,
+    /// Default shared-folder permissions: manage (U)sers, manage (R)ecords,
+    /// can (E)dit, can (S)hare, (A)ll, (N)one, e.g. `-p ES`.
+    #[arg(short, long, value_name = "LETTERS", value_parser = crate::import::shape::parse_permissions)]
+    pub permissions: Option<crate::vault::SharedFolderDefaults>,
+    /// Update records that match on type, title, login, url and folder
+    /// instead of adding new ones.
+    #[arg(long)]
+    pub update: bool,
+    /// A record in several folders goes into the first only; an identical
+    /// record elsewhere is not linked into the new folder.
+    #[arg(long)]
+    pub no_shortcuts: bool,
+    /// Only grant the shared-folder members (and team members) the source
+    /// lists; import no records.
+    #[arg(long)]
+    pub users: bool,
+    /// Rewrite members' e-mail domain from this one (`-od`; with --new-domain).
+    #[arg(long, value_name = "DOMAIN", requires = "new_domain")]
+    pub old_domain: Option<String>,
+    /// ... to this one (`-nd`).
+    #[arg(long, value_name = "DOMAIN", requires = "old_domain")]
+    pub new_domain: Option<String>,
 }
 
 /// `keeper upload-attachment`.

@@ -12,6 +12,12 @@
 //!
 //! Malformed rows do not fail an import: plugins report them as skipped
 //! items with their line numbers, which `--show-skipped` prints.
+//!
+//! Between the source and the engine, [`shape`] applies the user's layout
+//! options (`--filter-folder`, `--shared`, `-p`, `--folder`, `-od/-nd`) to
+//! whatever the source was: an importer plugin or Keeper JSON.
+
+pub mod shape;
 
 use std::path::Path;
 
@@ -20,9 +26,10 @@ use serde_json::Value;
 use crate::runtime::capability::http::Origin;
 use crate::runtime::plugin::{Field, ImportItem};
 use crate::runtime::{ArtifactCache, CallContext, InputSource, Kind, Runtime, registry};
-use crate::vault::keeper_json::{FolderSpec, ImportRecord};
+use crate::vault::crypto;
+use crate::vault::import_engine::{FolderSpec, ImportAttachment, ImportRecord};
+use crate::vault::membership::{Permission, SharedFolderEntry, TeamEntry};
 use crate::vault::model::{RecordData, fields, now_ms};
-use crate::vault::store::SharedFolderDefaults;
 
 /// What the user asked for.
 #[derive(Debug, Default)]
@@ -31,8 +38,6 @@ pub struct Request<'a> {
     pub format: &'a str,
     /// The source: a file, `-` for stdin, or an account (online importers).
     pub source: &'a str,
-    /// `--folder`: put everything under this folder.
-    pub folder: Option<&'a str>,
     /// `--record-type`: the type of records the source does not type.
     pub record_type: Option<&'a str>,
     /// `--lastpass-server`: the one origin the lastpass plugin may reach.
@@ -41,15 +46,28 @@ pub struct Request<'a> {
     pub options: Vec<(String, String)>,
 }
 
-/// What a plugin produced, ready for the vault.
+/// What a source produced, ready for the vault.
 #[derive(Debug, Default)]
 pub struct Collected {
-    /// Shared folders to create, with their defaults.
-    pub shared: Vec<(String, SharedFolderDefaults)>,
+    /// Shared folders to create, with their defaults and members.
+    pub shared: Vec<SharedFolderEntry>,
     /// Records.
     pub records: Vec<ImportRecord>,
+    /// Teams and their members (Keeper JSON only).
+    pub teams: Vec<TeamEntry>,
     /// Skipped parts of the source, with reasons.
     pub skipped: Vec<String>,
+}
+
+impl From<crate::vault::keeper_json::Parsed> for Collected {
+    fn from(p: crate::vault::keeper_json::Parsed) -> Self {
+        Self {
+            shared: p.shared,
+            records: p.records,
+            teams: p.teams,
+            skipped: Vec::new(),
+        }
+    }
 }
 
 /// Runs the importer plugin over the source and collects its items.
@@ -121,29 +139,32 @@ pub async fn collect(
     while let Some(batch) = session.next_batch().await? {
         for item in batch {
             match item {
-                ImportItem::SharedFolder(sf) => collected.shared.push((
-                    prefixed(request.folder, &sf.path),
-                    SharedFolderDefaults {
-                        manage_users: sf.manage_users,
-                        manage_records: sf.manage_records,
-                        can_edit: sf.can_edit,
-                        can_share: sf.can_share,
-                    },
-                )),
-                ImportItem::Record(r) => collected.records.push(convert(r, request)),
+                ImportItem::SharedFolder(sf) => collected.shared.push(SharedFolderEntry {
+                    uid: None,
+                    path: sf.path,
+                    manage_users: sf.manage_users,
+                    manage_records: sf.manage_records,
+                    can_edit: sf.can_edit,
+                    can_share: sf.can_share,
+                    permissions: sf
+                        .permissions
+                        .into_iter()
+                        .filter(|p| !p.name.trim().is_empty())
+                        .map(|p| Permission {
+                            uid: None,
+                            // A team is known by a name that is not an e-mail.
+                            name: p.name,
+                            manage_users: p.manage_users,
+                            manage_records: p.manage_records,
+                        })
+                        .collect(),
+                }),
+                ImportItem::Record(r) => collected.records.push(convert(r, request.record_type)),
                 ImportItem::Skipped(reason) => collected.skipped.push(reason),
             }
         }
     }
     Ok(collected)
-}
-
-/// `folder\path` under `--folder` when given.
-fn prefixed(folder: Option<&str>, path: &str) -> String {
-    match folder {
-        Some(f) if !f.is_empty() => format!("{}\\{}", f.trim_end_matches('\\'), path),
-        _ => path.to_string(),
-    }
 }
 
 /// A plugin field value (plain text, or JSON text for structured types).
@@ -160,10 +181,13 @@ fn value(kind: &str, text: &str) -> Value {
     fields::coerce(kind, parsed)
 }
 
-fn convert(r: crate::runtime::plugin::ImportRecord, request: &Request<'_>) -> ImportRecord {
+/// A plugin's record in the vault's model: JSON-text values parsed and
+/// coerced to the field type, empty values dropped, `record_type` (else
+/// `login`) for an untyped record, a source uid kept when it is a valid uid.
+pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str>) -> ImportRecord {
     let now = now_ms();
     let record_type = if r.record_type.is_empty() {
-        request.record_type.unwrap_or("login").to_string()
+        record_type.unwrap_or("login").to_string()
     } else {
         r.record_type
     };
@@ -186,35 +210,32 @@ fn convert(r: crate::runtime::plugin::ImportRecord, request: &Request<'_>) -> Im
         set(true, f);
     }
     data.notes = r.notes.unwrap_or_default();
-    let mut folders: Vec<FolderSpec> = r
+    let folders: Vec<FolderSpec> = r
         .locations
         .into_iter()
         .map(|l| FolderSpec {
-            shared_folder: l
-                .shared_folder
-                .as_deref()
-                .map(|s| prefixed(request.folder, s)),
-            folder: match (&l.folder, request.folder) {
-                (Some(f), Some(base)) if l.shared_folder.is_none() => Some(prefixed(Some(base), f)),
-                (f, _) => f.clone(),
-            },
+            shared_folder: l.shared_folder,
+            folder: l.folder,
             can_edit: l.can_edit,
             can_share: l.can_share,
         })
         .collect();
-    if folders.is_empty() {
-        if let Some(base) = request.folder {
-            folders.push(FolderSpec {
-                folder: Some(base.to_string()),
-                ..Default::default()
-            });
-        }
-    }
     ImportRecord {
-        uid: None,
+        uid: r.uid.filter(|u| crypto::is_uid(u)),
         data,
         folders,
         modified: None,
+        attachments: r
+            .attachments
+            .into_iter()
+            .map(|a| ImportAttachment {
+                name: a.name,
+                mime: a
+                    .mime
+                    .unwrap_or_else(|| "application/octet-stream".to_string()),
+                data: zeroize::Zeroizing::new(a.data),
+            })
+            .collect(),
     }
 }
 
@@ -236,7 +257,5 @@ mod tests {
             value("login", "{not json"),
             Value::String("{not json".into())
         );
-        assert_eq!(prefixed(Some("Imported\\"), "A\\B"), "Imported\\A\\B");
-        assert_eq!(prefixed(None, "A"), "A");
     }
 }

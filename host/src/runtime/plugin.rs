@@ -18,7 +18,7 @@ use super::manifest::{Capabilities, Kind, Manifest};
 use super::state::PluginState;
 
 pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
-    ImportItem, ImportRecord, ImporterInfo,
+    Attachment, ImportItem, ImportRecord, ImporterInfo, Location,
 };
 pub use wit::{Field, RecordView, Target};
 pub use wit_rotator::{PluginInfo, Rotation};

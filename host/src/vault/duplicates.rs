@@ -76,7 +76,9 @@ fn hash(d: &super::model::RecordData, c: Criteria) -> Option<[u8; 32]> {
         let mut rest: Vec<String> = d
             .fields
             .iter()
-            .filter(|f| !matches!(f.kind.as_str(), "login" | "password" | "url"))
+            // Attachments are not content: a record whose fields were
+            // moved into files on import still matches its source.
+            .filter(|f| !matches!(f.kind.as_str(), "login" | "password" | "url" | "fileRef"))
             .chain(&d.custom)
             .filter(|f| !f.is_empty())
             .map(|f| {

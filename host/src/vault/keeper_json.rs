@@ -10,18 +10,16 @@
 //! `import` into an empty vault reproduces the same export. Not carried:
 //! attachments (`fileRef`), password history and revisions.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use super::crypto::{self, Key};
-use super::duplicates::full_hash;
-use super::folders::{FolderTree, ensure_path_tx, target_for};
+use super::crypto;
+use super::folders::FolderTree;
+use super::import_engine::{FolderSpec, ImportRecord};
+use super::membership::{SharedFolderEntry, TeamEntry};
 use super::model::{Field, RecordData, fields, types};
-use super::records::{
-    FolderTarget, NewRecord, insert_record_tx, link_tx, record_key, update_record_tx,
-};
-use super::store::{FolderKind, SharedFolderDefaults};
+use super::store::FolderKind;
 use super::{Record, Result, Vault, VaultError, path};
 
 /// Field types that hold several values in one field (a JSON list stays one field).
@@ -32,47 +30,6 @@ const MULTI_VALUE: &[&str] = &[
     "cardRef",
     "recordRef",
 ];
-
-/// What an import did.
-#[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// New records.
-    pub added: usize,
-    /// Existing records (same uid) replaced.
-    pub updated: usize,
-    /// Identical records already present (linked into the folders only).
-    pub skipped: usize,
-    /// Folders and shared folders created.
-    pub folders_created: usize,
-}
-
-/// Where an imported record goes (Commander's `Folder`): a shared-folder
-/// path (`domain`) and/or a folder path below it or at the root.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FolderSpec {
-    /// Shared-folder path (`A\\SF`): parents become personal folders, the
-    /// last component a shared folder.
-    pub shared_folder: Option<String>,
-    /// Folder path inside the shared folder, or from the root.
-    pub folder: Option<String>,
-    /// The record may be edited through the shared folder.
-    pub can_edit: bool,
-    /// The record may be re-shared through the shared folder.
-    pub can_share: bool,
-}
-
-/// One record to import.
-#[derive(Debug, Clone)]
-pub struct ImportRecord {
-    /// Uid from the source (kept when free; an existing one is updated).
-    pub uid: Option<String>,
-    /// The payload.
-    pub data: RecordData,
-    /// Placements; empty = the root.
-    pub folders: Vec<FolderSpec>,
-    /// Modification time to keep, epoch ms.
-    pub modified: Option<i64>,
-}
 
 /// `custom_fields` key for a field.
 fn field_key(f: &Field, custom: bool) -> String {
@@ -400,28 +357,36 @@ fn folder_specs(v: &Value) -> Vec<FolderSpec> {
         .collect()
 }
 
-fn flag(o: &Value, k: &str) -> bool {
-    o.get(k).and_then(Value::as_bool).unwrap_or(false)
+/// A Keeper JSON document, parsed: shared folders (with their members)
+/// and records.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// `shared_folders`.
+    pub shared: Vec<SharedFolderEntry>,
+    /// `records`.
+    pub records: Vec<ImportRecord>,
+    /// `teams`.
+    pub teams: Vec<TeamEntry>,
 }
 
-/// Imports a Keeper JSON document (an object with `records`, or a bare
-/// list of records) in one transaction: all of it or nothing.
+/// Parses a Keeper JSON document (an object with `records`,
+/// `shared_folders` and `teams`, or a bare list of records) for the import
+/// engine; nothing is written.
 ///
 /// # Errors
 ///
-/// [`VaultError::Invalid`] for a malformed document (nothing is written).
-pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
-    let (records, shared) = match doc {
-        Value::Array(list) => (list.clone(), Vec::new()),
+/// [`VaultError::Invalid`] for a malformed document, naming the entry.
+pub fn parse(doc: &Value) -> Result<Parsed> {
+    let empty = Vec::new();
+    let list = |o: &Map<String, Value>, k: &str| -> Vec<Value> {
+        o.get(k).and_then(Value::as_array).unwrap_or(&empty).clone()
+    };
+    let (records, shared, teams) = match doc {
+        Value::Array(list) => (list.clone(), Vec::new(), Vec::new()),
         Value::Object(o) => (
-            o.get("records")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
-            o.get("shared_folders")
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default(),
+            list(o, "records"),
+            list(o, "shared_folders"),
+            list(o, "teams"),
         ),
         _ => {
             return Err(VaultError::Invalid(
@@ -429,8 +394,7 @@ pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
             ));
         }
     };
-    // Parse everything before writing anything.
-    let mut parsed = Vec::with_capacity(records.len());
+    let mut parsed = Parsed::default();
     for (i, r) in records.iter().enumerate() {
         let data = record_from_json(r)
             .map_err(|e| VaultError::Invalid(format!("record #{}: {e}", i + 1)))?;
@@ -443,181 +407,26 @@ pub fn import(vault: &mut Vault, doc: &Value) -> Result<ImportSummary> {
             .get("last_modified")
             .and_then(Value::as_i64)
             .map(|s| if s > 100_000_000_000 { s } else { s * 1000 });
-        parsed.push(ImportRecord {
+        parsed.records.push(ImportRecord {
             uid,
-            data,
-            folders: folder_specs(r),
             modified,
+            folders: folder_specs(r),
+            ..ImportRecord::new(data)
         });
     }
-    let shared: Vec<(String, SharedFolderDefaults)> = shared
-        .iter()
-        .filter_map(|o| {
-            let p = o.get("path").and_then(Value::as_str)?;
-            Some((
-                p.to_string(),
-                SharedFolderDefaults {
-                    manage_users: flag(o, "manage_users"),
-                    manage_records: flag(o, "manage_records"),
-                    can_edit: flag(o, "can_edit"),
-                    can_share: flag(o, "can_share"),
-                },
-            ))
-        })
-        .collect();
-    import_records(vault, &shared, &parsed)
-}
-
-/// Imports records in one transaction (all or nothing): creates the shared
-/// folders (`(path, defaults)`) and every folder the records name, updates
-/// records whose uid exists, links records identical to an existing one
-/// (full hash) into the folders instead of duplicating them, adds the rest.
-/// This is the engine behind `import`; importer plugins feed it too.
-///
-/// # Errors
-///
-/// Storage errors, [`VaultError::Invalid`] for impossible folder layouts
-/// (a shared folder inside a shared folder); nothing is written then.
-pub fn import_records(
-    vault: &mut Vault,
-    shared: &[(String, SharedFolderDefaults)],
-    records: &[ImportRecord],
-) -> Result<ImportSummary> {
-    let existing: HashMap<String, Record> = vault
-        .records()?
-        .into_iter()
-        .map(|r| (r.uid.clone(), r))
-        .collect();
-    let mut by_hash: HashMap<[u8; 32], String> = HashMap::new();
-    for r in existing.values() {
-        if let Some(h) = full_hash(&r.data) {
-            by_hash.entry(h).or_insert_with(|| r.uid.clone());
-        }
+    for (i, v) in shared.into_iter().enumerate() {
+        parsed.shared.push(
+            serde_json::from_value(v)
+                .map_err(|e| VaultError::Invalid(format!("shared folder #{}: {e}", i + 1)))?,
+        );
     }
-    let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
-        .iter()
-        .map(|(p, d)| (path::join(&path::components(p)), *d))
-        .collect();
-    vault.write_with_folders(|tx, s, tree, keys| {
-        let mut summary = ImportSummary::default();
-        let before = tree.all().count();
-        for (p, defaults) in &sf_defaults {
-            ensure_path_tx(
-                tx,
-                s,
-                tree,
-                keys,
-                None,
-                &path::components(p),
-                Some(*defaults),
-            )?;
-        }
-        for ImportRecord {
-            uid,
-            data,
-            folders: specs,
-            modified,
-        } in records
-        {
-            let mut targets: Vec<FolderTarget> = Vec::new();
-            for spec in specs {
-                let folder = match &spec.shared_folder {
-                    Some(sf) => {
-                        let names = path::components(sf);
-                        let defaults = sf_defaults
-                            .get(&path::join(&names))
-                            .copied()
-                            .unwrap_or_default();
-                        let sf_uid =
-                            ensure_path_tx(tx, s, tree, keys, None, &names, Some(defaults))?;
-                        let sub = spec
-                            .folder
-                            .as_deref()
-                            .map(path::components)
-                            .unwrap_or_default();
-                        ensure_path_tx(tx, s, tree, keys, Some(&sf_uid), &sub, None)?
-                    }
-                    None => {
-                        let names = spec
-                            .folder
-                            .as_deref()
-                            .map(path::components)
-                            .unwrap_or_default();
-                        ensure_path_tx(tx, s, tree, keys, None, &names, None)?
-                    }
-                };
-                let mut target = target_for(tree, s, keys, &folder)?;
-                if let Some(sh) = target.shared.as_mut()
-                    && spec.shared_folder.is_some()
-                {
-                    sh.can_edit = spec.can_edit;
-                    sh.can_share = spec.can_share;
-                }
-                targets.push(target);
-            }
-            let existing_uid = uid.as_ref().filter(|u| existing.contains_key(*u)).cloned();
-            let duplicate = full_hash(data).and_then(|h| by_hash.get(&h).cloned());
-            match (existing_uid, duplicate) {
-                (Some(u), _) => {
-                    let now = super::now_ms();
-                    update_record_tx(tx, s, &u, &mut |d| {
-                        let password_history = std::mem::take(&mut d.password_history);
-                        let attachments = std::mem::take(&mut d.attachments);
-                        let old_password = d.password().map(str::to_string);
-                        *d = data.clone();
-                        d.password_history = password_history;
-                        d.attachments = attachments;
-                        if let Some(old) = old_password
-                            .filter(|o| !o.is_empty() && Some(o.as_str()) != data.password())
-                        {
-                            d.password_history.push(super::PasswordChange {
-                                password: old,
-                                replaced: now,
-                            });
-                        }
-                        Ok(())
-                    })?;
-                    relink(tx, s, &u, &targets)?;
-                    summary.updated += 1;
-                }
-                (None, Some(u)) => {
-                    relink(tx, s, &u, &targets)?;
-                    summary.skipped += 1;
-                }
-                (None, None) => {
-                    let new = NewRecord {
-                        uid: uid.clone(),
-                        data: data.clone(),
-                        folders: Vec::new(),
-                        modified: *modified,
-                    };
-                    insert_record_tx(tx, s, &new, &targets)?;
-                    summary.added += 1;
-                }
-            }
-        }
-        summary.folders_created = tree.all().count() - before;
-        Ok(summary)
-    })
-}
-
-fn relink(
-    tx: &mut dyn super::store::StoreTx,
-    s: &super::Session,
-    uid: &str,
-    targets: &[FolderTarget],
-) -> Result<()> {
-    if targets.is_empty() {
-        return Ok(());
+    for (i, v) in teams.into_iter().enumerate() {
+        parsed.teams.push(
+            serde_json::from_value(v)
+                .map_err(|e| VaultError::Invalid(format!("team #{}: {e}", i + 1)))?,
+        );
     }
-    let row = tx
-        .keyed_record(uid, &s.holders())?
-        .ok_or_else(|| VaultError::NotFound {
-            kind: "record",
-            name: uid.to_string(),
-        })?;
-    let key: Key = record_key(s, &row)?;
-    link_tx(tx, s, uid, &key, targets)
+    Ok(parsed)
 }
 
 /// Keeper CSV export: `folder, title, login, password, url, notes,

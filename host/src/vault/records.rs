@@ -343,6 +343,48 @@ pub(crate) fn update_record_tx(
     Ok(record)
 }
 
+/// Stores attachments on a record inside a transaction (each sealed under
+/// the record key) and lists them in the record's `fileRef` field, in one
+/// new revision. Sizes are the caller's to check.
+pub(crate) fn attach_tx(
+    tx: &mut dyn StoreTx,
+    s: &Session,
+    record_uid: &str,
+    files: &[(AttachmentMeta, &[u8])],
+) -> Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let row = tx
+        .keyed_record(record_uid, &s.holders())?
+        .ok_or_else(|| VaultError::NotFound {
+            kind: "record",
+            name: record_uid.to_string(),
+        })?;
+    let key = record_key(s, &row)?;
+    for (meta, bytes) in files {
+        tx.insert_attachment(&AttachmentRow {
+            uid: meta.uid.clone(),
+            record_uid: record_uid.to_string(),
+            data: key.seal(bytes, &ad::attachment(record_uid, &meta.uid)),
+        })?;
+    }
+    update_record_tx(tx, s, record_uid, &mut |d| {
+        for (meta, _) in files {
+            d.attachments.push(meta.clone());
+            let file_ref = d.fields.iter_mut().find(|f| f.kind == "fileRef");
+            match file_ref {
+                Some(f) => f.value.push(serde_json::Value::String(meta.uid.clone())),
+                None => d
+                    .fields
+                    .push(super::Field::new("fileRef", None, meta.uid.clone().into())),
+            }
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
 impl Vault {
     /// Every record the user can open, decrypted.
     ///
@@ -535,30 +577,7 @@ impl Vault {
             mime: mime.to_string(),
         };
         self.write(|tx, s| {
-            let row =
-                tx.keyed_record(record_uid, &s.holders())?
-                    .ok_or_else(|| VaultError::NotFound {
-                        kind: "record",
-                        name: record_uid.to_string(),
-                    })?;
-            let key = record_key(s, &row)?;
-            tx.insert_attachment(&AttachmentRow {
-                uid: meta.uid.clone(),
-                record_uid: record_uid.to_string(),
-                data: key.seal(bytes, &ad::attachment(record_uid, &meta.uid)),
-            })?;
-            update_record_tx(tx, s, record_uid, &mut |d| {
-                d.attachments.push(meta.clone());
-                let file_ref = d.fields.iter_mut().find(|f| f.kind == "fileRef");
-                match file_ref {
-                    Some(f) => f.value.push(serde_json::Value::String(meta.uid.clone())),
-                    None => {
-                        d.fields
-                            .push(super::Field::new("fileRef", None, meta.uid.clone().into()))
-                    }
-                }
-                Ok(())
-            })?;
+            attach_tx(tx, s, record_uid, &[(meta.clone(), bytes)])?;
             Ok(meta.clone())
         })
     }

@@ -365,7 +365,7 @@ impl Vault {
     }
 
     /// A shared folder the current user may manage: `(uid, key, defaults)`.
-    fn manageable_shared_folder(
+    pub(super) fn manageable_shared_folder(
         &self,
         folder_uid: &str,
     ) -> Result<(String, Key, super::SharedFolderDefaults)> {

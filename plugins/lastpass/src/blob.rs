@@ -32,7 +32,12 @@ use crate::cipher::{self, CipherError};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A shared folder, before the accounts in it.
-    SharedFolder(String),
+    SharedFolder {
+        /// LastPass's share id.
+        id: String,
+        /// Its name.
+        name: String,
+    },
     /// An account with its custom fields.
     Account(Box<Account>),
     /// Something that could not be imported, with the reason.
@@ -281,7 +286,7 @@ impl BlobParser {
                     name: name.clone(),
                     key,
                 };
-                Ok(Event::SharedFolder(name))
+                Ok(Event::SharedFolder { id, name })
             }
             Err(why) => {
                 self.scope = Scope::Broken { id: id.clone() };

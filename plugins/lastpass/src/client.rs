@@ -58,20 +58,71 @@ pub enum LoginReply {
     },
 }
 
+/// A logged-in LastPass session.
+pub struct Session {
+    server: String,
+    cookie: String,
+    /// The vault key.
+    pub key: [u8; 32],
+    /// `privatekeyenc` of the login reply (hex), if any.
+    pub private_key_enc: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A shared folder member as `getSharedFolderMembers.php` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The user's e-mail or the group's name.
+    pub name: String,
+    /// A group (a Keeper team) rather than a user.
+    pub group: bool,
+    /// `can_administer == "1"`: may manage users.
+    pub manage_users: bool,
+    /// `readonly == "0"`: may manage records.
+    pub manage_records: bool,
+}
+
 /// Logs in and downloads the vault blob: `server` is the base URL
 /// (`https://lastpass.com`), `username` the account e-mail. See the crate
 /// docs for the exact requests.
 ///
-/// Fails with [`PluginError::AuthFailed`] for a wrong e-mail, password or
-/// one-time code (or when LastPass asks for one), and
-/// [`PluginError::Rejected`] / [`PluginError::Unreachable`] for other
-/// server or transport failures.
+/// Fails as [`login`] and [`Session::blob`] do.
 pub fn fetch(
     server: &str,
     username: &str,
     password: &str,
     otp: Option<&str>,
 ) -> Result<Fetched, PluginError> {
+    let session = login(server, username, password, otp)?;
+    let blob = session.blob()?;
+    let (key, private_key_enc) = (session.key, session.private_key_enc.clone());
+    session.logout();
+    Ok(Fetched {
+        key,
+        blob,
+        private_key_enc,
+    })
+}
+
+/// Logs in (steps 1 to 3 of the crate docs).
+///
+/// Fails with [`PluginError::AuthFailed`] for a wrong e-mail, password or
+/// one-time code (or when LastPass asks for one), and
+/// [`PluginError::Rejected`] / [`PluginError::Unreachable`] for other
+/// server or transport failures.
+pub fn login(
+    server: &str,
+    username: &str,
+    password: &str,
+    otp: Option<&str>,
+) -> Result<Session, PluginError> {
     let server = server.trim_end_matches('/');
     let username = username.trim().to_lowercase();
     let resp = send(post(
@@ -108,33 +159,114 @@ pub fn fetch(
             LoginReply::Error { cause, message, .. } => return Err(login_error(&cause, &message)),
         }
     };
-    let cookie = format!("PHPSESSID={}", form_encode(&session_id));
-    let resp = send(
-        Request::new(Method::Get, format!("{server}/getaccts.php?{BLOB_QUERY}"))
-            .header("cookie", cookie.clone())
-            .max_body(MAX_BLOB_BYTES),
-    )?;
-    if resp.status != 200 {
-        return Err(PluginError::Rejected(format!(
-            "LastPass refused the vault download (HTTP {})",
-            resp.status
-        )));
-    }
-    let blob = decode_blob(&resp.body)?;
-    drop(resp);
-    // Best effort: end the session.
-    let _ = http::send(
-        &Request::new(
-            Method::Get,
-            format!("{server}/logout.php?mobile=1&noredirect=1"),
-        )
-        .header("cookie", cookie),
-    );
-    Ok(Fetched {
+    Ok(Session {
+        server: server.to_owned(),
+        cookie: format!("PHPSESSID={}", form_encode(&session_id)),
         key,
-        blob,
         private_key_enc,
     })
+}
+
+impl Session {
+    /// Downloads and decodes the vault blob (step 4).
+    ///
+    /// Fails with [`PluginError::Rejected`] when the server refuses, or
+    /// [`PluginError::MalformedInput`] when the answer is not base64.
+    pub fn blob(&self) -> Result<Vec<u8>, PluginError> {
+        let resp = send(
+            Request::new(
+                Method::Get,
+                format!("{}/getaccts.php?{BLOB_QUERY}", self.server),
+            )
+            .header("cookie", self.cookie.clone())
+            .max_body(MAX_BLOB_BYTES),
+        )?;
+        if resp.status != 200 {
+            return Err(PluginError::Rejected(format!(
+                "LastPass refused the vault download (HTTP {})",
+                resp.status
+            )));
+        }
+        decode_blob(&resp.body)
+    }
+
+    /// The members of a shared folder:
+    /// `GET SERVER/getSharedFolderMembers.php?shareid=<id>` with the
+    /// session cookie (LastPass answers only to the folder's admins).
+    ///
+    /// Fails with [`PluginError::Rejected`] when LastPass refuses
+    /// (`not_allowed`) or answers something unreadable.
+    pub fn members(&self, share_id: &str) -> Result<Vec<Member>, PluginError> {
+        let resp = send(
+            Request::new(
+                Method::Get,
+                format!(
+                    "{}/getSharedFolderMembers.php?shareid={}",
+                    self.server,
+                    form_encode(share_id)
+                ),
+            )
+            .header("cookie", self.cookie.clone()),
+        )?;
+        if resp.status != 200 {
+            return Err(PluginError::Rejected(format!("HTTP {}", resp.status)));
+        }
+        parse_members(&resp.text()).map_err(PluginError::Rejected)
+    }
+
+    /// Ends the session (step 5, best effort).
+    pub fn logout(self) {
+        let _ = http::send(
+            &Request::new(
+                Method::Get,
+                format!("{}/logout.php?mobile=1&noredirect=1", self.server),
+            )
+            .header("cookie", self.cookie),
+        );
+    }
+}
+
+/// Reads `getSharedFolderMembers.php`'s JSON:
+/// `{"users":[{"username","readonly":"0|1","can_administer":"0|1"}],"groups":[{"name",...}]}`
+/// or `{"error":"not_allowed"}`. Commander's mapping: manage records =
+/// `readonly == "0"`, manage users = `can_administer == "1"`.
+///
+/// Fails with the reason when the answer is an error or not that shape.
+pub fn parse_members(body: &str) -> Result<Vec<Member>, String> {
+    let v: serde_json::Value =
+        serde_json::from_str(body.trim()).map_err(|_| "the member list is not JSON".to_owned())?;
+    if let Some(e) = v.get("error") {
+        let e = e.as_str().unwrap_or("error");
+        return Err(if e == "not_allowed" {
+            "LastPass lists members only to the folder's administrators (not_allowed)".to_owned()
+        } else {
+            format!("LastPass refused the member list ({e})")
+        });
+    }
+    let flag = |m: &serde_json::Value, k: &str, on: &str| {
+        m.get(k)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .is_some_and(|v| v == on)
+    };
+    let mut out = Vec::new();
+    for (list, key, group) in [("users", "username", false), ("groups", "name", true)] {
+        for m in v.get(list).and_then(|l| l.as_array()).into_iter().flatten() {
+            let Some(name) = m
+                .get(key)
+                .and_then(|n| n.as_str())
+                .filter(|n| !n.is_empty())
+            else {
+                continue;
+            };
+            out.push(Member {
+                name: name.to_owned(),
+                group,
+                manage_users: flag(m, "can_administer", "1"),
+                manage_records: flag(m, "readonly", "0"),
+            });
+        }
+    }
+    Ok(out)
 }
 
 fn send(req: Request) -> Result<Response, PluginError> {
@@ -395,6 +527,44 @@ mod tests {
         assert!(
             matches!(login_error("weird", "msg"), PluginError::AuthFailed(m) if m.contains("msg"))
         );
+    }
+
+    #[test]
+    fn member_lists_are_read() {
+        let members = parse_members(
+            r#"{"users":[{"username":"a@x.com","readonly":"0","can_administer":"1"},
+                        {"username":"b@x.com","readonly":"1","can_administer":"0"}],
+               "groups":[{"name":"Ops","readonly":"0","can_administer":"0"}]}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            members,
+            [
+                Member {
+                    name: "a@x.com".into(),
+                    group: false,
+                    manage_users: true,
+                    manage_records: true
+                },
+                Member {
+                    name: "b@x.com".into(),
+                    group: false,
+                    manage_users: false,
+                    manage_records: false
+                },
+                Member {
+                    name: "Ops".into(),
+                    group: true,
+                    manage_users: false,
+                    manage_records: true
+                },
+            ]
+        );
+        assert!(
+            parse_members(r#"{"error":"not_allowed"}"#)
+                .is_err_and(|e| e.contains("administrators"))
+        );
+        assert!(parse_members("<html>").is_err());
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! | `otp` | a one-time code for multi-factor login (online) |
 //! | `lastpass-server` | the server's base URL (online), default `https://lastpass.com` |
 //! | `record-type` | the record type of plain (non-note) entries, default `login` |
+//! | `membership` | `true` (online): yield only the shared folders with their members, no records (for `download-membership --source lastpass`) |
 //!
 //! # Mapping
 //!
@@ -95,7 +96,13 @@
 //! 4. `GET SERVER/getaccts.php?mobile=1&b64=1&hash=0.0&hasplugin=3.0.23&requestsrc=cli`
 //!    with header `cookie: PHPSESSID=<sessionid>` → the base64 blob
 //!    ([`blob`]).
-//! 5. `GET SERVER/logout.php?mobile=1&noredirect=1` with the same cookie
+//! 5. With `membership`, for each shared folder:
+//!    `GET SERVER/getSharedFolderMembers.php?shareid=<id>` with the cookie →
+//!    `{"users":[{"username","readonly","can_administer"}],"groups":[{"name",..}]}`
+//!    or `{"error":"not_allowed"}` (then the folder is a Skipped item).
+//!    Users become members (manage records = `readonly` "0", manage users =
+//!    `can_administer` "1"), groups become team members.
+//! 6. `GET SERVER/logout.php?mobile=1&noredirect=1` with the same cookie
 //!    (best effort, the answer is ignored).
 //!
 //! [`testkit`] builds a matching blob and the server-side values for tests.
@@ -119,7 +126,9 @@ pub mod testkit;
 use std::io::Read;
 
 use keeper_plugin_sdk::input::Input;
-use keeper_plugin_sdk::{ImportItem, Importer, ImporterInfo, Options, PluginError, SharedFolder};
+use keeper_plugin_sdk::{
+    ImportItem, Importer, ImporterInfo, Options, Permission, PluginError, SharedFolder,
+};
 
 use crate::account::Account;
 use crate::blob::{BlobParser, Event};
@@ -142,6 +151,56 @@ enum Session {
     Login(Box<OnlineLogin>),
     /// Online, reading the blob.
     Blob(LastPassImport<Input>),
+    /// Online, listing shared folders' members (`membership`).
+    Members(Box<Members>),
+}
+
+/// The `membership` run: the session stays open for the member lists.
+struct Members {
+    session: Option<client::Session>,
+    parser: BlobParser,
+}
+
+impl Members {
+    fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, PluginError> {
+        let Some(session) = &self.session else {
+            return Ok(None);
+        };
+        let mut batch = Vec::new();
+        while batch.len() < BATCH_ITEMS {
+            match self.parser.next_event()? {
+                Some(Event::SharedFolder { id, name }) => match session.members(&id) {
+                    Ok(members) => batch.push(ImportItem::SharedFolder(members.into_iter().fold(
+                        SharedFolder::new(name),
+                        |sf, m| {
+                            let p = if m.group {
+                                Permission::team(m.name)
+                            } else {
+                                Permission::user(m.name)
+                            };
+                            sf.permission(Permission {
+                                manage_users: m.manage_users,
+                                manage_records: m.manage_records,
+                                ..p
+                            })
+                        },
+                    ))),
+                    Err(e) => batch.push(ImportItem::Skipped(format!(
+                        "LastPass shared folder {name}: members not listed: {e}"
+                    ))),
+                },
+                Some(Event::Skipped(why)) => batch.push(ImportItem::Skipped(why)),
+                Some(Event::Account(_)) => {}
+                None => {
+                    if let Some(session) = self.session.take() {
+                        session.logout();
+                    }
+                    break;
+                }
+            }
+        }
+        Ok((!batch.is_empty() || self.session.is_some()).then_some(batch))
+    }
 }
 
 /// The online credentials, until the first batch uses them.
@@ -151,6 +210,7 @@ struct OnlineLogin {
     password: String,
     otp: Option<String>,
     default_type: String,
+    membership: bool,
 }
 
 impl Importer for LastPass {
@@ -203,10 +263,27 @@ impl Importer for LastPass {
             password: password.to_owned(),
             otp: options.get("otp").map(str::to_owned),
             default_type,
+            membership: options.get("membership").map(str::trim) == Some("true"),
         }))))
     }
 
     fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, PluginError> {
+        if let Session::Login(login) = &self.0
+            && login.membership
+        {
+            let session = client::login(
+                &login.server,
+                &login.username,
+                &login.password,
+                login.otp.as_deref(),
+            )?;
+            let blob = session.blob()?;
+            let parser = BlobParser::new(blob, session.key, session.private_key_enc.as_deref())?;
+            self.0 = Session::Members(Box::new(Members {
+                session: Some(session),
+                parser,
+            }));
+        }
         if let Session::Login(login) = &self.0 {
             let fetched = client::fetch(
                 &login.server,
@@ -224,6 +301,7 @@ impl Importer for LastPass {
         }
         match &mut self.0 {
             Session::Csv(import) | Session::Blob(import) => import.next_batch(),
+            Session::Members(members) => members.next_batch(),
             Session::Login(_) => Err(PluginError::Internal("login did not complete".into())),
         }
     }
@@ -330,7 +408,7 @@ impl<R: Read> LastPassImport<R> {
                 break;
             };
             match event {
-                Event::SharedFolder(name) => self.shared_folder(&name, &mut batch),
+                Event::SharedFolder { name, .. } => self.shared_folder(&name, &mut batch),
                 Event::Account(account) => self.account(&account, &context, &mut batch),
                 Event::Skipped(why) => batch.push(ImportItem::Skipped(why)),
             }

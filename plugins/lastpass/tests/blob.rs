@@ -313,7 +313,7 @@ fn the_private_key_from_the_login_reply_is_used() {
     let mut parser = BlobParser::new(blob, key, Some(&hex)).unwrap_or_else(|e| panic!("{e}"));
     let mut shared = Vec::new();
     while let Ok(Some(event)) = parser.next_event() {
-        if let keeper_plugin_lastpass::blob::Event::SharedFolder(name) = event {
+        if let keeper_plugin_lastpass::blob::Event::SharedFolder { name, .. } = event {
             shared.push(name);
         }
     }

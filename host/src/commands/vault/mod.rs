@@ -2,6 +2,7 @@
 //! new vaults), confirmations, and dispatch to one file per command group.
 
 mod folders;
+mod membership;
 mod records;
 mod search;
 mod transfer;
@@ -52,6 +53,8 @@ pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> anyhow::Result<ExitCode> 
         VaultCommand::FindDuplicate(a) => search::find_duplicate(ctx, &a),
         VaultCommand::Export(a) => transfer::export(ctx, &a),
         VaultCommand::Import(a) => transfer::import(ctx, &a),
+        VaultCommand::DownloadMembership(a) => membership::download(ctx, &a),
+        VaultCommand::ApplyMembership(a) => membership::apply(ctx, &a),
     }
 }
 

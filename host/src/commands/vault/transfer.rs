@@ -8,7 +8,12 @@ use anyhow::Context as _;
 use super::unlock;
 use crate::cli::vault::{ExportArgs, ExportFormat, ImportArgs};
 use crate::context::Context;
+use crate::import::Collected;
+use crate::import::shape::Shape;
+use crate::vault::Vault;
+use crate::vault::import_engine::{self, FolderSpec, ImportOptions, Outcome};
 use crate::vault::keeper_json;
+use crate::vault::membership::{ApplySummary, Membership};
 
 /// `keeper export`.
 pub(super) fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
@@ -49,11 +54,103 @@ pub(super) fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-/// `keeper import`.
+/// `keeper import`: read the source (Keeper JSON here, anything else
+/// through its importer plugin), shape it with the layout options, write it
+/// with the vault's import engine in one transaction, then grant the
+/// shared-folder members the source lists that exist in the vault.
 pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    if !args.format.eq_ignore_ascii_case("json") {
-        return import_with_plugin(ctx, args);
+    let shape = Shape {
+        filter_folder: args.filter_folder.clone(),
+        shared: args.shared,
+        folder: args.folder.clone(),
+        permissions: args.permissions.unwrap_or_default(),
+        domain: args.old_domain.clone().zip(args.new_domain.clone()),
+    };
+    let (mut vault, mut collected) = if args.format.eq_ignore_ascii_case("json") {
+        let collected = read_keeper_json(args)?;
+        (unlock(ctx)?, collected)
+    } else {
+        collect_with_plugin(ctx, args)?
+    };
+    shape.apply(&mut collected);
+    if args.show_skipped {
+        for reason in &collected.skipped {
+            eprintln!("skipped: {reason}");
+        }
     }
+    let membership = Membership {
+        shared_folders: collected.shared.clone(),
+        teams: if args.users {
+            collected.teams.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    let options = ImportOptions {
+        update: args.update,
+        no_shortcuts: args.no_shortcuts,
+    };
+    if args.dry_run {
+        let outcomes = import_engine::plan(&vault, &collected.records, options)?;
+        print_plan(&collected, &outcomes);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.users {
+        let applied = vault.apply_membership(&membership, false)?;
+        report_membership(&applied);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let shared: Vec<_> = collected
+        .shared
+        .iter()
+        .map(|sf| (sf.path.clone(), sf.defaults()))
+        .collect();
+    let summary = import_engine::import_records(&mut vault, &shared, &collected.records, options)?;
+    println!(
+        "{} records imported successfully",
+        summary.added + summary.updated
+    );
+    eprintln!(
+        "added {}, updated {}, skipped {} identical, {} skipped from the source, created {} folder(s), \
+         stored {} attachment(s)",
+        summary.added,
+        summary.updated,
+        summary.skipped,
+        collected.skipped.len(),
+        summary.folders_created,
+        summary.attachments,
+    );
+    if summary.fields_moved > 0 {
+        eprintln!(
+            "{} field(s) of records over 5 MB were moved into attachments",
+            summary.fields_moved
+        );
+    }
+    if membership
+        .shared_folders
+        .iter()
+        .any(|sf| !sf.permissions.is_empty())
+    {
+        let applied = vault.apply_membership(&membership, false)?;
+        report_membership(&applied);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints what `apply-membership` (or an import) granted.
+pub(super) fn report_membership(s: &ApplySummary) {
+    eprintln!(
+        "shared folder members: {} added, {} updated, {} removed; {} folder default(s) updated; \
+         {} team member(s) added",
+        s.added, s.updated, s.removed, s.defaults_updated, s.team_members_added
+    );
+    for what in &s.not_applied {
+        eprintln!("not applied: {what}");
+    }
+}
+
+/// Reads a Keeper JSON source (file or `-`).
+fn read_keeper_json(args: &ImportArgs) -> anyhow::Result<Collected> {
     let text = zeroize::Zeroizing::new(if args.name.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -66,106 +163,103 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
     });
     let doc: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("{} is not valid JSON", args.name.display()))?;
-    let mut vault = unlock(ctx)?;
-    let summary = keeper_json::import(&mut vault, &doc)?;
-    println!(
-        "{} records imported successfully",
-        summary.added + summary.updated
-    );
-    eprintln!(
-        "added {}, updated {}, skipped {} identical, created {} folder(s)",
-        summary.added, summary.updated, summary.skipped, summary.folders_created
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(Collected::from(keeper_json::parse(&doc)?))
 }
 
-/// `import --format <importer plugin>`: the plugin parses, the vault's
-/// import engine writes everything in one transaction.
-fn import_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
+/// The dry run's table: each record, where it goes and what the engine
+/// would do with it; nothing written.
+fn print_plan(collected: &Collected, outcomes: &[Outcome]) {
+    let rows: Vec<Vec<String>> = collected
+        .records
+        .iter()
+        .zip(outcomes)
+        .map(|(r, outcome)| {
+            vec![
+                r.folders
+                    .first()
+                    .map(FolderSpec::full_path)
+                    .unwrap_or_default(),
+                r.data.title.clone(),
+                r.data.login().unwrap_or_default().to_string(),
+                r.data.record_type.clone(),
+                match outcome {
+                    Outcome::Add => "add".to_string(),
+                    Outcome::Update(uid) => format!("update {uid}"),
+                    Outcome::Skip(uid) => format!("skip: identical to {uid}"),
+                },
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        crate::output::table(&["Folder", "Title", "Login", "Type", "Action"], &rows)
+    );
+    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    println!(
+        "{} records would be imported ({} added, {} updated); {} identical skipped; \
+         {} skipped from the source; nothing was written",
+        count(|o| !matches!(o, Outcome::Skip(_))),
+        count(|o| matches!(o, Outcome::Add)),
+        count(|o| matches!(o, Outcome::Update(_))),
+        count(|o| matches!(o, Outcome::Skip(_))),
+        collected.skipped.len()
+    );
+}
+
+/// Runs an importer plugin over the source; unlocks the vault first so a
+/// wrong master password fails before any work.
+fn collect_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<(Vault, Collected)> {
     let source = args.name.to_string_lossy().into_owned();
-    let mut options = Vec::new();
-    // Online LastPass: its master password, from the environment or a prompt.
-    if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
-        let password = match std::env::var("KEEPER_LASTPASS_PASSWORD") {
-            Ok(p) => p,
-            Err(_) => {
-                rpassword::prompt_password(format!("LastPass master password for {source}: "))
-                    .context(
-                        "cannot read the LastPass master password (set KEEPER_LASTPASS_PASSWORD)",
-                    )?
-            }
-        };
-        options.push(("mode".to_string(), "online".to_string()));
-        options.push(("password".to_string(), password));
-        if let Some(otp) = &args.otp {
-            options.push(("otp".to_string(), otp.clone()));
-        }
-    }
+    let options = if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
+        lastpass_online_options(&source, args.otp.as_deref())?
+    } else {
+        Vec::new()
+    };
     let request = crate::import::Request {
         format: &args.format,
         source: &source,
-        folder: args.folder.as_deref(),
         record_type: args.record_type.as_deref(),
         server: args.lastpass_server.as_deref(),
         options,
     };
-    // Unlock first: a wrong master password should fail before any work.
-    let mut vault = unlock(ctx)?;
+    let vault = unlock(ctx)?;
+    Ok((vault, run_importer(ctx, &request)?))
+}
+
+/// Runs an importer plugin to the end (from synchronous command code).
+pub(super) fn run_importer(
+    ctx: &Context,
+    request: &crate::import::Request<'_>,
+) -> anyhow::Result<Collected> {
     let runtime = tokio::runtime::Handle::current();
-    let collected = tokio::task::block_in_place(|| {
+    tokio::task::block_in_place(|| {
         runtime.block_on(crate::import::collect(
             &ctx.plugin_dir(),
             &ctx.cache_dir(),
-            &request,
+            request,
         ))
-    })?;
-    if args.show_skipped {
-        for reason in &collected.skipped {
-            eprintln!("skipped: {reason}");
-        }
+    })
+}
+
+/// Options for the lastpass plugin's online mode: the master password from
+/// `KEEPER_LASTPASS_PASSWORD` or a prompt, and the one-time code.
+pub(super) fn lastpass_online_options(
+    account: &str,
+    otp: Option<&str>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let password = match std::env::var("KEEPER_LASTPASS_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password(format!("LastPass master password for {account}: "))
+            .context(
+            "cannot read the LastPass master password (set KEEPER_LASTPASS_PASSWORD)",
+        )?,
+    };
+    let mut options = vec![
+        ("mode".to_string(), "online".to_string()),
+        ("password".to_string(), password),
+    ];
+    if let Some(otp) = otp {
+        options.push(("otp".to_string(), otp.to_string()));
     }
-    if args.dry_run {
-        let rows: Vec<Vec<String>> = collected
-            .records
-            .iter()
-            .map(|r| {
-                let place = r.folders.first().map(|f| {
-                    [f.shared_folder.as_deref(), f.folder.as_deref()]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join("\\")
-                });
-                vec![
-                    r.data.title.clone(),
-                    r.data.record_type.clone(),
-                    place.unwrap_or_default(),
-                ]
-            })
-            .collect();
-        println!(
-            "{}",
-            crate::output::table(&["Title", "Type", "Folder"], &rows)
-        );
-        println!(
-            "{} records would be imported; {} skipped; nothing was written",
-            collected.records.len(),
-            collected.skipped.len()
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    let summary = keeper_json::import_records(&mut vault, &collected.shared, &collected.records)?;
-    println!(
-        "{} records imported successfully",
-        summary.added + summary.updated
-    );
-    eprintln!(
-        "added {}, updated {}, skipped {} identical, {} skipped from the source, created {} folder(s)",
-        summary.added,
-        summary.updated,
-        summary.skipped,
-        collected.skipped.len(),
-        summary.folders_created
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(options)
 }

@@ -116,6 +116,7 @@ impl SqliteStore {
         let result = (|| {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
+            conn.execute_batch("PRAGMA cache_size = -32768")?;
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
                  BEGIN; {SCHEMA} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
@@ -158,6 +159,9 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Up to 32 MiB of page cache (allocated only as used): a bulk import
+        // otherwise spills pages to the WAL and reads them back constantly.
+        conn.execute_batch("PRAGMA cache_size = -32768")?;
         // Every commit waits for the disk unless it asks not to.
         conn.pragma_update(None, "synchronous", "FULL")?;
         let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
