@@ -1,36 +1,169 @@
-//! Rotation benchmark: rotate 200 real MariaDB accounts.
+//! Rotation benchmark: rotate real MariaDB accounts four ways.
 //!
 //! Run: `cargo bench -p keeper-tests --bench rotation` (needs MariaDB on
-//! 127.0.0.1:3306, root without password). In one process it measures:
+//! 127.0.0.1:3306, root without password). Four sets of 100 accounts, one
+//! per way, and every round rotates each set once, interleaved, so that
+//! load from other processes hits all four alike:
 //!
 //! 1. **native baseline**: plain Rust with the same protocol crate doing the
 //!    same SQL work per account — connect with the old password, change it,
 //!    reconnect with the new one to verify;
 //! 2. **plugin only**: the same work through the sandboxed mysql plugin
-//!    (`rotate` + `verify` calls, fresh sandbox each), no vault;
+//!    (`rotate` + `verify` calls, fresh sandbox each), no vault, in a task
+//!    on the runtime's workers as `keeper rotate` runs them;
 //! 3. **keeper end to end**: the rotation engine behind `keeper rotate
 //!    --match` (`Engine::rotate_all`: password generation, pending state,
 //!    plugin calls, the final vault transaction and audit), sequentially and
 //!    with `--parallel 8`.
+//!
+//! Reported: the median per-account time of each way over the rounds, and
+//! the median of the per-round ratios to the native run of the same round.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use keeper::rotation::{Engine, Options, Outcome};
 use keeper::runtime::plugin::{RecordView, Rotation, Target};
-use keeper::runtime::{ArtifactCache, CallContext, PinnedTarget, Runtime, Step, registry};
+use keeper::runtime::{
+    ArtifactCache, CallContext, LoadedPlugin, PinnedTarget, Runtime, Step, registry,
+};
 use keeper::vault::Vault;
 use keeper::vault::crypto::KdfParams;
 use keeper::vault::model::RecordData;
 use keeper_mysql_protocol::{Conn, ConnectOptions, change_password};
 use serde_json::json;
 
-const ACCOUNTS: usize = 200;
+/// Accounts per way.
+const ACCOUNTS: usize = 100;
+/// Rounds; each rotates every set once.
+const ROUNDS: usize = 5;
 const ADDR: &str = "127.0.0.1:3306";
 
 fn root() -> Conn<std::net::TcpStream> {
     Conn::connect_tcp(ADDR, &ConnectOptions::new("root", ""))
         .expect("root connects to MariaDB on 127.0.0.1:3306")
+}
+
+/// A set of accounts and their current passwords.
+struct Accounts {
+    users: Vec<String>,
+    passwords: Vec<String>,
+}
+
+impl Accounts {
+    fn create(admin: &mut Conn<std::net::TcpStream>, prefix: &str) -> Self {
+        let users: Vec<String> = (0..ACCOUNTS).map(|i| format!("{prefix}{i}")).collect();
+        let passwords: Vec<String> = (0..ACCOUNTS).map(|i| format!("Start-pass-{i}")).collect();
+        for (user, pw) in users.iter().zip(&passwords) {
+            admin
+                .execute(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{pw}'"))
+                .expect("create user");
+        }
+        Self { users, passwords }
+    }
+
+    fn drop_all(&self, admin: &mut Conn<std::net::TcpStream>) {
+        for user in &self.users {
+            let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+        }
+    }
+}
+
+/// Native: connect, change, reconnect and query, for every account.
+fn native(set: &mut Accounts, round: usize) -> Duration {
+    let started = Instant::now();
+    for (i, user) in set.users.iter().enumerate() {
+        let new = format!("Native-{round}-{i}");
+        let mut conn = Conn::connect_tcp(
+            ADDR,
+            &ConnectOptions::new(user.as_str(), set.passwords[i].as_str()),
+        )
+        .expect("login");
+        change_password(&mut conn, user, Some("%"), &new).expect("change");
+        conn.close().expect("close");
+        let mut check = Conn::connect_tcp(ADDR, &ConnectOptions::new(user.as_str(), new.as_str()))
+            .expect("verify login");
+        check.query("SELECT 1").expect("select");
+        check.close().expect("close");
+        set.passwords[i] = new;
+    }
+    started.elapsed()
+}
+
+/// The plugin's rotate and verify for every account, in a worker task.
+async fn plugin_only(
+    plugin: Arc<LoadedPlugin>,
+    mut set: Accounts,
+    round: usize,
+) -> (Accounts, Duration) {
+    let pinned = PinnedTarget {
+        host: "127.0.0.1".into(),
+        port: 3306,
+        address: ADDR.parse().expect("addr"),
+    };
+    let started = Instant::now();
+    for (i, user) in set.users.iter().enumerate() {
+        let new = format!("Plugin-{round}-{i}");
+        let req = Rotation {
+            record: RecordView {
+                uid: format!("u{i}"),
+                title: user.clone(),
+                record_type: "login".into(),
+                fields: vec![],
+                custom: vec![],
+                notes: None,
+            },
+            target: Some(Target {
+                host: "127.0.0.1".into(),
+                port: 3306,
+                address: ADDR.into(),
+            }),
+            params: vec![("user_host".into(), "%".into())],
+            login: user.clone(),
+            old_password: set.passwords[i].clone(),
+            new_password: new.clone(),
+            prepared: vec![],
+        };
+        let call = || CallContext {
+            target: Some(pinned.clone()),
+            ..Default::default()
+        };
+        plugin
+            .rotation_step(Step::Rotate, call(), &req)
+            .await
+            .expect("plugin rotate");
+        plugin
+            .rotation_step(Step::Verify, call(), &req)
+            .await
+            .expect("plugin verify");
+        set.passwords[i] = new;
+    }
+    let elapsed = started.elapsed();
+    (set, elapsed)
+}
+
+/// Adds a mysql rotation record per account to `vault`; returns their uids.
+fn records(vault: &mut Vault, set: &Accounts, tag: &str) -> Vec<(String, Option<String>)> {
+    let mut uids = Vec::new();
+    for (i, user) in set.users.iter().enumerate() {
+        let mut data = RecordData::new("login", &format!("bench {tag} {i:03}"));
+        data.set_field(false, "login", None, vec![json!(user)], 0);
+        data.set_field(false, "password", None, vec![json!(set.passwords[i])], 0);
+        for (label, value) in [
+            ("cmdr:plugin", "mysql"),
+            ("cmdr:host", "127.0.0.1"),
+            ("cmdr:port", "3306"),
+        ] {
+            data.set_field(true, "text", Some(label), vec![json!(value)], 0);
+        }
+        uids.push((vault.add_record(data, None).expect("add record"), None));
+    }
+    uids
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn main() {
@@ -40,99 +173,19 @@ fn main() {
         .expect("tokio");
     let prefix = format!("kbench{}_", std::process::id());
     let mut admin = root();
-    let mut passwords: Vec<String> = (0..ACCOUNTS).map(|i| format!("Start-pass-{i}")).collect();
-    let users: Vec<String> = (0..ACCOUNTS).map(|i| format!("{prefix}{i}")).collect();
-    for (user, pw) in users.iter().zip(&passwords) {
-        admin
-            .execute(&format!("CREATE USER '{user}'@'%' IDENTIFIED BY '{pw}'"))
-            .expect("create user");
-    }
+    let mut native_set = Accounts::create(&mut admin, &format!("{prefix}n"));
+    let mut plugin_set = Accounts::create(&mut admin, &format!("{prefix}p"));
+    let seq_set = Accounts::create(&mut admin, &format!("{prefix}s"));
+    let par_set = Accounts::create(&mut admin, &format!("{prefix}q"));
 
-    // 1. Native baseline.
-    let started = Instant::now();
-    for (i, user) in users.iter().enumerate() {
-        let new = format!("Native-pass-{i}");
-        let mut conn = Conn::connect_tcp(
-            ADDR,
-            &ConnectOptions::new(user.as_str(), passwords[i].as_str()),
-        )
-        .expect("login");
-        change_password(&mut conn, user, Some("%"), &new).expect("change");
-        conn.close().expect("close");
-        let mut check = Conn::connect_tcp(ADDR, &ConnectOptions::new(user.as_str(), new.as_str()))
-            .expect("verify login");
-        check.query("SELECT 1").expect("select");
-        check.close().expect("close");
-        passwords[i] = new;
-    }
-    let native = started.elapsed();
-
-    // 2. The sandboxed plugin alone.
     let runtime = Runtime::new(ArtifactCache::disabled()).expect("runtime");
     let package = registry::builtin()
         .expect("builtins")
         .into_iter()
         .find(|p| p.manifest.name == "mysql")
         .expect("mysql plugin");
-    let plugin = runtime.load(&package).expect("load mysql");
-    let pinned = PinnedTarget {
-        host: "127.0.0.1".into(),
-        port: 3306,
-        address: ADDR.parse().expect("addr"),
-    };
-    // Like `keeper rotate`, the calls run in a task on the runtime's
-    // workers (not in `block_on` on the main thread, which would add a
-    // cross-thread wake-up to every network read).
-    let plugin = Arc::new(plugin);
-    let started = Instant::now();
-    passwords = tokio
-        .block_on(tokio.spawn({
-            let (plugin, users) = (plugin.clone(), users.clone());
-            async move {
-                let mut passwords = passwords;
-                for (i, user) in users.iter().enumerate() {
-                    let new = format!("Plugin-pass-{i}");
-                    let req = Rotation {
-                        record: RecordView {
-                            uid: format!("u{i}"),
-                            title: user.clone(),
-                            record_type: "login".into(),
-                            fields: vec![],
-                            custom: vec![],
-                            notes: None,
-                        },
-                        target: Some(Target {
-                            host: "127.0.0.1".into(),
-                            port: 3306,
-                            address: ADDR.into(),
-                        }),
-                        params: vec![("user_host".into(), "%".into())],
-                        login: user.clone(),
-                        old_password: passwords[i].clone(),
-                        new_password: new.clone(),
-                        prepared: vec![],
-                    };
-                    let call = || CallContext {
-                        target: Some(pinned.clone()),
-                        ..Default::default()
-                    };
-                    plugin
-                        .rotation_step(Step::Rotate, call(), &req)
-                        .await
-                        .expect("plugin rotate");
-                    plugin
-                        .rotation_step(Step::Verify, call(), &req)
-                        .await
-                        .expect("plugin verify");
-                    passwords[i] = new;
-                }
-                passwords
-            }
-        }))
-        .expect("plugin task");
-    let plugin_only = started.elapsed();
+    let plugin = Arc::new(runtime.load(&package).expect("load mysql"));
 
-    // 3. The engine, end to end, on a vault holding the 200 records.
     let dir = tempfile::tempdir().expect("data dir");
     let secret = secrecy::SecretString::from("bench master password");
     let mut vault = Vault::create(
@@ -142,20 +195,8 @@ fn main() {
         &KdfParams::insecure_fast(),
     )
     .expect("vault");
-    let mut uids = Vec::new();
-    for (i, user) in users.iter().enumerate() {
-        let mut data = RecordData::new("login", &format!("bench {i:03}"));
-        data.set_field(false, "login", None, vec![json!(user)], 0);
-        data.set_field(false, "password", None, vec![json!(passwords[i])], 0);
-        for (label, value) in [
-            ("cmdr:plugin", "mysql"),
-            ("cmdr:host", "127.0.0.1"),
-            ("cmdr:port", "3306"),
-        ] {
-            data.set_field(true, "text", Some(label), vec![json!(value)], 0);
-        }
-        uids.push(vault.add_record(data, None).expect("add record"));
-    }
+    let seq_targets = records(&mut vault, &seq_set, "s");
+    let par_targets = records(&mut vault, &par_set, "q");
     let engine = Arc::new(
         Engine::new(
             vault,
@@ -165,11 +206,10 @@ fn main() {
         )
         .expect("engine"),
     );
-    let targets: Vec<(String, Option<String>)> = uids.iter().map(|u| (u.clone(), None)).collect();
-    let run = |parallel: usize| -> Duration {
+    let run = |targets: &[(String, Option<String>)], parallel: usize| -> Duration {
         let started = Instant::now();
         let reports = tokio.block_on(engine.rotate_all(
-            targets.clone(),
+            targets.to_vec(),
             &Options::default(),
             parallel,
             |_| {},
@@ -179,43 +219,55 @@ fn main() {
         }
         started.elapsed()
     };
-    let _warm = run(8); // compile and cache the plugin, warm the vault
-    let sequential = run(1);
-    let parallel = run(8);
 
-    for user in &users {
-        let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    // Warm-up: compile and cache the plugin, warm the vault and the server.
+    let _ = run(&par_targets, 8);
+    let mut times: [Vec<f64>; 4] = Default::default();
+    for round in 0..ROUNDS {
+        let n = native(&mut native_set, round);
+        let (set, p) = tokio
+            .block_on(tokio.spawn(plugin_only(plugin.clone(), plugin_set, round)))
+            .expect("plugin task");
+        plugin_set = set;
+        let s = run(&seq_targets, 1);
+        let q = run(&par_targets, 8);
+        for (slot, d) in times.iter_mut().zip([n, p, s, q]) {
+            slot.push(d.as_secs_f64() * 1e3 / ACCOUNTS as f64);
+        }
+    }
+    for set in [&native_set, &plugin_set, &seq_set, &par_set] {
+        set.drop_all(&mut admin);
     }
 
-    let per = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3 / ACCOUNTS as f64);
-    let ratio = |d: Duration| format!("{:.2}×", d.as_secs_f64() / native.as_secs_f64());
-    println!("| run ({ACCOUNTS} accounts) | total | per account | vs native |");
-    println!("|---|---|---|---|");
-    println!(
-        "| native baseline (connect, change, reconnect to verify) | {:.2} s | {} | 1.00× |",
-        native.as_secs_f64(),
-        per(native)
-    );
-    println!(
-        "| mysql plugin only (sandboxed rotate + verify, no vault) | {:.2} s | {} | {} |",
-        plugin_only.as_secs_f64(),
-        per(plugin_only),
-        ratio(plugin_only)
-    );
-    println!(
-        "| keeper rotate, sequential (`--parallel 1`) | {:.2} s | {} | {} |",
-        sequential.as_secs_f64(),
-        per(sequential),
-        ratio(sequential)
-    );
-    println!(
-        "| keeper rotate, `--parallel 8` | {:.2} s | {} | {} |",
-        parallel.as_secs_f64(),
-        per(parallel),
-        ratio(parallel)
-    );
+    let ratio = |i: usize| {
+        median(
+            times[i]
+                .iter()
+                .zip(&times[0])
+                .map(|(t, native)| t / native)
+                .collect(),
+        )
+    };
+    println!("{ROUNDS} rounds of {ACCOUNTS} accounts per way; medians over the rounds\n");
+    println!("| way | per account | vs native (median of per-round ratios) |");
+    println!("|---|---|---|");
+    for (i, name) in [
+        "native baseline (connect, change, reconnect to verify)",
+        "mysql plugin only (sandboxed rotate + verify, no vault)",
+        "keeper rotate, sequential (`--parallel 1`)",
+        "keeper rotate, `--parallel 8`",
+    ]
+    .iter()
+    .enumerate()
+    {
+        println!(
+            "| {name} | {:.2} ms | {:.2}× |",
+            median(times[i].clone()),
+            ratio(i)
+        );
+    }
     println!(
         "\nplugin-call overhead over native: {:.1} %",
-        (plugin_only.as_secs_f64() / native.as_secs_f64() - 1.0) * 100.0
+        (ratio(1) - 1.0) * 100.0
     );
 }
