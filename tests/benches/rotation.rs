@@ -1,7 +1,7 @@
 //! Rotation benchmark: rotate real MariaDB accounts four ways.
 //!
 //! Run: `cargo bench -p keeper-tests --bench rotation` (needs MariaDB on
-//! 127.0.0.1:3306, root without password). Four sets of 100 accounts, one
+//! 127.0.0.1:3306, root without password). Four sets of 200 accounts, one
 //! per way, and every round rotates each set once, interleaved, so that
 //! load from other processes hits all four alike:
 //!
@@ -34,7 +34,7 @@ use keeper_mysql_protocol::{Conn, ConnectOptions, change_password};
 use serde_json::json;
 
 /// Accounts per way.
-const ACCOUNTS: usize = 100;
+const ACCOUNTS: usize = 200;
 /// Rounds; each rotates every set once.
 const ROUNDS: usize = 5;
 const ADDR: &str = "127.0.0.1:3306";
