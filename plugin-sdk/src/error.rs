@@ -49,6 +49,22 @@ impl PluginError {
             | Self::Internal(m) => m,
         }
     }
+
+    /// This error, from a step that may already have changed the target
+    /// (a session lost while a password or key file was being written).
+    /// The host treats unreachable, refused credentials, invalid
+    /// configuration and unsupported as "nothing was changed" and skips
+    /// checking and reverting; those become [`PluginError::Rejected`] with
+    /// the same message, so the host checks which credentials work.
+    pub fn target_may_have_changed(self) -> Self {
+        match self {
+            Self::Unreachable(m)
+            | Self::AuthFailed(m)
+            | Self::InvalidConfig(m)
+            | Self::Unsupported(m) => Self::Rejected(m),
+            other => other,
+        }
+    }
 }
 
 impl fmt::Display for PluginError {
@@ -99,6 +115,27 @@ impl From<wit::PluginError> for PluginError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_after_a_possible_change_never_say_untouched() {
+        for untouched in [
+            PluginError::Unreachable("lost".into()),
+            PluginError::AuthFailed("lost".into()),
+            PluginError::InvalidConfig("lost".into()),
+            PluginError::Unsupported("lost".into()),
+        ] {
+            assert_eq!(
+                untouched.target_may_have_changed(),
+                PluginError::Rejected("lost".into())
+            );
+        }
+        for kept in [
+            PluginError::Rejected("x".into()),
+            PluginError::Internal("x".into()),
+        ] {
+            assert_eq!(kept.clone().target_may_have_changed(), kept);
+        }
+    }
 
     #[test]
     fn every_variant_round_trips_through_wit() {

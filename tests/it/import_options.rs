@@ -230,7 +230,22 @@ fn shared_doc() -> String {
 fn old_and_new_domain_rewrite_member_emails() {
     let k = team_vault();
     let doc = write(&k, "shared.json", &shared_doc());
+    // A normal import grants nobody: it says what it left.
     let run = alice(&k, &["import", "--format", "json", &doc]);
+    run.ok();
+    assert!(
+        run.stderr()
+            .contains("2 shared-folder member(s) listed in the source were not granted"),
+        "{}",
+        run.stderr()
+    );
+    let bob = run_as(&k, Some("bob@new.example"), "bob-pw", &["get", "Team DB"]);
+    assert!(
+        !bob.0.status.success(),
+        "bob sees nothing before --users: {}",
+        bob.stdout()
+    );
+    let run = alice(&k, &["import", "--format", "json", &doc, "--users"]);
     run.ok();
     assert!(
         run.stderr().contains("not applied: user bob@old.example"),
@@ -244,6 +259,7 @@ fn old_and_new_domain_rewrite_member_emails() {
             "--format",
             "json",
             &doc,
+            "--users",
             "-od",
             "old.example",
             "-nd",

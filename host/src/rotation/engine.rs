@@ -39,9 +39,9 @@ use crate::runtime::{
     ArtifactCache, CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, Runtime, Step,
     registry,
 };
-use crate::vault::Vault;
 use crate::vault::model::{PendingRotation, PreparedField, Record, now_ms};
 use crate::vault::store::AuditRow;
+use crate::vault::{Vault, VaultError};
 
 /// The built-in plugin that changes the password in the vault only.
 pub const NOOP: &str = "noop";
@@ -125,6 +125,25 @@ pub struct Report {
     /// When the work on the target began (after waiting for a slot).
     #[serde(skip)]
     started: Instant,
+}
+
+impl Report {
+    /// A report for `uid` before anything happened (a failure until told
+    /// otherwise).
+    fn new(uid: &str) -> Self {
+        Self {
+            uid: uid.to_string(),
+            title: String::new(),
+            plugin: String::new(),
+            target: String::new(),
+            outcome: Outcome::Failed,
+            duration_ms: 0,
+            message: None,
+            password: None,
+            new_password: None,
+            started: Instant::now(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Report {
@@ -359,6 +378,14 @@ impl Engine {
         let staging = Arc::new(tokio::sync::Semaphore::new(parallel + 2));
         let running = Arc::new(tokio::sync::Semaphore::new(parallel));
         let done = Arc::new(done);
+        // A record selected twice (linked into two folders, say) is rotated
+        // once: two concurrent rotations of one record would race.
+        let mut seen = std::collections::HashSet::new();
+        let targets: Vec<(String, Option<String>)> = targets
+            .into_iter()
+            .filter(|(uid, endpoint)| seen.insert((uid.clone(), endpoint.clone())))
+            .collect();
+        let uids: Vec<String> = targets.iter().map(|(uid, _)| uid.clone()).collect();
         let mut tasks = tokio::task::JoinSet::new();
         for (index, (uid, endpoint)) in targets.into_iter().enumerate() {
             let (engine, options) = (self.clone(), options.clone());
@@ -372,14 +399,24 @@ impl Engine {
                 (index, report)
             });
         }
-        let mut reports = Vec::new();
+        let mut reports: Vec<Option<Report>> = uids.iter().map(|_| None).collect();
         while let Some(finished) = tasks.join_next().await {
-            if let Ok(finished) = finished {
-                reports.push(finished);
+            if let Ok((index, report)) = finished {
+                reports[index] = Some(report);
             }
         }
-        reports.sort_by_key(|(index, _)| *index);
-        reports.into_iter().map(|(_, r)| r).collect()
+        // A task that panicked still gets a line, as a failure.
+        reports
+            .into_iter()
+            .zip(uids)
+            .map(|(report, uid)| {
+                report.unwrap_or_else(|| Report {
+                    outcome: Outcome::Failed,
+                    message: Some("the rotation task stopped unexpectedly".into()),
+                    ..Report::new(&uid)
+                })
+            })
+            .collect()
     }
 
     /// [`Engine::rotate`]; with `gate`, a permit of it is taken before the
@@ -391,18 +428,7 @@ impl Engine {
         options: &Options,
         gate: Option<Arc<tokio::sync::Semaphore>>,
     ) -> Report {
-        let mut report = Report {
-            uid: uid.to_string(),
-            title: String::new(),
-            plugin: String::new(),
-            target: String::new(),
-            outcome: Outcome::Failed,
-            duration_ms: 0,
-            message: None,
-            password: None,
-            new_password: None,
-            started: Instant::now(),
-        };
+        let mut report = Report::new(uid);
         let early = self
             .rotate_inner(uid, endpoint, options, gate, &mut report)
             .await;
@@ -467,6 +493,7 @@ impl Engine {
             prepared: Mutex::new(Vec::new()),
             gate,
             permit: Mutex::new(None),
+            staged: Mutex::new(None),
         };
 
         // A pending rotation is resolved first: new password, then old.
@@ -554,6 +581,8 @@ struct Ctx<'a> {
     gate: Option<Arc<tokio::sync::Semaphore>>,
     /// This record's place under `gate`, once it has one.
     permit: Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
+    /// The pending state this run stored (fresh rotations).
+    staged: Mutex<Option<PendingRotation>>,
 }
 
 impl Ctx<'_> {
@@ -745,9 +774,27 @@ impl Ctx<'_> {
             .prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = prepared;
-        self.engine.store_pending(self.uid, pending).await?;
+        self.engine.store_pending(self.uid, pending.clone()).await?;
         fault::point("after-pending");
         self.enter(report).await;
+        // Staged ahead of its turn, the state may have been resolved by
+        // another keeper process (`rotate --resume`) meanwhile: then this
+        // run does not touch the target.
+        let still_ours = self
+            .engine
+            .with_vault(|v| v.pending_rotation(self.uid))
+            .map_err(|e| e.to_string())?
+            .is_some_and(|p| p.new_password == pending.new_password);
+        if !still_ours {
+            return Err(
+                "the staged rotation was resolved by another keeper process before it started; nothing was changed"
+                    .into(),
+            );
+        }
+        *self
+            .staged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
 
         // 2. set.
         let accept = options.accept_host_key;
@@ -790,9 +837,32 @@ impl Ctx<'_> {
     ) -> Result<(), Early> {
         report.outcome = outcome;
         let row = self.audit(report, outcome);
-        self.engine
-            .with_vault(|v| v.complete_rotation(self.uid, &row))
-            .map_err(|e| format!("the target has the new password but saving it failed ({e}); it stays pending: run `keeper rotate --resume`"))?;
+        let saved = self
+            .engine
+            .with_vault(|v| v.complete_rotation(self.uid, &new_password, &row));
+        if let Err(e) = saved {
+            // If the pending state is gone (another process cleared it),
+            // store it again so that `--resume` can finish the rotation.
+            let staged = self
+                .staged
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            let restored = staged.is_some_and(|state| {
+                self.engine
+                    .with_vault(|v| v.set_pending_rotation(self.uid, &state))
+                    .is_ok()
+            });
+            return Err(if restored || !matches!(e, VaultError::NotFound { .. }) {
+                format!(
+                    "the target has the new password but saving it failed ({e}); it stays pending: run `keeper rotate --resume`"
+                )
+            } else {
+                format!(
+                    "the target has the new password but saving it failed ({e}) and it could not be stored as pending; the record needs attention"
+                )
+            });
+        }
         report.new_password = Some(new_password);
         Ok(())
     }
@@ -830,7 +900,7 @@ impl Ctx<'_> {
             let row = self.audit(report, Outcome::Failed);
             return match self
                 .engine
-                .with_vault(|v| v.clear_pending_rotation(self.uid, Some(&row)))
+                .with_vault(|v| v.clear_pending_rotation(self.uid, new, Some(&row)))
             {
                 Ok(()) => Outcome::Failed,
                 Err(_) => Outcome::NeedsAttention,
@@ -870,10 +940,9 @@ impl Ctx<'_> {
         }
         if self.works(&pending.old_password, false).await {
             let row = self.audit(report, Outcome::RolledBack);
-            return match self
-                .engine
-                .with_vault(|v| v.clear_pending_rotation(self.uid, Some(&row)))
-            {
+            return match self.engine.with_vault(|v| {
+                v.clear_pending_rotation(self.uid, &pending.new_password, Some(&row))
+            }) {
                 Ok(()) => Outcome::RolledBack,
                 Err(e) => {
                     report.message = Some(e.to_string());

@@ -29,8 +29,8 @@ use super::duplicates::full_hash;
 use super::folders::{FolderTree, ensure_path_tx, target_for};
 use super::model::{AttachmentMeta, RecordData};
 use super::records::{
-    FolderTarget, MAX_ATTACHMENT, NewRecord, attach_tx, insert_record_tx, link_tx, record_key,
-    update_record_tx,
+    FolderTarget, MAX_ATTACHMENT, NewRecord, attach_tx, insert_record_tx, keyed_row, link_tx,
+    record_key, update_record_tx,
 };
 use super::store::{SharedFolderDefaults, StoreTx};
 use super::{Record, Result, Session, Vault, VaultError, path};
@@ -562,12 +562,7 @@ fn relink(tx: &mut dyn StoreTx, s: &Session, uid: &str, targets: &[FolderTarget]
     if targets.is_empty() {
         return Ok(());
     }
-    let row = tx
-        .keyed_record(uid, &s.holders())?
-        .ok_or_else(|| VaultError::NotFound {
-            kind: "record",
-            name: uid.to_string(),
-        })?;
+    let row = keyed_row(tx, s, uid)?;
     let key: Key = record_key(s, &row)?;
     link_tx(tx, s, uid, &key, targets)
 }

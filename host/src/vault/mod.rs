@@ -582,5 +582,45 @@ mod tests {
                 .map(|p| p.new_password.clone()),
             Some("new-b".into())
         );
+
+        // A pending state is never overwritten, nor finished or cleared by
+        // someone expecting another one.
+        let other = state("other");
+        assert!(matches!(
+            v.set_pending_rotation(&a, &other),
+            Err(VaultError::Conflict(_))
+        ));
+        assert!(matches!(
+            v.clear_pending_rotation(&a, "other", None),
+            Err(VaultError::Conflict(_))
+        ));
+        let audit = store::AuditRow {
+            tenant_uid: String::new(),
+            record_uid: a.clone(),
+            plugin: "noop".into(),
+            target: String::new(),
+            outcome: "rotated".into(),
+            duration_ms: 1,
+            at: 1,
+        };
+        assert!(matches!(
+            v.complete_rotation(&a, "other", &audit),
+            Err(VaultError::Conflict(_))
+        ));
+        assert_eq!(
+            v.pending_rotation(&a)
+                .expect("read")
+                .map(|p| p.new_password.clone()),
+            Some("new-a".into()),
+            "untouched"
+        );
+        v.complete_rotation(&a, "new-a", &audit).expect("complete");
+        assert!(v.pending_rotation(&a).expect("read").is_none());
+        assert!(matches!(
+            v.complete_rotation(&a, "new-a", &audit),
+            Err(VaultError::NotFound { .. })
+        ));
+        v.clear_pending_rotation(&b, "new-b", None).expect("clear");
+        assert!(v.pending_rotation(&b).expect("read").is_none());
     }
 }

@@ -288,14 +288,42 @@ pub(crate) fn link_tx(
     Ok(())
 }
 
-/// The keyed row of a record the user may edit.
-fn editable_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
-    let row = tx
-        .keyed_record(uid, &s.holders())?
+/// The pending state of `uid`, if its new password is `expected_new`.
+fn expected_pending(
+    tx: &dyn StoreTx,
+    s: &Session,
+    uid: &str,
+    expected_new: &str,
+) -> Result<PendingRotation> {
+    let pending = tx.pending(uid)?.ok_or_else(|| VaultError::NotFound {
+        kind: "pending rotation of record",
+        name: uid.to_string(),
+    })?;
+    let row = keyed_row(tx, s, uid)?;
+    let key = record_key(s, &row)?;
+    let json = key.open(&pending.data, &ad::pending(uid))?;
+    let state: PendingRotation = serde_json::from_slice(&json)
+        .map_err(|e| VaultError::Corrupted(format!("pending rotation of {uid}: {e}")))?;
+    if state.new_password.as_bytes() != expected_new.as_bytes() {
+        return Err(VaultError::Conflict(format!(
+            "the pending rotation of record {uid} changed meanwhile (another keeper process?)"
+        )));
+    }
+    Ok(state)
+}
+
+/// The keyed row of a record the user can open.
+pub(crate) fn keyed_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
+    tx.keyed_record(uid, &s.holders())?
         .ok_or_else(|| VaultError::NotFound {
             kind: "record",
             name: uid.to_string(),
-        })?;
+        })
+}
+
+/// The keyed row of a record the user may edit.
+fn editable_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
+    let row = keyed_row(tx, s, uid)?;
     if !row.key.can_edit {
         return Err(VaultError::Denied(format!("you may not edit record {uid}")));
     }
@@ -355,12 +383,7 @@ pub(crate) fn attach_tx(
     if files.is_empty() {
         return Ok(());
     }
-    let row = tx
-        .keyed_record(record_uid, &s.holders())?
-        .ok_or_else(|| VaultError::NotFound {
-            kind: "record",
-            name: record_uid.to_string(),
-        })?;
+    let row = keyed_row(tx, s, record_uid)?;
     let key = record_key(s, &row)?;
     for (meta, bytes) in files {
         tx.insert_attachment(&AttachmentRow {
@@ -636,10 +659,18 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// As [`Vault::set_pending_rotation`], for the first record that fails.
+    /// As [`Vault::set_pending_rotation`], for the first record that fails;
+    /// [`VaultError::Conflict`] when a record already has a pending state
+    /// (nothing is overwritten).
     pub fn set_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<()> {
         self.write(|tx, s| {
             for &(uid, pending) in items {
+                if tx.pending(uid)?.is_some() {
+                    return Err(VaultError::Conflict(format!(
+                        "record {uid} already has a rotation in progress (another keeper process?); \
+                         `keeper rotate --resume` resolves it"
+                    )));
+                }
                 let row = editable_row(tx, s, uid)?;
                 let key = record_key(s, &row)?;
                 let json = Zeroizing::new(
@@ -705,24 +736,23 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::NotFound`] when there is no pending rotation; as
+    /// `expected_new` is the new password of the pending state the caller
+    /// stored or resumed: a state that changed meanwhile (another process
+    /// resolved it and started its own) is left alone.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`] when there is no pending rotation,
+    /// [`VaultError::Conflict`] when it is not the expected one; as
     /// [`Vault::update_record`].
-    pub fn complete_rotation(&mut self, uid: &str, audit: &AuditRow) -> Result<Record> {
+    pub fn complete_rotation(
+        &mut self,
+        uid: &str,
+        expected_new: &str,
+        audit: &AuditRow,
+    ) -> Result<Record> {
         self.write_deferred(|tx, s| {
-            let pending = tx.pending(uid)?.ok_or_else(|| VaultError::NotFound {
-                kind: "pending rotation of record",
-                name: uid.to_string(),
-            })?;
-            let row = tx
-                .keyed_record(uid, &s.holders())?
-                .ok_or_else(|| VaultError::NotFound {
-                    kind: "record",
-                    name: uid.to_string(),
-                })?;
-            let key = record_key(s, &row)?;
-            let json = key.open(&pending.data, &ad::pending(uid))?;
-            let state: PendingRotation = serde_json::from_slice(&json)
-                .map_err(|e| VaultError::Corrupted(format!("pending rotation of {uid}: {e}")))?;
+            let state = expected_pending(tx, s, uid, expected_new)?;
             let now = now_ms();
             let record = update_record_tx(tx, s, uid, &mut |d| {
                 d.set_password(&state.new_password, now);
@@ -751,13 +781,20 @@ impl Vault {
 
     /// Clears a pending rotation without changing the password (the old
     /// password was restored), appending `audit` in the same transaction.
-    /// Like [`Vault::complete_rotation`], it does not wait for the disk.
+    /// Like [`Vault::complete_rotation`], it does not wait for the disk and
+    /// only clears the state whose new password is `expected_new`.
     ///
     /// # Errors
     ///
-    /// Storage errors.
-    pub fn clear_pending_rotation(&mut self, uid: &str, audit: Option<&AuditRow>) -> Result<()> {
+    /// As [`Vault::complete_rotation`].
+    pub fn clear_pending_rotation(
+        &mut self,
+        uid: &str,
+        expected_new: &str,
+        audit: Option<&AuditRow>,
+    ) -> Result<()> {
         self.write_deferred(|tx, s| {
+            expected_pending(tx, s, uid, expected_new)?;
             tx.delete_pending(uid)?;
             if let Some(a) = audit {
                 tx.insert_audit(&AuditRow {

@@ -128,6 +128,7 @@ fn change(req: &Rotation, from: &Secret, to: &Secret) -> Result<(), PluginError>
         Method::Passwd => passwd(&session, from, to),
         Method::Chpasswd => chpasswd(&session, login, from, to),
     }
+    .map_err(PluginError::target_may_have_changed)
 }
 
 /// Logs in to the pinned target as `login` with `password`.

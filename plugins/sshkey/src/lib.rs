@@ -74,6 +74,7 @@ impl Rotator for SshKey {
         let new = prepared_pair(req)?;
         let session = connect(req.login(), &old, source.of_old_key(req))?;
         replace_line(&session, &old.public, &new.public)
+            .map_err(PluginError::target_may_have_changed)
     }
 
     fn verify(req: &Rotation) -> Result<(), PluginError> {
@@ -100,6 +101,7 @@ impl Rotator for SshKey {
         let new = prepared_pair(req)?;
         let session = connect(req.login(), &new, source.of_new_key(req))?;
         replace_line(&session, &new.public, &old.public)
+            .map_err(PluginError::target_may_have_changed)
     }
 }
 
@@ -142,9 +144,11 @@ fn passphrase_source(req: &Rotation) -> Result<PassphraseSource<'_>, PluginError
         .iter()
         .chain(&record.custom)
         .filter(|f| {
-            f.label
-                .as_deref()
-                .is_some_and(|l| l.eq_ignore_ascii_case("passphrase"))
+            // A `password:passphrase` field is the rotated password field.
+            f.kind != "password"
+                && f.label
+                    .as_deref()
+                    .is_some_and(|l| l.eq_ignore_ascii_case("passphrase"))
         })
         .find_map(|f| f.values.first().filter(|v| !v.is_empty()));
     if let Some(passphrase) = field {
@@ -548,6 +552,19 @@ mod tests {
         assert_eq!(
             (source.of_old_key(&req), source.of_new_key(&req)),
             (Some("kept"), Some("kept"))
+        );
+
+        // A password field labelled `passphrase` is the rotated password.
+        let field = Field {
+            kind: "password".into(),
+            label: Some("passphrase".into()),
+            values: vec!["old".into()],
+        };
+        let req = record_with(encrypted, Some(field), "old", "new");
+        let source = passphrase_source(&req).expect("source");
+        assert_eq!(
+            (source.of_old_key(&req), source.of_new_key(&req)),
+            (Some("old"), Some("new"))
         );
 
         // An encrypted key without any passphrase is a configuration error.

@@ -55,9 +55,10 @@ pub(super) fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCod
 }
 
 /// `keeper import`: read the source (Keeper JSON here, anything else
-/// through its importer plugin), shape it with the layout options, write it
-/// with the vault's import engine in one transaction, then grant the
-/// shared-folder members the source lists that exist in the vault.
+/// through its importer plugin), shape it with the layout options and write
+/// it with the vault's import engine in one transaction; with `--users`,
+/// grant the shared-folder members the source lists that exist in the vault
+/// instead (and import no records).
 pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
     let shape = Shape {
         filter_folder: args.filter_folder.clone(),
@@ -126,13 +127,19 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             summary.fields_moved
         );
     }
-    if membership
+    // Members the source lists are granted only on request (`--users`, as
+    // in Commander, or `apply-membership`): matched by path, a grant would
+    // open every record of an existing shared folder of the same name.
+    let listed: usize = membership
         .shared_folders
         .iter()
-        .any(|sf| !sf.permissions.is_empty())
-    {
-        let applied = vault.apply_membership(&membership, false)?;
-        report_membership(&applied);
+        .map(|sf| sf.permissions.len())
+        .sum();
+    if listed > 0 {
+        eprintln!(
+            "{listed} shared-folder member(s) listed in the source were not granted; \
+             run the same import with --users to grant those that exist in this vault"
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -74,6 +74,9 @@ CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_uid TEXT NOT NU
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    /// `synchronous` may still be NORMAL (a deferred write did not finish,
+    /// e.g. it panicked): the next durable write restores FULL first.
+    relaxed: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -125,6 +128,7 @@ impl SqliteStore {
             let mut store = Self {
                 conn,
                 path: path.to_path_buf(),
+                relaxed: false,
             };
             store
                 .conn
@@ -195,6 +199,7 @@ impl SqliteStore {
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            relaxed: false,
         })
     }
 
@@ -268,6 +273,10 @@ fn check_header(path: &Path) -> Result<()> {
 
 impl Store for SqliteStore {
     fn write(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
+        if self.relaxed {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+            self.relaxed = false;
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -281,10 +290,16 @@ impl Store for SqliteStore {
         // In WAL mode, `synchronous = NORMAL` commits to the WAL without an
         // fsync; the next FULL commit (or checkpoint) syncs it.
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
-        let result = self.write(f);
+        self.relaxed = true;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let result = f(&mut SqliteTx { conn: &tx }).and_then(|()| Ok(tx.commit()?));
+        // Restored here, or (if `f` panicked) by the next durable write.
         let restored = self.conn.pragma_update(None, "synchronous", "FULL");
         result?;
         restored?;
+        self.relaxed = false;
         Ok(())
     }
 }
@@ -634,6 +649,15 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(synchronous(&store), 2);
+        // A deferred write that panics leaves NORMAL behind; the next
+        // durable write puts FULL back before it writes.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = store.write_deferred(&mut |_| panic!("mid-transaction"));
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(synchronous(&store), 1, "NORMAL after the panic");
+        store.write(&mut |_| Ok(())).expect("durable write");
+        assert_eq!(synchronous(&store), 2, "FULL again");
         drop(store);
         let reopened = SqliteStore::open(&path).expect("reopen");
         let uids: Vec<String> = reopened
