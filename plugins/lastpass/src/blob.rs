@@ -76,6 +76,17 @@ pub struct BlobParser {
     attach_keys: HashMap<String, (String, Option<[u8; 32]>)>,
 }
 
+impl Drop for BlobParser {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+        for (_, key) in self.attach_keys.values_mut() {
+            if let Some(key) = key {
+                zeroize::Zeroize::zeroize(key);
+            }
+        }
+    }
+}
+
 impl std::fmt::Debug for BlobParser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlobParser")

@@ -22,7 +22,7 @@ pub const BLOB_QUERY: &str = "mobile=1&b64=1&hash=0.0&hasplugin=3.0.23&requestsr
 /// What [`fetch`] brings back.
 pub struct Fetched {
     /// The vault key.
-    pub key: [u8; 32],
+    pub key: zeroize::Zeroizing<[u8; 32]>,
     /// The decoded blob.
     pub blob: Vec<u8>,
     /// `privatekeyenc` of the login reply (hex), if any.
@@ -63,7 +63,7 @@ pub struct Session {
     server: String,
     cookie: String,
     /// The vault key.
-    pub key: [u8; 32],
+    pub key: zeroize::Zeroizing<[u8; 32]>,
     /// `privatekeyenc` of the login reply (hex), if any.
     pub private_key_enc: Option<String>,
 }
@@ -102,7 +102,7 @@ pub fn fetch(
 ) -> Result<Fetched, PluginError> {
     let session = login(server, username, password, otp)?;
     let blob = session.blob()?;
-    let (key, private_key_enc) = (session.key, session.private_key_enc.clone());
+    let (key, private_key_enc) = (session.key.clone(), session.private_key_enc.clone());
     session.logout();
     Ok(Fetched {
         key,
@@ -162,7 +162,7 @@ pub fn login(
     Ok(Session {
         server: server.to_owned(),
         cookie: format!("PHPSESSID={}", form_encode(&session_id)),
-        key,
+        key: key.into(),
         private_key_enc,
     })
 }

@@ -278,7 +278,7 @@ impl Importer for LastPass {
                 login.otp.as_deref(),
             )?;
             let blob = session.blob()?;
-            let parser = BlobParser::new(blob, session.key, session.private_key_enc.as_deref())?;
+            let parser = BlobParser::new(blob, *session.key, session.private_key_enc.as_deref())?;
             self.0 = Session::Members(Box::new(Members {
                 session: Some(session),
                 parser,
@@ -293,7 +293,7 @@ impl Importer for LastPass {
             )?;
             let import = LastPassImport::blob(
                 fetched.blob,
-                fetched.key,
+                *fetched.key,
                 fetched.private_key_enc.as_deref(),
                 &login.default_type,
             )?;

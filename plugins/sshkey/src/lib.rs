@@ -309,7 +309,13 @@ fn replace_line(session: &Session, remove: &str, add: &str) -> Result<(), Plugin
             String::from_utf8_lossy(&current.stderr).trim()
         )));
     }
-    let content = edit(&String::from_utf8_lossy(&current.stdout), remove, add)?;
+    // Rewriting a file with bytes that are not UTF-8 would mangle them.
+    let text = std::str::from_utf8(&current.stdout).map_err(|_| {
+        PluginError::Rejected(
+            "~/.ssh/authorized_keys is not UTF-8 text; it was left as it is".into(),
+        )
+    })?;
+    let content = edit(text, remove, add)?;
     let written = session.exec(
         "umask 077 && cat > .ssh/authorized_keys.keeper-new && mv -f .ssh/authorized_keys.keeper-new .ssh/authorized_keys",
         content.as_bytes(),
