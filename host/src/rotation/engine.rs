@@ -366,7 +366,10 @@ impl Engine {
     /// states share one commit. At most `parallel + 2` records are staged
     /// or in progress at any time; a record is staged only when it will be
     /// rotated next, and an interrupted run leaves at most that many
-    /// pending, for `rotate --resume`.
+    /// pending, for `rotate --resume`. Staging includes the plugin's
+    /// `prepare` call, which must not touch the target. A report's (and
+    /// the audit entry's) duration starts when the record gets its turn,
+    /// after staging. A record selected twice is rotated once.
     pub async fn rotate_all(
         self: &Arc<Self>,
         targets: Vec<(String, Option<String>)>,
