@@ -961,3 +961,56 @@ impl Ctx<'_> {
         Outcome::NeedsAttention
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::vault::crypto::KdfParams;
+    use crate::vault::model::RecordData;
+
+    /// A record selected twice (linked into two folders, say) is rotated
+    /// once, not by two racing rotations.
+    #[test]
+    fn a_record_selected_twice_is_rotated_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let secret = secrecy::SecretString::from("pw");
+        let mut vault = Vault::create(
+            &dir.path().join("v.db"),
+            "a@b.c",
+            &secret,
+            &KdfParams::insecure_fast(),
+        )
+        .expect("vault");
+        let mut data = RecordData::new("login", "twice");
+        data.set_field(false, "password", None, vec![json!("Old-pass-1")], 0);
+        data.set_field(true, "text", Some("cmdr:plugin"), vec![json!("noop")], 0);
+        let uid = vault.add_record(data, None).expect("add");
+        let engine = Arc::new(
+            Engine::new(
+                vault,
+                dir.path().join("plugins"),
+                dir.path().join("cache"),
+                dir.path().join("known_hosts"),
+            )
+            .expect("engine"),
+        );
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("tokio");
+        let targets = vec![(uid.clone(), None), (uid.clone(), None)];
+        let reports = runtime.block_on(engine.rotate_all(targets, &Options::default(), 2, |_| {}));
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert_eq!(reports[0].outcome, Outcome::Rotated, "{reports:?}");
+        let record = engine.with_vault(|v| v.record(&uid)).expect("record");
+        assert_eq!(record.data.password_history.len(), 1, "one rotation");
+        assert!(
+            engine
+                .with_vault(|v| v.pending_rotation(&uid))
+                .expect("read")
+                .is_none()
+        );
+    }
+}
