@@ -565,12 +565,7 @@ impl Vault {
         unlink: bool,
     ) -> Result<()> {
         self.write_with_folders(|tx, s, tree, keys| {
-            let row =
-                tx.keyed_record(record_uid, &s.holders())?
-                    .ok_or_else(|| VaultError::NotFound {
-                        kind: "record",
-                        name: record_uid.to_string(),
-                    })?;
+            let row = super::records::keyed_row(tx, s, record_uid)?;
             let key = super::records::record_key(s, &row)?;
             let target = target_for(tree, s, keys, to)?;
             link_tx(tx, s, record_uid, &key, std::slice::from_ref(&target))?;

@@ -313,8 +313,9 @@ fn expected_pending(
 }
 
 /// The keyed row of a record the user can open.
-pub(crate) fn keyed_row(tx: &dyn StoreTx, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
-    tx.keyed_record(uid, &s.holders())?
+pub(crate) fn keyed_row(store: &dyn StoreRead, s: &Session, uid: &str) -> Result<KeyedRecordRow> {
+    store
+        .keyed_record(uid, &s.holders())?
         .ok_or_else(|| VaultError::NotFound {
             kind: "record",
             name: uid.to_string(),
@@ -424,13 +425,7 @@ impl Vault {
     ///
     /// [`VaultError::NotFound`] when the user cannot open it.
     pub fn record(&self, uid: &str) -> Result<Record> {
-        let row = self
-            .store
-            .keyed_record(uid, &self.s.holders())?
-            .ok_or_else(|| VaultError::NotFound {
-                kind: "record",
-                name: uid.to_string(),
-            })?;
+        let row = keyed_row(self.store.as_ref(), &self.s, uid)?;
         decrypt_row(&self.s, &row)
     }
 
@@ -509,12 +504,7 @@ impl Vault {
     /// [`VaultError::NotFound`], [`VaultError::Denied`].
     pub fn delete_record(&mut self, uid: &str) -> Result<()> {
         self.write(|tx, s| {
-            let row = tx
-                .keyed_record(uid, &s.holders())?
-                .ok_or_else(|| VaultError::NotFound {
-                    kind: "record",
-                    name: uid.to_string(),
-                })?;
+            let row = keyed_row(tx, s, uid)?;
             if row.record.owner_uid != s.user_uid {
                 return Err(VaultError::Denied(format!(
                     "only the owner may delete record {uid}"
@@ -530,13 +520,7 @@ impl Vault {
     ///
     /// [`VaultError::NotFound`], [`VaultError::Corrupted`].
     pub fn history(&self, uid: &str) -> Result<Vec<Record>> {
-        let row = self
-            .store
-            .keyed_record(uid, &self.s.holders())?
-            .ok_or_else(|| VaultError::NotFound {
-                kind: "record",
-                name: uid.to_string(),
-            })?;
+        let row = keyed_row(self.store.as_ref(), &self.s, uid)?;
         let key = record_key(&self.s, &row)?;
         let mut out = Vec::new();
         for old in self.store.record_history(uid)? {
@@ -615,13 +599,7 @@ impl Vault {
         record_uid: &str,
         file: &str,
     ) -> Result<(AttachmentMeta, Zeroizing<Vec<u8>>)> {
-        let row = self
-            .store
-            .keyed_record(record_uid, &self.s.holders())?
-            .ok_or_else(|| VaultError::NotFound {
-                kind: "record",
-                name: record_uid.to_string(),
-            })?;
+        let row = keyed_row(self.store.as_ref(), &self.s, record_uid)?;
         let record = decrypt_row(&self.s, &row)?;
         let meta = record
             .data
@@ -695,13 +673,7 @@ impl Vault {
         let Some(pending) = self.store.pending(uid)? else {
             return Ok(None);
         };
-        let row = self
-            .store
-            .keyed_record(uid, &self.s.holders())?
-            .ok_or_else(|| VaultError::NotFound {
-                kind: "record",
-                name: uid.to_string(),
-            })?;
+        let row = keyed_row(self.store.as_ref(), &self.s, uid)?;
         let key = record_key(&self.s, &row)?;
         let json = key.open(&pending.data, &ad::pending(uid))?;
         serde_json::from_slice(&json)
