@@ -30,8 +30,10 @@ pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_ke
 const RECORD_COLS: &str = "r.uid, r.tenant_uid, r.owner_uid, r.revision, r.created, r.modified, r.data, \
      k.holder_uid, k.wrapped_key, k.can_edit, k.can_share";
 
-fn keyed_row(r: &Row<'_>) -> rusqlite::Result<KeyedRecordRow> {
-    let record = RecordRow {
+/// A record row from `uid, tenant_uid, owner_uid, revision, created,
+/// modified, data` (the first columns, as in [`RECORD_COLS`]).
+fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
+    Ok(RecordRow {
         uid: r.get(0)?,
         tenant_uid: r.get(1)?,
         owner_uid: r.get(2)?,
@@ -39,7 +41,32 @@ fn keyed_row(r: &Row<'_>) -> rusqlite::Result<KeyedRecordRow> {
         created: r.get(4)?,
         modified: r.get(5)?,
         data: r.get(6)?,
-    };
+    })
+}
+
+/// A record key row from `record_uid, holder_uid, wrapped_key, can_edit,
+/// can_share`.
+fn key_row(r: &Row<'_>) -> rusqlite::Result<RecordKeyRow> {
+    Ok(RecordKeyRow {
+        record_uid: r.get(0)?,
+        holder_uid: r.get(1)?,
+        wrapped_key: r.get(2)?,
+        can_edit: r.get::<_, i64>(3)? != 0,
+        can_share: r.get::<_, i64>(4)? != 0,
+    })
+}
+
+/// A pending rotation row from `record_uid, started, data`.
+fn pending_row(r: &Row<'_>) -> rusqlite::Result<PendingRow> {
+    Ok(PendingRow {
+        record_uid: r.get(0)?,
+        started: r.get(1)?,
+        data: r.get(2)?,
+    })
+}
+
+fn keyed_row(r: &Row<'_>) -> rusqlite::Result<KeyedRecordRow> {
+    let record = record_row(r)?;
     let key = RecordKeyRow {
         record_uid: record.uid.clone(),
         holder_uid: r.get(7)?,
@@ -244,15 +271,7 @@ impl StoreRead for Reads<'_> {
         );
         let mut st = self.0.prepare(&sql)?;
         let mut keys: HashMap<String, RecordKeyRow> = HashMap::new();
-        let rows = st.query_map(params_from_iter(holders.iter()), |r| {
-            Ok(RecordKeyRow {
-                record_uid: r.get(0)?,
-                holder_uid: r.get(1)?,
-                wrapped_key: r.get(2)?,
-                can_edit: r.get::<_, i64>(3)? != 0,
-                can_share: r.get::<_, i64>(4)? != 0,
-            })
-        })?;
+        let rows = st.query_map(params_from_iter(holders.iter()), key_row)?;
         for row in rows {
             let row = row?;
             match keys.get_mut(&row.record_uid) {
@@ -265,24 +284,13 @@ impl StoreRead for Reads<'_> {
                 }
             }
         }
-        let record = |r: &Row<'_>| -> rusqlite::Result<RecordRow> {
-            Ok(RecordRow {
-                uid: r.get(0)?,
-                tenant_uid: r.get(1)?,
-                owner_uid: r.get(2)?,
-                revision: r.get(3)?,
-                created: r.get(4)?,
-                modified: r.get(5)?,
-                data: r.get(6)?,
-            })
-        };
         let cols = "uid, tenant_uid, owner_uid, revision, created, modified, data";
         if keys.len() < 2000 {
             let mut st = self
                 .0
                 .prepare_cached(&format!("SELECT {cols} FROM records WHERE uid = ?1"))?;
             for (uid, key) in keys {
-                if let Some(r) = st.query_row([&uid], record).optional()? {
+                if let Some(r) = st.query_row([&uid], record_row).optional()? {
                     f(KeyedRecordRow { record: r, key })?;
                 }
             }
@@ -290,7 +298,7 @@ impl StoreRead for Reads<'_> {
             let mut st = self
                 .0
                 .prepare_cached(&format!("SELECT {cols} FROM records"))?;
-            let rows = st.query_map([], record)?;
+            let rows = st.query_map([], record_row)?;
             for r in rows {
                 let r = r?;
                 if let Some(key) = keys.remove(&r.uid) {
@@ -322,15 +330,7 @@ impl StoreRead for Reads<'_> {
         let mut st = self.0.prepare_cached(
             "SELECT record_uid, holder_uid, wrapped_key, can_edit, can_share FROM record_keys WHERE record_uid = ?1",
         )?;
-        let rows = st.query_map([record_uid], |r| {
-            Ok(RecordKeyRow {
-                record_uid: r.get(0)?,
-                holder_uid: r.get(1)?,
-                wrapped_key: r.get(2)?,
-                can_edit: r.get::<_, i64>(3)? != 0,
-                can_share: r.get::<_, i64>(4)? != 0,
-            })
-        })?;
+        let rows = st.query_map([record_uid], key_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -339,17 +339,7 @@ impl StoreRead for Reads<'_> {
             "SELECT record_uid, tenant_uid, owner_uid, revision, created, modified, data FROM record_history \
              WHERE record_uid = ?1 ORDER BY revision",
         )?;
-        let rows = st.query_map([record_uid], |r| {
-            Ok(RecordRow {
-                uid: r.get(0)?,
-                tenant_uid: r.get(1)?,
-                owner_uid: r.get(2)?,
-                revision: r.get(3)?,
-                created: r.get(4)?,
-                modified: r.get(5)?,
-                data: r.get(6)?,
-            })
-        })?;
+        let rows = st.query_map([record_uid], record_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
@@ -371,15 +361,7 @@ impl StoreRead for Reads<'_> {
         let mut st = self.0.prepare_cached(
             "SELECT record_uid, started, data FROM pending_rotations WHERE record_uid = ?1",
         )?;
-        Ok(st
-            .query_row([record_uid], |r| {
-                Ok(PendingRow {
-                    record_uid: r.get(0)?,
-                    started: r.get(1)?,
-                    data: r.get(2)?,
-                })
-            })
-            .optional()?)
+        Ok(st.query_row([record_uid], pending_row).optional()?)
     }
 
     fn pendings(&self, tenant_uid: &str) -> Result<Vec<PendingRow>> {
@@ -387,13 +369,7 @@ impl StoreRead for Reads<'_> {
             "SELECT p.record_uid, p.started, p.data FROM pending_rotations p JOIN records r ON r.uid = p.record_uid \
              WHERE r.tenant_uid = ?1 ORDER BY p.started",
         )?;
-        let rows = st.query_map([tenant_uid], |r| {
-            Ok(PendingRow {
-                record_uid: r.get(0)?,
-                started: r.get(1)?,
-                data: r.get(2)?,
-            })
-        })?;
+        let rows = st.query_map([tenant_uid], pending_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
