@@ -2,13 +2,16 @@
 //! itself (accounts, an RSA-wrapped and an AES-wrapped shared folder,
 //! custom fields, secure notes, attachments), and broken blobs.
 
+mod common;
+
+use common::{record, value};
 use keeper_plugin_lastpass::LastPassImport;
 use keeper_plugin_lastpass::blob::BlobParser;
 use keeper_plugin_lastpass::testkit::{
     PlainAccount, PlainAttachment, PlainShare, PlainVault, ShareKeyWrap, TestRng, build_blob,
     chunk, server_fixture,
 };
-use keeper_plugin_sdk::{Field, ImportItem, ImportRecord, PluginError};
+use keeper_plugin_sdk::{Field, ImportItem, PluginError};
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
 type Import = LastPassImport<&'static [u8]>;
@@ -20,23 +23,6 @@ fn import(blob: Vec<u8>, key: [u8; 32]) -> Result<Vec<ImportItem>, PluginError> 
         all.extend(batch);
     }
     Ok(all)
-}
-
-fn record<'a>(items: &'a [ImportItem], title: &str) -> &'a ImportRecord {
-    items
-        .iter()
-        .find_map(|i| match i {
-            ImportItem::Record(r) if r.title == title => Some(r),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no record {title:?} in {items:#?}"))
-}
-
-fn value<'a>(fields: &'a [Field], kind: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|f| f.kind == kind)
-        .and_then(Field::value)
 }
 
 fn vault(rng: &mut TestRng) -> PlainVault {

@@ -1,6 +1,9 @@
 //! LastPass CSV exports end to end: every note type, with and without the
 //! totp column, HTML-escaped cells, folder placeholders and bad rows.
 
+mod common;
+
+use common::{record, value};
 use keeper_plugin_lastpass::{BATCH_ITEMS, LastPassImport};
 use keeper_plugin_sdk::{Field, ImportItem, ImportRecord, Options, PluginError};
 
@@ -12,23 +15,6 @@ fn import(data: &[u8]) -> Result<Vec<ImportItem>, PluginError> {
         all.extend(batch);
     }
     Ok(all)
-}
-
-fn record<'a>(items: &'a [ImportItem], title: &str) -> &'a ImportRecord {
-    items
-        .iter()
-        .find_map(|i| match i {
-            ImportItem::Record(r) if r.title == title => Some(r),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no record {title:?} in {items:#?}"))
-}
-
-fn value<'a>(fields: &'a [Field], kind: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|f| f.kind == kind)
-        .and_then(Field::value)
 }
 
 fn labelled<'a>(fields: &'a [Field], kind: &str, label: &str) -> Option<&'a str> {
