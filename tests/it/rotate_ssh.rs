@@ -22,9 +22,9 @@ use crate::vault::{add, crash_at, kp, vault, vault_password};
 /// Generous bound for one SSH operation on loopback.
 const T: Duration = Duration::from_secs(30);
 
-/// Logs in to `sshd` as `user` with `password` (host key pinned) and runs
-/// `true`.
-fn login(sshd: &Sshd, user: &str, password: &str) -> Result<(), SshError> {
+/// Whether `credential` logs in to `sshd` as `user` (host key pinned) and
+/// runs `true`; false when the server refuses the credential.
+fn logs_in(sshd: &Sshd, user: &str, credential: &Credential) -> bool {
     let policy = HostKeyPolicy {
         known_hosts: None,
         accept_new: false,
@@ -34,24 +34,28 @@ fn login(sshd: &Sshd, user: &str, password: &str) -> Result<(), SshError> {
         .enable_all()
         .build()
         .expect("tokio runtime");
-    runtime.block_on(async {
-        let credential = Credential::Password(password.to_string().into());
+    let outcome: Result<(), SshError> = runtime.block_on(async {
         let session =
-            SshClient::connect(sshd.addr, "127.0.0.1", user, &credential, &policy, T).await?;
+            SshClient::connect(sshd.addr, "127.0.0.1", user, credential, &policy, T).await?;
         let out = session.exec("true", &[], T).await?;
         session.close(T).await;
         assert_eq!(out.exit_status, Some(0));
         Ok(())
-    })
-}
-
-/// Whether `password` logs in as `user`.
-fn can_login(sshd: &Sshd, user: &str, password: &str) -> bool {
-    match login(sshd, user, password) {
+    });
+    match outcome {
         Ok(()) => true,
         Err(SshError::AuthFailed(_)) => false,
         Err(e) => panic!("unexpected SSH failure: {e:?}\nsshd log:\n{}", sshd.log()),
     }
+}
+
+/// Whether `password` logs in as `user`.
+fn can_login(sshd: &Sshd, user: &str, password: &str) -> bool {
+    logs_in(
+        sshd,
+        user,
+        &Credential::Password(password.to_string().into()),
+    )
 }
 
 /// A serverCredentials record rotated by the ssh plugin.
@@ -406,29 +410,11 @@ fn key_logs_in(sshd: &Sshd, user: &str, private_key: &str) -> bool {
 /// Logs in with a private key decrypted with `passphrase`; false when the
 /// server refuses it.
 fn key_logs_in_with(sshd: &Sshd, user: &str, private_key: &str, passphrase: Option<&str>) -> bool {
-    let policy = HostKeyPolicy {
-        known_hosts: None,
-        accept_new: false,
-        pinned: Some(PinnedHostKey::parse(&sshd.host_key).expect("pin the host key")),
+    let credential = Credential::PrivateKey {
+        pem: private_key.to_string().into(),
+        passphrase: passphrase.map(|p| p.to_string().into()),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    runtime.block_on(async {
-        let credential = Credential::PrivateKey {
-            pem: private_key.to_string().into(),
-            passphrase: passphrase.map(|p| p.to_string().into()),
-        };
-        match SshClient::connect(sshd.addr, "127.0.0.1", user, &credential, &policy, T).await {
-            Ok(session) => {
-                session.close(T).await;
-                true
-            }
-            Err(SshError::AuthFailed(_)) => false,
-            Err(e) => panic!("unexpected SSH failure: {e:?}\nsshd log:\n{}", sshd.log()),
-        }
-    })
+    logs_in(sshd, user, &credential)
 }
 
 /// The record's keyPair as (private, public).
