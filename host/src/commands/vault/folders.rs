@@ -24,6 +24,21 @@ fn kind_label(k: FolderKind) -> &'static str {
 }
 
 /// Resolves an optional folder argument (default: root).
+/// The records directly in `folder`, by title (case-insensitive).
+fn records_in<'r>(
+    tree: &FolderTree,
+    records: &'r HashMap<String, Record>,
+    folder: &str,
+) -> Vec<&'r Record> {
+    let mut here: Vec<&Record> = tree
+        .records_in(folder)
+        .iter()
+        .filter_map(|u| records.get(u))
+        .collect();
+    here.sort_by_cached_key(|r| r.data.title.to_lowercase());
+    here
+}
+
 fn folder_arg<'t>(tree: &'t FolderTree, folder: Option<&str>) -> anyhow::Result<&'t str> {
     Ok(match folder {
         Some(f) => tree.resolve(f)?,
@@ -84,18 +99,7 @@ pub(super) fn ls(ctx: &Context, args: &LsArgs) -> anyhow::Result<ExitCode> {
             }
         }
         if show_records {
-            let mut here: Vec<&Record> = tree
-                .records_in(folder)
-                .iter()
-                .filter_map(|u| records.get(u))
-                .collect();
-            here.sort_by(|a, b| {
-                a.data
-                    .title
-                    .to_lowercase()
-                    .cmp(&b.data.title.to_lowercase())
-            });
-            for r in here {
+            for r in records_in(&tree, &records, folder) {
                 let s = r.summary();
                 let mut row = vec!["record".to_string(), s.title.clone(), s.uid.clone()];
                 if args.long {
@@ -178,18 +182,7 @@ fn walk(
         walk(tree, records, &f.uid, depth + 1, with_records, out);
     }
     if with_records {
-        let mut here: Vec<&Record> = tree
-            .records_in(folder)
-            .iter()
-            .filter_map(|u| records.get(u))
-            .collect();
-        here.sort_by(|a, b| {
-            a.data
-                .title
-                .to_lowercase()
-                .cmp(&b.data.title.to_lowercase())
-        });
-        for r in here {
+        for r in records_in(tree, records, folder) {
             let p = if folder == tree.root() {
                 String::new()
             } else {
