@@ -1,47 +1,88 @@
 //! Import benchmark: a 100 000-row LastPass CSV export into a fresh vault.
 //!
 //! Run: `cargo bench -p keeper-tests --bench import` (`-- --rows N` for
-//! another size). Each variant runs in its own child process so that its
-//! peak memory (VmHWM) is its own:
+//! another size, `-- --notes-bytes N` to give every row N bytes of notes,
+//! e.g. `--rows 100000 --notes-bytes 10000` for a 1 GB source). Each variant
+//! runs in its own child process so that its peak memory (VmHWM) is its
+//! own:
 //!
 //! 1. **plugin**: what `keeper import --format lastpass FILE` does — the
 //!    host streams the file into the sandboxed lastpass plugin, converts
-//!    its batches, and the vault's import engine encrypts and inserts
-//!    everything in one transaction;
+//!    its batches, and the vault's import engine encrypts and inserts them
+//!    (one transaction per part of up to `PART_RECORDS` records, as the
+//!    command does);
 //! 2. **native baseline**: the same lastpass parser crate called directly
-//!    (no sandbox, no WIT boundary), the same conversion, the same engine.
+//!    (no sandbox, no WIT boundary), the same conversion, the same engine,
+//!    the same parts.
 //!
 //! Both start from a fresh vault made with cheap test KDF parameters (the
-//! KDF is not what is measured).
+//! KDF is not what is measured). "write" is the time spent in the engine;
+//! "parse" is the rest (reading, parsing, converting).
 
 use std::io::Write as _;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keeper::import::{Collected, Request, collect, convert};
+use keeper::import::{Collected, PART_BYTES, PART_RECORDS, Request, convert, stream};
 use keeper::runtime::plugin::{Field, ImportRecord as WitRecord, Location};
 use keeper::vault::crypto::KdfParams;
-use keeper::vault::import_engine::{ImportOptions, import_records};
+use keeper::vault::import_engine::{ImportOptions, ImportRecord, Importer};
 use keeper::vault::{SecretString, Vault};
 use keeper_plugin_lastpass::LastPassImport;
 use keeper_plugin_sdk::{ImportItem, Options};
 
 const DEFAULT_ROWS: usize = 100_000;
 
-/// Writes a LastPass CSV export with `rows` logins in 50 folders.
-fn write_csv(path: &Path, rows: usize) {
+/// Writes a LastPass CSV export with `rows` logins in 50 folders, each
+/// with about `notes_bytes` of notes.
+fn write_csv(path: &Path, rows: usize, notes_bytes: usize) {
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create csv"));
     writeln!(out, "url,username,password,totp,extra,name,grouping,fav").expect("write");
+    let filler = "lorem ipsum ".repeat(notes_bytes / 12);
     for i in 0..rows {
         writeln!(
             out,
-            "https://site{i}.example/login,user{i}@example.com,Pw-{i}-x9!Qz,,note for entry {i},Site {i},Folder {},0",
+            "https://site{i}.example/login,user{i}@example.com,Pw-{i}-x9!Qz,,note for entry {i} {filler},Site {i},Folder {},0",
             i % 50
         )
         .expect("write");
     }
     out.flush().expect("flush");
+}
+
+/// Writes records part by part, as `keeper import` does, timing the engine.
+struct PartWriter {
+    vault: Vault,
+    importer: Importer,
+    pending: Vec<ImportRecord>,
+    bytes: usize,
+    write: Duration,
+    added: usize,
+}
+
+impl PartWriter {
+    fn take(&mut self, part: Collected) {
+        for r in part.records {
+            self.bytes += r.size();
+            self.pending.push(r);
+            if self.pending.len() >= PART_RECORDS || self.bytes >= PART_BYTES {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let started = Instant::now();
+        let summary = self
+            .importer
+            .write(&mut self.vault, &[], &self.pending)
+            .expect("write");
+        self.added += summary.added;
+        self.pending.clear();
+        self.bytes = 0;
+        self.write += started.elapsed();
+    }
 }
 
 fn fresh_vault(dir: &Path) -> Vault {
@@ -97,67 +138,71 @@ fn peak_rss_kib() -> u64 {
 
 /// One variant, in this (child) process; prints `parse_ms write_ms records peak_kib`.
 fn child(variant: &str, csv: &Path, work: &Path) {
-    let mut vault = fresh_vault(work);
+    let vault = fresh_vault(work);
+    let importer = Importer::new(&vault, ImportOptions::default()).expect("importer");
+    let mut writer = PartWriter {
+        vault,
+        importer,
+        pending: Vec::new(),
+        bytes: 0,
+        write: Duration::ZERO,
+        added: 0,
+    };
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio");
-    let run_plugin = |path: &Path| {
+    let run_plugin = |path: &Path, sink: &mut dyn FnMut(Collected)| {
         let source = path.to_str().expect("utf8 path").to_string();
         let request = Request {
             format: "lastpass",
             source: &source,
-            record_type: None,
-            server: None,
-            options: Vec::new(),
+            ..Request::default()
         };
         tokio
-            .block_on(collect(
+            .block_on(stream(
                 &work.join("plugins"),
                 &work.join("cache"),
                 &request,
+                |part| {
+                    sink(part);
+                    Ok(())
+                },
             ))
-            .expect("plugin import")
+            .expect("plugin import");
     };
     if variant == "plugin" {
         // Compile the component into the on-disk cache first, as any
         // `keeper import` after the first one finds it.
         let warm = work.join("warm.csv");
-        write_csv(&warm, 1);
-        run_plugin(&warm);
+        write_csv(&warm, 1, 0);
+        run_plugin(&warm, &mut |_| {});
     }
     let started = Instant::now();
-    let collected = match variant {
-        "plugin" => run_plugin(csv),
+    match variant {
+        "plugin" => run_plugin(csv, &mut |part| writer.take(part)),
         _ => {
             let file = std::fs::File::open(csv).expect("open csv");
             let mut import =
                 LastPassImport::csv(std::io::BufReader::new(file), &Options::default());
-            let mut collected = Collected::default();
             while let Some(batch) = import.next_batch().expect("parse") {
+                let mut part = Collected::default();
                 for item in batch {
                     if let ImportItem::Record(r) = item {
-                        collected.records.push(convert(sdk_to_wit(r), None));
+                        part.records.push(convert(sdk_to_wit(r), None));
                     }
                 }
+                writer.take(part);
             }
-            collected
         }
-    };
-    let parsed = started.elapsed();
-    let summary = import_records(
-        &mut vault,
-        &[],
-        &collected.records,
-        ImportOptions::default(),
-    )
-    .expect("write");
+    }
+    writer.flush();
     let total = started.elapsed();
     println!(
         "{} {} {} {}",
-        parsed.as_millis(),
-        (total - parsed).as_millis(),
-        summary.added,
+        (total - writer.write).as_millis(),
+        writer.write.as_millis(),
+        writer.added,
         peak_rss_kib()
     );
 }
@@ -210,9 +255,15 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|n| n.parse().ok())
         .unwrap_or(DEFAULT_ROWS);
+    let notes_bytes = args
+        .iter()
+        .position(|a| a == "--notes-bytes")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     let dir = tempfile::tempdir().expect("tempdir");
     let csv = dir.path().join("lastpass.csv");
-    write_csv(&csv, rows);
+    write_csv(&csv, rows, notes_bytes);
     let size = std::fs::metadata(&csv).map(|m| m.len()).unwrap_or(0);
     println!(
         "import benchmark: {rows} LastPass CSV rows ({:.1} MiB) into a fresh vault",

@@ -147,3 +147,64 @@ fn a_dropped_in_importer_works_without_rebuilding_keeper() {
     assert_eq!(find(&all, "Forum")["login"], "bob");
     assert_eq!(find(&all, "Note only")["$type"], "encryptedNotes");
 }
+
+/// A LastPass CSV export with `rows` logins (titles `Site 0`...).
+fn lastpass_csv(rows: std::ops::Range<usize>) -> String {
+    let mut text = String::from("url,username,password,totp,extra,name,grouping,fav\n");
+    for i in rows {
+        text.push_str(&format!(
+            "https://site{i}.example,user{i},pw-{i},,,Site {i},Folder {},0\n",
+            i % 7
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
+    let k = vault();
+    let file = k.data_dir().join("big.csv");
+    let file_arg = file.to_str().expect("utf8");
+    let rows = keeper::import::PART_RECORDS + 5_000;
+
+    // A source over one part that breaks after the first part: the part
+    // written stays, and the error says how to resume.
+    let mut broken = lastpass_csv(0..rows);
+    broken.push('"');
+    broken.push_str(&"x".repeat(9 * 1024 * 1024));
+    std::fs::write(&file, broken).expect("write");
+    let err = kp(&k, &["import", "--format", "lastpass", file_arg]).fails();
+    assert!(
+        err.contains(&format!(
+            "stopped after writing {} records in 1 part(s)",
+            keeper::import::PART_RECORDS
+        )) && err.contains("run the same command again"),
+        "{err}"
+    );
+    assert!(err.contains("quote never closed"), "{err}");
+    let exported = kp(&k, &["export", "--format", "json"]).json();
+    let written = exported["records"].as_array().map_or(0, Vec::len);
+    assert_eq!(written, keeper::import::PART_RECORDS);
+
+    // Mended, the same import resumes: the written part is recognised and
+    // skipped, the rest added, nothing twice.
+    std::fs::write(&file, lastpass_csv(0..rows)).expect("write");
+    let run = kp(&k, &["import", "--format", "lastpass", file_arg]);
+    let out = run.ok();
+    assert!(out.contains("5000 records imported"), "{out}");
+    assert!(
+        run.stderr().contains(&format!(
+            "skipped {} identical",
+            keeper::import::PART_RECORDS
+        )) && run.stderr().contains("writing it in parts"),
+        "{}",
+        run.stderr()
+    );
+    let exported = kp(&k, &["export", "--format", "json"]).json();
+    let all = exported["records"].as_array().expect("records");
+    assert_eq!(all.len(), rows);
+    let mut titles: Vec<&str> = all.iter().filter_map(|r| r["title"].as_str()).collect();
+    titles.sort_unstable();
+    titles.dedup();
+    assert_eq!(titles.len(), rows, "no duplicates");
+}

@@ -2,7 +2,8 @@
 //! servers (the real ones cannot be reached from here). The stand-in speaks
 //! the protocol the plugin documents — iterations.php, login.php with the
 //! PBKDF2 login hash, getaccts.php with the session cookie, logout.php — and
-//! serves a vault blob this test encrypts itself with the plugin's testkit.
+//! serves a vault blob this test encrypts itself with the plugin's testkit,
+//! and getattach.php the attachments, encrypted the same way.
 //! `--lastpass-server` makes it the one origin the sandbox lets through.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -10,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use keeper_plugin_lastpass::testkit::{
-    PlainAccount, PlainShare, PlainVault, ShareKeyWrap, TestRng, server_fixture,
+    PlainAccount, PlainAttachment, PlainShare, PlainVault, ShareKeyWrap, TestRng, server_fixture,
 };
 
 use crate::vault::{kp, vault};
@@ -75,6 +76,11 @@ fn stand_in_with(vault: PlainVault) -> (String, Arc<Mutex<Vec<String>>>) {
                 if lower.starts_with("cookie:") {
                     cookie = line.trim().to_string();
                 }
+                if lower.starts_with("x-keeper-cache-key") {
+                    log.lock()
+                        .expect("log")
+                        .push("LEAKED the host's cache header".to_string());
+                }
             }
             let mut body = vec![0; length];
             let _ = reader.read_exact(&mut body);
@@ -106,6 +112,15 @@ fn stand_in_with(vault: PlainVault) -> (String, Arc<Mutex<Vec<String>>>) {
                 }
             } else if path.starts_with("/getaccts.php") && cookie.contains("PHPSESSID=S3SS10N") {
                 fixture.blob_base64.clone()
+            } else if path.starts_with("/getattach.php") && cookie.contains("PHPSESSID=S3SS10N") {
+                let key = body.strip_prefix("getattach=").unwrap_or("");
+                let key = key.split('&').next().unwrap_or("");
+                fixture
+                    .attachments
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, b)| String::from_utf8(b.clone()).expect("base64 text"))
+                    .unwrap_or_default()
             } else if let Some(id) = path
                 .strip_prefix("/getSharedFolderMembers.php?shareid=")
                 .filter(|_| cookie.contains("PHPSESSID=S3SS10N"))
@@ -169,6 +184,144 @@ fn online_import_through_the_granted_origin_only() {
     assert!(
         !run.stderr().contains(PASSWORD),
         "the master password never shows"
+    );
+}
+
+/// Runs `keeper import --format lastpass` against the stand-in with `extra` flags.
+fn import_online(k: &crate::support::Keeper, server: &str, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec![
+        "import",
+        "--format",
+        "lastpass",
+        EMAIL,
+        "--lastpass-server",
+        server,
+    ];
+    args.extend_from_slice(extra);
+    crate::support::Run(
+        k.cmd(&args)
+            .env("KEEPER_PASSWORD", crate::vault::PW)
+            .env("KEEPER_LASTPASS_PASSWORD", PASSWORD)
+            .output()
+            .expect("run keeper"),
+    )
+}
+
+#[test]
+fn attachments_are_downloaded_decrypted_and_kept_in_the_file_cache() {
+    let content: Vec<u8> = b"%PDF-1.4 recovery codes\n\x00\x01\xff binary tail"
+        .iter()
+        .copied()
+        .cycle()
+        .take(50_000)
+        .collect();
+    let mut github = PlainAccount::login("1", "GitHub", "https://github.com", "octocat", "pw");
+    github.attachments = vec![PlainAttachment {
+        id: "a1".into(),
+        mime: "application/pdf".into(),
+        filename: "codes.pdf".into(),
+        content: content.clone(),
+        ..PlainAttachment::default()
+    }];
+    let (server, seen) = stand_in_with(PlainVault {
+        accounts: vec![github],
+        ..Default::default()
+    });
+    let downloads = || {
+        seen.lock()
+            .expect("log")
+            .iter()
+            .filter(|r| r.starts_with("POST /getattach.php"))
+            .count()
+    };
+    let k = vault();
+    let cache = k.data_dir().join("lastpass-cache");
+    let cache_arg = cache.to_str().expect("utf8");
+
+    // A dry run downloads nothing (as in Commander).
+    let dry = import_online(&k, &server, &["--dry-run", "--file-cache", cache_arg]);
+    assert!(dry.ok().contains("nothing was written"), "{}", dry.stderr());
+    assert_eq!(downloads(), 0);
+
+    let run = import_online(&k, &server, &["--file-cache", cache_arg]);
+    assert!(run.ok().contains("1 records imported"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("stored 1 attachment(s)"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(downloads(), 1);
+    let out = k.data_dir().join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
+    kp(
+        &k,
+        &[
+            "download-attachment",
+            "GitHub",
+            "--out-dir",
+            out.to_str().expect("utf8"),
+        ],
+    )
+    .ok();
+    assert!(
+        std::fs::read(out.join("codes.pdf")).expect("downloaded") == content,
+        "the attachment arrives decrypted and intact"
+    );
+
+    // The cache holds the download as LastPass served it: encrypted.
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let cached = std::fs::read(&files[0]).expect("cache file");
+    assert!(
+        !cached.windows(23).any(|w| w == &content[..23]),
+        "no plaintext in the cache"
+    );
+
+    // Another vault, the same cache: the attachment comes from the cache.
+    let k2 = vault();
+    let again = import_online(&k2, &server, &["--file-cache", cache_arg]);
+    assert!(
+        again.ok().contains("1 records imported"),
+        "{}",
+        again.stderr()
+    );
+    assert!(
+        again.stderr().contains("stored 1 attachment(s)"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(downloads(), 1, "served from the file cache");
+
+    // A damaged cache file is fetched again, not imported damaged.
+    std::fs::write(&files[0], b"!garbage|garbage").expect("damage");
+    let k3 = vault();
+    let third = import_online(&k3, &server, &["--file-cache", cache_arg]);
+    assert!(
+        third.stderr().contains("stored 1 attachment(s)"),
+        "{}",
+        third.stderr()
+    );
+    assert_eq!(downloads(), 2, "refetched past the damaged copy");
+
+    // Without --file-cache nothing is cached and the download happens again.
+    let k4 = vault();
+    let plain = import_online(&k4, &server, &[]);
+    assert!(
+        plain.stderr().contains("stored 1 attachment(s)"),
+        "{}",
+        plain.stderr()
+    );
+    assert_eq!(downloads(), 3);
+    assert!(
+        !seen
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|r| r.starts_with("LEAKED")),
+        "the host's cache header never reaches the server"
     );
 }
 

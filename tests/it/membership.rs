@@ -314,6 +314,63 @@ fn apply_adds_then_changes_nothing_and_full_sync_reconciles() {
         run.stderr()
     );
 
+    // --full-sync also removes team members the file does not list
+    // (carol), never the current user (alice), and only when the list
+    // matched someone.
+    let ops_members = || -> Vec<String> {
+        let teams = alice(&k, &["team", "list", "--format", "json"]).json();
+        teams
+            .as_array()
+            .expect("teams")
+            .iter()
+            .find(|t| t["name"] == "Ops")
+            .expect("Ops")["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| m.as_str().expect("email").to_string())
+            .collect()
+    };
+    assert_eq!(
+        ops_members(),
+        ["alice@example.com", "bob@example.com", "carol@example.com"]
+    );
+    let unknown_only = k.data_dir().join("unknown.json");
+    std::fs::write(
+        &unknown_only,
+        json!({"teams": [{"name": "Ops", "members": ["nobody@example.com"]}]}).to_string(),
+    )
+    .expect("write");
+    alice(
+        &k,
+        &[
+            "apply-membership",
+            "--full-sync",
+            unknown_only.to_str().expect("utf8"),
+        ],
+    )
+    .ok();
+    assert_eq!(ops_members().len(), 3, "an all-unknown list removes nobody");
+    let run = alice(
+        &k,
+        &[
+            "apply-membership",
+            "--full-sync",
+            team_file.to_str().expect("utf8"),
+        ],
+    );
+    run.ok();
+    assert!(
+        run.stderr().contains("0 team member(s) added, 1 removed"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(ops_members(), ["alice@example.com", "bob@example.com"]);
+    let err = alice(&k, &["team", "remove-member", "Ops", "alice@example.com"]).fails();
+    assert!(err.contains("cannot remove yourself"), "{err}");
+    alice(&k, &["team", "remove-member", "Ops", "bob@example.com"]).ok();
+    assert_eq!(ops_members(), ["alice@example.com"]);
+
     // A bad file is a clear error and changes nothing.
     std::fs::write(&team_file, "{\"shared_folders\": 3}").expect("write");
     let err = alice(&k, &["apply-membership", team_file.to_str().expect("utf8")]).fails();

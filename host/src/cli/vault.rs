@@ -417,6 +417,11 @@ pub struct ImportArgs {
     /// One-time code for LastPass multi-factor login.
     #[arg(long)]
     pub otp: Option<String>,
+    /// Keep downloaded LastPass attachments (as LastPass serves them,
+    /// encrypted) in this directory and reuse them on the next run; never
+    /// deleted.
+    #[arg(long, value_name = "DIR")]
+    pub file_cache: Option<PathBuf>,
     /// Import only records in this source folder (or below it).
     #[arg(long, value_name = "FOLDER")]
     pub filter_folder: Option<String>,
@@ -522,6 +527,13 @@ pub enum TeamCommand {
     },
     /// Add a user to a team.
     AddMember {
+        /// Team name or uid.
+        team: String,
+        /// User e-mail.
+        email: String,
+    },
+    /// Remove a user from a team (not yourself).
+    RemoveMember {
         /// Team name or uid.
         team: String,
         /// User e-mail.

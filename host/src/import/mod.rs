@@ -3,12 +3,19 @@
 //! The host opens the source and streams it to the plugin through the
 //! `input` interface (or, for online sources, the plugin talks HTTP to the
 //! one origin the host grants); the plugin returns batches of shared
-//! folders, records and skipped rows. Every record is converted to the
-//! vault's model and the whole import is written by the vault's import
-//! engine in **one transaction**: a failed import (malformed source, plugin
-//! error, sandbox limit) leaves the vault exactly as it was, and importing
-//! the same source twice creates no duplicates (identical records are
-//! recognised by their content hash).
+//! folders, records and skipped rows. [`stream`] converts each batch to the
+//! vault's model and hands it on while the next is being read, so nothing
+//! here holds the whole source.
+//!
+//! `keeper import` writes what it receives with the vault's import engine:
+//! a source of up to [`PART_RECORDS`] records (or [`PART_BYTES`] of record
+//! data) in **one transaction**, so that a failed import (malformed source,
+//! plugin error, sandbox limit) leaves the vault exactly as it was; a
+//! larger source in parts of that size, one transaction each, so that
+//! memory stays bounded. If a large import fails midway, the parts written
+//! stay, the command says how many, and running the same import again
+//! resumes it: identical records are recognised by their content hash and
+//! skipped, so importing the same source twice never creates duplicates.
 //!
 //! Malformed rows do not fail an import: plugins report them as skipped
 //! items with their line numbers, which `--show-skipped` prints.
@@ -16,10 +23,15 @@
 //! Between the source and the engine, [`shape`] applies the user's layout
 //! options (`--filter-folder`, `--shared`, `-p`, `--folder`, `-od/-nd`) to
 //! whatever the source was: an importer plugin or Keeper JSON.
+//!
+//! `--file-cache DIR` lets the host keep the HTTP answers a plugin marks as
+//! cacheable (the lastpass plugin's attachment downloads, which LastPass
+//! serves encrypted) in `DIR` across runs; see
+//! [`crate::runtime::capability::http`].
 
 pub mod shape;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -44,7 +56,20 @@ pub struct Request<'a> {
     pub server: Option<&'a str>,
     /// Extra options for the plugin (`password`, `otp`, ...).
     pub options: Vec<(String, String)>,
+    /// `--file-cache`: where the host keeps the HTTP answers the plugin
+    /// marks as cacheable.
+    pub file_cache: Option<PathBuf>,
+    /// `--dry-run`: the plugin is told (option `dry-run`), e.g. to skip
+    /// attachment downloads.
+    pub dry_run: bool,
 }
+
+/// The most records `keeper import` writes in one transaction; a larger
+/// source is written in parts of this size (see the module documentation).
+pub const PART_RECORDS: usize = 10_000;
+
+/// The most record data (fields and attachments, bytes) of one part.
+pub const PART_BYTES: usize = 128 * 1024 * 1024;
 
 /// What a source produced, ready for the vault.
 #[derive(Debug, Default)]
@@ -59,6 +84,16 @@ pub struct Collected {
     pub skipped: Vec<String>,
 }
 
+impl Collected {
+    /// Appends another part.
+    pub fn extend(&mut self, other: Self) {
+        self.shared.extend(other.shared);
+        self.records.extend(other.records);
+        self.teams.extend(other.teams);
+        self.skipped.extend(other.skipped);
+    }
+}
+
 impl From<crate::vault::keeper_json::Parsed> for Collected {
     fn from(p: crate::vault::keeper_json::Parsed) -> Self {
         Self {
@@ -70,17 +105,38 @@ impl From<crate::vault::keeper_json::Parsed> for Collected {
     }
 }
 
-/// Runs the importer plugin over the source and collects its items.
+/// Runs the importer plugin over the source and collects all its items.
 ///
 /// # Errors
 ///
-/// Unknown plugin or not an importer, an unreadable source, or any plugin
-/// or sandbox error (with the plugin's name).
+/// As [`stream`].
 pub async fn collect(
     plugin_dir: &Path,
     cache_dir: &Path,
     request: &Request<'_>,
 ) -> anyhow::Result<Collected> {
+    let mut all = Collected::default();
+    stream(plugin_dir, cache_dir, request, |part| {
+        all.extend(part);
+        Ok(())
+    })
+    .await?;
+    Ok(all)
+}
+
+/// Runs the importer plugin over the source and hands each of its batches,
+/// converted, to `sink` before asking for the next.
+///
+/// # Errors
+///
+/// Unknown plugin or not an importer, an unreadable source, any plugin or
+/// sandbox error (with the plugin's name), or the first error of `sink`.
+pub async fn stream(
+    plugin_dir: &Path,
+    cache_dir: &Path,
+    request: &Request<'_>,
+    mut sink: impl FnMut(Collected) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let package = registry::find(plugin_dir, request.format)?;
     if package.manifest.kind != Kind::Importer {
         anyhow::bail!(
@@ -117,6 +173,9 @@ pub async fn collect(
             server.trim_end_matches('/').to_string(),
         ));
     }
+    if request.dry_run {
+        options.push(("dry-run".into(), "true".into()));
+    }
     options.extend(request.options.iter().cloned());
     let mut call = CallContext {
         secrets: request
@@ -133,10 +192,11 @@ pub async fn collect(
             .map_err(|e| anyhow::anyhow!("--lastpass-server: {e}"))?;
         call.http_origins = Some(vec![origin]);
     }
+    call.http_cache = request.file_cache.clone();
 
     let mut session = plugin.start_import(call, input, &options).await?;
-    let mut collected = Collected::default();
     while let Some(batch) = session.next_batch().await? {
+        let mut collected = Collected::default();
         for item in batch {
             match item {
                 ImportItem::SharedFolder(sf) => collected.shared.push(SharedFolderEntry {
@@ -163,8 +223,9 @@ pub async fn collect(
                 ImportItem::Skipped(reason) => collected.skipped.push(reason),
             }
         }
+        sink(collected)?;
     }
-    Ok(collected)
+    Ok(())
 }
 
 /// A plugin field value (plain text, or JSON text for structured types).

@@ -65,7 +65,8 @@ impl PluginState {
             Vec::new()
         } else {
             origins
-        });
+        })
+        .with_cache(call.http_cache);
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
 

@@ -1,5 +1,7 @@
 //! The vault's import engine: every importer (Keeper JSON, importer plugins)
-//! hands it folders and records, and it writes them in **one transaction**.
+//! hands it folders and records, and it writes them in **one transaction**
+//! ([`import_records`]), or, for a source too large to hold, part by part
+//! with one transaction each ([`Importer`]).
 //!
 //! For each record, in order:
 //!
@@ -134,6 +136,12 @@ pub struct ImportRecord {
 }
 
 impl ImportRecord {
+    /// The bytes of its fields, notes and attachments.
+    pub fn size(&self) -> usize {
+        super::oversize::data_size(&self.data)
+            + self.attachments.iter().map(|a| a.data.len()).sum::<usize>()
+    }
+
     /// A record for the root with no uid, time or attachments.
     pub fn new(data: RecordData) -> Self {
         Self {
@@ -171,10 +179,32 @@ pub enum Outcome {
     Skip(String),
 }
 
+/// What the matching rules need of one vault record: its content hash and
+/// its attachments (name, size). Records themselves are not kept, so a
+/// long import holds a few dozen bytes per vault record, not the records.
+struct Known {
+    hash: Option<[u8; 32]>,
+    files: Vec<(String, u64)>,
+}
+
+impl Known {
+    fn of(r: &Record) -> Self {
+        Self {
+            hash: full_hash(&r.data),
+            files: r
+                .data
+                .attachments
+                .iter()
+                .map(|a| (a.name.clone(), a.size))
+                .collect(),
+        }
+    }
+}
+
 /// The vault's records as the matching rules see them.
 struct Matcher {
     options: ImportOptions,
-    existing: HashMap<String, Record>,
+    existing: HashMap<String, Known>,
     /// Record uid → its folders' paths, lower-cased (`""` = the root).
     paths: HashMap<String, Vec<String>>,
     by_hash: HashMap<[u8; 32], Vec<String>>,
@@ -186,11 +216,7 @@ struct Matcher {
 impl Matcher {
     fn new(vault: &Vault, options: ImportOptions) -> Result<Self> {
         let tree = vault.folder_tree()?;
-        let existing: HashMap<String, Record> = vault
-            .records()?
-            .into_iter()
-            .map(|r| (r.uid.clone(), r))
-            .collect();
+        let records = vault.records()?;
         let mut m = Self {
             options,
             paths: HashMap::new(),
@@ -199,10 +225,10 @@ impl Matcher {
             claimed: HashSet::new(),
             existing: HashMap::new(),
         };
-        let mut uids: Vec<&String> = existing.keys().collect();
-        uids.sort();
-        for uid in uids {
-            let r = &existing[uid];
+        let mut records: Vec<&Record> = records.iter().collect();
+        records.sort_by(|a, b| a.uid.cmp(&b.uid));
+        for r in records {
+            let uid = &r.uid;
             let folders = tree.folders_of(uid);
             let paths: Vec<String> = if folders.is_empty() {
                 vec![String::new()]
@@ -212,7 +238,8 @@ impl Matcher {
                     .map(|f| tree.path_of(f).to_lowercase())
                     .collect()
             };
-            if let Some(h) = full_hash(&r.data) {
+            let known = Known::of(r);
+            if let Some(h) = known.hash {
                 m.by_hash.entry(h).or_default().push(uid.clone());
             }
             if options.update {
@@ -224,8 +251,8 @@ impl Matcher {
                 }
             }
             m.paths.insert(uid.clone(), paths);
+            m.existing.insert(uid.clone(), known);
         }
-        m.existing = existing;
         Ok(m)
     }
 
@@ -239,7 +266,7 @@ impl Matcher {
         let hash = full_hash(data);
         if let Some(u) = uid.filter(|u| self.existing.contains_key(*u)) {
             self.claimed.insert(u.to_string());
-            return if hash.is_some() && full_hash(&self.existing[u].data) == hash {
+            return if hash.is_some() && self.existing[u].hash == hash {
                 Outcome::Skip(u.to_string())
             } else {
                 Outcome::Update(u.to_string())
@@ -320,13 +347,7 @@ pub fn plan(
     records: &[ImportRecord],
     options: ImportOptions,
 ) -> Result<Vec<Outcome>> {
-    let prepared = prepare(records)?;
-    let mut matcher = Matcher::new(vault, options)?;
-    Ok(records
-        .iter()
-        .zip(&prepared)
-        .map(|(r, (data, _, _))| matcher.decide(r.uid.as_deref(), data, placements(r, options)))
-        .collect())
+    Importer::new(vault, options)?.plan(records)
 }
 
 /// Imports records in one transaction (all or nothing): creates the shared
@@ -345,68 +366,146 @@ pub fn import_records(
     records: &[ImportRecord],
     options: ImportOptions,
 ) -> Result<ImportSummary> {
-    let prepared = prepare(records)?;
-    let mut matcher = Matcher::new(vault, options)?;
-    let outcomes: Vec<Outcome> = records
-        .iter()
-        .zip(&prepared)
-        .map(|(r, (data, _, _))| matcher.decide(r.uid.as_deref(), data, placements(r, options)))
-        .collect();
-    let existing = &matcher.existing;
-    let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
-        .iter()
-        .map(|(p, d)| (path::join(&path::components(p)), *d))
-        .collect();
-    vault.write_with_folders(|tx, s, tree, keys| {
-        let mut summary = ImportSummary::default();
-        // Placement → folder uid, so that each path is walked once per import.
-        let mut resolved: HashMap<(Option<String>, Option<String>), String> = HashMap::new();
-        let before = tree.all().count();
-        let mut paths: Vec<&String> = sf_defaults.keys().collect();
-        paths.sort();
-        for p in paths {
-            ensure_path_tx(
-                tx,
-                s,
-                tree,
-                keys,
-                None,
-                &path::components(p),
-                Some(sf_defaults[p]),
-            )?;
-        }
-        for ((r, (data, files, moved)), outcome) in records.iter().zip(&prepared).zip(&outcomes) {
-            summary.fields_moved += moved;
-            let specs = placements(r, options);
-            let targets = folder_targets(tx, s, tree, keys, &sf_defaults, &mut resolved, specs)?;
-            let uid = match outcome {
-                Outcome::Skip(u) => {
-                    relink(tx, s, u, &targets)?;
-                    summary.skipped += 1;
-                    u.clone()
-                }
-                Outcome::Update(u) => {
-                    replace_tx(tx, s, u, data)?;
-                    relink(tx, s, u, &targets)?;
-                    summary.updated += 1;
-                    u.clone()
-                }
-                Outcome::Add => {
-                    let new = NewRecord {
-                        uid: r.uid.clone(),
-                        data: data.clone(),
-                        folders: Vec::new(),
-                        modified: r.modified,
-                    };
-                    summary.added += 1;
-                    insert_record_tx(tx, s, &new, &targets)?
-                }
-            };
-            summary.attachments += attach_new(tx, s, &uid, existing.get(&uid), files)?;
-        }
-        summary.folders_created = tree.all().count() - before;
-        Ok(summary)
-    })
+    Importer::new(vault, options)?.write(vault, shared, records)
+}
+
+/// One import run over many parts: the vault's records are read once, and
+/// each part is planned ([`Importer::plan`]) or written in its own
+/// transaction ([`Importer::write`]) against them, so that a source too
+/// large to hold is imported part by part in bounded memory.
+///
+/// Records written by an earlier part are not matched by a later one,
+/// exactly as records of one part are not matched by each other; a second
+/// run over the same source finds them all and skips them, which is how an
+/// interrupted import resumes.
+pub struct Importer {
+    matcher: Matcher,
+}
+
+impl Importer {
+    /// Reads what the matching rules need of the vault's records.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::records`].
+    pub fn new(vault: &Vault, options: ImportOptions) -> Result<Self> {
+        Ok(Self {
+            matcher: Matcher::new(vault, options)?,
+        })
+    }
+
+    /// What [`Importer::write`] would do with each record; nothing is
+    /// written (the matches are remembered, as a write would).
+    ///
+    /// # Errors
+    ///
+    /// As [`Importer::write`], except for storage write errors.
+    pub fn plan(&mut self, records: &[ImportRecord]) -> Result<Vec<Outcome>> {
+        let prepared = prepare(records)?;
+        Ok(self.decide_all(records, &prepared))
+    }
+
+    fn decide_all(
+        &mut self,
+        records: &[ImportRecord],
+        prepared: &[(RecordData, Vec<ImportAttachment>, usize)],
+    ) -> Vec<Outcome> {
+        let options = self.matcher.options;
+        records
+            .iter()
+            .zip(prepared)
+            .map(|(r, (data, _, _))| {
+                self.matcher
+                    .decide(r.uid.as_deref(), data, placements(r, options))
+            })
+            .collect()
+    }
+
+    /// Writes one part in one transaction, as [`import_records`] does.
+    ///
+    /// # Errors
+    ///
+    /// As [`import_records`]; nothing of this part is written then.
+    pub fn write(
+        &mut self,
+        vault: &mut Vault,
+        shared: &[(String, SharedFolderDefaults)],
+        records: &[ImportRecord],
+    ) -> Result<ImportSummary> {
+        let options = self.matcher.options;
+        let prepared = prepare(records)?;
+        let outcomes = self.decide_all(records, &prepared);
+        let existing = &self.matcher.existing;
+        let sf_defaults: HashMap<String, SharedFolderDefaults> = shared
+            .iter()
+            .map(|(p, d)| (path::join(&path::components(p)), *d))
+            .collect();
+        vault.write_with_folders(|tx, s, tree, keys| {
+            let mut summary = ImportSummary::default();
+            // Placement → folder uid, so that each path is walked once per part.
+            let mut resolved: HashMap<(Option<String>, Option<String>), String> = HashMap::new();
+            let before = tree.all().count();
+            let mut paths: Vec<&String> = sf_defaults.keys().collect();
+            paths.sort();
+            for p in paths {
+                ensure_path_tx(
+                    tx,
+                    s,
+                    tree,
+                    keys,
+                    None,
+                    &path::components(p),
+                    Some(sf_defaults[p]),
+                )?;
+            }
+            for ((r, (data, files, moved)), outcome) in records.iter().zip(&prepared).zip(&outcomes)
+            {
+                summary.fields_moved += moved;
+                let specs = placements(r, options);
+                let targets =
+                    folder_targets(tx, s, tree, keys, &sf_defaults, &mut resolved, specs)?;
+                let uid = match outcome {
+                    Outcome::Skip(u) => {
+                        relink(tx, s, u, &targets)?;
+                        summary.skipped += 1;
+                        u.clone()
+                    }
+                    Outcome::Update(u) => {
+                        replace_tx(tx, s, u, data)?;
+                        relink(tx, s, u, &targets)?;
+                        summary.updated += 1;
+                        u.clone()
+                    }
+                    Outcome::Add => {
+                        let new = NewRecord {
+                            uid: r.uid.clone(),
+                            data: data.clone(),
+                            folders: Vec::new(),
+                            modified: r.modified,
+                        };
+                        summary.added += 1;
+                        insert_record_tx(tx, s, &new, &targets)?
+                    }
+                };
+                let present = existing.get(&uid).map(|k| k.files.as_slice());
+                summary.attachments += attach_new(tx, s, &uid, present, files)?;
+            }
+            summary.folders_created = tree.all().count() - before;
+            Ok(summary)
+        })
+    }
+}
+
+impl ImportSummary {
+    /// Adds another part's counts.
+    pub fn add(&mut self, other: &Self) {
+        self.added += other.added;
+        self.updated += other.updated;
+        self.skipped += other.skipped;
+        self.folders_created += other.folders_created;
+        self.attachments += other.attachments;
+        self.fields_moved += other.fields_moved;
+    }
 }
 
 /// Finds or creates the folders of a record's placements (`resolved`
@@ -527,21 +626,17 @@ fn attach_new(
     tx: &mut dyn StoreTx,
     s: &Session,
     uid: &str,
-    before: Option<&Record>,
+    present: Option<&[(String, u64)]>,
     files: &[ImportAttachment],
 ) -> Result<usize> {
-    let present: Vec<(&str, u64)> = before
-        .map(|r| {
-            r.data
-                .attachments
-                .iter()
-                .map(|a| (a.name.as_str(), a.size))
-                .collect()
-        })
-        .unwrap_or_default();
+    let present = present.unwrap_or_default();
     let new: Vec<(AttachmentMeta, &[u8])> = files
         .iter()
-        .filter(|f| !present.contains(&(f.name.as_str(), f.data.len() as u64)))
+        .filter(|f| {
+            !present
+                .iter()
+                .any(|(name, size)| *name == f.name && *size == f.data.len() as u64)
+        })
         .map(|f| {
             (
                 AttachmentMeta {

@@ -5,8 +5,9 @@
 //! Applying only touches users and teams that exist in the vault; the
 //! others are reported. Without `full_sync` it only adds members (existing
 //! members keep their rights); with it, differing rights and folder
-//! defaults are updated and members not listed are removed (never the
-//! current user, and only when at least one listed member was found).
+//! defaults are updated and members not listed are removed from shared
+//! folders and teams (never the current user, and only when at least one
+//! listed member was found).
 //! Applying the same file twice changes nothing the second time.
 
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,8 @@ pub struct ApplySummary {
     pub defaults_updated: usize,
     /// Users added to teams.
     pub team_members_added: usize,
+    /// Users removed from teams (`full_sync`).
+    pub team_members_removed: usize,
     /// Folders, users and teams named in the file that the vault lacks, or
     /// that the current user may not manage.
     pub not_applied: Vec<String>,
@@ -122,7 +125,12 @@ pub struct ApplySummary {
 impl ApplySummary {
     /// Whether anything changed.
     pub fn changed(&self) -> bool {
-        self.added + self.updated + self.removed + self.defaults_updated + self.team_members_added
+        self.added
+            + self.updated
+            + self.removed
+            + self.defaults_updated
+            + self.team_members_added
+            + self.team_members_removed
             > 0
     }
 }
@@ -454,16 +462,43 @@ impl Vault {
                 summary.not_applied.push(format!("team {}", team.name));
                 continue;
             };
+            let mut listed = 0;
+            let mut denied = false;
             for email in &team.members {
                 if t.members.iter().any(|m| m.eq_ignore_ascii_case(email)) {
+                    listed += 1;
                     continue;
                 }
                 if self.find_user(email).is_err() {
                     summary.not_applied.push(format!("user {email}"));
                     continue;
                 }
+                listed += 1;
                 match self.add_team_member(&t.uid, email) {
                     Ok(()) => summary.team_members_added += 1,
+                    Err(VaultError::Denied(why)) => {
+                        summary.not_applied.push(why);
+                        denied = true;
+                        break;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            // As for folders: never the current user, and only when the
+            // file's list matched someone (an empty or all-unknown list
+            // would otherwise empty the team).
+            if !full_sync || denied || listed == 0 {
+                continue;
+            }
+            let me_email = self.find_user(&me)?.email;
+            for member in &t.members {
+                if member.eq_ignore_ascii_case(&me_email)
+                    || team.members.iter().any(|m| m.eq_ignore_ascii_case(member))
+                {
+                    continue;
+                }
+                match self.remove_team_member(&t.uid, member) {
+                    Ok(()) => summary.team_members_removed += 1,
                     Err(VaultError::Denied(why)) => {
                         summary.not_applied.push(why);
                         break;

@@ -222,6 +222,43 @@ impl Vault {
         })
     }
 
+    /// Removes a user from a team the current user belongs to. The current
+    /// user cannot remove themselves (a team always keeps a member who
+    /// holds its key).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Denied`] when the current user is not a member,
+    /// [`VaultError::Invalid`] for the current user,
+    /// [`VaultError::NotFound`] when the user is not in the team.
+    pub fn remove_team_member(&mut self, team: &str, email: &str) -> Result<()> {
+        let team = self.find_team(team)?;
+        let user = self.find_user(email)?;
+        if !self.s.ring.teams.contains_key(&team.uid) {
+            return Err(VaultError::Denied(format!(
+                "you are not a member of team {}",
+                team.name
+            )));
+        }
+        if user.uid == self.s.user_uid {
+            return Err(VaultError::Invalid(format!(
+                "you cannot remove yourself from team {}",
+                team.name
+            )));
+        }
+        if !team
+            .members
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(&user.email))
+        {
+            return Err(VaultError::NotFound {
+                kind: "team member",
+                name: format!("{} in {}", user.email, team.name),
+            });
+        }
+        self.write(|tx, _| tx.delete_team_member(&team.uid, &user.uid))
+    }
+
     /// Grants a user or team access to a shared folder, or updates its
     /// permissions (`None` keeps the current value, or the folder's default
     /// for a new member).

@@ -22,6 +22,35 @@ pub struct CustomField {
     pub value: String,
 }
 
+/// An attachment of an online account (`ATTA`), to download.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// LastPass's attachment id.
+    pub id: String,
+    /// The file name (decrypted).
+    pub name: String,
+    /// MIME type.
+    pub mime: String,
+    /// The storage key `getattach.php` asks for.
+    pub storage_key: String,
+    /// The size of the encrypted download, as the blob says.
+    pub size: u64,
+    /// The account's attachment key.
+    pub key: zeroize::Zeroizing<[u8; 32]>,
+    /// The id of the shared folder the account is in, if any.
+    pub share_id: Option<String>,
+}
+
+impl std::fmt::Debug for AttachmentRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentRef")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
 /// One decrypted LastPass entry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Account {
@@ -47,6 +76,8 @@ pub struct Account {
     pub custom: Vec<CustomField>,
     /// True when the blob flags the account as a secure note.
     pub secure_note: bool,
+    /// Attachments to download (online accounts only).
+    pub attachments: Vec<AttachmentRef>,
 }
 
 impl Account {

@@ -11,8 +11,12 @@
 //! Chunks read: `ACCT` (field order below), `ACFL`/`ACOF` (custom fields of
 //! the preceding account), `SHAR` (a shared folder; the accounts after it
 //! belong to it and are encrypted with its key), `ATTA` (attachment
-//! metadata), `PRIK` (the user's RSA private key), `ENDM`. Others are
-//! ignored.
+//! metadata: id, parent account id, mimetype, storage key, size, file name
+//! encrypted with the parent's attachment key; read before the walk, since
+//! LastPass puts them after the accounts, and handed to the parent's
+//! [`Account::attachments`]; those whose account is not imported are
+//! reported at the end), `PRIK` (the user's RSA private key), `ENDM`.
+//! Others are ignored.
 //!
 //! `ACCT` items by index: 0 id, 1 name, 2 group, 3 url (hex, or encrypted),
 //! 4 notes, 7 username, 8 password, 11 secure-note flag (`1`), 26 attachment
@@ -25,7 +29,7 @@ use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Oaep, RsaPrivateKey};
 
-use crate::account::{Account, CustomField};
+use crate::account::{Account, AttachmentRef, CustomField};
 use crate::cipher::{self, CipherError};
 
 /// What the parser yields.
@@ -58,7 +62,11 @@ enum Scope {
     /// The user's own accounts.
     User,
     /// A shared folder's accounts.
-    Shared { name: String, key: [u8; 32] },
+    Shared {
+        id: String,
+        name: String,
+        key: [u8; 32],
+    },
     /// A shared folder whose key could not be decrypted.
     Broken { id: String },
 }
@@ -72,18 +80,26 @@ pub struct BlobParser {
     private_key: Option<RsaPrivateKey>,
     private_key_error: Option<String>,
     scope: Scope,
-    /// Account id → (title, attachment key) for `ATTA` file names.
-    attach_keys: HashMap<String, (String, Option<[u8; 32]>)>,
+    /// Account id → its `ATTA` chunks, read before the walk (LastPass puts
+    /// them after the accounts) and handed to their account.
+    attachments: HashMap<String, Vec<RawAttachment>>,
+    /// Events to return before reading on.
+    queued: std::collections::VecDeque<Event>,
+}
+
+/// An `ATTA` chunk: id, parent (account) id, mimetype, storage key, size,
+/// file name (encrypted with the parent's attachment key).
+struct RawAttachment {
+    id: String,
+    mime: String,
+    storage_key: String,
+    size: u64,
+    filename: Vec<u8>,
 }
 
 impl Drop for BlobParser {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.key);
-        for (_, key) in self.attach_keys.values_mut() {
-            if let Some(key) = key {
-                zeroize::Zeroize::zeroize(key);
-            }
-        }
     }
 }
 
@@ -114,6 +130,21 @@ impl BlobParser {
         private_key_enc: Option<&str>,
     ) -> Result<Self, PluginError> {
         let chunks = frame(&blob)?;
+        let mut attachments: HashMap<String, Vec<RawAttachment>> = HashMap::new();
+        for chunk in chunks.iter().filter(|c| &c.id == b"ATTA") {
+            let payload = blob.get(chunk.start..chunk.end).unwrap_or_default();
+            let all = Items::new(payload).take_all()?;
+            let item = |i: usize| {
+                String::from_utf8_lossy(all.get(i).copied().unwrap_or_default()).into_owned()
+            };
+            attachments.entry(item(1)).or_default().push(RawAttachment {
+                id: item(0),
+                mime: item(2),
+                storage_key: item(3),
+                size: item(4).trim().parse().unwrap_or(0),
+                filename: all.get(5).copied().unwrap_or_default().to_vec(),
+            });
+        }
         let mut parser = Self {
             blob,
             chunks,
@@ -122,7 +153,8 @@ impl BlobParser {
             private_key: None,
             private_key_error: None,
             scope: Scope::User,
-            attach_keys: HashMap::new(),
+            attachments,
+            queued: std::collections::VecDeque::new(),
         };
         if let Some(hex) = private_key_enc.filter(|h| !h.is_empty()) {
             parser.load_private_key(hex.as_bytes());
@@ -136,11 +168,29 @@ impl BlobParser {
     /// malformed; an account or shared folder that does not decrypt is a
     /// [`Event::Skipped`] instead.
     pub fn next_event(&mut self) -> Result<Option<Event>, PluginError> {
+        if let Some(event) = self.queued.pop_front() {
+            return Ok(Some(event));
+        }
         while let Some(chunk) = self.chunks.get(self.next).copied() {
             self.next += 1;
             let payload = self.blob.get(chunk.start..chunk.end).unwrap_or_default();
             let event = match &chunk.id {
-                b"ENDM" => return Ok(None),
+                b"ENDM" => {
+                    // Attachments whose account was not imported.
+                    let mut left: Vec<_> = self.attachments.drain().collect();
+                    left.sort_by(|a, b| a.0.cmp(&b.0));
+                    for (parent, list) in left {
+                        for a in list {
+                            self.queued.push_back(Event::Skipped(format!(
+                                "LastPass attachment {} ({} bytes) of account {parent}: \
+                                 its account was not imported",
+                                a.id, a.size
+                            )));
+                        }
+                    }
+                    self.next = self.chunks.len();
+                    return Ok(self.queued.pop_front());
+                }
                 b"ACCT" => {
                     let payload = payload.to_vec();
                     Some(self.account(&payload)?)
@@ -149,10 +199,8 @@ impl BlobParser {
                     let payload = payload.to_vec();
                     Some(self.share(&payload)?)
                 }
-                b"ATTA" => {
-                    let payload = payload.to_vec();
-                    Some(self.attachment(&payload)?)
-                }
+                // Read by `new` and handed to their accounts.
+                b"ATTA" => None,
                 b"PRIK" => {
                     if self.private_key.is_none() {
                         let payload = payload.to_vec();
@@ -182,7 +230,7 @@ impl BlobParser {
     fn scope_key(&self) -> Result<([u8; 32], Option<String>), String> {
         match &self.scope {
             Scope::User => Ok((self.key, None)),
-            Scope::Shared { name, key } => Ok((*key, Some(name.clone()))),
+            Scope::Shared { name, key, .. } => Ok((*key, Some(name.clone()))),
             Scope::Broken { id } => Err(format!(
                 "it is in shared folder {id}, whose key could not be decrypted"
             )),
@@ -219,6 +267,7 @@ impl BlobParser {
                 totp: cipher::decrypt_text(item(39), &key).unwrap_or_default(),
                 shared_folder,
                 custom: Vec::new(),
+                attachments: Vec::new(),
             })
         })();
         let mut account = match parsed {
@@ -245,12 +294,44 @@ impl BlobParser {
             decrypted.push(CustomField { name, kind, value });
         }
         account.custom = decrypted;
-        let attach_key = cipher::decrypt_any(item(26), &key)
-            .ok()
-            .and_then(|hex_key| hex::decode(hex_key.trim_ascii()).ok())
-            .and_then(|k| <[u8; 32]>::try_from(k).ok());
-        self.attach_keys
-            .insert(id, (account.name.clone(), attach_key));
+        if let Some(raw) = self.attachments.remove(&id) {
+            let attach_key = cipher::decrypt_any(item(26), &key)
+                .ok()
+                .and_then(|hex_key| hex::decode(hex_key.trim_ascii()).ok())
+                .and_then(|k| <[u8; 32]>::try_from(k).ok())
+                .map(zeroize::Zeroizing::new);
+            let share_id = match &self.scope {
+                Scope::Shared { id, .. } => Some(id.clone()),
+                _ => None,
+            };
+            for a in raw {
+                let name = attach_key
+                    .as_ref()
+                    .and_then(|k| cipher::decrypt_text(&a.filename, k).ok())
+                    .filter(|n| !n.is_empty());
+                match (&attach_key, name) {
+                    (Some(k), Some(name)) => account.attachments.push(AttachmentRef {
+                        id: a.id,
+                        name,
+                        mime: a.mime,
+                        storage_key: a.storage_key,
+                        size: a.size,
+                        key: k.clone(),
+                        share_id: share_id.clone(),
+                    }),
+                    (k, _) => self.queued.push_back(Event::Skipped(format!(
+                        "LastPass attachment {} of {:?}: {}; not imported",
+                        a.id,
+                        account.name,
+                        if k.is_none() {
+                            "its account's attachment key does not decrypt"
+                        } else {
+                            "its file name does not decrypt"
+                        }
+                    ))),
+                }
+            }
+        }
         Ok(Event::Account(Box::new(account)))
     }
 
@@ -294,6 +375,7 @@ impl BlobParser {
             Ok((name, key)) => {
                 let name = name.trim().to_owned();
                 self.scope = Scope::Shared {
+                    id: id.clone(),
                     name: name.clone(),
                     key,
                 };
@@ -323,31 +405,6 @@ impl BlobParser {
             .decrypt(Oaep::new::<sha1::Sha1>(), &ct)
             .map_err(|_| CipherError::Rsa.to_string())?;
         hex_key_32(&plain)
-    }
-
-    fn attachment(&mut self, payload: &[u8]) -> Result<Event, PluginError> {
-        let all = Items::new(payload).take_all()?;
-        let item = |i: usize| {
-            String::from_utf8_lossy(all.get(i).copied().unwrap_or_default()).into_owned()
-        };
-        let parent = item(1);
-        let size = item(4);
-        let (title, key) = self.attach_keys.get(&parent).cloned().unwrap_or_default();
-        let name = key
-            .and_then(|k| {
-                let raw = all.get(5).copied().unwrap_or_default();
-                cipher::decrypt_text(raw, &k).ok()
-            })
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("attachment {}", item(0)));
-        let owner = if title.is_empty() {
-            format!("account {parent}")
-        } else {
-            format!("{title:?}")
-        };
-        Ok(Event::Skipped(format!(
-            "LastPass attachment {name:?} ({size} bytes) of {owner}: attachments are not imported; download it from LastPass"
-        )))
     }
 }
 

@@ -1,12 +1,14 @@
 //! The LastPass online protocol over the SDK's `http` helper: iterations,
-//! login, vault blob, logout. The request builders and reply parsers are
-//! pure functions so they are tested natively; [`fetch`] sends them.
+//! login, vault blob, shared-folder members, attachments, logout. The
+//! request builders and reply parsers are pure functions so they are tested
+//! natively; [`login`] and [`Session`] send them.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use keeper_plugin_sdk::PluginError;
 use keeper_plugin_sdk::http::{self, Method, Request, Response};
 
+use crate::account::AttachmentRef;
 use crate::kdf;
 
 /// The iteration count used when the server's answer is unreadable (as
@@ -18,24 +20,6 @@ pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 
 /// The query of the blob request.
 pub const BLOB_QUERY: &str = "mobile=1&b64=1&hash=0.0&hasplugin=3.0.23&requestsrc=cli";
-
-/// What [`fetch`] brings back.
-pub struct Fetched {
-    /// The vault key.
-    pub key: zeroize::Zeroizing<[u8; 32]>,
-    /// The decoded blob.
-    pub blob: Vec<u8>,
-    /// `privatekeyenc` of the login reply (hex), if any.
-    pub private_key_enc: Option<String>,
-}
-
-impl std::fmt::Debug for Fetched {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fetched")
-            .field("blob_bytes", &self.blob.len())
-            .finish_non_exhaustive()
-    }
-}
 
 /// The login reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,28 +71,6 @@ pub struct Member {
     pub manage_users: bool,
     /// `readonly == "0"`: may manage records.
     pub manage_records: bool,
-}
-
-/// Logs in and downloads the vault blob: `server` is the base URL
-/// (`https://lastpass.com`), `username` the account e-mail. See the crate
-/// docs for the exact requests.
-///
-/// Fails as [`login`] and [`Session::blob`] do.
-pub fn fetch(
-    server: &str,
-    username: &str,
-    password: &str,
-    otp: Option<&str>,
-) -> Result<Fetched, PluginError> {
-    let session = login(server, username, password, otp)?;
-    let blob = session.blob()?;
-    let (key, private_key_enc) = (session.key.clone(), session.private_key_enc.clone());
-    session.logout();
-    Ok(Fetched {
-        key,
-        blob,
-        private_key_enc,
-    })
 }
 
 /// Logs in (steps 1 to 3 of the crate docs).
@@ -214,7 +176,36 @@ impl Session {
         parse_members(&resp.text()).map_err(PluginError::Rejected)
     }
 
-    /// Ends the session (step 5, best effort).
+    /// Downloads an attachment and decrypts it (step 6 of the crate docs).
+    /// The request carries the host's cache header, so with
+    /// `import --file-cache` the encrypted answer is kept and reused;
+    /// `refresh` bypasses a cached copy.
+    ///
+    /// Fails with a reason when LastPass refuses, the answer is larger than
+    /// [`MAX_ATTACHMENT_DOWNLOAD`], or it does not decrypt.
+    pub fn attachment(&self, a: &AttachmentRef, refresh: bool) -> Result<Vec<u8>, String> {
+        let mut form = vec![("getattach", a.storage_key.as_str())];
+        if let Some(share) = &a.share_id {
+            form.push(("sharedfolderid", share.as_str()));
+        }
+        let mut request = post(&format!("{}/getattach.php", self.server), &form)
+            .header("cookie", self.cookie.clone())
+            .header(CACHE_KEY_HEADER, a.storage_key.clone())
+            .max_body(MAX_ATTACHMENT_DOWNLOAD);
+        if refresh {
+            request = request.header("cache-control", "no-cache");
+        }
+        let resp = http::send(&request).map_err(|e| format!("download failed: {e}"))?;
+        if resp.status != 200 {
+            return Err(format!(
+                "LastPass refused the download (HTTP {})",
+                resp.status
+            ));
+        }
+        decrypt_attachment(&resp.body, &a.key)
+    }
+
+    /// Ends the session (best effort).
     pub fn logout(self) {
         let _ = http::send(
             &Request::new(
@@ -267,6 +258,37 @@ pub fn parse_members(body: &str) -> Result<Vec<Member>, String> {
         }
     }
     Ok(out)
+}
+
+/// The request header that asks the host to cache an answer (keeper's
+/// `--file-cache`); the host never sends it on.
+pub const CACHE_KEY_HEADER: &str = "x-keeper-cache-key";
+
+/// The largest attachment download accepted (the encrypted, base64 body).
+pub const MAX_ATTACHMENT_DOWNLOAD: usize = 64 * 1024 * 1024;
+
+/// Decrypts a `getattach.php` answer: the account's attachment key over
+/// LastPass's text form (`!` + base64 IV + `|` + base64 ciphertext for CBC,
+/// else base64 ECB), whose plaintext is the file in base64. The answer may
+/// come JSON-quoted, with escaped characters (as lastpass-cli handles it).
+///
+/// Fails with the reason.
+pub fn decrypt_attachment(body: &[u8], key: &[u8; 32]) -> Result<Vec<u8>, String> {
+    let mut text: Vec<u8> = body.trim_ascii().to_vec();
+    if text.first() == Some(&b'"') && text.last() == Some(&b'"') && text.len() >= 2 {
+        text = text[1..text.len() - 1]
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\\')
+            .collect();
+    }
+    let plain = zeroize::Zeroizing::new(
+        crate::cipher::decrypt_base64(&text, key)
+            .map_err(|e| format!("it does not decrypt ({e})"))?,
+    );
+    STANDARD
+        .decode(plain.trim_ascii())
+        .map_err(|_| "its decrypted content is not base64".to_owned())
 }
 
 fn send(req: Request) -> Result<Response, PluginError> {

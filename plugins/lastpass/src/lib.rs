@@ -67,7 +67,7 @@
 //! cells than the header, or a cell that is not UTF-8, is an
 //! [`ImportItem::Skipped`] `line N: reason`; an online account, shared
 //! folder or custom field that does not decrypt is a Skipped item naming
-//! it, as is every attachment (attachment bodies are not downloaded). The
+//! it, as is every attachment that is not imported (see below). The
 //! import fails with [`PluginError::MalformedInput`] when the CSV header is
 //! not LastPass's, a row exceeds 8 MiB (an unclosed quote), or the blob's
 //! framing is broken or truncated (checked before anything is yielded).
@@ -102,8 +102,18 @@
 //!    or `{"error":"not_allowed"}` (then the folder is a Skipped item).
 //!    Users become members (manage records = `readonly` "0", manage users =
 //!    `can_administer` "1"), groups become team members.
-//! 6. `GET SERVER/logout.php?mobile=1&noredirect=1` with the same cookie
-//!    (best effort, the answer is ignored).
+//! 6. For each attachment (`ATTA`) of an imported account, unless the
+//!    option `dry-run` is `true`: `POST SERVER/getattach.php`, body
+//!    `getattach=<storage key>[&sharedfolderid=<share id>]`, with the
+//!    cookie and the header `x-keeper-cache-key: <storage key>` (keeper's
+//!    `--file-cache` keeps the answer) → the file, encrypted with the
+//!    account's attachment key in LastPass's text form, whose plaintext
+//!    is the file in base64 (see [`client::decrypt_attachment`]). A
+//!    download that fails or does not decrypt is retried once with
+//!    `cache-control: no-cache`, then reported as a Skipped item; so is
+//!    one over 64 MiB. A batch ends early after 16 downloads or 32 MiB.
+//! 7. `GET SERVER/logout.php?mobile=1&noredirect=1` with the same cookie
+//!    (best effort, the answer is ignored), after the last batch.
 //!
 //! [`testkit`] builds a matching blob and the server-side values for tests.
 //!
@@ -127,10 +137,10 @@ use std::io::Read;
 
 use keeper_plugin_sdk::input::Input;
 use keeper_plugin_sdk::{
-    ImportItem, Importer, ImporterInfo, Options, Permission, PluginError, SharedFolder,
+    Attachment, ImportItem, Importer, ImporterInfo, Options, Permission, PluginError, SharedFolder,
 };
 
-use crate::account::Account;
+use crate::account::{Account, AttachmentRef};
 use crate::blob::{BlobParser, Event};
 use crate::csv_export::{CsvExport, Row};
 
@@ -211,6 +221,8 @@ struct OnlineLogin {
     otp: Option<String>,
     default_type: String,
     membership: bool,
+    /// `dry-run`: attachments are not downloaded (as in Commander).
+    dry_run: bool,
 }
 
 impl Importer for LastPass {
@@ -264,6 +276,7 @@ impl Importer for LastPass {
             otp: options.get("otp").map(str::to_owned),
             default_type,
             membership: options.get("membership").map(str::trim) == Some("true"),
+            dry_run: options.get("dry-run").map(str::trim) == Some("true"),
         }))))
     }
 
@@ -285,18 +298,25 @@ impl Importer for LastPass {
             }));
         }
         if let Session::Login(login) = &self.0 {
-            let fetched = client::fetch(
+            let session = client::login(
                 &login.server,
                 &login.username,
                 &login.password,
                 login.otp.as_deref(),
             )?;
-            let import = LastPassImport::blob(
-                fetched.blob,
-                *fetched.key,
-                fetched.private_key_enc.as_deref(),
+            let blob = session.blob()?;
+            let mut import = LastPassImport::blob(
+                blob,
+                *session.key,
+                session.private_key_enc.as_deref(),
                 &login.default_type,
             )?;
+            if login.dry_run {
+                session.logout();
+            } else {
+                // Kept for the attachment downloads; logged out at the end.
+                import.downloader = Some(session);
+            }
             self.0 = Session::Blob(import);
         }
         match &mut self.0 {
@@ -348,7 +368,21 @@ pub struct LastPassImport<R: Read> {
     shares_seen: Vec<String>,
     untitled: u64,
     done: bool,
+    /// The online session attachments are downloaded with (none: CSV, or a
+    /// dry run).
+    downloader: Option<client::Session>,
+    /// Downloads and downloaded bytes in the current batch.
+    downloads: usize,
+    download_bytes: usize,
 }
+
+/// A batch ends early after this many attachment downloads...
+pub const BATCH_DOWNLOADS: usize = 16;
+/// ... or this many bytes of attachments.
+pub const BATCH_ATTACHMENT_BYTES: usize = 32 * 1024 * 1024;
+/// The most downloads in one batch (one call): the host allows 64 HTTP
+/// requests per call, and the first batch also logs in.
+pub const MAX_CALL_DOWNLOADS: usize = 56;
 
 impl<R: Read> LastPassImport<R> {
     /// Reads a CSV export. Options read: `record-type`.
@@ -366,6 +400,9 @@ impl<R: Read> LastPassImport<R> {
             shares_seen: Vec::new(),
             untitled: 0,
             done: false,
+            downloader: None,
+            downloads: 0,
+            download_bytes: 0,
         }
     }
 
@@ -374,8 +411,13 @@ impl<R: Read> LastPassImport<R> {
         if self.done {
             return Ok(None);
         }
+        self.downloads = 0;
+        self.download_bytes = 0;
         let mut batch = Vec::new();
-        while batch.len() < BATCH_ITEMS {
+        while batch.len() < BATCH_ITEMS
+            && self.downloads < BATCH_DOWNLOADS
+            && self.download_bytes < BATCH_ATTACHMENT_BYTES
+        {
             let next = match &mut self.source {
                 Source::Csv(csv) => match csv.next_row() {
                     Ok(Some(Row::Account(line, account))) => {
@@ -413,10 +455,48 @@ impl<R: Read> LastPassImport<R> {
                 Event::Skipped(why) => batch.push(ImportItem::Skipped(why)),
             }
         }
+        if self.done
+            && let Some(session) = self.downloader.take()
+        {
+            session.logout();
+        }
         if batch.is_empty() && self.done {
             return Ok(None);
         }
         Ok(Some(batch))
+    }
+
+    /// Downloads one attachment of an online account, retrying once past
+    /// the host's file cache (a cached copy that no longer decrypts).
+    fn download(&mut self, a: &AttachmentRef) -> Result<Vec<u8>, String> {
+        let Some(session) = &self.downloader else {
+            return Err("not downloaded (a dry run, or no online session)".to_owned());
+        };
+        if a.size > client::MAX_ATTACHMENT_DOWNLOAD as u64 {
+            return Err(format!(
+                "too large ({} bytes; the most is {} bytes); download it from LastPass",
+                a.size,
+                client::MAX_ATTACHMENT_DOWNLOAD
+            ));
+        }
+        let mut last = String::new();
+        for refresh in [false, true] {
+            if self.downloads >= MAX_CALL_DOWNLOADS {
+                return Err(format!(
+                    "its entry has more attachments than one batch may download \
+                     ({MAX_CALL_DOWNLOADS}); download it from LastPass"
+                ));
+            }
+            self.downloads += 1;
+            match session.attachment(a, refresh) {
+                Ok(data) => {
+                    self.download_bytes += data.len();
+                    return Ok(data);
+                }
+                Err(why) => last = why,
+            }
+        }
+        Err(last)
     }
 
     fn shared_folder(&mut self, name: &str, batch: &mut Vec<ImportItem>) {
@@ -440,9 +520,22 @@ impl<R: Read> LastPassImport<R> {
         if account.name.trim().is_empty() {
             self.untitled += 1;
         }
-        batch.push(ImportItem::Record(
-            account.to_record(&self.default_type, self.untitled),
-        ));
+        let mut record = account.to_record(&self.default_type, self.untitled);
+        for a in &account.attachments {
+            match self.download(a) {
+                Ok(data) => record.attachments.push(Attachment {
+                    name: a.name.clone(),
+                    mime: Some(a.mime.clone()).filter(|m| !m.is_empty()),
+                    data,
+                }),
+                // Every attachment left out is reported (Commander #2208).
+                Err(why) => batch.push(ImportItem::Skipped(format!(
+                    "{context}: attachment {:?} of {:?}: {why}; not imported",
+                    a.name, account.name
+                ))),
+            }
+        }
+        batch.push(ImportItem::Record(record));
     }
 }
 

@@ -33,10 +33,44 @@ pub struct PlainAttachment {
     pub id: String,
     /// MIME type.
     pub mime: String,
-    /// Size in bytes, as text.
+    /// Size in bytes, as text (empty: the size of the encrypted download).
     pub size: String,
     /// File name (encrypted with the account's attachment key).
     pub filename: String,
+    /// The file's content, served by `getattach.php`.
+    pub content: Vec<u8>,
+    /// The storage key (empty: `storage-<id>`).
+    pub storage_key: String,
+}
+
+impl PlainAttachment {
+    /// The storage key `getattach.php` is asked for.
+    pub fn storage_key(&self) -> String {
+        if self.storage_key.is_empty() {
+            format!("storage-{}", self.id)
+        } else {
+            self.storage_key.clone()
+        }
+    }
+}
+
+/// The attachment key the testkit gives an account.
+fn attach_key_of(account_id: &str) -> [u8; 32] {
+    Sha256::digest(account_id.as_bytes()).into()
+}
+
+/// What `getattach.php` serves for `att` of account `account_id`: the
+/// content in base64, encrypted with the account's attachment key in
+/// LastPass's text form (CBC, IV derived from the attachment id).
+pub fn attachment_body(account_id: &str, att: &PlainAttachment) -> Vec<u8> {
+    let digest = Sha256::digest(att.id.as_bytes());
+    let mut iv = [0u8; 16];
+    iv.copy_from_slice(&digest[..16]);
+    cipher::encrypt_base64(
+        STANDARD.encode(&att.content).as_bytes(),
+        &attach_key_of(account_id),
+        &iv,
+    )
 }
 
 /// One account in plain text.
@@ -140,6 +174,8 @@ pub struct ServerFixture {
     pub blob: Vec<u8>,
     /// The blob as `getaccts.php?b64=1` serves it.
     pub blob_base64: String,
+    /// What `getattach.php` serves: (storage key, body).
+    pub attachments: Vec<(String, Vec<u8>)>,
 }
 
 /// Builds the blob of `vault` and the server's values for `email` /
@@ -155,12 +191,24 @@ pub fn server_fixture(
     let login_hash = kdf::login_hash(&key, password, iterations);
     let blob = build_blob(vault, &key, rng);
     let blob_base64 = STANDARD.encode(&blob);
+    let accounts = vault
+        .accounts
+        .iter()
+        .chain(vault.shares.iter().flat_map(|s| &s.accounts));
+    let attachments = accounts
+        .flat_map(|a| {
+            a.attachments
+                .iter()
+                .map(|att| (att.storage_key(), attachment_body(&a.id, att)))
+        })
+        .collect();
     ServerFixture {
         iterations,
         login_hash,
         key,
         blob,
         blob_base64,
+        attachments,
     }
 }
 
@@ -212,7 +260,7 @@ pub fn build_blob(vault: &PlainVault, key: &[u8; 32], rng: &mut TestRng) -> Vec<
 
 fn write_account(out: &mut Vec<u8>, a: &PlainAccount, key: &[u8; 32], rng: &mut TestRng) {
     let mut enc = |s: &str| cipher::encrypt_binary(s.as_bytes(), key, &rng.iv());
-    let attach_key: [u8; 32] = Sha256::digest(a.id.as_bytes()).into();
+    let attach_key = attach_key_of(&a.id);
     let mut items: Vec<Vec<u8>> = vec![Vec::new(); 40];
     items[0] = a.id.as_bytes().to_vec();
     items[1] = enc(&a.name);
@@ -248,12 +296,18 @@ fn write_account(out: &mut Vec<u8>, a: &PlainAccount, key: &[u8; 32], rng: &mut 
     }
     for att in &a.attachments {
         let filename = cipher::encrypt_base64(att.filename.as_bytes(), &attach_key, &rng.iv());
+        let size = if att.size.is_empty() {
+            attachment_body(&a.id, att).len().to_string()
+        } else {
+            att.size.clone()
+        };
+        let storage_key = att.storage_key();
         let items: [&[u8]; 6] = [
             att.id.as_bytes(),
             a.id.as_bytes(),
             att.mime.as_bytes(),
-            b"storagekey",
-            att.size.as_bytes(),
+            storage_key.as_bytes(),
+            size.as_bytes(),
             &filename,
         ];
         chunk(out, b"ATTA", &itemise(&items));

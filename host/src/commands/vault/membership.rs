@@ -82,6 +82,8 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         record_type: None,
         server: args.lastpass_server.as_deref(),
         options,
+        file_cache: None,
+        dry_run: false,
     };
     let collected = run_importer(ctx, &request)?;
     for reason in &collected.skipped {

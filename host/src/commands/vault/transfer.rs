@@ -10,10 +10,12 @@ use crate::cli::vault::{ExportArgs, ExportFormat, ImportArgs};
 use crate::context::Context;
 use crate::import::Collected;
 use crate::import::shape::Shape;
-use crate::vault::Vault;
-use crate::vault::import_engine::{self, FolderSpec, ImportOptions, Outcome};
+use crate::vault::import_engine::{
+    FolderSpec, ImportOptions, ImportRecord, ImportSummary, Importer, Outcome,
+};
 use crate::vault::keeper_json;
-use crate::vault::membership::{ApplySummary, Membership};
+use crate::vault::membership::{ApplySummary, Membership, SharedFolderEntry, TeamEntry};
+use crate::vault::{SharedFolderDefaults, Vault, path};
 
 /// `keeper export`.
 pub(super) fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCode> {
@@ -55,101 +57,255 @@ pub(super) fn export(ctx: &Context, args: &ExportArgs) -> anyhow::Result<ExitCod
 }
 
 /// `keeper import`: read the source (Keeper JSON here, anything else
-/// through its importer plugin), shape it with the layout options and write
-/// it with the vault's import engine in one transaction; with `--users`,
-/// grant the shared-folder members the source lists that exist in the vault
+/// through its importer plugin, streamed), shape it with the layout options
+/// and write it with the vault's import engine: in one transaction, or in
+/// parts for a large source (see [`crate::import`]); with `--users`, grant
+/// the shared-folder members the source lists that exist in the vault
 /// instead (and import no records).
 pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCode> {
-    let shape = Shape {
-        filter_folder: args.filter_folder.clone(),
-        shared: args.shared,
-        folder: args.folder.clone(),
-        permissions: args.permissions.unwrap_or_default(),
-        domain: args.old_domain.clone().zip(args.new_domain.clone()),
-    };
-    let (mut vault, mut collected) = if args.format.eq_ignore_ascii_case("json") {
-        let collected = read_keeper_json(args)?;
-        (unlock(ctx)?, collected)
-    } else {
-        collect_with_plugin(ctx, args)?
-    };
-    shape.apply(&mut collected);
-    if args.show_skipped {
-        for reason in &collected.skipped {
-            eprintln!("skipped: {reason}");
-        }
-    }
-    let membership = Membership {
-        shared_folders: collected.shared.clone(),
-        teams: if args.users {
-            collected.teams.clone()
-        } else {
-            Vec::new()
-        },
-    };
     let options = ImportOptions {
         update: args.update,
         no_shortcuts: args.no_shortcuts,
     };
-    if args.dry_run {
-        let outcomes = import_engine::plan(&vault, &collected.records, options)?;
-        print_plan(&collected, &outcomes);
-        return Ok(ExitCode::SUCCESS);
+    let mut vault;
+    let mut run;
+    if args.format.eq_ignore_ascii_case("json") {
+        let collected = read_keeper_json(args)?;
+        vault = unlock(ctx)?;
+        run = ImportRun::new(&vault, args, options)?;
+        run.take(&mut vault, collected)?;
+    } else {
+        let source = args.name.to_string_lossy().into_owned();
+        let online = if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
+            lastpass_online_options(&source, args.otp.as_deref())?
+        } else {
+            Vec::new()
+        };
+        let request = crate::import::Request {
+            format: &args.format,
+            source: &source,
+            record_type: args.record_type.as_deref(),
+            server: args.lastpass_server.as_deref(),
+            options: online,
+            file_cache: args.file_cache.clone(),
+            dry_run: args.dry_run,
+        };
+        // Unlock first, so that a wrong master password fails before any work.
+        vault = unlock(ctx)?;
+        run = ImportRun::new(&vault, args, options)?;
+        stream_importer(ctx, &request, |part| run.take(&mut vault, part))
+            .map_err(|e| run.explain(e))?;
     }
-    if args.users {
-        let applied = vault.apply_membership(&membership, false)?;
-        report_membership(&applied);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let shared: Vec<_> = collected
-        .shared
-        .iter()
-        .map(|sf| (sf.path.clone(), sf.defaults()))
-        .collect();
-    let summary = import_engine::import_records(&mut vault, &shared, &collected.records, options)?;
-    println!(
-        "{} records imported successfully",
-        summary.added + summary.updated
-    );
-    eprintln!(
-        "added {}, updated {}, skipped {} identical, {} skipped from the source, created {} folder(s), \
-         stored {} attachment(s)",
-        summary.added,
-        summary.updated,
-        summary.skipped,
-        collected.skipped.len(),
-        summary.folders_created,
-        summary.attachments,
-    );
-    if summary.fields_moved > 0 {
-        eprintln!(
-            "{} field(s) of records over 5 MB were moved into attachments",
-            summary.fields_moved
-        );
-    }
-    // Members the source lists are granted only on request (`--users`, as
-    // in Commander, or `apply-membership`): matched by path, a grant would
-    // open every record of an existing shared folder of the same name.
-    let listed: usize = membership
-        .shared_folders
-        .iter()
-        .map(|sf| sf.permissions.len())
-        .sum();
-    if listed > 0 {
-        eprintln!(
-            "{listed} shared-folder member(s) listed in the source were not granted; \
-             run the same import with --users to grant those that exist in this vault"
-        );
-    }
+    run.finish(&mut vault).map_err(|e| run.explain(e))?;
+    run.report();
     Ok(ExitCode::SUCCESS)
+}
+
+/// One `keeper import` run: the source's parts arrive, are shaped, and are
+/// written (or planned) [`crate::import::PART_RECORDS`] records at a time.
+struct ImportRun<'a> {
+    args: &'a ImportArgs,
+    shape: Shape,
+    importer: Importer,
+    /// Shared folders seen so far (first entry per path wins), with members.
+    shared: Vec<SharedFolderEntry>,
+    teams: Vec<TeamEntry>,
+    /// Records not written yet, and their size.
+    pending: Vec<ImportRecord>,
+    pending_bytes: usize,
+    skipped: usize,
+    summary: ImportSummary,
+    /// Parts written in their own transaction.
+    parts: usize,
+    /// `--dry-run`: the plan's rows and outcomes.
+    plan: Vec<(Vec<String>, Outcome)>,
+}
+
+impl<'a> ImportRun<'a> {
+    fn new(vault: &Vault, args: &'a ImportArgs, options: ImportOptions) -> anyhow::Result<Self> {
+        Ok(Self {
+            args,
+            shape: Shape {
+                filter_folder: args.filter_folder.clone(),
+                shared: args.shared,
+                folder: args.folder.clone(),
+                permissions: args.permissions.unwrap_or_default(),
+                domain: args.old_domain.clone().zip(args.new_domain.clone()),
+            },
+            importer: Importer::new(vault, options)?,
+            shared: Vec::new(),
+            teams: Vec::new(),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            skipped: 0,
+            summary: ImportSummary::default(),
+            parts: 0,
+            plan: Vec::new(),
+        })
+    }
+
+    /// Takes one part of the source; writes a full part.
+    fn take(&mut self, vault: &mut Vault, mut part: Collected) -> anyhow::Result<()> {
+        self.shape.apply(&mut part);
+        if self.args.show_skipped {
+            for reason in &part.skipped {
+                eprintln!("skipped: {reason}");
+            }
+        }
+        self.skipped += part.skipped.len();
+        for sf in part.shared {
+            let key = path::join(&path::components(&sf.path));
+            if !self
+                .shared
+                .iter()
+                .any(|e| path::join(&path::components(&e.path)) == key)
+            {
+                self.shared.push(sf);
+            }
+        }
+        self.teams.extend(part.teams);
+        if self.args.users {
+            return Ok(());
+        }
+        for r in part.records {
+            self.pending_bytes += r.size();
+            self.pending.push(r);
+            if self.pending.len() >= crate::import::PART_RECORDS
+                || self.pending_bytes >= crate::import::PART_BYTES
+            {
+                self.flush(vault)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes (or plans) the pending records.
+    fn flush(&mut self, vault: &mut Vault) -> anyhow::Result<()> {
+        let records = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        if records.is_empty() {
+            return Ok(());
+        }
+        if self.args.dry_run {
+            let outcomes = self.importer.plan(&records)?;
+            self.plan.extend(records.iter().map(plan_row).zip(outcomes));
+            return Ok(());
+        }
+        if self.parts == 0 {
+            // Only `take` flushes before the end: the source is larger than one part.
+            eprintln!(
+                "A large source: writing it in parts of up to {} records, one transaction each; \
+                 if the import stops, run the same command again to resume it.",
+                crate::import::PART_RECORDS
+            );
+        }
+        let part = self
+            .importer
+            .write(vault, &self.shared_defaults(), &records)?;
+        self.summary.add(&part);
+        self.parts += 1;
+        Ok(())
+    }
+
+    fn shared_defaults(&self) -> Vec<(String, SharedFolderDefaults)> {
+        self.shared
+            .iter()
+            .map(|sf| (sf.path.clone(), sf.defaults()))
+            .collect()
+    }
+
+    /// Writes the rest: in one transaction with everything, when the source
+    /// fitted in one part.
+    fn finish(&mut self, vault: &mut Vault) -> anyhow::Result<()> {
+        if self.args.users {
+            let membership = Membership {
+                shared_folders: self.shared.clone(),
+                teams: self.teams.clone(),
+            };
+            let applied = vault.apply_membership(&membership, false)?;
+            report_membership(&applied);
+            return Ok(());
+        }
+        let records = std::mem::take(&mut self.pending);
+        if self.args.dry_run {
+            let outcomes = self.importer.plan(&records)?;
+            self.plan.extend(records.iter().map(plan_row).zip(outcomes));
+            return Ok(());
+        }
+        let part = self
+            .importer
+            .write(vault, &self.shared_defaults(), &records)?;
+        self.summary.add(&part);
+        Ok(())
+    }
+
+    /// Says what a failure leaves behind.
+    fn explain(&self, e: anyhow::Error) -> anyhow::Error {
+        if self.parts == 0 {
+            e.context("nothing was imported")
+        } else {
+            e.context(format!(
+                "the import stopped after writing {} records in {} part(s); run the same \
+                 command again to resume it (records already imported are skipped)",
+                self.summary.added + self.summary.updated + self.summary.skipped,
+                self.parts
+            ))
+        }
+    }
+
+    fn report(&self) {
+        if self.args.users {
+            return;
+        }
+        if self.args.dry_run {
+            print_plan(&self.plan, self.skipped);
+            return;
+        }
+        let summary = &self.summary;
+        println!(
+            "{} records imported successfully",
+            summary.added + summary.updated
+        );
+        eprintln!(
+            "added {}, updated {}, skipped {} identical, {} skipped from the source, created {} folder(s), \
+             stored {} attachment(s)",
+            summary.added,
+            summary.updated,
+            summary.skipped,
+            self.skipped,
+            summary.folders_created,
+            summary.attachments,
+        );
+        if summary.fields_moved > 0 {
+            eprintln!(
+                "{} field(s) of records over 5 MB were moved into attachments",
+                summary.fields_moved
+            );
+        }
+        // Members the source lists are granted only on request (`--users`, as
+        // in Commander, or `apply-membership`): matched by path, a grant would
+        // open every record of an existing shared folder of the same name.
+        let listed: usize = self.shared.iter().map(|sf| sf.permissions.len()).sum();
+        if listed > 0 {
+            eprintln!(
+                "{listed} shared-folder member(s) listed in the source were not granted; \
+                 run the same import with --users to grant those that exist in this vault"
+            );
+        }
+    }
 }
 
 /// Prints what `apply-membership` (or an import) granted.
 pub(super) fn report_membership(s: &ApplySummary) {
     eprintln!(
         "shared folder members: {} added, {} updated, {} removed; {} folder default(s) updated; \
-         {} team member(s) added",
-        s.added, s.updated, s.removed, s.defaults_updated, s.team_members_added
+         {} team member(s) added, {} removed",
+        s.added,
+        s.updated,
+        s.removed,
+        s.defaults_updated,
+        s.team_members_added,
+        s.team_members_removed
     );
     for what in &s.not_applied {
         eprintln!("not applied: {what}");
@@ -173,35 +329,39 @@ fn read_keeper_json(args: &ImportArgs) -> anyhow::Result<Collected> {
     Ok(Collected::from(keeper_json::parse(&doc)?))
 }
 
+/// A dry run's table row: where the record goes, title, login, type.
+fn plan_row(r: &ImportRecord) -> Vec<String> {
+    vec![
+        r.folders
+            .first()
+            .map(FolderSpec::full_path)
+            .unwrap_or_default(),
+        r.data.title.clone(),
+        r.data.login().unwrap_or_default().to_string(),
+        r.data.record_type.clone(),
+    ]
+}
+
 /// The dry run's table: each record, where it goes and what the engine
 /// would do with it; nothing written.
-fn print_plan(collected: &Collected, outcomes: &[Outcome]) {
-    let rows: Vec<Vec<String>> = collected
-        .records
+fn print_plan(plan: &[(Vec<String>, Outcome)], skipped: usize) {
+    let rows: Vec<Vec<String>> = plan
         .iter()
-        .zip(outcomes)
-        .map(|(r, outcome)| {
-            vec![
-                r.folders
-                    .first()
-                    .map(FolderSpec::full_path)
-                    .unwrap_or_default(),
-                r.data.title.clone(),
-                r.data.login().unwrap_or_default().to_string(),
-                r.data.record_type.clone(),
-                match outcome {
-                    Outcome::Add => "add".to_string(),
-                    Outcome::Update(uid) => format!("update {uid}"),
-                    Outcome::Skip(uid) => format!("skip: identical to {uid}"),
-                },
-            ]
+        .map(|(row, outcome)| {
+            let mut row = row.clone();
+            row.push(match outcome {
+                Outcome::Add => "add".to_string(),
+                Outcome::Update(uid) => format!("update {uid}"),
+                Outcome::Skip(uid) => format!("skip: identical to {uid}"),
+            });
+            row
         })
         .collect();
     println!(
         "{}",
         crate::output::table(&["Folder", "Title", "Login", "Type", "Action"], &rows)
     );
-    let count = |f: fn(&Outcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+    let count = |f: fn(&Outcome) -> bool| plan.iter().filter(|(_, o)| f(o)).count();
     println!(
         "{} records would be imported ({} added, {} updated); {} identical skipped; \
          {} skipped from the source; nothing was written",
@@ -209,28 +369,8 @@ fn print_plan(collected: &Collected, outcomes: &[Outcome]) {
         count(|o| matches!(o, Outcome::Add)),
         count(|o| matches!(o, Outcome::Update(_))),
         count(|o| matches!(o, Outcome::Skip(_))),
-        collected.skipped.len()
+        skipped
     );
-}
-
-/// Runs an importer plugin over the source; unlocks the vault first so a
-/// wrong master password fails before any work.
-fn collect_with_plugin(ctx: &Context, args: &ImportArgs) -> anyhow::Result<(Vault, Collected)> {
-    let source = args.name.to_string_lossy().into_owned();
-    let options = if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
-        lastpass_online_options(&source, args.otp.as_deref())?
-    } else {
-        Vec::new()
-    };
-    let request = crate::import::Request {
-        format: &args.format,
-        source: &source,
-        record_type: args.record_type.as_deref(),
-        server: args.lastpass_server.as_deref(),
-        options,
-    };
-    let vault = unlock(ctx)?;
-    Ok((vault, run_importer(ctx, &request)?))
 }
 
 /// Runs an importer plugin to the end (from synchronous command code).
@@ -238,12 +378,28 @@ pub(super) fn run_importer(
     ctx: &Context,
     request: &crate::import::Request<'_>,
 ) -> anyhow::Result<Collected> {
+    let mut all = Collected::default();
+    stream_importer(ctx, request, |part| {
+        all.extend(part);
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Runs an importer plugin, handing each batch to `sink` (from synchronous
+/// command code).
+fn stream_importer(
+    ctx: &Context,
+    request: &crate::import::Request<'_>,
+    sink: impl FnMut(Collected) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| {
-        runtime.block_on(crate::import::collect(
+        runtime.block_on(crate::import::stream(
             &ctx.plugin_dir(),
             &ctx.cache_dir(),
             request,
+            sink,
         ))
     })
 }

@@ -105,6 +105,10 @@ pub(super) fn team(ctx: &Context, cmd: TeamCommand) -> anyhow::Result<ExitCode> 
             vault.add_team_member(&team, &email)?;
             println!("Added {email} to team {team}");
         }
+        TeamCommand::RemoveMember { team, email } => {
+            vault.remove_team_member(&team, &email)?;
+            println!("Removed {email} from team {team}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

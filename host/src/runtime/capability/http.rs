@@ -7,10 +7,30 @@
 //! origin. wasi:http never follows redirects itself, so each hop comes back
 //! through this check. Requests per call are capped and the default 600 s
 //! timeouts are clamped.
+//!
+//! # The file cache (`import --file-cache DIR`)
+//!
+//! A plugin marks a request as cacheable with the header
+//! [`CACHE_KEY_HEADER`], whose value names the item (the lastpass plugin
+//! uses an attachment's storage key). The host never sends that header.
+//! Without a cache directory the request is sent as usual. With one, a
+//! successful (200) answer is kept in `DIR` as a file named by the SHA-256
+//! of the origin and the key (written to a temporary file, then renamed,
+//! so a crash never leaves half a file under the real name), and a later
+//! request with the same origin and key, in this run or another, is
+//! answered from that file without touching the network, unless it says
+//! `cache-control: no-cache` (then it is fetched and the file replaced).
+//! The files hold the bodies as the server sent them: LastPass serves
+//! attachments encrypted with each account's attachment key, so the cache
+//! holds no plaintext. Nothing is ever deleted from `DIR`.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use http_body_util::BodyExt as _;
+use sha2::{Digest as _, Sha256};
 
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
 
@@ -88,12 +108,20 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The request header that marks an answer as cacheable (see the module
+/// documentation); its value names the cached item.
+pub const CACHE_KEY_HEADER: &str = "x-keeper-cache-key";
+
+/// The largest answer kept in the file cache.
+pub const MAX_CACHED_BODY: usize = 256 * 1024 * 1024;
+
 /// The HTTP policy of one call; implements wasmtime's request hook.
 #[derive(Debug, Clone, Default)]
 pub struct HttpPolicy {
     allowed: Vec<Origin>,
     sent: u32,
     denials: Arc<Mutex<Vec<String>>>,
+    cache: Option<PathBuf>,
 }
 
 impl HttpPolicy {
@@ -103,7 +131,15 @@ impl HttpPolicy {
             allowed,
             sent: 0,
             denials: Arc::default(),
+            cache: None,
         }
+    }
+
+    /// Keeps cacheable answers in `dir` (see the module documentation).
+    #[must_use]
+    pub fn with_cache(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache = dir;
+        self
     }
 
     /// Decides whether a request to `uri` may be sent, counting it.
@@ -151,6 +187,41 @@ impl WasiHttpHooks for HttpPolicy {
         fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
     ) -> ResponseFuture {
         _ = fut;
+        let (mut parts, body) = request.into_parts();
+        let cache_key = parts
+            .headers
+            .remove(CACHE_KEY_HEADER)
+            .and_then(|v| v.to_str().ok().map(str::to_owned));
+        let refresh = parts
+            .headers
+            .get(http::header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
+        let request = http::Request::from_parts(parts, body);
+        let cached = match (&self.cache, cache_key) {
+            (Some(dir), Some(key)) => Origin::from_uri(request.uri())
+                .ok()
+                .map(|origin| cache_file(dir, &origin, &key)),
+            _ => None,
+        };
+        if let Some(path) = cached.as_ref().filter(|_| !refresh)
+            && self
+                .allowed
+                .iter()
+                .any(|o| Origin::from_uri(request.uri()).as_ref() == Ok(o))
+            && let Ok(bytes) = std::fs::read(path)
+        {
+            tracing::debug!(target: "keeper::sandbox", "answered a plugin HTTP request from the file cache");
+            // The plugin writes its request body after sending the request:
+            // take it (and drop it) before answering, or its write fails.
+            let body = request.into_body();
+            return Box::new(async move {
+                let _ = http_body_util::Limited::new(body, 1024 * 1024)
+                    .collect()
+                    .await;
+                Ok((full_response(bytes.into()), done()))
+            });
+        }
         if let Err(reason) = self.admit(request.uri()) {
             tracing::warn!(target: "keeper::sandbox", "denied plugin HTTP request: {reason}");
             if let Ok(mut denials) = self.denials.lock() {
@@ -167,15 +238,65 @@ impl WasiHttpHooks for HttpPolicy {
             between_bytes_timeout: clamp(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT),
         };
         Box::new(async move {
-            use http_body_util::BodyExt;
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            Ok((
-                response.map(BodyExt::boxed_unsync),
-                Box::new(io) as Box<dyn Future<Output = _> + Send>,
-            ))
+            let Some(path) = cached else {
+                return Ok((
+                    response.map(http_body_util::BodyExt::boxed_unsync),
+                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
+                ));
+            };
+            // Cacheable: read the whole answer (driving the connection
+            // meanwhile), keep it if it is a success, hand it on.
+            let (parts, body) = response.into_parts();
+            let limited = http_body_util::Limited::new(body, MAX_CACHED_BODY);
+            let (collected, io_result) = tokio::join!(limited.collect(), io);
+            io_result?;
+            let bytes = collected
+                .map_err(|_| {
+                    wasmtime_wasi_http::Error::HttpResponseBodySize(Some(MAX_CACHED_BODY as u64))
+                })?
+                .to_bytes();
+            if parts.status == http::StatusCode::OK
+                && let Err(e) = store(&path, &bytes)
+            {
+                tracing::warn!(target: "keeper::sandbox", "cannot write the file cache: {e}");
+            }
+            let mut response = full_response(bytes);
+            *response.status_mut() = parts.status;
+            *response.headers_mut() = parts.headers;
+            Ok((response, done()))
         })
     }
+}
+
+/// The cache file of `key` at `origin`.
+fn cache_file(dir: &std::path::Path, origin: &Origin, key: &str) -> PathBuf {
+    let digest = Sha256::digest(format!("{origin}\n{key}").as_bytes());
+    dir.join(hex::encode(digest))
+}
+
+/// Writes a cache file: a temporary file, then a rename.
+fn store(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A 200 answer with `bytes` as its body.
+fn full_response(bytes: bytes::Bytes) -> http::Response<WasiBody> {
+    let body = http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    http::Response::new(body)
+}
+
+/// A finished connection.
+fn done() -> Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send> {
+    Box::new(async { Ok(()) })
 }
 
 #[cfg(test)]

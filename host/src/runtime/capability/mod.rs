@@ -32,6 +32,9 @@ pub struct CallContext {
     pub program_paths: HashMap<String, PathBuf>,
     /// Host-key checking for SSH sessions (known_hosts, accept-new, pin).
     pub ssh: ssh::SshSettings,
+    /// Where cacheable HTTP answers are kept (`import --file-cache`); see
+    /// [`http`]. The host decides this, never the plugin.
+    pub http_cache: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for CallContext {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for CallContext {
             .field("http_origins", &self.http_origins)
             .field("program_paths", &self.program_paths)
             .field("ssh", &self.ssh)
+            .field("http_cache", &self.http_cache)
             .finish()
     }
 }

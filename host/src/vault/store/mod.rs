@@ -325,6 +325,8 @@ pub trait StoreTx: StoreRead {
     fn insert_team(&mut self, row: &TeamRow) -> Result<()>;
     /// Adds or replaces a team membership.
     fn put_team_member(&mut self, row: &TeamMemberRow) -> Result<()>;
+    /// Removes a team membership.
+    fn delete_team_member(&mut self, team_uid: &str, user_uid: &str) -> Result<()>;
     /// Adds or replaces a folder.
     fn put_folder(&mut self, row: &FolderRow) -> Result<()>;
     /// Deletes a folder and its links and shares.

@@ -436,6 +436,14 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn delete_team_member(&mut self, team_uid: &str, user_uid: &str) -> Result<()> {
+        self.conn.execute(
+            "DELETE FROM team_members WHERE team_uid = ?1 AND user_uid = ?2",
+            params![team_uid, user_uid],
+        )?;
+        Ok(())
+    }
+
     fn put_folder(&mut self, row: &FolderRow) -> Result<()> {
         self.conn.execute(
             "INSERT OR REPLACE INTO folders (uid, tenant_uid, kind, parent_uid, shared_folder_uid, owner_uid, \
