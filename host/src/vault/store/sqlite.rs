@@ -215,7 +215,28 @@ impl SqliteStore {
 }
 
 /// Checks the raw SQLite header before letting SQLite open the file.
+///
+/// The file is read without a lock, and another `keeper` process may be
+/// checkpointing the WAL into it: a checkpoint writes page 1 (with the new
+/// page count) before the pages past the old end, so for a moment the file
+/// looks truncated. A file that still looks truncated after half a second
+/// is.
 fn check_header(path: &Path) -> Result<()> {
+    let mut tries = 0;
+    loop {
+        match check_header_once(path) {
+            Err(VaultError::Corrupted(why)) if why.starts_with(TRUNCATED) && tries < 20 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
+const TRUNCATED: &str = "file is truncated (";
+
+fn check_header_once(path: &Path) -> Result<()> {
     let foreign = |reason: &str| VaultError::Foreign {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -264,7 +285,7 @@ fn check_header(path: &Path) -> Result<()> {
     }
     if change == valid_for && pages > 0 && len < pages * page_size {
         return Err(VaultError::Corrupted(format!(
-            "file is truncated ({len} bytes, the header says {} bytes)",
+            "{TRUNCATED}{len} bytes, the header says {} bytes)",
             pages * page_size
         )));
     }
