@@ -307,6 +307,18 @@ fn users_only_grants_members_and_imports_no_records() {
     let k = team_vault();
     alice(&k, &["mkdir", "--sf", "Team"]).ok();
     let doc = write(&k, "shared.json", &shared_doc());
+    let dry = alice(
+        &k,
+        &["import", "--format", "json", &doc, "--users", "--dry-run"],
+    );
+    assert!(dry.ok().contains("nothing was written"), "{}", dry.stderr());
+    let before = alice(&k, &["export", "--format", "json"]).json();
+    assert!(
+        !before["shared_folders"][0]["permissions"]
+            .to_string()
+            .contains("bob@"),
+        "a dry run grants nothing: {before}"
+    );
     let run = alice(
         &k,
         &[

@@ -121,8 +121,10 @@
 //!
 //! The CSV is read row by row. Online, the blob is one response, held while
 //! its chunks are decrypted one at a time across batches (so RSA share-key
-//! decryption is spread over calls); the manifest asks for 256 MiB and
-//! 120 s per call for that. A batch holds at most [`BATCH_ITEMS`] items.
+//! decryption is spread over calls), and attachments are downloaded one at
+//! a time, a batch ending early after [`BATCH_DOWNLOADS`] downloads or
+//! [`BATCH_ATTACHMENT_BYTES`]; the manifest asks for 384 MiB and 120 s per
+//! call for that. A batch holds at most [`BATCH_ITEMS`] items.
 
 pub mod account;
 pub mod blob;

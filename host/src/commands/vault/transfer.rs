@@ -164,7 +164,7 @@ impl<'a> ImportRun<'a> {
             }
         }
         self.teams.extend(part.teams);
-        if self.args.users {
+        if self.args.users && !self.args.dry_run {
             return Ok(());
         }
         for r in part.records {
@@ -217,7 +217,7 @@ impl<'a> ImportRun<'a> {
     /// Writes the rest: in one transaction with everything, when the source
     /// fitted in one part.
     fn finish(&mut self, vault: &mut Vault) -> anyhow::Result<()> {
-        if self.args.users {
+        if self.args.users && !self.args.dry_run {
             let membership = Membership {
                 shared_folders: self.shared.clone(),
                 teams: self.teams.clone(),
@@ -254,11 +254,11 @@ impl<'a> ImportRun<'a> {
     }
 
     fn report(&self) {
-        if self.args.users {
-            return;
-        }
         if self.args.dry_run {
             print_plan(&self.plan, self.skipped);
+            return;
+        }
+        if self.args.users {
             return;
         }
         let summary = &self.summary;
