@@ -59,6 +59,8 @@ struct PartWriter {
     bytes: usize,
     write: Duration,
     added: usize,
+    /// Records per part: `PART_RECORDS`, or `KEEPER_BENCH_PART` to compare.
+    part: usize,
 }
 
 impl PartWriter {
@@ -66,18 +68,22 @@ impl PartWriter {
         for r in part.records {
             self.bytes += r.size();
             self.pending.push(r);
-            if self.pending.len() >= PART_RECORDS || self.bytes >= PART_BYTES {
-                self.flush();
+            if self.pending.len() >= self.part || self.bytes >= PART_BYTES {
+                self.flush(false);
             }
         }
     }
 
-    fn flush(&mut self) {
+    /// Writes the pending records (`last`: durably, as the last part).
+    fn flush(&mut self, last: bool) {
         let started = Instant::now();
-        let summary = self
-            .importer
-            .write(&mut self.vault, &[], &self.pending)
-            .expect("write");
+        let summary = if last {
+            self.importer.write(&mut self.vault, &[], &self.pending)
+        } else {
+            self.importer
+                .write_early(&mut self.vault, &[], &self.pending)
+        }
+        .expect("write");
         self.added += summary.added;
         self.pending.clear();
         self.bytes = 0;
@@ -147,6 +153,10 @@ fn child(variant: &str, csv: &Path, work: &Path) {
         bytes: 0,
         write: Duration::ZERO,
         added: 0,
+        part: std::env::var("KEEPER_BENCH_PART")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(PART_RECORDS),
     };
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -196,7 +206,7 @@ fn child(variant: &str, csv: &Path, work: &Path) {
             }
         }
     }
-    writer.flush();
+    writer.flush(true);
     let total = started.elapsed();
     println!(
         "{} {} {} {}",

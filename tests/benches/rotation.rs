@@ -167,10 +167,16 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
+    // `KEEPER_BENCH_WORKERS=N` runs the same benchmark on N tokio workers
+    // (default: one per core, as `keeper` does).
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("KEEPER_BENCH_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        builder.worker_threads(n);
+    }
+    let tokio = builder.enable_all().build().expect("tokio");
     let prefix = format!("kbench{}_", std::process::id());
     let mut admin = root();
     let mut native_set = Accounts::create(&mut admin, &format!("{prefix}n"));

@@ -144,20 +144,7 @@ fn stand_in_with(vault: PlainVault) -> (String, Arc<Mutex<Vec<String>>>) {
 fn online_import_through_the_granted_origin_only() {
     let (server, seen) = stand_in();
     let k = vault();
-    let run = k
-        .cmd(&[
-            "import",
-            "--format",
-            "lastpass",
-            EMAIL,
-            "--lastpass-server",
-            &server,
-        ])
-        .env("KEEPER_PASSWORD", crate::vault::PW)
-        .env("KEEPER_LASTPASS_PASSWORD", PASSWORD)
-        .output()
-        .expect("run keeper");
-    let run = crate::support::Run(run);
+    let run = import_online(&k, &server, &[]);
     let out = run.ok();
     assert!(
         out.contains("2 records imported"),

@@ -66,10 +66,10 @@ pub struct Request<'a> {
 
 /// The most records `keeper import` writes in one transaction; a larger
 /// source is written in parts of this size (see the module documentation).
-pub const PART_RECORDS: usize = 10_000;
+pub const PART_RECORDS: usize = 25_000;
 
 /// The most record data (fields and attachments, bytes) of one part.
-pub const PART_BYTES: usize = 128 * 1024 * 1024;
+pub const PART_BYTES: usize = 64 * 1024 * 1024;
 
 /// What a source produced, ready for the vault.
 #[derive(Debug, Default)]

@@ -199,6 +199,12 @@ impl FolderTree {
 
 /// Builds the tree the session's user sees.
 pub(crate) fn build_tree(store: &dyn StoreRead, s: &Session) -> Result<FolderTree> {
+    build_tree_with(store, s, true)
+}
+
+/// [`build_tree`]; without `links`, the folders only (no record links:
+/// cheap on a vault with many records).
+fn build_tree_with(store: &dyn StoreRead, s: &Session, links: bool) -> Result<FolderTree> {
     let rows = store.folders(&s.tenant_uid)?;
     let shares = store.shares(&s.tenant_uid)?;
     let mut tree = FolderTree {
@@ -261,6 +267,9 @@ pub(crate) fn build_tree(store: &dyn StoreRead, s: &Session) -> Result<FolderTre
         if f.parent_uid.as_ref().is_some_and(|p| !known.contains(p)) {
             f.parent_uid = None;
         }
+    }
+    if !links {
+        return Ok(tree);
     }
     // (folder, record) is the table's primary key: no duplicates to check.
     for (folder, record) in store.links(&s.tenant_uid)? {
@@ -480,6 +489,37 @@ impl Vault {
     /// Runs a write that may create shared folders, then keeps their keys.
     pub(crate) fn write_with_folders<T>(
         &mut self,
+        f: impl FnMut(
+            &mut dyn StoreTx,
+            &Session,
+            &mut FolderTree,
+            &mut HashMap<String, Key>,
+        ) -> Result<T>,
+    ) -> Result<T> {
+        self.write_with_tree(true, true, f)
+    }
+
+    /// [`Vault::write_with_folders`] with a tree of the folders only, no
+    /// record links (for writes that only find or create folders and link
+    /// new records into them, such as an import's parts); without `durable`
+    /// the commit does not wait for the disk ([`Vault::write_deferred`]).
+    pub(crate) fn write_with_folder_names<T>(
+        &mut self,
+        durable: bool,
+        f: impl FnMut(
+            &mut dyn StoreTx,
+            &Session,
+            &mut FolderTree,
+            &mut HashMap<String, Key>,
+        ) -> Result<T>,
+    ) -> Result<T> {
+        self.write_with_tree(false, durable, f)
+    }
+
+    fn write_with_tree<T>(
+        &mut self,
+        links: bool,
+        durable: bool,
         mut f: impl FnMut(
             &mut dyn StoreTx,
             &Session,
@@ -487,9 +527,9 @@ impl Vault {
             &mut HashMap<String, Key>,
         ) -> Result<T>,
     ) -> Result<T> {
-        let base = self.folder_tree()?;
+        let base = build_tree_with(self.store.as_ref(), &self.s, links)?;
         let mut new_keys = HashMap::new();
-        let out = self.write(|tx, s| {
+        let out = self.write_with(durable, |tx, s| {
             let mut tree = base.clone();
             new_keys.clear();
             f(tx, s, &mut tree, &mut new_keys)

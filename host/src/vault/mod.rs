@@ -308,7 +308,7 @@ impl Vault {
         self.write_with(false, f)
     }
 
-    fn write_with<T>(
+    pub(crate) fn write_with<T>(
         &mut self,
         durable: bool,
         mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,

@@ -199,9 +199,11 @@ impl<'a> ImportRun<'a> {
                 crate::import::PART_RECORDS
             );
         }
+        // Not the last part: its commit need not wait for the disk (the
+        // last one's makes it durable; see `Importer::write_early`).
         let part = self
             .importer
-            .write(vault, &self.shared_defaults(), &records)?;
+            .write_early(vault, &self.shared_defaults(), &records)?;
         self.summary.add(&part);
         self.parts += 1;
         Ok(())
