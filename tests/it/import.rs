@@ -176,7 +176,7 @@ fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
     let err = kp(&k, &["import", "--format", "lastpass", file_arg]).fails();
     assert!(
         err.contains(&format!(
-            "stopped after writing {} records in 1 part(s)",
+            "stopped after 1 part(s) ({} records added, 0 updated, 0 already present)",
             keeper::import::PART_RECORDS
         )) && err.contains("run the same command again"),
         "{err}"

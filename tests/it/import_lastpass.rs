@@ -261,6 +261,14 @@ fn attachments_are_downloaded_decrypted_and_kept_in_the_file_cache() {
         .map(|e| e.expect("entry").path())
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
+        };
+        assert_eq!(mode(&files[0]), 0o600, "cache files are private");
+        assert_eq!(mode(&cache), 0o700, "so is the cache directory");
+    }
     let cached = std::fs::read(&files[0]).expect("cache file");
     assert!(
         !cached.windows(23).any(|w| w == &content[..23]),
@@ -309,6 +317,59 @@ fn attachments_are_downloaded_decrypted_and_kept_in_the_file_cache() {
             .iter()
             .any(|r| r.starts_with("LEAKED")),
         "the host's cache header never reaches the server"
+    );
+}
+
+#[test]
+fn more_attachments_than_one_call_may_request_all_arrive() {
+    // 35 entries with 2 attachments each: 70 downloads, more than the 64
+    // requests the host allows one call, spread over batches.
+    let accounts: Vec<PlainAccount> = (0..35)
+        .map(|i| {
+            let mut a = PlainAccount::login(
+                &format!("{}", 100 + i),
+                &format!("Entry {i}"),
+                "https://x.example",
+                "me",
+                "pw",
+            );
+            a.attachments = (0..2)
+                .map(|j| PlainAttachment {
+                    id: format!("a{i}-{j}"),
+                    mime: "text/plain".into(),
+                    filename: format!("file{j}.txt"),
+                    content: format!("attachment {j} of entry {i}").into_bytes(),
+                    ..PlainAttachment::default()
+                })
+                .collect();
+            a
+        })
+        .collect();
+    let (server, seen) = stand_in_with(PlainVault {
+        accounts,
+        ..Default::default()
+    });
+    let k = vault();
+    let run = import_online(&k, &server, &["--show-skipped"]);
+    assert!(run.ok().contains("35 records imported"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("stored 70 attachment(s)") && !run.stderr().contains("skipped:"),
+        "{}",
+        run.stderr()
+    );
+    let requests = seen.lock().expect("log").clone();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("POST /getattach.php"))
+            .count(),
+        70
+    );
+    assert!(
+        requests
+            .last()
+            .is_some_and(|r| r.starts_with("GET /logout.php")),
+        "logged out at the end: {requests:?}"
     );
 }
 

@@ -144,7 +144,7 @@ fn store(path: &Path, component: &Component) -> std::io::Result<()> {
 }
 
 /// Writes `bytes` to `path` atomically (temp file + rename), mode 0600.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();

@@ -113,6 +113,8 @@ impl LoadedPlugin {
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         store.data_mut().deadline = Instant::now() + self.limits.timeout;
+        // The request cap is per call (an importer session makes many).
+        store.data_mut().http.new_call();
         Ok(())
     }
 

@@ -66,7 +66,7 @@ impl PluginState {
         } else {
             origins
         })
-        .with_cache(call.http_cache);
+        .with_cache(call.http_cache, id);
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
 

@@ -181,9 +181,9 @@ impl Session {
     /// `import --file-cache` the encrypted answer is kept and reused;
     /// `refresh` bypasses a cached copy.
     ///
-    /// Fails with a reason when LastPass refuses, the answer is larger than
-    /// [`MAX_ATTACHMENT_DOWNLOAD`], or it does not decrypt.
-    pub fn attachment(&self, a: &AttachmentRef, refresh: bool) -> Result<Vec<u8>, String> {
+    /// Fails with the reason when LastPass refuses, the answer is larger
+    /// than [`MAX_ATTACHMENT_DOWNLOAD`], or it does not decrypt.
+    pub fn attachment(&self, a: &AttachmentRef, refresh: bool) -> Result<Vec<u8>, AttachmentError> {
         let mut form = vec![("getattach", a.storage_key.as_str())];
         if let Some(share) = &a.share_id {
             form.push(("sharedfolderid", share.as_str()));
@@ -195,14 +195,21 @@ impl Session {
         if refresh {
             request = request.header("cache-control", "no-cache");
         }
-        let resp = http::send(&request).map_err(|e| format!("download failed: {e}"))?;
+        let failed = |why: String| AttachmentError {
+            why,
+            undecryptable: false,
+        };
+        let resp = http::send(&request).map_err(|e| failed(format!("download failed: {e}")))?;
         if resp.status != 200 {
-            return Err(format!(
+            return Err(failed(format!(
                 "LastPass refused the download (HTTP {})",
                 resp.status
-            ));
+            )));
         }
-        decrypt_attachment(&resp.body, &a.key)
+        decrypt_attachment(&resp.body, &a.key).map_err(|why| AttachmentError {
+            why,
+            undecryptable: true,
+        })
     }
 
     /// Ends the session (best effort).
@@ -258,6 +265,16 @@ pub fn parse_members(body: &str) -> Result<Vec<Member>, String> {
         }
     }
     Ok(out)
+}
+
+/// Why an attachment was not downloaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentError {
+    /// The reason.
+    pub why: String,
+    /// The answer came but did not decrypt (a damaged cached copy can be
+    /// the cause: worth one retry past the cache).
+    pub undecryptable: bool,
 }
 
 /// The request header that asks the host to cache an answer (keeper's

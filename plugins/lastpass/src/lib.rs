@@ -376,6 +376,9 @@ pub struct LastPassImport<R: Read> {
     /// Downloads and downloaded bytes in the current batch.
     downloads: usize,
     download_bytes: usize,
+    /// An entry held back for the next batch (its attachments would not
+    /// fit in this one), with its context.
+    carry: Option<(Event, String)>,
 }
 
 /// A batch ends early after this many attachment downloads...
@@ -385,6 +388,17 @@ pub const BATCH_ATTACHMENT_BYTES: usize = 32 * 1024 * 1024;
 /// The most downloads in one batch (one call): the host allows 64 HTTP
 /// requests per call, and the first batch also logs in.
 pub const MAX_CALL_DOWNLOADS: usize = 56;
+/// The most attachment bytes in one batch: the host refuses batches over
+/// 64 MiB, and the records need room too. An entry whose attachments
+/// would pass it starts the next batch; attachments of one entry beyond it
+/// are reported, not imported.
+pub const MAX_BATCH_ATTACHMENT_BYTES: usize = 48 * 1024 * 1024;
+
+/// About the size of a downloaded attachment once decrypted and decoded:
+/// LastPass's body is base64 of the ciphertext of the file in base64.
+fn decoded_size(a: &AttachmentRef) -> usize {
+    usize::try_from(a.size).unwrap_or(usize::MAX) / 16 * 9
+}
 
 impl<R: Read> LastPassImport<R> {
     /// Reads a CSV export. Options read: `record-type`.
@@ -405,6 +419,7 @@ impl<R: Read> LastPassImport<R> {
             downloader: None,
             downloads: 0,
             download_bytes: 0,
+            carry: None,
         }
     }
 
@@ -420,47 +435,33 @@ impl<R: Read> LastPassImport<R> {
             && self.downloads < BATCH_DOWNLOADS
             && self.download_bytes < BATCH_ATTACHMENT_BYTES
         {
-            let next = match &mut self.source {
-                Source::Csv(csv) => match csv.next_row() {
-                    Ok(Some(Row::Account(line, account))) => {
-                        Some(Event::Account(account)).map(|e| (e, format!("line {line}")))
-                    }
-                    Ok(Some(Row::Skipped(why))) => Some((Event::Skipped(why), String::new())),
-                    Ok(None) => None,
-                    Err(e) => {
-                        self.done = true;
-                        return Err(e);
-                    }
-                },
-                Source::Blob(parser) => match parser.next_event() {
-                    Ok(Some(event)) => {
-                        let context = match &event {
-                            Event::Account(a) => format!("LastPass account {}", a.id),
-                            _ => String::new(),
-                        };
-                        Some((event, context))
-                    }
-                    Ok(None) => None,
-                    Err(e) => {
-                        self.done = true;
-                        return Err(e);
-                    }
-                },
+            let carried = self.carry.take();
+            let next = match carried {
+                Some(carried) => Some(carried),
+                None => self.read_event()?,
             };
             let Some((event, context)) = next else {
                 self.done = true;
                 break;
             };
+            if let Event::Account(a) = &event {
+                let size: usize = a.attachments.iter().map(decoded_size).sum();
+                if self.download_bytes > 0
+                    && self.download_bytes.saturating_add(size) > BATCH_ATTACHMENT_BYTES
+                    && self.downloader.is_some()
+                {
+                    self.carry = Some((event, context));
+                    break;
+                }
+            }
             match event {
                 Event::SharedFolder { name, .. } => self.shared_folder(&name, &mut batch),
                 Event::Account(account) => self.account(&account, &context, &mut batch),
                 Event::Skipped(why) => batch.push(ImportItem::Skipped(why)),
             }
         }
-        if self.done
-            && let Some(session) = self.downloader.take()
-        {
-            session.logout();
+        if self.done {
+            self.log_out();
         }
         if batch.is_empty() && self.done {
             return Ok(None);
@@ -468,8 +469,44 @@ impl<R: Read> LastPassImport<R> {
         Ok(Some(batch))
     }
 
+    /// Ends the online session, if any (best effort).
+    fn log_out(&mut self) {
+        if let Some(session) = self.downloader.take() {
+            session.logout();
+        }
+    }
+
+    /// The next entry of the source with its context, `None` at the end.
+    fn read_event(&mut self) -> Result<Option<(Event, String)>, PluginError> {
+        let read = match &mut self.source {
+            Source::Csv(csv) => csv.next_row().map(|row| {
+                row.map(|row| match row {
+                    Row::Account(line, account) => {
+                        (Event::Account(account), format!("line {line}"))
+                    }
+                    Row::Skipped(why) => (Event::Skipped(why), String::new()),
+                })
+            }),
+            Source::Blob(parser) => parser.next_event().map(|event| {
+                event.map(|event| {
+                    let context = match &event {
+                        Event::Account(a) => format!("LastPass account {}", a.id),
+                        _ => String::new(),
+                    };
+                    (event, context)
+                })
+            }),
+        };
+        if read.is_err() {
+            self.done = true;
+            self.log_out();
+        }
+        read
+    }
+
     /// Downloads one attachment of an online account, retrying once past
-    /// the host's file cache (a cached copy that no longer decrypts).
+    /// the host's file cache when the answer does not decrypt (a damaged
+    /// cached copy).
     fn download(&mut self, a: &AttachmentRef) -> Result<Vec<u8>, String> {
         let Some(session) = &self.downloader else {
             return Err("not downloaded (a dry run, or no online session)".to_owned());
@@ -479,6 +516,15 @@ impl<R: Read> LastPassImport<R> {
                 "too large ({} bytes; the most is {} bytes); download it from LastPass",
                 a.size,
                 client::MAX_ATTACHMENT_DOWNLOAD
+            ));
+        }
+        if self.download_bytes > 0
+            && self.download_bytes.saturating_add(decoded_size(a)) > MAX_BATCH_ATTACHMENT_BYTES
+        {
+            return Err(format!(
+                "its entry's attachments together are larger than one batch may carry \
+                 ({} MiB); download it from LastPass",
+                MAX_BATCH_ATTACHMENT_BYTES >> 20
             ));
         }
         let mut last = String::new();
@@ -495,7 +541,12 @@ impl<R: Read> LastPassImport<R> {
                     self.download_bytes += data.len();
                     return Ok(data);
                 }
-                Err(why) => last = why,
+                Err(client::AttachmentError { why, undecryptable }) => {
+                    last = why;
+                    if !undecryptable {
+                        break;
+                    }
+                }
             }
         }
         Err(last)

@@ -73,7 +73,8 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
         let collected = read_keeper_json(args)?;
         vault = unlock(ctx)?;
         run = ImportRun::new(&vault, args, options)?;
-        run.take(&mut vault, collected)?;
+        run.take(&mut vault, collected)
+            .map_err(|e| run.explain(e))?;
     } else {
         let source = args.name.to_string_lossy().into_owned();
         let online = if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
@@ -88,7 +89,8 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             server: args.lastpass_server.as_deref(),
             options: online,
             file_cache: args.file_cache.clone(),
-            dry_run: args.dry_run,
+            // `--users` imports no records: nothing to download either.
+            dry_run: args.dry_run || args.users,
         };
         // Unlock first, so that a wrong master password fails before any work.
         vault = unlock(ctx)?;
@@ -155,12 +157,21 @@ impl<'a> ImportRun<'a> {
         self.skipped += part.skipped.len();
         for sf in part.shared {
             let key = path::join(&path::components(&sf.path));
-            if !self
+            match self
                 .shared
-                .iter()
-                .any(|e| path::join(&path::components(&e.path)) == key)
+                .iter_mut()
+                .find(|e| path::join(&path::components(&e.path)) == key)
             {
-                self.shared.push(sf);
+                None => self.shared.push(sf),
+                // The source's own entry (members, defaults) replaces the
+                // blank one `Shape` made for a record of an earlier batch.
+                Some(e)
+                    if e.permissions.is_empty()
+                        && (!sf.permissions.is_empty() || sf.defaults() != e.defaults()) =>
+                {
+                    *e = sf;
+                }
+                Some(_) => {}
             }
         }
         self.teams.extend(part.teams);
@@ -194,9 +205,10 @@ impl<'a> ImportRun<'a> {
         if self.parts == 0 {
             // Only `take` flushes before the end: the source is larger than one part.
             eprintln!(
-                "A large source: writing it in parts of up to {} records, one transaction each; \
-                 if the import stops, run the same command again to resume it.",
-                crate::import::PART_RECORDS
+                "A large source: writing it in parts of up to {} records or {} MiB, one \
+                 transaction each; if the import stops, run the same command again to resume it.",
+                crate::import::PART_RECORDS,
+                crate::import::PART_BYTES >> 20
             );
         }
         // Not the last part: its commit need not wait for the disk (the
@@ -246,11 +258,12 @@ impl<'a> ImportRun<'a> {
         if self.parts == 0 {
             e.context("nothing was imported")
         } else {
+            let s = &self.summary;
             e.context(format!(
-                "the import stopped after writing {} records in {} part(s); run the same \
-                 command again to resume it (records already imported are skipped)",
-                self.summary.added + self.summary.updated + self.summary.skipped,
-                self.parts
+                "the import stopped after {} part(s) ({} records added, {} updated, {} already \
+                 present); run the same command again to resume it (records already imported \
+                 are skipped)",
+                self.parts, s.added, s.updated, s.skipped
             ))
         }
     }

@@ -14,15 +14,18 @@
 //! [`CACHE_KEY_HEADER`], whose value names the item (the lastpass plugin
 //! uses an attachment's storage key). The host never sends that header.
 //! Without a cache directory the request is sent as usual. With one, a
-//! successful (200) answer is kept in `DIR` as a file named by the SHA-256
-//! of the origin and the key (written to a temporary file, then renamed,
-//! so a crash never leaves half a file under the real name), and a later
-//! request with the same origin and key, in this run or another, is
-//! answered from that file without touching the network, unless it says
-//! `cache-control: no-cache` (then it is fetched and the file replaced).
-//! The files hold the bodies as the server sent them: LastPass serves
-//! attachments encrypted with each account's attachment key, so the cache
-//! holds no plaintext. Nothing is ever deleted from `DIR`.
+//! successful (200) answer of at most [`MAX_CACHED_BODY`] is kept in `DIR`
+//! (created 0700) as a file (0600) named by the SHA-256 of the plugin's
+//! id, the method, the origin and the key — so one plugin can neither read
+//! nor plant another's entries — written to a temporary file, synced, then
+//! renamed, so a crash never leaves half a file under the real name. A
+//! later request with the same plugin, method, origin and key, in this run
+//! or another, is answered from that file without touching the network,
+//! unless it says `cache-control: no-cache` (then it is fetched and the
+//! file replaced). The files hold the bodies as the server sent them: the
+//! lastpass plugin caches only attachment downloads, which LastPass serves
+//! encrypted with each account's attachment key, so its entries hold no
+//! plaintext. Nothing is ever deleted from `DIR`.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -112,8 +115,9 @@ const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(30);
 /// documentation); its value names the cached item.
 pub const CACHE_KEY_HEADER: &str = "x-keeper-cache-key";
 
-/// The largest answer kept in the file cache.
-pub const MAX_CACHED_BODY: usize = 256 * 1024 * 1024;
+/// The largest answer kept in the file cache (held in host memory while
+/// it is read).
+pub const MAX_CACHED_BODY: usize = 64 * 1024 * 1024;
 
 /// The HTTP policy of one call; implements wasmtime's request hook.
 #[derive(Debug, Clone, Default)]
@@ -121,7 +125,8 @@ pub struct HttpPolicy {
     allowed: Vec<Origin>,
     sent: u32,
     denials: Arc<Mutex<Vec<String>>>,
-    cache: Option<PathBuf>,
+    /// The cache directory and the plugin's id.
+    cache: Option<(PathBuf, String)>,
 }
 
 impl HttpPolicy {
@@ -135,11 +140,17 @@ impl HttpPolicy {
         }
     }
 
-    /// Keeps cacheable answers in `dir` (see the module documentation).
+    /// Keeps plugin `id`'s cacheable answers in `dir` (see the module
+    /// documentation).
     #[must_use]
-    pub fn with_cache(mut self, dir: Option<PathBuf>) -> Self {
-        self.cache = dir;
+    pub fn with_cache(mut self, dir: Option<PathBuf>, id: &str) -> Self {
+        self.cache = dir.map(|d| (d, id.to_string()));
         self
+    }
+
+    /// Starts a new call: its requests are counted afresh.
+    pub fn new_call(&mut self) {
+        self.sent = 0;
     }
 
     /// Decides whether a request to `uri` may be sent, counting it.
@@ -199,9 +210,9 @@ impl WasiHttpHooks for HttpPolicy {
             .is_some_and(|v| v.to_ascii_lowercase().contains("no-cache"));
         let request = http::Request::from_parts(parts, body);
         let cached = match (&self.cache, cache_key) {
-            (Some(dir), Some(key)) => Origin::from_uri(request.uri())
+            (Some((dir, id)), Some(key)) => Origin::from_uri(request.uri())
                 .ok()
-                .map(|origin| cache_file(dir, &origin, &key)),
+                .map(|origin| cache_file(dir, id, request.method(), &origin, &key)),
             _ => None,
         };
         if let Some(path) = cached.as_ref().filter(|_| !refresh)
@@ -270,20 +281,33 @@ impl WasiHttpHooks for HttpPolicy {
     }
 }
 
-/// The cache file of `key` at `origin`.
-fn cache_file(dir: &std::path::Path, origin: &Origin, key: &str) -> PathBuf {
-    let digest = Sha256::digest(format!("{origin}\n{key}").as_bytes());
-    dir.join(hex::encode(digest))
+/// The cache file of plugin `id`'s `method` request for `key` at `origin`.
+fn cache_file(
+    dir: &std::path::Path,
+    id: &str,
+    method: &http::Method,
+    origin: &Origin,
+    key: &str,
+) -> PathBuf {
+    let mut hash = Sha256::new();
+    for part in [id, method.as_str(), &origin.to_string(), key] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    dir.join(hex::encode(hash.finalize()))
 }
 
-/// Writes a cache file: a temporary file, then a rename.
+/// Writes a cache file (0600, synced, renamed into place) in a 0700
+/// directory.
 fn store(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir)?;
     }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    crate::runtime::cache::write_private(path, bytes)
 }
 
 /// A 200 answer with `bytes` as its body.
@@ -305,6 +329,26 @@ mod tests {
 
     fn uri(s: &str) -> http::Uri {
         s.parse().expect("uri")
+    }
+
+    #[test]
+    fn cache_entries_are_per_plugin_method_origin_and_key() {
+        let dir = std::path::Path::new("/c");
+        let o = Origin::parse("https://lastpass.com").expect("origin");
+        let other = Origin::parse("https://lastpass.eu").expect("origin");
+        let base = cache_file(dir, "lastpass", &http::Method::POST, &o, "k1");
+        assert_eq!(base.parent(), Some(dir));
+        for (id, method, origin, key) in [
+            ("evil", http::Method::POST, &o, "k1"),
+            ("lastpass", http::Method::GET, &o, "k1"),
+            ("lastpass", http::Method::POST, &other, "k1"),
+            ("lastpass", http::Method::POST, &o, "k2"),
+            ("lastpas", http::Method::POST, &o, "sk1"),
+        ] {
+            assert_ne!(base, cache_file(dir, id, &method, origin, key));
+        }
+        let traversal = cache_file(dir, "x", &http::Method::GET, &o, "../../etc/passwd");
+        assert_eq!(traversal.parent(), Some(dir), "keys never name paths");
     }
 
     #[test]
@@ -333,6 +377,18 @@ mod tests {
         ] {
             assert!(Origin::parse(bad).is_err(), "{bad} should be refused");
         }
+    }
+
+    #[test]
+    fn the_request_cap_is_per_call() {
+        let mut policy = HttpPolicy::new(vec![Origin::parse("https://a.example").expect("origin")]);
+        let u = uri("https://a.example/x");
+        for _ in 0..MAX_REQUESTS_PER_CALL {
+            assert!(policy.admit(&u).is_ok());
+        }
+        assert!(policy.admit(&u).is_err(), "capped within a call");
+        policy.new_call();
+        assert!(policy.admit(&u).is_ok(), "a new call starts afresh");
     }
 
     #[test]
