@@ -109,7 +109,8 @@ struct ImportRun<'a> {
     args: &'a ImportArgs,
     shape: Shape,
     importer: Importer,
-    /// Shared folders seen so far (first entry per path wins), with members.
+    /// Shared folders seen so far, one entry per path (the source's own
+    /// entry replaces a blank one made for a record), with members.
     shared: Vec<SharedFolderEntry>,
     teams: Vec<TeamEntry>,
     /// Records not written yet, and their size.
