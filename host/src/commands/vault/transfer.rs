@@ -403,20 +403,27 @@ pub(super) fn run_importer(
 }
 
 /// Runs an importer plugin, handing each batch to `sink` (from synchronous
-/// command code).
+/// command code). The plugin reads ahead on another thread while `sink`
+/// works ([`crate::import::pipeline`]).
 fn stream_importer(
     ctx: &Context,
     request: &crate::import::Request<'_>,
     sink: impl FnMut(Collected) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Handle::current();
+    let (plugin_dir, cache_dir) = (ctx.plugin_dir(), ctx.cache_dir());
     tokio::task::block_in_place(|| {
-        runtime.block_on(crate::import::stream(
-            &ctx.plugin_dir(),
-            &ctx.cache_dir(),
-            request,
+        crate::import::pipeline(
+            |send| {
+                runtime.block_on(crate::import::stream(
+                    &plugin_dir,
+                    &cache_dir,
+                    request,
+                    send,
+                ))
+            },
             sink,
-        ))
+        )
     })
 }
 
