@@ -499,24 +499,12 @@ impl Vault {
         self.write_with_tree(true, true, f)
     }
 
-    /// [`Vault::write_with_folders`] with a tree of the folders only, no
-    /// record links (for writes that only find or create folders and link
-    /// new records into them, such as an import's parts); without `durable`
-    /// the commit does not wait for the disk ([`Vault::write_deferred`]).
-    pub(crate) fn write_with_folder_names<T>(
-        &mut self,
-        durable: bool,
-        f: impl FnMut(
-            &mut dyn StoreTx,
-            &Session,
-            &mut FolderTree,
-            &mut HashMap<String, Key>,
-        ) -> Result<T>,
-    ) -> Result<T> {
-        self.write_with_tree(false, durable, f)
-    }
-
-    fn write_with_tree<T>(
+    /// [`Vault::write_with_folders`], choosing: without `links`, the tree
+    /// holds the folders only, no record links (for writes that only find
+    /// or create folders and link new records into them, such as an
+    /// import's parts); without `durable`, the commit does not wait for the
+    /// disk ([`Vault::write_deferred`]).
+    pub(crate) fn write_with_tree<T>(
         &mut self,
         links: bool,
         durable: bool,

@@ -491,7 +491,7 @@ impl Importer {
             .iter()
             .map(|(p, d)| (path::join(&path::components(p)), *d))
             .collect();
-        vault.write_with_folder_names(durable, |tx, s, tree, keys| {
+        vault.write_with_tree(false, durable, |tx, s, tree, keys| {
             let mut summary = ImportSummary::default();
             // Placement → folder uid, so that each path is walked once per part.
             let mut resolved: HashMap<(Option<String>, Option<String>), String> = HashMap::new();

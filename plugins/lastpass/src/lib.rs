@@ -283,22 +283,6 @@ impl Importer for LastPass {
     }
 
     fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, PluginError> {
-        if let Session::Login(login) = &self.0
-            && login.membership
-        {
-            let session = client::login(
-                &login.server,
-                &login.username,
-                &login.password,
-                login.otp.as_deref(),
-            )?;
-            let blob = session.blob()?;
-            let parser = BlobParser::new(blob, *session.key, session.private_key_enc.as_deref())?;
-            self.0 = Session::Members(Box::new(Members {
-                session: Some(session),
-                parser,
-            }));
-        }
         if let Session::Login(login) = &self.0 {
             let session = client::login(
                 &login.server,
@@ -307,19 +291,28 @@ impl Importer for LastPass {
                 login.otp.as_deref(),
             )?;
             let blob = session.blob()?;
-            let mut import = LastPassImport::blob(
-                blob,
-                *session.key,
-                session.private_key_enc.as_deref(),
-                &login.default_type,
-            )?;
-            if login.dry_run {
-                session.logout();
+            self.0 = if login.membership {
+                let parser =
+                    BlobParser::new(blob, *session.key, session.private_key_enc.as_deref())?;
+                Session::Members(Box::new(Members {
+                    session: Some(session),
+                    parser,
+                }))
             } else {
-                // Kept for the attachment downloads; logged out at the end.
-                import.downloader = Some(session);
-            }
-            self.0 = Session::Blob(import);
+                let mut import = LastPassImport::blob(
+                    blob,
+                    *session.key,
+                    session.private_key_enc.as_deref(),
+                    &login.default_type,
+                )?;
+                if login.dry_run {
+                    session.logout();
+                } else {
+                    // Kept for the attachment downloads; logged out at the end.
+                    import.downloader = Some(session);
+                }
+                Session::Blob(import)
+            };
         }
         match &mut self.0 {
             Session::Csv(import) | Session::Blob(import) => import.next_batch(),
