@@ -35,3 +35,36 @@ fn an_unknown_command_fails_with_usage() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Usage"));
 }
+
+/// `--parallel` is bounded (each record in flight holds a plugin sandbox
+/// from a bounded pool): out of range is a usage error before anything runs.
+#[test]
+fn rotate_parallel_out_of_range_is_a_usage_error() {
+    for n in ["0", "17", "many"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_keeper"))
+            .args(["rotate", "--match", ".", "--parallel", n])
+            .output()
+            .expect("run keeper");
+        assert_eq!(out.status.code(), Some(2), "--parallel {n}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("expected a number from 1 to 16"),
+            "--parallel {n}: {stderr}"
+        );
+    }
+    // The bounds themselves are accepted (the command then fails for want
+    // of a vault, not of usage).
+    for n in ["1", "16"] {
+        let home = tempfile::tempdir().expect("dir");
+        let out = Command::new(env!("CARGO_BIN_EXE_keeper"))
+            .args(["rotate", "--match", ".", "--force", "--parallel", n])
+            .arg("--data-dir")
+            .arg(home.path())
+            .env_remove("KEEPER_CONFIG_FILE")
+            .output()
+            .expect("run keeper");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(2), "--parallel {n}: {stderr}");
+        assert!(!stderr.contains("expected a number"), "--parallel {n}");
+    }
+}

@@ -12,7 +12,8 @@
 //! * an **importer** turns another password manager's export into keeper
 //!   records: implement [`Importer`] and call [`register_importer!`].
 //!
-//! The host runs every call in a fresh, deny-by-default sandbox and hands the
+//! The host runs every call in a deny-by-default sandbox (fresh per call,
+//! or per record for a rotation's steps; keep no state) and hands the
 //! plugin only what the call needs: the record being processed (a
 //! [`RecordView`]), its pinned network [`Target`], the credentials (as
 //! [`Secret`]s) and the parameters. Helpers reach the capabilities the

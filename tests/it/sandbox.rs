@@ -381,6 +381,53 @@ async fn secrets_never_come_back_in_errors() {
     );
 }
 
+/// One record's rotation steps share a sandbox (`RotationSession`); every
+/// other call, and every other session, starts from a fresh one.
+#[tokio::test]
+async fn a_rotation_session_keeps_one_sandbox_and_sessions_share_nothing() {
+    let (runtime, _cache) = runtime();
+    let plugin = hostile(&runtime);
+    let req = request("remember", &[]);
+    let mut session = plugin
+        .rotation_session(CallContext::default())
+        .await
+        .expect("sandbox");
+    for n in 1..=3 {
+        let msg = assert_stopped(session.step(Step::Rotate, &req).await, "remember");
+        assert_eq!(msg, format!("remember: call {n}"), "the same sandbox");
+    }
+    let mut other = plugin
+        .rotation_session(CallContext::default())
+        .await
+        .expect("sandbox");
+    let msg = assert_stopped(other.step(Step::Rotate, &req).await, "remember");
+    assert_eq!(msg, "remember: call 1", "a new session starts fresh");
+    for _ in 0..2 {
+        let msg = assert_stopped(attack(&plugin, "remember", &[], None).await, "remember");
+        assert_eq!(msg, "remember: call 1", "a single call starts fresh");
+    }
+}
+
+/// A session whose step trapped refuses further steps with an error (the
+/// engine then uses fresh sandboxes), and the plugin still serves others.
+#[tokio::test]
+async fn a_trapped_session_refuses_further_steps() {
+    let (runtime, _cache) = runtime();
+    let plugin = hostile(&runtime);
+    let mut session = plugin
+        .rotation_session(CallContext::default())
+        .await
+        .expect("sandbox");
+    let crashed = session.step(Step::Rotate, &request("panic", &[])).await;
+    assert!(matches!(crashed, Err(Error::Crashed { .. })), "{crashed:?}");
+    let again = session.step(Step::Rotate, &request("ok", &[])).await;
+    assert!(
+        matches!(&again, Err(Error::Crashed { detail, .. }) if detail.contains("earlier step failed")),
+        "a trapped sandbox is not entered again: {again:?}"
+    );
+    still_works(&plugin).await;
+}
+
 #[test]
 fn api_version_2_is_refused() {
     let (rt, _c) = runtime();

@@ -41,8 +41,8 @@ pub struct RotateArgs {
     /// Show what would be rotated (record, plugin, target, rules); touch nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Rotate up to N records at once with --match.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    /// Rotate up to N records at once with --match (1 to 16).
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = parse_parallel)]
     pub parallel: usize,
     /// Only resolve pending rotations (of NAME, or of every record); start none.
     #[arg(long)]
@@ -64,4 +64,14 @@ pub struct AuditLogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `--parallel`: 1 to [`crate::rotation::MAX_PARALLEL`] (each running or
+/// staged record holds a plugin sandbox, and the sandbox pool is bounded).
+fn parse_parallel(text: &str) -> Result<usize, String> {
+    let max = crate::rotation::MAX_PARALLEL;
+    match text.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number from 1 to {max}")),
+    }
 }

@@ -36,12 +36,18 @@ use super::{fault, view};
 use crate::runtime::capability::ssh::SshSettings;
 use crate::runtime::plugin::{Field, PluginInfo, Rotation, Target};
 use crate::runtime::{
-    ArtifactCache, CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, Runtime, Step,
-    registry,
+    ArtifactCache, CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, RotationSession,
+    Runtime, Step, registry,
 };
 use crate::vault::model::{PendingRotation, PreparedField, Record, now_ms};
 use crate::vault::store::AuditRow;
-use crate::vault::{Vault, VaultError};
+use crate::vault::{Flush, Vault, VaultError};
+
+/// Most records `rotate_all` works on at once. With the two it stages
+/// ahead, each holds one plugin sandbox: 18 sandboxes fit the runtime's
+/// pool even for plugins at its per-component maxima (4 memories, 16 core
+/// instances each; `runtime::pool`).
+pub const MAX_PARALLEL: usize = 16;
 
 /// The built-in plugin that changes the password in the vault only.
 pub const NOOP: &str = "noop";
@@ -250,15 +256,19 @@ impl Engine {
                 done,
             });
         let commit = || {
-            self.with_vault(|vault| {
+            let (batch, written) = self.with_vault(|vault| {
                 let batch = std::mem::take(
                     &mut *self
                         .queued
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner),
                 );
-                write_pending(vault, batch);
+                let written = write_pending(vault, &batch);
+                (batch, written)
             });
+            // The wait for the disk happens after letting go of the vault,
+            // so the records being rotated meanwhile can finish.
+            tell_pending_waiters(batch, written);
         };
         let multi_thread = tokio::runtime::Handle::try_current()
             .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
@@ -356,15 +366,18 @@ impl Engine {
         self.rotate_gated(uid, endpoint, options, None).await
     }
 
-    /// Rotates `targets`, at most `parallel` at once, calling `done` as each
-    /// finishes; reports in the order of `targets`.
+    /// Rotates `targets`, at most `parallel` (up to [`MAX_PARALLEL`]) at
+    /// once, calling `done` as each finishes; reports in the order of
+    /// `targets`.
     ///
     /// Records are *staged* (password generated, plugin material prepared,
     /// pending state stored) a little ahead of the ones being rotated, so
     /// the wait for the disk that makes each pending state durable overlaps
     /// with other records' work on their targets, and concurrent pending
-    /// states share one commit. At most `parallel + 2` records are staged
-    /// or in progress at any time; a record is staged only when it will be
+    /// states share one commit; that wait happens after letting go of the
+    /// vault. At most `parallel + 2` records are staged or in progress at
+    /// any time, each holding one plugin sandbox (its prepare, rotate and
+    /// verify steps share one); a record is staged only when it will be
     /// rotated next, and an interrupted run leaves at most that many
     /// pending, for `rotate --resume`. Staging includes the plugin's
     /// `prepare` call, which must not touch the target. A report's (and
@@ -377,7 +390,7 @@ impl Engine {
         parallel: usize,
         done: impl Fn(&Report) + Send + Sync + 'static,
     ) -> Vec<Report> {
-        let parallel = parallel.max(1);
+        let parallel = parallel.clamp(1, MAX_PARALLEL);
         let staging = Arc::new(tokio::sync::Semaphore::new(parallel + 2));
         let running = Arc::new(tokio::sync::Semaphore::new(parallel));
         let done = Arc::new(done);
@@ -528,23 +541,52 @@ impl Engine {
     }
 }
 
-/// Writes a batch of queued pending states in one transaction and tells
-/// each waiter; if the batch fails (one record deleted meanwhile, say), each
-/// is written alone so one record's failure is not the others'.
-fn write_pending(vault: &mut Vault, batch: Vec<QueuedPending>) {
+/// Writes a batch of queued pending states in one transaction; if the batch
+/// fails (one record deleted meanwhile, say), each is written alone so one
+/// record's failure is not the others'. Returns each one's result, not yet
+/// durable.
+fn write_pending(vault: &mut Vault, batch: &[QueuedPending]) -> Vec<Result<Flush, String>> {
     if batch.is_empty() {
-        return;
+        return Vec::new();
     }
     let items: Vec<(&str, &PendingRotation)> =
         batch.iter().map(|q| (q.uid.as_str(), &q.state)).collect();
-    let together = vault.set_pending_rotations(&items);
-    drop(items);
-    for q in batch {
-        let result = match &together {
-            Ok(()) => Ok(()),
-            Err(_) => vault.set_pending_rotation(&q.uid, &q.state),
-        };
-        let _ = q.done.send(result.map_err(|e| e.to_string()));
+    match vault.stage_pending_rotations(&items) {
+        Ok(flush) => {
+            let mut results: Vec<Result<Flush, String>> =
+                batch.iter().map(|_| Ok(Flush::Done)).collect();
+            results[0] = Ok(flush);
+            results
+        }
+        Err(_) => items
+            .iter()
+            .map(|item| {
+                vault
+                    .stage_pending_rotations(std::slice::from_ref(item))
+                    .map_err(|e| e.to_string())
+            })
+            .collect(),
+    }
+}
+
+/// Waits for the disk, then tells each waiter whether its pending state is
+/// durable (only then may it touch its target).
+fn tell_pending_waiters(batch: Vec<QueuedPending>, written: Vec<Result<Flush, String>>) {
+    // One sync covers the whole batch, so a failed one fails all of it.
+    let mut synced: Result<(), String> = Ok(());
+    let mut results = Vec::with_capacity(written.len());
+    for w in written {
+        results.push(w.map(|flush| {
+            if let Err(e) = flush.wait() {
+                synced = Err(format!(
+                    "the pending state was written but could not be made durable ({e}); \
+                     nothing was changed on the target; it stays pending: run `keeper rotate --resume`"
+                ));
+            }
+        }));
+    }
+    for (q, result) in batch.into_iter().zip(results) {
+        let _ = q.done.send(result.and_then(|()| synced.clone()));
     }
 }
 
@@ -678,6 +720,25 @@ impl Ctx<'_> {
         }
     }
 
+    /// One step of a fresh rotation in its session; after an error the
+    /// session is dropped, and what follows runs in fresh sandboxes.
+    async fn session_step(
+        &self,
+        session: &mut Option<RotationSession>,
+        step: Step,
+        (old, new): (&str, &str),
+        accept_host_key: bool,
+    ) -> Result<(), RuntimeError> {
+        let result = match session {
+            Some(active) => active.step(step, &self.request(old, new, true)).await,
+            None => self.step(step, old, new, accept_host_key).await,
+        };
+        if result.is_err() {
+            *session = None;
+        }
+        result
+    }
+
     /// Does `password` log in? (`verify` with it as the new password.)
     /// `new`: the new credentials, with the prepared material; else the
     /// record's current ones, without it.
@@ -747,14 +808,22 @@ impl Ctx<'_> {
         // 1. create: the plugin prepares its own material (e.g. a new key
         // pair; most plugins return none), and it is durable with the new
         // password before the target is touched.
-        let prepared = match self.backend {
+        // prepare, rotate and verify share one sandbox (`RotationSession`);
+        // recovery after a failure starts fresh ones.
+        let accept = options.accept_host_key;
+        let mut session = match self.backend {
+            None => None,
+            Some(b) => Some(
+                b.plugin
+                    .rotation_session(self.call(&old_password, &new_password, accept))
+                    .await
+                    .map_err(|e| format!("preparing the rotation failed: {e}"))?,
+            ),
+        };
+        let prepared = match &mut session {
             None => Vec::new(),
-            Some(b) => b
-                .plugin
-                .prepare(
-                    self.call(&old_password, &new_password, options.accept_host_key),
-                    &self.request(&old_password, &new_password, false),
-                )
+            Some(session) => session
+                .prepare(&self.request(&old_password, &new_password, false))
                 .await
                 .map_err(|e| format!("preparing the rotation failed: {e}"))?,
         };
@@ -800,9 +869,13 @@ impl Ctx<'_> {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
 
         // 2. set.
-        let accept = options.accept_host_key;
         let set = self
-            .step(Step::Rotate, &old_password, &new_password, accept)
+            .session_step(
+                &mut session,
+                Step::Rotate,
+                (&old_password, &new_password),
+                accept,
+            )
             .await;
         if let Err(error) = set {
             report.outcome = self
@@ -815,7 +888,12 @@ impl Ctx<'_> {
 
         // 3. test.
         if let Err(error) = self
-            .step(Step::Verify, &old_password, &new_password, accept)
+            .session_step(
+                &mut session,
+                Step::Verify,
+                (&old_password, &new_password),
+                accept,
+            )
             .await
         {
             report.outcome = self

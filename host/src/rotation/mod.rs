@@ -15,4 +15,4 @@ pub mod params;
 pub mod password;
 pub mod view;
 
-pub use engine::{Engine, Options, Outcome, Plan, Report};
+pub use engine::{Engine, MAX_PARALLEL, Options, Outcome, Plan, Report};

@@ -9,8 +9,8 @@
 //! | wall clock per call (incl. host I/O) | 60 s | 600 s |
 //! | CPU (wasmtime fuel ≈ instructions) per call | 10⁹ × 10 | — |
 //! | wasm stack | 1 MiB | — |
-//! | log output per call | 256 KiB | — |
-//! | stdout / stderr per call | 64 KiB each | — |
+//! | log output per call (per record for a rotation's steps) | 256 KiB | — |
+//! | stdout / stderr per call (likewise) | 64 KiB each | — |
 //! | arguments per call | 4 MiB | — |
 //! | an error message returned | 64 KiB | — |
 //! | an import batch | 64 MiB, 10 000 items | — |

@@ -16,7 +16,8 @@
 //!
 //! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
 //! call allows (the record's pinned target, the host-chosen origins), a
-//! fresh `Store`, a CPU budget, a memory cap and a wall-clock deadline. A
+//! fresh `Store` (one per record for a rotation's steps), a CPU budget, a
+//! memory cap and a wall-clock deadline. A
 //! plugin that misbehaves fails that one call with a typed [`Error`]; the
 //! host carries on.
 
@@ -43,7 +44,7 @@ pub use error::{Error, PluginError};
 pub use input::InputSource;
 pub use limits::Limits;
 pub use manifest::{Capabilities, Kind, Manifest};
-pub use plugin::{ImportSession, LoadedPlugin, Step};
+pub use plugin::{ImportSession, LoadedPlugin, RotationSession, Step};
 pub use registry::{PluginPackage, Source};
 
 use bindings::latest::{importer::ImporterPlugin, rotator::RotatorPlugin};

@@ -1,5 +1,6 @@
-//! A loaded plugin and its calls: a fresh sandbox per call, limits on
-//! everything, traps turned into typed errors.
+//! A loaded plugin and its calls: a fresh sandbox per call (or per record's
+//! rotation steps, [`RotationSession`]), limits on everything, traps turned
+//! into typed errors.
 
 use std::time::Instant;
 
@@ -7,9 +8,9 @@ use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
 
 use super::bindings::latest::importer::{self as importer_world, ImporterPluginPre};
-use super::bindings::latest::rotator::RotatorPluginPre;
 use super::bindings::latest::rotator::exports::keeper::plugin::rotator as wit_rotator;
 use super::bindings::latest::rotator::keeper::plugin::types as wit;
+use super::bindings::latest::rotator::{RotatorPlugin, RotatorPluginPre};
 use super::capability::CallContext;
 use super::error::{Error, PluginError};
 use super::input::InputSource;
@@ -23,7 +24,8 @@ pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
 pub use wit::{Field, RecordView, Target};
 pub use wit_rotator::{PluginInfo, Rotation};
 
-/// How a plugin is instantiated: pre-linked once, instantiated per call.
+/// How a plugin is instantiated: pre-linked once, instantiated per call
+/// (per record for a rotation's steps).
 #[derive(Clone)]
 pub(crate) enum Pre {
     Rotator(RotatorPluginPre<PluginState>),
@@ -324,7 +326,8 @@ impl LoadedPlugin {
         Ok(info)
     }
 
-    /// Calls one rotation step (`prepare` is separate, it returns fields).
+    /// Calls one rotation step in a fresh sandbox (`prepare` is separate,
+    /// it returns fields).
     ///
     /// # Errors
     ///
@@ -336,24 +339,11 @@ impl LoadedPlugin {
         call: CallContext,
         request: &Rotation,
     ) -> Result<(), Error> {
-        let pre = self.rotator_pre()?;
-        self.check_argument(request)?;
-        let mut store = self.store(call, None)?;
-        let result = self
-            .guarded(&mut store, async |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                let rotator = instance.keeper_plugin_rotator();
-                match step {
-                    Step::Rotate => rotator.call_rotate(&mut *store, request).await,
-                    Step::Verify => rotator.call_verify(&mut *store, request).await,
-                    Step::Revert => rotator.call_revert(&mut *store, request).await,
-                }
-            })
-            .await?;
-        result.map_err(|e| self.plugin_error(e, store.data()))
+        self.rotation_session(call).await?.step(step, request).await
     }
 
-    /// Calls `prepare`: the credential material the plugin generates itself.
+    /// Calls `prepare` in a fresh sandbox: the credential material the
+    /// plugin generates itself.
     ///
     /// # Errors
     ///
@@ -363,29 +353,27 @@ impl LoadedPlugin {
         call: CallContext,
         request: &Rotation,
     ) -> Result<Vec<Field>, Error> {
+        self.rotation_session(call).await?.prepare(request).await
+    }
+
+    /// Starts a sandbox for the steps of one record's rotation, with
+    /// `call`'s capabilities (see [`RotationSession`]).
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] instantiation can produce.
+    pub async fn rotation_session(&self, call: CallContext) -> Result<RotationSession, Error> {
         let pre = self.rotator_pre()?;
-        self.check_argument(request)?;
         let mut store = self.store(call, None)?;
-        let result = self
-            .guarded(&mut store, async |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance
-                    .keeper_plugin_rotator()
-                    .call_prepare(&mut *store, request)
-                    .await
-            })
+        let instance = self
+            .guarded(&mut store, async |store| pre.instantiate_async(store).await)
             .await?;
-        let fields = result.map_err(|e| self.plugin_error(e, store.data()))?;
-        let size: usize = fields.iter().map(field_size).sum();
-        if size > self.limits.message_bytes {
-            return Err(Error::ResultTooLarge {
-                plugin: self.id(),
-                what: "prepared fields",
-                bytes: size,
-                limit: self.limits.message_bytes,
-            });
-        }
-        Ok(fields)
+        Ok(RotationSession {
+            plugin: self.clone(),
+            store,
+            instance,
+            poisoned: false,
+        })
     }
 
     fn check_argument(&self, request: &Rotation) -> Result<(), Error> {
@@ -473,6 +461,99 @@ impl LoadedPlugin {
             instance,
             session,
         })
+    }
+}
+
+/// The steps of one record's rotation (`prepare`, `rotate`, `verify`) in
+/// one sandbox, instead of a fresh one per step: instantiating and tearing
+/// down a sandbox was most of a step's cost in the host. Every step sees the
+/// same record and both of its passwords, so sharing the sandbox between
+/// them shows the plugin nothing more; a session is never shared between
+/// records. The CPU budget, deadline and HTTP request cap are re-armed for
+/// each step; output and log caps are shared by the steps. After an error
+/// the sandbox may be in any state (a trap leaves it unusable): drop the
+/// session and start a fresh one. Plugins must not
+/// rely on memory surviving between steps; a resumed rotation runs each
+/// step in a fresh sandbox.
+pub struct RotationSession {
+    plugin: LoadedPlugin,
+    store: Store<PluginState>,
+    instance: RotatorPlugin,
+    /// A step failed other than by returning the plugin's own error (a
+    /// trap, a timeout mid-call, a limit): no further step may enter.
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for RotationSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotationSession")
+            .field("plugin", &self.plugin.id())
+            .finish()
+    }
+}
+
+impl RotationSession {
+    /// Calls `prepare`: the credential material the plugin generates itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`RotationSession::step`], plus [`Error::ResultTooLarge`].
+    pub async fn prepare(&mut self, request: &Rotation) -> Result<Vec<Field>, Error> {
+        self.enter(request)?;
+        let plugin = &self.plugin;
+        let rotator = self.instance.keeper_plugin_rotator();
+        let result = plugin
+            .guarded(&mut self.store, async |store| {
+                rotator.call_prepare(&mut *store, request).await
+            })
+            .await;
+        self.poisoned = result.is_err();
+        let result = result?;
+        let fields = result.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        let size: usize = fields.iter().map(field_size).sum();
+        if size > plugin.limits.message_bytes {
+            return Err(Error::ResultTooLarge {
+                plugin: plugin.id(),
+                what: "prepared fields",
+                bytes: size,
+                limit: plugin.limits.message_bytes,
+            });
+        }
+        Ok(fields)
+    }
+
+    /// Calls one rotation step.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
+    /// sandbox error (timeout, limits, crash).
+    pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<(), Error> {
+        self.enter(request)?;
+        let plugin = &self.plugin;
+        let rotator = self.instance.keeper_plugin_rotator();
+        let result = plugin
+            .guarded(&mut self.store, async |store| match step {
+                Step::Rotate => rotator.call_rotate(&mut *store, request).await,
+                Step::Verify => rotator.call_verify(&mut *store, request).await,
+                Step::Revert => rotator.call_revert(&mut *store, request).await,
+            })
+            .await;
+        self.poisoned = result.is_err();
+        result?.map_err(|e| plugin.plugin_error(e, self.store.data()))
+    }
+
+    /// Checks the request and re-arms the budgets before a step; refuses
+    /// a sandbox an earlier step left broken.
+    fn enter(&mut self, request: &Rotation) -> Result<(), Error> {
+        if self.poisoned {
+            return Err(Error::Crashed {
+                plugin: self.plugin.id(),
+                detail: "an earlier step failed in this sandbox; a fresh one is needed".into(),
+            });
+        }
+        self.plugin.check_argument(request)?;
+        self.plugin.arm(&mut self.store)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The per-call store state: an empty WASI context plus keeper's gates.
 //!
-//! Built fresh for every call (see [`super::plugin`]): no preopened
+//! Built fresh for every call, or for the steps of one record's rotation
+//! (see [`super::plugin`]): no preopened
 //! directories, no environment, no arguments, no inherited stdio (stdout
 //! and stderr go to small in-memory pipes), secure random only, TCP and
 //! HTTP only as the call's policy allows.

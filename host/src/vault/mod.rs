@@ -43,6 +43,7 @@ pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
 pub use users::{Grantee, TeamInfo, UserInfo};
 
 use crypto::{KdfParams, Key, KeyPair};
+pub use store::Flush;
 use store::sqlite::SqliteStore;
 use store::{HolderKind, Store, StoreRead, StoreTx, TenantRow, UserRow};
 
@@ -306,6 +307,23 @@ impl Vault {
         f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
     ) -> Result<T> {
         self.write_with(false, f)
+    }
+
+    /// [`Vault::write`], returning the wait for the disk to do after
+    /// letting go of the vault ([`Store::write_then_flush`]).
+    fn write_then_flush<T>(
+        &mut self,
+        mut f: impl FnMut(&mut dyn StoreTx, &Session) -> Result<T>,
+    ) -> Result<(T, Flush)> {
+        let Vault { store, s, .. } = self;
+        let mut out = None;
+        let flush = store.write_then_flush(&mut |tx: &mut dyn StoreTx| {
+            out = Some(f(tx, s)?);
+            Ok(())
+        })?;
+        let out =
+            out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))?;
+        Ok((out, flush))
     }
 
     pub(crate) fn write_with<T>(

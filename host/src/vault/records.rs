@@ -12,7 +12,7 @@ use super::store::{
     AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreRead,
     StoreTx,
 };
-use super::{Result, SecretString, Session, Vault, VaultError, ad};
+use super::{Flush, Result, SecretString, Session, Vault, VaultError, ad};
 
 /// Largest attachment accepted (100 MiB, like Keeper).
 pub const MAX_ATTACHMENT: u64 = 100 * 1024 * 1024;
@@ -641,7 +641,19 @@ impl Vault {
     /// [`VaultError::Conflict`] when a record already has a pending state
     /// (nothing is overwritten).
     pub fn set_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<()> {
-        self.write(|tx, s| {
+        self.stage_pending_rotations(items)?.wait()
+    }
+
+    /// [`Vault::set_pending_rotations`], committed but not yet durable: the
+    /// caller lets go of the vault, then waits with [`Flush::wait`] before
+    /// touching any target, so that the wait for the disk does not hold up
+    /// other work on the vault (the rotation engine's finishing writes).
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::set_pending_rotations`].
+    pub fn stage_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<Flush> {
+        self.write_then_flush(|tx, s| {
             for &(uid, pending) in items {
                 if tx.pending(uid)?.is_some() {
                     return Err(VaultError::Conflict(format!(
@@ -662,6 +674,7 @@ impl Vault {
             }
             Ok(())
         })
+        .map(|((), flush)| flush)
     }
 
     /// The pending rotation of a record, if any.

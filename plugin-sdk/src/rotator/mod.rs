@@ -17,10 +17,14 @@ use crate::{Field, PluginError};
 /// target) and [`verify`](Self::verify) (log in with it); if anything fails
 /// after `rotate` it calls [`revert`](Self::revert) (put the old one back).
 ///
-/// Every call runs in a **fresh sandbox instance**, which is why these are
-/// associated functions without `self`: there is no state between calls.
-/// `rotate`, `verify` and `revert` may be retried after a crash, so make them
-/// idempotent (e.g. `rotate` may find the new password already set).
+/// These are associated functions without `self`: keep no state between
+/// calls. A record's `prepare`, `rotate` and `verify` usually run in one
+/// sandbox instance (it is cheaper), but a resumed or recovering rotation
+/// runs each call in a fresh one, so never rely on memory, connections or
+/// sessions surviving from one call to the next; above all, `verify` must
+/// log in afresh with the new password. `rotate`, `verify` and `revert` may
+/// be retried after a crash, so make them idempotent (e.g. `rotate` may
+/// find the new password already set).
 ///
 /// Register the implementation with [`register_rotator!`](crate::register_rotator).
 pub trait Rotator {

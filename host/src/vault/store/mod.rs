@@ -384,4 +384,56 @@ pub trait Store: StoreRead + Send {
     fn write_deferred(&mut self, f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<()> {
         self.write(f)
     }
+
+    /// Like [`Store::write_deferred`], returning how to wait for the disk
+    /// afterwards: [`Flush::wait`] makes this transaction (and every one
+    /// committed before it) durable without holding the store, so other
+    /// work on it goes on during the wait.
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::write`].
+    fn write_then_flush(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>,
+    ) -> Result<Flush> {
+        self.write(f).map(|()| Flush::Done)
+    }
+}
+
+/// The wait for the disk that makes committed transactions durable, to be
+/// done away from the store ([`Store::write_then_flush`]).
+#[derive(Debug)]
+#[must_use = "the transaction is not durable until `wait` returns"]
+pub enum Flush {
+    /// Nothing to wait for.
+    Done,
+    /// `fdatasync` this file (SQLite's write-ahead log, which holds the
+    /// committed transaction), opened before the commit.
+    Sync {
+        /// The open file.
+        file: std::fs::File,
+        /// Its path, for messages.
+        path: std::path::PathBuf,
+    },
+}
+
+impl Flush {
+    /// Waits until the transaction is on the disk.
+    ///
+    /// # Errors
+    ///
+    /// [`super::VaultError::Storage`] when the file cannot be synced; the
+    /// transaction is then committed but may not survive a power loss.
+    pub fn wait(self) -> Result<()> {
+        match self {
+            Flush::Done => Ok(()),
+            Flush::Sync { file, path } => file.sync_data().map_err(|e| {
+                super::VaultError::Storage(format!(
+                    "cannot sync {} to the disk: {e}",
+                    path.display()
+                ))
+            }),
+        }
+    }
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
+    AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
     ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 use crate::vault::error::{Result, VaultError};
@@ -77,6 +77,8 @@ pub struct SqliteStore {
     /// `synchronous` may still be NORMAL (a deferred write did not finish,
     /// e.g. it panicked): the next durable write restores FULL first.
     relaxed: bool,
+    /// Whether the file is in WAL mode (vaults keeper made always are).
+    wal: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -120,19 +122,19 @@ impl SqliteStore {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.execute_batch("PRAGMA cache_size = -32768")?;
+            conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
                  BEGIN; {SCHEMA} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
+            let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
             let mut store = Self {
                 conn,
                 path: path.to_path_buf(),
                 relaxed: false,
+                wal: mode.eq_ignore_ascii_case("wal"),
             };
-            store
-                .conn
-                .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
             store.write(init)?;
             Ok(store)
         })();
@@ -166,6 +168,7 @@ impl SqliteStore {
         // Up to 32 MiB of page cache (allocated only as used): a bulk import
         // otherwise spills pages to the WAL and reads them back constantly.
         conn.execute_batch("PRAGMA cache_size = -32768")?;
+        conn.set_prepared_statement_cache_capacity(64);
         // Every commit waits for the disk unless it asks not to.
         conn.pragma_update(None, "synchronous", "FULL")?;
         let app_id: u32 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
@@ -196,11 +199,26 @@ impl SqliteStore {
         if format.as_deref() != Some("keeper-vault") {
             return Err(VaultError::Corrupted("vault metadata is missing".into()));
         }
+        let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
             relaxed: false,
+            wal: mode.eq_ignore_ascii_case("wal"),
         })
+    }
+
+    /// SQLite's write-ahead log of this vault, opened (with its path), if
+    /// there is one.
+    fn wal_file(&self) -> Option<(std::fs::File, PathBuf)> {
+        let mut path = self.conn.path()?.to_owned();
+        path.push_str("-wal");
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .ok()?;
+        Some((file, PathBuf::from(path)))
     }
 
     /// The file's path.
@@ -323,11 +341,39 @@ impl Store for SqliteStore {
         self.relaxed = false;
         Ok(())
     }
+
+    fn write_then_flush(
+        &mut self,
+        f: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>,
+    ) -> Result<Flush> {
+        // The deferred commit leaves the transaction's frames written to the
+        // WAL but not synced; syncing the WAL file is what a FULL commit
+        // would have done (the WAL header is synced on a restart even so,
+        // and checkpoints sync the WAL first). The file is the one SQLite
+        // uses (its path has symlinks resolved), opened before the commit
+        // so that a write-back error of the commit's frames is reported to
+        // this descriptor. SQLite holds no POSIX locks on the WAL file, so
+        // opening and closing it here cannot drop one of SQLite's.
+        let wal = self.wal.then(|| self.wal_file()).flatten();
+        let Some((file, path)) = wal else {
+            return self.write(f).map(|()| Flush::Done);
+        };
+        self.write_deferred(f)?;
+        Ok(Flush::Sync { file, path })
+    }
 }
 
 /// A write transaction in progress.
 struct SqliteTx<'c> {
     conn: &'c Connection,
+}
+
+impl SqliteTx<'_> {
+    /// Runs one statement through the connection's statement cache: a
+    /// rotation's few writes were dominated by parsing their SQL.
+    fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.conn.prepare_cached(sql)?.execute(params)
+    }
 }
 
 fn b(v: bool) -> i64 {
@@ -402,7 +448,7 @@ forward_reads!(SqliteTx<'_>, conn);
 
 impl StoreTx for SqliteTx<'_> {
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO tenants (uid, name, parent_uid, created) VALUES (?1, ?2, ?3, ?4)",
             params![row.uid, row.name, row.parent_uid, row.created],
         )?;
@@ -410,7 +456,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_user(&mut self, row: &UserRow) -> Result<()> {
-        let n = self.conn.execute(
+        let n = self.execute(
             &format!("INSERT OR IGNORE INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
             params![
                 row.uid,
@@ -431,7 +477,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn update_user(&mut self, row: &UserRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "UPDATE users SET kdf = ?2, wrapped_data_key = ?3, wrapped_private_key = ?4, checksum = ?5 WHERE uid = ?1",
             params![row.uid, row.kdf, row.wrapped_data_key, row.wrapped_private_key, row.checksum],
         )?;
@@ -439,7 +485,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_team(&mut self, row: &TeamRow) -> Result<()> {
-        let n = self.conn.execute(
+        let n = self.execute(
             "INSERT OR IGNORE INTO teams (uid, tenant_uid, name, created) VALUES (?1, ?2, ?3, ?4)",
             params![row.uid, row.tenant_uid, row.name, row.created],
         )?;
@@ -450,7 +496,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn put_team_member(&mut self, row: &TeamMemberRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT OR REPLACE INTO team_members (team_uid, user_uid, wrapped_key) VALUES (?1, ?2, ?3)",
             params![row.team_uid, row.user_uid, row.wrapped_key],
         )?;
@@ -458,7 +504,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn delete_team_member(&mut self, team_uid: &str, user_uid: &str) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM team_members WHERE team_uid = ?1 AND user_uid = ?2",
             params![team_uid, user_uid],
         )?;
@@ -466,7 +512,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn put_folder(&mut self, row: &FolderRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT OR REPLACE INTO folders (uid, tenant_uid, kind, parent_uid, shared_folder_uid, owner_uid, \
              revision, data, default_manage_users, default_manage_records, default_can_edit, default_can_share) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
@@ -499,7 +545,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn put_share(&mut self, row: &ShareRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT OR REPLACE INTO shares (shared_folder_uid, holder_uid, holder_kind, wrapped_key, manage_users, \
              manage_records, parent_uid) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -516,7 +562,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn delete_share(&mut self, shared_folder_uid: &str, holder_uid: &str) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM shares WHERE shared_folder_uid = ?1 AND holder_uid = ?2",
             params![shared_folder_uid, holder_uid],
         )?;
@@ -534,7 +580,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn update_record(&mut self, row: &RecordRow, expected_revision: i64) -> Result<()> {
-        let moved = self.conn.execute(
+        let moved = self.execute(
             "INSERT INTO record_history (record_uid, revision, owner_uid, tenant_uid, created, modified, data) \
              SELECT uid, revision, owner_uid, tenant_uid, created, modified, data FROM records \
              WHERE uid = ?1 AND revision = ?2",
@@ -543,7 +589,7 @@ impl StoreTx for SqliteTx<'_> {
         if moved == 0 {
             return Err(VaultError::Conflict(format!("record {}", row.uid)));
         }
-        self.conn.execute(
+        self.execute(
             "UPDATE records SET revision = ?2, modified = ?3, data = ?4, owner_uid = ?5 WHERE uid = ?1",
             params![row.uid, row.revision, row.modified, row.data, row.owner_uid],
         )?;
@@ -559,7 +605,7 @@ impl StoreTx for SqliteTx<'_> {
             "DELETE FROM pending_rotations WHERE record_uid = ?1",
             "DELETE FROM records WHERE uid = ?1",
         ] {
-            self.conn.execute(sql, [uid])?;
+            self.execute(sql, [uid])?;
         }
         Ok(())
     }
@@ -575,7 +621,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn delete_record_key(&mut self, record_uid: &str, holder_uid: &str) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM record_keys WHERE record_uid = ?1 AND holder_uid = ?2",
             params![record_uid, holder_uid],
         )?;
@@ -592,7 +638,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn unlink(&mut self, folder_uid: &str, record_uid: &str) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM folder_records WHERE folder_uid = ?1 AND record_uid = ?2",
             params![folder_uid, record_uid],
         )?;
@@ -600,7 +646,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_attachment(&mut self, row: &AttachmentRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO attachments (uid, record_uid, data) VALUES (?1, ?2, ?3)",
             params![row.uid, row.record_uid, row.data],
         )?;
@@ -608,7 +654,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn put_pending(&mut self, row: &PendingRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT OR REPLACE INTO pending_rotations (record_uid, started, data) VALUES (?1, ?2, ?3)",
             params![row.record_uid, row.started, row.data],
         )?;
@@ -616,7 +662,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn delete_pending(&mut self, record_uid: &str) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "DELETE FROM pending_rotations WHERE record_uid = ?1",
             [record_uid],
         )?;
@@ -624,7 +670,7 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn insert_audit(&mut self, row: &AuditRow) -> Result<()> {
-        self.conn.execute(
+        self.execute(
             "INSERT INTO audit (tenant_uid, record_uid, plugin, target, outcome, duration_ms, at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
@@ -700,5 +746,53 @@ mod tests {
             ["t1"],
             "the deferred write committed, the failed one did not"
         );
+    }
+
+    /// A write whose wait for the disk comes later: committed at once (and
+    /// FULL restored), and its flush syncs the vault's own WAL file.
+    #[test]
+    fn a_write_then_flush_commits_and_syncs_the_wal_later() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v.db");
+        drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+        let mut store = SqliteStore::open(&path).expect("open");
+        let flush = store
+            .write_then_flush(&mut |tx| {
+                tx.insert_tenant(&TenantRow {
+                    uid: "t1".into(),
+                    name: "tenant".into(),
+                    parent_uid: None,
+                    created: 0,
+                })
+            })
+            .expect("write");
+        assert_eq!(synchronous(&store), 2, "FULL again for other writes");
+        let wal = std::fs::canonicalize(dir.path().join("v.db-wal")).expect("the WAL");
+        assert!(
+            matches!(&flush, Flush::Sync { path, .. } if *path == wal),
+            "{flush:?}"
+        );
+        assert_eq!(store.tenants().expect("tenants").len(), 1, "committed");
+        flush.wait().expect("synced");
+    }
+
+    /// Through a symlink, the WAL synced is SQLite's own, next to the real
+    /// file (SQLite resolves the link), not one next to the link.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_vault_syncs_the_real_wal() {
+        let dir = tempfile::tempdir().expect("dir");
+        let real = dir.path().join("real.db");
+        drop(SqliteStore::create(&real, &mut |_| Ok(())).expect("create"));
+        let link = dir.path().join("link.db");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        let mut store = SqliteStore::open(&link).expect("open through the link");
+        let flush = store.write_then_flush(&mut |_| Ok(())).expect("write");
+        let wal = std::fs::canonicalize(dir.path().join("real.db-wal")).expect("the WAL");
+        assert!(
+            matches!(&flush, Flush::Sync { path, .. } if *path == wal),
+            "{flush:?}"
+        );
+        flush.wait().expect("synced");
     }
 }

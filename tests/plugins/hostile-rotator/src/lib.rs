@@ -23,6 +23,7 @@
 //! | `panic` | | panics with `hostile panic` |
 //! | `huge-result` | `bytes` (default 16 MiB) | returns `Internal("x" * bytes)` |
 //! | `huge-log-line` | | logs one 10 MiB line, then `Ok` |
+//! | `remember` | | `Rejected("remember: call N")`: how many calls this sandbox has served (what a sandbox keeps between calls) |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
 //!
@@ -32,6 +33,7 @@
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use keeper_plugin_sdk::{PluginError, PluginInfo, Rotation, Rotator, http, log};
 
@@ -112,6 +114,11 @@ impl Rotator for Hostile {
                 }
             }
             "panic" => panic!("hostile panic"),
+            "remember" => {
+                static CALLS: AtomicU32 = AtomicU32::new(0);
+                let n = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+                Err(stopped(format!("call {n}")))
+            }
             "huge-result" => {
                 let bytes = match req.param("bytes") {
                     Some(n) => n.parse().map_err(|_| {

@@ -318,7 +318,9 @@ impl StoreRead for Reads<'_> {
              WHERE r.uid = ? AND k.holder_uid IN ({})",
             placeholders(holders.len())
         );
-        let mut st = self.0.prepare(&sql)?;
+        // Cached: the text only changes with the number of holders, and
+        // parsing it was most of a rotation's vault time.
+        let mut st = self.0.prepare_cached(&sql)?;
         let params = std::iter::once(uid).chain(holders.iter().map(String::as_str));
         let rows = st.query_map(params_from_iter(params), keyed_row)?;
         Ok(dedup_keyed(rows.collect::<rusqlite::Result<_>>()?)
