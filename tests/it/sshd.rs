@@ -36,9 +36,14 @@ pub struct Sshd {
 
 impl Sshd {
     /// Starts a private sshd, or `None` (after a loud message) when OpenSSH
-    /// server is not installed.
+    /// server is not installed. Under `scripts/test` (which installs it and
+    /// sets `KEEPER_REQUIRE_SSHD=1`) a missing sshd fails the test instead.
     pub fn start() -> Option<Self> {
         if !Path::new(SSHD).exists() {
+            assert!(
+                std::env::var_os("KEEPER_REQUIRE_SSHD").is_none(),
+                "{SSHD} is not installed, and KEEPER_REQUIRE_SSHD is set"
+            );
             eprintln!(
                 "\n*** SKIPPING SSH TEST: {SSHD} is not installed \
                  (apt-get install openssh-server, or scripts/lib.sh ensure_sshd) ***\n"
