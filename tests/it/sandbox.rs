@@ -408,6 +408,31 @@ async fn a_rotation_session_keeps_one_sandbox_and_sessions_share_nothing() {
     }
 }
 
+/// An error of a session's step names what the sandbox refused during that
+/// step, not during an earlier one.
+#[tokio::test]
+async fn a_session_step_names_only_its_own_refusals() {
+    let (runtime, _cache) = runtime();
+    let plugin = hostile(&runtime);
+    let (allowed, _) = counting_listener();
+    let (elsewhere, hits) = counting_listener();
+    let call = CallContext {
+        target: Some(target(allowed)),
+        ..Default::default()
+    };
+    let mut session = plugin.rotation_session(call).await.expect("sandbox");
+    let address = elsewhere.to_string();
+    let refused = session
+        .step(Step::Rotate, &request("connect", &[("address", &address)]))
+        .await;
+    let msg = assert_stopped(refused, "connect");
+    assert!(msg.contains("keeper denied: TCP connect"), "{msg}");
+    let next = session.step(Step::Rotate, &request("remember", &[])).await;
+    let msg = assert_stopped(next, "remember");
+    assert_eq!(msg, "remember: call 1", "no refusal from the earlier step");
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+}
+
 /// A session whose step trapped refuses further steps with an error (the
 /// engine then uses fresh sandboxes), and the plugin still serves others.
 #[tokio::test]

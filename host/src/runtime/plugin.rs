@@ -115,8 +115,10 @@ impl LoadedPlugin {
         store.set_epoch_deadline(1);
         store.epoch_deadline_async_yield_and_update(1);
         store.data_mut().deadline = Instant::now() + self.limits.timeout;
-        // The request cap is per call (an importer session makes many).
+        // The request cap and the refusals an error names are per call (an
+        // importer or rotation session makes several).
         store.data_mut().http.new_call();
+        store.data().tcp.new_call();
         Ok(())
     }
 
@@ -469,12 +471,12 @@ impl LoadedPlugin {
 /// down a sandbox was most of a step's cost in the host. Every step sees the
 /// same record and both of its passwords, so sharing the sandbox between
 /// them shows the plugin nothing more; a session is never shared between
-/// records. The CPU budget, deadline and HTTP request cap are re-armed for
-/// each step; output and log caps are shared by the steps. After an error
-/// the sandbox may be in any state (a trap leaves it unusable): drop the
-/// session and start a fresh one. Plugins must not
-/// rely on memory surviving between steps; a resumed rotation runs each
-/// step in a fresh sandbox.
+/// records. The CPU budget, deadline, HTTP request cap and the refusals an
+/// error names are per step; output and log caps are shared by the steps.
+/// A step that fails other than with the plugin's own error (a trap, a
+/// timeout, a limit) leaves the session refusing further steps: start a
+/// fresh one. Plugins must not rely on memory surviving between steps; a
+/// resumed rotation runs each step in a fresh sandbox.
 pub struct RotationSession {
     plugin: LoadedPlugin,
     store: Store<PluginState>,

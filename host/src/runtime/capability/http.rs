@@ -148,9 +148,13 @@ impl HttpPolicy {
         self
     }
 
-    /// Starts a new call: its requests are counted afresh.
+    /// Starts a new call: its requests are counted afresh, and its errors
+    /// name only its own refusals.
     pub fn new_call(&mut self) {
         self.sent = 0;
+        if let Ok(mut denials) = self.denials.lock() {
+            denials.clear();
+        }
     }
 
     /// Decides whether a request to `uri` may be sent, counting it.

@@ -95,7 +95,15 @@ impl TcpPolicy {
         allowed
     }
 
-    /// The attempts refused so far.
+    /// Starts a new call (a sandbox can serve several): forgets earlier
+    /// refusals, so that a call's error names only its own.
+    pub fn new_call(&self) {
+        if let Ok(mut denials) = self.denials.lock() {
+            denials.clear();
+        }
+    }
+
+    /// The attempts refused so far in this call.
     pub fn denials(&self) -> Vec<Denial> {
         self.denials.lock().map(|d| d.clone()).unwrap_or_default()
     }
@@ -151,6 +159,8 @@ mod tests {
         assert!(!policy.check(addr("0.0.0.0:0"), SocketAddrUse::TcpListen));
         assert!(!policy.check(addr("127.0.0.1:3306"), SocketAddrUse::UdpBind));
         assert_eq!(policy.denials().len(), 7);
+        policy.new_call();
+        assert!(policy.denials().is_empty(), "a new call starts clean");
     }
 
     #[test]
