@@ -341,6 +341,8 @@ impl LoadedPlugin {
         call: CallContext,
         request: &Rotation,
     ) -> Result<(), Error> {
+        // Checked before instantiating too: an oversized request costs no sandbox.
+        self.check_argument(request)?;
         self.rotation_session(call).await?.step(step, request).await
     }
 
@@ -355,6 +357,7 @@ impl LoadedPlugin {
         call: CallContext,
         request: &Rotation,
     ) -> Result<Vec<Field>, Error> {
+        self.check_argument(request)?;
         self.rotation_session(call).await?.prepare(request).await
     }
 
