@@ -408,6 +408,49 @@ async fn a_rotation_session_keeps_one_sandbox_and_sessions_share_nothing() {
     }
 }
 
+/// The SDK's `TargetStream` (raw `wasi:sockets`): talks to the pinned
+/// target, honours a read timeout, and reports a refused connection.
+#[tokio::test]
+async fn the_sdk_target_stream_talks_times_out_and_reports_refusals() {
+    let (rt, _c) = runtime();
+    let plugin = hostile(&rt);
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        // First connection: ping → pong. Second: read, then say nothing.
+        for (i, stream) in listener.incoming().enumerate() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4];
+            if stream.read_exact(&mut buf).is_ok() && &buf == b"ping" && i == 0 {
+                let _ = stream.write_all(b"pong");
+            }
+            std::thread::sleep(Duration::from_secs(2));
+        }
+    });
+    attack(&plugin, "target-stream", &[], Some(target(addr)))
+        .await
+        .expect("ping, pong");
+    let silent = attack(
+        &plugin,
+        "target-stream",
+        &[("timeout_ms", "100")],
+        Some(target(addr)),
+    )
+    .await;
+    let msg = assert_stopped(silent, "target-stream");
+    assert!(msg.contains("within 100ms"), "{msg}");
+
+    let closed = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let refused = attack(&plugin, "target-stream", &[], Some(target(closed_addr))).await;
+    assert!(
+        matches!(&refused, Err(Error::Plugin { error: PluginError::Unreachable(m), .. })
+            if m.contains(&closed_addr.to_string())),
+        "{refused:?}"
+    );
+}
+
 /// An error of a session's step names what the sandbox refused during that
 /// step, not during an earlier one.
 #[tokio::test]

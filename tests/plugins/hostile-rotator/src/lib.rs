@@ -23,6 +23,7 @@
 //! | `panic` | | panics with `hostile panic` |
 //! | `huge-result` | `bytes` (default 16 MiB) | returns `Internal("x" * bytes)` |
 //! | `huge-log-line` | | logs one 10 MiB line, then `Ok` |
+//! | `target-stream` | `timeout_ms` (optional) | the SDK's `TargetStream`: `Ok` if the target answered `ping` with `pong`; connection errors as they come (`Unreachable`) |
 //! | `remember` | | `Rejected("remember: call N")`: how many calls this sandbox has served (what a sandbox keeps between calls) |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
@@ -35,6 +36,7 @@ use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use keeper_plugin_sdk::net::TargetStream;
 use keeper_plugin_sdk::{PluginError, PluginInfo, Rotation, Rotator, http, log};
 
 /// The plugin.
@@ -68,6 +70,22 @@ impl Rotator for Hostile {
                     .map_err(|e| stopped(format!("{address}: {e}")))
             }
             "connect-target" => ping_target(req).map_err(stopped),
+            "target-stream" => {
+                let mut stream = TargetStream::connect(req.target()?)?;
+                if let Some(ms) = req.param("timeout_ms") {
+                    let ms = ms.parse().map_err(|_| {
+                        PluginError::InvalidConfig(format!("`timeout_ms` is not a number: {ms}"))
+                    })?;
+                    stream.set_read_timeout(Some(std::time::Duration::from_millis(ms)));
+                }
+                stream.send(b"ping")?;
+                let reply = stream.recv_exact(4).map_err(|e| stopped(e.to_string()))?;
+                if reply == b"pong" {
+                    Ok(())
+                } else {
+                    Err(stopped(format!("unexpected reply {reply:?}")))
+                }
+            }
             "dns" => {
                 let name = req.param("name").unwrap_or("localhost");
                 let mut addrs = (name, 0)
