@@ -40,8 +40,8 @@ use crate::{PluginError, Target};
 ///
 /// Built on `wasi:sockets` directly rather than `std::net::TcpStream`: a
 /// read that has to wait is one `blocking-read` call to the host instead of
-/// wasi-libc's read, poll and read again, which is most of the sandbox's
-/// cost per network round trip.
+/// wasi-libc's read, poll and read again (fewer host calls per network
+/// round trip).
 pub struct TargetStream {
     // Dropped in this order: the streams are the socket's children.
     input: InputStream,
@@ -100,8 +100,9 @@ impl TargetStream {
         })
     }
 
-    /// Sends one whole protocol message, handing all of it to the socket in
-    /// a single write (see the module documentation for why).
+    /// Sends one whole protocol message, handing it to the socket in as few
+    /// writes as it accepts: one, for a message up to the host's write
+    /// permit (64 KiB). See the module documentation for why.
     ///
     /// Fails with [`PluginError::Unreachable`] if the connection breaks.
     pub fn send(&mut self, message: &[u8]) -> Result<(), PluginError> {
