@@ -451,6 +451,52 @@ async fn the_sdk_target_stream_talks_times_out_and_reports_refusals() {
     );
 }
 
+/// The rotation engine runs a record's `prepare`, `rotate` and `verify` in
+/// one sandbox: the hostile rotator's `same-sandbox` fails its `rotate` and
+/// `verify` in any sandbox where `prepare` did not run, as a lone call shows.
+#[tokio::test]
+async fn the_engine_runs_a_records_steps_in_one_sandbox() {
+    use keeper::rotation::{Engine, Options, Outcome};
+    use keeper::vault::Vault;
+    use keeper::vault::crypto::KdfParams;
+    use keeper::vault::model::RecordData;
+    use serde_json::json;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let plugin_dir = dir.path().join("plugins");
+    plugins::hostile_rotator().package_into(&plugin_dir.join("hostile-rotator"));
+    let mut vault = Vault::create(
+        &dir.path().join("vault.db"),
+        "a@example.com",
+        &secrecy::SecretString::from("master password"),
+        &KdfParams::insecure_fast(),
+    )
+    .expect("vault");
+    let mut data = RecordData::new("login", "one sandbox");
+    data.set_field(false, "password", None, vec![json!("Old-pass-1")], 0);
+    for (label, value) in [
+        ("cmdr:plugin", "hostile-rotator"),
+        ("cmdr:attack", "same-sandbox"),
+    ] {
+        data.set_field(true, "text", Some(label), vec![json!(value)], 0);
+    }
+    let uid = vault.add_record(data, None).expect("record");
+    let engine = Engine::new(
+        vault,
+        plugin_dir,
+        dir.path().join("cache"),
+        dir.path().join("known_hosts"),
+    )
+    .expect("engine");
+    let report = engine.rotate(&uid, None, &Options::default()).await;
+    assert_eq!(report.outcome, Outcome::Rotated, "{report:?}");
+
+    let (rt, _c) = runtime();
+    let lone = attack(&hostile(&rt), "same-sandbox", &[], None).await;
+    let msg = assert_stopped(lone, "same-sandbox");
+    assert!(msg.contains("prepare did not"), "{msg}");
+}
+
 /// An error of a session's step names what the sandbox refused during that
 /// step, not during an earlier one.
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! A rotator that attacks the sandbox, for keeper's hostile-plugin tests.
 //!
 //! `describe` is ordinary; `rotate` performs the attack named by the
-//! parameter `attack`. It returns `Ok(())` when the attack **succeeded** (the
+//! parameter `attack` (`prepare` and `verify` only take part in
+//! `same-sandbox`). It returns `Ok(())` when the attack **succeeded** (the
 //! sandbox failed) and `Err(PluginError::Rejected("<attack>: <detail>"))`
 //! when it was stopped by an error the plugin could observe. Attacks the
 //! host must stop from outside (a trap, a timeout) never return.
@@ -24,6 +25,7 @@
 //! | `huge-result` | `bytes` (default 16 MiB) | returns `Internal("x" * bytes)` |
 //! | `huge-log-line` | | logs one 10 MiB line, then `Ok` |
 //! | `target-stream` | `timeout_ms` (optional) | the SDK's `TargetStream`: `Ok` if the target answered `ping` with `pong`; connection errors as they come (`Unreachable`) |
+//! | `same-sandbox` | | `prepare` marks the sandbox; `rotate` and `verify` are `Ok` only in a marked one (shows the host ran them in one sandbox) |
 //! | `remember` | | `Rejected("remember: call N")`: how many calls this sandbox has served (what a sandbox keeps between calls) |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
@@ -34,10 +36,24 @@
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use keeper_plugin_sdk::net::TargetStream;
-use keeper_plugin_sdk::{PluginError, PluginInfo, Rotation, Rotator, http, log};
+use keeper_plugin_sdk::{Field, PluginError, PluginInfo, Rotation, Rotator, http, log};
+
+/// Set by `prepare` for the `same-sandbox` attack.
+static PREPARED_HERE: AtomicBool = AtomicBool::new(false);
+
+/// For `same-sandbox`: whether `prepare` ran in this sandbox.
+fn same_sandbox(step: &str) -> Result<(), PluginError> {
+    if PREPARED_HERE.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        Err(PluginError::Rejected(format!(
+            "same-sandbox: {step} ran in a sandbox where prepare did not"
+        )))
+    }
+}
 
 /// The plugin.
 pub struct Hostile;
@@ -45,6 +61,22 @@ pub struct Hostile;
 impl Rotator for Hostile {
     fn describe() -> PluginInfo {
         PluginInfo::new("hostile-rotator", "Attacks the sandbox (tests only)")
+    }
+
+    fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
+        if req.param("attack") == Some("same-sandbox") {
+            PREPARED_HERE.store(true, Ordering::Relaxed);
+        }
+        Ok(Vec::new())
+    }
+
+    fn verify(req: &Rotation) -> Result<(), PluginError> {
+        match req.param("attack") {
+            Some("same-sandbox") => same_sandbox("verify"),
+            _ => Err(PluginError::Unsupported(
+                "hostile-rotator verifies only for `same-sandbox`".into(),
+            )),
+        }
     }
 
     fn rotate(req: &Rotation) -> Result<(), PluginError> {
@@ -70,6 +102,7 @@ impl Rotator for Hostile {
                     .map_err(|e| stopped(format!("{address}: {e}")))
             }
             "connect-target" => ping_target(req).map_err(stopped),
+            "same-sandbox" => same_sandbox("rotate"),
             "target-stream" => {
                 let mut stream = TargetStream::connect(req.target()?)?;
                 if let Some(ms) = req.param("timeout_ms") {
