@@ -10,6 +10,7 @@ mod membership;
 mod plugin_cli;
 mod plugins;
 mod rotate;
+mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;
 mod ssh_client;
