@@ -319,6 +319,50 @@ fn a_killed_holders_lock_is_taken_over_and_its_rotation_resolved() {
     assert!(!pending(&k, &uid));
 }
 
+/// An `edit` of the record while its rotation is between verify and
+/// finish (the target already has the new password) is neither lost nor
+/// able to make the finish fail: the finish applies the new password to
+/// the edited revision, and a password typed in meanwhile goes to the
+/// history.
+#[test]
+fn an_edit_during_a_rotation_merges_with_its_finish() {
+    let old = "Edited-old-pass-1";
+    let account = Account::new("kl_", old);
+    let k = vault();
+    let uid = mysql_record(&k, "edited", &account, old);
+    let held = Held::start(&k, &["rotate", &uid], "after-verify");
+    kp(
+        &k,
+        &[
+            "edit",
+            "-r",
+            &uid,
+            "-n",
+            "edited meanwhile",
+            "password=Typed-in-pass-1",
+        ],
+    )
+    .ok();
+    let done = held.release();
+    assert!(done.status.success(), "{}", text(&done));
+    assert!(text(&done).contains("rotated"), "{}", text(&done));
+    let new = vault_password(&k, &uid);
+    assert!(
+        can_login(&account.name, &new),
+        "the vault has the working one"
+    );
+    let record = kp(&k, &["get", &uid, "--format", "json"]).json();
+    assert_eq!(record["notes"], "edited meanwhile", "{record}");
+    let history = kp(
+        &k,
+        &[
+            "history", &uid, "-a", "password", "--unmask", "--format", "json",
+        ],
+    )
+    .stdout();
+    assert!(history.contains("Typed-in-pass-1"), "{history}");
+}
+
 /// Tiny xorshift, seeded and printed, so a failing run can be replayed
 /// with `KEEPER_STRESS_SEED`.
 struct Rng(u64);

@@ -888,6 +888,42 @@ mod tests {
         flush.wait().expect("synced");
     }
 
+    /// A version-1 vault (no rotation locks) is upgraded when opened, once,
+    /// keeping its data; a vault from a newer keeper is refused.
+    #[test]
+    fn a_version_1_vault_gains_rotation_locks_when_opened() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v.db");
+        drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.execute_batch(
+            "DROP TABLE rotation_locks; PRAGMA user_version = 1; \
+             UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
+             INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
+        )
+        .expect("make it version 1");
+        drop(conn);
+        let store = SqliteStore::open(&path).expect("open upgrades");
+        let version: i64 = store
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.rotation_lock("r").expect("the table exists"), None);
+        assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+        drop(store);
+        SqliteStore::open(&path).expect("a second open has nothing to do");
+
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.execute_batch("PRAGMA user_version = 3")
+            .expect("newer");
+        drop(conn);
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(VaultError::UnsupportedVersion(3))
+        ));
+    }
+
     /// Through a symlink, the WAL synced is SQLite's own, next to the real
     /// file (SQLite resolves the link), not one next to the link.
     #[cfg(unix)]
