@@ -166,7 +166,8 @@ fn audit_len(k: &Keeper) -> usize {
 
 /// A second `rotate` of a record another process is rotating says who
 /// (pid, host, time), fails, and touches nothing: not the target, not the
-/// holder's pending state, not the audit log; so does `--resume` and `rm`.
+/// holder's pending state, not the audit log; so do `--resume`, `rm` and
+/// `rmdir`.
 /// The holder, stopped (SIGSTOP, so its heartbeat stops too) or not, is
 /// never taken over, and finishes normally.
 #[test]
@@ -175,6 +176,8 @@ fn a_busy_record_is_refused_naming_its_holder_and_nothing_is_touched() {
     let account = Account::new("kl_", old);
     let k = vault();
     let uid = mysql_record(&k, "busy", &account, old);
+    kp(&k, &["mkdir", "lockdir"]).ok();
+    kp(&k, &["mv", &uid, "lockdir"]).ok();
     let held = Held::start(&k, &["rotate", &uid], "after-pending");
     assert!(pending(&k, &uid), "the holder's pending state is stored");
     let audit = audit_len(&k);
@@ -212,9 +215,15 @@ fn a_busy_record_is_refused_naming_its_holder_and_nothing_is_touched() {
         "{}",
         text(&resume)
     );
-    let rm = keeper(&k, &["rm", &uid, "--force"]).output().expect("run");
-    assert!(!rm.status.success());
-    assert!(text(&rm).contains("being rotated by pid"), "{}", text(&rm));
+    for args in [["rm", &uid, "--force"], ["rmdir", "lockdir", "--force"]] {
+        let rm = keeper(&k, &args).output().expect("run");
+        assert!(!rm.status.success(), "{args:?}");
+        assert!(
+            text(&rm).contains("being rotated by pid"),
+            "{args:?}: {}",
+            text(&rm)
+        );
+    }
     assert!(
         Command::new("kill")
             .args(["-CONT", &pid])
