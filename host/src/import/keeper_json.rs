@@ -14,13 +14,13 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
 
-use super::crypto;
-use super::folders::FolderTree;
-use super::import_engine::{FolderSpec, ImportRecord};
-use super::membership::{SharedFolderEntry, TeamEntry};
-use super::model::{Field, RecordData, fields, types};
-use super::store::FolderKind;
-use super::{Record, Result, Vault, VaultError, path};
+use crate::vault::crypto;
+use crate::vault::membership::{SharedFolderEntry, TeamEntry};
+use crate::vault::model::{fields, types};
+use crate::vault::{
+    Field, FolderKind, FolderSpec, FolderTree, NewRecord, Record, RecordData, Result, Vault,
+    VaultError, path,
+};
 
 /// Field types that hold several values in one field (a JSON list stays one field).
 const MULTI_VALUE: &[&str] = &[
@@ -187,7 +187,7 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
             .collect();
         obj.insert("schema".into(), Value::Array(schema));
     }
-    let keys = vault.store.record_keys(&r.uid)?;
+    let keys = vault.record_rights(&r.uid)?;
     let mut folders = Vec::new();
     for folder_uid in tree.folders_of(&r.uid) {
         let Some(folder) = tree.get(folder_uid) else {
@@ -364,7 +364,7 @@ pub struct Parsed {
     /// `shared_folders`.
     pub shared: Vec<SharedFolderEntry>,
     /// `records`.
-    pub records: Vec<ImportRecord>,
+    pub records: Vec<NewRecord>,
     /// `teams`.
     pub teams: Vec<TeamEntry>,
 }
@@ -407,11 +407,11 @@ pub fn parse(doc: &Value) -> Result<Parsed> {
             .get("last_modified")
             .and_then(Value::as_i64)
             .map(|s| if s > 100_000_000_000 { s } else { s * 1000 });
-        parsed.records.push(ImportRecord {
+        parsed.records.push(NewRecord {
             uid,
             modified,
             folders: folder_specs(r),
-            ..ImportRecord::new(data)
+            ..NewRecord::new(data)
         });
     }
     for (i, v) in shared.into_iter().enumerate() {
@@ -453,7 +453,7 @@ pub fn export_csv(vault: &Vault) -> Result<String> {
                     let names = tree.names(&f.uid);
                     folder = path::join(&names[sf_names.len().min(names.len())..]);
                     shared = path::join(&sf_names);
-                    let keys = vault.store.record_keys(&r.uid)?;
+                    let keys = vault.record_rights(&r.uid)?;
                     if let Some(k) = keys.iter().find(|k| &k.holder_uid == sf) {
                         if k.can_edit {
                             shared.push_str("#edit");

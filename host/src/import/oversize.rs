@@ -12,9 +12,7 @@
 
 use serde_json::Value;
 
-use super::import_engine::ImportAttachment;
-use super::model::{Field, RecordData};
-use super::{Result, VaultError};
+use crate::vault::{Field, NewAttachment, RecordData, Result, VaultError};
 
 /// The most record data kept in the record itself: 5 MB (5 × 1024 × 1024
 /// bytes of JSON: title, notes, fields and custom fields).
@@ -71,7 +69,7 @@ fn field_text(f: &Field) -> String {
 ///
 /// [`VaultError::Invalid`] when the record is still too large with every
 /// field moved (a title over the limit).
-pub fn fit(d: &mut RecordData, files: &mut Vec<ImportAttachment>) -> Result<usize> {
+pub fn fit(d: &mut RecordData, files: &mut Vec<NewAttachment>) -> Result<usize> {
     let mut size = data_size(d);
     if size <= MAX_RECORD_DATA {
         return Ok(0);
@@ -130,7 +128,7 @@ pub fn fit(d: &mut RecordData, files: &mut Vec<ImportAttachment>) -> Result<usiz
                 text
             }
         };
-        files.push(ImportAttachment {
+        files.push(NewAttachment {
             name,
             mime: "text/plain".into(),
             data: zeroize::Zeroizing::new(text.into_bytes()),
