@@ -1,4 +1,4 @@
-//! Record operations on an unlocked [`Vault`]: read, add (one or in bulk),
+//! Record operations on an unlocked [`Vault`]: read, add (one; many: `batch.rs`),
 //! update with revision checks and password history, delete, history,
 //! search, attachments, and the rotation hooks (pending state, audit).
 
