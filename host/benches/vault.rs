@@ -102,7 +102,7 @@ fn record(i: usize) -> RecordData {
         vec![format!("https://app{}.example.com/login", i % 5000).into()],
         now,
     );
-    d.notes = format!("Account number {i}; created by the benchmark. Rotate quarterly.");
+    d.notes = format!("Account number {i}; created by the benchmark. Rotate quarterly.").into();
     d.custom.push(Field::new(
         "text",
         Some("department"),

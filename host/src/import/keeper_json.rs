@@ -150,7 +150,7 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
         }
     }
     if !d.notes.is_empty() {
-        obj.insert("notes".into(), d.notes.clone().into());
+        obj.insert("notes".into(), d.notes.as_str().into());
     }
     obj.insert("last_modified".into(), (r.modified / 1000).into());
     let mut custom = Map::new();
@@ -330,7 +330,7 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
     let mut data = RecordData::new(&record_type, title.trim());
     data.fields = out_fields;
     data.custom = custom;
-    data.notes = s("notes");
+    data.notes = s("notes").into();
     Ok(data)
 }
 
@@ -472,7 +472,7 @@ pub fn export_csv(vault: &Vault) -> Result<String> {
             d.login().unwrap_or_default().to_string(),
             d.password().unwrap_or_default().to_string(),
             d.url().unwrap_or_default().to_string(),
-            d.notes.clone(),
+            d.notes.to_string(),
             shared,
             "$record_uid".into(),
             r.uid.clone(),

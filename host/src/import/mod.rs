@@ -269,7 +269,7 @@ pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str
     for f in &r.custom {
         set(true, f);
     }
-    data.notes = r.notes.unwrap_or_default();
+    data.notes = r.notes.unwrap_or_default().into();
     let folders: Vec<FolderSpec> = r
         .locations
         .into_iter()

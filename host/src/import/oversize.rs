@@ -112,7 +112,7 @@ pub fn fit(d: &mut RecordData, files: &mut Vec<NewAttachment>) -> Result<usize> 
         let pointer =
             format!("This field is stored as attachment \"{name}\" to avoid the 5 MB record limit");
         let text = match part {
-            Part::Notes => std::mem::replace(&mut d.notes, pointer),
+            Part::Notes => std::mem::replace(&mut *d.notes, pointer),
             Part::Field(i) | Part::Custom(i) => {
                 let f = match part {
                     Part::Field(_) => &mut d.fields[i],
@@ -152,7 +152,7 @@ mod tests {
     #[test]
     fn largest_fields_move_first_until_the_record_fits() {
         let mut d = RecordData::new("login", "Big");
-        d.notes = "n".repeat(3 * 1024 * 1024);
+        d.notes = "n".repeat(3 * 1024 * 1024).into();
         d.set_field(false, "login", None, vec!["me".into()], 0);
         d.set_field(
             true,
@@ -185,7 +185,7 @@ mod tests {
     #[test]
     fn small_records_are_untouched_and_huge_titles_fail() {
         let mut d = RecordData::new("login", "Small");
-        d.notes = "x".repeat(1000);
+        d.notes = "x".repeat(1000).into();
         let before = d.clone();
         assert_eq!(fit(&mut d, &mut Vec::new()).expect("fits"), 0);
         assert!(d == before);

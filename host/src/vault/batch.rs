@@ -319,7 +319,7 @@ fn replace_tx(tx: &mut dyn StoreTx, s: &Session, uid: &str, data: &RecordData) -
             .filter(|f| f.kind == "fileRef")
             .flat_map(|f| f.value.clone())
             .collect();
-        let old_password = d.password().map(str::to_string);
+        let old_password = d.password().map(|p| Zeroizing::new(p.to_string()));
         *d = data.clone();
         d.password_history = password_history;
         d.attachments = attachments;

@@ -346,7 +346,7 @@ pub(crate) fn update_record_tx(
         // The closure replaced the field directly: keep the history anyway.
         if let Some(old) = before.password().filter(|p| !p.is_empty()) {
             record.data.password_history.push(super::PasswordChange {
-                password: old.to_string(),
+                password: Zeroizing::new(old.to_string()),
                 replaced: now,
             });
         }

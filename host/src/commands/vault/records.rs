@@ -206,7 +206,7 @@ pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
     let mut data = RecordData::new(rt.id, args.title.trim());
     let files = apply_args(&mut data, &args.fields, true)?;
     if let Some(n) = &args.notes {
-        data.notes = n.clone();
+        data.notes = n.clone().into();
     }
     let mut vault = unlock(ctx)?;
     let tree = vault.folder_tree()?;
@@ -309,7 +309,7 @@ fn record_rows(r: &Record, tree: &FolderTree, unmask: bool) -> Vec<(String, Stri
         }
     }
     if !r.data.notes.is_empty() {
-        rows.push(("Notes".into(), r.data.notes.clone()));
+        rows.push(("Notes".into(), r.data.notes.to_string()));
     }
     for p in folder_paths(r, tree) {
         rows.push(("Folder".into(), p));
@@ -398,7 +398,7 @@ pub(super) fn edit(ctx: &Context, args: &EditArgs) -> anyhow::Result<ExitCode> {
                 }
                 d.notes.push_str(&n[1..]);
             }
-            Some(n) => d.notes = n.to_string(),
+            Some(n) => d.notes = n.to_string().into(),
             None => {}
         }
         files = apply_args(d, &args.fields, false)
