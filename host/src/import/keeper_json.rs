@@ -22,15 +22,6 @@ use crate::vault::{
     VaultError, path,
 };
 
-/// Field types that hold several values in one field (a JSON list stays one field).
-const MULTI_VALUE: &[&str] = &[
-    "securityQuestion",
-    "fileRef",
-    "addressRef",
-    "cardRef",
-    "recordRef",
-];
-
 /// `custom_fields` key for a field.
 fn field_key(f: &Field, custom: bool) -> String {
     match (&f.label, custom && f.kind == "text") {
@@ -162,7 +153,7 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
             &mut custom,
             field_key(f, false),
             &f.value,
-            MULTI_VALUE.contains(&f.kind.as_str()),
+            fields::holds_many(&f.kind),
         );
     }
     for f in &d.custom {
@@ -173,7 +164,7 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
             &mut custom,
             field_key(f, true),
             &f.value,
-            MULTI_VALUE.contains(&f.kind.as_str()),
+            fields::holds_many(&f.kind),
         );
     }
     if !custom.is_empty() {
@@ -259,7 +250,7 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
     if let Some(custom) = obj.get("custom_fields").and_then(Value::as_object) {
         for (key, value) in custom {
             let (kind, label) = parse_key(key);
-            let multi = MULTI_VALUE.contains(&kind.as_str());
+            let multi = fields::holds_many(&kind);
             let values: Vec<Value> = match value {
                 Value::Array(list) if multi => vec![Value::Array(list.clone())],
                 Value::Array(list) => list

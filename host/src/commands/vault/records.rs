@@ -20,15 +20,6 @@ use crate::rotation::password;
 use crate::vault::model::{fields, types};
 use crate::vault::{FolderTree, Record, RecordData, Vault, now_ms};
 
-/// Field types that hold several values in one field.
-const MULTI_VALUE: &[&str] = &[
-    "securityQuestion",
-    "fileRef",
-    "addressRef",
-    "cardRef",
-    "recordRef",
-];
-
 /// One `name=value` argument.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct FieldArg {
@@ -151,7 +142,7 @@ fn apply_args(
                     .rev()
                     .find(|x| x.matches(&f.kind, f.label.as_deref()));
                 match existing {
-                    Some(x) if MULTI_VALUE.contains(&f.kind.as_str()) => x.value.push(v),
+                    Some(x) if fields::holds_many(&f.kind) => x.value.push(v),
                     _ => data
                         .custom
                         .push(crate::vault::Field::new(&f.kind, f.label.as_deref(), v)),
