@@ -21,10 +21,20 @@
 //! 5. anything else is added.
 //!
 //! Importing the same source twice therefore creates no duplicates.
+//!
+//! Links between the source's records (`addressRef`, `cardRef`, `recordRef`
+//! fields naming other records by the source's ids, as Keeper JSON's
+//! `references` do) are re-linked to the uids those records get in the
+//! vault, as Commander does: records that are not links are decided first,
+//! so the record a link names is known before the link is compared and
+//! written. A link to an id the run has not seen stays only when it is a
+//! uid (it may name a vault record).
 
 use std::collections::{HashMap, HashSet};
 
+use crate::vault::crypto;
 use crate::vault::duplicates::full_hash;
+use crate::vault::model::fields;
 use crate::vault::{
     Action, Batch, FolderSpec, NewAttachment, NewRecord, Record, RecordData, Result,
     SharedFolderDefaults, Vault, check_attachment,
@@ -306,6 +316,9 @@ fn prepare(records: &[NewRecord]) -> Result<Vec<Prepared>> {
 /// interrupted import resumes.
 pub struct Importer {
     matcher: Matcher,
+    /// The source's record ids → the uids those records have in the vault
+    /// (for re-linking links between them).
+    ids: HashMap<String, String>,
 }
 
 impl Importer {
@@ -317,6 +330,7 @@ impl Importer {
     pub fn new(vault: &Vault, options: ImportOptions) -> Result<Self> {
         Ok(Self {
             matcher: Matcher::new(vault, options)?,
+            ids: HashMap::new(),
         })
     }
 
@@ -327,20 +341,50 @@ impl Importer {
     ///
     /// As [`Importer::write`], except for storage write errors.
     pub fn plan(&mut self, records: &[NewRecord]) -> Result<Vec<Action>> {
-        let prepared = prepare(records)?;
-        Ok(self.decide_all(records, &prepared))
+        let mut prepared = prepare(records)?;
+        Ok(self
+            .decide_all(records, &mut prepared)
+            .into_iter()
+            .map(|(action, _)| action)
+            .collect())
     }
 
-    fn decide_all(&mut self, records: &[NewRecord], prepared: &[Prepared]) -> Vec<Action> {
+    /// Re-links each record's links, decides its action and the uid it
+    /// will have (in source order, links last; see the module
+    /// documentation); returns them in source order.
+    fn decide_all(
+        &mut self,
+        records: &[NewRecord],
+        prepared: &mut [Prepared],
+    ) -> Vec<(Action, Option<String>)> {
         let options = self.matcher.options;
-        records
-            .iter()
-            .zip(prepared)
-            .map(|(r, p)| {
-                self.matcher
-                    .decide(r.uid.as_deref(), &p.data, placements(r, options))
-            })
-            .collect()
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by_key(|&i| has_links(&prepared[i].data));
+        let mut decided = vec![None; records.len()];
+        for i in order {
+            let (r, p) = (&records[i], &mut prepared[i]);
+            relink(&mut p.data, &self.ids);
+            let action = self
+                .matcher
+                .decide(r.uid.as_deref(), &p.data, placements(r, options));
+            let uid = match &action {
+                Action::Replace(u) | Action::Link(u) => Some(u.clone()),
+                // A source id that is not a uid (`65`) gets a fresh uid now,
+                // so that links to it can name it.
+                Action::Add => r.uid.as_ref().map(|id| {
+                    if crypto::is_uid(id) {
+                        id.clone()
+                    } else {
+                        crypto::new_uid()
+                    }
+                }),
+            };
+            if let (Some(id), Some(uid)) = (&r.uid, &uid) {
+                self.ids.insert(id.clone(), uid.clone());
+            }
+            decided[i] = Some((action, uid));
+        }
+        decided.into_iter().flatten().collect()
     }
 
     /// Writes one part in one transaction ([`Vault::apply`]): creates the
@@ -387,19 +431,19 @@ impl Importer {
         durable: bool,
     ) -> Result<ImportSummary> {
         let options = self.matcher.options;
-        let prepared = prepare(records)?;
-        let actions = self.decide_all(records, &prepared);
+        let mut prepared = prepare(records)?;
+        let decided = self.decide_all(records, &mut prepared);
         let fields_moved = prepared.iter().map(|p| p.moved).sum();
         let batch = Batch {
             shared_folders: shared.to_vec(),
             records: records
                 .iter()
                 .zip(prepared)
-                .zip(actions)
-                .map(|((r, p), action)| {
+                .zip(decided)
+                .map(|((r, p), (action, uid))| {
                     let files = self.matcher.new_files(&action, p.files);
                     let record = NewRecord {
-                        uid: r.uid.clone(),
+                        uid,
                         data: p.data,
                         folders: placements(r, options).to_vec(),
                         modified: r.modified,
@@ -422,6 +466,41 @@ impl Importer {
             attachments: applied.attachments,
             fields_moved,
         })
+    }
+}
+
+/// Whether a record links to other records.
+fn has_links(d: &RecordData) -> bool {
+    d.fields
+        .iter()
+        .chain(&d.custom)
+        .any(|f| fields::is_reference(&f.kind) && !f.value.is_empty())
+}
+
+/// Points a record's links at the uids the records they name have in the
+/// vault: a source id seen in this run becomes that record's uid, a uid
+/// stays, anything else is dropped.
+fn relink(d: &mut RecordData, ids: &HashMap<String, String>) {
+    for f in d.fields.iter_mut().chain(d.custom.iter_mut()) {
+        if !fields::is_reference(&f.kind) {
+            continue;
+        }
+        f.value = f
+            .value
+            .iter()
+            .filter_map(|v| {
+                let id = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => return None,
+                };
+                match ids.get(&id) {
+                    Some(uid) => Some(uid.clone()),
+                    None => crypto::is_uid(&id).then_some(id),
+                }
+            })
+            .map(serde_json::Value::String)
+            .collect();
     }
 }
 

@@ -121,6 +121,12 @@ pub fn holds_many(kind: &str) -> bool {
     )
 }
 
+/// Whether fields of this type link to other records by uid (`addressRef`,
+/// `cardRef`, `recordRef`; not `fileRef`, whose uids are attachments).
+pub fn is_reference(kind: &str) -> bool {
+    kind.ends_with("Ref") && kind != "fileRef"
+}
+
 /// Whether a value counts as empty (`""`, `{}` with empty members, `null`).
 pub fn value_is_empty(v: &Value) -> bool {
     match v {
