@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use keeper::vault::crypto::KdfParams;
 use keeper::vault::store::sqlite::SqliteStore;
-use keeper::vault::{Field, NewRecord, RecordData, SearchPattern, SecretString, Vault};
+use keeper::vault::{
+    Action, Batch, Field, FolderSpec, NewRecord, RecordData, SearchPattern, SecretString, Vault,
+};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -100,7 +102,7 @@ fn record(i: usize) -> RecordData {
         vec![format!("https://app{}.example.com/login", i % 5000).into()],
         now,
     );
-    d.notes = format!("Account number {i}; created by the benchmark. Rotate quarterly.");
+    d.notes = format!("Account number {i}; created by the benchmark. Rotate quarterly.").into();
     d.custom.push(Field::new(
         "text",
         Some("department"),
@@ -132,24 +134,32 @@ fn main() {
     let mut vault = Vault::create(&path, "bench@example.com", &password, &params).expect("create");
     let folders: Vec<String> = (0..100)
         .map(|i| {
-            vault
-                .mkdir(&format!("Team {}\\Project {i}", i % 10), None)
-                .expect("mkdir")
+            let path = format!("Team {}\\Project {i}", i % 10);
+            vault.mkdir(&path, None).expect("mkdir");
+            path
         })
         .collect();
     let start = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
-        let batch = chunk
+        let records = chunk
             .iter()
             .map(|&i| {
                 let mut r = NewRecord::new(record(i));
                 if i % 2 == 0 {
-                    r.folders.push(folders[i % folders.len()].clone());
+                    r.folders.push(FolderSpec {
+                        folder: Some(folders[i % folders.len()].clone()),
+                        ..FolderSpec::default()
+                    });
                 }
-                r
+                (Action::Add, r)
             })
             .collect();
-        vault.add_records(batch).expect("insert");
+        vault
+            .apply(&Batch {
+                shared_folders: Vec::new(),
+                records,
+            })
+            .expect("insert");
     }
     let insert = start.elapsed();
     drop(vault);

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
+use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
@@ -18,7 +19,7 @@ pub struct Config {
     /// The vault user (e-mail).
     pub user: Option<String>,
     /// The master password, for unattended use. Prefer `KEEPER_PASSWORD`.
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
     /// HTTP(S) proxy URL for plugin HTTP requests.
     pub proxy: Option<String>,
     /// The shortest password `rotate` sets (default 12); `--min-length`
@@ -82,5 +83,24 @@ fn read_config(path: &Path) -> anyhow::Result<Config> {
         Err(e) => {
             Err(e).with_context(|| format!("cannot read configuration file {}", path.display()))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret as _;
+
+    use super::Config;
+
+    #[test]
+    fn the_config_password_is_a_secret_from_parsing_on() {
+        let config: Config =
+            serde_json::from_str(r#"{"user": "a@b.c", "password": "Hunter2-secret"}"#)
+                .expect("config");
+        assert_eq!(
+            config.password.as_ref().map(|p| p.expose_secret()),
+            Some("Hunter2-secret")
+        );
+        assert!(!format!("{config:?}").contains("Hunter2"), "Debug hides it");
     }
 }

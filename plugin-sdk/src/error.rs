@@ -137,8 +137,10 @@ mod tests {
         }
     }
 
+    /// Every variant goes to the WIT case of its own name (the generated
+    /// type is the WIT variant's: pinned to the contract) and back.
     #[test]
-    fn every_variant_round_trips_through_wit() {
+    fn every_variant_round_trips_through_the_wit_case_of_its_name() {
         let all = [
             PluginError::InvalidConfig("a".into()),
             PluginError::Unreachable("b".into()),
@@ -148,9 +150,25 @@ mod tests {
             PluginError::MalformedInput("f".into()),
             PluginError::Internal("g".into()),
         ];
+        // A new variant fails to compile here until it is listed above.
+        for err in &all {
+            match err {
+                PluginError::InvalidConfig(_)
+                | PluginError::Unreachable(_)
+                | PluginError::AuthFailed(_)
+                | PluginError::Rejected(_)
+                | PluginError::Unsupported(_)
+                | PluginError::MalformedInput(_)
+                | PluginError::Internal(_) => {}
+            }
+        }
         for err in all {
-            let back = PluginError::from(wit::PluginError::from(err.clone()));
-            assert_eq!(back, err);
+            let case = wit::PluginError::from(err.clone());
+            // `InvalidConfig("a")` and the generated `PluginError::InvalidConfig("a")`.
+            let ours = format!("{err:?}");
+            let theirs = format!("{case:?}");
+            assert_eq!(theirs.trim_start_matches("PluginError::"), ours);
+            assert_eq!(PluginError::from(case), err);
         }
     }
 

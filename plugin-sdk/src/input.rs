@@ -13,8 +13,15 @@
 //!     // parse the line
 //! }
 //! ```
+//!
+//! A parser that reads rows (CSV records, lines) should bound the bytes one
+//! row may hold, so that a quote never closed cannot pull the whole source
+//! into the plugin's capped memory: wrap the source in a [`RowLimit`] and
+//! mark each complete row with its [`RowMark`].
 
+use std::cell::Cell;
 use std::io;
+use std::rc::Rc;
 
 use crate::bindings::importer::keeper::plugin::input;
 
@@ -68,3 +75,99 @@ impl io::Read for Input {
         Ok(n)
     }
 }
+
+/// The most bytes one row of a source may hold by default (8 MiB).
+pub const MAX_ROW_BYTES: usize = 8 * 1024 * 1024;
+
+/// A reader that fails with [`RowTooLarge`] once more than its limit is
+/// read without the parser marking a complete row ([`RowMark::row_done`]),
+/// so an unclosed quote cannot pull the whole source into memory.
+///
+/// ```
+/// use std::io::Read as _;
+/// use keeper_plugin_sdk::input::{RowLimit, RowTooLarge};
+///
+/// let (mut source, mark) = RowLimit::new(&b"0123456789"[..], 4);
+/// let mut buf = [0u8; 3];
+/// source.read(&mut buf).expect("3 bytes fit");
+/// mark.row_done();
+/// source.read(&mut buf).expect("3 more fit in the next row");
+/// let err = source.read(&mut buf).expect_err("6 bytes without a row end");
+/// assert!(RowTooLarge::find(&err).is_some());
+/// ```
+#[derive(Debug)]
+pub struct RowLimit<R> {
+    inner: R,
+    row_bytes: Rc<Cell<usize>>,
+    limit: usize,
+}
+
+/// Marks row boundaries for its [`RowLimit`] (the parser keeps it while the
+/// limited reader is inside the parser).
+#[derive(Debug, Clone)]
+pub struct RowMark(Rc<Cell<usize>>);
+
+impl<R> RowLimit<R> {
+    /// Limits `inner` to `limit` bytes per row; returns the reader and the
+    /// mark the parser calls after each complete row.
+    pub fn new(inner: R, limit: usize) -> (Self, RowMark) {
+        let row_bytes = Rc::new(Cell::new(0));
+        let mark = RowMark(Rc::clone(&row_bytes));
+        (
+            Self {
+                inner,
+                row_bytes,
+                limit,
+            },
+            mark,
+        )
+    }
+}
+
+impl RowMark {
+    /// A row is complete: the next one starts counting from zero.
+    pub fn row_done(&self) {
+        self.0.set(0);
+    }
+}
+
+impl<R: io::Read> io::Read for RowLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let total = self.row_bytes.get().saturating_add(n);
+        if total > self.limit {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                RowTooLarge { limit: self.limit },
+            ));
+        }
+        self.row_bytes.set(total);
+        Ok(n)
+    }
+}
+
+/// The error of a [`RowLimit`]: a row larger than its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowTooLarge {
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
+impl RowTooLarge {
+    /// The `RowTooLarge` inside an I/O error (as a parser hands it back).
+    pub fn find(err: &io::Error) -> Option<&Self> {
+        err.get_ref().and_then(|inner| inner.downcast_ref::<Self>())
+    }
+}
+
+impl std::fmt::Display for RowTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a row is larger than {} MiB; is a quote never closed?",
+            self.limit >> 20
+        )
+    }
+}
+
+impl std::error::Error for RowTooLarge {}

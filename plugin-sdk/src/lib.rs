@@ -95,7 +95,8 @@
 //! ```
 //!
 //! An importer looks the same: implement [`Importer`] (`describe`, `new`,
-//! `next_batch`), read the source with [`input::Input`] and call
+//! `next_batch`), read the source with [`input::Input`] (a row-based
+//! parser bounds each row with [`input::RowLimit`]) and call
 //! [`register_importer!`]. `examples/bitwarden-importer` in keeper's
 //! repository is a complete one.
 //!

@@ -26,11 +26,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keeper::import::{Collected, PART_BYTES, PART_RECORDS, Request, convert, pipeline, stream};
+use keeper::import::bridge::pipeline;
+use keeper::import::engine::{ImportOptions, Importer, record_size};
+use keeper::import::{Collected, PART_BYTES, PART_RECORDS, Request, convert, stream};
 use keeper::runtime::plugin::{Field, ImportRecord as WitRecord, Location};
 use keeper::vault::crypto::KdfParams;
-use keeper::vault::import_engine::{ImportOptions, ImportRecord, Importer};
-use keeper::vault::{SecretString, Vault};
+use keeper::vault::{NewRecord, SecretString, Vault};
 use keeper_plugin_lastpass::LastPassImport;
 use keeper_plugin_sdk::{ImportItem, Options};
 
@@ -57,7 +58,7 @@ fn write_csv(path: &Path, rows: usize, notes_bytes: usize) {
 struct PartWriter {
     vault: Vault,
     importer: Importer,
-    pending: Vec<ImportRecord>,
+    pending: Vec<NewRecord>,
     bytes: usize,
     write: Duration,
     added: usize,
@@ -68,7 +69,7 @@ struct PartWriter {
 impl PartWriter {
     fn take(&mut self, part: Collected) {
         for r in part.records {
-            self.bytes += r.size();
+            self.bytes += record_size(&r);
             self.pending.push(r);
             if self.pending.len() >= self.part || self.bytes >= PART_BYTES {
                 self.flush(false);
@@ -165,7 +166,7 @@ fn child(variant: &str, csv: &Path, work: &Path) {
         .build()
         .expect("tokio");
     // Both variants read ahead on a second thread while the engine writes,
-    // as `keeper import` does (`keeper::import::pipeline`).
+    // as `keeper import` does (`keeper::import::bridge::pipeline`).
     let run_plugin = |path: &Path, sink: &mut dyn FnMut(Collected)| {
         let source = path.to_str().expect("utf8 path").to_string();
         let request = Request {

@@ -371,7 +371,7 @@ fn records_over_five_megabytes_move_fields_into_attachments() {
     assert_eq!(huge["notes"].as_str().map(str::len), Some(notes.len()));
     assert_eq!(huge["custom_fields"]["Small"], "kept");
     assert!(
-        huge["custom_fields"]["$multiline:Key dump"]
+        huge["custom_fields"]["$multiline:Key dump:1"]
             .as_str()
             .is_some_and(|v| v.contains("\"Huge_multiline_field.txt\"")),
         "{}",

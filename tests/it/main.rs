@@ -1,7 +1,8 @@
 //! End-to-end tests of the `keeper` binary, one module per command group.
 //!
 //! Every test gets its own data directory; real services (MariaDB, sshd) and
-//! real wasm32-wasip2 plugins are used, never mocks.
+//! real wasm32-wasip2 plugins are used, never mocks. `snapshots` holds
+//! what the CLI prints under insta snapshots (`snapshots/*.snap`).
 
 mod import;
 mod import_lastpass;
@@ -13,6 +14,7 @@ mod rotate;
 mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;
+mod snapshots;
 mod ssh_client;
 mod sshd;
 mod support;

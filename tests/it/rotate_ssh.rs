@@ -12,52 +12,12 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
-use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError};
+use keeper::ssh::Credential;
 
-use crate::sshd::{Account, Sshd, free_port, keygen, public_key};
+use crate::sshd::{Account, SshBox, Sshd, can_login, free_port, keygen, logs_in, public_key};
 use crate::support::Keeper;
 use crate::vault::{add, crash_at, kp, vault, vault_password};
-
-/// Generous bound for one SSH operation on loopback.
-const T: Duration = Duration::from_secs(30);
-
-/// Whether `credential` logs in to `sshd` as `user` (host key pinned) and
-/// runs `true`; false when the server refuses the credential.
-fn logs_in(sshd: &Sshd, user: &str, credential: &Credential) -> bool {
-    let policy = HostKeyPolicy {
-        known_hosts: None,
-        accept_new: false,
-        pinned: Some(PinnedHostKey::parse(&sshd.host_key).expect("pin the host key")),
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let outcome: Result<(), SshError> = runtime.block_on(async {
-        let session =
-            SshClient::connect(sshd.addr, "127.0.0.1", user, credential, &policy, T).await?;
-        let out = session.exec("true", &[], T).await?;
-        session.close(T).await;
-        assert_eq!(out.exit_status, Some(0));
-        Ok(())
-    });
-    match outcome {
-        Ok(()) => true,
-        Err(SshError::AuthFailed(_)) => false,
-        Err(e) => panic!("unexpected SSH failure: {e:?}\nsshd log:\n{}", sshd.log()),
-    }
-}
-
-/// Whether `password` logs in as `user`.
-fn can_login(sshd: &Sshd, user: &str, password: &str) -> bool {
-    logs_in(
-        sshd,
-        user,
-        &Credential::Password(password.to_string().into()),
-    )
-}
 
 /// A serverCredentials record rotated by the ssh plugin.
 fn ssh_record(
@@ -100,8 +60,9 @@ fn failure(run: &crate::support::Run) -> String {
 
 #[test]
 fn ssh_rotation_needs_a_trusted_host_key_then_only_the_new_password_logs_in() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let k = vault();
     let uid = ssh_record(&k, &sshd, &account, &account.password, &[]);
 
@@ -155,8 +116,9 @@ fn ssh_rotation_needs_a_trusted_host_key_then_only_the_new_password_logs_in() {
 
 #[test]
 fn ssh_wrong_current_password_fails_clearly_and_changes_nothing() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let k = vault();
     let uid = ssh_record(&k, &sshd, &account, "Stale-pass-1", &[]);
     let run = kp(&k, &["rotate", &uid, "--accept-host-key"]);
@@ -173,8 +135,9 @@ fn ssh_wrong_current_password_fails_clearly_and_changes_nothing() {
 
 #[test]
 fn ssh_a_password_passwd_refuses_fails_with_its_message_and_changes_nothing() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let k = vault();
     let uid = ssh_record(&k, &sshd, &account, &account.password, &[]);
     // Allowed by keeper, refused by PAM: the account's password may not
@@ -203,8 +166,9 @@ fn ssh_a_password_passwd_refuses_fails_with_its_message_and_changes_nothing() {
 
 #[test]
 fn ssh_changed_host_key_is_refused_loudly() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let k = vault();
     let uid = ssh_record(&k, &sshd, &account, &account.password, &[]);
     // keeper remembers another key for this host and port: to the client
@@ -229,8 +193,9 @@ fn ssh_changed_host_key_is_refused_loudly() {
 
 #[test]
 fn ssh_pinned_host_key_must_match() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let k = vault();
     let other = sshd.dir().join("other_host_key");
     keygen(&other, "ed25519", "", &[]);
@@ -464,8 +429,9 @@ fn sshkey_record(k: &Keeper, sshd: &Sshd, account: &Account, key: &Path, extra: 
 
 #[test]
 fn sshkey_rotation_swaps_the_authorized_key_and_stores_the_new_pair() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let old = sshd.dir().join("id_old");
     keygen(&old, "ed25519", "", &[]);
     let other = sshd.dir().join("id_other");

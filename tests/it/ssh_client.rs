@@ -12,27 +12,13 @@ use keeper::ssh::{
     Credential, HostKeyPolicy, OUTPUT_CAP, PinnedHostKey, Pty, Session, SshClient, SshError,
 };
 
-use crate::sshd::{Account, Sshd, free_port, keygen, public_key};
+use crate::sshd::{SshBox, Sshd, free_port, keygen, public_key, trusting};
 
 /// Generous bound for one operation on loopback.
 const T: Duration = Duration::from_secs(30);
 
 fn password(pw: &str) -> Credential {
     Credential::Password(pw.to_string().into())
-}
-
-/// A policy that trusts exactly this server's key via known_hosts.
-fn trusting(sshd: &Sshd) -> HostKeyPolicy {
-    let path = sshd.dir().join("trusted_known_hosts");
-    std::fs::write(
-        &path,
-        format!("[127.0.0.1]:{} {}\n", sshd.addr.port(), sshd.host_key),
-    )
-    .expect("write known_hosts");
-    HostKeyPolicy {
-        known_hosts: Some(path),
-        ..HostKeyPolicy::default()
-    }
 }
 
 async fn login(
@@ -54,8 +40,9 @@ fn expect_ok<V>(result: Result<V, SshError>, sshd: &Sshd) -> V {
 
 #[tokio::test]
 async fn password_login_and_exec() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let session = expect_ok(
         login(
             &sshd,
@@ -104,8 +91,9 @@ async fn password_login_and_exec() {
 
 #[tokio::test]
 async fn wrong_password_is_auth_failed_without_the_password() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let wrong = "Wrong-Pass-Phrase-123";
     let err = login(&sshd, &account.name, &password(wrong), &trusting(&sshd))
         .await
@@ -128,8 +116,9 @@ async fn wrong_password_is_auth_failed_without_the_password() {
 
 /// Generates a key of `kind` (extra ssh-keygen args), authorizes it, logs in.
 async fn key_login(kind: &str, passphrase: &str, extra: &[&str]) {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let key = sshd.dir().join(format!("id_{kind}"));
     keygen(&key, kind, passphrase, extra);
     account.authorize(&public_key(&key));
@@ -188,8 +177,9 @@ async fn rsa_pem_key_login() {
 
 #[tokio::test]
 async fn unknown_host_refused_then_accept_new_records_it() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let known_hosts = sshd.dir().join("data").join("known_hosts");
     let strict = HostKeyPolicy {
         known_hosts: Some(known_hosts.clone()),
@@ -264,8 +254,9 @@ async fn unknown_host_refused_then_accept_new_records_it() {
 
 #[tokio::test]
 async fn changed_host_key_is_refused_loudly_even_with_accept_new() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     // known_hosts remembers a different key for this host and port.
     let old = sshd.dir().join("old_host_key");
     keygen(&old, "ed25519", "", &[]);
@@ -302,8 +293,9 @@ async fn changed_host_key_is_refused_loudly_even_with_accept_new() {
 
 #[tokio::test]
 async fn pinned_host_key_is_enough_and_must_match() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     for pin in [sshd.host_key.clone(), ssh_fingerprint(&sshd)] {
         let policy = HostKeyPolicy {
             known_hosts: None,
@@ -350,8 +342,9 @@ async fn closed_port_is_unreachable() {
 
 #[tokio::test]
 async fn command_over_its_time_is_a_timeout() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let session = expect_ok(
         login(
             &sshd,
@@ -401,8 +394,9 @@ async fn expect(pty: &mut Pty, needle: &str, sshd: &Sshd) -> String {
 
 #[tokio::test]
 async fn passwd_on_a_pty_changes_the_password() {
-    let Some(sshd) = Sshd::start() else { return };
-    let account = Account::create();
+    let Some(SshBox { sshd, account }) = SshBox::start() else {
+        return;
+    };
     let policy = trusting(&sshd);
     let session = expect_ok(
         login(&sshd, &account.name, &password(&account.password), &policy).await,

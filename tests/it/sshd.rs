@@ -8,6 +8,11 @@
 //! removed with `userdel -r` on drop. Needs root; when `/usr/sbin/sshd` is
 //! missing the tests say so loudly and skip (`scripts/lib.sh ensure_sshd`
 //! installs it).
+//!
+//! Most SSH tests start with [`SshBox::start`] (a server and an account on
+//! it) and check logins with [`logs_in`] / [`can_login`] (keeper's own
+//! client, host key pinned) or [`trusting`] (the server's key in a
+//! known_hosts file).
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -18,11 +23,87 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError};
+
 /// The OpenSSH server binary.
 pub const SSHD: &str = "/usr/sbin/sshd";
 
 /// `useradd`/`userdel`/`chpasswd` lock `/etc/passwd`; run them one at a time.
 static ACCOUNTS: Mutex<()> = Mutex::new(());
+
+/// What most SSH tests start with: a private sshd and a fresh account on
+/// it.
+pub struct SshBox {
+    /// The server.
+    pub sshd: Sshd,
+    /// An account to log in as (password: `account.password`).
+    pub account: Account,
+}
+
+impl SshBox {
+    /// Starts the server and creates the account; `None` when the test is
+    /// skipped (see [`Sshd::start`]).
+    pub fn start() -> Option<Self> {
+        let sshd = Sshd::start()?;
+        Some(Self {
+            sshd,
+            account: Account::create(),
+        })
+    }
+}
+
+/// Generous bound for one SSH operation on loopback.
+const T: Duration = Duration::from_secs(30);
+
+/// Whether `credential` logs in to `sshd` as `user` (host key pinned) and
+/// runs `true`; false when the server refuses the credential.
+pub fn logs_in(sshd: &Sshd, user: &str, credential: &Credential) -> bool {
+    let policy = HostKeyPolicy {
+        known_hosts: None,
+        accept_new: false,
+        pinned: Some(PinnedHostKey::parse(&sshd.host_key).expect("pin the host key")),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let outcome: Result<(), SshError> = runtime.block_on(async {
+        let session =
+            SshClient::connect(sshd.addr, "127.0.0.1", user, credential, &policy, T).await?;
+        let out = session.exec("true", &[], T).await?;
+        session.close(T).await;
+        assert_eq!(out.exit_status, Some(0));
+        Ok(())
+    });
+    match outcome {
+        Ok(()) => true,
+        Err(SshError::AuthFailed(_)) => false,
+        Err(e) => panic!("unexpected SSH failure: {e:?}\nsshd log:\n{}", sshd.log()),
+    }
+}
+
+/// Whether `password` logs in to `sshd` as `user`.
+pub fn can_login(sshd: &Sshd, user: &str, password: &str) -> bool {
+    logs_in(
+        sshd,
+        user,
+        &Credential::Password(password.to_string().into()),
+    )
+}
+
+/// A policy that trusts exactly this server's key via known_hosts.
+pub fn trusting(sshd: &Sshd) -> HostKeyPolicy {
+    let path = sshd.dir().join("trusted_known_hosts");
+    std::fs::write(
+        &path,
+        format!("[127.0.0.1]:{} {}\n", sshd.addr.port(), sshd.host_key),
+    )
+    .expect("write known_hosts");
+    HostKeyPolicy {
+        known_hosts: Some(path),
+        ..HostKeyPolicy::default()
+    }
+}
 
 /// A running private sshd.
 pub struct Sshd {

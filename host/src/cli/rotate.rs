@@ -1,6 +1,7 @@
 //! `keeper rotate` (alias `r`) and `keeper audit-log`.
 
 use clap::Args;
+use secrecy::SecretString;
 
 use super::Format;
 
@@ -37,8 +38,8 @@ pub struct RotateArgs {
     #[arg(long, value_name = "N")]
     pub min_length: Option<usize>,
     /// Use this password instead of generating one (prefer a generated one).
-    #[arg(long, env = "KEEPER_NEW_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
+    #[arg(long, env = "KEEPER_NEW_PASSWORD", hide_env_values = true, value_parser = secret)]
+    pub password: Option<SecretString>,
     /// Print the new password(s).
     #[arg(long)]
     pub print: bool,
@@ -89,5 +90,29 @@ fn parse_parallel(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a number from 1 to {max}")),
+    }
+}
+
+/// `--password`: kept as a secret from the moment it is parsed.
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+    use secrecy::ExposeSecret as _;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn the_new_password_is_a_secret_from_parsing_on() {
+        let cli = Cli::parse_from(["keeper", "rotate", "db", "--password", "Hunter2-secret"]);
+        let Command::Rotate(args) = &cli.command else {
+            panic!("not rotate: {:?}", cli.command);
+        };
+        let password = args.password.as_ref().expect("password");
+        assert_eq!(password.expose_secret(), "Hunter2-secret");
+        assert!(!format!("{cli:?}").contains("Hunter2"), "Debug hides it");
     }
 }

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
+use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
 use crate::cli::Format;
@@ -35,7 +36,10 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<ExitC
         },
         rules: args.rules.clone(),
         length: args.length,
-        password: args.password.clone().map(Zeroizing::new),
+        password: args
+            .password
+            .as_ref()
+            .map(|p| Zeroizing::new(p.expose_secret().to_string())),
         accept_host_key: args.accept_host_key,
         resume_only: args.resume,
         wait: args.wait,

@@ -1,34 +1,52 @@
-//! Importing through importer plugins (`import --format csv|lastpass|<plugin>`).
+//! Import: everything between a source (Keeper JSON, an importer plugin)
+//! and the vault, in one folder.
 //!
-//! The host opens the source and streams it to the plugin through the
-//! `input` interface (or, for online sources, the plugin talks HTTP to the
-//! one origin the host grants); the plugin returns batches of shared
-//! folders, records and skipped rows. [`stream`] converts each batch to the
-//! vault's model and hands it on while the next is being read, so nothing
-//! here holds the whole source.
+//! ```text
+//! source ─ keeper_json::parse ───────────────┐
+//! source ─ importer plugin ─ stream/convert ─┴→ Collected parts ─ bridge::pipeline
+//!   → run::Run::take ─ shape ─ engine::Importer (oversize, matching) ─ Vault::apply
+//! ```
 //!
-//! `keeper import` writes what it receives with the vault's import engine:
-//! a source of up to [`PART_RECORDS`] records (or [`PART_BYTES`] of record
-//! data) in **one transaction**, so that a failed import (malformed source,
-//! plugin error, sandbox limit) leaves the vault exactly as it was; a
-//! larger source in parts of that size, one transaction each, so that
-//! memory stays bounded. If a large import fails midway, the parts written
-//! stay, the command says how many, and running the same import again
-//! resumes it: identical records are recognised by their content hash and
-//! skipped, so importing the same source twice never creates duplicates.
+//! - This file: running an importer plugin over a source. The host opens
+//!   the source and streams it to the plugin through the `input` interface
+//!   (or, for online sources, the plugin talks HTTP to the one origin the
+//!   host grants); the plugin returns batches of shared folders, records
+//!   and skipped rows. [`stream`] converts each batch to the vault's model
+//!   ([`convert`]) and hands it on while the next is being read, so nothing
+//!   here holds the whole source.
+//! - [`keeper_json`]: Commander's own format, both ways (import and export).
+//! - [`bridge`]: the one place where the synchronous vault meets the async
+//!   plugin runtime: the plugin reads ahead on its own thread while the
+//!   vault writes ([`bridge::pipeline`]).
+//! - [`run`]: one `keeper import` run, part by part.
+//! - [`shape`]: the user's layout options (`--filter-folder`, `--shared`,
+//!   `-p`, `--folder`, `-od/-nd`), applied to whatever the source was.
+//! - [`engine`]: matching and de-duplication against the vault's records,
+//!   then [`crate::vault::Vault::apply`]; [`oversize`]: records over 5 MB.
+//!
+//! `keeper import` writes a source of up to [`PART_RECORDS`] records (or
+//! [`PART_BYTES`] of record data) in **one transaction**, so that a failed
+//! import (malformed source, plugin error, sandbox limit) leaves the vault
+//! exactly as it was; a larger source in parts of that size, one
+//! transaction each, so that memory stays bounded. If a large import fails
+//! midway, the parts written stay, the command says how many, and running
+//! the same import again resumes it: identical records are recognised by
+//! their content hash and skipped, so importing the same source twice never
+//! creates duplicates.
 //!
 //! Malformed rows do not fail an import: plugins report them as skipped
 //! items with their line numbers, which `--show-skipped` prints.
-//!
-//! Between the source and the engine, [`shape`] applies the user's layout
-//! options (`--filter-folder`, `--shared`, `-p`, `--folder`, `-od/-nd`) to
-//! whatever the source was: an importer plugin or Keeper JSON.
 //!
 //! `--file-cache DIR` lets the host keep the HTTP answers a plugin marks as
 //! cacheable (the lastpass plugin's attachment downloads, which LastPass
 //! serves encrypted) in `DIR` across runs; see
 //! [`crate::runtime::capability::http`].
 
+pub mod bridge;
+pub mod engine;
+pub mod keeper_json;
+pub mod oversize;
+pub mod run;
 pub mod shape;
 
 use std::path::{Path, PathBuf};
@@ -39,9 +57,9 @@ use crate::runtime::capability::http::Origin;
 use crate::runtime::plugin::{Field, ImportItem};
 use crate::runtime::{ArtifactCache, CallContext, InputSource, Kind, Runtime, registry};
 use crate::vault::crypto;
-use crate::vault::import_engine::{FolderSpec, ImportAttachment, ImportRecord};
 use crate::vault::membership::{Permission, SharedFolderEntry, TeamEntry};
-use crate::vault::model::{RecordData, fields, now_ms};
+use crate::vault::model::{fields, now_ms};
+use crate::vault::{FolderSpec, NewAttachment, NewRecord, RecordData};
 
 /// What the user asked for.
 #[derive(Debug, Default)]
@@ -77,7 +95,7 @@ pub struct Collected {
     /// Shared folders to create, with their defaults and members.
     pub shared: Vec<SharedFolderEntry>,
     /// Records.
-    pub records: Vec<ImportRecord>,
+    pub records: Vec<NewRecord>,
     /// Teams and their members (Keeper JSON only).
     pub teams: Vec<TeamEntry>,
     /// Skipped parts of the source, with reasons.
@@ -94,8 +112,8 @@ impl Collected {
     }
 }
 
-impl From<crate::vault::keeper_json::Parsed> for Collected {
-    fn from(p: crate::vault::keeper_json::Parsed) -> Self {
+impl From<keeper_json::Parsed> for Collected {
+    fn from(p: keeper_json::Parsed) -> Self {
         Self {
             shared: p.shared,
             records: p.records,
@@ -103,25 +121,6 @@ impl From<crate::vault::keeper_json::Parsed> for Collected {
             skipped: Vec::new(),
         }
     }
-}
-
-/// Runs the importer plugin over the source and collects all its items.
-///
-/// # Errors
-///
-/// As [`stream`].
-pub async fn collect(
-    plugin_dir: &Path,
-    cache_dir: &Path,
-    request: &Request<'_>,
-) -> anyhow::Result<Collected> {
-    let mut all = Collected::default();
-    stream(plugin_dir, cache_dir, request, |part| {
-        all.extend(part);
-        Ok(())
-    })
-    .await?;
-    Ok(all)
 }
 
 /// Runs the importer plugin over the source and hands each of its batches,
@@ -228,95 +227,6 @@ pub async fn stream(
     Ok(())
 }
 
-/// Runs `produce` on its own thread and `consume` on this one, passing
-/// each part through a channel, so that reading and parsing the source (in
-/// the sandbox) overlaps writing what was read. The reader may run ahead
-/// by up to one part ([`PART_RECORDS`] records or [`PART_BYTES`], but
-/// always at least one item), so memory stays bounded. Order is kept. The
-/// first error wins: a failing `consume` stops `produce` (its next
-/// hand-over fails), a failing `produce` ends the parts `consume` receives.
-/// Blocking: call it outside async code (or in `block_in_place`).
-///
-/// # Errors
-///
-/// The first error of `consume`, else of `produce`.
-pub fn pipeline(
-    produce: impl FnOnce(&mut dyn FnMut(Collected) -> anyhow::Result<()>) -> anyhow::Result<()> + Send,
-    mut consume: impl FnMut(Collected) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    use std::sync::{Condvar, Mutex};
-    /// Records and bytes handed over and not yet taken, and whether the
-    /// consumer has stopped.
-    struct Gate {
-        ahead: Mutex<(usize, usize, bool)>,
-        taken: Condvar,
-    }
-    let gate = Gate {
-        ahead: Mutex::new((0, 0, false)),
-        taken: Condvar::new(),
-    };
-    let size = |part: &Collected| -> (usize, usize) {
-        (
-            part.records.len(),
-            part.records.iter().map(ImportRecord::size).sum(),
-        )
-    };
-    let (tx, rx) = std::sync::mpsc::channel::<Collected>();
-    std::thread::scope(|scope| {
-        let gate = &gate;
-        let producer = scope.spawn(move || {
-            produce(&mut |part| {
-                let (records, bytes) = size(&part);
-                let mut ahead = gate
-                    .ahead
-                    .lock()
-                    .map_err(|_| anyhow::anyhow!("the import's writer panicked"))?;
-                while !ahead.2
-                    && (ahead.0 > 0 || ahead.1 > 0)
-                    && (ahead.0 + records > PART_RECORDS || ahead.1 + bytes > PART_BYTES)
-                {
-                    ahead = gate
-                        .taken
-                        .wait(ahead)
-                        .map_err(|_| anyhow::anyhow!("the import's writer panicked"))?;
-                }
-                if ahead.2 {
-                    anyhow::bail!("the import's writer stopped");
-                }
-                ahead.0 += records;
-                ahead.1 += bytes;
-                drop(ahead);
-                tx.send(part)
-                    .map_err(|_| anyhow::anyhow!("the import's writer stopped"))
-            })
-        });
-        let release = |records: usize, bytes: usize, stop: bool| {
-            if let Ok(mut ahead) = gate.ahead.lock() {
-                ahead.0 = ahead.0.saturating_sub(records);
-                ahead.1 = ahead.1.saturating_sub(bytes);
-                ahead.2 |= stop;
-            }
-            gate.taken.notify_all();
-        };
-        let mut consumed = Ok(());
-        for part in &rx {
-            let (records, bytes) = size(&part);
-            release(records, bytes, false);
-            consumed = consume(part);
-            if consumed.is_err() {
-                break;
-            }
-        }
-        // Unblocks a producer waiting to hand over a part.
-        release(0, 0, true);
-        drop(rx);
-        let produced = producer
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the import's reader panicked")));
-        consumed.and(produced)
-    })
-}
-
 /// A plugin field value (plain text, or JSON text for structured types).
 fn value(kind: &str, text: &str) -> Value {
     let parsed = if text.starts_with('{') || text.starts_with('[') {
@@ -334,7 +244,7 @@ fn value(kind: &str, text: &str) -> Value {
 /// A plugin's record in the vault's model: JSON-text values parsed and
 /// coerced to the field type, empty values dropped, `record_type` (else
 /// `login`) for an untyped record, a source uid kept when it is a valid uid.
-pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str>) -> ImportRecord {
+pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str>) -> NewRecord {
     let now = now_ms();
     let record_type = if r.record_type.is_empty() {
         record_type.unwrap_or("login").to_string()
@@ -359,7 +269,7 @@ pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str
     for f in &r.custom {
         set(true, f);
     }
-    data.notes = r.notes.unwrap_or_default();
+    data.notes = r.notes.unwrap_or_default().into();
     let folders: Vec<FolderSpec> = r
         .locations
         .into_iter()
@@ -370,7 +280,7 @@ pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str
             can_share: l.can_share,
         })
         .collect();
-    ImportRecord {
+    NewRecord {
         uid: r.uid.filter(|u| crypto::is_uid(u)),
         data,
         folders,
@@ -378,7 +288,7 @@ pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str
         attachments: r
             .attachments
             .into_iter()
-            .map(|a| ImportAttachment {
+            .map(|a| NewAttachment {
                 name: a.name,
                 mime: a
                     .mime
@@ -392,54 +302,6 @@ pub fn convert(r: crate::runtime::plugin::ImportRecord, record_type: Option<&str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn part(title: &str) -> Collected {
-        Collected {
-            records: vec![ImportRecord::new(RecordData::new("login", title))],
-            ..Collected::default()
-        }
-    }
-
-    #[test]
-    fn pipeline_keeps_order_and_the_first_error_stops_both_sides() {
-        let mut seen = Vec::new();
-        pipeline(
-            |send| (0..200).try_for_each(|i| send(part(&i.to_string()))),
-            |p| {
-                seen.push(p.records[0].data.title.clone());
-                Ok(())
-            },
-        )
-        .expect("pipeline");
-        let expected: Vec<String> = (0..200).map(|i| i.to_string()).collect();
-        assert_eq!(seen, expected);
-
-        let produced = std::sync::atomic::AtomicUsize::new(0);
-        let err = pipeline(
-            |send| {
-                for i in 0..100_000 {
-                    send(part(&i.to_string()))?;
-                    produced.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                Ok(())
-            },
-            |p| {
-                if p.records[0].data.title == "3" {
-                    anyhow::bail!("disk full");
-                }
-                Ok(())
-            },
-        )
-        .expect_err("the writer's error");
-        assert_eq!(err.to_string(), "disk full");
-        assert!(
-            produced.load(std::sync::atomic::Ordering::Relaxed) < 100_000,
-            "the reader stopped"
-        );
-
-        let err = pipeline(|_| anyhow::bail!("bad source"), |_| Ok(())).expect_err("reader error");
-        assert_eq!(err.to_string(), "bad source");
-    }
 
     #[test]
     fn structured_values_are_parsed_and_plain_ones_kept() {

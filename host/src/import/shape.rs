@@ -13,8 +13,8 @@
 //!    the record rights of records placed by `--shared`).
 //! 5. `-od/-nd`: member e-mails `user@old` become `user@new`.
 
+use crate::vault::FolderSpec;
 use crate::vault::SharedFolderDefaults;
-use crate::vault::import_engine::FolderSpec;
 use crate::vault::membership::{Membership, SharedFolderEntry};
 use crate::vault::path;
 
@@ -201,13 +201,13 @@ impl Shape {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::import_engine::ImportRecord;
+    use crate::vault::NewRecord;
     use crate::vault::model::RecordData;
 
-    fn record(title: &str, folders: Vec<FolderSpec>) -> ImportRecord {
-        ImportRecord {
+    fn record(title: &str, folders: Vec<FolderSpec>) -> NewRecord {
+        NewRecord {
             folders,
-            ..ImportRecord::new(RecordData::new("login", title))
+            ..NewRecord::new(RecordData::new("login", title))
         }
     }
 

@@ -34,7 +34,7 @@ pub fn record_view(record: &Record) -> RecordView {
         record_type: d.record_type.clone(),
         fields: d.fields.iter().map(field).collect(),
         custom: d.custom.iter().map(field).collect(),
-        notes: (!d.notes.is_empty()).then(|| d.notes.clone()),
+        notes: (!d.notes.is_empty()).then(|| d.notes.to_string()),
     }
 }
 

@@ -217,3 +217,67 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::PluginError;
+
+    /// The case names of WIT's `variant plugin-error`, read from the contract.
+    fn wit_cases() -> Vec<String> {
+        let wit = include_str!("../../../wit/since_v1.0.0/types.wit");
+        let body = wit
+            .split("variant plugin-error {")
+            .nth(1)
+            .and_then(|rest| rest.split('}').next())
+            .expect("types.wit declares variant plugin-error");
+        body.lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("//"))
+            .map(|l| l.split('(').next().unwrap_or(l).to_string())
+            .collect()
+    }
+
+    /// The host's mirror of the plugin error has the WIT variant's cases,
+    /// by name and in order (the SDK's own test pins its side).
+    #[test]
+    fn the_mirror_has_the_wit_variants_names() {
+        let all = [
+            PluginError::InvalidConfig(String::new()),
+            PluginError::Unreachable(String::new()),
+            PluginError::AuthFailed(String::new()),
+            PluginError::Rejected(String::new()),
+            PluginError::Unsupported(String::new()),
+            PluginError::MalformedInput(String::new()),
+            PluginError::Internal(String::new()),
+        ];
+        // A new variant fails to compile here until it is listed above.
+        for e in &all {
+            match e {
+                PluginError::InvalidConfig(_)
+                | PluginError::Unreachable(_)
+                | PluginError::AuthFailed(_)
+                | PluginError::Rejected(_)
+                | PluginError::Unsupported(_)
+                | PluginError::MalformedInput(_)
+                | PluginError::Internal(_) => {}
+            }
+        }
+        let names: Vec<&str> = all.iter().map(PluginError::category).collect();
+        assert_eq!(names, wit_cases());
+        // `category` is the Rust name in kebab case: one name per case.
+        for e in &all {
+            let rust = format!("{e:?}");
+            let rust = rust.split('(').next().unwrap_or_default();
+            let kebab: String = rust
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let dash = (i > 0 && c.is_ascii_uppercase()).then_some('-');
+                    dash.into_iter()
+                        .chain(std::iter::once(c.to_ascii_lowercase()))
+                })
+                .collect();
+            assert_eq!(kebab, e.category());
+        }
+    }
+}

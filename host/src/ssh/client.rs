@@ -6,17 +6,14 @@ use std::time::Duration;
 
 use russh::ChannelMsg;
 use russh::client::{self, AuthResult};
-use russh::keys::{PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::PrivateKeyWithHashAlg;
 use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
 use super::SshError;
-use super::known_hosts::{HostKeyPolicy, fingerprint, host_pattern};
+use super::connection::{Checker, HandshakeError, SharedHandle, push_capped};
+use super::known_hosts::{HostKeyPolicy, host_pattern};
 use super::pty::Pty;
-
-/// The most bytes kept of a command's stdout, and separately of its stderr;
-/// the rest is read and dropped.
-pub const OUTPUT_CAP: usize = 1024 * 1024;
 
 /// How to log in.
 ///
@@ -57,9 +54,9 @@ pub struct ExecOutput {
     /// The exit status, if the server sent one (none when the command was
     /// killed by a signal).
     pub exit_status: Option<u32>,
-    /// Standard output, at most [`OUTPUT_CAP`] bytes.
+    /// Standard output, at most [`OUTPUT_CAP`](super::OUTPUT_CAP) bytes.
     pub stdout: Vec<u8>,
-    /// Standard error, at most [`OUTPUT_CAP`] bytes.
+    /// Standard error, at most [`OUTPUT_CAP`](super::OUTPUT_CAP) bytes.
     pub stderr: Vec<u8>,
 }
 
@@ -67,59 +64,9 @@ pub struct ExecOutput {
 #[derive(Debug)]
 pub struct SshClient;
 
-/// The russh handler: checks the host key against the policy.
-pub(super) struct Checker {
-    host: String,
-    port: u16,
-    policy: HostKeyPolicy,
-}
-
-/// Errors the handler can end a handshake with.
-#[derive(Debug)]
-pub(super) enum HandshakeError {
-    Russh(russh::Error),
-    HostKey(SshError),
-}
-
-impl From<russh::Error> for HandshakeError {
-    fn from(e: russh::Error) -> Self {
-        Self::Russh(e)
-    }
-}
-
-impl client::Handler for Checker {
-    type Error = HandshakeError;
-
-    async fn check_server_key(
-        &mut self,
-        server_public_key: &PublicKeyOrCertificate,
-    ) -> Result<bool, Self::Error> {
-        let key = match server_public_key {
-            PublicKeyOrCertificate::PublicKey { key, .. } => key,
-            PublicKeyOrCertificate::Certificate(_) => {
-                return Err(HandshakeError::HostKey(SshError::HostKey(format!(
-                    "{} presented a host certificate; keeper checks plain host keys only",
-                    host_pattern(&self.host, self.port)
-                ))));
-            }
-        };
-        let verdict = self
-            .policy
-            .check(&self.host, self.port, key)
-            .map_err(HandshakeError::HostKey)?;
-        tracing::debug!(
-            target: "keeper::ssh",
-            "host key {} of {} accepted ({verdict:?})",
-            fingerprint(key),
-            host_pattern(&self.host, self.port)
-        );
-        Ok(true)
-    }
-}
-
 /// An authenticated SSH connection.
 pub struct Session {
-    handle: Arc<client::Handle<Checker>>,
+    handle: SharedHandle,
     target: String,
 }
 
@@ -242,7 +189,7 @@ impl Session {
     /// Runs `command` (interpreted by the remote user's shell), writes
     /// `stdin` to it, closes its stdin and waits for it to exit.
     ///
-    /// Output beyond [`OUTPUT_CAP`] per stream is dropped. On timeout the
+    /// Output beyond [`OUTPUT_CAP`](super::OUTPUT_CAP) per stream is dropped. On timeout the
     /// command is sent `KILL` (if the server supports signals) and its
     /// channel closed.
     ///
@@ -365,13 +312,3 @@ impl Session {
         .await;
     }
 }
-
-/// Appends `data` to `buf` up to [`OUTPUT_CAP`] bytes.
-pub(super) fn push_capped(buf: &mut Vec<u8>, data: &[u8]) {
-    let room = OUTPUT_CAP.saturating_sub(buf.len());
-    buf.extend_from_slice(&data[..data.len().min(room)]);
-}
-
-/// Keeps the connection alive for a [`Pty`] that outlives its session
-/// resource.
-pub(super) type SharedHandle = Arc<client::Handle<Checker>>;

@@ -15,11 +15,13 @@
 //! password or a private key.
 
 mod client;
+mod connection;
 mod error;
 pub mod known_hosts;
 mod pty;
 
-pub use client::{Credential, ExecOutput, OUTPUT_CAP, Session, SshClient};
+pub use client::{Credential, ExecOutput, Session, SshClient};
+pub use connection::OUTPUT_CAP;
 pub use error::SshError;
 pub use known_hosts::{HostKeyPolicy, PinnedHostKey};
 pub use pty::Pty;

@@ -7,7 +7,7 @@ use russh::{Channel, ChannelMsg, ChannelReadHalf, ChannelWriteHalf};
 use tokio::time::Instant;
 
 use super::SshError;
-use super::client::{SharedHandle, push_capped};
+use super::connection::{SharedHandle, push_capped};
 
 /// A command running on a pseudo-terminal.
 ///

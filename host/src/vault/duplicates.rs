@@ -72,7 +72,7 @@ fn hash(d: &super::model::RecordData, c: Criteria) -> Option<[u8; 32]> {
     }
     if c.full {
         tokens.push(d.record_type.clone());
-        tokens.push(d.notes.clone());
+        tokens.push(d.notes.to_string());
         let mut rest: Vec<String> = d
             .fields
             .iter()

@@ -12,15 +12,13 @@
 //! a [`LockedVault`], [`LockedVault::unlock`] derives the keys. Every write is
 //! one storage transaction.
 
+mod batch;
 pub mod crypto;
 pub mod duplicates;
 mod error;
 pub mod folders;
-pub mod import_engine;
-pub mod keeper_json;
 pub mod membership;
 pub mod model;
-mod oversize;
 pub mod path;
 mod records;
 pub mod rotation_lock;
@@ -31,18 +29,20 @@ mod users;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+pub use batch::{Action, Applied, Batch, FolderSpec, NewAttachment, NewRecord};
 pub use error::{Result, VaultError};
 pub use folders::{Folder, FolderTree};
 pub use model::{
     AttachmentMeta, Field, PasswordChange, PendingRotation, PreparedField, Record, RecordData,
     RecordSummary, now_ms,
 };
-pub use records::{MAX_ATTACHMENT, NewRecord};
+pub use records::MAX_ATTACHMENT;
+pub(crate) use records::check_attachment;
 pub use rotation_lock::{LockHolder, RotationLock};
 pub use search::SearchPattern;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
-pub use users::{Grantee, TeamInfo, UserInfo};
+pub use users::{Grantee, RecordRights, TeamInfo, UserInfo};
 
 use crypto::{KdfParams, Key, KeyPair};
 pub use store::Flush;

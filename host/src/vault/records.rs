@@ -1,4 +1,4 @@
-//! Record operations on an unlocked [`Vault`]: read, add (one or in bulk),
+//! Record operations on an unlocked [`Vault`]: read, add (one; many: `batch.rs`),
 //! update with revision checks and password history, delete, history,
 //! search, attachments, and the rotation hooks (pending state, audit).
 
@@ -18,29 +18,18 @@ use super::{Flush, Result, SecretString, Session, Vault, VaultError, ad};
 /// Largest attachment accepted (100 MiB, like Keeper).
 pub const MAX_ATTACHMENT: u64 = 100 * 1024 * 1024;
 
-/// A record to add.
-#[derive(Debug, Clone)]
-pub struct NewRecord {
-    /// Keep this uid (imports); a fresh one when `None` or already taken.
-    pub uid: Option<String>,
-    /// The payload.
-    pub data: RecordData,
-    /// Folder uids to link into; empty = the user's root.
-    pub folders: Vec<String>,
-    /// Modification time to keep (imports), epoch ms.
-    pub modified: Option<i64>,
-}
-
-impl NewRecord {
-    /// A record for the root folder.
-    pub fn new(data: RecordData) -> Self {
-        Self {
-            uid: None,
-            data,
-            folders: Vec::new(),
-            modified: None,
-        }
+/// Fails with [`VaultError::TooLarge`] for an attachment over
+/// [`MAX_ATTACHMENT`] (`name` says which in the error).
+pub(crate) fn check_attachment(name: &str, size: usize) -> Result<()> {
+    let size = size as u64;
+    if size > MAX_ATTACHMENT {
+        return Err(VaultError::TooLarge {
+            name: name.to_string(),
+            size,
+            limit: MAX_ATTACHMENT,
+        });
     }
+    Ok(())
 }
 
 /// Where a record is linked, with the shared-folder key when the folder is
@@ -225,19 +214,22 @@ fn load_records(
     })
 }
 
-/// Inserts one record inside a transaction.
+/// Inserts one record inside a transaction, keeping `uid` when it is a free
+/// uid and `modified` when given (imports).
 pub(crate) fn insert_record_tx(
     tx: &mut dyn StoreTx,
     s: &Session,
-    new: &NewRecord,
+    uid: Option<&str>,
+    data: &RecordData,
+    modified: Option<i64>,
     targets: &[FolderTarget],
 ) -> Result<String> {
-    let uid = match &new.uid {
-        Some(u) if crypto::is_uid(u) && tx.record_keys(u)?.is_empty() => u.clone(),
+    let uid = match uid {
+        Some(u) if crypto::is_uid(u) && tx.record_keys(u)?.is_empty() => u.to_string(),
         _ => crypto::new_uid(),
     };
     let now = now_ms();
-    let modified = new.modified.unwrap_or(now);
+    let modified = modified.unwrap_or(now);
     let key = Key::generate();
     let row = RecordRow {
         uid: uid.clone(),
@@ -246,7 +238,7 @@ pub(crate) fn insert_record_tx(
         revision: 1,
         created: modified.min(now),
         modified,
-        data: seal_record(&key, &uid, 1, &new.data)?,
+        data: seal_record(&key, &uid, 1, data)?,
     };
     let owner_key = RecordKeyRow {
         record_uid: uid.clone(),
@@ -355,7 +347,7 @@ pub(crate) fn update_record_tx(
         // The closure replaced the field directly: keep the history anyway.
         if let Some(old) = before.password().filter(|p| !p.is_empty()) {
             record.data.password_history.push(super::PasswordChange {
-                password: old.to_string(),
+                password: Zeroizing::new(old.to_string()),
                 replaced: now,
             });
         }
@@ -436,38 +428,12 @@ impl Vault {
     ///
     /// Unknown folder, storage errors.
     pub fn add_record(&mut self, data: RecordData, folder: Option<&str>) -> Result<String> {
-        let mut new = NewRecord::new(data);
-        if let Some(f) = folder {
-            new.folders
-                .push(self.folder_tree()?.resolve(f)?.to_string());
-        }
-        Ok(self.add_records(vec![new])?.remove(0))
-    }
-
-    /// Adds records in one transaction (all or nothing). Returns their uids
-    /// in order.
-    ///
-    /// # Errors
-    ///
-    /// Unknown folder uid, storage errors.
-    pub fn add_records(&mut self, items: Vec<NewRecord>) -> Result<Vec<String>> {
         let tree = self.folder_tree()?;
-        let mut plans = Vec::with_capacity(items.len());
-        for item in &items {
-            let targets = item
-                .folders
-                .iter()
-                .map(|f| self.folder_target(&tree, f))
-                .collect::<Result<Vec<_>>>()?;
-            plans.push(targets);
-        }
-        self.write(|tx, s| {
-            items
-                .iter()
-                .zip(&plans)
-                .map(|(item, targets)| insert_record_tx(tx, s, item, targets))
-                .collect()
-        })
+        let targets = match folder {
+            Some(f) => vec![self.folder_target(&tree, tree.resolve(f)?)?],
+            None => Vec::new(),
+        };
+        self.write(|tx, s| insert_record_tx(tx, s, None, &data, None, &targets))
     }
 
     /// Changes a record in one transaction: `f` gets the latest payload.
@@ -573,14 +539,8 @@ impl Vault {
         mime: &str,
         bytes: &[u8],
     ) -> Result<AttachmentMeta> {
+        check_attachment(name, bytes.len())?;
         let size = bytes.len() as u64;
-        if size > MAX_ATTACHMENT {
-            return Err(VaultError::TooLarge {
-                name: name.to_string(),
-                size,
-                limit: MAX_ATTACHMENT,
-            });
-        }
         let meta = AttachmentMeta {
             uid: crypto::new_uid(),
             name: name.to_string(),

@@ -53,6 +53,18 @@ pub struct FolderMember {
     pub manage_records: bool,
 }
 
+/// The rights one holder of a record's key (its owner, or a shared folder
+/// it is in) gives on the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRights {
+    /// User uid or shared-folder uid.
+    pub holder_uid: String,
+    /// Holders through this key may edit.
+    pub can_edit: bool,
+    /// Holders through this key may re-share.
+    pub can_share: bool,
+}
+
 impl Vault {
     /// Users of the current tenant.
     ///
@@ -399,6 +411,25 @@ impl Vault {
             }
             Ok(n)
         })
+    }
+
+    /// Who holds a record's key (its owner, the shared folders it is in) and
+    /// the rights each gives.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub fn record_rights(&self, record_uid: &str) -> Result<Vec<RecordRights>> {
+        Ok(self
+            .store
+            .record_keys(record_uid)?
+            .into_iter()
+            .map(|k| RecordRights {
+                holder_uid: k.holder_uid,
+                can_edit: k.can_edit,
+                can_share: k.can_share,
+            })
+            .collect())
     }
 
     /// A shared folder the current user may manage: `(uid, key, defaults)`.

@@ -98,11 +98,9 @@ pub mod fields;
 pub mod generic;
 pub mod rows;
 
-use std::cell::Cell;
-use std::io::{self, Read};
-use std::rc::Rc;
+use std::io::Read;
 
-use keeper_plugin_sdk::input::Input;
+use keeper_plugin_sdk::input::{Input, RowLimit, RowMark, RowTooLarge};
 use keeper_plugin_sdk::{ImportItem, Importer, ImporterInfo, Options, PluginError};
 
 use crate::generic::Header;
@@ -115,7 +113,7 @@ pub const BATCH_ITEMS: usize = 500;
 pub const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// The largest row (in bytes of the file) accepted.
-pub const MAX_ROW_BYTES: usize = 8 * 1024 * 1024;
+pub use keeper_plugin_sdk::input::MAX_ROW_BYTES;
 
 /// The record type of rows that name none, unless `record-type` is given.
 pub const DEFAULT_RECORD_TYPE: &str = "login";
@@ -168,8 +166,8 @@ enum Layout {
 /// ```
 pub struct CsvImport<R: Read> {
     reader: csv::Reader<RowLimit<R>>,
-    /// Bytes read from the source since the last complete row.
-    row_bytes: Rc<Cell<usize>>,
+    /// Ends each row for the reader's row limit.
+    row_mark: RowMark,
     layout: Layout,
     default_type: String,
     done: bool,
@@ -179,11 +177,7 @@ impl<R: Read> CsvImport<R> {
     /// Starts reading `source`. Options read: `record-type` (the record
     /// type of rows without `$type`; default `login`).
     pub fn new(source: R, options: &Options) -> Self {
-        let row_bytes = Rc::new(Cell::new(0));
-        let limited = RowLimit {
-            inner: source,
-            row_bytes: Rc::clone(&row_bytes),
-        };
+        let (limited, row_mark) = RowLimit::new(source, MAX_ROW_BYTES);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -200,7 +194,7 @@ impl<R: Read> CsvImport<R> {
             .to_owned();
         Self {
             reader,
-            row_bytes,
+            row_mark,
             layout: Layout::Unknown,
             default_type,
             done: false,
@@ -220,7 +214,7 @@ impl<R: Read> CsvImport<R> {
         let mut row = csv::ByteRecord::new();
         while batch.len() < BATCH_ITEMS && bytes < BATCH_BYTES {
             let more = self.reader.read_byte_record(&mut row);
-            self.row_bytes.set(0);
+            self.row_mark.row_done();
             match more {
                 Ok(true) => {}
                 Ok(false) => {
@@ -290,12 +284,9 @@ impl<R: Read> CsvImport<R> {
 /// The text of a read failure.
 fn read_error(err: &csv::Error, line: u64) -> String {
     if let csv::ErrorKind::Io(io) = err.kind()
-        && io.get_ref().is_some_and(|inner| inner.is::<RowTooLarge>())
+        && let Some(too_large) = RowTooLarge::find(io)
     {
-        return format!(
-            "line {line}: a row is larger than {} MiB; is a quote never closed?",
-            MAX_ROW_BYTES / (1024 * 1024)
-        );
+        return format!("line {line}: {too_large}");
     }
     format!("near line {line}: reading the CSV failed: {err}")
 }
@@ -318,38 +309,6 @@ fn item_bytes(item: &ImportItem) -> usize {
         }
         ImportItem::Skipped(s) => s.len(),
         ImportItem::SharedFolder(f) => f.path.len() + 16,
-    }
-}
-
-/// The marker error of a row larger than [`MAX_ROW_BYTES`].
-#[derive(Debug)]
-struct RowTooLarge;
-
-impl std::fmt::Display for RowTooLarge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("row too large")
-    }
-}
-
-impl std::error::Error for RowTooLarge {}
-
-/// A reader that fails once more than [`MAX_ROW_BYTES`] are read without a
-/// complete row (the importer resets the count after every row), so an
-/// unclosed quote cannot pull the whole file into memory.
-struct RowLimit<R> {
-    inner: R,
-    row_bytes: Rc<Cell<usize>>,
-}
-
-impl<R: Read> Read for RowLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let total = self.row_bytes.get().saturating_add(n);
-        if total > MAX_ROW_BYTES {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, RowTooLarge));
-        }
-        self.row_bytes.set(total);
-        Ok(n)
     }
 }
 

@@ -2,16 +2,15 @@
 //! (`url,username,password,totp,extra,name,grouping,fav`, with or without
 //! `totp`, in any order).
 
-use std::cell::Cell;
-use std::io::{self, Read};
-use std::rc::Rc;
+use std::io::Read;
 
 use keeper_plugin_sdk::PluginError;
+use keeper_plugin_sdk::input::{RowLimit, RowMark, RowTooLarge};
 
 use crate::account::{Account, split_grouping};
 
 /// The largest row (in bytes of the file) accepted.
-pub const MAX_ROW_BYTES: usize = 8 * 1024 * 1024;
+pub use keeper_plugin_sdk::input::MAX_ROW_BYTES;
 
 /// One row's outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,7 +37,7 @@ struct Columns {
 /// A LastPass CSV export over any reader.
 pub struct CsvExport<R: Read> {
     reader: csv::Reader<RowLimit<R>>,
-    row_bytes: Rc<Cell<usize>>,
+    row_mark: RowMark,
     columns: Option<Columns>,
     done: bool,
 }
@@ -46,18 +45,15 @@ pub struct CsvExport<R: Read> {
 impl<R: Read> CsvExport<R> {
     /// Starts reading `source`.
     pub fn new(source: R) -> Self {
-        let row_bytes = Rc::new(Cell::new(0));
+        let (limited, row_mark) = RowLimit::new(source, MAX_ROW_BYTES);
         let reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .terminator(csv::Terminator::Any(b'\n'))
-            .from_reader(RowLimit {
-                inner: source,
-                row_bytes: Rc::clone(&row_bytes),
-            });
+            .from_reader(limited);
         Self {
             reader,
-            row_bytes,
+            row_mark,
             columns: None,
             done: false,
         }
@@ -75,7 +71,7 @@ impl<R: Read> CsvExport<R> {
                 return Ok(None);
             }
             let more = self.reader.read_byte_record(&mut record);
-            self.row_bytes.set(0);
+            self.row_mark.row_done();
             match more {
                 Ok(true) => {}
                 Ok(false) => {
@@ -85,15 +81,17 @@ impl<R: Read> CsvExport<R> {
                 Err(e) => {
                     self.done = true;
                     let line = self.reader.position().line();
-                    let too_large = matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == io::ErrorKind::FileTooLarge);
-                    return Err(PluginError::MalformedInput(if too_large {
-                        format!(
-                            "line {line}: a row is larger than {} MiB; is a quote never closed?",
-                            MAX_ROW_BYTES >> 20
-                        )
-                    } else {
-                        format!("near line {line}: reading the CSV failed: {e}")
-                    }));
+                    let too_large = match e.kind() {
+                        csv::ErrorKind::Io(io) => RowTooLarge::find(io),
+                        _ => None,
+                    };
+                    return Err(PluginError::MalformedInput(
+                        if let Some(too_large) = too_large {
+                            format!("line {line}: {too_large}")
+                        } else {
+                            format!("near line {line}: reading the CSV failed: {e}")
+                        },
+                    ));
                 }
             }
             let line = record.position().map_or(0, csv::Position::line);
@@ -221,24 +219,4 @@ pub fn html_unescape(s: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// A reader that fails (as `FileTooLarge`) once more than [`MAX_ROW_BYTES`]
-/// are read without a complete row, so an unclosed quote cannot pull the
-/// whole file into memory.
-struct RowLimit<R> {
-    inner: R,
-    row_bytes: Rc<Cell<usize>>,
-}
-
-impl<R: Read> Read for RowLimit<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        let total = self.row_bytes.get().saturating_add(n);
-        if total > MAX_ROW_BYTES {
-            return Err(io::Error::new(io::ErrorKind::FileTooLarge, "row too large"));
-        }
-        self.row_bytes.set(total);
-        Ok(n)
-    }
 }

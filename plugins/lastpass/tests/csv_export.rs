@@ -296,3 +296,18 @@ fn bad_rows_are_skipped_with_line_numbers() {
     assert_eq!(record(&items, "E").title, "E");
     assert_eq!(record(&items, "B").notes.as_deref(), Some("two\nlines"));
 }
+
+#[test]
+fn an_unclosed_quote_fails_cleanly() {
+    let mut data =
+        b"url,username,password,totp,extra,name,grouping,fav\nhttps://a,me,\"never closed".to_vec();
+    data.resize(
+        keeper_plugin_lastpass::csv_export::MAX_ROW_BYTES + 100_000,
+        b'x',
+    );
+    let err = import(&data);
+    assert!(
+        matches!(&err, Err(PluginError::MalformedInput(m)) if m.contains("line 2: a row is larger than 8 MiB; is a quote never closed?")),
+        "{err:?}"
+    );
+}

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 
-use super::transfer::{lastpass_online_options, report_membership, run_importer};
+use super::transfer::{lastpass_online_options, report_membership};
 use super::unlock;
 use crate::cli::membership::{
     ApplyMembershipArgs, DownloadMembershipArgs, MembershipSource, SubFolderArg,
@@ -85,7 +85,8 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         file_cache: None,
         dry_run: false,
     };
-    let collected = run_importer(ctx, &request)?;
+    let collected =
+        crate::import::bridge::collect_blocking(&ctx.plugin_dir(), &ctx.cache_dir(), &request)?;
     for reason in &collected.skipped {
         eprintln!("skipped: {reason}");
     }

@@ -106,8 +106,13 @@ fn master_password(ctx: &Context, confirm: bool) -> anyhow::Result<SecretString>
     {
         return Ok(SecretString::from(p));
     }
-    if let Some(p) = ctx.config.password.as_ref().filter(|p| !p.is_empty()) {
-        return Ok(SecretString::from(p.clone()));
+    if let Some(p) = ctx
+        .config
+        .password
+        .as_ref()
+        .filter(|p| !p.expose_secret().is_empty())
+    {
+        return Ok(p.clone());
     }
     read_secret("Master password: ", confirm)
 }

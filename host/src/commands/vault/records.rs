@@ -20,15 +20,6 @@ use crate::rotation::password;
 use crate::vault::model::{fields, types};
 use crate::vault::{FolderTree, Record, RecordData, Vault, now_ms};
 
-/// Field types that hold several values in one field.
-const MULTI_VALUE: &[&str] = &[
-    "securityQuestion",
-    "fileRef",
-    "addressRef",
-    "cardRef",
-    "recordRef",
-];
-
 /// One `name=value` argument.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct FieldArg {
@@ -151,7 +142,7 @@ fn apply_args(
                     .rev()
                     .find(|x| x.matches(&f.kind, f.label.as_deref()));
                 match existing {
-                    Some(x) if MULTI_VALUE.contains(&f.kind.as_str()) => x.value.push(v),
+                    Some(x) if fields::holds_many(&f.kind) => x.value.push(v),
                     _ => data
                         .custom
                         .push(crate::vault::Field::new(&f.kind, f.label.as_deref(), v)),
@@ -206,7 +197,7 @@ pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
     let mut data = RecordData::new(rt.id, args.title.trim());
     let files = apply_args(&mut data, &args.fields, true)?;
     if let Some(n) = &args.notes {
-        data.notes = n.clone();
+        data.notes = n.clone().into();
     }
     let mut vault = unlock(ctx)?;
     let tree = vault.folder_tree()?;
@@ -309,7 +300,7 @@ fn record_rows(r: &Record, tree: &FolderTree, unmask: bool) -> Vec<(String, Stri
         }
     }
     if !r.data.notes.is_empty() {
-        rows.push(("Notes".into(), r.data.notes.clone()));
+        rows.push(("Notes".into(), r.data.notes.to_string()));
     }
     for p in folder_paths(r, tree) {
         rows.push(("Folder".into(), p));
@@ -398,7 +389,7 @@ pub(super) fn edit(ctx: &Context, args: &EditArgs) -> anyhow::Result<ExitCode> {
                 }
                 d.notes.push_str(&n[1..]);
             }
-            Some(n) => d.notes = n.to_string(),
+            Some(n) => d.notes = n.to_string().into(),
             None => {}
         }
         files = apply_args(d, &args.fields, false)

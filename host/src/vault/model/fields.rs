@@ -111,6 +111,22 @@ pub fn is_secret(kind: &str) -> bool {
     )
 }
 
+/// Whether a field of this type holds several values in one field
+/// (Keeper JSON writes them as one list; a repeated `name=value` argument
+/// adds another value) rather than one value per field.
+pub fn holds_many(kind: &str) -> bool {
+    matches!(
+        kind,
+        "securityQuestion" | "fileRef" | "addressRef" | "cardRef" | "recordRef"
+    )
+}
+
+/// Whether fields of this type link to other records by uid (`addressRef`,
+/// `cardRef`, `recordRef`; not `fileRef`, whose uids are attachments).
+pub fn is_reference(kind: &str) -> bool {
+    kind.ends_with("Ref") && kind != "fileRef"
+}
+
 /// Whether a value counts as empty (`""`, `{}` with empty members, `null`).
 pub fn value_is_empty(v: &Value) -> bool {
     match v {

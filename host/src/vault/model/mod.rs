@@ -12,7 +12,7 @@ pub mod types;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// One typed field: `{type, label?, value: [...]}`.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -108,15 +108,9 @@ pub(crate) fn zeroize_value(v: &mut Value) {
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct PasswordChange {
     /// The old password.
-    pub password: String,
+    pub password: Zeroizing<String>,
     /// When it was replaced, epoch ms.
     pub replaced: i64,
-}
-
-impl Drop for PasswordChange {
-    fn drop(&mut self) {
-        self.password.zeroize();
-    }
 }
 
 impl std::fmt::Debug for PasswordChange {
@@ -150,8 +144,8 @@ pub struct RecordData {
     /// Title.
     pub title: String,
     /// Notes.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub notes: String,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub notes: Zeroizing<String>,
     /// Typed fields (the record type's slots, in order).
     #[serde(default)]
     pub fields: Vec<Field>,
@@ -166,10 +160,8 @@ pub struct RecordData {
     pub attachments: Vec<AttachmentMeta>,
 }
 
-impl Drop for RecordData {
-    fn drop(&mut self) {
-        self.notes.zeroize();
-    }
+fn is_empty(text: &Zeroizing<String>) -> bool {
+    text.is_empty()
 }
 
 impl std::fmt::Debug for RecordData {
@@ -196,7 +188,7 @@ impl RecordData {
         Self {
             record_type: record_type.to_string(),
             title: title.to_string(),
-            notes: String::new(),
+            notes: Zeroizing::default(),
             fields,
             custom: Vec::new(),
             password_history: Vec::new(),
@@ -319,7 +311,7 @@ impl RecordData {
             && !old.is_empty()
             && Some(old) != new
         {
-            let old = old.to_string();
+            let old = Zeroizing::new(old.to_string());
             self.password_history.push(PasswordChange {
                 password: old,
                 replaced: now,
@@ -486,7 +478,7 @@ mod tests {
         r.set_password("two", 3);
         assert_eq!(r.password(), Some("two"));
         assert_eq!(r.password_history.len(), 1);
-        assert_eq!(r.password_history[0].password, "one");
+        assert_eq!(r.password_history[0].password.as_str(), "one");
         assert_eq!(r.password_history[0].replaced, 2);
     }
 
@@ -515,6 +507,23 @@ mod tests {
         r.set_field(false, "login", None, vec![Value::from("u")], 0);
         r.set_field(false, "login", None, vec![], 0);
         assert!(r.field("login").is_some_and(Field::is_empty));
+    }
+
+    /// Notes and old passwords are `Zeroizing` in memory and plain
+    /// strings in the sealed JSON, as before.
+    #[test]
+    fn secret_strings_keep_the_stored_format() {
+        let stored = r#"{"type":"login","title":"x","notes":"n","fields":[],"custom":[],"password_history":[{"password":"old","replaced":1}]}"#;
+        let d: RecordData = serde_json::from_str(stored).expect("parses");
+        assert_eq!(d.notes.as_str(), "n");
+        assert_eq!(d.password_history[0].password.as_str(), "old");
+        assert_eq!(serde_json::to_string(&d).expect("json"), stored);
+        let empty = RecordData::new("x", "t");
+        assert!(
+            !serde_json::to_string(&empty)
+                .expect("json")
+                .contains("notes")
+        );
     }
 
     #[test]

@@ -3,33 +3,29 @@
 //!
 //! Export lifts the first login/password/url into `login`/`password`/
 //! `login_url`, writes every other non-empty field into `custom_fields`
-//! (`$type`, `$type:label`, or a bare label for labelled custom text
-//! fields), and lists folders and shared folders with their permissions.
-//! Import reverses it: custom-field entries fill the record type's slots
-//! (same type and label), the rest become custom fields. `export` then
-//! `import` into an empty vault reproduces the same export. Not carried:
-//! attachments (`fileRef`), password history and revisions.
+//! (`$type:label:N` or `$type::N`, N counting the fields of that type and
+//! label from 1, as Keeper's own exports do; a bare label for labelled
+//! custom text fields), links to other records (`addressRef`, `cardRef`,
+//! `recordRef` fields) into `references`, and lists folders and shared
+//! folders with their permissions. Import reverses it: custom-field entries
+//! fill the record type's slots (same type and label), the rest become
+//! custom fields; `references` become link fields again, re-linked to the
+//! uids the records they name get in this vault (a source may name records
+//! by its own ids, e.g. `"$addressRef::1": [65]` for the record whose
+//! `uid` is 65). Titles are kept as they are (a trailing space too).
+//! `export` then `import` into an empty vault reproduces the same export.
+//! Not carried: attachments (`fileRef`), password history and revisions.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
-use super::crypto;
-use super::folders::FolderTree;
-use super::import_engine::{FolderSpec, ImportRecord};
-use super::membership::{SharedFolderEntry, TeamEntry};
-use super::model::{Field, RecordData, fields, types};
-use super::store::FolderKind;
-use super::{Record, Result, Vault, VaultError, path};
-
-/// Field types that hold several values in one field (a JSON list stays one field).
-const MULTI_VALUE: &[&str] = &[
-    "securityQuestion",
-    "fileRef",
-    "addressRef",
-    "cardRef",
-    "recordRef",
-];
+use crate::vault::membership::{SharedFolderEntry, TeamEntry};
+use crate::vault::model::{fields, types};
+use crate::vault::{
+    Field, FolderKind, FolderSpec, FolderTree, NewRecord, Record, RecordData, Result, Vault,
+    VaultError, path,
+};
 
 /// `custom_fields` key for a field.
 fn field_key(f: &Field, custom: bool) -> String {
@@ -40,31 +36,66 @@ fn field_key(f: &Field, custom: bool) -> String {
     }
 }
 
-/// Parses a `custom_fields` key into (type, label).
-fn parse_key(key: &str) -> (String, Option<String>) {
+/// A `custom_fields` (or `references`) key, parsed.
+#[derive(Debug, PartialEq, Eq)]
+struct Key {
+    kind: String,
+    label: Option<String>,
+    /// The key ends in a `:N` index: it names one field, so a list value
+    /// is that field's values.
+    indexed: bool,
+}
+
+/// Parses a `custom_fields` key: `$type`, `$type:label`, either with a
+/// `:N` index suffix, or a bare label (a text field).
+fn parse_key(key: &str) -> Key {
     let Some(rest) = key.strip_prefix('$') else {
-        return ("text".to_string(), Some(key.to_string()));
+        return Key {
+            kind: "text".to_string(),
+            label: Some(key.to_string()),
+            indexed: false,
+        };
     };
     // Strip a trailing `:N` index suffix.
-    let rest = match rest.rsplit_once(':') {
-        Some((head, n))
-            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && head.contains(':') =>
-        {
-            head
-        }
+    let (rest, indexed) = match rest.rsplit_once(':') {
         Some((head, n))
             if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && !head.is_empty() =>
         {
-            head
+            (head, true)
         }
-        _ => rest,
+        _ => (rest, false),
     };
-    match rest.split_once(':') {
-        Some((t, l)) => (
-            fields::canonical(t).unwrap_or(t).to_string(),
-            (!l.is_empty()).then(|| l.to_string()),
-        ),
-        None => (fields::canonical(rest).unwrap_or(rest).to_string(), None),
+    let (kind, label) = match rest.split_once(':') {
+        Some((t, l)) => (t, (!l.is_empty()).then(|| l.to_string())),
+        None => (rest, None),
+    };
+    Key {
+        kind: fields::canonical(kind).unwrap_or(kind).to_string(),
+        label,
+        indexed,
+    }
+}
+
+/// Numbers the keys of one record's fields: `$type:label:N` or
+/// `$type::N`, N counting from 1 per key (bare labels stay as they are).
+#[derive(Default)]
+struct Keys(HashMap<String, usize>);
+
+impl Keys {
+    fn next(&mut self, f: &Field, custom: bool) -> String {
+        let key = field_key(f, custom);
+        if !key.starts_with('$') {
+            return key;
+        }
+        let n = self.0.entry(key.clone()).or_default();
+        *n += 1;
+        // `$type:label:N`, or `$type::N` (an empty label) without one.
+        let labelled = f.label.as_deref().is_some_and(|l| !l.is_empty());
+        if labelled {
+            format!("{key}:{n}")
+        } else {
+            format!("{key}::{n}")
+        }
     }
 }
 
@@ -150,44 +181,45 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
         }
     }
     if !d.notes.is_empty() {
-        obj.insert("notes".into(), d.notes.clone().into());
+        obj.insert("notes".into(), d.notes.as_str().into());
     }
     obj.insert("last_modified".into(), (r.modified / 1000).into());
     let mut custom = Map::new();
-    for (i, f) in d.fields.iter().enumerate() {
-        if lifted.contains(&i) || f.is_empty() || f.kind == "fileRef" {
-            continue;
-        }
-        push_value(
-            &mut custom,
-            field_key(f, false),
-            &f.value,
-            MULTI_VALUE.contains(&f.kind.as_str()),
-        );
-    }
-    for f in &d.custom {
+    let mut references = Map::new();
+    let mut keys = Keys::default();
+    let typed = d
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lifted.contains(i))
+        .map(|(_, f)| (f, false));
+    for (f, is_custom) in typed.chain(d.custom.iter().map(|f| (f, true))) {
         if f.is_empty() || f.kind == "fileRef" {
             continue;
         }
-        push_value(
-            &mut custom,
-            field_key(f, true),
-            &f.value,
-            MULTI_VALUE.contains(&f.kind.as_str()),
-        );
+        let key = keys.next(f, is_custom);
+        if fields::is_reference(&f.kind) {
+            references.insert(key, Value::Array(f.value.clone()));
+        } else {
+            push_value(&mut custom, key, &f.value, fields::holds_many(&f.kind));
+        }
     }
     if !custom.is_empty() {
         obj.insert("custom_fields".into(), Value::Object(custom));
     }
+    if !references.is_empty() {
+        obj.insert("references".into(), Value::Object(references));
+    }
     if types::find(&d.record_type).is_none() {
+        let mut keys = Keys::default();
         let schema: Vec<Value> = d
             .fields
             .iter()
-            .map(|f| Value::String(field_key(f, false)))
+            .map(|f| Value::String(keys.next(f, false)))
             .collect();
         obj.insert("schema".into(), Value::Array(schema));
     }
-    let keys = vault.store.record_keys(&r.uid)?;
+    let keys = vault.record_rights(&r.uid)?;
     let mut folders = Vec::new();
     for folder_uid in tree.folders_of(&r.uid) {
         let Some(folder) = tree.get(folder_uid) else {
@@ -236,6 +268,7 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
             .unwrap_or_default()
             .to_string()
     };
+    // Kept as it is: Commander does not trim titles either.
     let title = s("title");
     if title.trim().is_empty() {
         return Err(VaultError::Invalid("a record has no title".into()));
@@ -258,10 +291,16 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
     }
     if let Some(custom) = obj.get("custom_fields").and_then(Value::as_object) {
         for (key, value) in custom {
-            let (kind, label) = parse_key(key);
-            let multi = MULTI_VALUE.contains(&kind.as_str());
+            let Key {
+                kind,
+                label,
+                indexed,
+            } = parse_key(key);
+            // One field of several values, or (a list under a key without
+            // an index, of a type that holds one value) several fields.
+            let one_field = indexed || fields::holds_many(&kind);
             let values: Vec<Value> = match value {
-                Value::Array(list) if multi => vec![Value::Array(list.clone())],
+                Value::Array(list) if one_field => vec![Value::Array(list.clone())],
                 Value::Array(list) => list
                     .iter()
                     .map(|v| vec![v.clone()])
@@ -286,6 +325,7 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
             }
         }
     }
+    pool.extend(references(obj));
     // Slots: the record type's, or the file's schema for other types.
     let slots: Vec<(String, Option<String>, bool)> =
         match (types::find(&record_type), obj.get("schema")) {
@@ -298,8 +338,8 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
                 .iter()
                 .filter_map(Value::as_str)
                 .map(|k| {
-                    let (t, l) = parse_key(k);
-                    (t, l, false)
+                    let key = parse_key(k);
+                    (key.kind, key.label, false)
                 })
                 .collect(),
             (None, _) => Vec::new(),
@@ -327,11 +367,50 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
         .filter(|(i, _)| !used[*i])
         .map(|(_, f)| f.clone())
         .collect();
-    let mut data = RecordData::new(&record_type, title.trim());
+    let mut data = RecordData::new(&record_type, &title);
     data.fields = out_fields;
     data.custom = custom;
-    data.notes = s("notes");
+    data.notes = s("notes").into();
     Ok(data)
+}
+
+/// A record's `references` (`{"$addressRef::1": [65]}`; `$address` also
+/// means `addressRef`) as link fields whose values are the ids the source
+/// gives the linked records; the import engine re-links them to the uids
+/// those records get.
+fn references(obj: &Map<String, Value>) -> Vec<Field> {
+    let Some(refs) = obj.get("references").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    refs.iter()
+        .filter_map(|(key, value)| {
+            let Key {
+                mut kind, label, ..
+            } = parse_key(key);
+            if !kind.ends_with("Ref") {
+                kind.push_str("Ref");
+            }
+            let ids: Vec<Value> = match value {
+                Value::Array(list) => list.iter().filter_map(source_id).map(Value::from).collect(),
+                one => source_id(one).map(Value::from).into_iter().collect(),
+            };
+            (fields::is_reference(&kind) && !ids.is_empty()).then(|| Field {
+                kind,
+                label,
+                value: ids,
+                required: false,
+            })
+        })
+        .collect()
+}
+
+/// A record id in a source: a string, or a number (`"uid": 65`).
+fn source_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 fn folder_specs(v: &Value) -> Vec<FolderSpec> {
@@ -364,7 +443,7 @@ pub struct Parsed {
     /// `shared_folders`.
     pub shared: Vec<SharedFolderEntry>,
     /// `records`.
-    pub records: Vec<ImportRecord>,
+    pub records: Vec<NewRecord>,
     /// `teams`.
     pub teams: Vec<TeamEntry>,
 }
@@ -398,20 +477,18 @@ pub fn parse(doc: &Value) -> Result<Parsed> {
     for (i, r) in records.iter().enumerate() {
         let data = record_from_json(r)
             .map_err(|e| VaultError::Invalid(format!("record #{}: {e}", i + 1)))?;
-        let uid = r
-            .get("uid")
-            .and_then(Value::as_str)
-            .filter(|u| crypto::is_uid(u))
-            .map(str::to_string);
+        // The source's id: kept as the record's uid when it is a free uid,
+        // and what other records' `references` name it by.
+        let uid = r.get("uid").and_then(source_id);
         let modified = r
             .get("last_modified")
             .and_then(Value::as_i64)
             .map(|s| if s > 100_000_000_000 { s } else { s * 1000 });
-        parsed.records.push(ImportRecord {
+        parsed.records.push(NewRecord {
             uid,
             modified,
             folders: folder_specs(r),
-            ..ImportRecord::new(data)
+            ..NewRecord::new(data)
         });
     }
     for (i, v) in shared.into_iter().enumerate() {
@@ -453,7 +530,7 @@ pub fn export_csv(vault: &Vault) -> Result<String> {
                     let names = tree.names(&f.uid);
                     folder = path::join(&names[sf_names.len().min(names.len())..]);
                     shared = path::join(&sf_names);
-                    let keys = vault.store.record_keys(&r.uid)?;
+                    let keys = vault.record_rights(&r.uid)?;
                     if let Some(k) = keys.iter().find(|k| &k.holder_uid == sf) {
                         if k.can_edit {
                             shared.push_str("#edit");
@@ -472,7 +549,7 @@ pub fn export_csv(vault: &Vault) -> Result<String> {
             d.login().unwrap_or_default().to_string(),
             d.password().unwrap_or_default().to_string(),
             d.url().unwrap_or_default().to_string(),
-            d.notes.clone(),
+            d.notes.to_string(),
             shared,
             "$record_uid".into(),
             r.uid.clone(),
@@ -526,23 +603,23 @@ mod tests {
 
     #[test]
     fn key_grammar() {
+        let key = |kind: &str, label: Option<&str>, indexed: bool| Key {
+            kind: kind.into(),
+            label: label.map(str::to_string),
+            indexed,
+        };
         assert_eq!(
             parse_key("2FA Phone"),
-            ("text".into(), Some("2FA Phone".into()))
+            key("text", Some("2FA Phone"), false)
         );
-        assert_eq!(parse_key("$oneTimeCode"), ("oneTimeCode".into(), None));
-        assert_eq!(
-            parse_key("$text:SSID"),
-            ("text".into(), Some("SSID".into()))
-        );
-        assert_eq!(parse_key("$oneTimeCode:1"), ("oneTimeCode".into(), None));
-        assert_eq!(
-            parse_key("$text:SSID:2"),
-            ("text".into(), Some("SSID".into()))
-        );
+        assert_eq!(parse_key("$oneTimeCode"), key("oneTimeCode", None, false));
+        assert_eq!(parse_key("$text:SSID"), key("text", Some("SSID"), false));
+        assert_eq!(parse_key("$oneTimeCode:1"), key("oneTimeCode", None, true));
+        assert_eq!(parse_key("$oneTimeCode::1"), key("oneTimeCode", None, true));
+        assert_eq!(parse_key("$text:SSID:2"), key("text", Some("SSID"), true));
         assert_eq!(
             parse_key("cmdr:plugin"),
-            ("text".into(), Some("cmdr:plugin".into()))
+            key("text", Some("cmdr:plugin"), false)
         );
     }
 
@@ -563,5 +640,118 @@ mod tests {
         assert_eq!(d.custom_text("cmdr:plugin"), Some("ssh"));
         assert_eq!(d.custom.iter().filter(|f| f.kind == "url").count(), 2);
         assert!(record_from_json(&json!({"title": ""})).is_err());
+    }
+
+    /// A Keeper JSON source as Keeper's own exports write it (modelled on
+    /// the Keeper JSON test data of Bitwarden's importer): records named
+    /// by numeric ids, a contact linking to an address that comes later in
+    /// the file, index suffixes on every key, a title ending in a space.
+    fn keeper_export() -> Value {
+        json!({"records": [
+            {"uid": 7, "title": "Ted at work ", "$type": "contact",
+             "custom_fields": {"$name::1": {"first": "Ted", "last": "Lasso"},
+                               "$email::1": "ted@example.com"},
+             "references": {"$addressRef::1": [9]}},
+            {"uid": 8, "title": "Mail", "$type": "login", "login": "ted",
+             "custom_fields": {"$oneTimeCode::1": "otpauth://totp/x?secret=JBSWY3DPEHPK3PXP",
+                               "$text:Pet:1": "dog", "$text:Pet:2": "cat"}},
+            {"uid": 9, "title": "Office", "$type": "address",
+             "custom_fields": {"$address::1": {"street1": "1 Main St", "city": "Richmond"}}},
+        ]})
+    }
+
+    fn empty_vault() -> (tempfile::TempDir, Vault) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let vault = Vault::create(
+            &dir.path().join("v.db"),
+            "a@b.c",
+            &crate::vault::SecretString::from("pw".to_string()),
+            &crate::vault::crypto::KdfParams::insecure_fast(),
+        )
+        .expect("create");
+        (dir, vault)
+    }
+
+    fn import(vault: &mut Vault, doc: &Value) -> crate::import::engine::ImportSummary {
+        let parsed = parse(doc).expect("parses");
+        let mut importer =
+            crate::import::engine::Importer::new(vault, Default::default()).expect("importer");
+        importer.write(vault, &[], &parsed.records).expect("import")
+    }
+
+    fn by_title<'a>(records: &'a [Record], title: &str) -> &'a Record {
+        records
+            .iter()
+            .find(|r| r.data.title == title)
+            .unwrap_or_else(|| panic!("no record {title:?}"))
+    }
+
+    #[test]
+    fn references_titles_and_index_suffixes_survive_import_and_export() {
+        let (_dir, mut vault) = empty_vault();
+        assert_eq!(import(&mut vault, &keeper_export()).added, 3);
+        let records = vault.records().expect("records");
+
+        // The title keeps its trailing space.
+        let ted = by_title(&records, "Ted at work ");
+        // The link names the address by the uid it got here, not by 9.
+        let office = by_title(&records, "Office");
+        let link = ted.data.field("addressRef").expect("addressRef slot");
+        assert_eq!(link.value, [json!(office.uid)]);
+        // Two fields of one key stay two fields.
+        let mail = by_title(&records, "Mail");
+        assert_eq!(
+            mail.data
+                .custom
+                .iter()
+                .filter(|f| f.label.as_deref() == Some("Pet"))
+                .count(),
+            2
+        );
+
+        // Export: the link under `references`, every typed key indexed.
+        let export = export(&vault).expect("export");
+        let rows = export["records"].as_array().expect("records");
+        let row = |title: &str| {
+            rows.iter()
+                .find(|r| r["title"] == title)
+                .unwrap_or_else(|| panic!("no row {title:?}"))
+        };
+        assert_eq!(
+            row("Ted at work ")["references"],
+            json!({"$addressRef::1": [office.uid]})
+        );
+        assert!(
+            row("Ted at work ")["custom_fields"]
+                .get("$addressRef::1")
+                .is_none()
+        );
+        assert_eq!(
+            row("Ted at work ")["custom_fields"]["$email::1"],
+            "ted@example.com"
+        );
+        let mail_row = &row("Mail")["custom_fields"];
+        assert!(mail_row["$oneTimeCode::1"].is_string(), "{mail_row}");
+        // Labelled custom text fields keep their bare label (a list for two).
+        assert_eq!(mail_row["Pet"], json!(["dog", "cat"]));
+
+        // The same source again: every record (the link too) is recognised.
+        let again = import(&mut vault, &keeper_export());
+        assert_eq!((again.added, again.skipped), (0, 3), "{again:?}");
+        // Our own export imports as itself.
+        let again = import(&mut vault, &export);
+        assert_eq!((again.added, again.skipped), (0, 3), "{again:?}");
+    }
+
+    #[test]
+    fn links_to_unknown_ids_are_dropped_and_uids_kept() {
+        let (_dir, mut vault) = empty_vault();
+        let uid = "AAAAAAAAAAAAAAAAAAAAAA";
+        let doc = json!([{"title": "t", "$type": "contact",
+            "references": {"$address": [404, uid]}}]);
+        import(&mut vault, &doc);
+        let records = vault.records().expect("records");
+        let link = by_title(&records, "t").data.field("addressRef").cloned();
+        assert_eq!(link.map(|f| f.value.clone()), Some(vec![json!(uid)]));
     }
 }

@@ -1,288 +1,18 @@
-//! Folders as one user sees them: personal folders, shared folders (placed
-//! at the root or under a personal folder), sub-folders inside shared
-//! folders, and the links that put a record in one or several folders.
-//!
-//! The user's root folder has the user's uid. Paths use Commander's
-//! backslash syntax ([`super::path`]).
+//! What changes folders: mkdir (and the find-or-create walk imports use),
+//! link and move records, move folders, rmdir; and the link targets
+//! (folder plus shared-folder key) that record writes link into.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
-use super::crypto::{self, Key};
-use super::records::{FolderTarget, SharedTarget, link_tx};
-use super::store::{
-    FolderKind, FolderRow, HolderKind, ShareRow, SharedFolderDefaults, StoreRead, StoreTx,
+use super::tree::{Folder, FolderTree, build_tree_with};
+use crate::vault::crypto::{self, Key};
+use crate::vault::records::{self, FolderTarget, SharedTarget, link_tx};
+use crate::vault::store::{
+    FolderKind, FolderRow, HolderKind, ShareRow, SharedFolderDefaults, StoreTx,
 };
-use super::{Result, Session, Vault, VaultError, ad, path};
-
-/// A folder, decrypted.
-#[derive(Debug, Clone, Serialize)]
-pub struct Folder {
-    /// Uid.
-    pub uid: String,
-    /// `user_folder`, `shared_folder` or `shared_folder_folder`.
-    #[serde(serialize_with = "ser_kind")]
-    pub kind: FolderKind,
-    /// Name.
-    pub name: String,
-    /// Parent as this user sees it; `None` = root.
-    pub parent_uid: Option<String>,
-    /// The shared folder this folder is or belongs to.
-    pub shared_folder_uid: Option<String>,
-    /// Defaults (shared folders only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub defaults: Option<SharedFolderDefaults>,
-    /// Creator.
-    pub owner_uid: String,
-    #[serde(skip)]
-    revision: i64,
-}
-
-fn ser_kind<S: serde::Serializer>(k: &FolderKind, s: S) -> std::result::Result<S::Ok, S::Error> {
-    s.serialize_str(k.as_str())
-}
-
-/// The folder tree of one user with record links.
-#[derive(Debug, Clone, Default)]
-pub struct FolderTree {
-    root: String,
-    folders: HashMap<String, Folder>,
-    /// Folder uid (root = user uid) → record uids.
-    links: HashMap<String, Vec<String>>,
-    /// Record uid → folder uids.
-    record_folders: HashMap<String, Vec<String>>,
-}
-
-impl FolderTree {
-    /// The root folder's uid (the user's uid).
-    pub fn root(&self) -> &str {
-        &self.root
-    }
-
-    /// A folder by uid.
-    pub fn get(&self, uid: &str) -> Option<&Folder> {
-        self.folders.get(uid)
-    }
-
-    /// All folders.
-    pub fn all(&self) -> impl Iterator<Item = &Folder> {
-        self.folders.values()
-    }
-
-    /// Child folders of `parent` (`None` or the root uid = root), by name.
-    pub fn children(&self, parent: Option<&str>) -> Vec<&Folder> {
-        let parent = parent.filter(|p| *p != self.root);
-        let mut out: Vec<&Folder> = self
-            .folders
-            .values()
-            .filter(|f| f.parent_uid.as_deref() == parent)
-            .collect();
-        out.sort_by(|a, b| {
-            a.name
-                .to_lowercase()
-                .cmp(&b.name.to_lowercase())
-                .then(a.uid.cmp(&b.uid))
-        });
-        out
-    }
-
-    /// Record uids linked in a folder (root uid for the root).
-    pub fn records_in(&self, folder: &str) -> &[String] {
-        self.links.get(folder).map_or(&[], Vec::as_slice)
-    }
-
-    /// Folder uids a record is linked in (root uid for the root).
-    pub fn folders_of(&self, record: &str) -> &[String] {
-        self.record_folders.get(record).map_or(&[], Vec::as_slice)
-    }
-
-    /// Names from the root down to `uid` (empty for the root).
-    pub fn names(&self, uid: &str) -> Vec<String> {
-        let mut names = Vec::new();
-        let mut cur = self.folders.get(uid);
-        let mut guard = 0;
-        while let Some(f) = cur {
-            names.push(f.name.clone());
-            cur = f.parent_uid.as_deref().and_then(|p| self.folders.get(p));
-            guard += 1;
-            if guard > 1000 {
-                break;
-            }
-        }
-        names.reverse();
-        names
-    }
-
-    /// The escaped backslash path of a folder (empty for the root).
-    pub fn path_of(&self, uid: &str) -> String {
-        path::join(&self.names(uid))
-    }
-
-    /// The child of `parent` named `name` (exact, then case-insensitive).
-    pub fn child(&self, parent: Option<&str>, name: &str) -> Option<&Folder> {
-        let kids = self.children(parent);
-        kids.iter()
-            .find(|f| f.name == name)
-            .or_else(|| kids.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
-            .copied()
-    }
-
-    /// Walks path components from the root; `None` when some component is missing.
-    pub fn walk<S: AsRef<str>>(&self, names: &[S]) -> Option<&str> {
-        let mut cur: Option<&Folder> = None;
-        for n in names {
-            cur = Some(self.child(cur.map(|f| f.uid.as_str()), n.as_ref())?);
-        }
-        Some(cur.map_or(self.root.as_str(), |f| f.uid.as_str()))
-    }
-
-    /// A folder uid, a path (`A\B`), or `\`/empty for the root.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::NotFound`].
-    pub fn resolve(&self, folder: &str) -> Result<&str> {
-        if self.folders.contains_key(folder) || folder == self.root {
-            return Ok(self
-                .folders
-                .get_key_value(folder)
-                .map_or(self.root.as_str(), |(k, _)| k.as_str()));
-        }
-        self.walk(&path::components(folder))
-            .ok_or_else(|| VaultError::NotFound {
-                kind: "folder",
-                name: folder.to_string(),
-            })
-    }
-
-    /// The folder and every folder below it.
-    pub fn subtree(&self, uid: &str) -> Vec<String> {
-        let mut out = vec![uid.to_string()];
-        let mut i = 0;
-        while i < out.len() {
-            let parent = out[i].clone();
-            out.extend(
-                self.children(Some(&parent))
-                    .into_iter()
-                    .map(|f| f.uid.clone()),
-            );
-            i += 1;
-        }
-        out
-    }
-
-    fn insert(&mut self, f: Folder) {
-        self.folders.insert(f.uid.clone(), f);
-    }
-
-    fn add_link(&mut self, folder: &str, record: &str) {
-        let list = self.links.entry(folder.to_string()).or_default();
-        if !list.iter().any(|r| r == record) {
-            list.push(record.to_string());
-            self.record_folders
-                .entry(record.to_string())
-                .or_default()
-                .push(folder.to_string());
-        }
-    }
-
-    fn remove_link(&mut self, folder: &str, record: &str) {
-        if let Some(list) = self.links.get_mut(folder) {
-            list.retain(|r| r != record);
-        }
-        if let Some(list) = self.record_folders.get_mut(record) {
-            list.retain(|f| f != folder);
-        }
-    }
-}
-
-/// Builds the tree the session's user sees.
-pub(crate) fn build_tree(store: &dyn StoreRead, s: &Session) -> Result<FolderTree> {
-    build_tree_with(store, s, true)
-}
-
-/// [`build_tree`]; without `links`, the folders only (no record links:
-/// cheap on a vault with many records).
-fn build_tree_with(store: &dyn StoreRead, s: &Session, links: bool) -> Result<FolderTree> {
-    let rows = store.folders(&s.tenant_uid)?;
-    let shares = store.shares(&s.tenant_uid)?;
-    let mut tree = FolderTree {
-        root: s.user_uid.clone(),
-        ..FolderTree::default()
-    };
-    let placement: HashMap<&str, Option<&str>> = shares
-        .iter()
-        .filter(|sh| sh.holder_kind == HolderKind::User && sh.holder_uid == s.user_uid)
-        .map(|sh| (sh.shared_folder_uid.as_str(), sh.parent_uid.as_deref()))
-        .collect();
-    for row in &rows {
-        let (key, parent) = match row.kind {
-            FolderKind::User if row.owner_uid == s.user_uid => {
-                (&s.ring.data_key, row.parent_uid.clone())
-            }
-            FolderKind::Shared => match s.ring.shared_folders.get(&row.uid) {
-                Some(k) => (
-                    k,
-                    placement
-                        .get(row.uid.as_str())
-                        .copied()
-                        .flatten()
-                        .map(str::to_string),
-                ),
-                None => continue,
-            },
-            FolderKind::SharedSub => match row
-                .shared_folder_uid
-                .as_ref()
-                .and_then(|sf| s.ring.shared_folders.get(sf))
-            {
-                Some(k) => (k, row.parent_uid.clone()),
-                None => continue,
-            },
-            FolderKind::User => continue,
-        };
-        let name = key.open(&row.data, &ad::folder(&row.uid))?;
-        let name = String::from_utf8(name.to_vec()).map_err(|_| {
-            VaultError::Corrupted(format!("folder {} has a non-UTF-8 name", row.uid))
-        })?;
-        tree.insert(Folder {
-            uid: row.uid.clone(),
-            kind: row.kind,
-            name,
-            parent_uid: parent,
-            shared_folder_uid: match row.kind {
-                FolderKind::Shared => Some(row.uid.clone()),
-                _ => row.shared_folder_uid.clone(),
-            },
-            defaults: (row.kind == FolderKind::Shared).then_some(row.defaults),
-            owner_uid: row.owner_uid.clone(),
-            revision: row.revision,
-        });
-    }
-    // A parent this user cannot see (e.g. a shared folder placed by its
-    // owner under a personal folder) means "root" for this user.
-    let known: HashSet<String> = tree.folders.keys().cloned().collect();
-    for f in tree.folders.values_mut() {
-        if f.parent_uid.as_ref().is_some_and(|p| !known.contains(p)) {
-            f.parent_uid = None;
-        }
-    }
-    if !links {
-        return Ok(tree);
-    }
-    // (folder, record) is the table's primary key: no duplicates to check.
-    for (folder, record) in store.links(&s.tenant_uid)? {
-        if folder == s.user_uid || tree.folders.contains_key(&folder) {
-            tree.record_folders
-                .entry(record.clone())
-                .or_default()
-                .push(folder.clone());
-            tree.links.entry(folder).or_default().push(record);
-        }
-    }
-    Ok(tree)
-}
+use crate::vault::{Result, Session, Vault, VaultError, ad, path};
 
 fn sf_key<'a>(s: &'a Session, new_keys: &'a HashMap<String, Key>, sf: &str) -> Result<&'a Key> {
     s.ring
@@ -469,15 +199,6 @@ pub struct RemovedFolders {
 }
 
 impl Vault {
-    /// The folder tree the user sees.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::Corrupted`] when a folder name fails authentication.
-    pub fn folder_tree(&self) -> Result<FolderTree> {
-        build_tree(self.store.as_ref(), &self.s)
-    }
-
     pub(crate) fn folder_target(
         &self,
         tree: &FolderTree,
@@ -593,8 +314,8 @@ impl Vault {
         unlink: bool,
     ) -> Result<()> {
         self.write_with_folders(|tx, s, tree, keys| {
-            let row = super::records::keyed_row(tx, s, record_uid)?;
-            let key = super::records::record_key(s, &row)?;
+            let row = records::keyed_row(tx, s, record_uid)?;
+            let key = records::record_key(s, &row)?;
             let target = target_for(tree, s, keys, to)?;
             link_tx(tx, s, record_uid, &key, std::slice::from_ref(&target))?;
             tree.add_link(to, record_uid);
@@ -730,7 +451,7 @@ impl Vault {
                     .keyed_record(r, &s.holders())?
                     .is_some_and(|k| k.record.owner_uid == s.user_uid);
                 if !elsewhere && owned {
-                    super::rotation_lock::refuse_if_busy(tx, r)?;
+                    crate::vault::rotation_lock::refuse_if_busy(tx, r)?;
                     tx.delete_record(r)?;
                     summary.records_deleted += 1;
                 } else {
@@ -775,78 +496,4 @@ fn drop_unused_shared_keys(
         }
     }
     Ok(())
-}
-
-impl Vault {
-    /// Finds one record by uid, path (`Folder\Sub\Title`) or title.
-    ///
-    /// # Errors
-    ///
-    /// [`VaultError::NotFound`]; [`VaultError::Ambiguous`] when a title
-    /// matches several records.
-    pub fn find_record(&self, query: &str) -> Result<super::Record> {
-        if crypto::is_uid(query)
-            && let Ok(r) = self.record(query)
-        {
-            return Ok(r);
-        }
-        let mut found = self.find_records(query)?;
-        match found.len() {
-            0 => Err(VaultError::NotFound {
-                kind: "record",
-                name: query.to_string(),
-            }),
-            1 => Ok(found.remove(0)),
-            n => Err(VaultError::Ambiguous {
-                kind: "record",
-                name: query.to_string(),
-                count: n,
-            }),
-        }
-    }
-
-    /// Every record matching a uid, a path or a title (exact title first,
-    /// then case-insensitive).
-    ///
-    /// # Errors
-    ///
-    /// As [`Vault::records`].
-    pub fn find_records(&self, query: &str) -> Result<Vec<super::Record>> {
-        let records = self.records()?;
-        if let Some(r) = records.iter().find(|r| r.uid == query) {
-            return Ok(vec![r.clone()]);
-        }
-        let names = path::components(query);
-        let Some((title, folders)) = names.split_last() else {
-            return Ok(Vec::new());
-        };
-        let tree;
-        let in_folder: Option<HashSet<&str>> = if folders.is_empty() {
-            None
-        } else {
-            tree = self.folder_tree()?;
-            match tree.walk(folders) {
-                Some(f) => Some(tree.records_in(f).iter().map(String::as_str).collect()),
-                None => return Ok(Vec::new()),
-            }
-        };
-        let candidates = || {
-            records.iter().filter(|r| {
-                in_folder
-                    .as_ref()
-                    .is_none_or(|s| s.contains(r.uid.as_str()))
-            })
-        };
-        let exact: Vec<_> = candidates()
-            .filter(|r| r.data.title == *title)
-            .cloned()
-            .collect();
-        if !exact.is_empty() {
-            return Ok(exact);
-        }
-        Ok(candidates()
-            .filter(|r| r.data.title.eq_ignore_ascii_case(title))
-            .cloned()
-            .collect())
-    }
 }

@@ -12,9 +12,7 @@
 
 use serde_json::Value;
 
-use super::import_engine::ImportAttachment;
-use super::model::{Field, RecordData};
-use super::{Result, VaultError};
+use crate::vault::{Field, NewAttachment, RecordData, Result, VaultError};
 
 /// The most record data kept in the record itself: 5 MB (5 × 1024 × 1024
 /// bytes of JSON: title, notes, fields and custom fields).
@@ -71,7 +69,7 @@ fn field_text(f: &Field) -> String {
 ///
 /// [`VaultError::Invalid`] when the record is still too large with every
 /// field moved (a title over the limit).
-pub fn fit(d: &mut RecordData, files: &mut Vec<ImportAttachment>) -> Result<usize> {
+pub fn fit(d: &mut RecordData, files: &mut Vec<NewAttachment>) -> Result<usize> {
     let mut size = data_size(d);
     if size <= MAX_RECORD_DATA {
         return Ok(0);
@@ -114,7 +112,7 @@ pub fn fit(d: &mut RecordData, files: &mut Vec<ImportAttachment>) -> Result<usiz
         let pointer =
             format!("This field is stored as attachment \"{name}\" to avoid the 5 MB record limit");
         let text = match part {
-            Part::Notes => std::mem::replace(&mut d.notes, pointer),
+            Part::Notes => std::mem::replace(&mut *d.notes, pointer),
             Part::Field(i) | Part::Custom(i) => {
                 let f = match part {
                     Part::Field(_) => &mut d.fields[i],
@@ -130,7 +128,7 @@ pub fn fit(d: &mut RecordData, files: &mut Vec<ImportAttachment>) -> Result<usiz
                 text
             }
         };
-        files.push(ImportAttachment {
+        files.push(NewAttachment {
             name,
             mime: "text/plain".into(),
             data: zeroize::Zeroizing::new(text.into_bytes()),
@@ -154,7 +152,7 @@ mod tests {
     #[test]
     fn largest_fields_move_first_until_the_record_fits() {
         let mut d = RecordData::new("login", "Big");
-        d.notes = "n".repeat(3 * 1024 * 1024);
+        d.notes = "n".repeat(3 * 1024 * 1024).into();
         d.set_field(false, "login", None, vec!["me".into()], 0);
         d.set_field(
             true,
@@ -187,7 +185,7 @@ mod tests {
     #[test]
     fn small_records_are_untouched_and_huge_titles_fail() {
         let mut d = RecordData::new("login", "Small");
-        d.notes = "x".repeat(1000);
+        d.notes = "x".repeat(1000).into();
         let before = d.clone();
         assert_eq!(fit(&mut d, &mut Vec::new()).expect("fits"), 0);
         assert!(d == before);
