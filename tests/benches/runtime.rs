@@ -19,6 +19,8 @@ fn package() -> PluginPackage {
     let wasm = std::fs::read(env!("KEEPER_TEST_WASM_MINIMAL_ROTATOR")).expect("component");
     PluginPackage {
         granted: manifest.capabilities.clone(),
+        granted_limits: manifest.limits.clone(),
+        granted_fields: manifest.fields.clone(),
         sha256: sha256_hex(&wasm),
         manifest,
         wasm: wasm.into(),

@@ -12,6 +12,7 @@ mod plugins;
 mod rotate;
 mod rotate_ssh;
 mod sandbox;
+mod sandbox_contract;
 mod ssh_client;
 mod sshd;
 mod support;

@@ -188,12 +188,35 @@ async fn install(
     let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
     let mut probe = package.clone();
     probe.granted = manifest.capabilities.clone();
+    probe.granted_limits = manifest.limits.clone();
+    probe.granted_fields = manifest.fields.clone();
     let plugin = runtime.load(&probe)?;
     match manifest.kind {
         crate::runtime::Kind::Rotator => drop(plugin.describe_rotator().await?),
         crate::runtime::Kind::Importer => drop(plugin.describe_importer().await?),
     }
-    let requested = manifest.capabilities.describe();
+    // The grant covers capabilities, record fields and limits alike.
+    let mut requested = manifest.capabilities.describe();
+    if !manifest.fields.needs.is_empty() {
+        requested.push(format!(
+            "fields: see the record's {} fields",
+            join_rules(&manifest.fields.needs)
+        ));
+    }
+    if !manifest.fields.owns.is_empty() {
+        requested.push(format!(
+            "fields: store new {} fields it makes during a rotation",
+            join_rules(&manifest.fields.owns)
+        ));
+    }
+    if manifest.limits != Default::default() {
+        let limits = plugin.limits();
+        requested.push(format!(
+            "limits: {} MiB memory, {} s per call",
+            limits.memory_mib(),
+            limits.timeout.as_secs()
+        ));
+    }
     println!(
         "Plugin {} ({}, API {}): {}",
         manifest.id(),
@@ -202,7 +225,7 @@ async fn install(
         manifest.description
     );
     if requested.is_empty() {
-        println!("It requests no capabilities.");
+        println!("It requests no capabilities, record fields or limits.");
     } else {
         println!("It requests:");
         for line in &requested {
@@ -217,6 +240,14 @@ async fn install(
     let dir = registry::install(&ctx.plugin_dir(), &package, &manifest.capabilities, force)?;
     println!("Installed {} into {}", manifest.id(), dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+fn join_rules(rules: &[crate::runtime::fields::FieldRule]) -> String {
+    rules
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Asks a yes/no question on the terminal; false when there is none.

@@ -84,6 +84,7 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         options,
         file_cache: None,
         dry_run: false,
+        match_uids: false,
     };
     let collected = run_importer(ctx, &request)?;
     for reason in &collected.skipped {
