@@ -8,6 +8,7 @@ mod import_lastpass;
 mod import_options;
 mod membership;
 mod plugin_cli;
+mod plugin_files;
 mod plugins;
 mod rotate;
 mod rotate_ssh;
