@@ -198,7 +198,8 @@ fn limits_and_fields_are_part_of_the_grant() {
         pkg.path().to_str().expect("utf8"),
     ]);
     assert!(
-        out.ok().contains("limits: 128 MiB memory, 10 s per call"),
+        out.ok()
+            .contains("limits: 128 MiB memory, 10 s and 1e10 fuel (CPU) per call"),
         "{}",
         out.stdout()
     );

@@ -78,12 +78,18 @@ fn request(attack: &str, record: RecordView) -> Rotation {
 }
 
 async fn rejected(attack: &str, record: RecordView) -> String {
+    rejected_with(attack, record, &[]).await
+}
+
+async fn rejected_with(attack: &str, record: RecordView, params: &[(&str, &str)]) -> String {
     let cache = tempfile::tempdir().expect("cache");
     let runtime = Runtime::new(ArtifactCache::new(cache.path().to_path_buf())).expect("runtime");
     let plugin = runtime
         .load(&plugins::hostile_rotator().package())
         .expect("load");
-    let req = request(attack, record);
+    let mut req = request(attack, record);
+    req.params
+        .extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let call = CallContext {
         secrets: vec![
             req.old_password.clone().into(),
@@ -175,6 +181,20 @@ async fn every_secret_a_rotator_sees_is_redacted_in_every_form() {
             );
         }
     }
+}
+
+/// A secret can leave as a host name the sandbox refuses: what keeper says
+/// it denied is redacted too.
+#[tokio::test]
+async fn a_refused_origin_does_not_carry_a_secret_out() {
+    let said = rejected_with(
+        "http",
+        rich_record(),
+        &[("url", "http://new-secret-pass-2.invalid/x")],
+    )
+    .await;
+    assert!(said.contains("keeper denied"), "{said}");
+    assert!(!said.to_lowercase().contains("new-secret-pass-2"), "{said}");
 }
 
 /// Builds an engine over a fresh vault with the hostile rotator dropped in.

@@ -101,8 +101,12 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         #[serde(flatten)]
         plugin: PluginRow,
         summary: String,
+        /// The record fields it is shown and may store, as granted.
+        fields: crate::runtime::fields::FieldAccess,
         memory_mib: u64,
         timeout_secs: u64,
+        /// CPU budget per call, in wasmtime fuel (≈ wasm instructions).
+        cpu_fuel: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         default_port: Option<u16>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -120,8 +124,10 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
     let info = Info {
         plugin: row,
         summary,
+        fields: plugin.fields().clone(),
         memory_mib: limits.memory_mib(),
         timeout_secs: limits.timeout.as_secs(),
+        cpu_fuel: limits.fuel,
         default_port,
         required_params,
     };
@@ -141,11 +147,12 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         ("SHA-256", p.sha256.clone()),
         ("Requested", lines_or_none(&p.capabilities.describe())),
         ("Granted", lines_or_none(&p.granted.describe())),
+        ("Fields", describe_fields(&info.fields)),
         (
             "Limits",
             format!(
-                "{} MiB memory, {} s per call",
-                info.memory_mib, info.timeout_secs
+                "{} MiB memory, {} s and {:.0e} fuel (CPU) per call",
+                info.memory_mib, info.timeout_secs, info.cpu_fuel as f64
             ),
         ),
     ];
@@ -212,9 +219,10 @@ async fn install(
     if manifest.limits != Default::default() {
         let limits = plugin.limits();
         requested.push(format!(
-            "limits: {} MiB memory, {} s per call",
+            "limits: {} MiB memory, {} s and {:.0e} fuel (CPU) per call",
             limits.memory_mib(),
-            limits.timeout.as_secs()
+            limits.timeout.as_secs(),
+            limits.fuel as f64
         ));
     }
     println!(
@@ -240,6 +248,22 @@ async fn install(
     let dir = registry::install(&ctx.plugin_dir(), &package, &manifest.capabilities, force)?;
     println!("Installed {} into {}", manifest.id(), dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The granted `[fields]`, one line each.
+fn describe_fields(fields: &crate::runtime::fields::FieldAccess) -> String {
+    let mut lines = vec![format!(
+        "sees login, host, url, password, cmdr:*{}",
+        if fields.needs.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", join_rules(&fields.needs))
+        }
+    )];
+    if !fields.owns.is_empty() {
+        lines.push(format!("may store {}", join_rules(&fields.owns)));
+    }
+    lines.join("\n")
 }
 
 fn join_rules(rules: &[crate::runtime::fields::FieldRule]) -> String {

@@ -21,6 +21,7 @@
 //! [limits]                       # requests; the host clamps them
 //! memory-mib = 64
 //! timeout-secs = 60
+//! cpu-fuel = 10_000_000_000      # per call (≈ wasm instructions)
 //! ```
 //!
 //! The description is free text from the plugin's author: control
@@ -156,6 +157,8 @@ pub struct RequestedLimits {
     pub memory_mib: Option<u32>,
     /// Wall-clock limit for one call, in seconds.
     pub timeout_secs: Option<u32>,
+    /// CPU budget for one call, in wasmtime fuel (≈ wasm instructions).
+    pub cpu_fuel: Option<u64>,
 }
 
 /// A parsed and validated `plugin.toml`.

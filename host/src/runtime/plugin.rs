@@ -139,6 +139,11 @@ impl LoadedPlugin {
         f: impl AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         let outcome = tokio::time::timeout(self.limits.timeout, f(store)).await;
+        let state = store.data();
+        for denial in state.http.denials() {
+            let denial = escaped(&state.redactor.redact(&denial));
+            tracing::warn!(target: "keeper::sandbox", "denied plugin HTTP request: {denial}");
+        }
         match outcome {
             Err(_) => Err(Error::Timeout {
                 plugin: self.id(),
@@ -249,7 +254,7 @@ impl LoadedPlugin {
                 limit: self.limits.message_bytes,
             };
         }
-        let mut message = escaped(&state.redactor.redact(&message));
+        let mut message = message;
         // What the sandbox refused during the call is often why it failed.
         let denied: Vec<String> = state
             .tcp
@@ -261,6 +266,9 @@ impl LoadedPlugin {
         if !denied.is_empty() {
             message = format!("{message} (keeper denied: {})", denied.join("; "));
         }
+        // The refused origins are the plugin's text too (a secret can be a
+        // host name): redacted and escaped with the rest.
+        let message = escaped(&state.redactor.redact(&message));
         Error::Plugin {
             plugin: self.id(),
             error: make(message),
@@ -587,6 +595,14 @@ impl RotationSession {
             .await;
         self.poisoned = result.is_err();
         result?.map_err(|e| plugin.plugin_error(e, self.store.data()))
+    }
+
+    /// CPU fuel the last step used (benchmarks, metrics).
+    pub fn fuel_used(&self) -> u64 {
+        self.plugin
+            .limits
+            .fuel
+            .saturating_sub(self.store.get_fuel().unwrap_or(0))
     }
 
     /// Checks the request and re-arms the budgets before a step; refuses

@@ -29,6 +29,7 @@
 //! | `remember` | | `Rejected("remember: call N")`: how many calls this sandbox has served (what a sandbox keeps between calls) |
 //! | `show` | | `Rejected("show: kind[:label]=value, ...")`: every record field it is shown, and `notes` if it sees notes |
 //! | `leak` | | `Rejected("leak: ...")` holding both passwords and every value it is shown, as they are, upper and lower case, hex, base64 (standard and URL-safe, padded or not) and in a Basic auth header; logs the same |
+//! | `hash` | `rounds` (default: forever) | SHA-256 of the last digest `rounds` times (one compression each), then `Ok`: a CPU workload for the budget's benchmark |
 //! | `escapes` | | logs [`ESCAPES`] and returns `InvalidConfig("escapes: " + ESCAPES)` |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
@@ -236,6 +237,21 @@ impl Rotator for Hostile {
                 Ok(())
             }
             "show" => Err(stopped(show(req))),
+            "hash" => {
+                use sha2::Digest as _;
+                let rounds: u64 = match req.param("rounds") {
+                    Some(n) => n.parse().map_err(|_| {
+                        PluginError::InvalidConfig(format!("`rounds` is not a number: {n}"))
+                    })?,
+                    None => u64::MAX,
+                };
+                let mut digest = [0u8; 32];
+                for _ in 0..rounds {
+                    digest = sha2::Sha256::digest(black_box(digest)).into();
+                }
+                black_box(digest);
+                Ok(())
+            }
             "leak" => {
                 let text = leak(req);
                 log::info(&text);
