@@ -138,6 +138,7 @@
 //! [limits]                      # optional requests; the host clamps them
 //! memory-mib = 64
 //! timeout-secs = 60
+//! cpu-fuel = 10_000_000_000     # per call, ≈ wasm instructions (default 1e10)
 //! ```
 //!
 //! A rotator is shown the record's `login`, `host` and `url` fields, its
@@ -177,10 +178,10 @@
 //! needs `ssh` and `keeper:plugin/process` needs `process`; importers may
 //! only declare `http`. Each helper is linked only if the plugin uses it, so
 //! an unused helper adds no import. Calls are bounded in CPU (10¹⁰ units
-//! of wasmtime fuel, about one per wasm instruction: 0.4 s of a tight loop
-//! or a few seconds of real work, see keeper's docs/BENCHMARKS.md), memory
-//! and wall-clock time; a plugin that exceeds them is stopped and the vault
-//! is left untouched.
+//! of wasmtime fuel by default, about one per wasm instruction: under a
+//! second of CPU, e.g. 1.1 million SHA-256 compressions; ask for up to
+//! 2 × 10¹¹ with `[limits] cpu-fuel`), memory and wall-clock time; a plugin
+//! that exceeds them is stopped and the vault is left untouched.
 //!
 //! # Packaging and installing
 //!

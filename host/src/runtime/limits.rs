@@ -17,8 +17,8 @@
 //!
 //! Fuel counts wasm instructions executed (about one unit each), not
 //! machine instructions, so what it buys depends on the code: on the
-//! benchmark machine 10¹⁰ is about 0.4 s of CPU for a tight loop and about
-//! 1.1 million SHA-256 compressions (9 068 fuel each), about 1 s
+//! benchmark machine 10¹⁰ is 0.4–0.7 s of CPU for a tight loop, or 1.1
+//! million SHA-256 compressions (9 068 fuel each, 0.7 s)
 //! (`cargo bench --bench sandbox`, docs/BENCHMARKS.md). A plugin that needs
 //! more asks for it: the lastpass plugin's PBKDF2 with LastPass's 600 000
 //! iterations alone takes 1.1 × 10¹⁰.
