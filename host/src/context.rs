@@ -21,6 +21,9 @@ pub struct Config {
     pub password: Option<String>,
     /// HTTP(S) proxy URL for plugin HTTP requests.
     pub proxy: Option<String>,
+    /// The shortest password `rotate` sets (default 12); `--min-length`
+    /// overrides it.
+    pub rotation_min_length: Option<usize>,
 }
 
 /// Resolved locations and configuration for one invocation.

@@ -15,7 +15,10 @@
 //! 3. **keeper end to end**: the rotation engine behind `keeper rotate
 //!    --match` (`Engine::rotate_all`: password generation, pending state,
 //!    plugin calls, the final vault transaction and audit), sequentially and
-//!    with `--parallel 8`.
+//!    with `--parallel 8`;
+//! 4. **the rotation lock alone**: taking and letting go of each record's
+//!    rotation lock (two short vault transactions, no target), the part of
+//!    the end-to-end figure that the lock adds.
 //!
 //! Reported: the median per-account time of each way over the rounds, the
 //! median of the per-round ratios to the native run of the same round, and
@@ -255,7 +258,7 @@ fn main() {
 
     // Warm-up: compile and cache the plugin, warm the vault and the server.
     let _ = run(&par_targets, 8);
-    const WAYS: usize = 5;
+    const WAYS: usize = 6;
     let mut times: [Vec<f64>; WAYS] = Default::default();
     let mut cpu: [Vec<f64>; WAYS] = Default::default();
     for round in 0..ROUNDS {
@@ -276,6 +279,16 @@ fn main() {
         }
         measure(3, &mut || run(&seq_targets, 1));
         measure(4, &mut || run(&par_targets, 8));
+        measure(5, &mut || {
+            let started = Instant::now();
+            engine.with_vault(|v| {
+                for (uid, _) in &seq_targets {
+                    let lock = v.lock_rotation(uid).expect("lock");
+                    v.release_rotation_lock(&lock).expect("let go");
+                }
+            });
+            started.elapsed()
+        });
     }
     for set in [&native_set, &plugin_set, &fresh_set, &seq_set, &par_set] {
         set.drop_all(&mut admin);
@@ -301,6 +314,7 @@ fn main() {
         "mysql plugin only, a fresh sandbox per call",
         "keeper rotate, sequential (`--parallel 1`)",
         "keeper rotate, `--parallel 8`",
+        "rotation lock alone: take + let go (vault only)",
     ]
     .iter()
     .enumerate()
@@ -315,5 +329,19 @@ fn main() {
     println!(
         "\nplugin-call overhead over native: {:.1} %",
         (ratio(1) - 1.0) * 100.0
+    );
+    let share = |way: usize| {
+        median(
+            times[5]
+                .iter()
+                .zip(&times[way])
+                .map(|(lock, rotate)| lock / rotate * 100.0)
+                .collect(),
+        )
+    };
+    println!(
+        "rotation lock share of a rotation: {:.1} % sequential, {:.1} % with --parallel 8",
+        share(3),
+        share(4)
     );
 }

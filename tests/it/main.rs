@@ -11,6 +11,7 @@ mod plugin_cli;
 mod plugin_files;
 mod plugins;
 mod rotate;
+mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;
 mod sandbox_contract;

@@ -11,7 +11,7 @@ use crate::support::Keeper;
 use crate::vault::{add, crash_at, kp, vault, vault_password};
 
 /// Runs SQL as root.
-fn sql(query: &str) -> String {
+pub(crate) fn sql(query: &str) -> String {
     let out = Command::new("mariadb")
         .args(["-uroot", "-h127.0.0.1", "-P3306", "-N", "-B", "-e", query])
         .output()
@@ -31,7 +31,7 @@ fn lit(text: &str) -> String {
 
 /// Whether `user` can log in with `password` (given through MYSQL_PWD, so
 /// no shell or argv quoting is involved).
-fn can_login(user: &str, password: &str) -> bool {
+pub(crate) fn can_login(user: &str, password: &str) -> bool {
     Command::new("mariadb")
         .args(["-h127.0.0.1", "-P3306", "-u", user, "-N", "-e", "SELECT 1"])
         .env("MYSQL_PWD", password)
@@ -40,12 +40,12 @@ fn can_login(user: &str, password: &str) -> bool {
 }
 
 /// A throw-away MariaDB account without any privileges, dropped at the end.
-struct Account {
-    name: String,
+pub(crate) struct Account {
+    pub(crate) name: String,
 }
 
 impl Account {
-    fn new(prefix: &str, password: &str) -> Self {
+    pub(crate) fn new(prefix: &str, password: &str) -> Self {
         let name = format!("{prefix}{:08x}", rand_u32());
         sql(&format!(
             "CREATE USER {}@'%' IDENTIFIED BY {}",
@@ -83,7 +83,7 @@ fn rand_u32() -> u32 {
 }
 
 /// A login record rotated by the mysql plugin through `cmdr:` fields.
-fn mysql_record(k: &Keeper, title: &str, account: &Account, password: &str) -> String {
+pub(crate) fn mysql_record(k: &Keeper, title: &str, account: &Account, password: &str) -> String {
     add(
         k,
         &[

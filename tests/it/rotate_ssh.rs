@@ -11,6 +11,7 @@
 //!   records its exact argv beside itself and "sets" passwords in files.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError};
@@ -176,10 +177,17 @@ fn ssh_a_password_passwd_refuses_fails_with_its_message_and_changes_nothing() {
     let account = Account::create();
     let k = vault();
     let uid = ssh_record(&k, &sshd, &account, &account.password, &[]);
-    // Allowed by keeper, refused by PAM (pam_unix: too short / too simple).
+    // Allowed by keeper, refused by PAM: the account's password may not
+    // change again for a week (`chage -m 7`; it was just set).
+    let aged = Command::new("chage")
+        .args(["-m", "7", &account.name])
+        .status()
+        .expect("run chage");
+    assert!(aged.success(), "chage -m 7");
+    let refused = "Refused-by-pam-1";
     let err = failure(&kp(
         &k,
-        &["rotate", &uid, "--accept-host-key", "--password", "ab1"],
+        &["rotate", &uid, "--accept-host-key", "--password", refused],
     ));
     assert!(err.contains("passwd refused the change"), "{err}");
     assert!(!err.contains(&account.password), "{err}");
@@ -189,7 +197,7 @@ fn ssh_a_password_passwd_refuses_fails_with_its_message_and_changes_nothing() {
         "vault unchanged"
     );
     assert!(can_login(&sshd, &account.name, &account.password));
-    assert!(!can_login(&sshd, &account.name, "ab1"));
+    assert!(!can_login(&sshd, &account.name, refused));
     assert!(no_pending(&k));
 }
 
@@ -736,7 +744,7 @@ fn pspasswd_access_denied_fails_cleanly_and_changes_nothing() {
     // A password the computer's policy refuses: the old one is put back
     // (revert) and stays in the vault.
     let uid = pspasswd_record(&k, &tool, "svc_policy", "Old-pw-4");
-    let err = failure(&kp(&k, &["rotate", &uid, "--password", "weak-pw"]));
+    let err = failure(&kp(&k, &["rotate", &uid, "--password", "weak-password-1"]));
     assert!(err.contains("password policy"), "{err}");
     assert_eq!(vault_password(&k, &uid), "Old-pw-4");
     assert_eq!(

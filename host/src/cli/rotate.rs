@@ -32,6 +32,10 @@ pub struct RotateArgs {
     /// Password length (overrides `cmdr:length` and the rules).
     #[arg(short, long)]
     pub length: Option<usize>,
+    /// Refuse new passwords shorter than N (default 12, or the config's
+    /// `rotation_min_length`), before anything is touched.
+    #[arg(long, value_name = "N")]
+    pub min_length: Option<usize>,
     /// Use this password instead of generating one (prefer a generated one).
     #[arg(long, env = "KEEPER_NEW_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
@@ -47,6 +51,10 @@ pub struct RotateArgs {
     /// Only resolve pending rotations (of NAME, or of every record); start none.
     #[arg(long)]
     pub resume: bool,
+    /// Wait up to SECONDS for a record another keeper process is rotating
+    /// (default: report it busy at once and leave it alone).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_wait)]
+    pub wait: Option<std::time::Duration>,
     /// Trust an SSH host key seen for the first time (recorded in known_hosts).
     #[arg(long)]
     pub accept_host_key: bool,
@@ -64,6 +72,14 @@ pub struct AuditLogArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `--wait`: whole seconds, at most a day.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<u64>() {
+        Ok(n) if n <= 86_400 => Ok(std::time::Duration::from_secs(n)),
+        _ => Err("expected a number of seconds from 0 to 86400".into()),
+    }
 }
 
 /// `--parallel`: 1 to [`crate::rotation::MAX_PARALLEL`] (each running or

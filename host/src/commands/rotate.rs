@@ -38,6 +38,8 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<ExitC
         password: args.password.clone().map(Zeroizing::new),
         accept_host_key: args.accept_host_key,
         resume_only: args.resume,
+        wait: args.wait,
+        min_length: args.min_length.or(ctx.config.rotation_min_length),
     };
     if targets.is_empty() {
         println!(

@@ -20,16 +20,23 @@
 //! new password, then the old one. A crash at any point leaves a state that
 //! resumption resolves (`fault.rs` proves it in the tests).
 //!
+//! Each record is worked on under its rotation lock (`lock.rs`, taken
+//! before the record is read): a record another live keeper process is
+//! rotating is reported busy and left alone, and every write of a pending
+//! state is checked against the lock, so only its holder ever stores,
+//! finishes or clears one.
+//!
 //! Vault access is serialised by a mutex held only for short, synchronous
 //! vault operations; plugin calls run concurrently.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use zeroize::Zeroizing;
 
+use super::lock::Locks;
 use super::params::{self, Overrides, Resolved};
 use super::password::{self, Constraints, Rules};
 use super::{fault, view};
@@ -41,7 +48,7 @@ use crate::runtime::{
 };
 use crate::vault::model::{PendingRotation, PreparedField, Record, now_ms};
 use crate::vault::store::AuditRow;
-use crate::vault::{Flush, Vault, VaultError};
+use crate::vault::{Flush, RotationLock, Vault, VaultError};
 
 /// Most records `rotate_all` works on at once. With the two it stages
 /// ahead, each holds one plugin sandbox: 18 sandboxes fit the runtime's
@@ -67,6 +74,12 @@ pub struct Options {
     pub accept_host_key: bool,
     /// `--resume`: only resolve a pending rotation, never start one.
     pub resume_only: bool,
+    /// `--wait`: how long to wait for a record another process is
+    /// rotating; `None` reports it busy at once.
+    pub wait: Option<Duration>,
+    /// The shortest new password accepted (`--min-length`, the config's
+    /// `rotation_min_length`); `None` is [`password::MIN_LENGTH`].
+    pub min_length: Option<usize>,
 }
 
 /// How a record's rotation ended.
@@ -85,12 +98,21 @@ pub enum Outcome {
     Failed,
     /// Neither password works: the record stays pending with both.
     NeedsAttention,
+    /// The plugin's `rotate` failed and the old password no longer logs
+    /// in, but the new one does: it is stored. A failure for the exit code:
+    /// check the target.
+    Recovered,
+    /// Another keeper process is rotating the record; nothing was touched.
+    Busy,
 }
 
 impl Outcome {
     /// Whether this counts as a failure for the exit code.
     pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Failed | Outcome::NeedsAttention)
+        matches!(
+            self,
+            Outcome::Failed | Outcome::NeedsAttention | Outcome::Recovered | Outcome::Busy
+        )
     }
 
     fn audit(self) -> &'static str {
@@ -101,6 +123,8 @@ impl Outcome {
             Outcome::NothingPending => "nothing pending",
             Outcome::Failed => "failed",
             Outcome::NeedsAttention => "needs attention",
+            Outcome::Recovered => "failed: the new password logs in and was stored",
+            Outcome::Busy => "busy",
         }
     }
 }
@@ -195,11 +219,13 @@ pub struct Engine {
     backends: tokio::sync::Mutex<HashMap<String, Arc<Backend>>>,
     /// Pending states waiting for the next group commit.
     queued: Mutex<Vec<QueuedPending>>,
+    /// The records' rotation locks this process holds.
+    locks: Locks,
 }
 
 /// A pending state waiting to be written, and who waits for it.
 struct QueuedPending {
-    uid: String,
+    lock: Arc<RotationLock>,
     state: PendingRotation,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
 }
@@ -220,8 +246,10 @@ impl Engine {
         cache_dir: PathBuf,
         known_hosts: PathBuf,
     ) -> Result<Self, RuntimeError> {
+        let vault = Arc::new(Mutex::new(vault));
         Ok(Self {
-            vault: Arc::new(Mutex::new(vault)),
+            locks: Locks::new(vault.clone()),
+            vault,
             runtime: Runtime::new(ArtifactCache::new(cache_dir))?,
             plugin_dir,
             known_hosts,
@@ -245,13 +273,17 @@ impl Engine {
     /// queued ones in one transaction, so they share one wait for the disk.
     /// On a multi-threaded runtime the wait happens outside the async
     /// workers, which go on running the other rotations meanwhile.
-    async fn store_pending(&self, uid: &str, state: PendingRotation) -> Result<(), String> {
+    async fn store_pending(
+        &self,
+        lock: &Arc<RotationLock>,
+        state: PendingRotation,
+    ) -> Result<(), String> {
         let (done, written) = tokio::sync::oneshot::channel();
         self.queued
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(QueuedPending {
-                uid: uid.to_string(),
+                lock: lock.clone(),
                 state,
                 done,
             });
@@ -338,6 +370,12 @@ impl Engine {
         }
         if !record.can_edit {
             plan.status = "not editable".into();
+        } else if let Some(holder) = self
+            .with_vault(|v| v.rotation_lock_holder(uid))
+            .ok()
+            .flatten()
+        {
+            plan.status = format!("busy: being rotated by {holder}");
         } else if self
             .with_vault(|v| v.pending_rotation(uid))
             .ok()
@@ -354,9 +392,15 @@ impl Engine {
                     if let Err(e) = params::check_required(&resolved, &b.info.required_params) {
                         plan.status = e.to_string();
                     }
+                    let max = b.info.max_length.map(|m| m as usize);
+                    if let Err(e) = planned_length_ok(options, &resolved, max) {
+                        plan.status = e;
+                    }
                 }
                 Err(e) => plan.status = e,
             }
+        } else if let Err(e) = planned_length_ok(options, &resolved, None) {
+            plan.status = e;
         }
         plan
     }
@@ -470,6 +514,28 @@ impl Engine {
         gate: Option<Arc<tokio::sync::Semaphore>>,
         report: &mut Report,
     ) -> Result<(), Early> {
+        // The lock first, so that what follows reads the record as its
+        // holder: nobody else changes its pending state meanwhile.
+        let guard = match self.locks.acquire(uid, options.wait).await {
+            Ok(guard) => guard,
+            Err(e @ VaultError::RotationBusy { .. }) => {
+                report.outcome = Outcome::Busy;
+                report.title = self
+                    .with_vault(|v| v.record(uid))
+                    .map(|r| r.data.title.clone())
+                    .unwrap_or_default();
+                report.message = Some(format!(
+                    "{e}{}",
+                    if options.wait.is_some() {
+                        " (waited for it in vain)"
+                    } else {
+                        "; wait for it, or pass --wait SECONDS"
+                    }
+                ));
+                return Ok(());
+            }
+            Err(e) => return Err(e.to_string()),
+        };
         let record = self
             .with_vault(|v| v.record(uid))
             .map_err(|e| e.to_string())?;
@@ -506,10 +572,10 @@ impl Engine {
             resolved: &resolved,
             target,
             uid,
+            lock: guard.lock(),
             prepared: Mutex::new(Vec::new()),
             gate,
             permit: Mutex::new(None),
-            staged: Mutex::new(None),
         };
 
         // A pending rotation is resolved first: new password, then old.
@@ -549,8 +615,8 @@ fn write_pending(vault: &mut Vault, batch: &[QueuedPending]) -> Vec<Result<Flush
     if batch.is_empty() {
         return Vec::new();
     }
-    let items: Vec<(&str, &PendingRotation)> =
-        batch.iter().map(|q| (q.uid.as_str(), &q.state)).collect();
+    let items: Vec<(&RotationLock, &PendingRotation)> =
+        batch.iter().map(|q| (q.lock.as_ref(), &q.state)).collect();
     match vault.stage_pending_rotations(&items) {
         Ok(flush) => {
             let mut results: Vec<Result<Flush, String>> =
@@ -590,6 +656,51 @@ fn tell_pending_waiters(batch: Vec<QueuedPending>, written: Vec<Result<Flush, St
     }
 }
 
+/// Whether the new password would be long enough (`plan`).
+fn planned_length_ok(
+    options: &Options,
+    resolved: &Resolved,
+    max_length: Option<usize>,
+) -> Result<(), String> {
+    let min = options.min_length.unwrap_or(password::MIN_LENGTH);
+    if let Some(p) = &options.password {
+        return password::check_min_length(min, p.chars().count(), "the password given")
+            .map_err(|e| e.to_string());
+    }
+    let rules = match options.rules.as_deref().or(resolved.rules.as_deref()) {
+        Some(text) => Rules::parse(text).map_err(|e| e.to_string())?,
+        None => Rules::default(),
+    };
+    let constraints = Constraints {
+        disallowed: String::new(),
+        max_length,
+    };
+    password::check_planned_length(
+        min,
+        &rules,
+        requested_length(options, resolved),
+        &constraints,
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// The length asked for (`--length`, else the record's `cmdr:length`),
+/// with where it came from.
+fn requested_length(options: &Options, resolved: &Resolved) -> Option<(usize, &'static str)> {
+    options
+        .length
+        .map(|n| (n, "--length"))
+        .or(resolved.length.map(|n| (n, "the record's cmdr:length")))
+}
+
+/// Adds `text` to the report's message.
+fn note(report: &mut Report, text: &str) {
+    report.message = Some(match report.message.take() {
+        Some(message) => format!("{message}; {text}"),
+        None => text.to_string(),
+    });
+}
+
 fn target_label(host: Option<&str>, port: Option<u16>) -> String {
     match (host, port) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -618,6 +729,8 @@ struct Ctx<'a> {
     resolved: &'a Resolved,
     target: Option<PinnedTarget>,
     uid: &'a str,
+    /// This record's rotation lock, held while it is worked on.
+    lock: &'a Arc<RotationLock>,
     /// Material from the plugin's `prepare` (fresh rotation) or from the
     /// pending state (resume); sent with rotate, verify of the new
     /// credentials and revert, never with a check of the old ones.
@@ -626,8 +739,6 @@ struct Ctx<'a> {
     gate: Option<Arc<tokio::sync::Semaphore>>,
     /// This record's place under `gate`, once it has one.
     permit: Mutex<Option<tokio::sync::OwnedSemaphorePermit>>,
-    /// The pending state this run stored (fresh rotations).
-    staged: Mutex<Option<PendingRotation>>,
 }
 
 impl Ctx<'_> {
@@ -782,9 +893,13 @@ impl Ctx<'_> {
             disallowed: info.map(|i| i.disallowed_chars.clone()).unwrap_or_default(),
             max_length: info.and_then(|i| i.max_length).map(|m| m as usize),
         };
+        // Too short a password is refused before anything is touched.
+        let min = options.min_length.unwrap_or(password::MIN_LENGTH);
         let new_password = match &options.password {
             Some(p) => {
                 password::check_supplied(p, &constraints).map_err(|e| e.to_string())?;
+                password::check_min_length(min, p.chars().count(), "the password given")
+                    .map_err(|e| e.to_string())?;
                 p.clone()
             }
             None => {
@@ -792,12 +907,11 @@ impl Ctx<'_> {
                     Some(text) => Rules::parse(text).map_err(|e| e.to_string())?,
                     None => Rules::default(),
                 };
-                password::generate(
-                    &rules,
-                    options.length.or(self.resolved.length),
-                    &constraints,
-                )
-                .map_err(|e| e.to_string())?
+                let length = requested_length(options, self.resolved);
+                password::check_planned_length(min, &rules, length, &constraints)
+                    .map_err(|e| e.to_string())?;
+                password::generate(&rules, length.map(|(n, _)| n), &constraints)
+                    .map_err(|e| e.to_string())?
             }
         };
         let old_password = self.resolved.password.clone();
@@ -846,27 +960,13 @@ impl Ctx<'_> {
             .prepared
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = prepared;
-        self.engine.store_pending(self.uid, pending.clone()).await?;
+        self.engine.store_pending(self.lock, pending).await?;
         fault::point("after-pending");
         self.enter(report).await;
-        // Staged ahead of its turn, the state may have been resolved by
-        // another keeper process (`rotate --resume`) meanwhile: then this
-        // run does not touch the target.
-        let still_ours = self
-            .engine
-            .with_vault(|v| v.pending_rotation(self.uid))
-            .map_err(|e| e.to_string())?
-            .is_some_and(|p| p.new_password == pending.new_password);
-        if !still_ours {
-            return Err(
-                "the staged rotation was resolved by another keeper process before it started; nothing was changed"
-                    .into(),
-            );
-        }
-        *self
-            .staged
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pending);
+        // Staged ahead of its turn, the lock is checked once more before the
+        // target is touched (it is only lost if this process was presumed
+        // gone: see `vault::rotation_lock`).
+        self.check_lock()?;
 
         // 2. set.
         let set = self
@@ -878,10 +978,10 @@ impl Ctx<'_> {
             )
             .await;
         if let Err(error) = set {
-            report.outcome = self
-                .recover(&old_password, &new_password, &error, report)
-                .await;
             report.message = Some(error.to_string());
+            report.outcome = self
+                .recover((&old_password, &new_password), &error, true, report)
+                .await;
             return Ok(());
         }
         fault::point("after-set");
@@ -896,20 +996,34 @@ impl Ctx<'_> {
             )
             .await
         {
-            report.outcome = self
-                .recover(&old_password, &new_password, &error, report)
-                .await;
             report.message = Some(format!("the new password did not verify: {error}"));
+            report.outcome = self
+                .recover((&old_password, &new_password), &error, false, report)
+                .await;
             return Ok(());
         }
         fault::point("after-verify");
 
         // 4. finish.
-        self.finish(report, Outcome::Rotated, new_password)?;
+        report.outcome = self.finish_or_attention(report, Outcome::Rotated, &new_password);
         fault::point("after-finish");
         Ok(())
     }
 
+    /// Fails unless this run still holds the record's lock (checked before
+    /// the target is touched).
+    fn check_lock(&self) -> Result<(), Early> {
+        match self.engine.with_vault(|v| v.holds_rotation_lock(self.lock)) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(VaultError::LockLost(self.uid.to_string()).to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Stores the new password (step 4). On failure nothing else is
+    /// written: the pending state, durable and this run's own, stays for
+    /// `rotate --resume` (or, if the lock was taken over, for its new
+    /// holder) to finish; it is never written again over another's.
     fn finish(
         &self,
         report: &mut Report,
@@ -920,73 +1034,111 @@ impl Ctx<'_> {
         let row = self.audit(report, outcome);
         let saved = self
             .engine
-            .with_vault(|v| v.complete_rotation(self.uid, &new_password, &row));
+            .with_vault(|v| v.complete_rotation(self.lock, &new_password, &row));
         if let Err(e) = saved {
-            // If the pending state is gone (another process cleared it),
-            // store it again so that `--resume` can finish the rotation.
-            let staged = self
-                .staged
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
-            let restored = staged.is_some_and(|state| {
-                self.engine
-                    .with_vault(|v| v.set_pending_rotation(self.uid, &state))
-                    .is_ok()
-            });
-            return Err(if restored || !matches!(e, VaultError::NotFound { .. }) {
-                format!(
-                    "the target has the new password but saving it failed ({e}); it stays pending: run `keeper rotate --resume`"
-                )
-            } else {
-                format!(
-                    "the target has the new password but saving it failed ({e}) and it could not be stored as pending; the record needs attention"
-                )
-            });
+            return Err(format!(
+                "the target has the new password but saving it failed ({e}); {}",
+                if matches!(e, VaultError::LockLost(_)) {
+                    "the new password stays stored as pending for the lock's new holder"
+                } else {
+                    "it stays stored as pending: run `keeper rotate --resume`"
+                }
+            ));
         }
         report.new_password = Some(new_password);
         Ok(())
     }
 
-    /// After a failed set or test: finish if the new password works, roll
-    /// back if the old one does (reverting first when the target may have
-    /// changed), else keep both pending.
+    /// After a failed set (`set_failed`) or test. After a failed test,
+    /// finish if the new password works after all. Otherwise put the old
+    /// password back: revert (unless a failed set's error says the plugin
+    /// changed nothing) and roll back if the old password logs in. Only if
+    /// it does not but the new one does is the new one stored, as
+    /// [`Outcome::Recovered`]: a failed `rotate` is never reported
+    /// rotated. If neither logs in, both stay pending. `report.message`
+    /// already says what failed; this adds what was done about it.
     async fn recover(
         &self,
-        old: &str,
-        new: &str,
+        (old, new): (&str, &str),
         error: &RuntimeError,
+        set_failed: bool,
         report: &mut Report,
     ) -> Outcome {
-        if self.works(new, true).await {
-            return match self.finish(report, Outcome::Rotated, Zeroizing::new(new.to_string())) {
-                Ok(()) => Outcome::Rotated,
-                Err(_) => Outcome::NeedsAttention,
-            };
+        if !set_failed && self.works(new, true).await {
+            return self.finish_or_attention(report, Outcome::Rotated, new);
         }
-        // A plugin that could not log in or reach the target changed nothing.
-        let untouched = matches!(
-            error.plugin_error(),
-            Some(
-                crate::runtime::PluginError::AuthFailed(_)
-                    | crate::runtime::PluginError::Unreachable(_)
-                    | crate::runtime::PluginError::InvalidConfig(_)
-                    | crate::runtime::PluginError::Unsupported(_)
-            )
-        );
+        // A `rotate` that could not log in or reach the target changed
+        // nothing (a failed verify says nothing about what rotate did).
+        let untouched = set_failed
+            && matches!(
+                error.plugin_error(),
+                Some(
+                    crate::runtime::PluginError::AuthFailed(_)
+                        | crate::runtime::PluginError::Unreachable(_)
+                        | crate::runtime::PluginError::InvalidConfig(_)
+                        | crate::runtime::PluginError::Unsupported(_)
+                )
+            );
         if !untouched {
+            // Never revert what a new holder of the lock may be doing.
+            if let Err(message) = self.check_lock() {
+                note(report, &message);
+                return Outcome::NeedsAttention;
+            }
             let _ = self.step(Step::Revert, old, new, false).await;
         }
-        if untouched || self.works(old, false).await {
-            let row = self.audit(report, Outcome::Failed);
-            return match self
-                .engine
-                .with_vault(|v| v.clear_pending_rotation(self.uid, new, Some(&row)))
-            {
-                Ok(()) => Outcome::Failed,
-                Err(_) => Outcome::NeedsAttention,
-            };
+        if self.works(old, false).await {
+            return self.roll_back(report, Outcome::Failed, new);
         }
+        if set_failed && self.works(new, true).await {
+            note(
+                report,
+                "the old password no longer logs in but the new one does, so the new one was stored: check the target",
+            );
+            return self.finish_or_attention(report, Outcome::Recovered, new);
+        }
+        if untouched {
+            // Neither logs in and the plugin changed nothing: the stored
+            // password was wrong already; nothing to keep pending.
+            return self.roll_back(report, Outcome::Failed, new);
+        }
+        note(
+            report,
+            "neither the new password nor the old one logs in; both stay stored as pending (see `keeper get --unmask`)",
+        );
+        self.attention(report)
+    }
+
+    /// [`Ctx::finish`] with `outcome`, or needs attention when the vault
+    /// write failed (the pending state stays).
+    fn finish_or_attention(&self, report: &mut Report, outcome: Outcome, new: &str) -> Outcome {
+        match self.finish(report, outcome, Zeroizing::new(new.to_string())) {
+            Ok(()) => outcome,
+            Err(message) => {
+                note(report, &message);
+                self.attention(report)
+            }
+        }
+    }
+
+    /// Clears the pending state whose new password is `new` (the old
+    /// password works), auditing `outcome`.
+    fn roll_back(&self, report: &mut Report, outcome: Outcome, new: &str) -> Outcome {
+        let row = self.audit(report, outcome);
+        match self
+            .engine
+            .with_vault(|v| v.clear_pending_rotation(self.lock, new, Some(&row)))
+        {
+            Ok(()) => outcome,
+            Err(e) => {
+                note(report, &e.to_string());
+                self.attention(report)
+            }
+        }
+    }
+
+    /// Audits that the record needs attention.
+    fn attention(&self, report: &Report) -> Outcome {
         let row = self.audit(report, Outcome::NeedsAttention);
         let _ = self.engine.with_vault(|v| v.append_audit(&row));
         Outcome::NeedsAttention
@@ -1007,36 +1159,16 @@ impl Ctx<'_> {
             })
             .collect();
         if self.works(&pending.new_password, true).await {
-            return match self.finish(
-                report,
-                Outcome::Completed,
-                Zeroizing::new(pending.new_password.clone()),
-            ) {
-                Ok(()) => Outcome::Completed,
-                Err(e) => {
-                    report.message = Some(e);
-                    Outcome::NeedsAttention
-                }
-            };
+            return self.finish_or_attention(report, Outcome::Completed, &pending.new_password);
         }
         if self.works(&pending.old_password, false).await {
-            let row = self.audit(report, Outcome::RolledBack);
-            return match self.engine.with_vault(|v| {
-                v.clear_pending_rotation(self.uid, &pending.new_password, Some(&row))
-            }) {
-                Ok(()) => Outcome::RolledBack,
-                Err(e) => {
-                    report.message = Some(e.to_string());
-                    Outcome::NeedsAttention
-                }
-            };
+            return self.roll_back(report, Outcome::RolledBack, &pending.new_password);
         }
-        report.message = Some(
-            "neither the pending new password nor the old one logs in; both stay stored as pending (see `keeper get --unmask`)".into(),
+        note(
+            report,
+            "neither the pending new password nor the old one logs in; both stay stored as pending (see `keeper get --unmask`)",
         );
-        let row = self.audit(report, Outcome::NeedsAttention);
-        let _ = self.engine.with_vault(|v| v.append_audit(&row));
-        Outcome::NeedsAttention
+        self.attention(report)
     }
 }
 

@@ -6,11 +6,13 @@
 //! | `params.rs` | which plugin, which parameters (Commander's rules, fixed) |
 //! | `password.rs` | new passwords from `cmdr:rules` (CSPRNG, no modulo bias) |
 //! | `engine.rs` | create → set → test → finish, recovery and resumption |
+//! | `lock.rs` | each record's rotation lock: take (or wait), heartbeat, let go |
 //! | `view.rs` | the record as a plugin sees it |
 //! | `fault.rs` | test-only fault injection at each protocol stage |
 
 pub mod engine;
 pub mod fault;
+mod lock;
 pub mod params;
 pub mod password;
 pub mod view;

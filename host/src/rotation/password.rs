@@ -5,7 +5,10 @@
 //! negative count means *exactly* `|n|` (so `0` excludes the class). The
 //! default length is 20. Symbols are Commander's set `!@#$%()+;<>=?[]{}^.,`
 //! minus the characters the plugin disallows. The first character is always
-//! alphanumeric and the plugin's maximum length is respected.
+//! alphanumeric and the plugin's maximum length is respected. A rotation
+//! refuses a new password shorter than a minimum ([`MIN_LENGTH`] unless
+//! configured) before anything is touched, whatever shortened it: a
+//! plugin's maximum, `--length`, `cmdr:length`, the rules or `--password`.
 //!
 //! Characters are drawn with a CSPRNG (`rand`'s thread RNG, ChaCha-based,
 //! seeded from the OS) through uniform range sampling, which rejects instead
@@ -21,6 +24,9 @@ use zeroize::Zeroizing;
 pub const SYMBOLS: &str = "!@#$%()+;<>=?[]{}^.,";
 /// Length when neither rules nor flags give one.
 pub const DEFAULT_LENGTH: usize = 20;
+/// The shortest new password a rotation accepts unless configured
+/// otherwise (`--min-length`, `rotation_min_length`).
+pub const MIN_LENGTH: usize = 12;
 
 const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
@@ -89,6 +95,15 @@ pub enum RuleError {
     Unsatisfiable(String),
     /// A supplied password breaks the plugin's constraints.
     Rejected(String),
+    /// The new password would be shorter than the configured minimum.
+    TooShort {
+        /// Its length.
+        length: usize,
+        /// The minimum.
+        min: usize,
+        /// What made it that short.
+        cause: String,
+    },
 }
 
 impl fmt::Display for RuleError {
@@ -100,6 +115,12 @@ impl fmt::Display for RuleError {
             ),
             RuleError::Unsatisfiable(m) => write!(f, "password rules cannot be met: {m}"),
             RuleError::Rejected(m) => write!(f, "password not accepted: {m}"),
+            RuleError::TooShort { length, min, cause } => write!(
+                f,
+                "the new password would be {length} characters long ({cause}), shorter than the \
+                 minimum of {min}; nothing was changed. Ask for a longer one, or lower the minimum \
+                 with --min-length {length} or \"rotation_min_length\": {length} in the configuration file"
+            ),
         }
     }
 }
@@ -159,6 +180,51 @@ pub struct Constraints {
     pub disallowed: String,
     /// The longest password the target accepts.
     pub max_length: Option<usize>,
+}
+
+/// Refuses a new password of `length` characters when it is under `min`;
+/// `cause` says where the length came from.
+///
+/// # Errors
+///
+/// [`RuleError::TooShort`].
+pub fn check_min_length(min: usize, length: usize, cause: &str) -> Result<(), RuleError> {
+    if length < min {
+        return Err(RuleError::TooShort {
+            length,
+            min,
+            cause: cause.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// [`check_min_length`] for the password [`generate`] would make from
+/// `rules`, `length` (with where it came from, e.g. `--length`) and
+/// `constraints`.
+///
+/// # Errors
+///
+/// [`RuleError::TooShort`].
+pub fn check_planned_length(
+    min: usize,
+    rules: &Rules,
+    length: Option<(usize, &str)>,
+    constraints: &Constraints,
+) -> Result<(), RuleError> {
+    let (asked, cause) = match (length, rules.length) {
+        (Some((n, from)), _) => (n, from.to_string()),
+        (None, Some(n)) => (n, "the password rules".to_string()),
+        (None, None) => (DEFAULT_LENGTH, "the default".to_string()),
+    };
+    match constraints.max_length {
+        Some(max) if max < asked => check_min_length(
+            min,
+            max,
+            &format!("the plugin accepts at most {max} characters"),
+        ),
+        _ => check_min_length(min, asked, &cause),
+    }
 }
 
 /// Generates a password from `rules`, with `length` (e.g. `--length`)
@@ -489,6 +555,42 @@ mod tests {
         assert!(check_supplied("waytoolongpassword", &c).is_err());
         assert!(check_supplied("", &c).is_err());
         assert!(check_supplied("a\nb", &c).is_err());
+    }
+
+    /// Whatever makes it short (a plugin's maximum, a flag, the rules, a
+    /// given password), a password under the minimum is refused, and the
+    /// message names the limit, the cause and how to change the minimum.
+    #[test]
+    fn passwords_under_the_minimum_are_refused_naming_the_cause() {
+        let four = Constraints {
+            disallowed: String::new(),
+            max_length: Some(4),
+        };
+        let err = check_planned_length(MIN_LENGTH, &Rules::default(), None, &four)
+            .expect_err("the plugin's max_length(4)");
+        let text = err.to_string();
+        assert!(
+            text.contains("4 characters long")
+                && text.contains("at most 4")
+                && text.contains("minimum of 12")
+                && text.contains("--min-length")
+                && text.contains("rotation_min_length"),
+            "{text}"
+        );
+        let err = check_planned_length(
+            MIN_LENGTH,
+            &Rules::default(),
+            Some((4, "--length")),
+            &none(),
+        )
+        .expect_err("--length 4");
+        assert!(err.to_string().contains("(--length)"), "{err}");
+        let rules = Rules::parse("8,1,1,1,1").expect("rules");
+        assert!(check_planned_length(MIN_LENGTH, &rules, None, &none()).is_err());
+        assert!(check_planned_length(8, &rules, None, &none()).is_ok());
+        assert!(check_planned_length(MIN_LENGTH, &Rules::default(), None, &none()).is_ok());
+        assert!(check_min_length(MIN_LENGTH, 11, "the password given").is_err());
+        assert!(check_min_length(MIN_LENGTH, 12, "the password given").is_ok());
     }
 
     #[test]

@@ -76,6 +76,21 @@ pub enum VaultError {
         /// The cap.
         limit: u64,
     },
+    /// Another live keeper process is rotating the record.
+    #[error("record {uid} is being rotated by {holder}; nothing was changed")]
+    RotationBusy {
+        /// The record.
+        uid: String,
+        /// Who rotates it.
+        holder: super::rotation_lock::LockHolder,
+    },
+    /// This process no longer holds the record's rotation lock (another
+    /// process presumed it gone after its lease expired and took over).
+    #[error(
+        "the rotation lock of record {0} was taken over by another keeper process; \
+         this one wrote nothing more, and the new holder resolves the rotation"
+    )]
+    LockLost(String),
     /// The storage backend failed (I/O, locking, SQL).
     #[error("vault storage error: {0}")]
     Storage(String),

@@ -694,7 +694,8 @@ impl Vault {
     /// # Errors
     ///
     /// [`VaultError::NotFound`], [`VaultError::Denied`] (someone else's
-    /// shared folder).
+    /// shared folder), [`VaultError::RotationBusy`] (a record it would
+    /// delete is being rotated; nothing is removed).
     pub fn remove_folder(&mut self, folder_uid: &str) -> Result<RemovedFolders> {
         let tree = self.folder_tree()?;
         let folder = tree.get(folder_uid).ok_or_else(|| VaultError::NotFound {
@@ -729,6 +730,7 @@ impl Vault {
                     .keyed_record(r, &s.holders())?
                     .is_some_and(|k| k.record.owner_uid == s.user_uid);
                 if !elsewhere && owned {
+                    super::rotation_lock::refuse_if_busy(tx, r)?;
                     tx.delete_record(r)?;
                     summary.records_deleted += 1;
                 } else {

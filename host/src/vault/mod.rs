@@ -23,6 +23,7 @@ pub mod model;
 mod oversize;
 pub mod path;
 mod records;
+pub mod rotation_lock;
 pub mod search;
 pub mod store;
 mod users;
@@ -37,6 +38,7 @@ pub use model::{
     RecordSummary, now_ms,
 };
 pub use records::{MAX_ATTACHMENT, NewRecord};
+pub use rotation_lock::{LockHolder, RotationLock};
 pub use search::SearchPattern;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
@@ -576,17 +578,19 @@ mod tests {
             prepared: Vec::new(),
         };
         let (sa, sb) = (state("new-a"), state("new-b"));
-        let failed = v.set_pending_rotations(&[(&a, &sa), ("no-such-record", &sb), (&b, &sb)]);
-        assert!(
-            matches!(failed, Err(VaultError::NotFound { .. })),
-            "{failed:?}"
+        let (la, lb) = (
+            v.lock_rotation(&a).expect("lock a"),
+            v.lock_rotation(&b).expect("lock b"),
         );
+        let ghost = RotationLock::never_taken("no-such-record");
+        let failed = v.set_pending_rotations(&[(&la, &sa), (&ghost, &sb), (&lb, &sb)]);
+        assert!(matches!(failed, Err(VaultError::LockLost(_))), "{failed:?}");
         assert!(
             v.pending_rotation(&a).expect("read").is_none(),
             "nothing stored"
         );
         assert!(v.pending_rotation(&b).expect("read").is_none());
-        v.set_pending_rotations(&[(&a, &sa), (&b, &sb)])
+        v.set_pending_rotations(&[(&la, &sa), (&lb, &sb)])
             .expect("both");
         assert_eq!(
             v.pending_rotation(&a)
@@ -605,11 +609,11 @@ mod tests {
         // someone expecting another one.
         let other = state("other");
         assert!(matches!(
-            v.set_pending_rotation(&a, &other),
+            v.set_pending_rotation(&la, &other),
             Err(VaultError::Conflict(_))
         ));
         assert!(matches!(
-            v.clear_pending_rotation(&a, "other", None),
+            v.clear_pending_rotation(&la, "other", None),
             Err(VaultError::Conflict(_))
         ));
         let audit = store::AuditRow {
@@ -622,7 +626,7 @@ mod tests {
             at: 1,
         };
         assert!(matches!(
-            v.complete_rotation(&a, "other", &audit),
+            v.complete_rotation(&la, "other", &audit),
             Err(VaultError::Conflict(_))
         ));
         assert_eq!(
@@ -632,13 +636,13 @@ mod tests {
             Some("new-a".into()),
             "untouched"
         );
-        v.complete_rotation(&a, "new-a", &audit).expect("complete");
+        v.complete_rotation(&la, "new-a", &audit).expect("complete");
         assert!(v.pending_rotation(&a).expect("read").is_none());
         assert!(matches!(
-            v.complete_rotation(&a, "new-a", &audit),
+            v.complete_rotation(&la, "new-a", &audit),
             Err(VaultError::NotFound { .. })
         ));
-        v.clear_pending_rotation(&b, "new-b", None).expect("clear");
+        v.clear_pending_rotation(&lb, "new-b", None).expect("clear");
         assert!(v.pending_rotation(&b).expect("read").is_none());
     }
 
@@ -687,7 +691,8 @@ mod tests {
                 prepared("keyPair", None, r#"{"privateKey":"k","publicKey":"p"}"#),
             ],
         };
-        v.set_pending_rotation(&uid, &state).expect("pending");
+        let lock = v.lock_rotation(&uid).expect("lock");
+        v.set_pending_rotation(&lock, &state).expect("pending");
         let audit = store::AuditRow {
             tenant_uid: String::new(),
             record_uid: uid.clone(),
@@ -698,7 +703,7 @@ mod tests {
             at: 1,
         };
         let record = v
-            .complete_rotation(&uid, "New-pass-2", &audit)
+            .complete_rotation(&lock, "New-pass-2", &audit)
             .expect("complete");
         let d = &record.data;
         assert_eq!(d.password(), Some("New-pass-2"));

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::crypto::{self, Key};
 use super::model::{AttachmentMeta, PendingRotation, Record, RecordData, now_ms};
+use super::rotation_lock::{RotationLock, check_held, refuse_if_busy};
 use super::search::SearchPattern;
 use super::store::{
     AttachmentRow, AuditRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, StoreRead,
@@ -497,14 +498,17 @@ impl Vault {
         })
     }
 
-    /// Deletes a record (owner only) with its history and attachments.
+    /// Deletes a record (owner only) with its history and attachments;
+    /// not while another process rotates it.
     ///
     /// # Errors
     ///
-    /// [`VaultError::NotFound`], [`VaultError::Denied`].
+    /// [`VaultError::NotFound`], [`VaultError::Denied`],
+    /// [`VaultError::RotationBusy`].
     pub fn delete_record(&mut self, uid: &str) -> Result<()> {
         self.write(|tx, s| {
             let row = keyed_row(tx, s, uid)?;
+            refuse_if_busy(tx, uid)?;
             if row.record.owner_uid != s.user_uid {
                 return Err(VaultError::Denied(format!(
                     "only the owner may delete record {uid}"
@@ -622,14 +626,19 @@ impl Vault {
         Ok((meta, bytes))
     }
 
-    /// Durably stores a pending rotation on a record (sealed under the
-    /// record key) before the target is touched.
+    /// Durably stores a pending rotation on the record `lock` holds
+    /// (sealed under the record key) before the target is touched.
     ///
     /// # Errors
     ///
-    /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right).
-    pub fn set_pending_rotation(&mut self, uid: &str, pending: &PendingRotation) -> Result<()> {
-        self.set_pending_rotations(&[(uid, pending)])
+    /// [`VaultError::NotFound`], [`VaultError::Denied`] (no edit right),
+    /// [`VaultError::LockLost`].
+    pub fn set_pending_rotation(
+        &mut self,
+        lock: &RotationLock,
+        pending: &PendingRotation,
+    ) -> Result<()> {
+        self.set_pending_rotations(&[(lock, pending)])
     }
 
     /// [`Vault::set_pending_rotation`] for several records in one
@@ -640,7 +649,10 @@ impl Vault {
     /// As [`Vault::set_pending_rotation`], for the first record that fails;
     /// [`VaultError::Conflict`] when a record already has a pending state
     /// (nothing is overwritten).
-    pub fn set_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<()> {
+    pub fn set_pending_rotations(
+        &mut self,
+        items: &[(&RotationLock, &PendingRotation)],
+    ) -> Result<()> {
         self.stage_pending_rotations(items)?.wait()
     }
 
@@ -652,12 +664,17 @@ impl Vault {
     /// # Errors
     ///
     /// As [`Vault::set_pending_rotations`].
-    pub fn stage_pending_rotations(&mut self, items: &[(&str, &PendingRotation)]) -> Result<Flush> {
+    pub fn stage_pending_rotations(
+        &mut self,
+        items: &[(&RotationLock, &PendingRotation)],
+    ) -> Result<Flush> {
         self.write_then_flush(|tx, s| {
-            for &(uid, pending) in items {
+            for &(lock, pending) in items {
+                let uid = lock.uid();
+                check_held(tx, lock)?;
                 if tx.pending(uid)?.is_some() {
                     return Err(VaultError::Conflict(format!(
-                        "record {uid} already has a rotation in progress (another keeper process?); \
+                        "record {uid} already has a rotation in progress; \
                          `keeper rotate --resume` resolves it"
                     )));
                 }
@@ -709,7 +726,8 @@ impl Vault {
         Ok(out)
     }
 
-    /// Finishes a rotation in one transaction: the pending new password
+    /// Finishes the rotation of the record `lock` holds in one
+    /// transaction: the pending new password
     /// becomes current (old one to the history), prepared fields (a new key
     /// pair...) are written, the pending state is cleared and `audit` is
     /// appended.
@@ -728,15 +746,17 @@ impl Vault {
     /// # Errors
     ///
     /// [`VaultError::NotFound`] when there is no pending rotation,
-    /// [`VaultError::Conflict`] when it is not the expected one; as
-    /// [`Vault::update_record`].
+    /// [`VaultError::Conflict`] when it is not the expected one,
+    /// [`VaultError::LockLost`]; as [`Vault::update_record`].
     pub fn complete_rotation(
         &mut self,
-        uid: &str,
+        lock: &RotationLock,
         expected_new: &str,
         audit: &AuditRow,
     ) -> Result<Record> {
+        let uid = lock.uid();
         self.write_deferred(|tx, s| {
+            check_held(tx, lock)?;
             let state = expected_pending(tx, s, uid, expected_new)?;
             let now = now_ms();
             let record = update_record_tx(tx, s, uid, &mut |d| {
@@ -777,11 +797,13 @@ impl Vault {
     /// As [`Vault::complete_rotation`].
     pub fn clear_pending_rotation(
         &mut self,
-        uid: &str,
+        lock: &RotationLock,
         expected_new: &str,
         audit: Option<&AuditRow>,
     ) -> Result<()> {
+        let uid = lock.uid();
         self.write_deferred(|tx, s| {
+            check_held(tx, lock)?;
             expected_pending(tx, s, uid, expected_new)?;
             tx.delete_pending(uid)?;
             if let Some(a) = audit {

@@ -244,6 +244,34 @@ pub struct PendingRow {
     pub data: Vec<u8>,
 }
 
+/// Who holds a record's rotation lock, and since when (nothing secret).
+///
+/// A row per record being rotated; see `vault/rotation_lock/` for the rule
+/// that decides when a holder is gone and its lock may be taken over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RotationLockRow {
+    /// Record.
+    pub record_uid: String,
+    /// Random, per acquisition: only the holder knows it, and every write
+    /// of the record's pending state checks it.
+    pub token: String,
+    /// The holder's process id.
+    pub pid: i64,
+    /// The holder's host name (for messages).
+    pub host: String,
+    /// Where `pid` means something: the holder's boot id and process
+    /// namespace; empty when unknown (then only the lease applies).
+    pub machine: String,
+    /// The holder process's start time in the machine's own unit (clock
+    /// ticks since boot on Linux), so a reused pid is not mistaken for it;
+    /// 0 when unknown.
+    pub process_start: i64,
+    /// When the lock was taken, epoch ms.
+    pub acquired: i64,
+    /// The holder's last sign of life, epoch ms.
+    pub heartbeat: i64,
+}
+
 /// One audit entry. Never contains a secret.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuditRow {
@@ -311,6 +339,8 @@ pub trait StoreRead {
     fn pendings(&self, tenant_uid: &str) -> Result<Vec<PendingRow>>;
     /// The audit log of a tenant, oldest first.
     fn audit(&self, tenant_uid: &str) -> Result<Vec<AuditRow>>;
+    /// Who holds a record's rotation lock, if anyone.
+    fn rotation_lock(&self, record_uid: &str) -> Result<Option<RotationLockRow>>;
 }
 
 /// Writes inside one transaction.
@@ -360,6 +390,29 @@ pub trait StoreTx: StoreRead {
     fn delete_pending(&mut self, record_uid: &str) -> Result<()>;
     /// Appends to the audit log.
     fn insert_audit(&mut self, row: &AuditRow) -> Result<()>;
+    /// Takes a record's rotation lock for `row`: when `replacing` is
+    /// `None`, only if nobody holds it; else only if the holder is still
+    /// the one whose token is `replacing` (a holder found gone). Returns
+    /// whether `row` now holds it; nothing is written otherwise. A
+    /// compare-and-set, so that it is safe even where two transactions may
+    /// both have read the old state (a PostgreSQL backend: insert on
+    /// conflict do nothing, update where token = replacing).
+    fn take_rotation_lock(
+        &mut self,
+        row: &RotationLockRow,
+        replacing: Option<&str>,
+    ) -> Result<bool>;
+    /// Sets the heartbeat of the lock `token` holds on `record_uid`;
+    /// `false` when that token no longer holds it.
+    fn touch_rotation_lock(
+        &mut self,
+        record_uid: &str,
+        token: &str,
+        heartbeat: i64,
+    ) -> Result<bool>;
+    /// Lets go of the lock `token` holds on `record_uid` (nothing when it
+    /// no longer holds it); returns whether it did.
+    fn release_rotation_lock(&mut self, record_uid: &str, token: &str) -> Result<bool>;
 }
 
 /// A storage backend.

@@ -14,7 +14,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 
 use super::{
     AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
-    ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
+    RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow,
+    UserRow,
 };
 use crate::vault::error::{Result, VaultError};
 
@@ -24,8 +25,9 @@ use reads::{USER_COLS, reads};
 
 /// `PRAGMA application_id` of a keeper vault ("KPRV").
 pub const APPLICATION_ID: u32 = 0x4B50_5256;
-/// Schema version (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+/// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`;
+/// opening a version-1 vault upgrades it ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 2;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -68,7 +70,20 @@ CREATE TABLE pending_rotations (record_uid TEXT PRIMARY KEY, started INTEGER NOT
 CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_uid TEXT NOT NULL, record_uid TEXT NOT NULL,
   plugin TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL, duration_ms INTEGER NOT NULL,
   at INTEGER NOT NULL) STRICT;
+CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, pid INTEGER NOT NULL,
+  host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, acquired INTEGER NOT NULL,
+  heartbeat INTEGER NOT NULL) STRICT;
 "#;
+
+/// What upgrades a vault from version `n` (the index + 1) to the next, in
+/// one transaction with the new `user_version`. Older keepers refuse the
+/// upgraded file (they would not honour what the new tables mean).
+const MIGRATIONS: [&str; 1] = [
+    // 1 → 2: per-record rotation locks.
+    "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
+     pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
+     acquired INTEGER NOT NULL, heartbeat INTEGER NOT NULL) STRICT;",
+];
 
 /// A vault in one SQLite file.
 pub struct SqliteStore {
@@ -200,6 +215,9 @@ impl SqliteStore {
             return Err(VaultError::Corrupted("vault metadata is missing".into()));
         }
         let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        if version < SCHEMA_VERSION {
+            migrate(&conn)?;
+        }
         Ok(Self {
             conn,
             path: path.to_path_buf(),
@@ -229,6 +247,44 @@ impl SqliteStore {
     /// Raw SQLite access for benchmarks and tests (baseline scans).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Upgrades an older vault to [`SCHEMA_VERSION`], one step per
+/// transaction; another process upgrading at the same time waits, then
+/// finds nothing left to do.
+fn migrate(conn: &Connection) -> Result<()> {
+    loop {
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let step = (|| {
+            let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            let Some(sql) = usize::try_from(version - 1)
+                .ok()
+                .and_then(|i| MIGRATIONS.get(i))
+                .filter(|_| version < SCHEMA_VERSION)
+            else {
+                return Ok::<_, VaultError>(false);
+            };
+            conn.execute_batch(sql)?;
+            conn.execute_batch(&format!("PRAGMA user_version = {}", version + 1))?;
+            conn.execute(
+                "UPDATE vault_meta SET value = ?1 WHERE key = 'version'",
+                [(version + 1).to_string()],
+            )?;
+            Ok(true)
+        })();
+        match step {
+            Ok(more) => {
+                conn.execute_batch("COMMIT")?;
+                if !more {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
     }
 }
 
@@ -439,6 +495,9 @@ macro_rules! forward_reads {
             fn audit(&self, t: &str) -> Result<Vec<AuditRow>> {
                 reads(&self.$conn).audit(t)
             }
+            fn rotation_lock(&self, u: &str) -> Result<Option<RotationLockRow>> {
+                reads(&self.$conn).rotation_lock(u)
+            }
         }
     };
 }
@@ -603,6 +662,7 @@ impl StoreTx for SqliteTx<'_> {
             "DELETE FROM record_history WHERE record_uid = ?1",
             "DELETE FROM attachments WHERE record_uid = ?1",
             "DELETE FROM pending_rotations WHERE record_uid = ?1",
+            "DELETE FROM rotation_locks WHERE record_uid = ?1",
             "DELETE FROM records WHERE uid = ?1",
         ] {
             self.execute(sql, [uid])?;
@@ -684,6 +744,58 @@ impl StoreTx for SqliteTx<'_> {
             ],
         )?;
         Ok(())
+    }
+
+    fn take_rotation_lock(
+        &mut self,
+        row: &RotationLockRow,
+        replacing: Option<&str>,
+    ) -> Result<bool> {
+        let values = params![
+            row.record_uid,
+            row.token,
+            row.pid,
+            row.host,
+            row.machine,
+            row.process_start,
+            row.acquired,
+            row.heartbeat,
+            replacing
+        ];
+        let n = match replacing {
+            None => self.execute(
+                "INSERT OR IGNORE INTO rotation_locks (record_uid, token, pid, host, machine, process_start, \
+                 acquired, heartbeat) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                &values[..8],
+            )?,
+            Some(_) => self.execute(
+                "UPDATE rotation_locks SET token = ?2, pid = ?3, host = ?4, machine = ?5, process_start = ?6, \
+                 acquired = ?7, heartbeat = ?8 WHERE record_uid = ?1 AND token = ?9",
+                values,
+            )?,
+        };
+        Ok(n == 1)
+    }
+
+    fn touch_rotation_lock(
+        &mut self,
+        record_uid: &str,
+        token: &str,
+        heartbeat: i64,
+    ) -> Result<bool> {
+        let n = self.execute(
+            "UPDATE rotation_locks SET heartbeat = ?3 WHERE record_uid = ?1 AND token = ?2",
+            params![record_uid, token, heartbeat],
+        )?;
+        Ok(n == 1)
+    }
+
+    fn release_rotation_lock(&mut self, record_uid: &str, token: &str) -> Result<bool> {
+        let n = self.execute(
+            "DELETE FROM rotation_locks WHERE record_uid = ?1 AND token = ?2",
+            params![record_uid, token],
+        )?;
+        Ok(n == 1)
     }
 }
 
@@ -774,6 +886,42 @@ mod tests {
         );
         assert_eq!(store.tenants().expect("tenants").len(), 1, "committed");
         flush.wait().expect("synced");
+    }
+
+    /// A version-1 vault (no rotation locks) is upgraded when opened, once,
+    /// keeping its data; a vault from a newer keeper is refused.
+    #[test]
+    fn a_version_1_vault_gains_rotation_locks_when_opened() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v.db");
+        drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.execute_batch(
+            "DROP TABLE rotation_locks; PRAGMA user_version = 1; \
+             UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
+             INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
+        )
+        .expect("make it version 1");
+        drop(conn);
+        let store = SqliteStore::open(&path).expect("open upgrades");
+        let version: i64 = store
+            .connection()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(store.rotation_lock("r").expect("the table exists"), None);
+        assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+        drop(store);
+        SqliteStore::open(&path).expect("a second open has nothing to do");
+
+        let conn = Connection::open(&path).expect("sqlite");
+        conn.execute_batch("PRAGMA user_version = 3")
+            .expect("newer");
+        drop(conn);
+        assert!(matches!(
+            SqliteStore::open(&path),
+            Err(VaultError::UnsupportedVersion(3))
+        ));
     }
 
     /// Through a symlink, the WAL synced is SQLite's own, next to the real

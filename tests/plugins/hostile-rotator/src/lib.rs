@@ -2,7 +2,7 @@
 //!
 //! `describe` is ordinary; `rotate` performs the attack named by the
 //! parameter `attack` (`prepare` and `verify` only take part in
-//! `same-sandbox`). It returns `Ok(())` when the attack **succeeded** (the
+//! `same-sandbox` and `fail-rotate`). It returns `Ok(())` when the attack **succeeded** (the
 //! sandbox failed) and `Err(PluginError::Rejected("<attack>: <detail>"))`
 //! when it was stopped by an error the plugin could observe. Attacks the
 //! host must stop from outside (a trap, a timeout) never return.
@@ -31,6 +31,7 @@
 //! | `leak` | | `Rejected("leak: ...")` holding both passwords and every value it is shown, as they are, upper and lower case, hex, base64 (standard and URL-safe, padded or not) and in a Basic auth header; logs the same |
 //! | `hash` | `rounds` (default: forever) | SHA-256 of the last digest `rounds` times (one compression each), then `Ok`: a CPU workload for the budget's benchmark |
 //! | `escapes` | | logs [`ESCAPES`] and returns `InvalidConfig("escapes: " + ESCAPES)` |
+//! | `fail-rotate` | `accepts_length` (optional) | `rotate` fails (`Internal`) yet `verify` passes: for any password, or only for passwords of `accepts_length` characters (then the record's old one fails, the new one passes); revert is unsupported |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
 //!
@@ -124,6 +125,12 @@ impl Rotator for Hostile {
     fn verify(req: &Rotation) -> Result<(), PluginError> {
         match req.param("attack") {
             Some("same-sandbox") => same_sandbox("verify"),
+            Some("fail-rotate") => match req.param("accepts_length") {
+                Some(n) if n != req.new_password().expose().chars().count().to_string() => Err(
+                    PluginError::AuthFailed("fail-rotate: this password does not log in".into()),
+                ),
+                _ => Ok(()),
+            },
             _ => Err(PluginError::Unsupported(
                 "hostile-rotator verifies only for `same-sandbox`".into(),
             )),
@@ -154,6 +161,9 @@ impl Rotator for Hostile {
             }
             "connect-target" => ping_target(req).map_err(stopped),
             "same-sandbox" => same_sandbox("rotate"),
+            "fail-rotate" => Err(PluginError::Internal(
+                "fail-rotate: the change failed".into(),
+            )),
             "target-stream" => {
                 let mut stream = TargetStream::connect(req.target()?)?;
                 if let Some(ms) = req.param("timeout_ms") {

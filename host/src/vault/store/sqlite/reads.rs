@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
     AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
-    RecordKeyRow, RecordRow, ShareRow, SharedFolderDefaults, StoreRead, TeamMemberRow, TeamRow,
-    TenantRow, UserRow,
+    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead,
+    TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
@@ -392,5 +392,27 @@ impl StoreRead for Reads<'_> {
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn rotation_lock(&self, record_uid: &str) -> Result<Option<RotationLockRow>> {
+        let mut st = self.0.prepare_cached(
+            "SELECT record_uid, token, pid, host, machine, process_start, acquired, heartbeat \
+             FROM rotation_locks WHERE record_uid = ?1",
+        )?;
+        let row = st
+            .query_row([record_uid], |r| {
+                Ok(RotationLockRow {
+                    record_uid: r.get(0)?,
+                    token: r.get(1)?,
+                    pid: r.get(2)?,
+                    host: r.get(3)?,
+                    machine: r.get(4)?,
+                    process_start: r.get(5)?,
+                    acquired: r.get(6)?,
+                    heartbeat: r.get(7)?,
+                })
+            })
+            .optional()?;
+        Ok(row)
     }
 }
