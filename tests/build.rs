@@ -6,6 +6,7 @@ fn main() {
     let components = keeper_build_support::build_components(&[
         "tests/plugins/hostile-rotator",
         "tests/plugins/hostile-importer",
+        "tests/plugins/rogue-importer",
         "tests/plugins/future-api",
         "examples/minimal-rotator",
         "examples/bitwarden-importer",

@@ -15,7 +15,8 @@
 //! The host runs every call in a deny-by-default sandbox (fresh per call,
 //! or per record for a rotation's steps; keep no state) and hands the
 //! plugin only what the call needs: the record being processed (a
-//! [`RecordView`]), its pinned network [`Target`], the credentials (as
+//! [`RecordView`] holding only the fields a rotator needs, see the manifest's
+//! `[fields]`), its pinned network [`Target`], the credentials (as
 //! [`Secret`]s) and the parameters. Helpers reach the capabilities the
 //! sandbox can grant: [`net`] (TCP to the target), [`http`] (declared
 //! origins), [`ssh`], [`process`], [`input`] (the import source) and [`log`].
@@ -131,10 +132,30 @@
 //! ssh = true                    # keeper:plugin/ssh sessions to the pinned target
 //! process = ["acmectl"]         # programs (keeper:plugin/process)
 //!
+//! [fields]                      # rotators only; optional
+//! needs = ["keyPair", "text:passphrase"]  # record fields to be shown, by type or type:label
+//! owns = ["keyPair"]            # fields `prepare` may return
+//!
 //! [limits]                      # optional requests; the host clamps them
 //! memory-mib = 64
 //! timeout-secs = 60
+//! cpu-fuel = 10_000_000_000     # per call, ≈ wasm instructions (default 1e10)
 //! ```
+//!
+//! A rotator is shown the record's `login`, `host` and `url` fields, its
+//! first `password` field, its `cmdr:*` parameters and the fields `needs`
+//! names; never its notes or any other field. [`Rotator::prepare`] may
+//! return only fields `owns` names, and never `password`, `login`, `host`,
+//! `url` or `cmdr:` fields (at most 16 fields, 64 values): anything else
+//! fails the rotation before anything is stored or the target touched.
+//! The grant covers `[capabilities]`, `[fields]` and `[limits]`: a plugin
+//! whose installed manifest changed them is refused until installed again;
+//! one copied in by hand gets none of them.
+//!
+//! Everything a plugin says (errors, log lines, descriptions, skipped-item
+//! reasons) has the call's secrets redacted, also in other ASCII case, hex
+//! or base64, and control characters escaped (`\u{1b}`, `\n`): write one
+//! line of plain text.
 //!
 //! # Capabilities and the sandbox
 //!
@@ -157,9 +178,11 @@
 //! `wasi:sockets` needs `tcp`, `wasi:http` needs `http`, `keeper:plugin/ssh`
 //! needs `ssh` and `keeper:plugin/process` needs `process`; importers may
 //! only declare `http`. Each helper is linked only if the plugin uses it, so
-//! an unused helper adds no import. Calls are bounded in CPU, memory and
-//! wall-clock time; a plugin that exceeds them is stopped and the vault is
-//! left untouched.
+//! an unused helper adds no import. Calls are bounded in CPU (10¹⁰ units
+//! of wasmtime fuel by default, about one per wasm instruction: under a
+//! second of CPU, e.g. 1.1 million SHA-256 compressions; ask for up to
+//! 2 × 10¹¹ with `[limits] cpu-fuel`), memory and wall-clock time; a plugin
+//! that exceeds them is stopped and the vault is left untouched.
 //!
 //! # Packaging and installing
 //!

@@ -7,24 +7,15 @@
 
 use std::time::{Duration, Instant};
 
-use keeper::runtime::plugin::{RecordView, Rotation};
-use keeper::runtime::registry::sha256_hex;
-use keeper::runtime::{ArtifactCache, CallContext, Manifest, PluginPackage, Runtime, Source, Step};
+use keeper::runtime::{ArtifactCache, CallContext, PluginPackage, Runtime, Step};
+
+mod common;
 
 fn package() -> PluginPackage {
-    let dir = std::path::Path::new(env!("KEEPER_TEST_DIR_MINIMAL_ROTATOR"));
-    let manifest =
-        Manifest::parse(&std::fs::read_to_string(dir.join("plugin.toml")).expect("manifest"))
-            .expect("valid");
-    let wasm = std::fs::read(env!("KEEPER_TEST_WASM_MINIMAL_ROTATOR")).expect("component");
-    PluginPackage {
-        granted: manifest.capabilities.clone(),
-        sha256: sha256_hex(&wasm),
-        manifest,
-        wasm: wasm.into(),
-        source: Source::Installed,
-        dir: None,
-    }
+    common::package(
+        env!("KEEPER_TEST_DIR_MINIMAL_ROTATOR"),
+        env!("KEEPER_TEST_WASM_MINIMAL_ROTATOR"),
+    )
 }
 
 /// Mean and 95th percentile of `n` runs of `f`.
@@ -41,23 +32,8 @@ fn measure(n: usize, mut f: impl FnMut()) -> (Duration, Duration) {
     (mean, samples[(n * 95 / 100).min(n - 1)])
 }
 
-fn request() -> Rotation {
-    Rotation {
-        record: RecordView {
-            uid: "AAAAAAAAAAAAAAAAAAAAAA".into(),
-            title: "bench".into(),
-            record_type: "login".into(),
-            fields: vec![],
-            custom: vec![],
-            notes: None,
-        },
-        target: None,
-        params: vec![],
-        login: "user".into(),
-        old_password: "old-password".into(),
-        new_password: "new-password".into(),
-        prepared: vec![],
-    }
+fn request() -> keeper::runtime::plugin::Rotation {
+    common::request(&[])
 }
 
 fn us(d: Duration) -> String {

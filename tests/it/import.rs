@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::plugins;
-use crate::vault::{kp, vault};
+use crate::vault::{add, kp, vault};
 
 fn fixture(path: &str) -> String {
     format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
@@ -94,6 +94,41 @@ fn import_under_a_folder_and_errors_are_clear() {
     assert!(err.contains("does not exist"), "{err}");
     let err = kp(&k, &["import", "--format", "mysql", &csv]).fails();
     assert!(err.contains("not an importer"), "{err}");
+}
+
+/// An importer's record uid never replaces the existing record it names,
+/// unless the user passes `--match-uids` (issue 12: an importer plugin
+/// rewrote the title, host and password of any record it named).
+#[test]
+fn importer_uids_address_existing_records_only_with_match_uids() {
+    let k = vault();
+    let victim = add(&k, &["-t", "Victim", "login=alice", "password=Kept-pass-1"]);
+    let file = k.data_dir().join("named.csv");
+    let csv = format!(",Replaced,mallory,pwned,https://evil.example,,,$record_uid,{victim}\n");
+    std::fs::write(&file, csv).expect("write");
+    let path = file.to_str().expect("utf8");
+
+    kp(&k, &["import", "--format", "csv", path]).ok();
+    let all = records(&k);
+    let kept = find(&all, "Victim");
+    assert_eq!(kept["uid"], victim.as_str(), "{kept}");
+    assert_eq!(kept["password"], "Kept-pass-1");
+    let new = find(&all, "Replaced");
+    assert_ne!(new["uid"], victim.as_str(), "imported as a new record");
+    assert_eq!(all.len(), 2);
+    // Importing it again recognises the new record by its content.
+    kp(&k, &["import", "--format", "csv", path]).ok();
+    assert_eq!(records(&k).len(), 2);
+
+    // Asked for explicitly, the uid updates the record it names.
+    kp(&k, &["import", "--format", "csv", path, "--match-uids"]).ok();
+    let all = records(&k);
+    let updated = all
+        .iter()
+        .find(|r| r["uid"] == victim.as_str())
+        .expect("the named record");
+    assert_eq!(updated["title"], "Replaced");
+    assert_eq!(updated["password"], "pwned");
 }
 
 #[test]

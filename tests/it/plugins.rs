@@ -25,6 +25,7 @@ macro_rules! test_plugin {
 
 test_plugin!(hostile_rotator, "HOSTILE_ROTATOR");
 test_plugin!(hostile_importer, "HOSTILE_IMPORTER");
+test_plugin!(rogue_importer, "ROGUE_IMPORTER");
 test_plugin!(future_api, "FUTURE_API");
 test_plugin!(minimal_rotator, "MINIMAL_ROTATOR");
 test_plugin!(bitwarden_importer, "BITWARDEN_IMPORTER");
@@ -39,6 +40,8 @@ impl TestPlugin {
         let wasm = std::fs::read(&self.wasm).expect("read component");
         PluginPackage {
             granted: manifest.capabilities.clone(),
+            granted_limits: manifest.limits.clone(),
+            granted_fields: manifest.fields.clone(),
             sha256: sha256_hex(&wasm),
             manifest,
             wasm: wasm.into(),

@@ -440,6 +440,11 @@ pub struct ImportArgs {
     /// record elsewhere is not linked into the new folder.
     #[arg(long)]
     pub no_shortcuts: bool,
+    /// Let record uids from an importer plugin (a Keeper CSV's
+    /// `$record_uid`) update the existing records they name. Without it
+    /// such records are imported as new (or skipped as identical).
+    #[arg(long)]
+    pub match_uids: bool,
     /// Only grant the shared-folder members (and team members) the source
     /// lists; import no records.
     #[arg(long)]

@@ -101,8 +101,12 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         #[serde(flatten)]
         plugin: PluginRow,
         summary: String,
+        /// The record fields it is shown and may store, as granted.
+        fields: crate::runtime::fields::FieldAccess,
         memory_mib: u64,
         timeout_secs: u64,
+        /// CPU budget per call, in wasmtime fuel (≈ wasm instructions).
+        cpu_fuel: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
         default_port: Option<u16>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -120,8 +124,10 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
     let info = Info {
         plugin: row,
         summary,
+        fields: plugin.fields().clone(),
         memory_mib: limits.memory_mib(),
         timeout_secs: limits.timeout.as_secs(),
+        cpu_fuel: limits.fuel,
         default_port,
         required_params,
     };
@@ -141,11 +147,12 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         ("SHA-256", p.sha256.clone()),
         ("Requested", lines_or_none(&p.capabilities.describe())),
         ("Granted", lines_or_none(&p.granted.describe())),
+        ("Fields", describe_fields(&info.fields)),
         (
             "Limits",
             format!(
-                "{} MiB memory, {} s per call",
-                info.memory_mib, info.timeout_secs
+                "{} MiB memory, {} s and {:.0e} fuel (CPU) per call",
+                info.memory_mib, info.timeout_secs, info.cpu_fuel as f64
             ),
         ),
     ];
@@ -188,12 +195,36 @@ async fn install(
     let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
     let mut probe = package.clone();
     probe.granted = manifest.capabilities.clone();
+    probe.granted_limits = manifest.limits.clone();
+    probe.granted_fields = manifest.fields.clone();
     let plugin = runtime.load(&probe)?;
     match manifest.kind {
         crate::runtime::Kind::Rotator => drop(plugin.describe_rotator().await?),
         crate::runtime::Kind::Importer => drop(plugin.describe_importer().await?),
     }
-    let requested = manifest.capabilities.describe();
+    // The grant covers capabilities, record fields and limits alike.
+    let mut requested = manifest.capabilities.describe();
+    if !manifest.fields.needs.is_empty() {
+        requested.push(format!(
+            "fields: see the record's {} fields",
+            join_rules(&manifest.fields.needs)
+        ));
+    }
+    if !manifest.fields.owns.is_empty() {
+        requested.push(format!(
+            "fields: store new {} fields it makes during a rotation",
+            join_rules(&manifest.fields.owns)
+        ));
+    }
+    if manifest.limits != Default::default() {
+        let limits = plugin.limits();
+        requested.push(format!(
+            "limits: {} MiB memory, {} s and {:.0e} fuel (CPU) per call",
+            limits.memory_mib(),
+            limits.timeout.as_secs(),
+            limits.fuel as f64
+        ));
+    }
     println!(
         "Plugin {} ({}, API {}): {}",
         manifest.id(),
@@ -202,7 +233,7 @@ async fn install(
         manifest.description
     );
     if requested.is_empty() {
-        println!("It requests no capabilities.");
+        println!("It requests no capabilities, record fields or limits.");
     } else {
         println!("It requests:");
         for line in &requested {
@@ -217,6 +248,30 @@ async fn install(
     let dir = registry::install(&ctx.plugin_dir(), &package, &manifest.capabilities, force)?;
     println!("Installed {} into {}", manifest.id(), dir.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The granted `[fields]`, one line each.
+fn describe_fields(fields: &crate::runtime::fields::FieldAccess) -> String {
+    let mut lines = vec![format!(
+        "sees login, host, url, password, cmdr:*{}",
+        if fields.needs.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", join_rules(&fields.needs))
+        }
+    )];
+    if !fields.owns.is_empty() {
+        lines.push(format!("may store {}", join_rules(&fields.owns)));
+    }
+    lines.join("\n")
+}
+
+fn join_rules(rules: &[crate::runtime::fields::FieldRule]) -> String {
+    rules
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Asks a yes/no question on the terminal; false when there is none.

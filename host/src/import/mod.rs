@@ -37,6 +37,11 @@
 //! Malformed rows do not fail an import: plugins report them as skipped
 //! items with their line numbers, which `--show-skipped` prints.
 //!
+//! A record uid an importer plugin returns (a Keeper CSV's `$record_uid`)
+//! is dropped unless the user passes `--match-uids`: without it a plugin
+//! could name any existing record and replace it. Such records are imported
+//! as new, or recognised by content as identical to an existing one.
+//!
 //! `--file-cache DIR` lets the host keep the HTTP answers a plugin marks as
 //! cacheable (the lastpass plugin's attachment downloads, which LastPass
 //! serves encrypted) in `DIR` across runs; see
@@ -80,6 +85,11 @@ pub struct Request<'a> {
     /// `--dry-run`: the plugin is told (option `dry-run`), e.g. to skip
     /// attachment downloads.
     pub dry_run: bool,
+    /// `--match-uids`: record uids the plugin returns may address existing
+    /// records (Commander's `$record_uid` update). Off by default: a plugin
+    /// does not choose which vault record it replaces, so its records come
+    /// in as new ones, matched by content like records without a uid.
+    pub match_uids: bool,
 }
 
 /// The most records `keeper import` writes in one transaction; a larger
@@ -218,7 +228,13 @@ pub async fn stream(
                         })
                         .collect(),
                 }),
-                ImportItem::Record(r) => collected.records.push(convert(r, request.record_type)),
+                ImportItem::Record(r) => {
+                    let mut record = convert(r, request.record_type);
+                    if !request.match_uids {
+                        record.uid = None;
+                    }
+                    collected.records.push(record);
+                }
                 ImportItem::Skipped(reason) => collected.skipped.push(reason),
             }
         }

@@ -16,6 +16,11 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::error::Error;
+use super::registry::read_regular;
+
+/// Largest compiled artifact read (a component at the 64 MiB install cap
+/// compiles to a few times its size).
+const MAX_ARTIFACT_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// How a component was obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,15 +114,17 @@ fn sum_path(artifact: &Path) -> PathBuf {
 
 /// The artifact's bytes if it exists and matches its checksum; `Ok(None)`
 /// if there is none; `Err` with the reason if it is unusable.
+/// Read like plugin files: regular files only, never through a link or
+/// from a FIFO, and at most [`MAX_ARTIFACT_BYTES`].
 fn read_verified(path: &Path) -> Result<Option<Vec<u8>>, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    match std::fs::symlink_metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.to_string()),
-    };
-    let expected =
-        std::fs::read_to_string(sum_path(path)).map_err(|e| format!("no checksum: {e}"))?;
-    if hex::encode(Sha256::digest(&bytes)) != expected.trim() {
+        Ok(_) => {}
+    }
+    let bytes = read_regular(path, MAX_ARTIFACT_BYTES).map_err(|e| e.to_string())?;
+    let expected = read_regular(&sum_path(path), 1024).map_err(|e| format!("no checksum: {e}"))?;
+    if hex::encode(Sha256::digest(&bytes)) != String::from_utf8_lossy(&expected).trim() {
         return Err("checksum mismatch (corrupted or tampered)".to_string());
     }
     Ok(Some(bytes))

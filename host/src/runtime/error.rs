@@ -96,6 +96,29 @@ pub enum Error {
         "plugin {plugin}: the component changed since its capabilities were granted; reinstall it with `keeper plugin install`"
     )]
     GrantMismatch { plugin: String },
+    /// The manifest's `[limits]` or `[fields]` changed since the user
+    /// granted them.
+    #[error(
+        "plugin {plugin}: its {section} changed since they were granted; reinstall it with `keeper plugin install` to grant them"
+    )]
+    GrantOutdated {
+        plugin: String,
+        section: &'static str,
+    },
+    /// A plugin file is a link, a device, a FIFO or otherwise not a
+    /// regular file (or folder).
+    #[error("refusing {path}: it is {reason}")]
+    UnsafeFile {
+        path: std::path::PathBuf,
+        reason: &'static str,
+    },
+    /// A plugin file is larger than keeper reads.
+    #[error("refusing {path}: {bytes} bytes, over the {limit} byte limit")]
+    FileTooLarge {
+        path: std::path::PathBuf,
+        bytes: u64,
+        limit: u64,
+    },
     /// The component exports another kind than the manifest says.
     #[error("plugin {plugin}: the manifest says {expected} but the component exports {found}")]
     WrongKind {
@@ -176,6 +199,15 @@ pub enum Error {
         what: &'static str,
         bytes: usize,
         limit: usize,
+    },
+    /// `prepare` returned fields the plugin may not set (see
+    /// `runtime::fields`); nothing was stored or changed.
+    #[error(
+        "plugin {plugin}: prepare returned {refusal}; refused before anything was stored or changed"
+    )]
+    PreparedFieldRefused {
+        plugin: String,
+        refusal: super::fields::Refusal,
     },
     /// An argument is larger than a plugin may be given.
     #[error("{what} of {bytes} bytes is over the {limit} byte limit for plugin calls")]

@@ -1,19 +1,27 @@
 //! Per-call resource limits: memory, CPU, wall clock and sizes.
 //!
-//! Defaults (a manifest may request other memory and timeout values within
-//! the maxima):
+//! Defaults (a manifest may request other memory, timeout and CPU values
+//! within the maxima; the user grants them with the plugin):
 //!
 //! | limit | default | maximum |
 //! |---|---|---|
 //! | linear memory | 64 MiB | 512 MiB |
 //! | wall clock per call (incl. host I/O) | 60 s | 600 s |
-//! | CPU (wasmtime fuel ≈ instructions) per call | 10⁹ × 10 | — |
+//! | CPU per call, in wasmtime fuel | 10¹⁰ | 2 × 10¹¹ |
 //! | wasm stack | 1 MiB | — |
 //! | log output per call (per record for a rotation's steps) | 256 KiB | — |
 //! | stdout / stderr per call (likewise) | 64 KiB each | — |
 //! | arguments per call | 4 MiB | — |
 //! | an error message returned | 64 KiB | — |
 //! | an import batch | 64 MiB, 10 000 items | — |
+//!
+//! Fuel counts wasm instructions executed (about one unit each), not
+//! machine instructions, so what it buys depends on the code: on the
+//! benchmark machine 10¹⁰ is 0.4–0.7 s of CPU for a tight loop, or 1.1
+//! million SHA-256 compressions (9 068 fuel each, 0.7 s)
+//! (`cargo bench --bench sandbox`, docs/BENCHMARKS.md). A plugin that needs
+//! more asks for it: the lastpass plugin's PBKDF2 with LastPass's 600 000
+//! iterations alone takes 1.1 × 10¹⁰.
 
 use std::time::Duration;
 
@@ -49,6 +57,10 @@ const MAX_MEMORY_MIB: u32 = 512;
 /// The largest memory any plugin may be given, in bytes.
 pub const MAX_MEMORY_BYTES: usize = MAX_MEMORY_MIB as usize * MIB;
 const MAX_TIMEOUT_SECS: u32 = 600;
+/// The largest CPU budget a manifest may ask for.
+pub const MAX_FUEL: u64 = 200_000_000_000;
+/// The smallest (a plugin must be able to start).
+const MIN_FUEL: u64 = 100_000_000;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -75,6 +87,9 @@ impl Limits {
         }
         if let Some(secs) = requested.timeout_secs {
             limits.timeout = Duration::from_secs(u64::from(secs.clamp(1, MAX_TIMEOUT_SECS)));
+        }
+        if let Some(fuel) = requested.cpu_fuel {
+            limits.fuel = fuel.clamp(MIN_FUEL, MAX_FUEL);
         }
         limits
     }
@@ -158,15 +173,19 @@ mod tests {
         let l = Limits::for_request(&RequestedLimits {
             memory_mib: Some(100_000),
             timeout_secs: Some(0),
+            cpu_fuel: Some(u64::MAX),
         });
         assert_eq!(l.memory_mib(), 512);
         assert_eq!(l.timeout, Duration::from_secs(1));
+        assert_eq!(l.fuel, MAX_FUEL);
         let l = Limits::for_request(&RequestedLimits {
             memory_mib: Some(32),
             timeout_secs: Some(10),
+            cpu_fuel: Some(1),
         });
         assert_eq!(l.memory_bytes, 32 * MIB);
         assert_eq!(l.timeout, Duration::from_secs(10));
+        assert_eq!(l.fuel, MIN_FUEL);
         assert_eq!(
             Limits::for_request(&RequestedLimits::default()),
             Limits::default()

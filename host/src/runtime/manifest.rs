@@ -14,10 +14,18 @@
 //! ssh = true
 //! process = ["pspasswd"]
 //!
+//! [fields]                       # rotators only; see `fields.rs`
+//! needs = ["keyPair", "text:passphrase"]  # shown besides login/host/url/password/cmdr:*
+//! owns = ["keyPair"]             # what `prepare` may return
+//!
 //! [limits]                       # requests; the host clamps them
 //! memory-mib = 64
 //! timeout-secs = 60
+//! cpu-fuel = 10_000_000_000      # per call (≈ wasm instructions)
 //! ```
+//!
+//! The description is free text from the plugin's author: control
+//! characters in it are escaped when it is read (`text.rs`).
 
 use std::fmt;
 
@@ -26,6 +34,8 @@ use serde::{Deserialize, Serialize};
 
 use super::capability::http::Origin;
 use super::error::Error;
+use super::fields::FieldAccess;
+use super::text::{escape_in_place, escaped};
 
 /// The kind of a plugin: which world its component targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +157,8 @@ pub struct RequestedLimits {
     pub memory_mib: Option<u32>,
     /// Wall-clock limit for one call, in seconds.
     pub timeout_secs: Option<u32>,
+    /// CPU budget for one call, in wasmtime fuel (≈ wasm instructions).
+    pub cpu_fuel: Option<u64>,
 }
 
 /// A parsed and validated `plugin.toml`.
@@ -170,6 +182,9 @@ pub struct Manifest {
     /// Requested capabilities.
     #[serde(default)]
     pub capabilities: Capabilities,
+    /// Record fields a rotator is shown and may return from `prepare`.
+    #[serde(default, skip_serializing_if = "FieldAccess::is_empty")]
+    pub fields: FieldAccess,
     /// Requested limits.
     #[serde(default)]
     pub limits: RequestedLimits,
@@ -185,9 +200,11 @@ impl Manifest {
     /// `scheme://host[:port]`, an importer asks for tcp/ssh/process, or the
     /// sha256 is not 64 hex digits.
     pub fn parse(text: &str) -> Result<Self, Error> {
-        let manifest: Manifest = toml::from_str(text)
-            .map_err(|e| Error::Manifest(e.to_string().trim_end().to_string()))?;
+        // A parse error quotes the offending line: escape it too.
+        let mut manifest: Manifest =
+            toml::from_str(text).map_err(|e| Error::Manifest(escaped(e.to_string().trim_end())))?;
         manifest.validate()?;
+        escape_in_place(&mut manifest.description);
         Ok(manifest)
     }
 
@@ -232,6 +249,10 @@ impl Manifest {
                     .to_string(),
             );
         }
+        if self.kind == Kind::Importer && !self.fields.is_empty() {
+            return bad("[fields] is for rotators; an importer is shown no record".to_string());
+        }
+        self.fields.validate().or_else(bad)?;
         Ok(())
     }
 
@@ -313,6 +334,21 @@ mod tests {
                 "64 hex",
             ),
             ("name = ".to_string(), ""),
+            (
+                format!("{MYSQL}\n[fields]\nowns = [\"password\"]"),
+                "fields.owns",
+            ),
+            (
+                format!("{MYSQL}\n[fields]\nneeds = [\"a b\"]"),
+                "field type",
+            ),
+            (
+                MYSQL
+                    .replace("kind = \"rotator\"", "kind = \"importer\"")
+                    .replace("tcp = true", "")
+                    + "\n[fields]\nneeds = [\"keyPair\"]",
+                "[fields] is for rotators",
+            ),
         ];
         for (text, needle) in cases {
             match Manifest::parse(&text) {
@@ -322,6 +358,32 @@ mod tests {
                 other => panic!("expected a manifest error for {needle:?}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn plugin_text_in_a_manifest_is_escaped() {
+        let m = Manifest::parse(&MYSQL.replace(
+            "description = \"MySQL\"",
+            "description = \"My\\u001b]52;c;aGk=\\u0007SQL\"",
+        ))
+        .expect("valid");
+        assert_eq!(m.description, "My\\u{1b}]52;c;aGk=\\u{7}SQL");
+        let err = Manifest::parse("name = \"x\x1b[2J\"\n").expect_err("bad");
+        assert!(!err.to_string().contains('\x1b'), "{err}");
+    }
+
+    #[test]
+    fn fields_round_trip() {
+        let text = format!(
+            "{MYSQL}\n[fields]\nneeds = [\"keyPair\", \"text:passphrase\"]\nowns = [\"keyPair\"]"
+        );
+        let m = Manifest::parse(&text).expect("valid");
+        assert_eq!(m.fields.needs.len(), 2);
+        assert_eq!(m.fields.owns[0].to_string(), "keyPair");
+        assert_eq!(
+            Manifest::parse(&m.to_toml().expect("toml")).expect("round trip"),
+            m
+        );
     }
 
     #[test]

@@ -6,10 +6,13 @@
 //! | `bindings.rs` | host bindings per supported WIT version (`since_v1_0_0`, `latest`) |
 //! | `manifest.rs` | `plugin.toml`: name, version, kind, api-version, capabilities, limits, sha256 |
 //! | `registry.rs` | built-in, installed and dropped-in plugins; install / remove / package |
+//! | `fields.rs` | which record fields a rotator sees and may return from `prepare` |
 //! | `audit.rs` | exported kind and API version, import audit against the manifest |
 //! | `cache.rs` | compiled artifacts keyed by sha256 + engine compatibility hash |
 //! | `limits.rs` | memory, CPU (fuel), wall clock, size caps |
 //! | `state.rs` | the per-call store: empty WASI plus keeper's gates |
+//! | `redact.rs` | a call's secrets (and their case variants and encodings) out of plugin text |
+//! | `text.rs` | control characters in plugin text escaped before a person sees it |
 //! | `capability/` | one file per host capability: net, http, ssh, process, log |
 //! | `input.rs` | the streamed import source |
 //! | `plugin.rs` | a loaded plugin and its calls; traps → typed errors |
@@ -26,12 +29,15 @@ pub mod bindings;
 pub mod cache;
 pub mod capability;
 pub mod error;
+pub mod fields;
 pub mod input;
 pub mod limits;
 pub mod manifest;
 pub mod plugin;
+pub mod redact;
 pub mod registry;
 pub mod state;
+pub mod text;
 
 use std::time::Duration;
 
@@ -58,6 +64,7 @@ const EPOCH_TICK: Duration = Duration::from_millis(10);
 pub struct Runtime {
     engine: Engine,
     cache: ArtifactCache,
+    allocation: Allocation,
     rotator_linker: Linker<PluginState>,
     importer_linker: Linker<PluginState>,
 }
@@ -70,23 +77,76 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// How plugin sandboxes get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// A pool of instances, memories and stacks reserved once: a fresh
+    /// sandbox costs microseconds and memory accesses need no bounds checks.
+    /// It reserves about [`POOL_ADDRESS_SPACE`] bytes of address space
+    /// (virtual only, nothing is committed).
+    Pooling,
+    /// Memories mapped per sandbox, small reservations and explicit bounds
+    /// checks: for processes whose address space is limited (`ulimit -v`).
+    OnDemand,
+}
+
 impl Runtime {
     /// An engine with fuel metering, epoch interruption and a 1 MiB wasm
     /// stack, and linkers providing WASI (empty), wasi:http (gated) and
-    /// keeper's host interfaces.
+    /// keeper's host interfaces. Sandboxes come from a reserved pool
+    /// ([`Allocation::Pooling`]) unless the process's address space is
+    /// limited to less than twice [`POOL_ADDRESS_SPACE`] or the pool cannot
+    /// be reserved; then they are allocated on demand, and a warning says so.
     ///
     /// # Errors
     ///
     /// [`Error::Engine`] if wasmtime rejects the configuration.
     pub fn new(cache: ArtifactCache) -> Result<Self, Error> {
+        if let Some(limit) = address_space_limit().filter(|l| *l / 2 < POOL_ADDRESS_SPACE) {
+            warn_on_demand(&format!(
+                "the address space is limited to {} MiB (ulimit -v)",
+                limit / (1024 * 1024)
+            ));
+            return Self::with_allocation(cache, Allocation::OnDemand);
+        }
+        match Self::with_allocation(cache.clone(), Allocation::Pooling) {
+            Ok(runtime) => Ok(runtime),
+            Err(e) => {
+                warn_on_demand(&format!("the sandbox pool cannot be reserved ({e})"));
+                Self::with_allocation(cache, Allocation::OnDemand)
+            }
+        }
+    }
+
+    /// As [`Runtime::new`], with the allocation chosen by the caller
+    /// (tests and benchmarks compare the two).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Engine`] if wasmtime rejects the configuration or cannot
+    /// reserve the pool.
+    pub fn with_allocation(cache: ArtifactCache, allocation: Allocation) -> Result<Self, Error> {
         let engine_error = |e: wasmtime::Error| Error::Engine(format!("{e:#}"));
         let mut config = Config::new();
         config
             .wasm_component_model(true)
             .consume_fuel(true)
             .epoch_interruption(true)
-            .max_wasm_stack(1024 * 1024)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+            .max_wasm_stack(1024 * 1024);
+        match allocation {
+            Allocation::Pooling => {
+                config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool()));
+            }
+            Allocation::OnDemand => {
+                // A plugin at the default cap never moves; a bigger one is
+                // moved as it grows. Each memory reserves 64 MiB plus the
+                // guards instead of 4 GiB.
+                config
+                    .allocation_strategy(InstanceAllocationStrategy::OnDemand)
+                    .memory_reservation(ON_DEMAND_RESERVATION)
+                    .memory_reservation_for_growth(ON_DEMAND_RESERVATION);
+            }
+        }
         let engine = Engine::new(&config).map_err(engine_error)?;
         start_epoch_ticker(&engine);
 
@@ -107,9 +167,15 @@ impl Runtime {
         Ok(Self {
             engine,
             cache,
+            allocation,
             rotator_linker,
             importer_linker,
         })
+    }
+
+    /// How this runtime's sandboxes get their memory.
+    pub fn allocation(&self) -> Allocation {
+        self.allocation
     }
 
     /// The engine (for benchmarks and cache inspection).
@@ -174,12 +240,15 @@ impl Runtime {
                 )
             }
         };
+        // What the user granted: capabilities ∩ the manifest's, and the
+        // fields and limits as granted (`registry`).
         let effective = manifest.capabilities.intersect(&package.granted);
-        let limits = Limits::for_request(&manifest.limits);
+        let limits = Limits::for_request(&package.granted_limits);
         Ok((
             LoadedPlugin::new(
                 manifest.clone(),
                 effective,
+                package.granted_fields.clone(),
                 limits,
                 self.engine.clone(),
                 pre,
@@ -192,6 +261,38 @@ impl Runtime {
 /// Most plugin sandboxes alive at once (beyond it instantiation fails with a
 /// clear error); bulk rotation and imports stay far below it.
 const POOL_SLOTS: u32 = 64;
+
+/// Address space the pool reserves, about: each of its `2 × POOL_SLOTS`
+/// memories takes wasmtime's 4 GiB reservation plus a 32 MiB guard before
+/// and after it (about 520 GiB in all; stacks and tables are small beside
+/// it). Virtual only: nothing is committed until a plugin touches it.
+pub const POOL_ADDRESS_SPACE: u64 = (POOL_SLOTS as u64 * 2) * ((4 << 30) + (64 << 20));
+
+/// What one memory reserves when sandboxes are allocated on demand.
+const ON_DEMAND_RESERVATION: u64 = 64 << 20;
+
+/// The soft address-space limit (`ulimit -v`), if any.
+fn address_space_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        rustix::process::getrlimit(rustix::process::Resource::As).current
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// Says, once per process, that sandboxes are allocated on demand.
+fn warn_on_demand(why: &str) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        tracing::warn!(
+            "{why}: plugin sandboxes are allocated on demand instead of from a reserved pool \
+             (each call maps its memory; somewhat slower, same limits)"
+        );
+    });
+}
 
 /// The pooling allocator: instances, memories and fiber stacks are reserved
 /// once and reused, so a fresh sandbox per call costs microseconds instead

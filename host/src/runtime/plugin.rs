@@ -13,10 +13,12 @@ use super::bindings::latest::rotator::keeper::plugin::types as wit;
 use super::bindings::latest::rotator::{RotatorPlugin, RotatorPluginPre};
 use super::capability::CallContext;
 use super::error::{Error, PluginError};
+use super::fields::FieldAccess;
 use super::input::InputSource;
 use super::limits::Limits;
 use super::manifest::{Capabilities, Kind, Manifest};
 use super::state::PluginState;
+use super::text::{escape_in_place, escaped};
 
 pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
     Attachment, ImportItem, ImportRecord, ImporterInfo, Location,
@@ -37,6 +39,7 @@ pub(crate) enum Pre {
 pub struct LoadedPlugin {
     manifest: Manifest,
     effective: Capabilities,
+    fields: FieldAccess,
     limits: Limits,
     engine: wasmtime::Engine,
     pre: Pre,
@@ -55,6 +58,7 @@ impl LoadedPlugin {
     pub(crate) fn new(
         manifest: Manifest,
         effective: Capabilities,
+        fields: FieldAccess,
         limits: Limits,
         engine: wasmtime::Engine,
         pre: Pre,
@@ -62,6 +66,7 @@ impl LoadedPlugin {
         Self {
             manifest,
             effective,
+            fields,
             limits,
             engine,
             pre,
@@ -76,6 +81,11 @@ impl LoadedPlugin {
     /// What the plugin may do: its manifest ∩ the user's grant.
     pub fn effective_capabilities(&self) -> &Capabilities {
         &self.effective
+    }
+
+    /// The record fields it is shown and may return, as granted.
+    pub fn fields(&self) -> &FieldAccess {
+        &self.fields
     }
 
     /// The limits applied to each call.
@@ -129,6 +139,11 @@ impl LoadedPlugin {
         f: impl AsyncFnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<R, Error> {
         let outcome = tokio::time::timeout(self.limits.timeout, f(store)).await;
+        let state = store.data();
+        for denial in state.http.denials() {
+            let denial = escaped(&state.redactor.redact(&denial));
+            tracing::warn!(target: "keeper::sandbox", "denied plugin HTTP request: {denial}");
+        }
         match outcome {
             Err(_) => Err(Error::Timeout {
                 plugin: self.id(),
@@ -218,7 +233,7 @@ impl LoadedPlugin {
             Some(panic) => format!("{} ({trap})", state.redactor.redact(&panic)),
             None => trap,
         };
-        super::capability::truncate(&detail, 1024)
+        super::capability::truncate(&escaped(&detail), 1024)
     }
 
     fn plugin_error(&self, error: wit::PluginError, state: &PluginState) -> Error {
@@ -239,7 +254,7 @@ impl LoadedPlugin {
                 limit: self.limits.message_bytes,
             };
         }
-        let mut message = state.redactor.redact(&message);
+        let mut message = message;
         // What the sandbox refused during the call is often why it failed.
         let denied: Vec<String> = state
             .tcp
@@ -251,6 +266,9 @@ impl LoadedPlugin {
         if !denied.is_empty() {
             message = format!("{message} (keeper denied: {})", denied.join("; "));
         }
+        // The refused origins are the plugin's text too (a secret can be a
+        // host name): redacted and escaped with the rest.
+        let message = escaped(&state.redactor.redact(&message));
         Error::Plugin {
             plugin: self.id(),
             error: make(message),
@@ -313,10 +331,24 @@ impl LoadedPlugin {
                     .await
             })
             .await?;
-        let size = info.name.len()
-            + info.summary.len()
-            + info.disallowed_chars.len()
-            + info.required_params.iter().map(String::len).sum::<usize>();
+        self.check_description(
+            info.name.len()
+                + info.summary.len()
+                + info.disallowed_chars.len()
+                + info.required_params.iter().map(String::len).sum::<usize>(),
+        )?;
+        let mut info = info;
+        for text in [&mut info.name, &mut info.summary]
+            .into_iter()
+            .chain(info.required_params.iter_mut())
+        {
+            escape_in_place(text);
+        }
+        Ok(info)
+    }
+
+    /// Refuses a description of `size` bytes over the message limit.
+    fn check_description(&self, size: usize) -> Result<(), Error> {
         if size > self.limits.message_bytes {
             return Err(Error::ResultTooLarge {
                 plugin: self.id(),
@@ -325,7 +357,7 @@ impl LoadedPlugin {
                 limit: self.limits.message_bytes,
             });
         }
-        Ok(info)
+        Ok(())
     }
 
     /// Calls one rotation step in a fresh sandbox (`prepare` is separate,
@@ -419,14 +451,19 @@ impl LoadedPlugin {
     pub async fn describe_importer(&self) -> Result<ImporterInfo, Error> {
         let pre = self.importer_pre()?;
         let mut store = self.store(CallContext::default(), None)?;
-        self.guarded(&mut store, async |store| {
-            let instance = pre.instantiate_async(&mut *store).await?;
-            instance
-                .keeper_plugin_importer()
-                .call_describe(&mut *store)
-                .await
-        })
-        .await
+        let mut info = self
+            .guarded(&mut store, async |store| {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance
+                    .keeper_plugin_importer()
+                    .call_describe(&mut *store)
+                    .await
+            })
+            .await?;
+        self.check_description(info.name.len() + info.summary.len())?;
+        escape_in_place(&mut info.name);
+        escape_in_place(&mut info.summary);
+        Ok(info)
     }
 
     fn importer_pre(&self) -> Result<&ImporterPluginPre<PluginState>, Error> {
@@ -504,17 +541,28 @@ impl RotationSession {
     ///
     /// As [`RotationSession::step`], plus [`Error::ResultTooLarge`].
     pub async fn prepare(&mut self, request: &Rotation) -> Result<Vec<Field>, Error> {
-        self.enter(request)?;
+        let request = self.enter(request)?;
         let plugin = &self.plugin;
         let rotator = self.instance.keeper_plugin_rotator();
         let result = plugin
             .guarded(&mut self.store, async |store| {
-                rotator.call_prepare(&mut *store, request).await
+                rotator.call_prepare(&mut *store, &request).await
             })
             .await;
         self.poisoned = result.is_err();
         let result = result?;
         let fields = result.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        // The count first: a flood of empty fields is refused without
+        // walking it.
+        if let Err(mut refusal) = plugin.fields.check_prepared(&fields) {
+            if let Some(field) = refusal.field_mut() {
+                *field = escaped(&self.store.data().redactor.redact(field));
+            }
+            return Err(Error::PreparedFieldRefused {
+                plugin: plugin.id(),
+                refusal,
+            });
+        }
         let size: usize = fields.iter().map(field_size).sum();
         if size > plugin.limits.message_bytes {
             return Err(Error::ResultTooLarge {
@@ -534,9 +582,10 @@ impl RotationSession {
     /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
     /// sandbox error (timeout, limits, crash).
     pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<(), Error> {
-        self.enter(request)?;
+        let request = self.enter(request)?;
         let plugin = &self.plugin;
         let rotator = self.instance.keeper_plugin_rotator();
+        let request = &request;
         let result = plugin
             .guarded(&mut self.store, async |store| match step {
                 Step::Rotate => rotator.call_rotate(&mut *store, request).await,
@@ -548,9 +597,19 @@ impl RotationSession {
         result?.map_err(|e| plugin.plugin_error(e, self.store.data()))
     }
 
+    /// CPU fuel the last step used (benchmarks, metrics).
+    pub fn fuel_used(&self) -> u64 {
+        self.plugin
+            .limits
+            .fuel
+            .saturating_sub(self.store.get_fuel().unwrap_or(0))
+    }
+
     /// Checks the request and re-arms the budgets before a step; refuses
-    /// a sandbox an earlier step left broken.
-    fn enter(&mut self, request: &Rotation) -> Result<(), Error> {
+    /// a sandbox an earlier step left broken. Returns the request as the
+    /// plugin may see it (only the record fields it needs, `fields.rs`),
+    /// whose every secret is added to the sandbox's redactor.
+    fn enter(&mut self, request: &Rotation) -> Result<Shown, Error> {
         if self.poisoned {
             return Err(Error::Crashed {
                 plugin: self.plugin.id(),
@@ -558,7 +617,50 @@ impl RotationSession {
             });
         }
         self.plugin.check_argument(request)?;
-        self.plugin.arm(&mut self.store)
+        let shown = Shown(Rotation {
+            record: self.plugin.fields.shown(&request.record),
+            target: request.target.clone(),
+            params: request.params.clone(),
+            login: request.login.clone(),
+            old_password: request.old_password.clone(),
+            new_password: request.new_password.clone(),
+            prepared: request.prepared.clone(),
+        });
+        self.store
+            .data_mut()
+            .redactor
+            .add(&super::fields::secrets_of(&shown));
+        self.plugin.arm(&mut self.store)?;
+        Ok(shown)
+    }
+}
+
+/// A request as the plugin is shown it; its secrets are zeroized on drop.
+struct Shown(Rotation);
+
+impl std::ops::Deref for Shown {
+    type Target = Rotation;
+
+    fn deref(&self) -> &Rotation {
+        &self.0
+    }
+}
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        let r = &mut self.0;
+        r.old_password.zeroize();
+        r.new_password.zeroize();
+        for field in r
+            .record
+            .fields
+            .iter_mut()
+            .chain(&mut r.record.custom)
+            .chain(&mut r.prepared)
+        {
+            field.values.iter_mut().for_each(Zeroize::zeroize);
+        }
     }
 }
 
@@ -616,8 +718,8 @@ impl ImportSession {
                     .await
             })
             .await?;
-        let batch = result.map_err(|e| self.plugin.plugin_error(e, self.store.data()))?;
-        if let Some(items) = &batch {
+        let mut batch = result.map_err(|e| self.plugin.plugin_error(e, self.store.data()))?;
+        if let Some(items) = &mut batch {
             let limits = &self.plugin.limits;
             if items.len() > limits.batch_items {
                 return Err(Error::ResultTooLarge {
@@ -635,6 +737,12 @@ impl ImportSession {
                     bytes: size,
                     limit: limits.batch_bytes,
                 });
+            }
+            // A skipped item's reason is shown to the user as it is.
+            for item in items.iter_mut() {
+                if let ImportItem::Skipped(reason) = item {
+                    escape_in_place(reason);
+                }
             }
         }
         Ok(batch)

@@ -8,7 +8,18 @@
 //!   the component hash they were granted to), written by `keeper plugin
 //!   install`.
 //! - **Dropped in**: the same folder copied by hand, without `grant.toml`:
-//!   usable, but granted nothing until installed with `--grant`.
+//!   usable, but granted nothing until installed with `--grant`: no
+//!   capabilities, no record fields beyond what every rotator sees, and the
+//!   default limits.
+//!
+//! A grant covers the capabilities, the `[fields]` and the `[limits]` the
+//! user saw at install: a manifest whose fields or limits were edited since
+//! is refused until installed again.
+//!
+//! Plugin files are read only when they are regular files (no symbolic
+//! links, devices or FIFOs, and the folder itself no link), opened without
+//! following links or blocking, and only up to [`MAX_MANIFEST_BYTES`] /
+//! [`MAX_COMPONENT_BYTES`].
 
 use std::borrow::Cow;
 use std::fmt;
@@ -18,7 +29,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::Error;
-use super::manifest::{Capabilities, Manifest};
+use super::fields::FieldAccess;
+use super::manifest::{Capabilities, Manifest, RequestedLimits};
+
+/// Largest `plugin.toml` (and `grant.toml`) read.
+pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
+
+/// Largest `plugin.wasm` read.
+pub const MAX_COMPONENT_BYTES: u64 = 64 * 1024 * 1024;
 
 mod embedded {
     /// A first-party plugin embedded at build time.
@@ -64,6 +82,11 @@ pub struct PluginPackage {
     pub source: Source,
     /// What the user granted.
     pub granted: Capabilities,
+    /// The limits the user granted (the manifest's, checked; the defaults
+    /// for a dropped-in plugin).
+    pub granted_limits: RequestedLimits,
+    /// The record fields the user granted (likewise; none when dropped in).
+    pub granted_fields: FieldAccess,
     /// Its folder, for installed and dropped-in plugins.
     pub dir: Option<PathBuf>,
 }
@@ -86,6 +109,12 @@ struct Grant {
     granted_at: u64,
     #[serde(default)]
     capabilities: Capabilities,
+    /// Absent in grants written before limits were part of them: those
+    /// granted the default limits.
+    #[serde(default)]
+    limits: RequestedLimits,
+    #[serde(default)]
+    fields: FieldAccess,
 }
 
 /// Hex sha256 of `bytes`.
@@ -106,6 +135,8 @@ fn builtin_package(b: &embedded::Builtin) -> Result<PluginPackage, Error> {
     let manifest = Manifest::parse(b.manifest)?;
     Ok(PluginPackage {
         granted: manifest.capabilities.clone(),
+        granted_limits: manifest.limits.clone(),
+        granted_fields: manifest.fields.clone(),
         sha256: sha256_hex(b.wasm),
         manifest,
         wasm: Cow::Borrowed(b.wasm),
@@ -124,20 +155,93 @@ fn builtin_named(name: &str) -> Result<Option<PluginPackage>, Error> {
     Ok(None)
 }
 
+/// Reads a plugin file: a regular file (not a link, device or FIFO),
+/// opened without following links or blocking, of at most `max` bytes.
+///
+/// # Errors
+///
+/// [`Error::UnsafeFile`], [`Error::FileTooLarge`] or I/O errors.
+pub fn read_regular(path: &Path, max: u64) -> Result<Vec<u8>, Error> {
+    use std::io::Read;
+    let reading = |e| Error::io(format!("reading {}", path.display()), e);
+    check_regular(path, false)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use rustix::fs::OFlags;
+        use std::os::unix::fs::OpenOptionsExt;
+        // Swapped for a link or a FIFO after the check: fail, never follow
+        // or wait for a writer.
+        let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
+        options.custom_flags(flags.bits() as i32);
+    }
+    let file = options.open(path).map_err(reading)?;
+    let meta = file.metadata().map_err(reading)?;
+    if !meta.is_file() {
+        return Err(Error::UnsafeFile {
+            path: path.to_path_buf(),
+            reason: "not a regular file",
+        });
+    }
+    let too_large = |bytes| Error::FileTooLarge {
+        path: path.to_path_buf(),
+        bytes,
+        limit: max,
+    };
+    if meta.len() > max {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(reading)?;
+    if bytes.len() as u64 > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Refuses a path that is a symbolic link, or not a regular file (a
+/// folder when `dir`).
+fn check_regular(path: &Path, dir: bool) -> Result<(), Error> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let kind = meta.file_type();
+    let reason = if kind.is_symlink() {
+        "a symbolic link"
+    } else if dir && !kind.is_dir() {
+        "not a folder"
+    } else if !dir && !kind.is_file() {
+        "not a regular file (a device, FIFO, socket or folder)"
+    } else {
+        return Ok(());
+    };
+    Err(Error::UnsafeFile {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+fn read_text(path: &Path, max: u64) -> Result<String, Error> {
+    String::from_utf8(read_regular(path, max)?)
+        .map_err(|_| Error::Manifest(format!("{} is not UTF-8 text", path.display())))
+}
+
 /// Reads one plugin folder (installed or dropped in), verifying its hashes.
 ///
 /// # Errors
 ///
-/// Missing or invalid files, [`Error::MissingSha256`], [`Error::Sha256Mismatch`],
-/// [`Error::GrantMismatch`].
+/// Missing or invalid files, [`Error::UnsafeFile`], [`Error::FileTooLarge`],
+/// [`Error::MissingSha256`], [`Error::Sha256Mismatch`],
+/// [`Error::GrantMismatch`], [`Error::GrantOutdated`].
 pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
+    check_regular(dir, true)?;
     let manifest_path = dir.join("plugin.toml");
-    let text = std::fs::read_to_string(&manifest_path)
-        .map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
+    let text = read_text(&manifest_path, MAX_MANIFEST_BYTES)?;
     let manifest = Manifest::parse(&text)?;
     let wasm_path = dir.join("plugin.wasm");
-    let wasm = std::fs::read(&wasm_path)
-        .map_err(|e| Error::io(format!("reading {}", wasm_path.display()), e))?;
+    let wasm = read_regular(&wasm_path, MAX_COMPONENT_BYTES)?;
     let sha256 = sha256_hex(&wasm);
     let expected = manifest
         .sha256
@@ -153,8 +257,12 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
         });
     }
     let grant_path = dir.join("grant.toml");
-    let (source, granted) = match std::fs::read_to_string(&grant_path) {
-        Ok(text) => {
+    let grant = match std::fs::symlink_metadata(&grant_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        _ => Some(read_text(&grant_path, MAX_MANIFEST_BYTES)?),
+    };
+    let (source, granted, granted_limits, granted_fields) = match grant {
+        Some(text) => {
             let grant: Grant = toml::from_str(&text).map_err(|e| {
                 Error::Manifest(format!("{}: {}", grant_path.display(), e.message()))
             })?;
@@ -163,12 +271,32 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
                     plugin: manifest.id(),
                 });
             }
-            (Source::Installed, grant.capabilities)
+            let changed = if grant.limits != manifest.limits {
+                Some("[limits]")
+            } else if grant.fields != manifest.fields {
+                Some("[fields]")
+            } else {
+                None
+            };
+            if let Some(section) = changed {
+                return Err(Error::GrantOutdated {
+                    plugin: manifest.id(),
+                    section,
+                });
+            }
+            (
+                Source::Installed,
+                grant.capabilities,
+                grant.limits,
+                grant.fields,
+            )
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            (Source::DroppedIn, Capabilities::default())
-        }
-        Err(e) => return Err(Error::io(format!("reading {}", grant_path.display()), e)),
+        None => (
+            Source::DroppedIn,
+            Capabilities::default(),
+            RequestedLimits::default(),
+            FieldAccess::default(),
+        ),
     };
     Ok(PluginPackage {
         manifest,
@@ -176,6 +304,8 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
         sha256,
         source,
         granted,
+        granted_limits,
+        granted_fields,
         dir: Some(dir.to_path_buf()),
     })
 }
@@ -194,10 +324,12 @@ pub fn all(plugin_dir: &Path) -> Result<(Vec<PluginPackage>, Vec<(PathBuf, Error
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((plugins, broken)),
         Err(e) => return Err(Error::io(format!("listing {}", plugin_dir.display()), e)),
     };
+    // Folders and links (a linked folder is reported as refused, not
+    // followed); plain files are ignored.
     let mut dirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir() || t.is_symlink()))
         .map(|e| e.path())
-        .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
     for dir in dirs {
@@ -232,7 +364,7 @@ pub fn find(plugin_dir: &Path, name: &str) -> Result<PluginPackage, Error> {
         return Ok(package);
     }
     let dir = plugin_dir.join(name);
-    if valid_name(name) && dir.join("plugin.toml").is_file() {
+    if valid_name(name) && std::fs::symlink_metadata(dir.join("plugin.toml")).is_ok() {
         return read_dir(&dir);
     }
     // A folder named differently from its manifest still counts.
@@ -256,14 +388,21 @@ fn valid_name(name: &str) -> bool {
 ///
 /// As [`read_dir`]; a package to install must carry a matching sha256.
 pub fn read_candidate(path: &Path) -> Result<PluginPackage, Error> {
-    let dir = if path.is_file() {
-        path.parent().unwrap_or(Path::new("."))
+    let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir());
+    let dir = if is_file {
+        check_regular(path, false)?;
+        match path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
     } else {
         path
     };
     let mut package = read_dir(dir)?;
     // Whatever grant file travels with a package is not the user's grant.
     package.granted = Capabilities::default();
+    package.granted_limits = RequestedLimits::default();
+    package.granted_fields = FieldAccess::default();
     Ok(package)
 }
 
@@ -300,6 +439,8 @@ pub fn install(
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
         capabilities: granted.clone(),
+        limits: package.manifest.limits.clone(),
+        fields: package.manifest.fields.clone(),
     };
     let write = |file: &str, bytes: &[u8]| {
         std::fs::write(staging.join(file), bytes)
@@ -358,11 +499,9 @@ pub fn remove(plugin_dir: &Path, name: &str) -> Result<PathBuf, Error> {
 ///
 /// An invalid manifest or I/O failures.
 pub fn package(wasm_path: &Path, manifest_path: &Path, out: &Path) -> Result<Manifest, Error> {
-    let text = std::fs::read_to_string(manifest_path)
-        .map_err(|e| Error::io(format!("reading {}", manifest_path.display()), e))?;
+    let text = read_text(manifest_path, MAX_MANIFEST_BYTES)?;
     let mut manifest = Manifest::parse(&text)?;
-    let wasm = std::fs::read(wasm_path)
-        .map_err(|e| Error::io(format!("reading {}", wasm_path.display()), e))?;
+    let wasm = read_regular(wasm_path, MAX_COMPONENT_BYTES)?;
     manifest.sha256 = Some(sha256_hex(&wasm));
     std::fs::create_dir_all(out)
         .map_err(|e| Error::io(format!("creating {}", out.display()), e))?;

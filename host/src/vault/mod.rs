@@ -645,4 +645,91 @@ mod tests {
         v.clear_pending_rotation(&lb, "new-b", None).expect("clear");
         assert!(v.pending_rotation(&b).expect("read").is_none());
     }
+
+    /// Prepared material never picks the stored password nor rewrites the
+    /// login, the target or a `cmdr:` parameter, even from a pending state
+    /// stored before the rotation contract refused such fields.
+    #[test]
+    fn prepared_material_never_picks_the_password_or_the_target() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut v = Vault::create(
+            &dir.path().join("v.db"),
+            "a@b.c",
+            &pw("pw"),
+            &KdfParams::insecure_fast(),
+        )
+        .expect("create");
+        let mut data = RecordData::new("login", "db");
+        data.set_field(false, "login", None, vec!["app".into()], 0);
+        data.set_field(false, "password", None, vec!["Old-pass-1".into()], 0);
+        data.set_field(
+            false,
+            "host",
+            None,
+            vec![serde_json::json!({"hostName": "db1"})],
+            0,
+        );
+        data.set_field(true, "text", Some("cmdr:plugin"), vec!["mysql".into()], 0);
+        let uid = v.add_record(data, None).expect("add");
+        let prepared = |kind: &str, label: Option<&str>, value: &str| PreparedField {
+            kind: kind.into(),
+            label: label.map(str::to_string),
+            values: vec![value.into()],
+        };
+        let state = PendingRotation {
+            new_password: "New-pass-2".into(),
+            old_password: "Old-pass-1".into(),
+            plugin: "mysql".into(),
+            target: "db1:3306".into(),
+            started: 1,
+            prepared: vec![
+                prepared("password", None, "plugin-chosen"),
+                prepared("login", None, "root"),
+                prepared("host", None, r#"{"hostName":"127.0.0.2"}"#),
+                prepared("url", None, "mysql://127.0.0.2"),
+                prepared("text", Some("cmdr:plugin"), "noop"),
+                prepared("keyPair", None, r#"{"privateKey":"k","publicKey":"p"}"#),
+            ],
+        };
+        let lock = v.lock_rotation(&uid).expect("lock");
+        v.set_pending_rotation(&lock, &state).expect("pending");
+        let audit = store::AuditRow {
+            tenant_uid: String::new(),
+            record_uid: uid.clone(),
+            plugin: "mysql".into(),
+            target: String::new(),
+            outcome: "rotated".into(),
+            duration_ms: 1,
+            at: 1,
+        };
+        let record = v
+            .complete_rotation(&lock, "New-pass-2", &audit)
+            .expect("complete");
+        let d = &record.data;
+        assert_eq!(d.password(), Some("New-pass-2"));
+        let value = |kind: &str| {
+            d.fields
+                .iter()
+                .find(|f| f.kind == kind)
+                .map(|f| f.value.clone())
+        };
+        assert_eq!(value("login"), Some(vec![serde_json::json!("app")]));
+        assert_eq!(
+            value("host"),
+            Some(vec![serde_json::json!({"hostName": "db1"})])
+        );
+        assert!(value("url").unwrap_or_default().is_empty());
+        assert_eq!(
+            d.custom[0].value,
+            vec![serde_json::json!("mysql")],
+            "cmdr:plugin untouched"
+        );
+        assert!(value("keyPair").is_some(), "owned material is applied");
+        assert_eq!(
+            d.password_history.len(),
+            1,
+            "{:?}",
+            d.password_history.len()
+        );
+    }
 }

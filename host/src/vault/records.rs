@@ -720,10 +720,11 @@ impl Vault {
             let state = expected_pending(tx, s, uid, expected_new)?;
             let now = now_ms();
             let record = update_record_tx(tx, s, uid, &mut |d| {
-                d.set_password(&state.new_password, now);
                 // Prepared material (e.g. a new key pair) replaces the
-                // record's field of that type, or is added.
-                for field in &state.prepared {
+                // record's field of that type, or is added; never a field
+                // only the host sets (a state stored before the rotation
+                // contract refused them is not trusted either).
+                for field in state.prepared.iter().filter(|f| !f.is_reserved()) {
                     d.set_field(
                         false,
                         &field.kind,
@@ -732,6 +733,8 @@ impl Vault {
                         now,
                     );
                 }
+                // Last, so that nothing a plugin returned picks the password.
+                d.set_password(&state.new_password, now);
                 Ok(())
             })?;
             tx.delete_pending(uid)?;

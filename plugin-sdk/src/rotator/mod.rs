@@ -37,6 +37,12 @@ pub trait Rotator {
     /// `keyPair` field); the host stores it as pending and passes it back in
     /// [`Rotation::prepared`]. The default returns nothing, which is right
     /// for password-only plugins.
+    ///
+    /// Only fields the manifest declares in `[fields] owns` may be
+    /// returned, at most 16 with 64 values in all, and never `password`,
+    /// `login`, `host`, `url` or `cmdr:` fields: the host alone picks the
+    /// password and the target. Anything else fails the rotation before
+    /// anything is stored or touched.
     fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
         let _ = req;
         Ok(Vec::new())

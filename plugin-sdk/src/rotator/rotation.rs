@@ -70,7 +70,9 @@ impl Rotation {
         self
     }
 
-    /// The record being rotated.
+    /// The record being rotated, as the host shows it: its `login`, `host`
+    /// and `url` fields, its first `password` field, its `cmdr:*` custom
+    /// fields and the fields the manifest's `[fields] needs` names. No notes.
     pub fn record(&self) -> &RecordView {
         &self.record
     }

@@ -84,6 +84,7 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         options,
         file_cache: None,
         dry_run: false,
+        match_uids: false,
     };
     let collected =
         crate::import::bridge::collect_blocking(&ctx.plugin_dir(), &ctx.cache_dir(), &request)?;

@@ -111,6 +111,7 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             file_cache: args.file_cache.clone(),
             // `--users` imports no records: nothing to download either.
             dry_run: args.dry_run || args.users,
+            match_uids: args.match_uids,
         };
         // Unlock first, so that a wrong master password fails before any work.
         vault = unlock(ctx)?;

@@ -238,7 +238,7 @@ impl WasiHttpHooks for HttpPolicy {
             });
         }
         if let Err(reason) = self.admit(request.uri()) {
-            tracing::warn!(target: "keeper::sandbox", "denied plugin HTTP request: {reason}");
+            // Logged, redacted, when the call returns (`plugin::guarded`).
             if let Ok(mut denials) = self.denials.lock() {
                 denials.push(reason);
             }

@@ -1,4 +1,5 @@
-//! `keeper:plugin/log`: plugin messages into keeper's log, redacted and capped.
+//! `keeper:plugin/log`: plugin messages into keeper's log, redacted, escaped
+//! (one line each, no terminal controls) and capped.
 //!
 //! Each message is cut to [`MAX_MESSAGE_BYTES`]; a call that writes more than
 //! its log budget in total is stopped with a typed "flooded its log" error,
@@ -7,6 +8,7 @@
 use crate::runtime::bindings::latest::rotator::keeper::plugin::log::{Host, Level};
 use crate::runtime::bindings::latest::rotator::keeper::plugin::types;
 use crate::runtime::state::PluginState;
+use crate::runtime::text::escaped;
 
 /// Longest single message kept; longer ones are cut.
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024;
@@ -66,7 +68,9 @@ impl Host for PluginState {
         if !self.log.charge(message.len()) {
             wasmtime::bail!("log budget exceeded");
         }
-        let message = super::truncate(&self.redactor.redact(&message), MAX_MESSAGE_BYTES);
+        // Redacted, then escaped: a message is one line and cannot steer
+        // the terminal.
+        let message = super::truncate(&escaped(&self.redactor.redact(&message)), MAX_MESSAGE_BYTES);
         if level == Level::Error && message.contains("panicked") {
             self.log.panic = Some(message.clone());
         }

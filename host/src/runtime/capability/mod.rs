@@ -16,6 +16,8 @@ use std::path::PathBuf;
 
 pub use net::PinnedTarget;
 
+pub use super::redact::Redactor;
+
 /// What one plugin call may reach beyond the plugin's effective capabilities.
 #[derive(Default)]
 pub struct CallContext {
@@ -53,33 +55,6 @@ impl std::fmt::Debug for CallContext {
     }
 }
 
-/// Replaces a call's secrets with `[redacted]` in text coming from a plugin.
-#[derive(Default, Clone)]
-pub struct Redactor {
-    secrets: Vec<zeroize::Zeroizing<String>>,
-}
-
-impl Redactor {
-    /// A redactor for these secrets (empty ones are ignored).
-    pub fn new(secrets: &[zeroize::Zeroizing<String>]) -> Self {
-        let mut secrets: Vec<_> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
-        // Longest first, so a secret containing another is replaced whole.
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        Self { secrets }
-    }
-
-    /// `text` with every secret replaced.
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), "[redacted]");
-            }
-        }
-        out
-    }
-}
-
 /// Cuts `text` to at most `max` bytes on a character boundary, marking the cut.
 pub fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
@@ -95,17 +70,6 @@ pub fn truncate(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redacts_every_secret_longest_first() {
-        let r = Redactor::new(&[
-            "pw".to_string().into(),
-            "pw-long".to_string().into(),
-            String::new().into(),
-        ]);
-        assert_eq!(r.redact("a pw-long b pw c"), "a [redacted] b [redacted] c");
-        assert_eq!(r.redact("nothing here"), "nothing here");
-    }
 
     #[test]
     fn truncates_on_char_boundaries() {

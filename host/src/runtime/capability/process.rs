@@ -153,6 +153,7 @@ impl Host for PluginState {
         let exe = match self.process.resolve(&program) {
             Ok(exe) => exe,
             Err(e) => {
+                let program = crate::runtime::text::escaped(&self.redactor.redact(&program));
                 tracing::warn!(target: "keeper::sandbox", "denied plugin process `{program}`");
                 return Ok(Err(e));
             }

@@ -413,6 +413,12 @@ pub struct PreparedField {
 }
 
 impl PreparedField {
+    /// Whether it names a field only the host sets (password, login, host,
+    /// url, `cmdr:*`): such material is never applied to a record.
+    pub fn is_reserved(&self) -> bool {
+        crate::runtime::fields::is_reserved(&self.kind, self.label.as_deref())
+    }
+
     /// The values as vault JSON: JSON objects/arrays stay structured, any
     /// other text stays a string.
     pub fn json_values(&self) -> Vec<Value> {

@@ -27,9 +27,20 @@
 //! | `target-stream` | `timeout_ms` (optional) | the SDK's `TargetStream`: `Ok` if the target answered `ping` with `pong`; connection errors as they come (`Unreachable`) |
 //! | `same-sandbox` | | `prepare` marks the sandbox; `rotate` and `verify` are `Ok` only in a marked one (shows the host ran them in one sandbox) |
 //! | `remember` | | `Rejected("remember: call N")`: how many calls this sandbox has served (what a sandbox keeps between calls) |
+//! | `show` | | `Rejected("show: kind[:label]=value, ...")`: every record field it is shown, and `notes` if it sees notes |
+//! | `leak` | | `Rejected("leak: ...")` holding both passwords and every value it is shown, as they are, upper and lower case, hex, base64 (standard and URL-safe, padded or not) and in a Basic auth header; logs the same |
+//! | `hash` | `rounds` (default: forever) | SHA-256 of the last digest `rounds` times (one compression each), then `Ok`: a CPU workload for the budget's benchmark |
+//! | `escapes` | | logs [`ESCAPES`] and returns `InvalidConfig("escapes: " + ESCAPES)` |
 //! | `fail-rotate` | `accepts_length` (optional) | `rotate` fails (`Internal`) yet `verify` passes: for any password, or only for passwords of `accepts_length` characters (then the record's old one fails, the new one passes); revert is unsupported |
 //!
 //! Any other value of `attack` is an `InvalidConfig` error.
+//!
+//! `prepare` returns what the parameter `prepare` names: `password`,
+//! `login`, `host`, `url`, `cmdr` (a `cmdr:host` field), `undeclared` (a
+//! `secret` field its manifest does not own), `owned` (a `keyPair`, which
+//! it owns), `flood` (600 000 empty fields); nothing without it.
+//!
+//! Its describe summary carries [`ESCAPES`].
 //!
 //! Built by the host's tests; by hand:
 //! `cargo build --target wasm32-wasip2 --profile plugin -p hostile-rotator`.
@@ -41,6 +52,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use keeper_plugin_sdk::net::TargetStream;
 use keeper_plugin_sdk::{Field, PluginError, PluginInfo, Rotation, Rotator, http, log};
+
+/// Clear screen, OSC 52 (clipboard), alternate screen, window title, a
+/// carriage return over the line, a forged log line, BEL and C1 CSI.
+pub const ESCAPES: &str = "\u{1b}[2J\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[?1049h\u{1b}]0;owned\u{7}\rforged\nINFO forged line\u{7}\u{9b}31m";
 
 /// Set by `prepare` for the `same-sandbox` attack.
 static PREPARED_HERE: AtomicBool = AtomicBool::new(false);
@@ -61,14 +76,50 @@ pub struct Hostile;
 
 impl Rotator for Hostile {
     fn describe() -> PluginInfo {
-        PluginInfo::new("hostile-rotator", "Attacks the sandbox (tests only)")
+        PluginInfo::new(
+            "hostile-rotator",
+            format!("Attacks the sandbox (tests only){ESCAPES}"),
+        )
     }
 
     fn prepare(req: &Rotation) -> Result<Vec<Field>, PluginError> {
         if req.param("attack") == Some("same-sandbox") {
             PREPARED_HERE.store(true, Ordering::Relaxed);
         }
-        Ok(Vec::new())
+        let field = |kind: &str, value: &str| Field {
+            kind: kind.into(),
+            label: None,
+            values: vec![value.into()],
+        };
+        Ok(match req.param("prepare") {
+            None => Vec::new(),
+            Some("password") => vec![field("password", "Chosen-by-plugin-1")],
+            Some("login") => vec![field("login", "root")],
+            Some("host") => vec![field("host", r#"{"hostName":"127.0.0.2","port":"3306"}"#)],
+            Some("url") => vec![field("url", "mysql://127.0.0.2:3306")],
+            Some("cmdr") => vec![Field {
+                label: Some("cmdr:host".into()),
+                ..field("text", "127.0.0.2")
+            }],
+            Some("undeclared") => vec![field("secret", "plugin-made")],
+            Some("owned") => vec![field(
+                "keyPair",
+                r#"{"privateKey":"NEW-PRIVATE","publicKey":"ssh-ed25519 AAAA new"}"#,
+            )],
+            Some("flood") => vec![
+                Field {
+                    kind: String::new(),
+                    label: None,
+                    values: Vec::new(),
+                };
+                600_000
+            ],
+            Some(other) => {
+                return Err(PluginError::InvalidConfig(format!(
+                    "unknown prepare `{other}`"
+                )));
+            }
+        })
     }
 
     fn verify(req: &Rotation) -> Result<(), PluginError> {
@@ -195,11 +246,87 @@ impl Rotator for Hostile {
                 log::info(&"x".repeat(10 * 1024 * 1024));
                 Ok(())
             }
+            "show" => Err(stopped(show(req))),
+            "hash" => {
+                use sha2::Digest as _;
+                let rounds: u64 = match req.param("rounds") {
+                    Some(n) => n.parse().map_err(|_| {
+                        PluginError::InvalidConfig(format!("`rounds` is not a number: {n}"))
+                    })?,
+                    None => u64::MAX,
+                };
+                let mut digest = [0u8; 32];
+                for _ in 0..rounds {
+                    digest = sha2::Sha256::digest(black_box(digest)).into();
+                }
+                black_box(digest);
+                Ok(())
+            }
+            "leak" => {
+                let text = leak(req);
+                log::info(&text);
+                Err(stopped(text))
+            }
+            "escapes" => {
+                log::info(ESCAPES);
+                // A configuration error: the engine knows the target was not
+                // touched and clears the pending state.
+                Err(PluginError::InvalidConfig(format!("escapes: {ESCAPES}")))
+            }
             other => Err(PluginError::InvalidConfig(format!(
                 "unknown attack `{other}`"
             ))),
         }
     }
+}
+
+/// Every record field the plugin is shown, as `kind[:label]=value`.
+fn show(req: &Rotation) -> String {
+    let record = req.record();
+    let mut seen: Vec<String> = record
+        .fields
+        .iter()
+        .chain(&record.custom)
+        .map(|f| match &f.label {
+            Some(label) => format!("{}:{label}={}", f.kind, f.values.join("|")),
+            None => format!("{}={}", f.kind, f.values.join("|")),
+        })
+        .collect();
+    if record.notes.is_some() {
+        seen.push("notes".into());
+    }
+    seen.join(", ")
+}
+
+/// Both passwords and every value the plugin is shown, in many forms.
+fn leak(req: &Rotation) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let record = req.record();
+    let mut secrets = vec![
+        req.old_password().expose().to_string(),
+        req.new_password().expose().to_string(),
+    ];
+    for field in record.fields.iter().chain(&record.custom) {
+        secrets.extend(field.values.iter().cloned());
+    }
+    let mut out = Vec::new();
+    for s in &secrets {
+        let b = s.as_bytes();
+        out.extend([
+            s.clone(),
+            s.to_uppercase(),
+            s.to_lowercase(),
+            hex::encode(b),
+            hex::encode_upper(b),
+            STANDARD.encode(b),
+            STANDARD_NO_PAD.encode(b),
+            URL_SAFE.encode(b),
+            URL_SAFE_NO_PAD.encode(b),
+            format!("Basic {}", STANDARD.encode(format!("{}:{s}", req.login()))),
+        ]);
+    }
+    out.join(" ; ")
 }
 
 /// Burns CPU forever.
