@@ -3,6 +3,7 @@
 //! Every test gets its own data directory; real services (MariaDB, sshd) and
 //! real wasm32-wasip2 plugins are used, never mocks.
 
+mod crash;
 mod import;
 mod import_lastpass;
 mod import_options;
@@ -10,6 +11,8 @@ mod membership;
 mod plugin_cli;
 mod plugins;
 mod rotate;
+mod rotate_local;
+mod rotate_postgres;
 mod rotate_ssh;
 mod sandbox;
 mod ssh_client;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 pub const SSHD: &str = "/usr/sbin/sshd";
 
 /// `useradd`/`userdel`/`chpasswd` lock `/etc/passwd`; run them one at a time.
-static ACCOUNTS: Mutex<()> = Mutex::new(());
+pub static ACCOUNTS: Mutex<()> = Mutex::new(());
 
 /// A running private sshd.
 pub struct Sshd {

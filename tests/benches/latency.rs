@@ -1,0 +1,405 @@
+//! Bulk rotation under real network latency: PostgreSQL roles and MariaDB
+//! accounts behind 5 ms of added round-trip time.
+//!
+//! Run: `cargo bench -p keeper-tests --bench latency` (needs MariaDB on
+//! 127.0.0.1:3306 as root without password, and PostgreSQL's server
+//! binaries: a private cluster with SCRAM-SHA-256 password authentication
+//! is started for the run). `KEEPER_BENCH_ACCOUNTS=N` (default 1000) per
+//! set, `KEEPER_BENCH_RTT_MS` (default 5) the added round trip.
+//!
+//! **The delay.** A relay on 127.0.0.1 started here sits between every
+//! client and its server. Each chunk it reads in either direction is
+//! written on after half the round trip, and nothing is forwarded before
+//! one round trip after the connection was accepted, which stands in for
+//! the TCP handshake's round trip (the kernel completes a loopback
+//! handshake at once): a client's `connect` + first message costs
+//! 1.5 RTT, as over a real link. Chunks are delayed independently, so
+//! pipelined messages stay pipelined. The added round trip is measured
+//! through the relay against an echo server and printed.
+//!
+//! **The work**, per account, the same for every way: log in with the
+//! current password, change it, log in afresh with the new one and run a
+//! query. PostgreSQL: SCRAM-SHA-256 logins, `ALTER ROLE ... PASSWORD
+//! '<SCRAM verifier>'`. MariaDB: `mysql_native_password`, `SET PASSWORD`.
+//!
+//! **The ways**, per database, each over its own set of accounts:
+//! 1. native: plain Rust with the same protocol crate, one account after
+//!    another (the sequential native floor);
+//! 2. keeper: the rotation engine behind `keeper rotate --match`
+//!    (`Engine::rotate_all`: password generation, pending state, the
+//!    sandboxed plugin's prepare/rotate/verify, the final vault
+//!    transaction and audit) with `--parallel 1`, `8` and `16`, rotating
+//!    the same set three times (the vault tracks its passwords).
+//!
+//! Reported: wall time per way, per-account time, and ratios to native.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use keeper::rotation::{Engine, Options, Outcome};
+use keeper::vault::Vault;
+use keeper::vault::crypto::KdfParams;
+use keeper_postgres_protocol::auth::scram_verifier;
+use keeper_postgres_protocol::testkit::Cluster;
+
+mod common;
+
+/// Starts a delaying relay to `upstream`; returns its address. Threads
+/// run until the process exits.
+fn relay(upstream: SocketAddr, rtt: Duration) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind relay");
+    let addr = listener.local_addr().expect("relay addr");
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let accepted = Instant::now();
+            std::thread::spawn(move || {
+                let Ok(server) = TcpStream::connect(upstream) else {
+                    return;
+                };
+                for s in [&client, &server] {
+                    let _ = s.set_nodelay(true);
+                }
+                let (c2, s2) = match (client.try_clone(), server.try_clone()) {
+                    (Ok(c), Ok(s)) => (c, s),
+                    _ => return,
+                };
+                pump(client, server, accepted, rtt);
+                pump(s2, c2, accepted, rtt);
+            });
+        }
+    });
+    addr
+}
+
+/// Forwards `from` → `to`, each chunk after half the round trip (and not
+/// before one round trip after `accepted`).
+fn pump(mut from: TcpStream, mut to: TcpStream, accepted: Instant, rtt: Duration) {
+    let (tx, rx) = mpsc::channel::<(Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let due = Instant::now().max(accepted + rtt) + rtt / 2;
+                    if tx.send((due, buf[..n].to_vec())).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    std::thread::spawn(move || {
+        for (due, chunk) in rx {
+            let wait = due.saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                std::thread::sleep(wait);
+            }
+            if to.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+/// The median round trip through a relay to a local echo server, minus
+/// the same round trip without it.
+fn measured_rtt(rtt: Duration) -> Duration {
+    let echo = TcpListener::bind("127.0.0.1:0").expect("echo");
+    let echo_addr = echo.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for mut s in echo.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut b = [0u8; 64];
+                while let Ok(n) = s.read(&mut b) {
+                    if n == 0 || s.write_all(&b[..n]).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    let round_trips = |addr: SocketAddr| {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        let mut times = Vec::new();
+        for _ in 0..50 {
+            let t = Instant::now();
+            s.write_all(b"ping").expect("write");
+            let mut b = [0u8; 4];
+            s.read_exact(&mut b).expect("read");
+            times.push(t.elapsed());
+        }
+        times.sort();
+        times[times.len() / 2]
+    };
+    let direct = round_trips(echo_addr);
+    let relayed = round_trips(relay(echo_addr, rtt));
+    relayed.saturating_sub(direct)
+}
+
+/// One way's accounts: user names and current passwords.
+struct Set {
+    users: Vec<String>,
+    passwords: Vec<String>,
+}
+
+impl Set {
+    fn new(prefix: &str, n: usize) -> Self {
+        Self {
+            users: (0..n).map(|i| format!("{prefix}{i}")).collect(),
+            passwords: (0..n).map(|i| format!("Start-pass-{i}")).collect(),
+        }
+    }
+}
+
+/// The databases under test.
+#[derive(Clone, Copy, PartialEq)]
+enum Db {
+    Postgres,
+    Mariadb,
+}
+
+impl Db {
+    fn name(self) -> &'static str {
+        match self {
+            Db::Postgres => "PostgreSQL",
+            Db::Mariadb => "MariaDB",
+        }
+    }
+
+    fn plugin(self) -> &'static str {
+        match self {
+            Db::Postgres => "postgresql",
+            Db::Mariadb => "mysql",
+        }
+    }
+
+    /// One account's rotation and verification, natively.
+    fn rotate_native(self, addr: SocketAddr, user: &str, old: &str, new: &str) {
+        match self {
+            Db::Postgres => {
+                use keeper_postgres_protocol::{Conn, ConnectOptions, change_password};
+                let mut c =
+                    Conn::connect_tcp(addr, &ConnectOptions::new(user, old).database("postgres"))
+                        .expect("pg login");
+                change_password(&mut c, user, new, None).expect("pg change");
+                c.close().expect("close");
+                let mut c =
+                    Conn::connect_tcp(addr, &ConnectOptions::new(user, new).database("postgres"))
+                        .expect("pg verify login");
+                c.query("SELECT 1").expect("select");
+                c.close().expect("close");
+            }
+            Db::Mariadb => {
+                use keeper_mysql_protocol::{Conn, ConnectOptions, change_password};
+                let mut c =
+                    Conn::connect_tcp(addr, &ConnectOptions::new(user, old)).expect("mysql login");
+                change_password(&mut c, user, Some("%"), new).expect("mysql change");
+                c.close().expect("close");
+                let mut c = Conn::connect_tcp(addr, &ConnectOptions::new(user, new))
+                    .expect("mysql verify login");
+                c.query("SELECT 1").expect("select");
+                c.close().expect("close");
+            }
+        }
+    }
+}
+
+fn create_postgres(cluster: &Cluster, set: &Set) {
+    let mut admin = cluster.admin();
+    for chunk in set
+        .users
+        .iter()
+        .zip(&set.passwords)
+        .collect::<Vec<_>>()
+        .chunks(100)
+    {
+        let sql: String = chunk
+            .iter()
+            .map(|(u, p)| {
+                let salt: [u8; 16] = *b"bench-salt-16byt";
+                format!(
+                    "CREATE ROLE \"{u}\" LOGIN PASSWORD '{}';",
+                    scram_verifier(p, &salt, 4096).as_str()
+                )
+            })
+            .collect();
+        admin.query(&sql).expect("create roles");
+    }
+}
+
+fn drop_postgres(cluster: &Cluster, set: &Set) {
+    let mut admin = cluster.admin();
+    for chunk in set.users.chunks(200) {
+        let sql: String = chunk
+            .iter()
+            .map(|u| format!("DROP ROLE IF EXISTS \"{u}\";"))
+            .collect();
+        let _ = admin.query(&sql);
+    }
+}
+
+fn mariadb_root() -> keeper_mysql_protocol::Conn<TcpStream> {
+    keeper_mysql_protocol::Conn::connect_tcp(
+        "127.0.0.1:3306",
+        &keeper_mysql_protocol::ConnectOptions::new("root", ""),
+    )
+    .expect("root connects to MariaDB on 127.0.0.1:3306")
+}
+
+fn create_mariadb(set: &Set) {
+    let mut admin = mariadb_root();
+    for (u, p) in set.users.iter().zip(&set.passwords) {
+        admin
+            .execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY '{p}'"))
+            .expect("create user");
+    }
+}
+
+fn drop_mariadb(set: &Set) {
+    let mut admin = mariadb_root();
+    for u in &set.users {
+        let _ = admin.execute(&format!("DROP USER IF EXISTS '{u}'@'%'"));
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("KEEPER_BENCH_ACCOUNTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let rtt = Duration::from_secs_f64(
+        std::env::var("KEEPER_BENCH_RTT_MS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(5.0)
+            / 1e3,
+    );
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio");
+    println!(
+        "added round trip: {:.2} ms configured, {:.2} ms measured (median, echo through the relay)",
+        rtt.as_secs_f64() * 1e3,
+        measured_rtt(rtt).as_secs_f64() * 1e3
+    );
+
+    let cluster = Cluster::start().expect("private PostgreSQL cluster");
+    let tag = std::process::id();
+    let dir = tempfile::tempdir().expect("data dir");
+    let mut vault = Vault::create(
+        &dir.path().join("vault.db"),
+        "bench@example.com",
+        &secrecy::SecretString::from("bench master password"),
+        &KdfParams::insecure_fast(),
+    )
+    .expect("vault");
+
+    let mut plans = Vec::new();
+    for db in [Db::Postgres, Db::Mariadb] {
+        let upstream: SocketAddr = match db {
+            Db::Postgres => cluster.addr,
+            Db::Mariadb => "127.0.0.1:3306".parse().expect("addr"),
+        };
+        let native = Set::new(&format!("kl{tag}{}n", db.plugin()), n);
+        let keeper = Set::new(&format!("kl{tag}{}k", db.plugin()), n);
+        for set in [&native, &keeper] {
+            match db {
+                Db::Postgres => create_postgres(&cluster, set),
+                Db::Mariadb => create_mariadb(set),
+            }
+        }
+        let relay = relay(upstream, rtt);
+        let targets = common::rotation_records(
+            &mut vault,
+            db.plugin(),
+            &keeper.users,
+            &keeper.passwords,
+            db.plugin(),
+            relay.port(),
+        );
+        plans.push((db, relay, native, keeper, targets));
+    }
+    let engine = Arc::new(
+        Engine::new(
+            vault,
+            dir.path().join("plugins"),
+            dir.path().join("cache"),
+            dir.path().join("known_hosts"),
+        )
+        .expect("engine"),
+    );
+
+    let mut rows = Vec::new();
+    for (db, relay, native, _keeper, targets) in &mut plans {
+        // Native floor: one account after another.
+        let started = Instant::now();
+        for i in 0..native.users.len() {
+            let new = format!("Native-{i}-x");
+            db.rotate_native(*relay, &native.users[i], &native.passwords[i], &new);
+            native.passwords[i] = new;
+        }
+        let floor = started.elapsed();
+        rows.push((
+            db.name(),
+            "native client, sequential".to_string(),
+            floor,
+            floor,
+        ));
+        for parallel in [1, 8, 16] {
+            let started = Instant::now();
+            let reports = tokio.block_on(engine.rotate_all(
+                targets.clone(),
+                &Options::default(),
+                parallel,
+                |_| {},
+            ));
+            let elapsed = started.elapsed();
+            for r in &reports {
+                assert_eq!(r.outcome, Outcome::Rotated, "{r:?}");
+            }
+            rows.push((
+                db.name(),
+                format!("keeper rotate --parallel {parallel}"),
+                elapsed,
+                floor,
+            ));
+        }
+    }
+    for (db, _, native, keeper, _) in &plans {
+        for set in [native, keeper] {
+            match db {
+                Db::Postgres => drop_postgres(&cluster, set),
+                Db::Mariadb => drop_mariadb(set),
+            }
+        }
+    }
+
+    println!(
+        "\n{n} accounts per set, {:.1} ms added round trip\n",
+        rtt.as_secs_f64() * 1e3
+    );
+    println!("| database | way | wall time | per account | vs native floor |");
+    println!("|---|---|---|---|---|");
+    for (db, way, elapsed, floor) in rows {
+        let ratio = floor.as_secs_f64() / elapsed.as_secs_f64();
+        println!(
+            "| {db} | {way} | {:.1} s | {:.2} ms | {} |",
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1e3 / n as f64,
+            if (ratio - 1.0).abs() < 1e-9 {
+                "1.00× (baseline)".to_string()
+            } else if ratio >= 1.0 {
+                format!("{ratio:.2}× faster")
+            } else {
+                format!("{:.2}× slower", 1.0 / ratio)
+            }
+        );
+    }
+}
