@@ -31,6 +31,11 @@
 //!    transaction and audit) with `--parallel 1`, `8` and `16`, rotating
 //!    the same set three times (the vault tracks its passwords).
 //!
+//! 3. with `KEEPER_BENCH_COMMANDER=<python with keepercommander>`:
+//!    Commander's own mysql plugin, sequentially (`benches/commander_mysql.py`;
+//!    its accounts get the CREATE USER privilege, without which its
+//!    `ALTER USER` fails on MariaDB).
+//!
 //! Reported: wall time per way, per-account time, and ratios to native.
 
 use std::io::{Read, Write};
@@ -268,6 +273,94 @@ fn drop_mariadb(set: &Set) {
     }
 }
 
+/// The 1-, 5- and 15-minute load averages (other work on the machine).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// With `KEEPER_BENCH_COMMANDER=<python>` (a Python with `keepercommander`
+/// and `pymysql` installed): one more MariaDB set, for Commander's plugin.
+fn mariadb_commander_set(plans: &[Plan], n: usize, tag: u32) -> Option<Set> {
+    std::env::var_os("KEEPER_BENCH_COMMANDER")?;
+    let _ = plans;
+    let set = Set::new(&format!("kl{tag}mysqlc"), n);
+    create_mariadb(&set);
+    // Commander's plugin uses ALTER USER, which MariaDB allows only with
+    // the CREATE USER privilege, even for one's own password.
+    let mut admin = mariadb_root();
+    for u in &set.users {
+        admin
+            .execute(&format!("GRANT CREATE USER ON *.* TO '{u}'@'%'"))
+            .expect("grant");
+    }
+    Some(set)
+}
+
+/// Commander's own mysql plugin (`keepercommander.plugins.mysql`,
+/// `Rotator.rotate`, then a fresh pymysql login with the new password, as
+/// the other ways verify) over the same relay, one account after another,
+/// timed inside the Python process (imports excluded).
+fn commander_mysql(
+    plans: &[Plan],
+    set: &Option<Set>,
+    n: usize,
+) -> Option<(&'static str, String, Duration, Duration)> {
+    let set = set.as_ref()?;
+    let python = std::env::var_os("KEEPER_BENCH_COMMANDER")?;
+    let (_, relay, ..) = plans.iter().find(|p| p.0 == Db::Mariadb)?;
+    let floor = FLOOR.get().copied()?;
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/commander_mysql.py");
+    let mut child = std::process::Command::new(python)
+        .arg(script)
+        .arg(relay.port().to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("run Commander's plugin");
+    let accounts: String = set
+        .users
+        .iter()
+        .zip(&set.passwords)
+        .map(|(u, p)| format!("{u}\t{p}\n"))
+        .collect();
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(accounts.as_bytes())
+        .expect("write accounts");
+    let out = child.wait_with_output().expect("wait");
+    drop_mariadb(set);
+    let seconds: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("Commander's run prints its seconds");
+    assert!(out.status.success());
+    let _ = n;
+    Some((
+        "MariaDB",
+        "Commander's mysql plugin (Python, pymysql), sequential".to_string(),
+        Duration::from_secs_f64(seconds),
+        floor,
+    ))
+}
+
+/// The MariaDB native floor, for the Commander row.
+static FLOOR: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+
+type Plan = (
+    Db,
+    SocketAddr,
+    Set,
+    Set,
+    Vec<(String, Option<String>)>,
+    Set,
+    Vec<(String, Option<String>)>,
+);
+
 fn main() {
     let n: usize = std::env::var("KEEPER_BENCH_ACCOUNTS")
         .ok()
@@ -301,7 +394,7 @@ fn main() {
     )
     .expect("vault");
 
-    let mut plans = Vec::new();
+    let mut plans: Vec<Plan> = Vec::new();
     for db in [Db::Postgres, Db::Mariadb] {
         let upstream: SocketAddr = match db {
             Db::Postgres => cluster.addr,
@@ -309,7 +402,8 @@ fn main() {
         };
         let native = Set::new(&format!("kl{tag}{}n", db.plugin()), n);
         let keeper = Set::new(&format!("kl{tag}{}k", db.plugin()), n);
-        for set in [&native, &keeper] {
+        let warm = Set::new(&format!("kl{tag}{}w", db.plugin()), 4);
+        for set in [&native, &keeper, &warm] {
             match db {
                 Db::Postgres => create_postgres(&cluster, set),
                 Db::Mariadb => create_mariadb(set),
@@ -324,7 +418,15 @@ fn main() {
             db.plugin(),
             relay.port(),
         );
-        plans.push((db, relay, native, keeper, targets));
+        let warm_targets = common::rotation_records(
+            &mut vault,
+            &format!("warm-up {}", db.plugin()),
+            &warm.users,
+            &warm.passwords,
+            db.plugin(),
+            relay.port(),
+        );
+        plans.push((db, relay, native, keeper, targets, warm, warm_targets));
     }
     let engine = Arc::new(
         Engine::new(
@@ -337,7 +439,15 @@ fn main() {
     );
 
     let mut rows = Vec::new();
-    for (db, relay, native, _keeper, targets) in &mut plans {
+    println!("load average before: {}", load_average());
+    for (db, relay, native, _keeper, targets, _, warm_targets) in &mut plans {
+        // Warm-up (not measured): compile and cache the plugin, open the vault.
+        let reports =
+            tokio.block_on(engine.rotate_all(warm_targets.clone(), &Options::default(), 4, |_| {}));
+        assert!(
+            reports.iter().all(|r| r.outcome == Outcome::Rotated),
+            "{reports:?}"
+        );
         // Native floor: one account after another.
         let started = Instant::now();
         for i in 0..native.users.len() {
@@ -346,6 +456,9 @@ fn main() {
             native.passwords[i] = new;
         }
         let floor = started.elapsed();
+        if *db == Db::Mariadb {
+            let _ = FLOOR.set(floor);
+        }
         rows.push((
             db.name(),
             "native client, sequential".to_string(),
@@ -372,8 +485,10 @@ fn main() {
             ));
         }
     }
-    for (db, _, native, keeper, _) in &plans {
-        for set in [native, keeper] {
+    let commander = commander_mysql(&plans, &mariadb_commander_set(&plans, n, tag), n);
+    println!("load average after: {}", load_average());
+    for (db, _, native, keeper, _, warm, _) in &plans {
+        for set in [native, keeper, warm] {
             match db {
                 Db::Postgres => drop_postgres(&cluster, set),
                 Db::Mariadb => drop_mariadb(set),
@@ -381,6 +496,9 @@ fn main() {
         }
     }
 
+    if let Some(row) = commander {
+        rows.push(row);
+    }
     println!(
         "\n{n} accounts per set, {:.1} ms added round trip\n",
         rtt.as_secs_f64() * 1e3
