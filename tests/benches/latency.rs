@@ -273,6 +273,24 @@ fn drop_mariadb(set: &Set) {
     }
 }
 
+/// CPU time (user + system) this process has used, in ms (Linux
+/// `/proc/self/stat`, 10 ms ticks). Includes the relay's threads, which
+/// every way goes through alike.
+fn cpu_ms() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let Some(end) = stat.rfind(')') else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = stat[end + 2..].split(' ').collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) * 10.0
+}
+
 /// The 1-, 5- and 15-minute load averages (other work on the machine).
 fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
@@ -306,7 +324,7 @@ fn commander_mysql(
     plans: &[Plan],
     set: &Option<Set>,
     n: usize,
-) -> Option<(&'static str, String, Duration, Duration)> {
+) -> Option<(&'static str, String, Duration, Duration, f64)> {
     let set = set.as_ref()?;
     let python = std::env::var_os("KEEPER_BENCH_COMMANDER")?;
     let (_, relay, ..) = plans.iter().find(|p| p.0 == Db::Mariadb)?;
@@ -345,6 +363,7 @@ fn commander_mysql(
         "Commander's mysql plugin (Python, pymysql), sequential".to_string(),
         Duration::from_secs_f64(seconds),
         floor,
+        f64::NAN,
     ))
 }
 
@@ -449,6 +468,7 @@ fn main() {
             "{reports:?}"
         );
         // Native floor: one account after another.
+        let cpu = cpu_ms();
         let started = Instant::now();
         for i in 0..native.users.len() {
             let new = format!("Native-{i}-x");
@@ -464,8 +484,10 @@ fn main() {
             "native client, sequential".to_string(),
             floor,
             floor,
+            cpu_ms() - cpu,
         ));
         for parallel in [1, 8, 16] {
+            let cpu = cpu_ms();
             let started = Instant::now();
             let reports = tokio.block_on(engine.rotate_all(
                 targets.clone(),
@@ -482,6 +504,7 @@ fn main() {
                 format!("keeper rotate --parallel {parallel}"),
                 elapsed,
                 floor,
+                cpu_ms() - cpu,
             ));
         }
     }
@@ -503,12 +526,19 @@ fn main() {
         "\n{n} accounts per set, {:.1} ms added round trip\n",
         rtt.as_secs_f64() * 1e3
     );
-    println!("| database | way | wall time | per account | vs native floor |");
-    println!("|---|---|---|---|---|");
-    for (db, way, elapsed, floor) in rows {
+    println!(
+        "| database | way | wall time | per account | vs native floor | CPU of this process per account |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (db, way, elapsed, floor, cpu) in rows {
         let ratio = floor.as_secs_f64() / elapsed.as_secs_f64();
+        let cpu = if cpu.is_nan() {
+            "(another process)".to_string()
+        } else {
+            format!("{:.2} ms", cpu / n as f64)
+        };
         println!(
-            "| {db} | {way} | {:.1} s | {:.2} ms | {} |",
+            "| {db} | {way} | {:.1} s | {:.2} ms | {} | {cpu} |",
             elapsed.as_secs_f64(),
             elapsed.as_secs_f64() * 1e3 / n as f64,
             if (ratio - 1.0).abs() < 1e-9 {
