@@ -132,7 +132,7 @@ pub fn check_windows_argument(what: &str, value: &str) -> Result<(), PluginError
         .any(|c| WINDOWS_UNSAFE.contains(&c) || c.is_control())
     {
         Err(PluginError::InvalidConfig(format!(
-            "the {what} contains a character a Windows command line cannot carry safely \
+            "the {what} contains a character a Windows command line cannot take safely \
              (\" ^ & | < > % or a control character)"
         )))
     } else {
