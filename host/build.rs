@@ -9,6 +9,9 @@ fn main() {
         "plugins/ssh",
         "plugins/sshkey",
         "plugins/pspasswd",
+        "plugins/postgresql",
+        "plugins/unixpasswd",
+        "plugins/windows",
         "plugins/lastpass",
         "plugins/csv",
     ]);

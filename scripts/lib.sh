@@ -59,3 +59,35 @@ ensure_sshd() {
     [ -x /usr/sbin/sshd ] || apt_install openssh-server
     command -v sudo >/dev/null || apt_install sudo
 }
+
+# PostgreSQL: the server binaries (the tests start private clusters with
+# initdb, as the `postgres` user, through setpriv) and the shared server on
+# 127.0.0.1:5432 trusting local logins, with database `test`.
+ensure_postgresql() {
+    if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+        apt_install postgresql postgresql-client
+    fi
+    command -v setpriv >/dev/null || apt_install util-linux
+    command -v unix_chkpwd >/dev/null || [ -x /usr/sbin/unix_chkpwd ] || apt_install libpam-modules-bin
+    if ! psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1; then
+        say "starting PostgreSQL on 127.0.0.1:5432"
+        local ver bin data=/var/lib/postgresql/keeper-shared
+        ver=$(ls /usr/lib/postgresql | sort -n | tail -1)
+        bin=/usr/lib/postgresql/$ver/bin
+        # Debian's own cluster (if the package started one) holds the port
+        # without trusting local logins: stop it.
+        command -v pg_ctlcluster >/dev/null && as_root pg_ctlcluster "$ver" main stop >/dev/null 2>&1 || true
+        as_root install -d -o postgres -g postgres "$data" /run/postgresql
+        if [ ! -s "$data/PG_VERSION" ]; then
+            as_root setpriv --reuid=postgres --regid=postgres --clear-groups -- \
+                "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
+        fi
+        as_root setpriv --reuid=postgres --regid=postgres --clear-groups -- \
+            "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
+            -o "-c listen_addresses=127.0.0.1 -p 5432 -k /run/postgresql" start >/dev/null
+    fi
+    psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1 || {
+        echo "PostgreSQL is not reachable on 127.0.0.1:5432 as postgres" >&2; return 1; }
+    psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc "select 1 from pg_database where datname='test'" | grep -q 1 ||
+        psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null
+}

@@ -97,6 +97,15 @@ impl Output {
     pub fn stderr_lossy(&self) -> String {
         String::from_utf8_lossy(&self.stderr).into_owned()
     }
+
+    /// Standard output then standard error on one line, runs of
+    /// whitespace collapsed: the program's message for an error text.
+    pub fn text(&self) -> String {
+        format!("{} {}", self.stdout_lossy(), self.stderr_lossy())
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl fmt::Debug for Output {
@@ -106,6 +115,28 @@ impl fmt::Debug for Output {
             .field("stdout_bytes", &self.stdout.len())
             .field("stderr_bytes", &self.stderr.len())
             .finish()
+    }
+}
+
+/// Characters a Windows program re-parses on its command line (quoting,
+/// cmd.exe metacharacters, environment expansion): an argument holding one
+/// cannot be passed to it safely.
+pub const WINDOWS_UNSAFE: &[char] = &['"', '^', '&', '|', '<', '>', '%'];
+
+/// Refuses `value` (a login, a password...) if it holds a character of
+/// [`WINDOWS_UNSAFE`] or a control character. `what` names it in the
+/// error; the value itself is never echoed.
+pub fn check_windows_argument(what: &str, value: &str) -> Result<(), PluginError> {
+    if value
+        .chars()
+        .any(|c| WINDOWS_UNSAFE.contains(&c) || c.is_control())
+    {
+        Err(PluginError::InvalidConfig(format!(
+            "the {what} contains a character a Windows command line cannot take safely \
+             (\" ^ & | < > % or a control character)"
+        )))
+    } else {
+        Ok(())
     }
 }
 
@@ -142,6 +173,20 @@ mod tests {
     }
 
     #[test]
+    fn windows_arguments_with_metacharacters_are_refused() {
+        assert!(check_windows_argument("password", "N3w$(x);`y`'\\").is_ok());
+        for bad in [
+            "a\"b", "a^b", "a&b", "a|b", "a<b", "a>b", "%PATH%", "a\nb", "a\0b",
+        ] {
+            let err = check_windows_argument("password", bad);
+            assert!(
+                matches!(&err, Err(PluginError::InvalidConfig(m)) if m.contains("password") && !m.contains(bad)),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn output_success_and_text() {
         let out = Output {
             exit_code: Some(0),
@@ -151,6 +196,15 @@ mod tests {
         assert!(out.success());
         assert_eq!(out.stdout_lossy(), "ok");
         assert_eq!(out.stderr_lossy(), "\u{fffd}");
+        assert_eq!(
+            Output {
+                exit_code: Some(1),
+                stdout: b"Error changing password:\r\n".to_vec(),
+                stderr: b"  Access is denied.\n".to_vec(),
+            }
+            .text(),
+            "Error changing password: Access is denied."
+        );
         assert!(
             !Output {
                 exit_code: None,

@@ -35,9 +35,9 @@ use keeper::runtime::{
 };
 use keeper::vault::Vault;
 use keeper::vault::crypto::KdfParams;
-use keeper::vault::model::RecordData;
 use keeper_mysql_protocol::{Conn, ConnectOptions, change_password};
-use serde_json::json;
+
+mod common;
 
 /// Accounts per way.
 const ACCOUNTS: usize = 200;
@@ -159,23 +159,15 @@ async fn plugin_only(
     (set, elapsed)
 }
 
-/// Adds a mysql rotation record per account to `vault`; returns their uids.
 fn records(vault: &mut Vault, set: &Accounts, tag: &str) -> Vec<(String, Option<String>)> {
-    let mut uids = Vec::new();
-    for (i, user) in set.users.iter().enumerate() {
-        let mut data = RecordData::new("login", &format!("bench {tag} {i:03}"));
-        data.set_field(false, "login", None, vec![json!(user)], 0);
-        data.set_field(false, "password", None, vec![json!(set.passwords[i])], 0);
-        for (label, value) in [
-            ("cmdr:plugin", "mysql"),
-            ("cmdr:host", "127.0.0.1"),
-            ("cmdr:port", "3306"),
-        ] {
-            data.set_field(true, "text", Some(label), vec![json!(value)], 0);
-        }
-        uids.push((vault.add_record(data, None).expect("add record"), None));
-    }
-    uids
+    common::rotation_records(
+        vault,
+        &format!("bench {tag}"),
+        &set.users,
+        &set.passwords,
+        "mysql",
+        3306,
+    )
 }
 
 /// CPU time (user + system) this process has used, in ms.

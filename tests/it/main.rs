@@ -4,6 +4,7 @@
 //! real wasm32-wasip2 plugins are used, never mocks. `snapshots` holds
 //! what the CLI prints under insta snapshots (`snapshots/*.snap`).
 
+mod crash;
 mod import;
 mod import_lastpass;
 mod import_options;
@@ -12,6 +13,8 @@ mod plugin_cli;
 mod plugin_files;
 mod plugins;
 mod rotate;
+mod rotate_local;
+mod rotate_postgres;
 mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;

@@ -4,7 +4,19 @@
 use crate::plugins;
 use crate::support::Keeper;
 
-const BUILTIN: [&str; 6] = ["mysql", "ssh", "sshkey", "pspasswd", "lastpass", "csv"];
+/// What a fresh install lists: the engine's `noop`, then the embedded components.
+const BUILTIN: [&str; 10] = [
+    "noop",
+    "mysql",
+    "ssh",
+    "sshkey",
+    "pspasswd",
+    "postgresql",
+    "unixpasswd",
+    "windows",
+    "lastpass",
+    "csv",
+];
 
 #[test]
 fn a_fresh_install_lists_the_first_party_plugins() {
@@ -19,12 +31,36 @@ fn a_fresh_install_lists_the_first_party_plugins() {
     assert_eq!(names, BUILTIN);
     for p in list.as_array().expect("array") {
         assert_eq!(p["source"], "builtin");
+    }
+    for p in &list.as_array().expect("array")[1..] {
         assert_eq!(p["api_version"], "1.0.0");
     }
-    let mysql = &list[0];
+    let noop = &list[0];
+    assert_eq!(noop["kind"], "rotator");
+    assert!(
+        noop["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("vault only"))
+    );
+    assert_eq!(
+        noop["capabilities"], list[9]["capabilities"],
+        "none, like the csv importer"
+    );
+    let mysql = &list[1];
     assert_eq!(mysql["kind"], "rotator");
     assert_eq!(mysql["capabilities"]["tcp"], true);
-    assert_eq!(list[4]["capabilities"]["http"][0], "https://lastpass.com");
+    assert_eq!(list[5]["capabilities"]["tcp"], true, "postgresql");
+    assert_eq!(
+        list[6]["capabilities"]["process"],
+        serde_json::json!(["passwd", "chpasswd", "unix_chkpwd"]),
+        "unixpasswd"
+    );
+    assert_eq!(
+        list[7]["capabilities"]["process"],
+        serde_json::json!(["net"]),
+        "windows"
+    );
+    assert_eq!(list[8]["capabilities"]["http"][0], "https://lastpass.com");
     let table = keeper.run(&["plugin", "list"]).ok();
     for name in BUILTIN {
         assert!(table.contains(name), "{table}");
@@ -43,6 +79,20 @@ fn info_describes_a_builtin_plugin() {
     assert_eq!(info["memory_mib"].as_u64().map(|m| m > 0), Some(true));
     let text = keeper.run(&["plugin", "info", "csv"]).ok();
     assert!(text.contains("importer"), "{text}");
+    let noop = keeper
+        .run(&["plugin", "info", "noop", "--format", "json"])
+        .json();
+    assert_eq!(noop["name"], "noop");
+    assert!(
+        keeper
+            .run(&["plugin", "info", "noop"])
+            .ok()
+            .contains("vault only")
+    );
+    let pg = keeper
+        .run(&["plugin", "info", "postgresql", "--format", "json"])
+        .json();
+    assert_eq!(pg["default_port"], 5432);
     let err = keeper.run(&["plugin", "info", "nope"]).fails();
     assert!(err.contains("no plugin named \"nope\""), "{err}");
 }

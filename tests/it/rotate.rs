@@ -7,6 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::crash::crash_at_every_stage;
 use crate::support::Keeper;
 use crate::vault::{add, crash_at, kp, vault, vault_password};
 
@@ -295,44 +296,16 @@ fn no_argument_lists_endpoints_and_missing_parameters_are_listed() {
 /// leave a vault password that logs in. Zero lock-outs.
 #[test]
 fn a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
-    for point in ["after-pending", "after-set", "after-verify", "after-finish"] {
-        let old = "Crash-old-5";
-        let account = Account::new("kr_", old);
-        let k = vault();
-        let uid = mysql_record(&k, "crashy", &account, old);
-        let crashed = crash_at(&k, &["rotate", &uid], point);
-        assert!(
-            !crashed.status.success(),
-            "{point}: the injected fault must kill the process"
-        );
-        assert!(
-            String::from_utf8_lossy(&crashed.stderr).contains("injected fault"),
-            "{point}"
-        );
-
-        let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]);
-        assert!(
-            resumed.0.status.success(),
-            "{point}: resume failed: {}{}",
-            resumed.stdout(),
-            resumed.stderr()
-        );
-        let password = vault_password(&k, &uid);
-        assert!(
-            can_login(&account.name, &password),
-            "{point}: LOCK-OUT: the vault's password does not log in"
-        );
-        assert!(
-            kp(&k, &["rotate", "--resume"]).ok().contains("No pending"),
-            "{point}: still pending"
-        );
-        // A later rotation works normally.
-        kp(&k, &["rotate", &uid]).ok();
-        assert!(
-            can_login(&account.name, &vault_password(&k, &uid)),
-            "{point}: rotation after resume"
-        );
-    }
+    crash_at_every_stage(
+        |_| {
+            let old = "Crash-old-5";
+            let account = Account::new("kr_", old);
+            let k = vault();
+            let uid = mysql_record(&k, "crashy", &account, old);
+            (k, uid, account)
+        },
+        |account, password| can_login(&account.name, password),
+    );
 }
 
 /// A bulk run stages records a little ahead of the one being rotated; a

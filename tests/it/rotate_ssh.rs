@@ -15,6 +15,7 @@ use std::process::Command;
 
 use keeper::ssh::Credential;
 
+use crate::crash::crash_at_every_stage;
 use crate::sshd::{Account, SshBox, Sshd, can_login, free_port, keygen, logs_in, public_key};
 use crate::support::Keeper;
 use crate::vault::{add, crash_at, kp, vault, vault_password};
@@ -258,40 +259,17 @@ fn ssh_bad_login_is_refused_by_the_plugin() {
 #[test]
 fn ssh_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
     let Some(sshd) = Sshd::start() else { return };
-    for point in ["after-pending", "after-set", "after-verify", "after-finish"] {
-        let account = Account::create();
-        let k = vault();
-        let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
-        let uid = ssh_record(&k, &sshd, &account, &account.password, &[&pin]);
-        let crashed = crash_at(&k, &["rotate", &uid], point);
-        assert!(
-            !crashed.status.success(),
-            "{point}: the injected fault must kill the process"
-        );
-        assert!(
-            String::from_utf8_lossy(&crashed.stderr).contains("injected fault"),
-            "{point}: {}",
-            String::from_utf8_lossy(&crashed.stderr)
-        );
-        let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]);
-        assert!(
-            resumed.0.status.success(),
-            "{point}: resume failed: {}{}",
-            resumed.stdout(),
-            resumed.stderr()
-        );
-        let password = vault_password(&k, &uid);
-        assert!(
-            can_login(&sshd, &account.name, &password),
-            "{point}: LOCK-OUT: the vault's password does not log in"
-        );
-        assert!(no_pending(&k), "{point}: still pending");
-        kp(&k, &["rotate", &uid]).ok();
-        assert!(
-            can_login(&sshd, &account.name, &vault_password(&k, &uid)),
-            "{point}: rotation after resume"
-        );
-    }
+    crash_at_every_stage(
+        |_| {
+            let account = Account::create();
+            let k = vault();
+            let pin = format!("c.text.cmdr:host_key={}", sshd.host_key);
+            let password = account.password.clone();
+            let uid = ssh_record(&k, &sshd, &account, &password, &[&pin]);
+            (k, uid, account)
+        },
+        |account, password| can_login(&sshd, &account.name, password),
+    );
 }
 
 /// A sudoers rule letting an account run chpasswd as root, removed on drop.

@@ -29,7 +29,7 @@ use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError}
 pub const SSHD: &str = "/usr/sbin/sshd";
 
 /// `useradd`/`userdel`/`chpasswd` lock `/etc/passwd`; run them one at a time.
-static ACCOUNTS: Mutex<()> = Mutex::new(());
+pub static ACCOUNTS: Mutex<()> = Mutex::new(());
 
 /// What most SSH tests start with: a private sshd and a fresh account on
 /// it.

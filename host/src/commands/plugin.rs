@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::{Format, PluginCommand};
 use crate::context::Context;
 use crate::output::print_listing;
+use crate::rotation::engine::NOOP;
 use crate::runtime::{ArtifactCache, Capabilities, PluginPackage, Runtime, Source, registry};
 
 /// Runs a `keeper plugin` subcommand.
@@ -59,9 +60,30 @@ impl From<&PluginPackage> for PluginRow {
     }
 }
 
+/// The `noop` rotator, built into the rotation engine (no component, no
+/// capabilities): it changes the password in the vault only.
+fn noop_row() -> PluginRow {
+    PluginRow {
+        name: NOOP.to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        kind: crate::runtime::Kind::Rotator.to_string(),
+        api_version: "-".to_string(),
+        description:
+            "Changes the password in the vault only (no target; part of keeper, not a component)"
+                .to_string(),
+        capabilities: Capabilities::default(),
+        granted: Capabilities::default(),
+        source: Source::Builtin,
+        sha256: String::new(),
+        path: None,
+    }
+}
+
 fn list(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> {
     let (plugins, broken) = registry::all(&ctx.plugin_dir())?;
-    let rows: Vec<PluginRow> = plugins.iter().map(PluginRow::from).collect();
+    let rows: Vec<PluginRow> = std::iter::once(noop_row())
+        .chain(plugins.iter().map(PluginRow::from))
+        .collect();
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
@@ -71,10 +93,7 @@ fn list(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> {
                 r.kind.clone(),
                 r.api_version.clone(),
                 r.capabilities.summary(),
-                plugins
-                    .iter()
-                    .find(|p| p.manifest.name == r.name)
-                    .map_or_else(String::new, |p| p.source.to_string()),
+                r.source.to_string(),
             ]
         })
         .collect();
@@ -91,6 +110,22 @@ fn list(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> {
 }
 
 async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitCode> {
+    if name == NOOP {
+        let row = noop_row();
+        if format == Format::Json {
+            println!("{}", serde_json::to_string_pretty(&row)?);
+        } else {
+            let rows = vec![
+                vec!["Name".to_string(), row.name],
+                vec!["Kind".to_string(), row.kind],
+                vec!["Description".to_string(), row.description],
+                vec!["Source".to_string(), row.source.to_string()],
+                vec!["Requested".to_string(), "nothing".to_string()],
+            ];
+            println!("{}", crate::output::table(&["Field", "Value"], &rows));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let package = registry::find(&ctx.plugin_dir(), name)?;
     let row = PluginRow::from(&package);
     let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;

@@ -10,10 +10,12 @@
 //!    first `host` field (typed fields first, then custom ones), override
 //!    the `cmdr:` values.
 //! 4. A host written `host:port` is split; `--host` / `--port` override all.
-//! 5. With no plugin named, the port infers one (22 ssh, 1433 mssql, 3306
-//!    mysql, 1521 oracle, 5432 postgresql) — Commander never managed this —
-//!    and a URL's scheme (`mysql://`, `ssh://`...) wins over its port and
-//!    fills a missing host and port.
+//! 5. With no plugin named, the port infers one (22 ssh, 3306 mysql, 5432
+//!    postgresql) — Commander never managed this — and a URL's scheme
+//!    (`mysql://`, `postgres://`, `ssh://`) wins over its port and fills a
+//!    missing host and port. Inference only names plugins keeper ships:
+//!    SQL Server (1433, `mssql://`) and Oracle (1521, `oracledb://`), which
+//!    Commander maps to plugins keeper does not have, get an error saying so.
 //! 6. No plugin at all, or missing required parameters, is one clear error.
 
 use std::collections::BTreeMap;
@@ -23,22 +25,20 @@ use zeroize::Zeroizing;
 
 use crate::runtime::plugin::{Field, RecordView};
 
-/// Ports that name a plugin.
-pub const PORT_TO_PLUGIN: [(u16, &str); 5] = [
-    (22, "ssh"),
-    (1433, "mssql"),
-    (3306, "mysql"),
-    (1521, "oracle"),
-    (5432, "postgresql"),
-];
-/// URL schemes that name a plugin.
-pub const SCHEME_TO_PLUGIN: [(&str, &str); 6] = [
-    ("mssql", "mssql"),
+/// Ports that name a plugin (only plugins keeper ships).
+pub const PORT_TO_PLUGIN: [(u16, &str); 3] = [(22, "ssh"), (3306, "mysql"), (5432, "postgresql")];
+/// URL schemes that name a plugin (only plugins keeper ships).
+pub const SCHEME_TO_PLUGIN: [(&str, &str); 4] = [
     ("mysql", "mysql"),
-    ("oracledb", "oracle"),
     ("postgres", "postgresql"),
     ("postgresql", "postgresql"),
     ("ssh", "ssh"),
+];
+/// Ports and URL schemes Commander maps to plugins keeper does not ship
+/// (docs/plugins.md says why): inference names the product instead.
+pub const UNSHIPPED_TARGETS: [(u16, &str, &str); 2] = [
+    (1433, "mssql", "Microsoft SQL Server"),
+    (1521, "oracledb", "Oracle Database"),
 ];
 
 /// What the command line overrides.
@@ -104,6 +104,9 @@ impl fmt::Debug for Resolved {
 pub enum ParamError {
     /// No plugin named or inferable.
     NoPlugin,
+    /// No plugin named, and the port or URL scheme is that of a product
+    /// keeper ships no plugin for (e.g. `Microsoft SQL Server`).
+    NoPluginFor(String),
     /// A port that is not a number in 1..=65535.
     BadPort(String),
     /// A length that is not a positive number.
@@ -120,6 +123,11 @@ impl fmt::Display for ParamError {
                 "the record is not marked for password rotation: add a custom field `cmdr:plugin` naming a plugin \
                  (e.g. `cmdr:plugin=noop` to change the password in the vault only), give it a host field with a \
                  well-known port, or pass --plugin"
+            ),
+            ParamError::NoPluginFor(product) => write!(
+                f,
+                "the record's port or URL points at {product}, for which keeper ships no rotation plugin \
+                 (docs/plugins.md says why): install one and name it in a custom field `cmdr:plugin`, or pass --plugin"
             ),
             ParamError::BadPort(p) => write!(f, "port {p:?} is not a number between 1 and 65535"),
             ParamError::BadLength(l) => write!(f, "cmdr:length {l:?} is not a positive number"),
@@ -314,7 +322,18 @@ pub fn resolve(
     if plugin.is_none() {
         plugin = port.and_then(plugin_for_port).map(str::to_string);
     }
-    let plugin = plugin.ok_or(ParamError::NoPlugin)?;
+    let Some(plugin) = plugin else {
+        let scheme = url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
+        let scheme = scheme.as_ref().and_then(|u| u.scheme_str());
+        return Err(UNSHIPPED_TARGETS
+            .iter()
+            .find(|(p, s, _)| {
+                Some(*p) == port || scheme.is_some_and(|scheme| scheme.eq_ignore_ascii_case(s))
+            })
+            .map_or(ParamError::NoPlugin, |(_, _, product)| {
+                ParamError::NoPluginFor((*product).to_string())
+            }));
+    };
 
     let rules = params
         .get("rules")
@@ -508,6 +527,40 @@ mod tests {
                 .plugin,
             "ssh",
             "--port is a number, so it infers"
+        );
+    }
+
+    #[test]
+    fn inference_never_names_a_plugin_keeper_does_not_ship() {
+        for port in [1433, 1521] {
+            let host = field(
+                "host",
+                None,
+                &format!(r#"{{"hostName":"h","port":"{port}"}}"#),
+            );
+            let err = resolve(&record(vec![host], vec![]), None, &Overrides::default())
+                .expect_err("no plugin for it");
+            assert!(matches!(err, ParamError::NoPluginFor(_)), "{port}: {err:?}");
+            assert!(err.to_string().contains("cmdr:plugin"), "{err}");
+        }
+        let r = record(
+            vec![field("url", None, "oracledb://db.example/app")],
+            vec![],
+        );
+        assert_eq!(
+            resolve(&r, None, &Overrides::default()).expect_err("no plugin"),
+            ParamError::NoPluginFor("Oracle Database".into())
+        );
+        // A named plugin still goes to that port.
+        let r = record(
+            vec![field("host", None, r#"{"hostName":"h","port":"1433"}"#)],
+            vec![cmdr("plugin", "my-mssql")],
+        );
+        assert_eq!(
+            resolve(&r, None, &Overrides::default())
+                .expect("named")
+                .plugin,
+            "my-mssql"
         );
     }
 

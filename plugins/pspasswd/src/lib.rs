@@ -36,7 +36,7 @@
 //! Built into keeper; to build it alone:
 //! `cargo build --target wasm32-wasip2 --profile plugin -p keeper-plugin-pspasswd`.
 
-use keeper_plugin_sdk::process::{self, Output};
+use keeper_plugin_sdk::process::{self, Output, check_windows_argument as check};
 use keeper_plugin_sdk::{PluginError, PluginInfo, Rotation, Rotator, log};
 
 /// The pspasswd rotator.
@@ -44,9 +44,6 @@ pub struct Pspasswd;
 
 /// Characters the generated password must not contain (see the crate docs).
 pub const DISALLOWED: &str = "<>^&|%\" ";
-
-/// Characters refused in any argument (logins, passwords, admin credentials).
-const FORBIDDEN: &[char] = &['"', '^', '&', '|', '<', '>', '%'];
 
 impl Rotator for Pspasswd {
     fn describe() -> PluginInfo {
@@ -138,25 +135,9 @@ fn arguments(req: &Rotation, password: &str) -> Result<Vec<String>, PluginError>
     Ok(args)
 }
 
-/// Refuses a value with characters that break Windows command lines.
-fn check(what: &str, value: &str) -> Result<(), PluginError> {
-    if value
-        .chars()
-        .any(|c| FORBIDDEN.contains(&c) || c.is_control())
-    {
-        Err(PluginError::InvalidConfig(format!(
-            "the {what} contains a character pspasswd cannot take safely \
-             (\" ^ & | < > % or a control character)"
-        )))
-    } else {
-        Ok(())
-    }
-}
-
 /// Maps pspasswd's exit code and output to a result.
 fn outcome(out: &Output) -> Result<(), PluginError> {
-    let text = format!("{} {}", out.stdout_lossy(), out.stderr_lossy());
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let text = out.text();
     if out.success() {
         return Ok(());
     }

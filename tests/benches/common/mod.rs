@@ -1,9 +1,16 @@
-//! What the plugin benchmarks share: a test plugin as an installed package
-//! with everything it asks for granted, and a rotation request.
+//! What the plugin and rotation benchmarks share: a test plugin as an installed
+//! package with everything it asks for granted, a rotation request, and vault
+//! records that rotate accounts.
+
+// Each bench uses part of this module.
+#![allow(dead_code)]
 
 use keeper::runtime::plugin::{RecordView, Rotation};
 use keeper::runtime::registry::sha256_hex;
 use keeper::runtime::{Manifest, PluginPackage, Source};
+use keeper::vault::Vault;
+use keeper::vault::model::RecordData;
+use serde_json::json;
 
 /// The plugin whose `plugin.toml` is in `dir` and component at `wasm`.
 pub fn package(dir: &str, wasm: &str) -> PluginPackage {
@@ -45,4 +52,35 @@ pub fn request(params: &[(&str, &str)]) -> Rotation {
         new_password: "new-password".into(),
         prepared: vec![],
     }
+}
+
+/// Adds a `login` record per account (`<title> 0000`, ...) rotated by
+/// `plugin` at 127.0.0.1:`port`; returns the targets for `rotate_all`.
+pub fn rotation_records(
+    vault: &mut Vault,
+    title: &str,
+    users: &[String],
+    passwords: &[String],
+    plugin: &str,
+    port: u16,
+) -> Vec<(String, Option<String>)> {
+    let port = port.to_string();
+    users
+        .iter()
+        .zip(passwords)
+        .enumerate()
+        .map(|(i, (user, password))| {
+            let mut data = RecordData::new("login", &format!("{title} {i:04}"));
+            data.set_field(false, "login", None, vec![json!(user)], 0);
+            data.set_field(false, "password", None, vec![json!(password)], 0);
+            for (label, value) in [
+                ("cmdr:plugin", plugin),
+                ("cmdr:host", "127.0.0.1"),
+                ("cmdr:port", port.as_str()),
+            ] {
+                data.set_field(true, "text", Some(label), vec![json!(value)], 0);
+            }
+            (vault.add_record(data, None).expect("add record"), None)
+        })
+        .collect()
 }
