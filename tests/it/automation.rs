@@ -58,7 +58,12 @@ pub fn titles(k: &Keeper) -> Vec<String> {
         .expect("array")
         .iter()
         .filter(|r| r.get("kind").is_none_or(|k| k == "record"))
-        .filter_map(|r| r["title"].as_str().map(str::to_string))
+        .filter_map(|r| {
+            r.get("title")
+                .or(r.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect();
     t.sort();
     t
@@ -133,7 +138,7 @@ fn stdin_batches_and_refused_lines() {
     );
     assert_eq!(titles(&k), ["One", "Two"]);
     // Commands come from stdin, so the password is never read from it.
-    let run = with_stdin(&k, &["-"], None, &format!("{PW}\nls\n"));
+    let run = with_stdin(&k, &["-"], None, &format!("ls\n{PW}\n"));
     assert_eq!(run.code(), Some(1));
     assert!(
         run.stderr().contains("stdin carries the commands"),
@@ -286,9 +291,9 @@ fn variables_and_last_uids() {
 fn config_commands_run_first_and_timedelay_repeats_them() {
     let k = vault();
     let config = k.data_dir().join("config.json");
-    std::fs::write(&config, r#"{"commands": ["add -t Start login=s"]}"#).expect("config");
-    kp(&k, &["ls"]).ok();
-    assert_eq!(titles(&k), ["Start"]);
+    std::fs::write(&config, r#"{"commands": ["add -t Start login=s --force"]}"#).expect("config");
+    // The config's commands run before the command line's own: ls sees Start.
+    assert!(kp(&k, &["ls"]).ok().contains("Start"));
     // commands + timedelay: the list again every second; failures are
     // logged and the loop goes on. The test stops it after ~3.5 s.
     std::fs::write(

@@ -6,9 +6,20 @@ use rexpect::session::PtySession;
 use crate::automation::{keeper, kp, vault};
 use crate::vault::PW;
 
+/// Sends keys and gives the line editor a moment, as a person typing would
+/// (rustyline reads a burst of typeahead after Tab differently).
+fn keys(p: &mut PtySession, text: &str) {
+    p.send(text).expect("send keys");
+    p.flush().expect("flush");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
 fn shell(k: &crate::support::Keeper) -> PtySession {
     let mut cmd = keeper(k, &["shell"]);
-    cmd.env("KEEPER_PASSWORD", PW).env("TERM", "xterm");
+    // The pseudo-terminal is the shell's stdin (the fixture's default is /dev/null).
+    cmd.env("KEEPER_PASSWORD", PW)
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::inherit());
     let mut p = rexpect::session::spawn_command(cmd, Some(30_000)).expect("spawn keeper shell");
     p.exp_string("My Vault> ").expect("prompt");
     p
@@ -21,40 +32,40 @@ fn completion_history_continuation_and_keys() {
     kp(&k, &["mkdir", "Team Folder"]).ok();
     let mut p = shell(&k);
     // "Sec" + Tab completes the title (quoted); "Sec" alone names no record.
-    p.send("get Sec").expect("type");
-    p.send("\t").expect("tab");
-    p.send("--format json\r").expect("enter");
+    keys(&mut p, "get Sec");
+    keys(&mut p, "\t");
+    keys(&mut p, "--format json\r");
     p.exp_string("\"title\": \"Secret Record\"")
         .expect("completed title");
     p.exp_string("My Vault> ").expect("prompt");
     // Up arrow recalls it.
-    p.send("\x1b[A").expect("up");
-    p.send("\r").expect("enter");
+    keys(&mut p, "\x1b[A");
+    keys(&mut p, "\r");
     p.exp_string("\"title\": \"Secret Record\"")
         .expect("recalled from history");
     p.exp_string("My Vault> ").expect("prompt");
     // Commands and flags complete too.
-    p.send("this-dev").expect("type");
-    p.send("\t").expect("tab");
-    p.send("--form").expect("type");
-    p.send("\t").expect("tab");
-    p.send("json\r").expect("enter");
+    keys(&mut p, "this-dev");
+    keys(&mut p, "\t");
+    keys(&mut p, "--form");
+    keys(&mut p, "\t");
+    keys(&mut p, "json\r");
     p.exp_string("\"device_name\"")
         .expect("completed command and flag");
     p.exp_string("My Vault> ").expect("prompt");
     // A line ending in \ continues on the next.
-    p.send("ls \\\r").expect("continue");
-    p.send("--format json\r").expect("enter");
+    keys(&mut p, "ls \\\r");
+    keys(&mut p, "--format json\r");
     p.exp_string("Team Folder").expect("continued line ran");
     p.exp_string("My Vault> ").expect("prompt");
-    p.send("help get\r").expect("help");
+    keys(&mut p, "help get\r");
     p.exp_string("Show a record").expect("help text");
     p.exp_string("My Vault> ").expect("prompt");
     // Ctrl-C abandons the line; a failing command does not end the shell.
-    p.send("rm --force \"Secret Record\"").expect("type");
+    keys(&mut p, "rm --force \"Secret Record\"");
     p.send_control('c').expect("ctrl-c");
     p.exp_string("My Vault> ").expect("prompt after ctrl-c");
-    p.send("get Missing\r").expect("enter");
+    keys(&mut p, "get Missing\r");
     p.exp_string("My Vault> ").expect("still running");
     // Ctrl-D quits.
     p.send_control('d').expect("ctrl-d");

@@ -170,21 +170,21 @@ pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
         .collect()
 }
 
-/// The command names and visible aliases a user could have meant by
-/// `typed` (closest first), for "did you mean" hints. One-letter aliases
-/// are never suggested.
+/// The commands a user could have meant by `typed` (closest first, by name
+/// or visible alias, one-letter aliases ignored), for "did you mean" hints.
 pub fn suggest(typed: &str) -> Vec<String> {
     use clap::CommandFactory as _;
     let cmd = Line::command();
     let mut scored: Vec<(f64, String)> = cmd
         .get_subcommands()
-        .flat_map(|c| {
-            std::iter::once(c.get_name().to_string())
-                .chain(c.get_visible_aliases().map(str::to_string))
+        .filter_map(|c| {
+            let best = std::iter::once(c.get_name())
+                .chain(c.get_visible_aliases())
+                .filter(|name| name.len() > 1)
+                .map(|name| strsim::jaro_winkler(typed, name))
+                .fold(0.0, f64::max);
+            (best > 0.8).then(|| (best, c.get_name().to_string()))
         })
-        .filter(|name| name.len() > 1)
-        .map(|name| (strsim::jaro_winkler(typed, &name), name))
-        .filter(|(score, _)| *score > 0.8)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.into_iter().map(|(_, name)| name).take(3).collect()

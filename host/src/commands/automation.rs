@@ -126,7 +126,13 @@ fn unknown_command(name: &str) -> String {
     let hint = match hints.as_slice() {
         [] => String::new(),
         [one] => format!("; did you mean '{one}'?"),
-        many => format!("; did you mean one of: {}?", many.join(", ")),
+        many => format!(
+            "; did you mean one of: {}?",
+            many.iter()
+                .map(|m| format!("'{m}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     format!(
         "unknown command '{name}'{hint} (`keeper help` lists the commands; a batch file must exist)"
