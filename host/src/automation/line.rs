@@ -99,9 +99,7 @@ pub fn join_continued(text: &str) -> Option<String> {
         match line.strip_suffix('\\') {
             Some(head) => {
                 out.push_str(head);
-                if lines.peek().is_none() {
-                    return None;
-                }
+                lines.peek()?;
             }
             None => {
                 out.push_str(line);

@@ -64,7 +64,7 @@ pub struct DeviceState {
 #[derive(Debug)]
 pub enum Resumed {
     /// The vault, unlocked without a password.
-    Unlocked(Vault),
+    Unlocked(Box<Vault>),
     /// No session applies (none, persistent login off, another user).
     Absent,
     /// There was a session and it has ended; it has been cleared. The text
@@ -328,7 +328,7 @@ impl Device {
                 m.insert("clone_code".into(), Value::from(code));
             })?;
         }
-        Ok(Resumed::Unlocked(vault))
+        Ok(Resumed::Unlocked(Box::new(vault)))
     }
 }
 

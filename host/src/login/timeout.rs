@@ -46,11 +46,11 @@ pub fn parse(text: &str) -> Result<Duration, LoginError> {
 /// `1 hour`, `30 days`, `10 minutes`, `90 seconds`.
 pub fn describe(d: Duration) -> String {
     let s = d.as_secs();
-    let (n, unit) = if s % 86_400 == 0 {
+    let (n, unit) = if s.is_multiple_of(86_400) {
         (s / 86_400, "day")
-    } else if s % 3600 == 0 {
+    } else if s.is_multiple_of(3600) {
         (s / 3600, "hour")
-    } else if s % 60 == 0 {
+    } else if s.is_multiple_of(60) {
         (s / 60, "minute")
     } else {
         (s, "second")

@@ -167,7 +167,7 @@ pub(crate) fn unlock(ctx: &Context) -> anyhow::Result<Unlocked<'_>> {
     let user = requested_user(ctx);
     if !ctx.options.new_login && path.exists() {
         match ctx.device().resume(&path, user.as_deref()) {
-            Ok(Resumed::Unlocked(vault)) => return Ok(ctx.session.start(vault)?),
+            Ok(Resumed::Unlocked(vault)) => return Ok(ctx.session.start(*vault)?),
             Ok(Resumed::Ended(why) | Resumed::Unavailable(why)) => {
                 eprintln!("warning: {why}; the master password is needed");
             }
