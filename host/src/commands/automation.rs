@@ -52,7 +52,8 @@ pub(crate) async fn start(mut ctx: Context, command: Option<Command>) -> anyhow:
         Some(Command::External(args)) => match external(&args) {
             Ok(source) => Some(source),
             Err(message) => {
-                eprintln!("error: {message}");
+                let usage = cli::Cli::command().render_usage();
+                eprintln!("error: {message}\n\n{usage}\n\nFor more information, try '--help'.");
                 return Ok(ExitCode::from(USAGE));
             }
         },
