@@ -94,6 +94,12 @@ fn a_batch_file_stops_at_the_first_failure_unless_at() {
     );
     kp(&k, &[&file]).ok();
     assert_eq!(titles(&k), ["A", "B"], "q ends the batch");
+    // The failing line is named without the password on it.
+    let file = write(&k, "secret.cmd", "add -t A --pass=hunter2-secret\n");
+    let run = kp(&k, &[&file]);
+    assert_eq!(run.code(), Some(1));
+    assert!(run.stderr().contains("--pass=****"), "{}", run.stderr());
+    assert!(!run.stderr().contains("hunter2"), "{}", run.stderr());
 }
 
 #[test]

@@ -89,6 +89,55 @@ pub fn parse(text: &str, vars: &Variables) -> Result<Line, LineError> {
     Ok(Line::Command { words, tolerate })
 }
 
+/// `text` as it may be shown in messages and logs: the values of password
+/// options (`--pass`, `--password`) and of secret-looking fields
+/// (`password=…`, `c.secret.pin=…`, any name with pass, secret, pin, key or
+/// token in it) replaced by `****`.
+pub fn redacted(text: &str) -> String {
+    let Some(words) = shlex::split(text.trim()) else {
+        return "<a command line with unbalanced quotes>".into();
+    };
+    let mut out = Vec::with_capacity(words.len());
+    let mut hide_next = false;
+    for word in words {
+        if hide_next {
+            out.push("****".to_string());
+            hide_next = false;
+            continue;
+        }
+        if matches!(word.as_str(), "--pass" | "--password") {
+            hide_next = true;
+            out.push(word);
+            continue;
+        }
+        match word.split_once('=') {
+            Some((name, _)) if secret_name(name) => out.push(format!("{name}=****")),
+            _ => out.push(word),
+        }
+    }
+    out.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// A word as this module's splitting reads it back: as is, or in single
+/// quotes when it is empty or holds blanks, quotes or backslashes.
+fn quote(word: &str) -> String {
+    if !word.is_empty()
+        && !word
+            .chars()
+            .any(|c| c.is_whitespace() || matches!(c, '\'' | '"' | '\\'))
+    {
+        return word.to_string();
+    }
+    format!("'{}'", word.replace('\'', r"'\''"))
+}
+
+fn secret_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["pass", "secret", "pin", "key", "token"]
+        .iter()
+        .any(|s| n.contains(s))
+}
+
 /// Joins shell continuation lines: a line ending in `\` continues on the
 /// next. Returns `None` while the text still ends in a continuation.
 pub fn join_continued(text: &str) -> Option<String> {
@@ -154,6 +203,26 @@ mod tests {
             parse("get ${nope}", &v),
             Err(LineError::Variable(_))
         ));
+    }
+
+    #[test]
+    fn redaction_hides_passwords_in_echoed_lines() {
+        let shown = redacted(
+            r#"add --login=user@gmail.com --pass=somemasterpass --url=https://google.com "Some Record Title""#,
+        );
+        assert!(!shown.contains("somemasterpass"), "{shown}");
+        assert!(
+            shown.contains("--pass=****") && shown.contains("'Some Record Title'"),
+            "{shown}"
+        );
+        for line in [
+            "add --pass hunter2 -t x",
+            "add -t x password=hunter2",
+            "edit -r x c.secret.pin=hunter2",
+        ] {
+            assert!(!redacted(line).contains("hunter2"), "{line}");
+        }
+        assert_eq!(redacted("get Web --format json"), "get Web --format json");
     }
 
     #[test]

@@ -147,7 +147,10 @@ async fn run_lines(ctx: &Context, lines: impl Iterator<Item = String>) -> ExitCo
         match run_line(ctx, &text).await {
             (Outcome::Quit, _) => break,
             (Outcome::Failed, false) => {
-                eprintln!("error: stopped at the failing command: {}", text.trim());
+                eprintln!(
+                    "error: stopped at the failing command: {}",
+                    line::redacted(&text)
+                );
                 return ExitCode::FAILURE;
             }
             _ => {}
@@ -234,7 +237,7 @@ async fn schedule(ctx: &Context, commands: &[String], delay: Duration) -> anyhow
                 eprintln!(
                     "{} UTC: command failed: {}",
                     crate::vault::model::fields::format_time(crate::vault::now_ms()),
-                    text.trim()
+                    line::redacted(text)
                 );
             }
         }
@@ -276,7 +279,7 @@ async fn run_batch_files(
                 continue;
             }
             if args.dry_run {
-                println!("{trimmed}");
+                println!("{}", line::redacted(trimmed));
                 continue;
             }
             if !first && !delay.is_zero() {
@@ -284,7 +287,7 @@ async fn run_batch_files(
             }
             first = false;
             if !args.quiet {
-                eprintln!("> {trimmed}");
+                eprintln!("> {}", line::redacted(trimmed));
             }
             match run_line(ctx, &text).await {
                 (Outcome::Quit, _) => return Ok(summary(failed)),
