@@ -125,6 +125,18 @@ fn main() {
             .map(|_| bench.run(&["get", "Seed7"], false))
             .collect(),
     );
+    let found = bench
+        .cmd(&["search", "^Seed7$", "--format", "json"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("search");
+    let found: serde_json::Value = serde_json::from_slice(&found.stdout).expect("search JSON");
+    let uid = found[0]["uid"].as_str().expect("uid").to_string();
+    let get_uid = stats(
+        (0..ONE_SHOT_RUNS)
+            .map(|_| bench.run(&["get", &uid], false))
+            .collect(),
+    );
     let version = stats(
         (0..ONE_SHOT_RUNS)
             .map(|_| bench.run(&["--version"], false))
@@ -152,10 +164,16 @@ fn main() {
         t_separate.as_secs_f64() / t_batch.as_secs_f64()
     );
     println!(
-        "| one-shot `keeper get`, persistent login ({ONE_SHOT_RUNS} runs) | — | {} (p95 {}) | {:.1}× a batch line |",
+        "| one-shot `keeper get TITLE`, persistent login ({ONE_SHOT_RUNS} runs) | — | {} (p95 {}) | {:.1}× a batch line |",
         ms(get_pl.0),
         ms(get_pl.1),
         get_pl.0.as_secs_f64() / per_batch.as_secs_f64()
+    );
+    println!(
+        "| one-shot `keeper get UID`, persistent login ({ONE_SHOT_RUNS} runs) | — | {} (p95 {}) | {:.1}× a batch line |",
+        ms(get_uid.0),
+        ms(get_uid.1),
+        get_uid.0.as_secs_f64() / per_batch.as_secs_f64()
     );
     println!(
         "| one-shot `keeper get`, master password ({PASSWORD_RUNS} runs) | — | {} (p95 {}) | {:.0}× a batch line |",
