@@ -1,4 +1,4 @@
-//! Automation benchmark: a 1 000-line batch file (reads of 100 records) run
+//! Automation benchmark: a 1 000-line batch file (`get UID` of 100 records) run
 //! by one `keeper` process (one unlock) against the same 1 000 commands as
 //! separate invocations with persistent login, the per-command cost of a one-shot
 //! command with persistent login and with the master password, and the
@@ -65,12 +65,13 @@ impl Bench {
 }
 
 /// The i-th of the benchmark's commands: a read of one of the 100 seeded
-/// records (writes would measure the disk's fsync, not keeper). No word
-/// needs quoting, so a batch line is the words joined by spaces.
-fn words(i: usize) -> Vec<String> {
+/// records by uid (writes would measure the disk's fsync, a title lookup
+/// the decryption of every record, not the cost of running a command). No
+/// word needs quoting, so a batch line is the words joined by spaces.
+fn words(uids: &[String], i: usize) -> Vec<String> {
     [
         "get".to_string(),
-        format!("Seed{}", i % 100),
+        uids[i % uids.len()].clone(),
         "--format".into(),
         "json".into(),
     ]
@@ -103,7 +104,21 @@ fn main() {
     bench.run(&["seed.cmd"], true);
 
     // 1. The batch file: one process, one unlock (Argon2 once).
-    let batch: String = (0..LINES).map(|i| words(i).join(" ") + "\n").collect();
+    let listed = bench
+        .cmd(&["search", "^Seed", "--format", "json"])
+        .env("KEEPER_PASSWORD", PASSWORD)
+        .stdout(Stdio::piped())
+        .output()
+        .expect("search");
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).expect("search JSON");
+    let uids: Vec<String> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["uid"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(uids.len(), 100);
+    let batch: String = (0..LINES).map(|i| words(&uids, i).join(" ") + "\n").collect();
     std::fs::write(bench.dir.path().join("batch.cmd"), batch).expect("batch");
     let t_batch = bench.run(&["batch.cmd"], true);
 
@@ -112,7 +127,7 @@ fn main() {
     bench.run(&["this-device", "timeout", "1h"], true);
     let start = Instant::now();
     for i in 0..LINES {
-        let words = words(i);
+        let words = words(&uids, i);
         let args: Vec<&str> = words.iter().map(String::as_str).collect();
         bench.run(&args, false);
     }
