@@ -118,7 +118,9 @@ fn main() {
         .filter_map(|r| r["uid"].as_str().map(str::to_string))
         .collect();
     assert_eq!(uids.len(), 100);
-    let batch: String = (0..LINES).map(|i| words(&uids, i).join(" ") + "\n").collect();
+    let batch: String = (0..LINES)
+        .map(|i| words(&uids, i).join(" ") + "\n")
+        .collect();
     std::fs::write(bench.dir.path().join("batch.cmd"), batch).expect("batch");
     let t_batch = bench.run(&["batch.cmd"], true);
 
