@@ -1,41 +1,54 @@
-//! Where keeper keeps its files and what its configuration says.
+//! Where keeper keeps its files, what its configuration says, and the
+//! process's login.
 //!
 //! The data directory is `--data-dir`, else `KEEPER_DATA_DIR`, else
-//! `~/.keeper`. The configuration file is `--config`, else
-//! `KEEPER_CONFIG_FILE`, else `<data dir>/config.json` (absent is fine).
+//! `~/.keeper`. The configuration file is found by [`crate::config::locate`].
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
-use secrecy::SecretString;
-use serde::Deserialize;
 
+use crate::automation::Session;
 use crate::cli::GlobalArgs;
+pub use crate::config::Config;
+use crate::config::{self, Proxy};
+use crate::login::Device;
 
-/// The configuration file (JSON, Commander-compatible keys).
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(default)]
-pub struct Config {
-    /// The vault user (e-mail).
-    pub user: Option<String>,
-    /// The master password, for unattended use. Prefer `KEEPER_PASSWORD`.
-    pub password: Option<SecretString>,
-    /// HTTP(S) proxy URL for plugin HTTP requests.
-    pub proxy: Option<String>,
-    /// The shortest password `rotate` sets (default 12); `--min-length`
-    /// overrides it.
-    pub rotation_min_length: Option<usize>,
+/// How this invocation runs, from the command line and the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Never prompt; warnings only (`--batch-mode`, `batch_mode`).
+    pub batch_mode: bool,
+    /// Ignore the persistent login session (`--new-login`).
+    pub new_login: bool,
+    /// Show secrets without `--unmask` (`--unmask-all`, `unmask_all`).
+    pub unmask_all: bool,
+    /// Detailed logging (`--debug`, `debug`).
+    pub debug: bool,
+    /// Proxy for plugins' HTTP requests (`--proxy`, `proxy`). Stored and
+    /// checked; the plugins' HTTP client applies it once it moves to
+    /// reqwest (issue 19).
+    pub proxy: Option<Proxy>,
+    /// The commands come from stdin, so passwords must not be read there.
+    pub stdin_is_commands: bool,
 }
 
-/// Resolved locations and configuration for one invocation.
-#[derive(Debug, Clone)]
+/// Resolved locations, configuration and login for one invocation.
+#[derive(Debug)]
 pub struct Context {
     /// The data directory (created on first use).
     pub data_dir: PathBuf,
     /// The configuration file's path, whether or not it exists.
     pub config_path: PathBuf,
-    /// The configuration.
+    /// The configuration as it was read at start-up.
     pub config: Config,
+    /// Warnings about the configuration (unknown keys), to print once.
+    pub config_warnings: Vec<String>,
+    /// Options from the command line and the configuration.
+    pub options: Options,
+    /// The unlocked vault and the variables, shared by every command of
+    /// this process.
+    pub(crate) session: Session,
 }
 
 impl Context {
@@ -44,7 +57,8 @@ impl Context {
     /// # Errors
     ///
     /// Fails when no home directory can be found and none was given, or when
-    /// the configuration file exists but is not valid JSON of the right shape.
+    /// the configuration file exists but cannot be read or is not valid
+    /// (it is then left untouched).
     pub fn from_args(global: &GlobalArgs) -> anyhow::Result<Self> {
         let data_dir = match &global.data_dir {
             Some(dir) => dir.clone(),
@@ -52,15 +66,27 @@ impl Context {
                 .context("cannot find a home directory; pass --data-dir or set KEEPER_DATA_DIR")?
                 .join(".keeper"),
         };
-        let config_path = global
-            .config
-            .clone()
-            .unwrap_or_else(|| data_dir.join("config.json"));
-        let config = read_config(&config_path)?;
+        let config_path = config::locate(global.config.as_deref(), &data_dir);
+        let loaded = config::load(&config_path)?;
+        let proxy = match &global.proxy {
+            Some(url) => Some(Proxy::parse(url).map_err(|why| anyhow::anyhow!("--proxy {why}"))?),
+            None => loaded.config.proxy.clone(),
+        };
+        let options = Options {
+            batch_mode: global.batch_mode || loaded.config.batch_mode,
+            new_login: global.new_login,
+            unmask_all: global.unmask_all || loaded.config.unmask_all,
+            debug: global.debug || loaded.config.debug,
+            proxy,
+            stdin_is_commands: false,
+        };
         Ok(Self {
             data_dir,
             config_path,
-            config,
+            config: loaded.config,
+            config_warnings: loaded.warnings,
+            options,
+            session: Session::default(),
         })
     }
 
@@ -73,34 +99,14 @@ impl Context {
     pub fn cache_dir(&self) -> PathBuf {
         self.data_dir.join("cache")
     }
-}
 
-fn read_config(path: &Path) -> anyhow::Result<Config> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => serde_json::from_str(&text)
-            .with_context(|| format!("configuration file {} is not valid", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => {
-            Err(e).with_context(|| format!("cannot read configuration file {}", path.display()))
-        }
+    /// This device's persistent-login settings and session.
+    pub fn device(&self) -> Device {
+        Device::new(&self.data_dir, &self.config_path)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use secrecy::ExposeSecret as _;
-
-    use super::Config;
-
-    #[test]
-    fn the_config_password_is_a_secret_from_parsing_on() {
-        let config: Config =
-            serde_json::from_str(r#"{"user": "a@b.c", "password": "Hunter2-secret"}"#)
-                .expect("config");
-        assert_eq!(
-            config.password.as_ref().map(|p| p.expose_secret()),
-            Some("Hunter2-secret")
-        );
-        assert!(!format!("{config:?}").contains("Hunter2"), "Debug hides it");
+    /// The variables for `${name}` (`set`, `last_record_uid`, …).
+    pub fn variables(&self) -> &crate::automation::Variables {
+        self.session.variables()
     }
 }

@@ -9,13 +9,19 @@
 //! - [`rotation`]: password generation and the staged rotation protocol.
 //! - [`ssh`]: the pure-Rust SSH client behind the plugins' `ssh` capability.
 //! - [`vault`]: the encrypted vault: storage, keys, records, folders, users.
-//! - [`context`]: data directory and configuration.
+//! - [`context`]: data directory, configuration and the process's login.
+//! - [`config`]: `config.json` (Commander's keys), found, checked, written 0600.
+//! - [`automation`]: batch files, stdin, the shell, `run-batch`, variables.
+//! - [`login`]: persistent login and `this-device`.
 //! - [`output`]: table / JSON / CSV printing.
 
+pub mod automation;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod context;
 pub mod import;
+pub mod login;
 pub mod output;
 pub mod rotation;
 pub mod runtime;
@@ -31,7 +37,22 @@ use clap::Parser;
 /// Exit code 0 only on success; errors are printed with their causes.
 pub fn main() -> ExitCode {
     let cli = cli::Cli::parse_from(cli::commander_args(std::env::args_os()));
-    init_logging(cli.global.verbose);
+    let ctx = match context::Context::from_args(&cli.global) {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            init_logging(cli.global.verbose);
+            commands::print_error(&err);
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(if ctx.options.debug {
+        cli.global.verbose.max(2)
+    } else {
+        cli.global.verbose
+    });
+    for warning in &ctx.config_warnings {
+        eprintln!("warning: {warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -42,7 +63,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
+    match runtime.block_on(commands::run(ctx, cli.command)) {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`keeper plugin list | head`) is not an error.
@@ -52,7 +73,7 @@ pub fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            commands::print_error(&err);
             ExitCode::FAILURE
         }
     }

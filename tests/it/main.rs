@@ -4,10 +4,12 @@
 //! real wasm32-wasip2 plugins are used, never mocks. `snapshots` holds
 //! what the CLI prints under insta snapshots (`snapshots/*.snap`).
 
+mod automation;
 mod crash;
 mod import;
 mod import_lastpass;
 mod import_options;
+mod login;
 mod membership;
 mod plugin_cli;
 mod plugin_files;
@@ -19,6 +21,8 @@ mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;
 mod sandbox_contract;
+mod seed_usage;
+mod shell;
 mod snapshots;
 mod ssh_client;
 mod sshd;

@@ -43,21 +43,25 @@ impl Keeper {
 
     /// Runs `keeper args...` with `input` on stdin.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Run {
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn keeper");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-        Run(child.wait_with_output().expect("wait keeper"))
+        run_with_input(self.cmd(args), input)
     }
+}
+
+/// Runs `cmd` with `input` on stdin and returns its output.
+pub fn run_with_input(mut cmd: Command, input: &str) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn keeper");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    Run(child.wait_with_output().expect("wait keeper"))
 }
 
 /// The output of one `keeper` run.

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). One file per command group; the
 //! work of each command lives in `crate::commands`.
 
+pub mod automation;
 pub mod membership;
 mod plugin;
 pub mod rotate;
@@ -15,10 +16,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// keeper: an encrypted vault with sandboxed WebAssembly rotation and import plugins.
 #[derive(Debug, Parser)]
+///
+/// Also: `keeper FILE` runs the commands in FILE, `keeper -` those on
+/// stdin, `keeper "CMD ARGS"` one command line; with no command, the
+/// config's `commands` run, else the shell starts.
 #[command(name = "keeper", version, about, propagate_version = true)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// One command line of a batch, the shell or the config's `commands`
+/// (no global options, no program name).
+#[derive(Debug, Parser)]
+#[command(name = "keeper", no_binary_name = true, disable_version_flag = true)]
+pub struct Line {
     #[command(subcommand)]
     pub command: Command,
 }
@@ -47,6 +61,30 @@ pub struct GlobalArgs {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
+    /// Detailed logging (as -vv; also the config's "debug").
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub debug: bool,
+    /// Batch mode: never prompt, warnings only (also the config's
+    /// "batch_mode"). With no command, read commands from stdin.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub batch_mode: bool,
+    /// Ignore the persistent login session; log in with the master password.
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub new_login: bool,
+    /// Show secrets in `get` and `history` without --unmask (also the
+    /// config's "unmask_all").
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub unmask_all: bool,
+    /// Proxy for plugins' HTTP requests: scheme://[user:password@]host:port
+    /// (http, https, socks4, socks4a, socks5, socks5h); overrides the
+    /// config's "proxy".
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
+    pub proxy: Option<String>,
 }
 
 /// The commands.
@@ -62,6 +100,13 @@ pub enum Command {
     /// Vault commands (init, add, get, ls, …), at the top level like Commander's.
     #[command(flatten)]
     Vault(vault::VaultCommand),
+    /// Automation and login commands (shell, run-batch, this-device, …).
+    #[command(flatten)]
+    Automation(automation::AutomationCommand),
+    /// Anything else: a batch file, `-` (stdin) or a quoted command line;
+    /// an unknown name is an error with a suggestion.
+    #[command(external_subcommand)]
+    External(Vec<OsString>),
 }
 
 /// How a listing is printed.
@@ -83,11 +128,14 @@ pub enum Format {
 const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-od", "--old-domain", None),
     ("-nd", "--new-domain", None),
+    ("-rt", "--record-type", None),
     ("-sf", "--sub-folder", Some("download-membership")),
+    ("-sf", "--shared-folder", Some("mkdir")),
+    ("-uf", "--user-folder", Some("mkdir")),
 ];
 
-/// Rewrites Commander's two-letter options (`-od x`, `-nd=y`, `-sf
-/// flatten`) into their long forms; arguments after `--` are left alone.
+/// Rewrites Commander's two-letter options (`-od x`, `-nd=y`, `-rt login`,
+/// `mkdir -sf`) into their long forms; arguments after `--` are left alone.
 pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
     let mut rest = false;
     let mut seen: Vec<String> = Vec::new();
@@ -120,6 +168,26 @@ pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             arg
         })
         .collect()
+}
+
+/// The commands a user could have meant by `typed` (closest first, by name
+/// or visible alias, one-letter aliases ignored), for "did you mean" hints.
+pub fn suggest(typed: &str) -> Vec<String> {
+    use clap::CommandFactory as _;
+    let cmd = Line::command();
+    let mut scored: Vec<(f64, String)> = cmd
+        .get_subcommands()
+        .filter_map(|c| {
+            let best = std::iter::once(c.get_name())
+                .chain(c.get_visible_aliases())
+                .filter(|name| name.len() > 1)
+                .map(|name| strsim::jaro_winkler(typed, name))
+                .fold(0.0, f64::max);
+            (best > 0.8).then(|| (best, c.get_name().to_string()))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().map(|(_, name)| name).take(3).collect()
 }
 
 #[cfg(test)]
@@ -158,5 +226,29 @@ mod tests {
             commander_args(args),
             ["keeper", "download-membership", "--sub-folder", "flatten"].map(OsString::from)
         );
+        let args = ["mkdir", "-sf", "Team", "-uf"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["mkdir", "--shared-folder", "Team", "--user-folder"].map(OsString::from)
+        );
+        let args = ["add", "-rt", "login", "-t", "x"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["add", "--record-type", "login", "-t", "x"].map(OsString::from)
+        );
+    }
+
+    #[test]
+    fn typos_suggest_commands_not_one_letter_aliases() {
+        assert_eq!(
+            suggest("run-bach").first().map(String::as_str),
+            Some("run-batch")
+        );
+        assert_eq!(suggest("rotat").first().map(String::as_str), Some("rotate"));
+        assert_eq!(
+            suggest("this-devise").first().map(String::as_str),
+            Some("this-device")
+        );
+        assert!(!suggest("x").contains(&"r".to_string()));
     }
 }

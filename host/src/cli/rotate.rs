@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn the_new_password_is_a_secret_from_parsing_on() {
         let cli = Cli::parse_from(["keeper", "rotate", "db", "--password", "Hunter2-secret"]);
-        let Command::Rotate(args) = &cli.command else {
+        let Some(Command::Rotate(args)) = &cli.command else {
             panic!("not rotate: {:?}", cli.command);
         };
         let password = args.password.as_ref().expect("password");

@@ -43,6 +43,8 @@ pub enum VaultCommand {
     FindDuplicate(FindDuplicateArgs),
     /// Grant or remove access to a shared folder; set record permissions in it.
     ShareFolder(ShareFolderArgs),
+    /// Share a record with users directly (or stop sharing it).
+    ShareRecord(ShareRecordArgs),
     /// Export the vault (Keeper JSON or CSV).
     Export(ExportArgs),
     /// Import records (Keeper JSON, csv, lastpass or an importer plugin).
@@ -72,9 +74,9 @@ pub struct InitArgs {
 /// `keeper add`.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// Record title.
+    /// Record title (or give it as the one argument without `=`).
     #[arg(short, long)]
-    pub title: String,
+    pub title: Option<String>,
     /// Record type (login, serverCredentials, databaseCredentials, sshKeys, bankCard…).
     #[arg(long = "record-type", visible_alias = "rt", default_value = "login")]
     pub record_type: String,
@@ -87,9 +89,23 @@ pub struct AddArgs {
     /// Add even when a record with this title exists in the folder.
     #[arg(short, long)]
     pub force: bool,
+    /// Login (Commander's `--login`; same as `login=...`).
+    #[arg(long, value_name = "LOGIN")]
+    pub login: Option<String>,
+    /// Password (Commander's `--pass`; prefer `-g`: a command line is
+    /// visible to other local users).
+    #[arg(long = "pass", value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// URL (Commander's `--url`).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// Generate the password (same as `password=$GEN`).
+    #[arg(short, long)]
+    pub generate: bool,
     /// Fields: `type[.label]=value`, custom `c.type.label=value` or
     /// `c.label=value`; `password=$GEN[:rand,LEN]`; `$JSON:{...}` for
-    /// structured values; `file=@PATH` attaches a file.
+    /// structured values; `file=@PATH` attaches a file. One argument
+    /// without `=` is the title (Commander's `add ... "Title"`).
     pub fields: Vec<String>,
 }
 
@@ -364,6 +380,35 @@ pub struct ShareFolderArgs {
     /// Output format of the member listing (no -e/-r given).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+}
+
+/// `keeper share-record`.
+#[derive(Debug, Args)]
+pub struct ShareRecordArgs {
+    /// Record uid, title or path.
+    pub record: String,
+    /// User e-mail (repeatable).
+    #[arg(short, long = "email", required = true)]
+    pub email: Vec<String>,
+    /// grant or revoke.
+    #[arg(short, long, value_enum, default_value_t)]
+    pub action: RecordShareAction,
+    /// The user may edit the record.
+    #[arg(short, long)]
+    pub write: bool,
+    /// The user may share the record further.
+    #[arg(short, long)]
+    pub share: bool,
+}
+
+/// `share-record` actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RecordShareAction {
+    /// Share (or change permissions).
+    #[default]
+    Grant,
+    /// Stop sharing.
+    Revoke,
 }
 
 /// Export formats.

@@ -17,7 +17,7 @@ use crate::vault::Vault;
 
 /// Runs `keeper rotate`.
 pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<ExitCode> {
-    let vault = super::vault::unlock(ctx)?;
+    let vault = super::vault::unlock_owned(ctx)?;
     if args.name.is_none() && args.r#match.is_none() && !args.resume {
         return list_endpoints(&vault, args.format);
     }

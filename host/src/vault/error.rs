@@ -30,6 +30,13 @@ pub enum VaultError {
     /// The master password does not unlock the user's key.
     #[error("wrong master password")]
     WrongPassword,
+    /// A device session no longer opens the vault: the master password
+    /// changed since the device logged in (or the session was damaged).
+    #[error(
+        "this device's login session no longer opens the vault: the master password changed \
+         since it was made (or it was damaged); log in with the master password"
+    )]
+    SessionEnded,
     /// The key-derivation parameters in the file exceed our caps.
     #[error("vault file asks for excessive key-derivation work ({0}); refusing to open it")]
     ExcessiveWork(String),

@@ -14,12 +14,14 @@
 
 mod batch;
 pub mod crypto;
+mod device;
 pub mod duplicates;
 mod error;
 pub mod folders;
 pub mod membership;
 pub mod model;
 pub mod path;
+mod record_shares;
 mod records;
 pub mod rotation_lock;
 pub mod search;
@@ -87,6 +89,11 @@ pub(crate) mod ad {
     }
     pub fn pending(record: &str) -> Vec<u8> {
         format!("keeper/v1/pending|{record}").into_bytes()
+    }
+    pub fn device_session(tenant: &str, user: &str, header: &[u8], context: &str) -> Vec<u8> {
+        let mut v = format!("keeper/v1/device-session|{tenant}|{user}|{context}|").into_bytes();
+        v.extend_from_slice(header);
+        v
     }
 }
 
@@ -386,39 +393,7 @@ impl LockedVault {
     /// users; [`VaultError::Corrupted`] when the key header or keys were
     /// damaged; [`VaultError::ExcessiveWork`] for hostile KDF parameters.
     pub fn unlock(self, email: Option<&str>, password: &SecretString) -> Result<Vault> {
-        let users = self.store.all_users()?;
-        let user = match email {
-            Some(e) => {
-                let e = e.trim().to_lowercase();
-                let mut matching: Vec<&UserRow> = users.iter().filter(|u| u.email == e).collect();
-                match matching.len() {
-                    0 => return Err(VaultError::UnknownUser(e)),
-                    1 => matching.remove(0),
-                    n => {
-                        return Err(VaultError::Ambiguous {
-                            kind: "user",
-                            name: e,
-                            count: n,
-                        });
-                    }
-                }
-            }
-            None => match users.as_slice() {
-                [only] => only,
-                [] => return Err(VaultError::Corrupted("the vault has no users".into())),
-                _ => {
-                    return Err(VaultError::Invalid(
-                        "this vault has several users; say which with KEEPER_USER or the config file's \"user\"".into(),
-                    ));
-                }
-            },
-        };
-        if user_checksum(user) != user.checksum {
-            return Err(VaultError::Corrupted(format!(
-                "the key header of {} is damaged",
-                user.email
-            )));
-        }
+        let user = self.select_user(email)?;
         let params = KdfParams::decode(&user.kdf)?;
         let kek = params.derive(password)?;
         let data_key = kek
@@ -428,6 +403,52 @@ impl LockedVault {
             )
             .ok_or(VaultError::WrongPassword)
             .and_then(|bytes| Key::from_slice(&bytes))?;
+        self.finish_unlock(&user, data_key, params.is_weak())
+    }
+
+    /// The user row to unlock as: `email`, or the only user when `None`;
+    /// its key header checked for damage.
+    fn select_user(&self, email: Option<&str>) -> Result<UserRow> {
+        let mut users = self.store.all_users()?;
+        let user = match email {
+            Some(e) => {
+                let e = e.trim().to_lowercase();
+                let mut matching: Vec<usize> =
+                    (0..users.len()).filter(|&i| users[i].email == e).collect();
+                match matching.len() {
+                    0 => return Err(VaultError::UnknownUser(e)),
+                    1 => users.swap_remove(matching.remove(0)),
+                    n => {
+                        return Err(VaultError::Ambiguous {
+                            kind: "user",
+                            name: e,
+                            count: n,
+                        });
+                    }
+                }
+            }
+            None => match users.len() {
+                1 => users.remove(0),
+                0 => return Err(VaultError::Corrupted("the vault has no users".into())),
+                _ => {
+                    return Err(VaultError::Invalid(
+                        "this vault has several users; say which with KEEPER_USER or the config file's \"user\"".into(),
+                    ));
+                }
+            },
+        };
+        if user_checksum(&user) != user.checksum {
+            return Err(VaultError::Corrupted(format!(
+                "the key header of {} is damaged",
+                user.email
+            )));
+        }
+        Ok(user)
+    }
+
+    /// Opens the user's private, team and shared-folder keys with the data
+    /// key and returns the unlocked vault.
+    fn finish_unlock(self, user: &UserRow, data_key: Key, weak_kdf: bool) -> Result<Vault> {
         let private =
             data_key.unwrap_key(&user.wrapped_private_key, &ad::private_key(&user.uid))?;
         let keypair = KeyPair::from_secret(&private);
@@ -453,7 +474,7 @@ impl LockedVault {
                     shared_folders,
                 },
             },
-            weak_kdf: params.is_weak(),
+            weak_kdf,
         })
     }
 }

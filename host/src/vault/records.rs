@@ -73,14 +73,8 @@ fn decrypt_row_if(
 ) -> Result<Option<Record>> {
     let uid = &row.record.uid;
     let tampered = |what: String| VaultError::Corrupted(format!("record {uid}: {what}"));
-    let holder_key = s.holder_key(&row.key.holder_uid)?;
-    let record_key = holder_key
-        .try_open(
-            &row.key.wrapped_key,
-            &ad::record_key(uid, &row.key.holder_uid),
-        )
-        .ok_or_else(|| tampered("its key failed authentication".into()))
-        .and_then(|k| Key::from_slice(&k))?;
+    let record_key =
+        open_record_key(s, row)?.ok_or_else(|| tampered("its key failed authentication".into()))?;
     let plain = open_payload(&record_key, &row.record)?;
     if !keep(&plain) {
         return Ok(None);
@@ -124,11 +118,27 @@ fn open_record_data(key: &Key, row: &RecordRow) -> Result<RecordData> {
 
 /// Unwraps the record key of a keyed row.
 pub(crate) fn record_key(s: &Session, row: &KeyedRecordRow) -> Result<Key> {
-    let holder_key = s.holder_key(&row.key.holder_uid)?;
-    holder_key.unwrap_key(
-        &row.key.wrapped_key,
-        &ad::record_key(&row.record.uid, &row.key.holder_uid),
-    )
+    open_record_key(s, row)?
+        .ok_or_else(|| VaultError::Corrupted("a ciphertext failed authentication".into()))
+}
+
+/// The record key of a keyed row: wrapped under the holder's key, or, for
+/// a record shared with this user directly (`share-record`), sealed to the
+/// user's public key. `None` when neither opens it.
+fn open_record_key(s: &Session, row: &KeyedRecordRow) -> Result<Option<Key>> {
+    let holder = &row.key.holder_uid;
+    let ad = ad::record_key(&row.record.uid, holder);
+    if let Some(bytes) = s.holder_key(holder)?.try_open(&row.key.wrapped_key, &ad) {
+        return Key::from_slice(&bytes).map(Some);
+    }
+    if *holder == s.user_uid {
+        return Ok(s
+            .ring
+            .keypair
+            .open_sealed_key(&row.key.wrapped_key, &ad)
+            .ok());
+    }
+    Ok(None)
 }
 
 /// Rows handed to a decryption worker at a time.

@@ -202,7 +202,13 @@ pub(super) fn mkdir(ctx: &Context, args: &MkdirArgs) -> anyhow::Result<ExitCode>
         can_edit: args.all || args.can_edit,
         can_share: args.all || args.can_share,
     });
+    let is_shared = shared.is_some();
     let uid = vault.mkdir(&args.folder, shared)?;
+    let vars = ctx.variables();
+    vars.set(crate::automation::variables::LAST_FOLDER_UID, &uid)?;
+    if is_shared {
+        vars.set(crate::automation::variables::LAST_SHARED_FOLDER_UID, &uid)?;
+    }
     println!("{uid}");
     Ok(ExitCode::SUCCESS)
 }

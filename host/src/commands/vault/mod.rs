@@ -15,8 +15,10 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::automation::Unlocked;
 use crate::cli::vault::VaultCommand;
 use crate::context::Context;
+use crate::login::Resumed;
 use crate::vault::crypto::{FAST_KDF_ENV, KdfParams};
 use crate::vault::{self, Vault};
 
@@ -24,6 +26,9 @@ use crate::vault::{self, Vault};
 pub const PASSWORD_ENV: &str = "KEEPER_PASSWORD";
 /// Environment variable choosing the user to unlock as (else the config's `user`).
 pub const USER_ENV: &str = "KEEPER_USER";
+/// Environment variable holding the new master password for
+/// `change-master-password`.
+pub const NEW_PASSWORD_ENV: &str = "KEEPER_NEW_MASTER_PASSWORD";
 
 /// Runs one vault command.
 ///
@@ -49,6 +54,7 @@ pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> anyhow::Result<ExitCode> 
         VaultCommand::Ln(a) => folders::ln(ctx, &a),
         VaultCommand::Rmdir(a) => folders::rmdir(ctx, &a),
         VaultCommand::ShareFolder(a) => folders::share_folder(ctx, &a),
+        VaultCommand::ShareRecord(a) => records::share_record(ctx, &a),
         VaultCommand::Search(a) => search::search(ctx, &a),
         VaultCommand::FindDuplicate(a) => search::find_duplicate(ctx, &a),
         VaultCommand::Export(a) => transfer::export(ctx, &a),
@@ -74,8 +80,21 @@ fn read_stdin_line() -> anyhow::Result<Option<String>> {
     Ok(Some(line))
 }
 
-/// Reads a secret: a terminal prompt (twice when `confirm`), else one line of stdin.
-fn read_secret(prompt: &str, confirm: bool) -> anyhow::Result<SecretString> {
+/// Reads a secret: a terminal prompt (twice when `confirm`), else one line
+/// of stdin (unless stdin carries the commands: then the controlling
+/// terminal, if there is one).
+fn read_secret(ctx: &Context, prompt: &str, confirm: bool) -> anyhow::Result<SecretString> {
+    if ctx.options.stdin_is_commands {
+        return rpassword::prompt_password(prompt)
+            .map(SecretString::from)
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "no master password: stdin carries the commands and there is no terminal to ask on; \
+                     set {PASSWORD_ENV}, put \"password\" in the config file, or turn on persistent login \
+                     (`keeper this-device persistent-login on`)"
+                )
+            });
+    }
     if std::io::stdin().is_terminal() {
         let first = SecretString::from(
             rpassword::prompt_password(prompt).context("cannot read the password")?,
@@ -114,12 +133,23 @@ fn master_password(ctx: &Context, confirm: bool) -> anyhow::Result<SecretString>
     {
         return Ok(p.clone());
     }
-    read_secret("Master password: ", confirm)
+    read_secret(ctx, "Master password: ", confirm)
+}
+
+/// A new master password: `KEEPER_NEW_MASTER_PASSWORD`, a prompt (twice),
+/// or a line of stdin.
+pub(crate) fn read_new_password(ctx: &Context) -> anyhow::Result<SecretString> {
+    if let Ok(p) = std::env::var(NEW_PASSWORD_ENV)
+        && !p.is_empty()
+    {
+        return Ok(SecretString::from(p));
+    }
+    read_secret(ctx, "New master password: ", true)
 }
 
 /// Key-derivation parameters for a new vault or user: tuned to about 0.75 s
 /// on this machine, or cheap ones (with a warning) under `KEEPER_TEST_FAST_KDF=1`.
-fn new_kdf_params() -> KdfParams {
+pub(crate) fn new_kdf_params() -> KdfParams {
     if std::env::var(FAST_KDF_ENV).is_ok_and(|v| v == "1") {
         eprintln!(
             "warning: {FAST_KDF_ENV}=1: using test-only key-derivation parameters; this vault's master \
@@ -130,14 +160,59 @@ fn new_kdf_params() -> KdfParams {
     KdfParams::calibrated(Duration::from_millis(750))
 }
 
-/// Opens and unlocks the vault in the data directory.
-pub(crate) fn unlock(ctx: &Context) -> anyhow::Result<Vault> {
+/// The vault in the data directory, unlocked: the one this process already
+/// unlocked, else with this device's persistent login session (unless
+/// `--new-login`), else with the master password (which, with persistent
+/// login on, starts a new session).
+pub(crate) fn unlock(ctx: &Context) -> anyhow::Result<Unlocked<'_>> {
     let path = vault::default_path(&ctx.data_dir);
-    let locked = Vault::open(&path)?;
-    let user = std::env::var(USER_ENV)
+    if let Some(held) = ctx.session.resume(&path)? {
+        return Ok(held);
+    }
+    let user = requested_user(ctx);
+    if !ctx.options.new_login && path.exists() {
+        match ctx.device().resume(&path, user.as_deref()) {
+            Ok(Resumed::Unlocked(vault)) => return Ok(ctx.session.start(*vault)?),
+            Ok(Resumed::Ended(why) | Resumed::Unavailable(why)) => {
+                eprintln!("warning: {why}; the master password is needed");
+            }
+            Ok(Resumed::Absent) => {}
+            Err(e) => eprintln!("warning: persistent login not used: {e}"),
+        }
+    }
+    let vault = password_unlock(ctx, user)?;
+    match ctx.device().start_session(&vault) {
+        Ok(warnings) => {
+            for w in warnings {
+                eprintln!("warning: {w}");
+            }
+        }
+        Err(e) => eprintln!("warning: no persistent login session was saved: {e}"),
+    }
+    Ok(ctx.session.start(vault)?)
+}
+
+/// [`unlock`], owning the vault (the next command reopens it).
+pub(crate) fn unlock_owned(ctx: &Context) -> anyhow::Result<Vault> {
+    unlock(ctx)?
+        .into_owned()
+        .context("the unlocked vault was already taken")
+}
+
+/// `KEEPER_USER`, else the config's `user`.
+fn requested_user(ctx: &Context) -> Option<String> {
+    std::env::var(USER_ENV)
         .ok()
         .filter(|u| !u.is_empty())
-        .or_else(|| ctx.config.user.clone());
+        .or_else(|| ctx.config.user.clone())
+}
+
+/// Opens the vault and unlocks it as `user` (else `KEEPER_USER`, the
+/// config's `user`, or the only user) with the master password.
+pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Result<Vault> {
+    let path = vault::default_path(&ctx.data_dir);
+    let locked = Vault::open(&path)?;
+    let user = user.or_else(|| requested_user(ctx));
     let password = master_password(ctx, false)?;
     let vault = locked.unlock(user.as_deref(), &password)?;
     if vault.has_weak_kdf() {

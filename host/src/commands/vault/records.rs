@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::{confirm, unlock};
 use crate::cli::Format;
 use crate::cli::vault::{
-    AddArgs, DownloadArgs, EditArgs, GetArgs, HistoryAction, HistoryArgs, RmArgs, UploadArgs,
+    AddArgs, DownloadArgs, EditArgs, GetArgs, HistoryAction, HistoryArgs, RecordShareAction,
+    RmArgs, ShareRecordArgs, UploadArgs,
 };
 use crate::context::Context;
 use crate::output::print_listing;
@@ -181,6 +182,54 @@ fn attach(vault: &mut Vault, uid: &str, files: &[PathBuf]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// `keeper share-record`.
+pub(super) fn share_record(ctx: &Context, args: &ShareRecordArgs) -> anyhow::Result<ExitCode> {
+    let mut vault = unlock(ctx)?;
+    let uid = vault.find_record(&args.record)?.uid;
+    for email in &args.email {
+        match args.action {
+            RecordShareAction::Grant => {
+                vault.share_record(&uid, email, args.write, args.share)?;
+                println!("Shared record {uid} with {email}");
+            }
+            RecordShareAction::Revoke => {
+                vault.unshare_record(&uid, email)?;
+                println!("Stopped sharing record {uid} with {email}");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The title (`-t`, or the one argument without `=`) and the field
+/// arguments (with `password=$GEN` for `-g`).
+fn title_and_fields(args: &AddArgs) -> anyhow::Result<(String, Vec<String>)> {
+    let mut fields = Vec::with_capacity(args.fields.len() + 1);
+    let mut title = args.title.clone();
+    for f in &args.fields {
+        if !f.contains('=') && title.is_none() {
+            title = Some(f.clone());
+        } else if !f.contains('=') {
+            bail!(
+                "{f:?} is not a field (`type=value`); the title is given once, with -t or as the one argument without `=`"
+            );
+        } else {
+            fields.push(f.clone());
+        }
+    }
+    if args.generate {
+        if args.password.is_some() {
+            bail!("-g generates the password; do not also give --pass");
+        }
+        fields.push("password=$GEN".into());
+    }
+    let title = title.map(|t| t.trim().to_string()).unwrap_or_default();
+    if title.is_empty() {
+        bail!("a record needs a title (-t TITLE, or the one argument without `=`)");
+    }
+    Ok((title, fields))
+}
+
 /// `keeper add`.
 pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
     let Some(rt) = types::find(&args.record_type) else {
@@ -191,13 +240,22 @@ pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
             known.join(", ")
         );
     };
-    if args.title.trim().is_empty() {
-        bail!("a record needs a title (-t)");
-    }
-    let mut data = RecordData::new(rt.id, args.title.trim());
-    let files = apply_args(&mut data, &args.fields, true)?;
+    let (title, fields) = title_and_fields(args)?;
+    let mut data = RecordData::new(rt.id, &title);
+    let files = apply_args(&mut data, &fields, true)?;
     if let Some(n) = &args.notes {
         data.notes = n.clone().into();
+    }
+    let now = now_ms();
+    for (kind, value) in [
+        ("login", &args.login),
+        ("url", &args.url),
+        ("password", &args.password),
+    ] {
+        if let Some(v) = value {
+            let custom = !types::is_slot(&data.record_type, kind);
+            data.set_field(custom, kind, None, vec![Value::String(v.clone())], now);
+        }
     }
     let mut vault = unlock(ctx)?;
     let tree = vault.folder_tree()?;
@@ -220,6 +278,8 @@ pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
     }
     let uid = vault.add_record(data, Some(&folder))?;
     attach(&mut vault, &uid, &files)?;
+    ctx.variables()
+        .set(crate::automation::variables::LAST_RECORD_UID, &uid)?;
     println!("{uid}");
     Ok(ExitCode::SUCCESS)
 }
@@ -353,7 +413,12 @@ pub(super) fn get(ctx: &Context, args: &GetArgs) -> anyhow::Result<ExitCode> {
     let vault = unlock(ctx)?;
     let record = vault.find_record(&args.record)?;
     let tree = vault.folder_tree()?;
-    print_record(&record, &tree, args.unmask, args.format)?;
+    print_record(
+        &record,
+        &tree,
+        args.unmask || ctx.options.unmask_all,
+        args.format,
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -500,11 +565,16 @@ pub(super) fn history(ctx: &Context, args: &HistoryArgs) -> anyhow::Result<ExitC
                 .iter()
                 .find(|r| r.revision == rev)
                 .with_context(|| format!("record {} has no revision {rev}", record.uid))?;
-            print_record(r, &vault.folder_tree()?, args.unmask, args.format)?;
+            print_record(
+                r,
+                &vault.folder_tree()?,
+                args.unmask || ctx.options.unmask_all,
+                args.format,
+            )?;
         }
         HistoryAction::Password => {
             let mask = |p: &str| {
-                if args.unmask {
+                if args.unmask || ctx.options.unmask_all {
                     p.to_string()
                 } else {
                     "********".to_string()

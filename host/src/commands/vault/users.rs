@@ -75,7 +75,7 @@ pub(super) fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<ExitCode> 
         UserCommand::Add { email } => {
             let password = match std::env::var(NEW_USER_PASSWORD_ENV) {
                 Ok(p) if !p.is_empty() => SecretString::from(p),
-                _ => read_secret(&format!("Master password for {email}: "), true)?,
+                _ => read_secret(ctx, &format!("Master password for {email}: "), true)?,
             };
             let user = vault.add_user(&email, &password, &new_kdf_params())?;
             println!("Added user {} ({})", user.email, user.uid);
