@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cli::{Format, PluginCommand};
 use crate::context::Context;
 use crate::output::print_listing;
-use crate::rotation::engine::NOOP;
+use crate::rotation::NOOP;
 use crate::runtime::{ArtifactCache, Capabilities, PluginPackage, Runtime, Source, registry};
 
 /// Runs a `keeper plugin` subcommand.

@@ -5,8 +5,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use secrecy::ExposeSecret as _;
-use zeroize::Zeroizing;
 
 use crate::cli::Format;
 use crate::cli::rotate::{AuditLogArgs, RotateArgs};
@@ -36,10 +34,7 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<ExitC
         },
         rules: args.rules.clone(),
         length: args.length,
-        password: args
-            .password
-            .as_ref()
-            .map(|p| Zeroizing::new(p.expose_secret().to_string())),
+        password: args.password.clone(),
         accept_host_key: args.accept_host_key,
         resume_only: args.resume,
         wait: args.wait,
@@ -127,7 +122,7 @@ fn print_reports(reports: &[Report], format: Format, print: bool) -> anyhow::Res
         .cloned()
         .map(|mut r| {
             if print {
-                r.password = r.new_password.as_ref().map(|p| p.to_string());
+                r.password = r.new_password.clone();
             }
             r
         })
@@ -155,7 +150,7 @@ fn print_reports(reports: &[Report], format: Format, print: bool) -> anyhow::Res
                 r.message.clone().unwrap_or_default(),
             ];
             if print {
-                row.push(r.password.clone().unwrap_or_default());
+                row.push(r.password.as_deref().cloned().unwrap_or_default());
             }
             row
         })

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use super::engine::record_size;
-use super::{Collected, PART_BYTES, PART_RECORDS, Request, stream};
+use super::{Collected, ImportError, PART_BYTES, PART_RECORDS, Request, stream};
 
 /// Runs an importer plugin over the source ([`super::stream`]) from
 /// synchronous code inside the tokio runtime, handing each batch to `sink`
@@ -23,8 +23,8 @@ pub fn stream_blocking(
     plugin_dir: &Path,
     cache_dir: &Path,
     request: &Request<'_>,
-    sink: impl FnMut(Collected) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    sink: impl FnMut(Collected) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
     let runtime = tokio::runtime::Handle::current();
     tokio::task::block_in_place(|| {
         pipeline(
@@ -43,7 +43,7 @@ pub fn collect_blocking(
     plugin_dir: &Path,
     cache_dir: &Path,
     request: &Request<'_>,
-) -> anyhow::Result<Collected> {
+) -> Result<Collected, ImportError> {
     let mut all = Collected::default();
     stream_blocking(plugin_dir, cache_dir, request, |part| {
         all.extend(part);
@@ -65,9 +65,9 @@ pub fn collect_blocking(
 ///
 /// The first error of `consume`, else of `produce`.
 pub fn pipeline(
-    produce: impl FnOnce(&mut dyn FnMut(Collected) -> anyhow::Result<()>) -> anyhow::Result<()> + Send,
-    mut consume: impl FnMut(Collected) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    produce: impl FnOnce(&mut dyn FnMut(Collected) -> Result<(), ImportError>) -> Result<(), ImportError> + Send,
+    mut consume: impl FnMut(Collected) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
     use std::sync::{Condvar, Mutex};
     /// Records and bytes handed over and not yet taken, and whether the
     /// consumer has stopped.
@@ -94,7 +94,7 @@ pub fn pipeline(
                 let mut ahead = gate
                     .ahead
                     .lock()
-                    .map_err(|_| anyhow::anyhow!("the import's writer panicked"))?;
+                    .map_err(|_| ImportError::WriterPanicked)?;
                 while !ahead.2
                     && (ahead.0 > 0 || ahead.1 > 0)
                     && (ahead.0 + records > PART_RECORDS || ahead.1 + bytes > PART_BYTES)
@@ -102,16 +102,16 @@ pub fn pipeline(
                     ahead = gate
                         .taken
                         .wait(ahead)
-                        .map_err(|_| anyhow::anyhow!("the import's writer panicked"))?;
+                        .map_err(|_| ImportError::WriterPanicked)?;
                 }
                 if ahead.2 {
-                    anyhow::bail!("the import's writer stopped");
+                    return Err(ImportError::WriterStopped);
                 }
                 ahead.0 += records;
                 ahead.1 += bytes;
                 drop(ahead);
                 tx.send(part)
-                    .map_err(|_| anyhow::anyhow!("the import's writer stopped"))
+                    .map_err(|_| ImportError::WriterStopped)
             })
         });
         let release = |records: usize, bytes: usize, stop: bool| {
@@ -136,7 +136,7 @@ pub fn pipeline(
         drop(rx);
         let produced = producer
             .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("the import's reader panicked")));
+            .unwrap_or(Err(ImportError::ReaderPanicked));
         consumed.and(produced)
     })
 }
@@ -144,7 +144,7 @@ pub fn pipeline(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vault::{NewRecord, RecordData};
+    use crate::vault::{NewRecord, RecordData, VaultError};
 
     fn part(title: &str) -> Collected {
         Collected {
@@ -178,19 +178,23 @@ mod tests {
             },
             |p| {
                 if p.records[0].data.title == "3" {
-                    anyhow::bail!("disk full");
+                    return Err(VaultError::Storage("disk full".into()).into());
                 }
                 Ok(())
             },
         )
         .expect_err("the writer's error");
-        assert_eq!(err.to_string(), "disk full");
+        assert_eq!(err.to_string(), "vault storage error: disk full");
         assert!(
             produced.load(std::sync::atomic::Ordering::Relaxed) < 100_000,
             "the reader stopped"
         );
 
-        let err = pipeline(|_| anyhow::bail!("bad source"), |_| Ok(())).expect_err("reader error");
+        let err = pipeline(
+            |_| Err(VaultError::Invalid("bad source".into()).into()),
+            |_| Ok(()),
+        )
+        .expect_err("reader error");
         assert_eq!(err.to_string(), "bad source");
     }
 }

@@ -49,6 +49,7 @@
 
 pub mod bridge;
 pub mod engine;
+mod error;
 pub mod keeper_json;
 pub mod oversize;
 pub mod run;
@@ -65,6 +66,8 @@ use crate::vault::crypto;
 use crate::vault::membership::{Permission, SharedFolderEntry, TeamEntry};
 use crate::vault::model::{fields, now_ms};
 use crate::vault::{FolderSpec, NewAttachment, NewRecord, RecordData};
+
+pub use error::ImportError;
 
 /// What the user asked for.
 #[derive(Debug, Default)]
@@ -144,15 +147,14 @@ pub async fn stream(
     plugin_dir: &Path,
     cache_dir: &Path,
     request: &Request<'_>,
-    mut sink: impl FnMut(Collected) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
+    mut sink: impl FnMut(Collected) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
     let package = registry::find(plugin_dir, request.format)?;
     if package.manifest.kind != Kind::Importer {
-        anyhow::bail!(
-            "plugin {} is a {}, not an importer",
-            package.manifest.id(),
-            package.manifest.kind
-        );
+        return Err(ImportError::NotAnImporter {
+            plugin: package.manifest.id(),
+            kind: package.manifest.kind,
+        });
     }
     let runtime = Runtime::new(ArtifactCache::new(cache_dir.to_path_buf()))?;
     let plugin = runtime.load(&package)?;
@@ -162,12 +164,14 @@ pub async fn stream(
     let input = if request.source == "-" {
         InputSource::new(std::io::stdin(), None)
     } else if path.is_file() {
-        let file = std::fs::File::open(path)
-            .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+        let file = std::fs::File::open(path).map_err(|error| ImportError::Open {
+            path: path.to_path_buf(),
+            error,
+        })?;
         let size = file.metadata().ok().map(|m| m.len());
         InputSource::new(file, size)
     } else if info.reads_input && !request.source.contains('@') {
-        anyhow::bail!("{} does not exist", path.display());
+        return Err(ImportError::Missing(path.to_path_buf()));
     } else {
         InputSource::new(std::io::empty(), Some(0))
     };
@@ -198,7 +202,7 @@ pub async fn stream(
     if let Some(server) = request.server {
         // The user's server replaces the granted origin; nothing else opens.
         let origin = Origin::parse(server.trim_end_matches('/'))
-            .map_err(|e| anyhow::anyhow!("--lastpass-server: {e}"))?;
+            .map_err(ImportError::Server)?;
         call.http_origins = Some(vec![origin]);
     }
     call.http_cache = request.file_cache.clone();

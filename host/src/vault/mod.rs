@@ -591,8 +591,8 @@ mod tests {
             .add_record(RecordData::new("login", "b"), None)
             .expect("add");
         let state = |new: &str| PendingRotation {
-            new_password: new.into(),
-            old_password: "old".into(),
+            new_password: zeroize::Zeroizing::new(new.into()),
+            old_password: zeroize::Zeroizing::new("old".into()),
             plugin: "noop".into(),
             target: String::new(),
             started: 1,
@@ -616,13 +616,13 @@ mod tests {
         assert_eq!(
             v.pending_rotation(&a)
                 .expect("read")
-                .map(|p| p.new_password.clone()),
+                .map(|p| p.new_password.to_string()),
             Some("new-a".into())
         );
         assert_eq!(
             v.pending_rotation(&b)
                 .expect("read")
-                .map(|p| p.new_password.clone()),
+                .map(|p| p.new_password.to_string()),
             Some("new-b".into())
         );
 
@@ -653,7 +653,7 @@ mod tests {
         assert_eq!(
             v.pending_rotation(&a)
                 .expect("read")
-                .map(|p| p.new_password.clone()),
+                .map(|p| p.new_password.to_string()),
             Some("new-a".into()),
             "untouched"
         );
@@ -695,11 +695,11 @@ mod tests {
         let prepared = |kind: &str, label: Option<&str>, value: &str| PreparedField {
             kind: kind.into(),
             label: label.map(str::to_string),
-            values: vec![value.into()],
+            values: zeroize::Zeroizing::new(vec![value.into()]),
         };
         let state = PendingRotation {
-            new_password: "New-pass-2".into(),
-            old_password: "Old-pass-1".into(),
+            new_password: zeroize::Zeroizing::new("New-pass-2".into()),
+            old_password: zeroize::Zeroizing::new("Old-pass-1".into()),
             plugin: "mysql".into(),
             target: "db1:3306".into(),
             started: 1,

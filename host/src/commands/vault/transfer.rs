@@ -119,6 +119,7 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
         stream_blocking(&ctx.plugin_dir(), &ctx.cache_dir(), &request, |part| {
             Ok(run.take(&mut vault, part)?)
         })
+        .map_err(anyhow::Error::from)
     };
     let finished = read
         .and_then(|()| Ok(run.finish(&mut vault)?))

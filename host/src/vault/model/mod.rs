@@ -382,9 +382,9 @@ pub struct RecordSummary {
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct PendingRotation {
     /// The new password being set.
-    pub new_password: String,
+    pub new_password: Zeroizing<String>,
     /// The password before the rotation.
-    pub old_password: String,
+    pub old_password: Zeroizing<String>,
     /// Plugin name (and version).
     pub plugin: String,
     /// Target (host:port…).
@@ -408,8 +408,8 @@ pub struct PreparedField {
     /// Field label, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Values as text.
-    pub values: Vec<String>,
+    /// Values as text (secret: a private key, say).
+    pub values: Zeroizing<Vec<String>>,
 }
 
 impl PreparedField {
@@ -429,18 +429,6 @@ impl PreparedField {
                 _ => Value::String(v.clone()),
             })
             .collect()
-    }
-}
-
-impl Drop for PendingRotation {
-    fn drop(&mut self) {
-        self.new_password.zeroize();
-        self.old_password.zeroize();
-        for field in &mut self.prepared {
-            for value in &mut field.values {
-                value.zeroize();
-            }
-        }
     }
 }
 
@@ -549,11 +537,11 @@ mod prepared_tests {
         let f = PreparedField {
             kind: "keyPair".into(),
             label: None,
-            values: vec![
+            values: Zeroizing::new(vec![
                 r#"{"privateKey":"k","publicKey":"p"}"#.into(),
                 "plain".into(),
                 "42".into(),
-            ],
+            ]),
         };
         let v = f.json_values();
         assert_eq!(v[0]["publicKey"], "p");

@@ -283,8 +283,8 @@ mod tests {
 
     fn pending(new: &str) -> PendingRotation {
         PendingRotation {
-            new_password: new.into(),
-            old_password: "old".into(),
+            new_password: zeroize::Zeroizing::new(new.into()),
+            old_password: zeroize::Zeroizing::new("old".into()),
             plugin: "noop".into(),
             target: String::new(),
             started: 1,
