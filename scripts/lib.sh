@@ -82,9 +82,18 @@ ensure_postgresql() {
             as_root setpriv --reuid=postgres --regid=postgres --clear-groups -- \
                 "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C >/dev/null
         fi
+        # TLS offered (as Debian's own cluster does) for the store's
+        # sslmode tests: a self-signed certificate made here.
+        if [ ! -s "$data/server.crt" ]; then
+            command -v openssl >/dev/null || apt_install openssl
+            as_root openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
+                -keyout "$data/server.key" -out "$data/server.crt" >/dev/null 2>&1
+            as_root chown postgres:postgres "$data/server.key" "$data/server.crt"
+            as_root chmod 600 "$data/server.key"
+        fi
         as_root setpriv --reuid=postgres --regid=postgres --clear-groups -- \
             "$bin/pg_ctl" -D "$data" -l "$data/server.log" -w \
-            -o "-c listen_addresses=127.0.0.1 -p 5432 -k /run/postgresql" start >/dev/null
+            -o "-c listen_addresses=127.0.0.1 -p 5432 -k /run/postgresql -c ssl=on" start >/dev/null
     fi
     psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc 'select 1' >/dev/null 2>&1 || {
         echo "PostgreSQL is not reachable on 127.0.0.1:5432 as postgres" >&2; return 1; }

@@ -13,6 +13,10 @@ use crate::cli::GlobalArgs;
 pub use crate::config::Config;
 use crate::config::{self, Proxy};
 use crate::login::Device;
+use crate::vault::Location;
+
+/// Environment variable naming the vault's store (as `--store`).
+pub const STORE_ENV: &str = "KEEPER_STORE";
 
 /// How this invocation runs, from the command line and the configuration.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +50,11 @@ pub struct Context {
     pub config_warnings: Vec<String>,
     /// Options from the command line and the configuration.
     pub options: Options,
+    /// Where the vault is, as given: `--store`, else `KEEPER_STORE`, else
+    /// the config's `store`; `None`: `<data dir>/vault.db`.
+    pub store: Option<String>,
+    /// Whether `store` came from the command line (`init` then saves it).
+    pub store_from_args: bool,
     /// The unlocked vault and the variables, shared by every command of
     /// this process.
     pub(crate) session: Session,
@@ -80,7 +89,15 @@ impl Context {
             proxy,
             stdin_is_commands: false,
         };
+        let store = global
+            .store
+            .clone()
+            .or_else(|| std::env::var(STORE_ENV).ok())
+            .or_else(|| loaded.config.store.clone())
+            .filter(|s| !s.trim().is_empty());
         Ok(Self {
+            store_from_args: global.store.is_some(),
+            store,
             data_dir,
             config_path,
             config: loaded.config,
@@ -88,6 +105,19 @@ impl Context {
             options,
             session: Session::default(),
         })
+    }
+
+    /// Where the vault is: the store given (`--store`, `KEEPER_STORE`, the
+    /// config's `store`), else `<data dir>/vault.db`.
+    ///
+    /// # Errors
+    ///
+    /// A malformed store URL (the message never shows its password).
+    pub fn vault_location(&self) -> anyhow::Result<Location> {
+        match &self.store {
+            Some(s) => Ok(Location::parse(s)?),
+            None => Ok(Location::File(crate::vault::default_path(&self.data_dir))),
+        }
     }
 
     /// `<data dir>/plugins`: installed third-party plugins, one folder each.

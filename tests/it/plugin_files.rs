@@ -255,6 +255,7 @@ fn keeper_runs_plugins_under_an_address_space_limit() {
             .env("KEEPER_TEST_FAST_KDF", "1")
             .env_remove("KEEPER_CONFIG_FILE")
             .env_remove("KEEPER_LOG");
+        k.apply_store(&mut cmd);
         let out = run_within(cmd, Duration::from_secs(120));
         let (stdout, stderr) = (
             String::from_utf8_lossy(&out.stdout),

@@ -163,6 +163,7 @@ fn unixpasswd_passwd_as_the_account_itself() {
             .env("PATH", "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
             .env("HOME", &account.home)
             .env("KEEPER_DATA_DIR", k.data_dir())
+            .envs(k.store_url().map(|url| ("KEEPER_STORE", url)))
             .env("KEEPER_PASSWORD", PW)
             .env("KEEPER_TEST_FAST_KDF", "1")
             .stdin(Stdio::null())

@@ -131,9 +131,17 @@ fn text(out: &Output) -> String {
     )
 }
 
-/// The record's rotation lock row, read straight from the vault file:
+/// The record's rotation lock row, read straight from the vault file (or
+/// the database):
 /// `(pid, heartbeat)`.
 fn lock_row(k: &Keeper, uid: &str) -> Option<(i64, i64)> {
+    if k.on_postgres() {
+        let row = k.sql(&format!(
+            "SELECT pid, heartbeat FROM keeper.rotation_locks WHERE record_uid = '{uid}'"
+        ))?;
+        let (pid, heartbeat) = row.split_once('|')?;
+        return Some((pid.parse().ok()?, heartbeat.parse().ok()?));
+    }
     let conn = rusqlite::Connection::open_with_flags(
         k.data_dir().join("vault.db"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

@@ -85,7 +85,8 @@ fn every_example_command_line_runs_as_written() {
     std::fs::write(dir.join("test.cmd"), TEST_CMD).expect("test.cmd");
 
     // $ cat test.cmd | keeper --batch-mode -    -> aborted at the failing upload
-    let run = Run(std::process::Command::new("sh")
+    let run = Run(k
+        .apply_store(&mut std::process::Command::new("sh"))
         .arg("-c")
         .arg("cat test.cmd | keeper --batch-mode -")
         .current_dir(dir)
@@ -128,7 +129,8 @@ fn every_example_command_line_runs_as_written() {
     );
 
     // (echo ls -l && echo whoami && echo tree) | keeper --batch-mode -
-    let run = Run(std::process::Command::new("sh")
+    let run = Run(k
+        .apply_store(&mut std::process::Command::new("sh"))
         .arg("-c")
         .arg("(echo ls -l && echo whoami && echo tree) | keeper --batch-mode -")
         .current_dir(dir)

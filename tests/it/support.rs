@@ -5,16 +5,66 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// A `keeper` installation in a temporary data directory.
+/// A `keeper` installation in a temporary data directory; with
+/// `KEEPER_TEST_STORE=postgres`, its vault is in a fresh PostgreSQL
+/// database instead of `vault.db` (the test matrix: `scripts/test` runs
+/// the suite both ways).
 pub struct Keeper {
     dir: tempfile::TempDir,
+    store: Option<TestDb>,
 }
 
 impl Keeper {
-    /// A fresh, empty data directory.
+    /// A fresh, empty data directory (and database, on PostgreSQL).
     pub fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("create temp dir"),
+            store: on_postgres().then(TestDb::new),
+        }
+    }
+
+    /// Whether this run keeps vaults on PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The vault's store URL on PostgreSQL.
+    pub fn store_url(&self) -> Option<String> {
+        self.store.as_ref().map(|db| db.url.to_url_string())
+    }
+
+    /// On PostgreSQL: the first row of `query` through `psql`, columns
+    /// joined by `|` (`None` without a row).
+    pub fn sql(&self, query: &str) -> Option<String> {
+        let url = self.store_url().expect("sql() is for the PostgreSQL store");
+        let out = Command::new("psql")
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", query])
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.lines().next().filter(|l| !l.is_empty()).map(str::to_string)
+    }
+
+    /// `false` (and a note) on PostgreSQL: for tests of the SQLite file
+    /// itself, which the SQLite pass of the matrix runs.
+    pub fn has_vault_file(&self) -> bool {
+        if self.on_postgres() {
+            eprintln!("not on PostgreSQL: this test reads or damages the SQLite file");
+        }
+        !self.on_postgres()
+    }
+
+    /// Points `cmd` at this fixture's store (`KEEPER_STORE`), for
+    /// commands not made by [`Keeper::cmd`].
+    pub fn apply_store<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        match self.store_url() {
+            Some(url) => cmd.env("KEEPER_STORE", url),
+            None => cmd.env_remove("KEEPER_STORE"),
         }
     }
 
@@ -33,6 +83,7 @@ impl Keeper {
             .env("KEEPER_DATA_DIR", self.dir.path())
             .args(args)
             .stdin(Stdio::null());
+        self.apply_store(&mut cmd);
         cmd
     }
 
@@ -126,4 +177,42 @@ pub fn keeper_bin() -> PathBuf {
         bin.display()
     );
     bin
+}
+
+/// Whether `KEEPER_TEST_STORE=postgres` asks for vaults on PostgreSQL.
+pub fn on_postgres() -> bool {
+    match std::env::var("KEEPER_TEST_STORE").as_deref() {
+        Ok("postgres") => true,
+        Ok("" | "sqlite") | Err(_) => false,
+        Ok(other) => panic!("KEEPER_TEST_STORE={other:?}: use postgres or sqlite"),
+    }
+}
+
+/// A fresh database `keeper_test_<random>` on the test server
+/// (`KEEPER_TEST_PG`, default postgres://postgres@127.0.0.1:5432),
+/// dropped with the fixture.
+pub struct TestDb {
+    pub url: keeper::vault::store::postgres::PgUrl,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        use keeper::vault::store::postgres::{PgUrl, create_database};
+        let server = std::env::var("KEEPER_TEST_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let mut random = [0u8; 8];
+        keeper::vault::crypto::fill_random(&mut random);
+        let name = format!("keeper_test_{}", hex::encode(random));
+        let url = PgUrl::parse(&server)
+            .expect("KEEPER_TEST_PG")
+            .with_dbname(&name);
+        create_database(&url).expect("create a test database (is PostgreSQL running?)");
+        Self { url }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let _ = keeper::vault::store::postgres::drop_database(&self.url);
+    }
 }

@@ -128,7 +128,18 @@ fn wrong_password_fails_and_writes_nothing() {
     add(&k, &["-t", "Web", "login=alice", "password=pw1"]);
     kp(&k, &["ls"]).ok();
     let db = k.data_dir().join("vault.db");
-    let before = std::fs::read(&db).expect("read vault");
+    // The whole file, or on PostgreSQL a digest of every row.
+    let snapshot = || match k.on_postgres() {
+        false => std::fs::read(&db).expect("read vault"),
+        true => k
+            .sql(
+                "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM \
+                 (SELECT * FROM keeper.records) t",
+            )
+            .unwrap_or_default()
+            .into_bytes(),
+    };
+    let before = snapshot();
     let run = run_as(
         &k,
         None,
@@ -146,7 +157,7 @@ fn wrong_password_fails_and_writes_nothing() {
         "the password leaked into the error"
     );
     assert_eq!(
-        std::fs::read(&db).expect("read vault"),
+        snapshot(),
         before,
         "the vault file changed"
     );
@@ -909,8 +920,16 @@ fn attachments_round_trip() {
     )
     .ok();
     assert_eq!(std::fs::read(out.join("report.bin")).expect("read"), bytes);
-    // The vault file does not hold the plaintext.
-    let db = std::fs::read(k.data_dir().join("vault.db")).expect("read");
+    // The vault file (or database) does not hold the plaintext.
+    let db = match k.on_postgres() {
+        false => std::fs::read(k.data_dir().join("vault.db")).expect("read"),
+        true => hex::decode(
+            k.sql("SELECT encode(string_agg(data, ''::bytea), 'hex') FROM keeper.attachments")
+                .expect("an attachment row"),
+        )
+        .expect("hex"),
+    };
+    assert!(!db.is_empty());
     assert!(!db.windows(64).any(|w| w == &bytes[1000..1064]));
     let second = k.data_dir().join("notes.txt");
     std::fs::write(&second, "hello").expect("write");

@@ -7,12 +7,12 @@
 //! in-memory seal of the data key (a random key that never leaves this
 //! process), so neither the password nor Argon2 is needed again.
 
-use std::path::Path;
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::variables::Variables;
 use crate::vault::crypto::Key;
-use crate::vault::{Result, Vault, VaultError};
+use crate::vault::{Location, Result, Vault, VaultError};
 
 /// What reopens the vault without a password: the data key sealed under a
 /// key only this process has.
@@ -49,14 +49,14 @@ impl Session {
 
     /// The vault unlocked earlier in this process, if any: the held one
     /// (its shared keys re-read, in case another process granted some), or
-    /// the file at `path` reopened with the in-memory seal.
+    /// the vault at `location` reopened with the in-memory seal.
     ///
     /// # Errors
     ///
     /// Vault errors; when the seal no longer opens the vault (the master
     /// password changed meanwhile) the login is forgotten and `Ok(None)`
     /// returned.
-    pub fn resume(&self, path: &Path) -> Result<Option<Unlocked<'_>>> {
+    pub fn resume(&self, location: &Location) -> Result<Option<Unlocked<'_>>> {
         if let Some(mut vault) = lock(&self.vault).take() {
             vault.reload_keys()?;
             return Ok(Some(self.hold(vault)));
@@ -65,7 +65,7 @@ impl Session {
         let Some(r) = reopen.as_ref() else {
             return Ok(None);
         };
-        let opened = Vault::open(path)
+        let opened = Vault::open_at(location)
             .and_then(|v| v.unlock_with_device(Some(&r.email), &r.key, &r.sealed, CONTEXT));
         drop(reopen);
         match opened {
@@ -174,10 +174,11 @@ mod tests {
     #[test]
     fn one_unlock_serves_many_commands_and_survives_a_taken_vault() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("v.db");
+        let file = dir.path().join("v.db");
+        let path = Location::File(file.clone());
         let pw = SecretString::from("pw".to_string());
         let vault =
-            Vault::create(&path, "a@b.c", &pw, &KdfParams::insecure_fast()).expect("create");
+            Vault::create(&file, "a@b.c", &pw, &KdfParams::insecure_fast()).expect("create");
         let session = Session::default();
         assert!(session.resume(&path).expect("resume").is_none());
         drop(session.start(vault).expect("start"));

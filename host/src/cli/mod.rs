@@ -85,6 +85,12 @@ pub struct GlobalArgs {
         help_heading = "Global options"
     )]
     pub proxy: Option<String>,
+    /// Where the vault is: postgres://user@host:port/db[?sslmode=require]
+    /// for a team vault on PostgreSQL, or a file path. Default: the
+    /// KEEPER_STORE variable, else the config's "store" (which `init
+    /// --store` writes), else <data dir>/vault.db.
+    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
+    pub store: Option<String>,
 }
 
 /// The commands.

@@ -340,7 +340,8 @@ pub(crate) fn set(
 
 /// `keeper shell`: log in, then read and run lines until `quit` or Ctrl-D.
 async fn shell(ctx: &Context) -> anyhow::Result<ExitCode> {
-    if crate::vault::default_path(&ctx.data_dir).exists() {
+    let location = ctx.vault_location()?;
+    if location.file().is_none_or(std::path::Path::exists) {
         if let Err(err) = super::vault::unlock(ctx) {
             super::print_error(&err);
         }
@@ -392,8 +393,10 @@ fn names(ctx: &Context) -> Names {
     if !ctx.session.is_logged_in() {
         return Names::default();
     }
-    let path = crate::vault::default_path(&ctx.data_dir);
-    let Ok(Some(vault)) = ctx.session.resume(&path) else {
+    let Ok(location) = ctx.vault_location() else {
+        return Names::default();
+    };
+    let Ok(Some(vault)) = ctx.session.resume(&location) else {
         return Names::default();
     };
     let titles = vault

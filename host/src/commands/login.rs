@@ -46,7 +46,7 @@ pub(crate) fn whoami(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> 
     let user = vault.user();
     let rows = vec![
         ("User", user.email.clone()),
-        ("Vault", vault.path().display().to_string()),
+        ("Vault", vault.location().to_string()),
         ("Data directory", ctx.data_dir.display().to_string()),
         ("Config file", ctx.config_path.display().to_string()),
         ("Device", state.name.clone()),
@@ -56,7 +56,7 @@ pub(crate) fn whoami(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> 
     ];
     let value = json!({
         "user": user.email,
-        "vault": vault.path(),
+        "vault": vault.location().to_string(),
         "data_dir": ctx.data_dir,
         "config_file": ctx.config_path,
         "device_name": state.name,

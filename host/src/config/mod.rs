@@ -45,6 +45,7 @@ const KNOWN: &[&str] = &[
     "persistent_login",
     "ip_auto_approve",
     "rotation_min_length",
+    "store",
 ];
 
 /// Commander keys that only mean something to Keeper's servers (region,
@@ -104,6 +105,10 @@ pub struct Config {
     /// The shortest password `rotate` sets (default 12); `--min-length`
     /// overrides it.
     pub rotation_min_length: Option<usize>,
+    /// Where the vault is: a `postgres://…` URL (a team vault) or a file
+    /// path; default `<data dir>/vault.db`. `--store` and `KEEPER_STORE`
+    /// override it; `keeper init --store URL` writes it.
+    pub store: Option<String>,
 }
 
 /// A configuration file that was found and read.
@@ -266,6 +271,7 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<Config, ConfigError> {
             .value()?
             .unwrap_or(false),
         rotation_min_length: get("rotation_min_length", "a whole number of characters").value()?,
+        store: get("store", "a postgres:// URL or a file path").value()?,
     })
 }
 

@@ -37,7 +37,7 @@ use keystore::{KeyStore, Storage};
 
 use crate::config::{self, Config};
 use crate::vault::crypto::{self, Key};
-use crate::vault::{Vault, VaultError};
+use crate::vault::{Location, Vault, VaultError};
 
 /// What `config.json` says about this device.
 #[derive(Debug, Clone)]
@@ -255,7 +255,7 @@ impl Device {
         Ok(())
     }
 
-    /// Opens the vault at `vault_path` with the persistent session, when
+    /// Opens the vault at `vault` with the persistent session, when
     /// there is one for `user` (`None`: whoever the session belongs to).
     /// An expired or invalid session is cleared and reported as
     /// [`Resumed::Ended`].
@@ -264,7 +264,7 @@ impl Device {
     ///
     /// Configuration and key-storage errors; vault errors other than an
     /// ended session.
-    pub fn resume(&self, vault_path: &Path, user: Option<&str>) -> Result<Resumed, LoginError> {
+    pub fn resume(&self, vault: &Location, user: Option<&str>) -> Result<Resumed, LoginError> {
         let c = config::load(&self.config_path)?.config;
         let state = state_of(&c)?;
         let (Some(device), Some(code), true) = (
@@ -303,7 +303,7 @@ impl Device {
                 "the persistent login session's device key is gone".into(),
             ));
         };
-        let locked = Vault::open(vault_path)?;
+        let locked = Vault::open_at(vault)?;
         let vault = match locked.unlock_with_device(
             state.user.as_deref(),
             &key,
@@ -437,17 +437,17 @@ mod tests {
         .expect("config");
         let device = Device::new(dir.path(), &config_path);
         assert!(matches!(
-            device.resume(&vault_path, None),
+            device.resume(&Location::File(vault_path.clone()), None),
             Ok(Resumed::Absent)
         ));
         device.set_persistent_login(true, &vault).expect("on");
         assert!(matches!(
-            device.resume(&vault_path, None),
+            device.resume(&Location::File(vault_path.clone()), None),
             Ok(Resumed::Unlocked(_))
         ));
         // Another user's request does not use (or end) it.
         assert!(matches!(
-            device.resume(&vault_path, Some("x@y.z")),
+            device.resume(&Location::File(vault_path.clone()), Some("x@y.z")),
             Ok(Resumed::Absent)
         ));
         // An edited expiry no longer opens it.
@@ -463,7 +463,7 @@ mod tests {
         })
         .expect("forge");
         assert!(matches!(
-            device.resume(&vault_path, None),
+            device.resume(&Location::File(vault_path.clone()), None),
             Ok(Resumed::Ended(_))
         ));
         assert!(
@@ -499,7 +499,7 @@ mod tests {
             );
         })
         .expect("expired");
-        match device.resume(&vault_path, None) {
+        match device.resume(&Location::File(vault_path.clone()), None) {
             Ok(Resumed::Ended(why)) => assert!(why.contains("expired"), "{why}"),
             other => panic!("expected an expired session, got {other:?}"),
         }
@@ -518,7 +518,7 @@ mod tests {
         })
         .expect("restore old copy");
         assert!(matches!(
-            device.resume(&vault_path, None),
+            device.resume(&Location::File(vault_path.clone()), None),
             Ok(Resumed::Ended(_))
         ));
     }

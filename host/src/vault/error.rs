@@ -7,12 +7,13 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum VaultError {
-    /// No vault file exists at the path.
+    /// No vault exists at the location (a file path, or a database URL
+    /// without its password).
     #[error("no vault at {0}; create one with `keeper init --user EMAIL`")]
-    NoVault(PathBuf),
-    /// `create` was asked to write over an existing file.
+    NoVault(String),
+    /// `create` was asked to write over an existing file or database vault.
     #[error("{0} already exists; refusing to overwrite it")]
-    AlreadyExists(PathBuf),
+    AlreadyExists(String),
     /// The file is not SQLite, or is SQLite but not a keeper vault.
     #[error("{path} is not a keeper vault ({reason}); it was left untouched")]
     Foreign {
@@ -64,6 +65,11 @@ pub enum VaultError {
     /// Another writer changed the item since it was read.
     #[error("{0} was changed by another process; retry")]
     Conflict(String),
+    /// The database kept refusing the transaction because of concurrent
+    /// ones (PostgreSQL serialization failures or deadlocks), even after
+    /// retries with backoff; nothing was written.
+    #[error("the vault is busy with concurrent writes ({0}); nothing was written; retry")]
+    Contended(String),
     /// The current user may not do this.
     #[error("permission denied: {0}")]
     Denied(String),

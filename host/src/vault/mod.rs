@@ -48,7 +48,7 @@ pub use users::{Grantee, RecordRights, TeamInfo, UserInfo};
 
 use crypto::{KdfParams, Key, KeyPair};
 pub use store::Flush;
-use store::sqlite::SqliteStore;
+pub use store::Location;
 use store::{HolderKind, Store, StoreRead, StoreTx, TenantRow, UserRow};
 
 /// File name of the vault inside the data directory.
@@ -140,13 +140,13 @@ impl Session {
 /// An opened but still locked vault file.
 pub struct LockedVault {
     store: Box<dyn Store>,
-    path: PathBuf,
+    location: Location,
 }
 
 impl std::fmt::Debug for LockedVault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockedVault")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +154,7 @@ impl std::fmt::Debug for LockedVault {
 /// An unlocked vault: the store plus one user's keys.
 pub struct Vault {
     store: Box<dyn Store>,
-    path: PathBuf,
+    location: Location,
     s: Session,
     weak_kdf: bool,
 }
@@ -162,7 +162,7 @@ pub struct Vault {
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("path", &self.path)
+            .field("location", &self.location)
             .field("user", &self.s.email)
             .finish_non_exhaustive()
     }
@@ -235,6 +235,23 @@ impl Vault {
         password: &SecretString,
         params: &KdfParams,
     ) -> Result<Vault> {
+        Self::create_at(&Location::File(path.to_path_buf()), email, password, params)
+    }
+
+    /// Creates a vault at `location` (a file or a PostgreSQL database) with
+    /// one tenant ("default") and its first user.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::AlreadyExists`] when a vault (or, for a file, anything)
+    /// is there already; [`VaultError::Invalid`] for a bad e-mail; storage
+    /// and connection errors.
+    pub fn create_at(
+        location: &Location,
+        email: &str,
+        password: &SecretString,
+        params: &KdfParams,
+    ) -> Result<Vault> {
         validate_email(email)?;
         if password.expose_secret().is_empty() {
             return Err(VaultError::Invalid(
@@ -248,13 +265,13 @@ impl Vault {
             created: now_ms(),
         };
         let (user, data_key, keypair) = new_user_row(&tenant.uid, email, password, params)?;
-        let store = SqliteStore::create(path, &mut |tx: &mut dyn StoreTx| {
+        let store = store::create(location, &mut |tx: &mut dyn StoreTx| {
             tx.insert_tenant(&tenant)?;
             tx.insert_user(&user)
         })?;
         Ok(Vault {
-            store: Box::new(store),
-            path: path.to_path_buf(),
+            store,
+            location: location.clone(),
             s: Session {
                 tenant_uid: tenant.uid.clone(),
                 user_uid: user.uid.clone(),
@@ -278,16 +295,26 @@ impl Vault {
     /// [`VaultError::NoVault`], [`VaultError::Foreign`],
     /// [`VaultError::Corrupted`], [`VaultError::UnsupportedVersion`].
     pub fn open(path: &Path) -> Result<LockedVault> {
-        let store = SqliteStore::open(path)?;
+        Self::open_at(&Location::File(path.to_path_buf()))
+    }
+
+    /// Opens the vault at `location` (a file or a PostgreSQL database)
+    /// without unlocking it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::open`]; connection errors for a database.
+    pub fn open_at(location: &Location) -> Result<LockedVault> {
+        let store = store::open(location)?;
         Ok(LockedVault {
-            store: Box::new(store),
-            path: path.to_path_buf(),
+            store,
+            location: location.clone(),
         })
     }
 
-    /// The vault file.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the vault is.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// The logged-in user.
@@ -462,7 +489,7 @@ impl LockedVault {
             load_shared_keys(self.store.as_ref(), &user.tenant_uid, &user.uid, &keypair)?;
         Ok(Vault {
             store: self.store,
-            path: self.path,
+            location: self.location,
             s: Session {
                 tenant_uid: user.tenant_uid.clone(),
                 user_uid: user.uid.clone(),

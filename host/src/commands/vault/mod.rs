@@ -20,7 +20,7 @@ use crate::cli::vault::VaultCommand;
 use crate::context::Context;
 use crate::login::Resumed;
 use crate::vault::crypto::{FAST_KDF_ENV, KdfParams};
-use crate::vault::{self, Vault};
+use crate::vault::Vault;
 
 /// Environment variable holding the master password.
 pub const PASSWORD_ENV: &str = "KEEPER_PASSWORD";
@@ -165,13 +165,14 @@ pub(crate) fn new_kdf_params() -> KdfParams {
 /// `--new-login`), else with the master password (which, with persistent
 /// login on, starts a new session).
 pub(crate) fn unlock(ctx: &Context) -> anyhow::Result<Unlocked<'_>> {
-    let path = vault::default_path(&ctx.data_dir);
-    if let Some(held) = ctx.session.resume(&path)? {
+    let location = ctx.vault_location()?;
+    if let Some(held) = ctx.session.resume(&location)? {
         return Ok(held);
     }
     let user = requested_user(ctx);
-    if !ctx.options.new_login && path.exists() {
-        match ctx.device().resume(&path, user.as_deref()) {
+    let exists = location.file().is_none_or(std::path::Path::exists);
+    if !ctx.options.new_login && exists {
+        match ctx.device().resume(&location, user.as_deref()) {
             Ok(Resumed::Unlocked(vault)) => return Ok(ctx.session.start(*vault)?),
             Ok(Resumed::Ended(why) | Resumed::Unavailable(why)) => {
                 eprintln!("warning: {why}; the master password is needed");
@@ -210,8 +211,7 @@ fn requested_user(ctx: &Context) -> Option<String> {
 /// Opens the vault and unlocks it as `user` (else `KEEPER_USER`, the
 /// config's `user`, or the only user) with the master password.
 pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Result<Vault> {
-    let path = vault::default_path(&ctx.data_dir);
-    let locked = Vault::open(&path)?;
+    let locked = Vault::open_at(&ctx.vault_location()?)?;
     let user = user.or_else(|| requested_user(ctx));
     let password = master_password(ctx, false)?;
     let vault = locked.unlock(user.as_deref(), &password)?;

@@ -9,15 +9,20 @@ use super::{master_password, new_kdf_params, read_secret, unlock};
 use crate::cli::vault::{InitArgs, TeamCommand, UserCommand};
 use crate::context::Context;
 use crate::output::print_listing;
-use crate::vault::{self, Vault};
+use crate::config;
+use crate::vault::{Location, Vault};
 
 /// Environment variable with a new user's master password (`user add`).
 const NEW_USER_PASSWORD_ENV: &str = "KEEPER_NEW_USER_PASSWORD";
 
-/// `keeper init --user EMAIL`: creates the vault file (never over an existing file).
+/// `keeper init --user EMAIL [--store URL]`: creates the vault (never over
+/// an existing file or database vault). With `--store`, the location is
+/// saved as the config's `store` so that later commands find it.
 pub(super) fn init(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
-    let path = vault::default_path(&ctx.data_dir);
-    if path.exists() {
+    let location = ctx.vault_location()?;
+    if let Some(path) = location.file()
+        && path.exists()
+    {
         anyhow::bail!(
             "{} already exists; refusing to overwrite it",
             path.display()
@@ -32,13 +37,30 @@ pub(super) fn init(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
     restrict_dir(&ctx.data_dir);
     let password = master_password(ctx, true)?;
     let params = new_kdf_params();
-    let vault = Vault::create(&path, &args.user, &password, &params)?;
-    restrict_file(&path);
-    println!(
-        "Created vault {} for {}",
-        path.display(),
-        vault.user().email
-    );
+    let vault = Vault::create_at(&location, &args.user, &password, &params)?;
+    if let Some(path) = location.file() {
+        restrict_file(path);
+    }
+    if ctx.store_from_args {
+        let saved = match &location {
+            Location::Postgres(url) => url.to_url_string(),
+            Location::File(path) => std::path::absolute(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+        };
+        config::update(&ctx.config_path, |m| {
+            m.insert("store".into(), saved.into());
+        })
+        .with_context(|| {
+            format!(
+                "the vault was created at {location}, but {} could not record it; pass --store \
+                 or set KEEPER_STORE to use it",
+                ctx.config_path.display()
+            )
+        })?;
+    }
+    println!("Created vault {location} for {}", vault.user().email);
     Ok(ExitCode::SUCCESS)
 }
 

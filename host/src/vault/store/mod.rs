@@ -1,15 +1,48 @@
 //! The storage boundary: encrypted rows in, encrypted rows out.
 //!
-//! [`Store`] is what a backend implements (SQLite today, PostgreSQL later).
+//! [`Store`] is what a backend implements: [`sqlite`] (one file, the
+//! default) and [`postgres`] (one database shared by many machines);
+//! [`Location`] says which, and [`open`] / [`create`] pick the backend.
 //! It never sees a key or a plaintext: every secret column is a sealed blob
 //! made by [`crate::vault::crypto`]. Reads go through [`StoreRead`]; writes run
 //! inside [`Store::write`], one transaction that either commits entirely or
 //! leaves the store as it was. Every row carries its tenant, so one store can
 //! hold several tenants (an MSP and its managed companies).
 
+mod location;
+pub mod postgres;
 pub mod sqlite;
 
 use super::error::Result;
+pub use location::Location;
+
+/// Opens the vault at `location` with its backend.
+///
+/// # Errors
+///
+/// As [`sqlite::SqliteStore::open`] and [`postgres::PgStore::open`].
+pub fn open(location: &Location) -> Result<Box<dyn Store>> {
+    Ok(match location {
+        Location::File(path) => Box::new(sqlite::SqliteStore::open(path)?),
+        Location::Postgres(url) => Box::new(postgres::PgStore::open(url)?),
+    })
+}
+
+/// Creates a vault at `location`, running `init` in the creating
+/// transaction.
+///
+/// # Errors
+///
+/// As [`sqlite::SqliteStore::create`] and [`postgres::PgStore::create`].
+pub fn create(
+    location: &Location,
+    init: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>,
+) -> Result<Box<dyn Store>> {
+    Ok(match location {
+        Location::File(path) => Box::new(sqlite::SqliteStore::create(path, init)?),
+        Location::Postgres(url) => Box::new(postgres::PgStore::create(url, init)?),
+    })
+}
 
 /// A tenant: an isolated set of users, teams, folders and records.
 #[derive(Debug, Clone)]

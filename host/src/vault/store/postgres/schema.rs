@@ -1,0 +1,156 @@
+//! The PostgreSQL schema and its versioned migrations.
+//!
+//! Every table lives in the `keeper` schema. `keeper.migrations` records
+//! each applied version with its description and time; keeper applies what
+//! is missing when it opens the vault, one version per transaction, under a
+//! transaction-scoped advisory lock so that processes on several machines
+//! opening an old vault at once upgrade it exactly once. A vault whose
+//! newest version is above [`SCHEMA_VERSION`] is refused (an older keeper
+//! would not honour what the new tables mean).
+//!
+//! Columns mirror the SQLite backend's; sealed blobs are `bytea`, times
+//! epoch-ms `bigint`, flags `boolean`. `records.revision` and
+//! `folders.revision` are the optimistic-concurrency revisions.
+
+use super::conn::{Db, SCHEMA};
+use crate::vault::error::{Result, VaultError};
+
+/// The newest schema version this keeper knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// The advisory-lock key serialising schema changes (`KPRV` + 1).
+pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
+
+/// Version, description, SQL. Applied in order; never edited once released.
+const MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "vault tables (as SQLite vault format 2)",
+    r#"
+CREATE TABLE vault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE tenants (uid TEXT PRIMARY KEY, name TEXT NOT NULL, parent_uid TEXT, created BIGINT NOT NULL);
+CREATE TABLE users (
+  uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, email TEXT NOT NULL, kdf BYTEA NOT NULL,
+  wrapped_data_key BYTEA NOT NULL, public_key BYTEA NOT NULL, wrapped_private_key BYTEA NOT NULL,
+  checksum BYTEA NOT NULL, created BIGINT NOT NULL, UNIQUE (tenant_uid, email));
+CREATE TABLE teams (uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, name TEXT NOT NULL, created BIGINT NOT NULL,
+  UNIQUE (tenant_uid, name));
+CREATE TABLE team_members (team_uid TEXT NOT NULL, user_uid TEXT NOT NULL, wrapped_key BYTEA NOT NULL,
+  PRIMARY KEY (team_uid, user_uid));
+CREATE TABLE folders (
+  uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, kind TEXT NOT NULL, parent_uid TEXT, shared_folder_uid TEXT,
+  owner_uid TEXT NOT NULL, revision BIGINT NOT NULL, data BYTEA NOT NULL,
+  default_manage_users BOOLEAN NOT NULL, default_manage_records BOOLEAN NOT NULL,
+  default_can_edit BOOLEAN NOT NULL, default_can_share BOOLEAN NOT NULL);
+CREATE INDEX folders_tenant ON folders (tenant_uid);
+CREATE TABLE shares (
+  shared_folder_uid TEXT NOT NULL, holder_uid TEXT NOT NULL, holder_kind TEXT NOT NULL, wrapped_key BYTEA NOT NULL,
+  manage_users BOOLEAN NOT NULL, manage_records BOOLEAN NOT NULL, parent_uid TEXT,
+  PRIMARY KEY (shared_folder_uid, holder_uid));
+CREATE TABLE records (
+  uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, owner_uid TEXT NOT NULL, revision BIGINT NOT NULL,
+  created BIGINT NOT NULL, modified BIGINT NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX records_tenant ON records (tenant_uid);
+CREATE TABLE record_keys (
+  record_uid TEXT NOT NULL, holder_uid TEXT NOT NULL, wrapped_key BYTEA NOT NULL,
+  can_edit BOOLEAN NOT NULL, can_share BOOLEAN NOT NULL, PRIMARY KEY (record_uid, holder_uid));
+CREATE INDEX record_keys_holder ON record_keys (holder_uid);
+CREATE TABLE folder_records (folder_uid TEXT NOT NULL, record_uid TEXT NOT NULL,
+  PRIMARY KEY (folder_uid, record_uid));
+CREATE INDEX folder_records_record ON folder_records (record_uid);
+CREATE TABLE record_history (record_uid TEXT NOT NULL, revision BIGINT NOT NULL, owner_uid TEXT NOT NULL,
+  tenant_uid TEXT NOT NULL, created BIGINT NOT NULL, modified BIGINT NOT NULL, data BYTEA NOT NULL,
+  PRIMARY KEY (record_uid, revision));
+CREATE TABLE attachments (uid TEXT PRIMARY KEY, record_uid TEXT NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX attachments_record ON attachments (record_uid);
+CREATE TABLE pending_rotations (record_uid TEXT PRIMARY KEY, started BIGINT NOT NULL, data BYTEA NOT NULL);
+CREATE TABLE audit (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_uid TEXT NOT NULL,
+  record_uid TEXT NOT NULL, plugin TEXT NOT NULL, target TEXT NOT NULL, outcome TEXT NOT NULL,
+  duration_ms BIGINT NOT NULL, at BIGINT NOT NULL);
+CREATE INDEX audit_tenant ON audit (tenant_uid, id);
+CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, pid BIGINT NOT NULL,
+  host TEXT NOT NULL, machine TEXT NOT NULL, process_start BIGINT NOT NULL, acquired BIGINT NOT NULL,
+  heartbeat BIGINT NOT NULL);
+"#,
+)];
+
+/// Whether the `keeper` schema exists in this database, and whether it
+/// holds a vault.
+pub(super) fn state(db: &Db<'_, '_>) -> Result<(bool, bool)> {
+    let row = db.query_opt(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), \
+         to_regclass($2) IS NOT NULL",
+        &[&SCHEMA, &format!("{SCHEMA}.vault_meta")],
+    )?;
+    Ok(row.map_or((false, false), |r| (r.get(0), r.get(1))))
+}
+
+/// Creates the schema at the newest version, inside the caller's
+/// transaction. The caller checked that no `keeper` schema exists.
+pub(super) fn create(db: &Db<'_, '_>) -> Result<()> {
+    db.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    db.batch(&format!(
+        "CREATE SCHEMA {SCHEMA}; SET LOCAL search_path = {SCHEMA}; \
+         CREATE TABLE migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+         applied BIGINT NOT NULL);"
+    ))?;
+    for (version, description, sql) in MIGRATIONS {
+        apply(db, *version, description, sql)?;
+    }
+    db.batch(&format!(
+        "INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+         ('backend', 'postgresql'), ('version', '{SCHEMA_VERSION}')"
+    ))
+}
+
+fn apply(db: &Db<'_, '_>, version: i64, description: &str, sql: &str) -> Result<()> {
+    db.batch(sql)?;
+    db.execute(
+        "INSERT INTO migrations (version, description, applied) VALUES ($1, $2, $3)",
+        &[&version, &description, &crate::vault::now_ms()],
+    )?;
+    Ok(())
+}
+
+/// The newest applied version.
+pub(super) fn version(db: &Db<'_, '_>) -> Result<i64> {
+    let row = db.query_opt("SELECT max(version) FROM migrations", &[])?;
+    Ok(row.and_then(|r| r.get::<_, Option<i64>>(0)).unwrap_or(0))
+}
+
+/// Checks the vault's metadata and version.
+///
+/// # Errors
+///
+/// [`VaultError::Corrupted`] without keeper's metadata;
+/// [`VaultError::UnsupportedVersion`] for a newer schema.
+pub(super) fn check(db: &Db<'_, '_>) -> Result<i64> {
+    let format = db
+        .query_opt("SELECT value FROM vault_meta WHERE key = 'format'", &[])?
+        .map(|r| r.get::<_, String>(0));
+    if format.as_deref() != Some("keeper-vault") {
+        return Err(VaultError::Corrupted("vault metadata is missing".into()));
+    }
+    let version = version(db)?;
+    if version > SCHEMA_VERSION {
+        return Err(VaultError::UnsupportedVersion(version));
+    }
+    Ok(version)
+}
+
+/// Applies every missing migration after `from`, each in the caller's
+/// fresh transaction `tx_for(version)`; a concurrent upgrader is waited
+/// for, then nothing is left to do.
+pub(super) fn upgrade_step(db: &Db<'_, '_>) -> Result<bool> {
+    db.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    let current = version(db)?;
+    let Some((version, description, sql)) = MIGRATIONS.iter().find(|(v, ..)| *v == current + 1)
+    else {
+        return Ok(false);
+    };
+    apply(db, *version, description, sql)?;
+    db.execute(
+        "UPDATE vault_meta SET value = $1 WHERE key = 'version'",
+        &[&version.to_string()],
+    )?;
+    Ok(true)
+}

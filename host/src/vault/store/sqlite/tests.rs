@@ -1,0 +1,143 @@
+//! Tests of the SQLite backend: deferred durability, WAL syncing, upgrades.
+use super::*;
+
+fn synchronous(store: &SqliteStore) -> i64 {
+    store
+        .connection()
+        .query_row("PRAGMA synchronous", [], |r| r.get(0))
+        .expect("pragma")
+}
+
+/// A deferred write commits like any other, and only it skips the
+/// fsync: the connection is back to FULL afterwards, even when the
+/// transaction failed.
+#[test]
+fn deferred_writes_commit_and_restore_full_durability() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+    let mut store = SqliteStore::open(&path).expect("open");
+    assert_eq!(synchronous(&store), 2, "FULL by default");
+    let tenant = |uid: &str| TenantRow {
+        uid: uid.into(),
+        name: "tenant".into(),
+        parent_uid: None,
+        created: 0,
+    };
+    store
+        .write_deferred(&mut |tx| tx.insert_tenant(&tenant("t1")))
+        .expect("deferred write");
+    assert_eq!(synchronous(&store), 2);
+    let failed = store.write_deferred(&mut |tx| {
+        tx.insert_tenant(&tenant("t2"))?;
+        Err(VaultError::Invalid("abort".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(synchronous(&store), 2);
+    // A deferred write that panics leaves NORMAL behind; the next
+    // durable write puts FULL back before it writes.
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = store.write_deferred(&mut |_| panic!("mid-transaction"));
+    }));
+    assert!(panicked.is_err());
+    assert_eq!(synchronous(&store), 1, "NORMAL after the panic");
+    store.write(&mut |_| Ok(())).expect("durable write");
+    assert_eq!(synchronous(&store), 2, "FULL again");
+    drop(store);
+    let reopened = SqliteStore::open(&path).expect("reopen");
+    let uids: Vec<String> = reopened
+        .tenants()
+        .expect("tenants")
+        .into_iter()
+        .map(|t| t.uid)
+        .collect();
+    assert_eq!(
+        uids,
+        ["t1"],
+        "the deferred write committed, the failed one did not"
+    );
+}
+
+/// A write whose wait for the disk comes later: committed at once (and
+/// FULL restored), and its flush syncs the vault's own WAL file.
+#[test]
+fn a_write_then_flush_commits_and_syncs_the_wal_later() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+    let mut store = SqliteStore::open(&path).expect("open");
+    let flush = store
+        .write_then_flush(&mut |tx| {
+            tx.insert_tenant(&TenantRow {
+                uid: "t1".into(),
+                name: "tenant".into(),
+                parent_uid: None,
+                created: 0,
+            })
+        })
+        .expect("write");
+    assert_eq!(synchronous(&store), 2, "FULL again for other writes");
+    let wal = std::fs::canonicalize(dir.path().join("v.db-wal")).expect("the WAL");
+    assert!(
+        matches!(&flush, Flush::Sync { path, .. } if *path == wal),
+        "{flush:?}"
+    );
+    assert_eq!(store.tenants().expect("tenants").len(), 1, "committed");
+    flush.wait().expect("synced");
+}
+
+/// A version-1 vault (no rotation locks) is upgraded when opened, once,
+/// keeping its data; a vault from a newer keeper is refused.
+#[test]
+fn a_version_1_vault_gains_rotation_locks_when_opened() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+    let conn = Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "DROP TABLE rotation_locks; PRAGMA user_version = 1; \
+         UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
+    )
+    .expect("make it version 1");
+    drop(conn);
+    let store = SqliteStore::open(&path).expect("open upgrades");
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(store.rotation_lock("r").expect("the table exists"), None);
+    assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+    drop(store);
+    SqliteStore::open(&path).expect("a second open has nothing to do");
+
+    let conn = Connection::open(&path).expect("sqlite");
+    conn.execute_batch("PRAGMA user_version = 3")
+        .expect("newer");
+    drop(conn);
+    assert!(matches!(
+        SqliteStore::open(&path),
+        Err(VaultError::UnsupportedVersion(3))
+    ));
+}
+
+/// Through a symlink, the WAL synced is SQLite's own, next to the real
+/// file (SQLite resolves the link), not one next to the link.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_vault_syncs_the_real_wal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let real = dir.path().join("real.db");
+    drop(SqliteStore::create(&real, &mut |_| Ok(())).expect("create"));
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    let mut store = SqliteStore::open(&link).expect("open through the link");
+    let flush = store.write_then_flush(&mut |_| Ok(())).expect("write");
+    let wal = std::fs::canonicalize(dir.path().join("real.db-wal")).expect("the WAL");
+    assert!(
+        matches!(&flush, Flush::Sync { path, .. } if *path == wal),
+        "{flush:?}"
+    );
+    flush.wait().expect("synced");
+}
