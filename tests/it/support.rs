@@ -38,7 +38,17 @@ impl Keeper {
     pub fn sql(&self, query: &str) -> Option<String> {
         let url = self.store_url().expect("sql() is for the PostgreSQL store");
         let out = Command::new("psql")
-            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", &url, "-c", query])
+            .args([
+                "-X",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                &url,
+                "-c",
+                query,
+            ])
             .output()
             .expect("run psql");
         assert!(
@@ -47,7 +57,10 @@ impl Keeper {
             String::from_utf8_lossy(&out.stderr)
         );
         let text = String::from_utf8_lossy(&out.stdout);
-        text.lines().next().filter(|l| !l.is_empty()).map(str::to_string)
+        text.lines()
+            .next()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
     }
 
     /// `false` (and a note) on PostgreSQL: for tests of the SQLite file

@@ -156,11 +156,7 @@ fn wrong_password_fails_and_writes_nothing() {
         !run.stderr().contains("wrong password"),
         "the password leaked into the error"
     );
-    assert_eq!(
-        snapshot(),
-        before,
-        "the vault file changed"
-    );
+    assert_eq!(snapshot(), before, "the vault file changed");
     assert_eq!(titles(&k, &["search", "."]), ["Web"]);
 }
 

@@ -7,7 +7,6 @@
 //! in-memory seal of the data key (a random key that never leaves this
 //! process), so neither the password nor Argon2 is needed again.
 
-
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::variables::Variables;

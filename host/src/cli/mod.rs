@@ -89,7 +89,12 @@ pub struct GlobalArgs {
     /// for a team vault on PostgreSQL, or a file path. Default: the
     /// KEEPER_STORE variable, else the config's "store" (which `init
     /// --store` writes), else <data dir>/vault.db.
-    #[arg(long, global = true, value_name = "URL", help_heading = "Global options")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Global options"
+    )]
     pub store: Option<String>,
 }
 

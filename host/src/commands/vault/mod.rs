@@ -19,8 +19,8 @@ use crate::automation::Unlocked;
 use crate::cli::vault::VaultCommand;
 use crate::context::Context;
 use crate::login::Resumed;
-use crate::vault::crypto::{FAST_KDF_ENV, KdfParams};
 use crate::vault::Vault;
+use crate::vault::crypto::{FAST_KDF_ENV, KdfParams};
 
 /// Environment variable holding the master password.
 pub const PASSWORD_ENV: &str = "KEEPER_PASSWORD";

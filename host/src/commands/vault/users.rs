@@ -7,9 +7,9 @@ use secrecy::SecretString;
 
 use super::{master_password, new_kdf_params, read_secret, unlock};
 use crate::cli::vault::{InitArgs, TeamCommand, UserCommand};
+use crate::config;
 use crate::context::Context;
 use crate::output::print_listing;
-use crate::config;
 use crate::vault::{Location, Vault};
 
 /// Environment variable with a new user's master password (`user add`).

@@ -10,6 +10,7 @@
 //! hold several tenants (an MSP and its managed companies).
 
 mod location;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
@@ -374,7 +375,35 @@ pub trait StoreRead {
     fn audit(&self, tenant_uid: &str) -> Result<Vec<AuditRow>>;
     /// Who holds a record's rotation lock, if anyone.
     fn rotation_lock(&self, record_uid: &str) -> Result<Option<RotationLockRow>>;
+    /// Streams every record row of a tenant, whoever holds its keys, in
+    /// uid order (`store migrate`).
+    fn tenant_records(
+        &self,
+        tenant_uid: &str,
+        f: &mut dyn FnMut(RecordRow) -> Result<()>,
+    ) -> Result<()>;
+    /// How many rows each table holds, by table name in [`TABLES`] order
+    /// (`store migrate` checks that nothing was left behind).
+    fn row_counts(&self) -> Result<Vec<(&'static str, i64)>>;
 }
+
+/// The vault's tables, as both backends name them.
+pub const TABLES: [&str; 14] = [
+    "tenants",
+    "users",
+    "teams",
+    "team_members",
+    "folders",
+    "shares",
+    "records",
+    "record_keys",
+    "folder_records",
+    "record_history",
+    "attachments",
+    "pending_rotations",
+    "audit",
+    "rotation_locks",
+];
 
 /// Writes inside one transaction.
 pub trait StoreTx: StoreRead {
@@ -405,6 +434,8 @@ pub trait StoreTx: StoreRead {
     ///
     /// Fails with [`crate::vault::VaultError::Conflict`] otherwise.
     fn update_record(&mut self, row: &RecordRow, expected_revision: i64) -> Result<()>;
+    /// Adds an earlier revision of a record as it is (`store migrate`).
+    fn insert_history(&mut self, row: &RecordRow) -> Result<()>;
     /// Deletes a record with its keys, links, history, attachments and pending state.
     fn delete_record(&mut self, uid: &str) -> Result<()>;
     /// Adds or replaces a key row.

@@ -406,6 +406,16 @@ macro_rules! forward_reads {
             fn rotation_lock(&self, u: &str) -> Result<Option<RotationLockRow>> {
                 reads(&self.$conn).rotation_lock(u)
             }
+            fn tenant_records(
+                &self,
+                t: &str,
+                f: &mut dyn FnMut(RecordRow) -> Result<()>,
+            ) -> Result<()> {
+                reads(&self.$conn).tenant_records(t, f)
+            }
+            fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+                reads(&self.$conn).row_counts()
+            }
         }
     };
 }

@@ -157,7 +157,10 @@ pub(super) enum Db<'a, 'c> {
 }
 
 impl Db<'_, '_> {
-    async fn prepare(&self, sql: &str) -> std::result::Result<tokio_postgres::Statement, tokio_postgres::Error> {
+    async fn prepare(
+        &self,
+        sql: &str,
+    ) -> std::result::Result<tokio_postgres::Statement, tokio_postgres::Error> {
         match self {
             Db::Client(c) => c.prepare_cached(sql).await,
             Db::Tx(t) => t.prepare_cached(sql).await,

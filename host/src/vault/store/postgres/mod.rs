@@ -68,7 +68,10 @@ impl PgStore {
     /// [`VaultError::AlreadyExists`] when the database already holds a
     /// vault; [`VaultError::Invalid`] when it holds a `keeper` schema that
     /// is not one; connection and storage errors.
-    pub fn create(url: &PgUrl, init: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>) -> Result<Self> {
+    pub fn create(
+        url: &PgUrl,
+        init: &mut dyn FnMut(&mut dyn StoreTx) -> Result<()>,
+    ) -> Result<Self> {
         let conns = Connections::new(url)?;
         {
             let mut client = conns.get()?;
@@ -76,7 +79,10 @@ impl PgStore {
             // lock, the check below sees what it committed.
             let tx = wait(client.build_transaction().start())?;
             let mut db = Db::Tx(&tx);
-            db.execute("SELECT pg_advisory_xact_lock($1)", &[&schema::MIGRATION_LOCK])?;
+            db.execute(
+                "SELECT pg_advisory_xact_lock($1)",
+                &[&schema::MIGRATION_LOCK],
+            )?;
             match schema::state(&db)? {
                 (_, true) => return Err(VaultError::AlreadyExists(url.to_string())),
                 (true, false) => {
@@ -89,7 +95,6 @@ impl PgStore {
             }
             schema::create(&db)?;
             init(&mut db)?;
-            drop(db);
             wait(tx.commit())?;
         }
         Ok(Self { conns })
@@ -163,7 +168,6 @@ impl PgStore {
             db.batch("SET LOCAL synchronous_commit = off")?;
         }
         f(&mut db)?;
-        drop(db);
         wait(tx.commit())?;
         Ok(())
     }
@@ -183,7 +187,10 @@ impl PgStore {
                             "{why}; gave up after {attempt} attempts"
                         )));
                     }
-                    tracing::debug!(attempt, "vault write cancelled by a concurrent one; retrying");
+                    tracing::debug!(
+                        attempt,
+                        "vault write cancelled by a concurrent one; retrying"
+                    );
                     std::thread::sleep(backoff(attempt));
                 }
                 other => return other,
@@ -213,6 +220,13 @@ macro_rules! forward_reads {
             ) -> Result<()> {
                 self.read(|db| db.scan_keyed_records(holders, f))
             }
+            fn tenant_records(
+                &self,
+                tenant_uid: &str,
+                f: &mut dyn FnMut(RecordRow) -> Result<()>,
+            ) -> Result<()> {
+                self.read(|db| db.tenant_records(tenant_uid, f))
+            }
         }
     };
 }
@@ -235,6 +249,7 @@ forward_reads! {
     pendings(t: &str) -> Vec<PendingRow>;
     audit(t: &str) -> Vec<AuditRow>;
     rotation_lock(u: &str) -> Option<RotationLockRow>;
+    row_counts() -> Vec<(&'static str, i64)>;
 }
 
 impl Store for PgStore {
@@ -254,7 +269,10 @@ impl Store for PgStore {
 ///
 /// Connection errors; [`VaultError::Storage`] when it exists already.
 pub fn create_database(url: &PgUrl) -> Result<()> {
-    admin(url, &format!("CREATE DATABASE {}", quote_ident(&url.dbname)?))
+    admin(
+        url,
+        &format!("CREATE DATABASE {}", quote_ident(&url.dbname)?),
+    )
 }
 
 /// Drops the database `url` names, ending its other sessions. For tests.

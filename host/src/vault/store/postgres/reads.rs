@@ -9,7 +9,7 @@ use super::conn::Db;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
     AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
-    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead,
+    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
     TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
@@ -104,8 +104,13 @@ impl StoreRead for Db<'_, '_> {
     }
 
     fn users(&self, tenant_uid: &str) -> Result<Vec<UserRow>> {
-        let sql = format!("SELECT {USER_COLS} FROM users WHERE tenant_uid = $1 ORDER BY created, uid");
-        Ok(self.query(&sql, &[&tenant_uid])?.iter().map(user_row).collect())
+        let sql =
+            format!("SELECT {USER_COLS} FROM users WHERE tenant_uid = $1 ORDER BY created, uid");
+        Ok(self
+            .query(&sql, &[&tenant_uid])?
+            .iter()
+            .map(user_row)
+            .collect())
     }
 
     fn all_users(&self) -> Result<Vec<UserRow>> {
@@ -366,5 +371,26 @@ impl StoreRead for Db<'_, '_> {
                 acquired: r.get(6),
                 heartbeat: r.get(7),
             }))
+    }
+
+    fn tenant_records(
+        &self,
+        tenant_uid: &str,
+        f: &mut dyn FnMut(RecordRow) -> Result<()>,
+    ) -> Result<()> {
+        let sql = format!("SELECT {RECORD_COLS} FROM records WHERE tenant_uid = $1 ORDER BY uid");
+        self.for_each(&sql, &[&tenant_uid], &mut |r| f(record_row(&r, 0)))
+    }
+
+    fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        TABLES
+            .iter()
+            .map(|t| {
+                let n: i64 = self
+                    .query_opt(&format!("SELECT count(*) FROM {t}"), &[])?
+                    .map_or(0, |r| r.get(0));
+                Ok((*t, n))
+            })
+            .collect()
     }
 }

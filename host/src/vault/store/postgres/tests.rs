@@ -17,7 +17,9 @@ impl TempDb {
         let mut random = [0u8; 8];
         crypto::fill_random(&mut random);
         let name = format!("keeper_test_{}", hex::encode(random));
-        let url = PgUrl::parse(&server).expect("server URL").with_dbname(&name);
+        let url = PgUrl::parse(&server)
+            .expect("server URL")
+            .with_dbname(&name);
         create_database(&url).expect("create the test database (is PostgreSQL running?)");
         Self { url }
     }
@@ -106,7 +108,10 @@ fn a_failed_create_leaves_nothing() {
         Err(VaultError::Invalid("stop".into()))
     });
     assert!(matches!(err, Err(VaultError::Invalid(_))));
-    assert!(matches!(PgStore::open(&db.url), Err(VaultError::NoVault(_))));
+    assert!(matches!(
+        PgStore::open(&db.url),
+        Err(VaultError::NoVault(_))
+    ));
     drop(new_store(&db));
 }
 
@@ -136,8 +141,14 @@ fn stale_updates_are_refused() {
         .expect("update");
     let stale = b.write(&mut |tx| tx.update_record(&record("r1", 2, b"other"), 1));
     assert!(matches!(stale, Err(VaultError::Conflict(_))), "{stale:?}");
-    let row = b.keyed_record("r1", &["u1".into()]).expect("read").expect("row");
-    assert_eq!((row.record.revision, row.record.data.as_slice()), (2, &b"two"[..]));
+    let row = b
+        .keyed_record("r1", &["u1".into()])
+        .expect("read")
+        .expect("row");
+    assert_eq!(
+        (row.record.revision, row.record.data.as_slice()),
+        (2, &b"two"[..])
+    );
     let history = b.record_history("r1").expect("history");
     assert_eq!(history.len(), 1);
     assert_eq!(history[0].data, b"one");
@@ -171,7 +182,10 @@ fn concurrent_read_modify_writes_lose_nothing() {
         }
     });
     let store = PgStore::open(&db.url).expect("open");
-    let row = store.keyed_record("r1", &["u1".into()]).expect("read").expect("row");
+    let row = store
+        .keyed_record("r1", &["u1".into()])
+        .expect("read")
+        .expect("row");
     assert_eq!(row.record.revision, 1 + THREADS * EACH);
     assert_eq!(
         store.record_history("r1").expect("history").len() as i64,
@@ -227,7 +241,10 @@ fn rotation_locks_are_compare_and_set() {
     })
     .expect("a");
     assert!(!took, "A lost it");
-    assert_eq!(a.rotation_lock("r1").expect("read").map(|l| l.token), Some("B".into()));
+    assert_eq!(
+        a.rotation_lock("r1").expect("read").map(|l| l.token),
+        Some("B".into())
+    );
 }
 
 /// `sslmode=require` encrypts (the server says so); `verify-full` checks
@@ -266,8 +283,13 @@ fn tls_when_asked_and_clear_connection_errors() {
     assert!(err.to_string().contains("cannot connect"), "{err}");
 
     let missing = db.url.with_dbname("keeper_test_no_such_db");
-    let err = PgStore::open(&missing).expect_err("no database").to_string();
-    assert!(err.contains("keeper_test_no_such_db") && err.contains("does not exist"), "{err}");
+    let err = PgStore::open(&missing)
+        .expect_err("no database")
+        .to_string();
+    assert!(
+        err.contains("keeper_test_no_such_db") && err.contains("does not exist"),
+        "{err}"
+    );
 }
 
 /// The whole vault on PostgreSQL: create, add, reopen and unlock from
@@ -279,7 +301,8 @@ fn a_vault_round_trip_keeps_everything_sealed() {
     let db = TempDb::new();
     let location = Location::Postgres(db.url.clone());
     let pw = SecretString::from("correct horse".to_string());
-    let mut v = Vault::create_at(&location, "a@b.c", &pw, &KdfParams::insecure_fast()).expect("create");
+    let mut v =
+        Vault::create_at(&location, "a@b.c", &pw, &KdfParams::insecure_fast()).expect("create");
     let mut data = RecordData::new("login", "Team DB");
     data.set_field(false, "password", None, vec!["Sup3r-secret".into()], 0);
     let uid = v.add_record(data, None).expect("add");
@@ -291,9 +314,15 @@ fn a_vault_round_trip_keeps_everything_sealed() {
     assert_eq!(v.record(&uid).expect("read").data.title, "Team DB");
     v.set_password(&uid, &SecretString::from("N3w-secret".to_string()))
         .expect("edit");
-    assert_eq!(v.history(&uid).expect("history").len(), 2, "the old and the current revision");
+    assert_eq!(
+        v.history(&uid).expect("history").len(),
+        2,
+        "the old and the current revision"
+    );
     assert!(matches!(
-        Vault::open_at(&location).expect("open").unlock(Some("a@b.c"), &SecretString::from("wrong".to_string())),
+        Vault::open_at(&location)
+            .expect("open")
+            .unlock(Some("a@b.c"), &SecretString::from("wrong".to_string())),
         Err(VaultError::WrongPassword)
     ));
     let store = PgStore::open(&db.url).expect("raw");
@@ -304,5 +333,8 @@ fn a_vault_round_trip_keeps_everything_sealed() {
         .expect("record")
         .get(0);
     let text = String::from_utf8_lossy(&raw);
-    assert!(!text.contains("Team DB") && !text.contains("secret"), "sealed");
+    assert!(
+        !text.contains("Team DB") && !text.contains("secret"),
+        "sealed"
+    );
 }

@@ -14,8 +14,8 @@
 
 use std::sync::Arc;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -38,9 +38,8 @@ pub(super) fn client_config(url: &PgUrl) -> Result<Option<ClientConfig>> {
     let roots = match &url.sslrootcert {
         Some(path) => {
             let mut store = RootCertStore::empty();
-            let certs = CertificateDer::pem_file_iter(path).map_err(|e| {
-                VaultError::Invalid(format!("sslrootcert {}: {e}", path.display()))
-            })?;
+            let certs = CertificateDer::pem_file_iter(path)
+                .map_err(|e| VaultError::Invalid(format!("sslrootcert {}: {e}", path.display())))?;
             for cert in certs {
                 let cert = cert.map_err(|e| {
                     VaultError::Invalid(format!("sslrootcert {}: {e}", path.display()))

@@ -61,7 +61,10 @@ impl PartialEq for PgUrl {
             && self.sslmode == other.sslmode
             && self.sslrootcert == other.sslrootcert
             && self.password.as_ref().map(|p| p.expose_secret().to_owned())
-                == other.password.as_ref().map(|p| p.expose_secret().to_owned())
+                == other
+                    .password
+                    .as_ref()
+                    .map(|p| p.expose_secret().to_owned())
     }
 }
 
@@ -137,9 +140,9 @@ impl PgUrl {
                 }
                 "sslrootcert" => out.sslrootcert = Some(PathBuf::from(&*v)),
                 "connect_timeout" => {
-                    let secs: u64 = v
-                        .parse()
-                        .map_err(|_| bad(format!("connect_timeout {v:?} is not a number of seconds")))?;
+                    let secs: u64 = v.parse().map_err(|_| {
+                        bad(format!("connect_timeout {v:?} is not a number of seconds"))
+                    })?;
                     out.connect_timeout = Duration::from_secs(secs.max(1));
                 }
                 "application_name" => {}
@@ -259,21 +262,39 @@ mod tests {
             ("db.example", 6432, "alice", "vault")
         );
         assert_eq!(u.sslmode, SslMode::VerifyFull);
-        assert_eq!(u.password().map(|p| p.expose_secret().to_owned()), Some("p@ss".into()));
+        assert_eq!(
+            u.password().map(|p| p.expose_secret().to_owned()),
+            Some("p@ss".into())
+        );
         assert_eq!(PgUrl::parse(&u.to_url_string()).expect("again"), u);
-        assert_eq!(u.to_string(), "postgres://alice@db.example:6432/vault?sslmode=verify-full");
+        assert_eq!(
+            u.to_string(),
+            "postgres://alice@db.example:6432/vault?sslmode=verify-full"
+        );
 
         let d = PgUrl::parse("postgresql://bob@127.0.0.1").expect("parse");
-        assert_eq!((d.port, d.dbname.as_str(), d.sslmode), (5432, "bob", SslMode::Disable));
+        assert_eq!(
+            (d.port, d.dbname.as_str(), d.sslmode),
+            (5432, "bob", SslMode::Disable)
+        );
     }
 
     #[test]
     fn bad_urls_say_why_without_the_password() {
         for (url, says) in [
-            ("postgres://a:hunter2@h/db?sslmode=maybe", "sslmode \"maybe\""),
-            ("postgres://a:hunter2@h/db?colour=blue", "unknown parameter \"colour\""),
+            (
+                "postgres://a:hunter2@h/db?sslmode=maybe",
+                "sslmode \"maybe\"",
+            ),
+            (
+                "postgres://a:hunter2@h/db?colour=blue",
+                "unknown parameter \"colour\"",
+            ),
             ("postgres://a:hunter2@h/db/extra", "just the database name"),
-            ("postgres://a:hunter2@h/db?connect_timeout=soon", "connect_timeout"),
+            (
+                "postgres://a:hunter2@h/db?connect_timeout=soon",
+                "connect_timeout",
+            ),
         ] {
             let err = PgUrl::parse(url).expect_err(url).to_string();
             assert!(err.contains(says), "{url}: {err}");

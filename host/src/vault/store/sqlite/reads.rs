@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
     AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
-    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead,
+    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
     TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
@@ -414,5 +414,33 @@ impl StoreRead for Reads<'_> {
             })
             .optional()?;
         Ok(row)
+    }
+
+    fn tenant_records(
+        &self,
+        tenant_uid: &str,
+        f: &mut dyn FnMut(RecordRow) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self.0.prepare_cached(
+            "SELECT uid, tenant_uid, owner_uid, revision, created, modified, data FROM records \
+             WHERE tenant_uid = ?1 ORDER BY uid",
+        )?;
+        let rows = st.query_map([tenant_uid], record_row)?;
+        for row in rows {
+            f(row?)?;
+        }
+        Ok(())
+    }
+
+    fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        TABLES
+            .iter()
+            .map(|t| {
+                let n: i64 = self
+                    .0
+                    .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
+                Ok((*t, n))
+            })
+            .collect()
     }
 }

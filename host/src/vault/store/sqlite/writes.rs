@@ -177,6 +177,15 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
+    fn insert_history(&mut self, row: &RecordRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO record_history (record_uid, revision, owner_uid, tenant_uid, created, modified, data) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![row.uid, row.revision, row.owner_uid, row.tenant_uid, row.created, row.modified, row.data],
+        )?;
+        Ok(())
+    }
+
     fn delete_record(&mut self, uid: &str) -> Result<()> {
         for sql in [
             "DELETE FROM record_keys WHERE record_uid = ?1",
