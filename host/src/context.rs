@@ -29,9 +29,8 @@ pub struct Options {
     pub unmask_all: bool,
     /// Detailed logging (`--debug`, `debug`).
     pub debug: bool,
-    /// Proxy for plugins' HTTP requests (`--proxy`, `proxy`). Stored and
-    /// checked; the plugins' HTTP client applies it once it moves to
-    /// reqwest (issue 19).
+    /// Proxy for plugins' HTTP requests (`--proxy`, `proxy`): the process's
+    /// plugin HTTP client sends through it ([`crate::runtime::HttpClient`]).
     pub proxy: Option<Proxy>,
     /// The commands come from stdin, so passwords must not be read there.
     pub stdin_is_commands: bool,
@@ -81,6 +80,7 @@ impl Context {
             Some(url) => Some(Proxy::parse(url).map_err(|why| anyhow::anyhow!("--proxy {why}"))?),
             None => loaded.config.proxy.clone(),
         };
+        crate::runtime::HttpClient::configure(proxy.clone());
         let options = Options {
             batch_mode: global.batch_mode || loaded.config.batch_mode,
             new_login: global.new_login,

@@ -16,11 +16,11 @@ use keeper_plugin_lastpass::testkit::{
 
 use crate::vault::{kp, vault};
 
-const EMAIL: &str = "user@example.com";
-const PASSWORD: &str = "lastpass master password";
+pub(crate) const EMAIL: &str = "user@example.com";
+pub(crate) const PASSWORD: &str = "lastpass master password";
 
 /// Serves the LastPass protocol for the default fixture.
-fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
+pub(crate) fn stand_in() -> (String, Arc<Mutex<Vec<String>>>) {
     stand_in_with(PlainVault {
         accounts: vec![
             PlainAccount::login("1", "Forum", "https://forum.example", "bob", "forum-pw"),

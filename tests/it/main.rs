@@ -6,6 +6,7 @@
 
 mod automation;
 mod crash;
+mod http_proxy;
 mod import;
 mod import_lastpass;
 mod import_options;

@@ -18,7 +18,7 @@ use keeper::runtime::{
 
 use crate::plugins;
 
-fn runtime() -> (Runtime, tempfile::TempDir) {
+pub(crate) fn runtime() -> (Runtime, tempfile::TempDir) {
     let cache = tempfile::tempdir().expect("cache dir");
     (
         Runtime::new(ArtifactCache::new(cache.path().to_path_buf())).expect("runtime"),
@@ -32,7 +32,7 @@ fn hostile(runtime: &Runtime) -> LoadedPlugin {
         .expect("hostile rotator loads")
 }
 
-fn request(attack: &str, params: &[(&str, &str)]) -> Rotation {
+pub(crate) fn request(attack: &str, params: &[(&str, &str)]) -> Rotation {
     let mut all = vec![("attack".to_string(), attack.to_string())];
     all.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Rotation {

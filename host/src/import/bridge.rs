@@ -65,7 +65,10 @@ pub fn collect_blocking(
 ///
 /// The first error of `consume`, else of `produce`.
 pub fn pipeline(
-    produce: impl FnOnce(&mut dyn FnMut(Collected) -> Result<(), ImportError>) -> Result<(), ImportError> + Send,
+    produce: impl FnOnce(
+        &mut dyn FnMut(Collected) -> Result<(), ImportError>,
+    ) -> Result<(), ImportError>
+    + Send,
     mut consume: impl FnMut(Collected) -> Result<(), ImportError>,
 ) -> Result<(), ImportError> {
     use std::sync::{Condvar, Mutex};
@@ -91,10 +94,7 @@ pub fn pipeline(
         let producer = scope.spawn(move || {
             produce(&mut |part| {
                 let (records, bytes) = size(&part);
-                let mut ahead = gate
-                    .ahead
-                    .lock()
-                    .map_err(|_| ImportError::WriterPanicked)?;
+                let mut ahead = gate.ahead.lock().map_err(|_| ImportError::WriterPanicked)?;
                 while !ahead.2
                     && (ahead.0 > 0 || ahead.1 > 0)
                     && (ahead.0 + records > PART_RECORDS || ahead.1 + bytes > PART_BYTES)
@@ -110,8 +110,7 @@ pub fn pipeline(
                 ahead.0 += records;
                 ahead.1 += bytes;
                 drop(ahead);
-                tx.send(part)
-                    .map_err(|_| ImportError::WriterStopped)
+                tx.send(part).map_err(|_| ImportError::WriterStopped)
             })
         });
         let release = |records: usize, bytes: usize, stop: bool| {
@@ -134,9 +133,7 @@ pub fn pipeline(
         // Unblocks a producer waiting to hand over a part.
         release(0, 0, true);
         drop(rx);
-        let produced = producer
-            .join()
-            .unwrap_or(Err(ImportError::ReaderPanicked));
+        let produced = producer.join().unwrap_or(Err(ImportError::ReaderPanicked));
         consumed.and(produced)
     })
 }

@@ -201,8 +201,7 @@ pub async fn stream(
     };
     if let Some(server) = request.server {
         // The user's server replaces the granted origin; nothing else opens.
-        let origin = Origin::parse(server.trim_end_matches('/'))
-            .map_err(ImportError::Server)?;
+        let origin = Origin::parse(server.trim_end_matches('/')).map_err(ImportError::Server)?;
         call.http_origins = Some(vec![origin]);
     }
     call.http_cache = request.file_cache.clone();

@@ -108,9 +108,7 @@ fn write_pending(vault: &mut Vault, batch: &[QueuedPending]) -> Vec<Result<Flush
         }
         Err(_) => items
             .iter()
-            .map(|item| {
-                vault.stage_pending_rotations(std::slice::from_ref(item))
-            })
+            .map(|item| vault.stage_pending_rotations(std::slice::from_ref(item)))
             .collect(),
     }
 }
@@ -137,4 +135,3 @@ fn tell_pending_waiters(batch: Vec<QueuedPending>, written: Vec<Result<Flush, Va
         let _ = q.done.send(result);
     }
 }
-

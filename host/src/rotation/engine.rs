@@ -79,7 +79,6 @@ impl Engine {
         self.vault.with(f)
     }
 
-
     async fn backend(&self, name: &str) -> Result<Arc<Backend>, RuntimeError> {
         let mut backends = self.backends.lock().await;
         if let Some(b) = backends.get(name) {
@@ -321,15 +320,15 @@ impl Engine {
             params::check_required(&resolved, &info.required_params)?;
         }
         let target = match (&backend, &resolved.host, port) {
-            (Some(_), Some(host), Some(port)) => Some(
-                PinnedTarget::resolve(host, port)
-                    .await
-                    .map_err(|error| RotationError::Resolve {
+            (Some(_), Some(host), Some(port)) => {
+                Some(PinnedTarget::resolve(host, port).await.map_err(|error| {
+                    RotationError::Resolve {
                         host: host.clone(),
                         port,
                         error,
-                    })?,
-            ),
+                    }
+                })?)
+            }
             _ => None,
         };
         let ctx = Ctx {
@@ -401,7 +400,6 @@ fn planned_length_ok(
         &constraints,
     )
 }
-
 
 #[cfg(test)]
 mod tests {

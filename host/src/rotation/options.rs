@@ -31,7 +31,10 @@ pub struct Options {
 
 /// The length asked for (`--length`, else the record's `cmdr:length`),
 /// with where it came from.
-pub(super) fn requested_length(options: &Options, resolved: &Resolved) -> Option<(usize, &'static str)> {
+pub(super) fn requested_length(
+    options: &Options,
+    resolved: &Resolved,
+) -> Option<(usize, &'static str)> {
     options
         .length
         .map(|n| (n, "--length"))

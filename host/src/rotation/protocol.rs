@@ -30,16 +30,18 @@ use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
 use super::commit::SharedVault;
-use super::options::{Options, requested_length};
 use super::error::RotationError;
 use super::fault;
+use super::options::{Options, requested_length};
 use super::params::Resolved;
 use super::password::{self, Constraints, Rules};
 use super::report::{Outcome, Report, audit_row, note};
 use super::view;
 use crate::runtime::capability::ssh::SshSettings;
 use crate::runtime::plugin::{Field, PluginInfo, Rotation, Target};
-use crate::runtime::{CallContext, LoadedPlugin, Error as RuntimeError, PinnedTarget, RotationSession, Step};
+use crate::runtime::{
+    CallContext, Error as RuntimeError, LoadedPlugin, PinnedTarget, RotationSession, Step,
+};
 use crate::vault::model::{PendingRotation, PreparedField, Record, now_ms};
 use crate::vault::store::AuditRow;
 use crate::vault::{RotationLock, VaultError};
@@ -499,4 +501,3 @@ impl Ctx<'_> {
         self.attention(report)
     }
 }
-

@@ -13,7 +13,7 @@
 //! | `state.rs` | the per-call store: empty WASI plus keeper's gates |
 //! | `redact.rs` | a call's secrets (and their case variants and encodings) out of plugin text |
 //! | `text.rs` | control characters in plugin text escaped before a person sees it |
-//! | `capability/` | one file per host capability: net, http, ssh, process, log |
+//! | `capability/` | one file per host capability: net, http (+ `http_client`, the shared reqwest client), ssh, process, log |
 //! | `input.rs` | the streamed import source |
 //! | `plugin.rs` | a loaded plugin and its calls; traps → typed errors |
 //!
@@ -45,6 +45,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 pub use cache::ArtifactCache;
+pub use capability::http_client::HttpClient;
 pub use capability::{CallContext, PinnedTarget};
 pub use error::{Error, PluginError};
 pub use input::InputSource;
@@ -67,6 +68,7 @@ pub struct Runtime {
     allocation: Allocation,
     rotator_linker: Linker<PluginState>,
     importer_linker: Linker<PluginState>,
+    http_client: capability::http_client::HttpClient,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -170,7 +172,19 @@ impl Runtime {
             allocation,
             rotator_linker,
             importer_linker,
+            http_client: capability::http_client::HttpClient::for_process(),
         })
+    }
+
+    /// The same runtime sending its plugins' HTTP requests with `client`
+    /// (by default the process's, [`HttpClient::for_process`]); plugins
+    /// loaded afterwards use it.
+    ///
+    /// [`HttpClient::for_process`]: capability::http_client::HttpClient::for_process
+    #[must_use]
+    pub fn with_http_client(mut self, client: capability::http_client::HttpClient) -> Self {
+        self.http_client = client;
+        self
     }
 
     /// How this runtime's sandboxes get their memory.
@@ -252,6 +266,7 @@ impl Runtime {
                 limits,
                 self.engine.clone(),
                 pre,
+                self.http_client.clone(),
             ),
             origin,
         ))

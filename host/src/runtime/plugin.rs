@@ -12,6 +12,7 @@ use super::bindings::latest::rotator::exports::keeper::plugin::rotator as wit_ro
 use super::bindings::latest::rotator::keeper::plugin::types as wit;
 use super::bindings::latest::rotator::{RotatorPlugin, RotatorPluginPre};
 use super::capability::CallContext;
+use super::capability::http_client::HttpClient;
 use super::error::{Error, PluginError};
 use super::fields::FieldAccess;
 use super::input::InputSource;
@@ -43,6 +44,7 @@ pub struct LoadedPlugin {
     limits: Limits,
     engine: wasmtime::Engine,
     pre: Pre,
+    http_client: HttpClient,
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -62,6 +64,7 @@ impl LoadedPlugin {
         limits: Limits,
         engine: wasmtime::Engine,
         pre: Pre,
+        http_client: HttpClient,
     ) -> Self {
         Self {
             manifest,
@@ -70,6 +73,7 @@ impl LoadedPlugin {
             limits,
             engine,
             pre,
+            http_client,
         }
     }
 
@@ -108,7 +112,14 @@ impl LoadedPlugin {
         call: CallContext,
         input: Option<InputSource>,
     ) -> Result<Store<PluginState>, Error> {
-        let state = PluginState::new(&self.id(), &self.effective, &self.limits, call, input);
+        let state = PluginState::new(
+            &self.id(),
+            &self.effective,
+            &self.limits,
+            call,
+            input,
+            &self.http_client,
+        );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         self.arm(&mut store)?;
@@ -143,6 +154,10 @@ impl LoadedPlugin {
         for denial in state.http.denials() {
             let denial = escaped(&state.redactor.redact(&denial));
             tracing::warn!(target: "keeper::sandbox", "denied plugin HTTP request: {denial}");
+        }
+        for failure in state.http.failures() {
+            let failure = escaped(&state.redactor.redact(&failure));
+            tracing::warn!(target: "keeper::sandbox", "plugin HTTP request failed: {failure}");
         }
         match outcome {
             Err(_) => Err(Error::Timeout {
@@ -265,6 +280,11 @@ impl LoadedPlugin {
             .collect();
         if !denied.is_empty() {
             message = format!("{message} (keeper denied: {})", denied.join("; "));
+        }
+        // So is an HTTP request keeper could not send (a proxy that is down).
+        let failed = state.http.failures();
+        if !failed.is_empty() {
+            message = format!("{message} (keeper could not send: {})", failed.join("; "));
         }
         // The refused origins are the plugin's text too (a secret can be a
         // host name): redacted and escaped with the rest.

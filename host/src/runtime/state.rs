@@ -14,6 +14,7 @@ use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::capability::http::HttpPolicy;
+use super::capability::http_client::HttpClient;
 use super::capability::log::LogSink;
 use super::capability::net::TcpPolicy;
 use super::capability::process::ProcessGate;
@@ -49,6 +50,7 @@ impl PluginState {
         limits: &Limits,
         call: CallContext,
         input: Option<InputSource>,
+        http_client: &HttpClient,
     ) -> Self {
         let target = call.target.as_ref().map(|t| t.address);
         let ssh = SshGate::new(effective.ssh, target)
@@ -67,7 +69,8 @@ impl PluginState {
         } else {
             origins
         })
-        .with_cache(call.http_cache, id);
+        .with_cache(call.http_cache, id)
+        .with_client(http_client.clone());
         let stdout = MemoryOutputPipe::new(limits.output_bytes);
         let stderr = MemoryOutputPipe::new(limits.output_bytes);
 

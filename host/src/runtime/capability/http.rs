@@ -6,7 +6,11 @@
 //! CVE-2024-32980 shape), and scheme, host and port must equal an allowed
 //! origin. wasi:http never follows redirects itself, so each hop comes back
 //! through this check. Requests per call are capped and the default 600 s
-//! timeouts are clamped.
+//! timeouts are clamped. What passes is sent by the shared
+//! [`HttpClient`] (reqwest, the configuration's proxy, pooled connections);
+//! a request it cannot send fails with wasi:http's error code, and the
+//! reason (e.g. "the proxy … could not be reached") is added to the
+//! plugin's error and logged.
 //!
 //! # The file cache (`import --file-cache DIR`)
 //!
@@ -36,6 +40,8 @@ use http_body_util::BodyExt as _;
 use sha2::{Digest as _, Sha256};
 
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+
+use super::http_client::{CONNECT_TIMEOUT, HttpClient, Timeouts};
 
 /// An HTTP origin: scheme, lower-case host, port.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,7 +113,6 @@ impl fmt::Display for Origin {
 
 /// Most requests one call may send.
 pub const MAX_REQUESTS_PER_CALL: u32 = 64;
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(30);
 const BETWEEN_BYTES_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -120,24 +125,36 @@ pub const CACHE_KEY_HEADER: &str = "x-keeper-cache-key";
 pub const MAX_CACHED_BODY: usize = 64 * 1024 * 1024;
 
 /// The HTTP policy of one call; implements wasmtime's request hook.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpPolicy {
     allowed: Vec<Origin>,
     sent: u32,
     denials: Arc<Mutex<Vec<String>>>,
+    /// Admitted requests that could not be sent, and why.
+    failures: Arc<Mutex<Vec<String>>>,
     /// The cache directory and the plugin's id.
     cache: Option<(PathBuf, String)>,
+    client: HttpClient,
 }
 
 impl HttpPolicy {
-    /// Allows requests to `allowed` only.
+    /// Allows requests to `allowed` only, sent by the process's client.
     pub fn new(allowed: Vec<Origin>) -> Self {
         Self {
             allowed,
             sent: 0,
             denials: Arc::default(),
+            failures: Arc::default(),
             cache: None,
+            client: HttpClient::for_process(),
         }
+    }
+
+    /// Sends admitted requests with `client`.
+    #[must_use]
+    pub fn with_client(mut self, client: HttpClient) -> Self {
+        self.client = client;
+        self
     }
 
     /// Keeps plugin `id`'s cacheable answers in `dir` (see the module
@@ -152,8 +169,10 @@ impl HttpPolicy {
     /// name only its own refusals.
     pub fn new_call(&mut self) {
         self.sent = 0;
-        if let Ok(mut denials) = self.denials.lock() {
-            denials.clear();
+        for list in [&self.denials, &self.failures] {
+            if let Ok(mut list) = list.lock() {
+                list.clear();
+            }
         }
     }
 
@@ -179,6 +198,11 @@ impl HttpPolicy {
     /// The requests refused so far (origin and reason).
     pub fn denials(&self) -> Vec<String> {
         self.denials.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    /// The admitted requests of this call that could not be sent, and why.
+    pub fn failures(&self) -> Vec<String> {
+        self.failures.lock().map(|d| d.clone()).unwrap_or_default()
     }
 }
 
@@ -244,30 +268,37 @@ impl WasiHttpHooks for HttpPolicy {
             }
             return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
         }
-        let clamp =
-            |asked: Option<Duration>, max: Duration| Some(asked.map_or(max, |d| d.min(max)));
+        let clamp = |asked: Option<Duration>, max: Duration| asked.map_or(max, |d| d.min(max));
         let options = options.unwrap_or_default();
-        let options = RequestOptions {
-            connect_timeout: clamp(options.connect_timeout, CONNECT_TIMEOUT),
-            first_byte_timeout: clamp(options.first_byte_timeout, FIRST_BYTE_TIMEOUT),
-            between_bytes_timeout: clamp(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT),
+        let timeouts = Timeouts {
+            connect: clamp(options.connect_timeout, CONNECT_TIMEOUT),
+            first_byte: clamp(options.first_byte_timeout, FIRST_BYTE_TIMEOUT),
+            between_bytes: clamp(options.between_bytes_timeout, BETWEEN_BYTES_TIMEOUT),
         };
+        let client = self.client.clone();
+        let failures = self.failures.clone();
         Box::new(async move {
-            let (response, io) =
-                wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
+            let response = match client.send(request, timeouts).await {
+                Ok(response) => response,
+                Err(failure) => {
+                    // Logged, redacted, when the call returns, and added to
+                    // the plugin's error.
+                    if let Ok(mut list) = failures.lock() {
+                        list.push(failure.reason);
+                    }
+                    return Err(failure.code);
+                }
+            };
             let Some(path) = cached else {
-                return Ok((
-                    response.map(http_body_util::BodyExt::boxed_unsync),
-                    Box::new(io) as Box<dyn Future<Output = _> + Send>,
-                ));
+                return Ok((response, done()));
             };
             // Cacheable: read the whole answer (driving the connection
             // meanwhile), keep it if it is a success, hand it on.
             let (parts, body) = response.into_parts();
             let limited = http_body_util::Limited::new(body, MAX_CACHED_BODY);
-            let (collected, io_result) = tokio::join!(limited.collect(), io);
-            io_result?;
-            let bytes = collected
+            let bytes = limited
+                .collect()
+                .await
                 .map_err(|_| {
                     wasmtime_wasi_http::Error::HttpResponseBodySize(Some(MAX_CACHED_BODY as u64))
                 })?

@@ -6,6 +6,7 @@
 //! (`effective`); [`CallContext`] carries the per-call part.
 
 pub mod http;
+pub mod http_client;
 pub mod log;
 pub mod net;
 pub mod process;

@@ -16,7 +16,7 @@
 //! | `connect` | `address` (ip:port) | `Ok` if it connected and wrote a byte |
 //! | `connect-target` | | `Ok` if the target answered `ping` with `pong` |
 //! | `dns` | `name` (default `localhost`) | `Ok` if the name resolved |
-//! | `http` | `url` (default `http://allowed.invalid/`) | `Ok` if a response came back |
+//! | `http` | `url` (default `http://allowed.invalid/`), `count` (default 1) | `Ok` if `count` GETs each got a response |
 //! | `read-file` | `path` (default `/etc/passwd`) | `Ok` if the file was read |
 //! | `env` | `var` (optional) | `Ok` if any variable (or `var`) is visible |
 //! | `log-flood` | | logs 1 KiB lines forever |
@@ -192,7 +192,11 @@ impl Rotator for Hostile {
             }
             "http" => {
                 let url = req.param("url").unwrap_or("http://allowed.invalid/");
-                http::get(url).map(drop).map_err(|e| stopped(e.to_string()))
+                let count = req.param("count").and_then(|c| c.parse().ok()).unwrap_or(1);
+                for _ in 0..count {
+                    http::get(url).map_err(|e| stopped(e.to_string()))?;
+                }
+                Ok(())
             }
             "read-file" => {
                 let path = req.param("path").unwrap_or("/etc/passwd");
