@@ -10,6 +10,13 @@ use crate::crash::crash_at_every_stage;
 use crate::support::Keeper;
 use crate::vault::{add, kp, vault, vault_password};
 
+/// Runs `keeper rotate uid`, asserts it fails, returns what it printed.
+fn failure(k: &Keeper, uid: &str) -> String {
+    let run = kp(k, &["rotate", uid]);
+    run.fails();
+    run.stdout() + &run.stderr()
+}
+
 fn slapd() -> Slapd {
     Slapd::start().expect("a private slapd (scripts/lib.sh installs slapd and ldap-utils)")
 }
@@ -59,7 +66,10 @@ fn ldap_rotates_a_password_and_only_the_new_one_binds() {
     let new = vault_password(&k, &uid);
     assert_ne!(new, old);
     assert!(server.can_bind(&dn, &new), "the vault's new password binds");
-    assert!(!server.can_bind(&dn, old), "the old password no longer binds");
+    assert!(
+        !server.can_bind(&dn, old),
+        "the old password no longer binds"
+    );
     assert!(
         server.stored_password(&dn).starts_with("userPassword:: "),
         "the server stored it (hashed under its own policy)"
@@ -107,13 +117,16 @@ fn ldap_hostile_dns_and_passwords_pass_intact() {
     let new = "N'e\"w\\p;a--s s`1$$ é✓";
     kp(&k, &["rotate", &uid, "--password", new]).ok();
     assert_eq!(vault_password(&k, &uid), new);
-    assert!(server.can_bind(&dn, new), "the exact hostile password binds");
+    assert!(
+        server.can_bind(&dn, new),
+        "the exact hostile password binds"
+    );
     assert!(!server.can_bind(&dn, old));
     assert!(server.can_bind(&canary, "Canary-pw-3"), "canary untouched");
 
     // A login that is no DN, without cmdr:userdn, is a clear error.
     let uid = ldap_record(&k, "no dn", &server, "obrien", new);
-    let err = kp(&k, &["rotate", &uid]).fails();
+    let err = failure(&k, &uid);
     assert!(err.contains("cmdr:userdn"), "{err}");
     assert!(server.can_bind(&dn, new), "untouched");
 }
@@ -131,7 +144,7 @@ fn ldap_refuses_cleartext_off_loopback_and_tls_it_cannot_speak() {
         "Tls-pw-4",
         &["c.text.cmdr:start_tls=true"],
     );
-    let err = kp(&k, &["rotate", &uid]).fails();
+    let err = failure(&k, &uid);
     assert!(err.contains("StartTLS"), "{err}");
     assert!(server.can_bind(&dn, "Tls-pw-4"), "untouched");
     assert_eq!(vault_password(&k, &uid), "Tls-pw-4");
@@ -150,8 +163,11 @@ fn ldap_refuses_cleartext_off_loopback_and_tls_it_cannot_speak() {
             "c.text.cmdr:host=192.0.2.7",
         ],
     );
-    let err = kp(&k, &["rotate", &remote]).fails();
-    assert!(err.contains("clear text") && err.contains("allow_cleartext"), "{err}");
+    let err = failure(&k, &remote);
+    assert!(
+        err.contains("clear text") && err.contains("allow_cleartext"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -54,7 +54,11 @@ impl Rotator for Ldap {
     }
 
     fn rotate(req: &Rotation) -> Result<(), PluginError> {
-        set(req, req.old_password().expose(), req.new_password().expose())
+        set(
+            req,
+            req.old_password().expose(),
+            req.new_password().expose(),
+        )
     }
 
     fn verify(req: &Rotation) -> Result<(), PluginError> {
@@ -66,7 +70,11 @@ impl Rotator for Ldap {
     }
 
     fn revert(req: &Rotation) -> Result<(), PluginError> {
-        set(req, req.new_password().expose(), req.old_password().expose())
+        set(
+            req,
+            req.new_password().expose(),
+            req.old_password().expose(),
+        )
     }
 }
 
@@ -160,7 +168,10 @@ mod tests {
         let info = Ldap::describe();
         assert_eq!(info.name, "ldap");
         assert_eq!(info.default_port, Some(389));
-        assert!(info.disallowed_chars.is_empty(), "octet strings carry anything");
+        assert!(
+            info.disallowed_chars.is_empty(),
+            "octet strings carry anything"
+        );
     }
 
     #[test]
@@ -170,13 +181,18 @@ mod tests {
         let req = Rotation::new("a", "o", "n").with_param("userdn", "cn=a,dc=x");
         assert_eq!(user_dn(&req).ok().as_deref(), Some("cn=a,dc=x"));
         let req = Rotation::new("a", "o", "n");
-        assert!(matches!(user_dn(&req), Err(PluginError::InvalidConfig(m)) if m.contains("cmdr:userdn")));
+        assert!(
+            matches!(user_dn(&req), Err(PluginError::InvalidConfig(m)) if m.contains("cmdr:userdn"))
+        );
     }
 
     #[test]
     fn cleartext_off_loopback_and_tls_requests_are_refused_before_connecting() {
-        let remote = Rotation::new("uid=a,dc=x", "o", "n").with_target(target("192.0.2.7:389", 389));
-        assert!(matches!(connect(&remote), Err(PluginError::InvalidConfig(m)) if m.contains("allow_cleartext")));
+        let remote =
+            Rotation::new("uid=a,dc=x", "o", "n").with_target(target("192.0.2.7:389", 389));
+        assert!(
+            matches!(connect(&remote), Err(PluginError::InvalidConfig(m)) if m.contains("allow_cleartext"))
+        );
         let ldaps = Rotation::new("uid=a,dc=x", "o", "n").with_target(target("127.0.0.1:636", 636));
         assert!(matches!(connect(&ldaps), Err(PluginError::Unsupported(_))));
         let tls = Rotation::new("uid=a,dc=x", "o", "n")

@@ -104,8 +104,8 @@ impl<'a> Reader<'a> {
 
     /// The next element.
     pub(crate) fn next(&mut self) -> Result<Tlv<'a>, LdapError> {
-        let (tag, header, len) = header(self.data)?
-            .ok_or_else(|| LdapError::Protocol("a truncated element".into()))?;
+        let (tag, header, len) =
+            header(self.data)?.ok_or_else(|| LdapError::Protocol("a truncated element".into()))?;
         let end = header
             .checked_add(len)
             .filter(|end| *end <= self.data.len())
@@ -149,7 +149,9 @@ fn header(data: &[u8]) -> Result<Option<(u8, usize, usize)>, LdapError> {
     let Some(bytes) = data.get(2..2 + n) else {
         return Ok(None);
     };
-    let len = bytes.iter().fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
+    let len = bytes
+        .iter()
+        .fold(0usize, |acc, b| (acc << 8) | usize::from(*b));
     Ok(Some((tag, 2 + n, len)))
 }
 
@@ -207,9 +209,23 @@ mod tests {
         assert_eq!(integer(INTEGER, 128), [2, 2, 0, 0x80]);
         assert_eq!(integer(INTEGER, -128), [2, 1, 0x80]);
         assert_eq!(integer(INTEGER, -129), [2, 2, 0xff, 0x7f]);
-        for v in [0, 1, 127, 128, 255, 256, 65535, i64::from(i32::MAX), -1, -129] {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65535,
+            i64::from(i32::MAX),
+            -1,
+            -129,
+        ] {
             let enc = integer(INTEGER, v);
-            assert_eq!(Reader::new(&enc).next().and_then(|t| t.integer()).ok(), Some(v));
+            assert_eq!(
+                Reader::new(&enc).next().and_then(|t| t.integer()).ok(),
+                Some(v)
+            );
         }
     }
 
@@ -228,8 +244,14 @@ mod tests {
         let mut src: &[u8] = &msg;
         assert_eq!(read_element(&mut src, 1024).ok(), Some(msg.clone()));
         let mut src: &[u8] = &msg;
-        assert!(matches!(read_element(&mut src, 100), Err(LdapError::Protocol(_))));
+        assert!(matches!(
+            read_element(&mut src, 100),
+            Err(LdapError::Protocol(_))
+        ));
         let mut short: &[u8] = &msg[..50];
-        assert!(matches!(read_element(&mut short, 1024), Err(LdapError::Io(_))));
+        assert!(matches!(
+            read_element(&mut short, 1024),
+            Err(LdapError::Io(_))
+        ));
     }
 }

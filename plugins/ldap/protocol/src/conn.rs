@@ -6,8 +6,7 @@ use zeroize::Zeroizing;
 
 use crate::LdapError;
 use crate::ber::{
-    ENUMERATED, INTEGER, OCTET_STRING, Reader, SEQUENCE, Tlv, concat, integer, read_element,
-    tlv,
+    ENUMERATED, INTEGER, OCTET_STRING, Reader, SEQUENCE, Tlv, concat, integer, read_element, tlv,
 };
 
 /// The largest response accepted: far above what a password change gets.
@@ -134,7 +133,12 @@ impl<S: Read + Write> Conn<S> {
 
     /// Sends `op` in one write, reads its response (which must be
     /// `response`) and checks its result code.
-    fn request(&mut self, op: &[u8], response: u8, operation: &'static str) -> Result<(), LdapError> {
+    fn request(
+        &mut self,
+        op: &[u8],
+        response: u8,
+        operation: &'static str,
+    ) -> Result<(), LdapError> {
         let id = self.next_id;
         let message = self.envelope(op);
         self.stream.write_all(&message)?;
@@ -268,8 +272,8 @@ mod tests {
         assert_eq!(
             c.stream.written,
             [
-                0x30, 0x12, 0x02, 0x01, 0x01, 0x60, 0x0d, 0x02, 0x01, 0x03, 0x04, 0x04, b'c',
-                b'n', b'=', b'a', 0x80, 0x02, b'p', b'w'
+                0x30, 0x12, 0x02, 0x01, 0x01, 0x60, 0x0d, 0x02, 0x01, 0x03, 0x04, 0x04, b'c', b'n',
+                b'=', b'a', 0x80, 0x02, b'p', b'w'
             ]
         );
     }
@@ -277,7 +281,8 @@ mod tests {
     #[test]
     fn a_password_modify_request_carries_the_oid_and_the_three_fields() {
         let mut c = conn(response(1, EXTENDED_RESPONSE, 0, ""));
-        c.password_modify(Some("u"), Some(b"o"), b"n").expect("modify");
+        c.password_modify(Some("u"), Some(b"o"), b"n")
+            .expect("modify");
         let w = &c.stream.written;
         let value = [0x30, 0x09, 0x80, 1, b'u', 0x81, 1, b'o', 0x82, 1, b'n'];
         assert!(

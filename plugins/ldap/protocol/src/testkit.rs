@@ -216,7 +216,8 @@ impl Slapd {
         let pw_path = pw_file.to_string_lossy().into_owned();
         if let Some(password) = password {
             let mut f = std::fs::File::create(&pw_file).expect("password file");
-            f.write_all(password.as_bytes()).expect("write password file");
+            f.write_all(password.as_bytes())
+                .expect("write password file");
         }
         let args: Vec<&str> = args
             .iter()
