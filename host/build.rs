@@ -12,6 +12,7 @@ fn main() {
         "plugins/postgresql",
         "plugins/unixpasswd",
         "plugins/windows",
+        "plugins/ldap",
         "plugins/lastpass",
         "plugins/csv",
     ]);

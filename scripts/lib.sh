@@ -100,3 +100,12 @@ ensure_postgresql() {
     psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -Atc "select 1 from pg_database where datname='test'" | grep -q 1 ||
         psql -h 127.0.0.1 -p 5432 -U postgres -d postgres -qc 'CREATE DATABASE test' >/dev/null
 }
+
+# OpenLDAP: the server binary and its client tools (the ldap plugin's tests
+# start their own slapd on a loopback port with a temp config, and check
+# the directory with ldapwhoami/ldapsearch). Debian's package would start
+# its own server; tests never use it.
+ensure_slapd() {
+    [ -x /usr/sbin/slapd ] && command -v ldapwhoami >/dev/null && return 0
+    apt_install slapd ldap-utils
+}

@@ -16,6 +16,7 @@ mod plugin_cli;
 mod plugin_files;
 mod plugins;
 mod rotate;
+mod rotate_ldap;
 mod rotate_local;
 mod rotate_postgres;
 mod rotate_safety;

@@ -5,7 +5,7 @@ use crate::plugins;
 use crate::support::Keeper;
 
 /// What a fresh install lists: the engine's `noop`, then the embedded components.
-const BUILTIN: [&str; 10] = [
+const BUILTIN: [&str; 11] = [
     "noop",
     "mysql",
     "ssh",
@@ -14,6 +14,7 @@ const BUILTIN: [&str; 10] = [
     "postgresql",
     "unixpasswd",
     "windows",
+    "ldap",
     "lastpass",
     "csv",
 ];
@@ -43,7 +44,7 @@ fn a_fresh_install_lists_the_first_party_plugins() {
             .is_some_and(|d| d.contains("vault only"))
     );
     assert_eq!(
-        noop["capabilities"], list[9]["capabilities"],
+        noop["capabilities"], list[10]["capabilities"],
         "none, like the csv importer"
     );
     let mysql = &list[1];
@@ -60,7 +61,8 @@ fn a_fresh_install_lists_the_first_party_plugins() {
         serde_json::json!(["net"]),
         "windows"
     );
-    assert_eq!(list[8]["capabilities"]["http"][0], "https://lastpass.com");
+    assert_eq!(list[8]["capabilities"]["tcp"], true, "ldap");
+    assert_eq!(list[9]["capabilities"]["http"][0], "https://lastpass.com");
     let table = keeper.run(&["plugin", "list"]).ok();
     for name in BUILTIN {
         assert!(table.contains(name), "{table}");
