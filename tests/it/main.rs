@@ -26,6 +26,7 @@ mod sandbox_contract;
 mod seed_usage;
 mod shell;
 mod snapshots;
+mod store_migrate;
 mod ssh_client;
 mod sshd;
 mod support;

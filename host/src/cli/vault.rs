@@ -57,6 +57,8 @@ pub enum VaultCommand {
     User(UserNamespace),
     /// Teams: list, add, add-member.
     Team(TeamNamespace),
+    /// The vault's storage: `store migrate --to URL` copies it (file ↔ PostgreSQL).
+    Store(StoreNamespace),
     /// Write shared-folder memberships to a file (shared_folder_membership.json).
     DownloadMembership(super::membership::DownloadMembershipArgs),
     /// Grant the memberships a file lists to users and teams that exist.
@@ -547,6 +549,33 @@ pub enum UserCommand {
     Add {
         /// E-mail.
         email: String,
+    },
+}
+
+/// `keeper store`.
+#[derive(Debug, Args)]
+pub struct StoreNamespace {
+    #[command(subcommand)]
+    pub command: StoreCommand,
+}
+
+/// Store subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Copy every (sealed) row of the vault to a new location — a
+    /// postgres:// URL or a file path — and verify the copy (row counts and
+    /// a checksum). The source is only read; no password is needed.
+    Migrate {
+        /// Where to: postgres://user@host:port/db[?sslmode=require] or a
+        /// file path; it must not hold a vault yet.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Afterwards, use the copy: record it as the config's "store".
+        #[arg(long = "use")]
+        use_it: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
     },
 }
 

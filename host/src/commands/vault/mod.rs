@@ -5,6 +5,7 @@ mod folders;
 mod membership;
 mod records;
 mod search;
+mod store;
 mod transfer;
 mod users;
 
@@ -39,6 +40,7 @@ pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> anyhow::Result<ExitCode> 
     match cmd {
         VaultCommand::Init(a) => users::init(ctx, &a),
         VaultCommand::User(ns) => users::user(ctx, ns.command),
+        VaultCommand::Store(ns) => store::store(ctx, ns.command),
         VaultCommand::Team(ns) => users::team(ctx, ns.command),
         VaultCommand::Add(a) => records::add(ctx, &a),
         VaultCommand::Get(a) => records::get(ctx, &a),
