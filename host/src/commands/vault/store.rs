@@ -45,13 +45,7 @@ pub(super) fn store(ctx: &Context, cmd: StoreCommand) -> anyhow::Result<ExitCode
                 &copied.checksum[..16]
             );
             if use_it {
-                let saved = match &to {
-                    Location::Postgres(url) => url.to_url_string(),
-                    Location::File(path) => std::path::absolute(path)
-                        .unwrap_or_else(|_| path.clone())
-                        .display()
-                        .to_string(),
-                };
+                let saved = to.config_value();
                 config::update(&ctx.config_path, |m| {
                     m.insert("store".into(), saved.into());
                 })?;

@@ -10,7 +10,7 @@ use crate::cli::vault::{InitArgs, TeamCommand, UserCommand};
 use crate::config;
 use crate::context::Context;
 use crate::output::print_listing;
-use crate::vault::{Location, Vault};
+use crate::vault::Vault;
 
 /// Environment variable with a new user's master password (`user add`).
 const NEW_USER_PASSWORD_ENV: &str = "KEEPER_NEW_USER_PASSWORD";
@@ -42,13 +42,7 @@ pub(super) fn init(ctx: &Context, args: &InitArgs) -> anyhow::Result<ExitCode> {
         restrict_file(path);
     }
     if ctx.store_from_args {
-        let saved = match &location {
-            Location::Postgres(url) => url.to_url_string(),
-            Location::File(path) => std::path::absolute(path)
-                .unwrap_or_else(|_| path.clone())
-                .display()
-                .to_string(),
-        };
+        let saved = location.config_value();
         config::update(&ctx.config_path, |m| {
             m.insert("store".into(), saved.into());
         })

@@ -52,6 +52,18 @@ impl Location {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Self::Postgres(_))
     }
+
+    /// How the configuration's `store` key records this location: the
+    /// URL as given, or the file's absolute path.
+    pub fn config_value(&self) -> String {
+        match self {
+            Self::Postgres(url) => url.to_url_string(),
+            Self::File(path) => std::path::absolute(path)
+                .unwrap_or_else(|_| path.clone())
+                .display()
+                .to_string(),
+        }
+    }
 }
 
 impl From<&Path> for Location {
