@@ -5,6 +5,7 @@ pub mod automation;
 pub mod membership;
 mod plugin;
 pub mod rotate;
+pub mod sharing;
 pub mod vault;
 
 pub use plugin::{PluginCommand, PluginNamespace};

@@ -1,6 +1,7 @@
 //! Vault commands, with Commander's names and aliases: init, add, get, ls,
 //! tree, mkdir, mv, ln, rm, rmdir, edit, search, history, find-duplicate,
-//! share-folder, export, import, attachments, users and teams.
+//! share-folder, export, import, attachments, users and teams
+//! (`share-record` and `record-permission` are in [`super::sharing`]).
 
 use std::path::PathBuf;
 
@@ -43,8 +44,11 @@ pub enum VaultCommand {
     FindDuplicate(FindDuplicateArgs),
     /// Grant or remove access to a shared folder; set record permissions in it.
     ShareFolder(ShareFolderArgs),
-    /// Share a record with users directly (or stop sharing it).
-    ShareRecord(ShareRecordArgs),
+    /// Share records with users directly: grant, revoke, transfer ownership, cancel.
+    #[command(visible_alias = "sr")]
+    ShareRecord(super::sharing::ShareRecordArgs),
+    /// Grant or revoke can-edit / can-share on the records in a folder (and below).
+    RecordPermission(super::sharing::RecordPermissionArgs),
     /// Export the vault (Keeper JSON or CSV).
     Export(ExportArgs),
     /// Import records (Keeper JSON, csv, lastpass or an importer plugin).
@@ -382,35 +386,6 @@ pub struct ShareFolderArgs {
     /// Output format of the member listing (no -e/-r given).
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-}
-
-/// `keeper share-record`.
-#[derive(Debug, Args)]
-pub struct ShareRecordArgs {
-    /// Record uid, title or path.
-    pub record: String,
-    /// User e-mail (repeatable).
-    #[arg(short, long = "email", required = true)]
-    pub email: Vec<String>,
-    /// grant or revoke.
-    #[arg(short, long, value_enum, default_value_t)]
-    pub action: RecordShareAction,
-    /// The user may edit the record.
-    #[arg(short, long)]
-    pub write: bool,
-    /// The user may share the record further.
-    #[arg(short, long)]
-    pub share: bool,
-}
-
-/// `share-record` actions.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum RecordShareAction {
-    /// Share (or change permissions).
-    #[default]
-    Grant,
-    /// Stop sharing.
-    Revoke,
 }
 
 /// Export formats.

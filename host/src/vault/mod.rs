@@ -21,11 +21,14 @@ pub mod folders;
 pub mod membership;
 pub mod model;
 pub mod path;
+mod record_permissions;
 mod record_shares;
 mod records;
 pub mod rotation_lock;
 pub mod search;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 mod users;
 
 use std::collections::HashMap;
@@ -37,6 +40,10 @@ pub use folders::{Folder, FolderTree};
 pub use model::{
     AttachmentMeta, Field, PasswordChange, PendingRotation, PreparedField, Record, RecordData,
     RecordSummary, now_ms,
+};
+pub use record_permissions::{PermissionChange, PermissionPlan, PermissionRequest};
+pub use record_shares::{
+    Expiry, ShareAction, ShareChange, ShareChangeKind, SharePlan, ShareRequest,
 };
 pub use records::MAX_ATTACHMENT;
 pub(crate) use records::check_attachment;
@@ -71,6 +78,15 @@ pub(crate) mod ad {
     }
     pub fn record_key(record: &str, holder: &str) -> Vec<u8> {
         format!("keeper/v1/record-key|{record}|{holder}").into_bytes()
+    }
+    /// A record key shared until `expires` (epoch ms): the end is bound
+    /// to the key, so a store that drops it cannot revive the share.
+    pub fn record_key_until(record: &str, holder: &str, expires: Option<i64>) -> Vec<u8> {
+        let mut v = record_key(record, holder);
+        if let Some(t) = expires {
+            v.extend_from_slice(format!("|expires={t}").as_bytes());
+        }
+        v
     }
     pub fn record(uid: &str, revision: i64) -> Vec<u8> {
         format!("keeper/v1/record|{uid}|{revision}").into_bytes()

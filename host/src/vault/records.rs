@@ -126,17 +126,22 @@ pub(crate) fn record_key(s: &Session, row: &KeyedRecordRow) -> Result<Key> {
 /// a record shared with this user directly (`share-record`), sealed to the
 /// user's public key. `None` when neither opens it.
 fn open_record_key(s: &Session, row: &KeyedRecordRow) -> Result<Option<Key>> {
-    let holder = &row.key.holder_uid;
-    let ad = ad::record_key(&row.record.uid, holder);
-    if let Some(bytes) = s.holder_key(holder)?.try_open(&row.key.wrapped_key, &ad) {
+    open_key_row(s, &row.record.uid, &row.key)
+}
+
+/// [`open_record_key`] for one key row of record `record_uid`.
+pub(crate) fn open_key_row(
+    s: &Session,
+    record_uid: &str,
+    key: &RecordKeyRow,
+) -> Result<Option<Key>> {
+    let holder = &key.holder_uid;
+    let ad = ad::record_key_until(record_uid, holder, key.expires);
+    if let Some(bytes) = s.holder_key(holder)?.try_open(&key.wrapped_key, &ad) {
         return Key::from_slice(&bytes).map(Some);
     }
     if *holder == s.user_uid {
-        return Ok(s
-            .ring
-            .keypair
-            .open_sealed_key(&row.key.wrapped_key, &ad)
-            .ok());
+        return Ok(s.ring.keypair.open_sealed_key(&key.wrapped_key, &ad).ok());
     }
     Ok(None)
 }
@@ -259,6 +264,7 @@ pub(crate) fn insert_record_tx(
             .wrap(&key, &ad::record_key(&uid, &s.user_uid)),
         can_edit: true,
         can_share: true,
+        expires: None,
     };
     tx.insert_record(&row, &owner_key)?;
     link_tx(tx, s, &uid, &key, targets)?;
@@ -284,6 +290,7 @@ pub(crate) fn link_tx(
                 wrapped_key: sf.key.wrap(key, &ad::record_key(uid, &sf.uid)),
                 can_edit: sf.can_edit,
                 can_share: sf.can_share,
+                expires: None,
             })?;
         }
         tx.link(&t.folder_uid, uid)?;

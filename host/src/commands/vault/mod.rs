@@ -5,6 +5,7 @@ mod folders;
 mod membership;
 mod records;
 mod search;
+mod sharing;
 mod store;
 mod transfer;
 mod users;
@@ -56,7 +57,8 @@ pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> anyhow::Result<ExitCode> 
         VaultCommand::Ln(a) => folders::ln(ctx, &a),
         VaultCommand::Rmdir(a) => folders::rmdir(ctx, &a),
         VaultCommand::ShareFolder(a) => folders::share_folder(ctx, &a),
-        VaultCommand::ShareRecord(a) => records::share_record(ctx, &a),
+        VaultCommand::ShareRecord(a) => sharing::share_record(ctx, &a),
+        VaultCommand::RecordPermission(a) => sharing::record_permission(ctx, &a),
         VaultCommand::Search(a) => search::search(ctx, &a),
         VaultCommand::FindDuplicate(a) => search::find_duplicate(ctx, &a),
         VaultCommand::Export(a) => transfer::export(ctx, &a),

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use super::{confirm, unlock};
 use crate::cli::Format;
 use crate::cli::vault::{
-    AddArgs, DownloadArgs, EditArgs, GetArgs, HistoryAction, HistoryArgs, RecordShareAction,
-    RmArgs, ShareRecordArgs, UploadArgs,
+    AddArgs, DownloadArgs, EditArgs, GetArgs, HistoryAction, HistoryArgs, RmArgs, UploadArgs,
 };
 use crate::context::Context;
 use crate::output::print_listing;
@@ -180,25 +179,6 @@ fn attach(vault: &mut Vault, uid: &str, files: &[PathBuf]) -> anyhow::Result<()>
         vault.add_attachment(uid, &name, "application/octet-stream", &bytes)?;
     }
     Ok(())
-}
-
-/// `keeper share-record`.
-pub(super) fn share_record(ctx: &Context, args: &ShareRecordArgs) -> anyhow::Result<ExitCode> {
-    let mut vault = unlock(ctx)?;
-    let uid = vault.find_record(&args.record)?.uid;
-    for email in &args.email {
-        match args.action {
-            RecordShareAction::Grant => {
-                vault.share_record(&uid, email, args.write, args.share)?;
-                println!("Shared record {uid} with {email}");
-            }
-            RecordShareAction::Revoke => {
-                vault.unshare_record(&uid, email)?;
-                println!("Stopped sharing record {uid} with {email}");
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The title (`-t`, or the one argument without `=`) and the field

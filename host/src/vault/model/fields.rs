@@ -444,6 +444,116 @@ pub fn parse_date(t: &str) -> Option<i64> {
     Some(days_from_civil(y, m, d) * 86_400_000)
 }
 
+/// Parses an ISO date and time in UTC unless an offset is given:
+/// `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DDTHH:MM[:SS]`, each
+/// optionally followed by `Z` or `±HH:MM` (`--expire-at`). `None` when it
+/// is not one of these.
+pub fn parse_date_time(t: &str) -> Option<i64> {
+    let t = t.trim();
+    let date = t.get(..10)?;
+    if date.len() != 10 || date.as_bytes()[4] != b'-' || date.as_bytes()[7] != b'-' {
+        return None;
+    }
+    let day = parse_date(date)?;
+    let rest = &t[10..];
+    if rest.is_empty() {
+        return Some(day);
+    }
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (clock, offset_ms) = match rest.find(['Z', 'z', '+', '-']) {
+        Some(i) => (&rest[..i], parse_offset(&rest[i..])?),
+        None => (rest, 0),
+    };
+    let mut parts = clock.split(':');
+    let mut next = |max: i64| -> Option<i64> {
+        let p = parts.next()?;
+        let v: i64 = (p.len() == 2).then(|| p.parse().ok()).flatten()?;
+        (0..=max).contains(&v).then_some(v)
+    };
+    let (h, m) = (next(23)?, next(59)?);
+    let s = if clock.len() > 5 { next(59)? } else { 0 };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(day + ((h * 60 + m) * 60 + s) * 1000 - offset_ms)
+}
+
+/// `Z`, `+HH:MM` or `-HH:MM` in milliseconds east of UTC.
+fn parse_offset(t: &str) -> Option<i64> {
+    if t.eq_ignore_ascii_case("z") {
+        return Some(0);
+    }
+    let sign = match t.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (h, m) = t[1..].split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 23 && m <= 59).then_some(sign * (h * 60 + m) * 60_000)
+}
+
+/// Parses a period as Commander's `--expire-in`: `<N><unit>` parts such as
+/// `30d`, `1h`, `2d12h`; units (any prefix of) `minutes` (`mi`), `hours`,
+/// `days`, `months` (`mo`, 30 days), `years` (365 days); a bare number is
+/// minutes. Returns milliseconds.
+///
+/// # Errors
+///
+/// A message naming what is wrong.
+pub fn parse_period(t: &str) -> std::result::Result<i64, String> {
+    const UNITS: [(&str, i64); 5] = [
+        ("minutes", 60_000),
+        ("hours", 3_600_000),
+        ("days", 86_400_000),
+        ("months", 30 * 86_400_000),
+        ("years", 365 * 86_400_000),
+    ];
+    let t = t.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(60_000))
+            .ok_or_else(|| format!("{t:?} is too long a period"));
+    }
+    let bad = || format!("{t:?} is not a period: use e.g. 30d, 12h, 90mi, 6mo or 1y");
+    let mut total: i64 = 0;
+    let mut rest = t;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let n: i64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = rest[digits..].trim_start();
+        let letters = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(rest.len());
+        let unit = rest[..letters].to_ascii_lowercase();
+        rest = rest[letters..].trim_start();
+        let matches: Vec<i64> = UNITS
+            .iter()
+            .filter(|(name, _)| !unit.is_empty() && name.starts_with(unit.as_str()))
+            .map(|(_, ms)| *ms)
+            .collect();
+        let [ms] = matches[..] else {
+            return Err(if matches.len() > 1 {
+                format!("{unit:?} is ambiguous in {t:?}: use mi (minutes) or mo (months)")
+            } else {
+                bad()
+            });
+        };
+        total = n
+            .checked_mul(ms)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("{t:?} is too long a period"))?;
+    }
+    if total <= 0 {
+        return Err(bad());
+    }
+    Ok(total)
+}
+
 /// `YYYY-MM-DD` of epoch milliseconds (UTC).
 pub fn format_date(ms: i64) -> String {
     let (y, m, d) = civil_from_days(ms.div_euclid(86_400_000));
@@ -488,6 +598,50 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn expiration_times_and_periods() {
+        let day = parse_date("2030-01-02").expect("date");
+        assert_eq!(parse_date_time("2030-01-02"), Some(day));
+        assert_eq!(parse_date_time("2030-01-02 03:04"), Some(day + 11_040_000));
+        assert_eq!(
+            parse_date_time("2030-01-02T03:04:05Z"),
+            Some(day + 11_045_000)
+        );
+        assert_eq!(
+            parse_date_time("2030-01-02T03:04:05+01:00"),
+            Some(day + 11_045_000 - 3_600_000)
+        );
+        assert_eq!(
+            parse_date_time("2030-01-02T03:04:05-00:30"),
+            Some(day + 12_845_000)
+        );
+        for bad in [
+            "tomorrow",
+            "2030-13-01",
+            "2030-01-02 25:00",
+            "2030-01-02T3:04",
+            "2030-01-02 03:04:05:06",
+            "2030-01-02X",
+        ] {
+            assert_eq!(parse_date_time(bad), None, "{bad}");
+        }
+        assert_eq!(parse_period("30d"), Ok(30 * 86_400_000));
+        assert_eq!(parse_period("1h"), Ok(3_600_000));
+        assert_eq!(parse_period("2d 12hours"), Ok(60 * 3_600_000));
+        assert_eq!(parse_period("90mi"), Ok(90 * 60_000));
+        assert_eq!(parse_period("45"), Ok(45 * 60_000));
+        assert_eq!(parse_period("6mo"), Ok(180 * 86_400_000));
+        assert_eq!(parse_period("1y"), Ok(365 * 86_400_000));
+        assert!(
+            parse_period("5m")
+                .expect_err("ambiguous")
+                .contains("ambiguous")
+        );
+        for bad in ["", "d", "0d", "3 weeks", "-1d", "1.5h"] {
+            assert!(parse_period(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn host_forms() {

@@ -230,6 +230,7 @@ impl Snapshot {
                 &k.wrapped_key,
                 &b(k.can_edit),
                 &b(k.can_share),
+                &k.expires.map_or(b"\xff".to_vec(), |t| i(t).to_vec()),
             ]);
         }
         for a in &self.attachments {

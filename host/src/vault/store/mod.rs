@@ -245,6 +245,11 @@ pub struct RecordKeyRow {
     pub can_edit: bool,
     /// Holders through this key may re-share.
     pub can_share: bool,
+    /// When a direct share ends (epoch ms); `None`: never. Reads for a
+    /// holder skip rows past it, and the time is part of the wrapped key's
+    /// associated data, so clearing it in the store does not revive the
+    /// share.
+    pub expires: Option<i64>,
 }
 
 /// A record and the key row that opens it for the current holder set.
@@ -344,6 +349,8 @@ pub trait StoreRead {
     /// `(folder uid, record uid)` links of a tenant. A user's root folder uid is the user uid.
     fn links(&self, tenant_uid: &str) -> Result<Vec<(String, String)>>;
     /// Records that any of `holders` can open, with one key row each.
+    /// Key rows whose `expires` has passed are left out, here and in
+    /// [`StoreRead::scan_keyed_records`] and [`StoreRead::keyed_record`].
     fn keyed_records(&self, holders: &[String]) -> Result<Vec<KeyedRecordRow>>;
     /// Streams the records any of `holders` can open (one key row each,
     /// permissions merged) to `f`, in no particular order. The default
@@ -361,7 +368,7 @@ pub trait StoreRead {
     }
     /// One record, if any of `holders` can open it.
     fn keyed_record(&self, uid: &str, holders: &[String]) -> Result<Option<KeyedRecordRow>>;
-    /// Every key row of a record.
+    /// Every key row of a record, expired ones included.
     fn record_keys(&self, record_uid: &str) -> Result<Vec<RecordKeyRow>>;
     /// Earlier revisions of a record, oldest first.
     fn record_history(&self, record_uid: &str) -> Result<Vec<RecordRow>>;
@@ -440,6 +447,9 @@ pub trait StoreTx: StoreRead {
     fn delete_record(&mut self, uid: &str) -> Result<()>;
     /// Adds or replaces a key row.
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()>;
+    /// Makes `owner_uid` the owner of record `uid` (`share-record -a
+    /// owner`); the record's data and revision stay as they are.
+    fn set_record_owner(&mut self, uid: &str, owner_uid: &str) -> Result<()>;
     /// Removes a key row.
     fn delete_record_key(&mut self, record_uid: &str, holder_uid: &str) -> Result<()>;
     /// Links a record into a folder (idempotent).
@@ -552,5 +562,47 @@ impl Flush {
                 ))
             }),
         }
+    }
+}
+
+/// Checks both backends' tests run on their own store.
+#[cfg(test)]
+pub(crate) mod backend_checks {
+    use super::{RecordKeyRow, StoreRead, StoreTx};
+    use crate::vault::error::Result;
+
+    /// A share of record `r1` (whose key `u1` holds) with `holder`.
+    fn share(holder: &str, expires: Option<i64>) -> RecordKeyRow {
+        RecordKeyRow {
+            record_uid: "r1".into(),
+            holder_uid: holder.into(),
+            wrapped_key: vec![7; 8],
+            can_edit: false,
+            can_share: false,
+            expires,
+        }
+    }
+
+    /// Writes a share of `r1` that ended (`gone`) and one that has not
+    /// (`later`), at `now`.
+    pub fn write_ended_and_running_shares(tx: &mut dyn StoreTx, now: i64) -> Result<()> {
+        tx.put_record_key(&share("gone", Some(now - 1)))?;
+        tx.put_record_key(&share("later", Some(now + 60_000)))
+    }
+
+    /// After [`write_ended_and_running_shares`]: the ended share is not
+    /// handed to its holder, the running one is with its end, and the
+    /// record's owner still sees every row.
+    pub fn ended_shares_are_left_out(store: &dyn StoreRead, now: i64) {
+        let gone = ["gone".to_string()];
+        assert!(store.keyed_records(&gone).expect("scan").is_empty());
+        assert!(store.keyed_record("r1", &gone).expect("one").is_none());
+        let both = ["gone".to_string(), "later".to_string()];
+        let scanned = store.keyed_records(&both).expect("scan");
+        assert_eq!(scanned.len(), 1);
+        assert_eq!(scanned[0].key.holder_uid, "later");
+        let one = store.keyed_record("r1", &both).expect("one");
+        assert_eq!(one.map(|r| r.key.expires), Some(Some(now + 60_000)));
+        assert_eq!(store.record_keys("r1").expect("all").len(), 3);
     }
 }

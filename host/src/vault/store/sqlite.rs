@@ -28,9 +28,10 @@ use writes::SqliteTx;
 
 /// `PRAGMA application_id` of a keeper vault ("KPRV").
 pub const APPLICATION_ID: u32 = 0x4B50_5256;
-/// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`;
-/// opening a version-1 vault upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 2;
+/// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`, 3
+/// `record_keys.expires` (shares that end); opening an older vault
+/// upgrades it ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 3;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -59,7 +60,8 @@ CREATE TABLE records (
   created INTEGER NOT NULL, modified INTEGER NOT NULL, data BLOB NOT NULL) STRICT;
 CREATE TABLE record_keys (
   record_uid TEXT NOT NULL, holder_uid TEXT NOT NULL, wrapped_key BLOB NOT NULL,
-  can_edit INTEGER NOT NULL, can_share INTEGER NOT NULL, PRIMARY KEY (record_uid, holder_uid)) STRICT;
+  can_edit INTEGER NOT NULL, can_share INTEGER NOT NULL, expires INTEGER,
+  PRIMARY KEY (record_uid, holder_uid)) STRICT;
 CREATE INDEX record_keys_holder ON record_keys (holder_uid);
 CREATE TABLE folder_records (folder_uid TEXT NOT NULL, record_uid TEXT NOT NULL,
   PRIMARY KEY (folder_uid, record_uid)) STRICT;
@@ -81,11 +83,13 @@ CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, p
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 1] = [
+const MIGRATIONS: [&str; 2] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
      acquired INTEGER NOT NULL, heartbeat INTEGER NOT NULL) STRICT;",
+    // 2 → 3: direct shares that end.
+    "ALTER TABLE record_keys ADD COLUMN expires INTEGER;",
 ];
 
 /// A vault in one SQLite file.

@@ -16,6 +16,8 @@ use crate::vault::store::{
 pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
      wrapped_private_key, checksum, created";
 const RECORD_COLS: &str = "uid, tenant_uid, owner_uid, revision, created, modified, data";
+/// The columns [`key_row`] reads.
+const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
 
 fn user_row(r: &Row) -> UserRow {
     UserRow {
@@ -44,7 +46,7 @@ fn record_row(r: &Row, at: usize) -> RecordRow {
     }
 }
 
-/// A key row from `record_uid, holder_uid, wrapped_key, can_edit, can_share`.
+/// A key row from [`KEY_COLS`].
 fn key_row(r: &Row) -> RecordKeyRow {
     RecordKeyRow {
         record_uid: r.get(0),
@@ -52,6 +54,7 @@ fn key_row(r: &Row) -> RecordKeyRow {
         wrapped_key: r.get(2),
         can_edit: r.get(3),
         can_share: r.get(4),
+        expires: r.get(5),
     }
 }
 
@@ -66,9 +69,11 @@ fn pending_row(r: &Row) -> PendingRow {
 /// The record keys `holders` hold, one per record (permissions merged).
 fn merged_keys(db: &Db<'_, '_>, holders: &[String]) -> Result<HashMap<String, RecordKeyRow>> {
     let rows = db.query(
-        "SELECT record_uid, holder_uid, wrapped_key, can_edit, can_share FROM record_keys \
-         WHERE holder_uid = ANY($1)",
-        &[&holders],
+        &format!(
+            "SELECT {KEY_COLS} FROM record_keys \
+             WHERE holder_uid = ANY($1) AND (expires IS NULL OR expires > $2)"
+        ),
+        &[&holders, &crate::vault::now_ms()],
     )?;
     let mut keys: HashMap<String, RecordKeyRow> = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -258,11 +263,11 @@ impl StoreRead for Db<'_, '_> {
             return Ok(None);
         }
         let rows = self.query(
-            "SELECT k.record_uid, k.holder_uid, k.wrapped_key, k.can_edit, k.can_share, \
+            "SELECT k.record_uid, k.holder_uid, k.wrapped_key, k.can_edit, k.can_share, k.expires, \
              r.uid, r.tenant_uid, r.owner_uid, r.revision, r.created, r.modified, r.data \
              FROM record_keys k JOIN records r ON r.uid = k.record_uid \
-             WHERE r.uid = $1 AND k.holder_uid = ANY($2)",
-            &[&uid, &holders],
+             WHERE r.uid = $1 AND k.holder_uid = ANY($2) AND (k.expires IS NULL OR k.expires > $3)",
+            &[&uid, &holders, &crate::vault::now_ms()],
         )?;
         let mut out: Option<KeyedRecordRow> = None;
         for r in &rows {
@@ -274,7 +279,7 @@ impl StoreRead for Db<'_, '_> {
                 }
                 None => {
                     out = Some(KeyedRecordRow {
-                        record: record_row(r, 5),
+                        record: record_row(r, 6),
                         key,
                     });
                 }
@@ -285,8 +290,9 @@ impl StoreRead for Db<'_, '_> {
 
     fn record_keys(&self, record_uid: &str) -> Result<Vec<RecordKeyRow>> {
         let rows = self.query(
-            "SELECT record_uid, holder_uid, wrapped_key, can_edit, can_share FROM record_keys \
-             WHERE record_uid = $1 ORDER BY holder_uid",
+            &format!(
+                "SELECT {KEY_COLS} FROM record_keys WHERE record_uid = $1 ORDER BY holder_uid"
+            ),
             &[&record_uid],
         )?;
         Ok(rows.iter().map(key_row).collect())

@@ -16,16 +16,17 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
 
 /// Version, description, SQL. Applied in order; never edited once released.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "vault tables (as SQLite vault format 2)",
-    r#"
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "vault tables (as SQLite vault format 2)",
+        r#"
 CREATE TABLE vault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE tenants (uid TEXT PRIMARY KEY, name TEXT NOT NULL, parent_uid TEXT, created BIGINT NOT NULL);
 CREATE TABLE users (
@@ -71,7 +72,13 @@ CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, p
   host TEXT NOT NULL, machine TEXT NOT NULL, process_start BIGINT NOT NULL, acquired BIGINT NOT NULL,
   heartbeat BIGINT NOT NULL);
 "#,
-)];
+    ),
+    (
+        2,
+        "direct shares that end (record_keys.expires, epoch ms)",
+        "ALTER TABLE record_keys ADD COLUMN expires BIGINT;",
+    ),
+];
 
 /// Whether the `keeper` schema exists in this database, and whether it
 /// holds a vault.

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::vault::crypto;
+use crate::vault::store::backend_checks;
 
 /// A fresh database, dropped when this goes away.
 pub(crate) struct TempDb {
@@ -63,6 +64,7 @@ fn key(uid: &str) -> RecordKeyRow {
         wrapped_key: vec![7; 8],
         can_edit: true,
         can_share: false,
+        expires: None,
     }
 }
 
@@ -97,6 +99,32 @@ fn create_open_and_refusals() {
     let client = store.conns.get().expect("client");
     let version = schema::version(&Db::Client(&client)).expect("version");
     assert_eq!(version, SCHEMA_VERSION);
+}
+
+/// A key row past its `expires` is not handed to its holder (the row
+/// stays for its owner to see); a version-1 vault gains the column.
+#[test]
+fn expired_key_rows_are_left_out_and_version_1_upgrades() {
+    let db = TempDb::new();
+    let mut store = new_store(&db);
+    let now = crate::vault::now_ms();
+    store
+        .write(&mut |tx| backend_checks::write_ended_and_running_shares(tx, now))
+        .expect("share");
+    backend_checks::ended_shares_are_left_out(&store, now);
+
+    let client = store.conns.get().expect("client");
+    Db::Client(&client)
+        .batch("ALTER TABLE record_keys DROP COLUMN expires; DELETE FROM migrations WHERE version = 2;")
+        .expect("make it version 1");
+    drop(client);
+    drop(store);
+    let store = PgStore::open(&db.url).expect("open upgrades");
+    let client = store.conns.get().expect("client");
+    assert_eq!(schema::version(&Db::Client(&client)).expect("version"), 2);
+    let keys = store.record_keys("r1").expect("the column is back");
+    assert_eq!(keys.len(), 3);
+    assert!(keys.iter().all(|k| k.expires.is_none()));
 }
 
 /// A failing `init` leaves the database without any keeper schema.

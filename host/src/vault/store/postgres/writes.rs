@@ -241,16 +241,26 @@ impl StoreTx for Db<'_, '_> {
 
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()> {
         self.execute(
-            "INSERT INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (record_uid, holder_uid) DO UPDATE SET \
-             wrapped_key = EXCLUDED.wrapped_key, can_edit = EXCLUDED.can_edit, can_share = EXCLUDED.can_share",
+            "INSERT INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share, expires) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (record_uid, holder_uid) DO UPDATE SET \
+             wrapped_key = EXCLUDED.wrapped_key, can_edit = EXCLUDED.can_edit, \
+             can_share = EXCLUDED.can_share, expires = EXCLUDED.expires",
             &[
                 &row.record_uid,
                 &row.holder_uid,
                 &row.wrapped_key,
                 &row.can_edit,
                 &row.can_share,
+                &row.expires,
             ],
+        )?;
+        Ok(())
+    }
+
+    fn set_record_owner(&mut self, uid: &str, owner_uid: &str) -> Result<()> {
+        self.execute(
+            "UPDATE records SET owner_uid = $2 WHERE uid = $1",
+            &[&uid, &owner_uid],
         )?;
         Ok(())
     }

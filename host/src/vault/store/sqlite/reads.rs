@@ -28,7 +28,11 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
 
 pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, wrapped_private_key, checksum, created";
 const RECORD_COLS: &str = "r.uid, r.tenant_uid, r.owner_uid, r.revision, r.created, r.modified, r.data, \
-     k.holder_uid, k.wrapped_key, k.can_edit, k.can_share";
+     k.holder_uid, k.wrapped_key, k.can_edit, k.can_share, k.expires";
+/// The columns [`key_row`] reads.
+const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
+/// Leaves out key rows whose share has ended (`?1` = now, epoch ms).
+const UNEXPIRED: &str = "(expires IS NULL OR expires > ?1)";
 
 /// A record row from `uid, tenant_uid, owner_uid, revision, created,
 /// modified, data` (the first columns, as in [`RECORD_COLS`]).
@@ -44,8 +48,7 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
     })
 }
 
-/// A record key row from `record_uid, holder_uid, wrapped_key, can_edit,
-/// can_share`.
+/// A record key row from [`KEY_COLS`].
 fn key_row(r: &Row<'_>) -> rusqlite::Result<RecordKeyRow> {
     Ok(RecordKeyRow {
         record_uid: r.get(0)?,
@@ -53,6 +56,7 @@ fn key_row(r: &Row<'_>) -> rusqlite::Result<RecordKeyRow> {
         wrapped_key: r.get(2)?,
         can_edit: r.get::<_, i64>(3)? != 0,
         can_share: r.get::<_, i64>(4)? != 0,
+        expires: r.get(5)?,
     })
 }
 
@@ -73,10 +77,12 @@ fn keyed_row(r: &Row<'_>) -> rusqlite::Result<KeyedRecordRow> {
         wrapped_key: r.get(8)?,
         can_edit: r.get::<_, i64>(9)? != 0,
         can_share: r.get::<_, i64>(10)? != 0,
+        expires: r.get(11)?,
     };
     Ok(KeyedRecordRow { record, key })
 }
 
+/// `n` anonymous parameters (numbered after any `?N` before them).
 fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 2);
     for i in 0..n {
@@ -265,13 +271,15 @@ impl StoreRead for Reads<'_> {
         // Two sequential scans joined in memory are several times faster
         // than SQLite's indexed join (and than sorting 100 000 blobs).
         let sql = format!(
-            "SELECT record_uid, holder_uid, wrapped_key, can_edit, can_share FROM record_keys \
-             WHERE holder_uid IN ({})",
+            "SELECT {KEY_COLS} FROM record_keys WHERE {UNEXPIRED} AND holder_uid IN ({})",
             placeholders(holders.len())
         );
         let mut st = self.0.prepare(&sql)?;
         let mut keys: HashMap<String, RecordKeyRow> = HashMap::new();
-        let rows = st.query_map(params_from_iter(holders.iter()), key_row)?;
+        let now = crate::vault::now_ms();
+        let params = std::iter::once(&now as &dyn rusqlite::ToSql)
+            .chain(holders.iter().map(|h| h as &dyn rusqlite::ToSql));
+        let rows = st.query_map(params_from_iter(params), key_row)?;
         for row in rows {
             let row = row?;
             match keys.get_mut(&row.record_uid) {
@@ -315,13 +323,16 @@ impl StoreRead for Reads<'_> {
         }
         let sql = format!(
             "SELECT {RECORD_COLS} FROM record_keys k JOIN records r ON r.uid = k.record_uid \
-             WHERE r.uid = ? AND k.holder_uid IN ({})",
+             WHERE (k.expires IS NULL OR k.expires > ?1) AND r.uid = ?2 AND k.holder_uid IN ({})",
             placeholders(holders.len())
         );
         // Cached: the text only changes with the number of holders, and
         // parsing it was most of a rotation's vault time.
         let mut st = self.0.prepare_cached(&sql)?;
-        let params = std::iter::once(uid).chain(holders.iter().map(String::as_str));
+        let now = crate::vault::now_ms();
+        let params = [&now as &dyn rusqlite::ToSql, &uid]
+            .into_iter()
+            .chain(holders.iter().map(|h| h as &dyn rusqlite::ToSql));
         let rows = st.query_map(params_from_iter(params), keyed_row)?;
         Ok(dedup_keyed(rows.collect::<rusqlite::Result<_>>()?)
             .into_iter()
@@ -329,9 +340,9 @@ impl StoreRead for Reads<'_> {
     }
 
     fn record_keys(&self, record_uid: &str) -> Result<Vec<RecordKeyRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT record_uid, holder_uid, wrapped_key, can_edit, can_share FROM record_keys WHERE record_uid = ?1",
-        )?;
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {KEY_COLS} FROM record_keys WHERE record_uid = ?1"
+        ))?;
         let rows = st.query_map([record_uid], key_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

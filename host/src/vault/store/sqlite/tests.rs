@@ -86,16 +86,17 @@ fn a_write_then_flush_commits_and_syncs_the_wal_later() {
     flush.wait().expect("synced");
 }
 
-/// A version-1 vault (no rotation locks) is upgraded when opened, once,
-/// keeping its data; a vault from a newer keeper is refused.
+/// A version-1 vault (no rotation locks, no share ends) is upgraded when
+/// opened, once, keeping its data; a vault from a newer keeper is refused.
 #[test]
-fn a_version_1_vault_gains_rotation_locks_when_opened() {
+fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("v.db");
     drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(
-        "DROP TABLE rotation_locks; PRAGMA user_version = 1; \
+        "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; \
+         PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
     )
@@ -108,17 +109,23 @@ fn a_version_1_vault_gains_rotation_locks_when_opened() {
         .expect("version");
     assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(store.rotation_lock("r").expect("the table exists"), None);
+    assert!(
+        store
+            .record_keys("r")
+            .expect("the column exists")
+            .is_empty()
+    );
     assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
     drop(store);
     SqliteStore::open(&path).expect("a second open has nothing to do");
 
     let conn = Connection::open(&path).expect("sqlite");
-    conn.execute_batch("PRAGMA user_version = 3")
+    conn.execute_batch("PRAGMA user_version = 4")
         .expect("newer");
     drop(conn);
     assert!(matches!(
         SqliteStore::open(&path),
-        Err(VaultError::UnsupportedVersion(3))
+        Err(VaultError::UnsupportedVersion(4))
     ));
 }
 
@@ -140,4 +147,37 @@ fn a_symlinked_vault_syncs_the_real_wal() {
         "{flush:?}"
     );
     flush.wait().expect("synced");
+}
+
+/// A key row past its `expires` is not handed to its holder; its owner
+/// still sees it among the record's keys.
+#[test]
+fn expired_key_rows_are_left_out() {
+    use crate::vault::store::backend_checks;
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    let now = crate::vault::now_ms();
+    let record = RecordRow {
+        uid: "r1".into(),
+        tenant_uid: "t1".into(),
+        owner_uid: "u1".into(),
+        revision: 1,
+        created: 1,
+        modified: 1,
+        data: b"one".to_vec(),
+    };
+    let owner = RecordKeyRow {
+        record_uid: "r1".into(),
+        holder_uid: "u1".into(),
+        wrapped_key: vec![7; 8],
+        can_edit: true,
+        can_share: true,
+        expires: None,
+    };
+    let store = SqliteStore::create(&path, &mut |tx| {
+        tx.insert_record(&record, &owner)?;
+        backend_checks::write_ended_and_running_shares(tx, now)
+    })
+    .expect("create");
+    backend_checks::ended_shares_are_left_out(&store, now);
 }

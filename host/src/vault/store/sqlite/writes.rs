@@ -204,10 +204,18 @@ impl StoreTx for SqliteTx<'_> {
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()> {
         self.conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share, expires) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![row.record_uid, row.holder_uid, row.wrapped_key, b(row.can_edit), b(row.can_share)])?;
+            .execute(params![row.record_uid, row.holder_uid, row.wrapped_key, b(row.can_edit), b(row.can_share), row.expires])?;
+        Ok(())
+    }
+
+    fn set_record_owner(&mut self, uid: &str, owner_uid: &str) -> Result<()> {
+        self.execute(
+            "UPDATE records SET owner_uid = ?2 WHERE uid = ?1",
+            params![uid, owner_uid],
+        )?;
         Ok(())
     }
 
