@@ -49,6 +49,11 @@ pub(super) fn share_record(ctx: &Context, args: &ShareRecordArgs) -> anyhow::Res
         eprintln!("warning: {why}");
     }
     if plan.changes.is_empty() {
+        // As Commander: revoking what is not shared is not a failure.
+        if matches!(action, None | Some(ShareAction::Revoke)) {
+            println!("Nothing to do: no such share.");
+            return Ok(ExitCode::SUCCESS);
+        }
         bail!("nothing to do");
     }
     if args.dry_run {
