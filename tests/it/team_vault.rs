@@ -51,6 +51,18 @@ fn raw_number(k: &Keeper, store: &str, sql: &str) -> i64 {
         .expect("query")
 }
 
+/// Runs one statement on the store's raw tables (`{t}` as for
+/// [`raw_number`]).
+fn raw_execute(k: &Keeper, store: &str, sql: &str) {
+    if k.on_postgres() {
+        k.sql(&sql.replace("{t}", "keeper."));
+        return;
+    }
+    let conn = rusqlite::Connection::open(store).expect("open the vault file");
+    conn.execute(&sql.replace("{t}", ""), [])
+        .expect("statement");
+}
+
 /// The sealed record data, as stored.
 fn raw_record_data(k: &Keeper, store: &str, uid: &str) -> Vec<u8> {
     if k.on_postgres() {
@@ -189,4 +201,19 @@ fn two_users_on_two_data_dirs_share_edit_and_revoke() {
             .ok()
             .contains("second-secret")
     );
+
+    // A share's end is bound to bob's sealed key: removing it in the store
+    // does not give him a share without end, it breaks his copy.
+    alice(&["share-record", "-e", BOB, "--expire-in", "1h", &uid]).ok();
+    assert!(bob(&["get", &uid]).ok().contains("Deploy key"));
+    raw_execute(
+        &k,
+        &store,
+        &format!(
+            "UPDATE {{t}}record_keys SET expires = NULL WHERE record_uid = '{uid}' AND holder_uid = '{bob_uid}'"
+        ),
+    );
+    let err = bob(&["get", &uid]).fails();
+    assert!(err.contains("tampered"), "{err}");
+    assert!(alice(&["get", &uid]).ok().contains("Deploy key"));
 }
