@@ -13,6 +13,8 @@ fn main() {
         "plugins/unixpasswd",
         "plugins/windows",
         "plugins/ldap",
+        "plugins/awspswd",
+        "plugins/azureadpwd",
         "plugins/lastpass",
         "plugins/csv",
     ]);

@@ -109,3 +109,15 @@ ensure_slapd() {
     [ -x /usr/sbin/slapd ] && command -v ldapwhoami >/dev/null && return 0
     apt_install slapd ldap-utils
 }
+
+# moto's server (PyPI `moto[server]`): a local AWS API stand-in for the
+# awspswd plugin's tests, which start their own on a loopback port.
+ensure_moto() {
+    python3 -c 'import moto.server' 2>/dev/null && return 0
+    if ! command -v pip3 >/dev/null && ! python3 -m pip --version >/dev/null 2>&1; then
+        apt_install python3-pip
+    fi
+    say "installing moto[server] from PyPI"
+    python3 -m pip install --quiet 'moto[server]' 2>/dev/null ||
+        python3 -m pip install --quiet --break-system-packages 'moto[server]'
+}

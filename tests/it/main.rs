@@ -16,6 +16,8 @@ mod plugin_cli;
 mod plugin_files;
 mod plugins;
 mod rotate;
+mod rotate_aws;
+mod rotate_azure;
 mod rotate_ldap;
 mod rotate_local;
 mod rotate_postgres;

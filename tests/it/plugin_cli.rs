@@ -5,7 +5,7 @@ use crate::plugins;
 use crate::support::Keeper;
 
 /// What a fresh install lists: the engine's `noop`, then the embedded components.
-const BUILTIN: [&str; 11] = [
+const BUILTIN: [&str; 13] = [
     "noop",
     "mysql",
     "ssh",
@@ -15,6 +15,8 @@ const BUILTIN: [&str; 11] = [
     "unixpasswd",
     "windows",
     "ldap",
+    "awspswd",
+    "azureadpwd",
     "lastpass",
     "csv",
 ];
@@ -44,7 +46,7 @@ fn a_fresh_install_lists_the_first_party_plugins() {
             .is_some_and(|d| d.contains("vault only"))
     );
     assert_eq!(
-        noop["capabilities"], list[10]["capabilities"],
+        noop["capabilities"], list[12]["capabilities"],
         "none, like the csv importer"
     );
     let mysql = &list[1];
@@ -62,7 +64,15 @@ fn a_fresh_install_lists_the_first_party_plugins() {
         "windows"
     );
     assert_eq!(list[8]["capabilities"]["tcp"], true, "ldap");
-    assert_eq!(list[9]["capabilities"]["http"][0], "https://lastpass.com");
+    assert_eq!(
+        list[9]["capabilities"]["http"][0], "https://iam.amazonaws.com",
+        "awspswd"
+    );
+    assert_eq!(
+        list[10]["capabilities"]["http"][1], "https://graph.microsoft.com",
+        "azureadpwd"
+    );
+    assert_eq!(list[11]["capabilities"]["http"][0], "https://lastpass.com");
     let table = keeper.run(&["plugin", "list"]).ok();
     for name in BUILTIN {
         assert!(table.contains(name), "{table}");

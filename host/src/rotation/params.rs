@@ -23,6 +23,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use crate::runtime::capability::http::Origin;
 use crate::runtime::plugin::{Field, RecordView};
 
 /// Ports that name a plugin (only plugins keeper ships).
@@ -83,19 +84,41 @@ pub struct Resolved {
     pub rules: Option<String>,
     /// `cmdr:length`.
     pub length: Option<usize>,
+    /// `cmdr:endpoint_url`: the one HTTP origin a rotator with the `http`
+    /// capability may reach instead of its manifest's (an AWS-compatible
+    /// endpoint, a local stand-in). The record's author chooses it, as
+    /// they choose the host.
+    pub http_origin: Option<Origin>,
 }
 
 impl fmt::Debug for Resolved {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Resolved")
             .field("plugin", &self.plugin)
-            .field("params", &self.params)
+            .field(
+                "params",
+                &self
+                    .params
+                    .iter()
+                    .map(|(k, v)| (k, if is_secret_param(k) { "[redacted]" } else { v }))
+                    .collect::<BTreeMap<_, _>>(),
+            )
             .field("login", &self.login)
             .field("password", &"[redacted]")
             .field("host", &self.host)
             .field("port", &self.port)
             .finish()
     }
+}
+
+/// Whether a parameter holds a secret (e.g. `cmdr:aws_secret_access_key`):
+/// its value is masked wherever the plugin's output is shown, like the
+/// passwords, and never printed.
+pub fn is_secret_param(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["secret", "password", "passphrase", "token", "private_key"]
+        .iter()
+        .any(|word| name.contains(word))
 }
 
 /// Why a record cannot be rotated as it stands.
@@ -113,6 +136,8 @@ pub enum ParamError {
     BadLength(String),
     /// Required parameters missing.
     Missing(Vec<String>),
+    /// `cmdr:endpoint_url` is not an origin (`scheme://host[:port]`).
+    BadEndpoint(String),
 }
 
 impl fmt::Display for ParamError {
@@ -131,6 +156,7 @@ impl fmt::Display for ParamError {
             ),
             ParamError::BadPort(p) => write!(f, "port {p:?} is not a number between 1 and 65535"),
             ParamError::BadLength(l) => write!(f, "cmdr:length {l:?} is not a positive number"),
+            ParamError::BadEndpoint(why) => write!(f, "cmdr:endpoint_url: {why}"),
             ParamError::Missing(names) => write!(
                 f,
                 "the record lacks what rotation needs: {}",
@@ -351,6 +377,13 @@ pub fn resolve(
         })
         .transpose()?;
 
+    let http_origin = params
+        .get("endpoint_url")
+        .map(|u| u.trim().trim_end_matches('/'))
+        .filter(|u| !u.is_empty())
+        .map(|u| Origin::parse(u).map_err(ParamError::BadEndpoint))
+        .transpose()?;
+
     params.insert("login".into(), login.clone());
     if let Some(h) = &host {
         params.insert("host".into(), h.clone());
@@ -370,6 +403,7 @@ pub fn resolve(
         port,
         rules,
         length,
+        http_origin,
     })
 }
 

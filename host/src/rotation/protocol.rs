@@ -33,7 +33,7 @@ use super::commit::SharedVault;
 use super::error::RotationError;
 use super::fault;
 use super::options::{Options, requested_length};
-use super::params::Resolved;
+use super::params::{self, Resolved};
 use super::password::{self, Constraints, Rules};
 use super::report::{Outcome, Report, audit_row, note};
 use super::view;
@@ -114,10 +114,18 @@ impl Ctx<'_> {
     fn call(&self, old: &str, new: &str, accept_host_key: bool) -> CallContext {
         CallContext {
             target: self.target.clone(),
-            secrets: vec![
-                Zeroizing::new(old.to_string()),
-                Zeroizing::new(new.to_string()),
-            ],
+            secrets: [old, new]
+                .into_iter()
+                .chain(
+                    self.resolved
+                        .params
+                        .iter()
+                        .filter(|(k, v)| params::is_secret_param(k) && !v.is_empty())
+                        .map(|(_, v)| v.as_str()),
+                )
+                .map(|s| Zeroizing::new(s.to_string()))
+                .collect(),
+            http_origins: self.resolved.http_origin.clone().map(|o| vec![o]),
             ssh: SshSettings {
                 known_hosts: Some(self.known_hosts.to_path_buf()),
                 accept_new_host_key: accept_host_key,
@@ -195,9 +203,23 @@ impl Ctx<'_> {
     /// `new`: the new credentials, with the prepared material; else the
     /// record's current ones, without it.
     async fn works(&self, password: &str, new: bool) -> bool {
-        self.step_with(Step::Verify, password, password, false, new)
+        self.check(password, new).await == Check::Works
+    }
+
+    /// [`Ctx::works`], telling "no" from "cannot tell": a plugin whose
+    /// target has no way to check a password (AWS IAM console passwords,
+    /// Azure AD) answers `verify` with `Unsupported` once it has checked
+    /// what it can. Such a plugin sets passwords without the old one, so
+    /// setting one again is safe and settles what a check cannot.
+    async fn check(&self, password: &str, new: bool) -> Check {
+        match self
+            .step_with(Step::Verify, password, password, false, new)
             .await
-            .is_ok()
+        {
+            Ok(()) => Check::Works,
+            Err(e) if self.cannot_check(&e) => Check::CannotTell,
+            Err(_) => Check::Fails,
+        }
     }
 
     /// Waits for a place under the gate before the target is touched; the
@@ -336,6 +358,15 @@ impl Ctx<'_> {
             )
             .await
         {
+            if self.cannot_check(&error) {
+                // The target accepted the new password and the plugin
+                // checked all it could (e.g. the account exists).
+                note(report, &format!("not verified: {}", error_text(&error)));
+                fault::point("after-verify");
+                report.outcome = self.finish_or_attention(report, Outcome::Rotated, &new_password);
+                fault::point("after-finish");
+                return Ok(());
+            }
             report.message = Some(format!("the new password did not verify: {error}"));
             report.outcome = self
                 .recover((&old_password, &new_password), &error, false, report)
@@ -394,8 +425,20 @@ impl Ctx<'_> {
         set_failed: bool,
         report: &mut Report,
     ) -> Outcome {
-        if !set_failed && self.works(new, true).await {
-            return self.finish_or_attention(report, Outcome::Rotated, new);
+        if !set_failed {
+            match self.check(new, true).await {
+                Check::Works => return self.finish_or_attention(report, Outcome::Rotated, new),
+                // The set was acknowledged, and only a check could say
+                // otherwise: the new password is the one in force.
+                Check::CannotTell => {
+                    note(
+                        report,
+                        "the target accepted the new password, which cannot be checked; it was stored",
+                    );
+                    return self.finish_or_attention(report, Outcome::Rotated, new);
+                }
+                Check::Fails => {}
+            }
         }
         // A `rotate` that could not log in or reach the target changed
         // nothing (a failed verify says nothing about what rotate did).
@@ -415,7 +458,11 @@ impl Ctx<'_> {
                 note(report, &e.to_string());
                 return Outcome::NeedsAttention;
             }
-            let _ = self.step(Step::Revert, old, new, false).await;
+            let reverted = self.step(Step::Revert, old, new, false).await.is_ok();
+            if reverted && self.check(old, false).await == Check::CannotTell {
+                // A plugin that cannot check set the old password back.
+                return self.roll_back(report, Outcome::Failed, new);
+            }
         }
         if self.works(old, false).await {
             return self.roll_back(report, Outcome::Failed, new);
@@ -488,8 +535,12 @@ impl Ctx<'_> {
                 values: f.values.to_vec(),
             })
             .collect();
-        if self.works(&pending.new_password, true).await {
-            return self.finish_or_attention(report, Outcome::Completed, &pending.new_password);
+        match self.check(&pending.new_password, true).await {
+            Check::Works => {
+                return self.finish_or_attention(report, Outcome::Completed, &pending.new_password);
+            }
+            Check::CannotTell => return self.reapply(pending, report).await,
+            Check::Fails => {}
         }
         if self.works(&pending.old_password, false).await {
             return self.roll_back(report, Outcome::RolledBack, &pending.new_password);
@@ -500,4 +551,74 @@ impl Ctx<'_> {
         );
         self.attention(report)
     }
+
+    /// Whether `verify` failed because the target offers no way to check a
+    /// password: `Unsupported` from a plugin whose manifest says
+    /// `checks-passwords = false`. From any other plugin, `Unsupported` is
+    /// a failure like the rest.
+    fn cannot_check(&self, error: &RuntimeError) -> bool {
+        self.backend
+            .is_some_and(|b| !b.plugin.manifest().checks_passwords)
+            && matches!(
+                error.plugin_error(),
+                Some(crate::runtime::PluginError::Unsupported(_))
+            )
+    }
+
+    /// Resumes for a plugin that cannot check a password: sets the pending
+    /// new one again (a set needs no old password, so this is safe whatever
+    /// a crash left), then finishes. If the set fails, which password is in
+    /// force is unknown: both stay pending.
+    async fn reapply(&self, pending: &PendingRotation, report: &mut Report) -> Outcome {
+        if let Err(e) = self.check_lock() {
+            note(report, &e.to_string());
+            return Outcome::NeedsAttention;
+        }
+        self.enter(report).await;
+        match self
+            .step(
+                Step::Rotate,
+                &pending.old_password,
+                &pending.new_password,
+                false,
+            )
+            .await
+        {
+            Ok(()) => {
+                note(
+                    report,
+                    "the plugin cannot check a password: the pending new one was set again",
+                );
+                self.finish_or_attention(report, Outcome::Completed, &pending.new_password)
+            }
+            Err(e) => {
+                note(
+                    report,
+                    &format!(
+                        "setting the pending new password again failed ({}); both stay stored as pending (see `keeper get --unmask`)",
+                        error_text(&e)
+                    ),
+                );
+                self.attention(report)
+            }
+        }
+    }
+}
+
+/// What a check of a password says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// It logs in.
+    Works,
+    /// It does not.
+    Fails,
+    /// The plugin cannot check passwords on its target.
+    CannotTell,
+}
+
+/// A plugin error's own words (escaped by the report), or the runtime's.
+fn error_text(error: &RuntimeError) -> String {
+    error
+        .plugin_error()
+        .map_or_else(|| error.to_string(), |e| e.message().to_string())
 }

@@ -7,6 +7,8 @@
 //! api-version = "1.0.0"          # the keeper:plugin version it exports
 //! description = "Rotates MySQL and MariaDB passwords"
 //! sha256 = "<hex>"               # of plugin.wasm; required for installed plugins
+//! checks-passwords = true        # rotators; false: the target has no way to
+//!                                # check a password (see `rotation::protocol`)
 //!
 //! [capabilities]                 # all optional; none by default
 //! tcp = true                     # TCP to the record's pinned target
@@ -179,6 +181,12 @@ pub struct Manifest {
     /// Hex sha256 of the component.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// Whether the rotator's `verify` checks a password. `false` (AWS IAM,
+    /// Azure AD: no API checks one) means `verify` answers `Unsupported`
+    /// after checking what it can, and the engine settles an interrupted
+    /// rotation by setting the new password again instead of checking it.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub checks_passwords: bool,
     /// Requested capabilities.
     #[serde(default)]
     pub capabilities: Capabilities,
@@ -188,6 +196,15 @@ pub struct Manifest {
     /// Requested limits.
     #[serde(default)]
     pub limits: RequestedLimits,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_yes(value: &bool) -> bool {
+    *value
 }
 
 impl Manifest {
@@ -299,6 +316,20 @@ mod tests {
             Manifest::parse(&m.to_toml().expect("toml")).expect("round trip"),
             m
         );
+    }
+
+    #[test]
+    fn a_rotator_checks_passwords_unless_it_says_it_cannot() {
+        assert!(Manifest::parse(MYSQL).expect("valid").checks_passwords);
+        let text = MYSQL.replace(
+            "description = \"MySQL\"",
+            "description = \"MySQL\"\nchecks-passwords = false",
+        );
+        let m = Manifest::parse(&text).expect("valid");
+        assert!(!m.checks_passwords);
+        let toml = m.to_toml().expect("toml");
+        assert!(toml.contains("checks-passwords = false"), "{toml}");
+        assert_eq!(Manifest::parse(&toml).expect("round trip"), m);
     }
 
     #[test]
