@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::request;
 use keeper::config::Proxy;
-use keeper::runtime::capability::http::Origin;
+use keeper::runtime::capability::origin::Origin;
 use keeper::runtime::{ArtifactCache, CallContext, HttpClient, LoadedPlugin, Runtime, Step};
 use keeper_tests::net::{http_proxy, origin_server_with_delay};
 

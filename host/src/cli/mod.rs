@@ -14,6 +14,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 /// keeper: an encrypted vault with sandboxed WebAssembly rotation and import plugins.
 #[derive(Debug, Parser)]
@@ -146,6 +147,12 @@ const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-uf", "--user-folder", Some("mkdir")),
 ];
 
+/// A password argument (`rotate --password`, `add --pass`): kept as a
+/// secret from the moment it is parsed.
+fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
+    Ok(SecretString::from(text))
+}
+
 /// Rewrites Commander's two-letter options (`-od x`, `-nd=y`, `-rt login`,
 /// `mkdir -sf`) into their long forms; arguments after `--` are left alone.
 pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
@@ -262,5 +269,17 @@ mod tests {
             Some("this-device")
         );
         assert!(!suggest("x").contains(&"r".to_string()));
+    }
+
+    #[test]
+    fn a_password_given_to_add_is_a_secret_from_parsing_on() {
+        use secrecy::ExposeSecret as _;
+        let cli = Cli::parse_from(["keeper", "add", "-t", "db", "--pass", "Hunter2-secret"]);
+        let Some(Command::Vault(vault::VaultCommand::Add(args))) = &cli.command else {
+            panic!("not add: {:?}", cli.command);
+        };
+        let password = args.password.as_ref().expect("password");
+        assert_eq!(password.expose_secret(), "Hunter2-secret");
+        assert!(!format!("{cli:?}").contains("Hunter2"), "Debug hides it");
     }
 }

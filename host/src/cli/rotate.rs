@@ -3,7 +3,7 @@
 use clap::Args;
 use secrecy::SecretString;
 
-use super::Format;
+use super::{Format, secret};
 
 /// Rotate passwords on their target systems through rotator plugins.
 ///
@@ -91,11 +91,6 @@ fn parse_parallel(text: &str) -> Result<usize, String> {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
         _ => Err(format!("expected a number from 1 to {max}")),
     }
-}
-
-/// `--password`: kept as a secret from the moment it is parsed.
-fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
-    Ok(SecretString::from(text))
 }
 
 #[cfg(test)]

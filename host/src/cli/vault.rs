@@ -6,8 +6,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
-use super::Format;
+use super::{Format, secret};
 
 /// The vault commands (flattened into the top-level command list).
 #[derive(Debug, Subcommand)]
@@ -100,8 +101,8 @@ pub struct AddArgs {
     pub login: Option<String>,
     /// Password (Commander's `--pass`; prefer `-g`: a command line is
     /// visible to other local users).
-    #[arg(long = "pass", value_name = "PASSWORD")]
-    pub password: Option<String>,
+    #[arg(long = "pass", value_name = "PASSWORD", value_parser = secret)]
+    pub password: Option<SecretString>,
     /// URL (Commander's `--url`).
     #[arg(long, value_name = "URL")]
     pub url: Option<String>,

@@ -485,7 +485,7 @@ fn relink(d: &mut RecordData, ids: &HashMap<String, String>) {
         if !fields::is_reference(&f.kind) {
             continue;
         }
-        f.value = f
+        let linked = f
             .value
             .iter()
             .filter_map(|v| {
@@ -501,6 +501,7 @@ fn relink(d: &mut RecordData, ids: &HashMap<String, String>) {
             })
             .map(serde_json::Value::String)
             .collect();
+        f.value = zeroize::Zeroizing::new(linked);
     }
 }
 

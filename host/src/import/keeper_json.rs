@@ -19,6 +19,7 @@
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
+use zeroize::Zeroizing;
 
 use crate::vault::membership::{SharedFolderEntry, TeamEntry};
 use crate::vault::model::{fields, types};
@@ -199,7 +200,7 @@ fn export_record(vault: &Vault, tree: &FolderTree, r: &Record) -> Result<Value> 
         }
         let key = keys.next(f, is_custom);
         if fields::is_reference(&f.kind) {
-            references.insert(key, Value::Array(f.value.clone()));
+            references.insert(key, Value::Array(f.value.to_vec()));
         } else {
             push_value(&mut custom, key, &f.value, fields::holds_many(&f.kind));
         }
@@ -319,7 +320,7 @@ pub fn record_from_json(v: &Value) -> Result<RecordData> {
                 pool.push(Field {
                     kind: kind.clone(),
                     label: label.clone(),
-                    value: items,
+                    value: Zeroizing::new(items.into()),
                     required: false,
                 });
             }
@@ -397,7 +398,7 @@ fn references(obj: &Map<String, Value>) -> Vec<Field> {
             (fields::is_reference(&kind) && !ids.is_empty()).then(|| Field {
                 kind,
                 label,
-                value: ids,
+                value: Zeroizing::new(ids.into()),
                 required: false,
             })
         })
@@ -697,7 +698,7 @@ mod tests {
         // The link names the address by the uid it got here, not by 9.
         let office = by_title(&records, "Office");
         let link = ted.data.field("addressRef").expect("addressRef slot");
-        assert_eq!(link.value, [json!(office.uid)]);
+        assert_eq!(**link.value, [json!(office.uid)]);
         // Two fields of one key stay two fields.
         let mail = by_title(&records, "Mail");
         assert_eq!(
@@ -752,6 +753,6 @@ mod tests {
         import(&mut vault, &doc);
         let records = vault.records().expect("records");
         let link = by_title(&records, "t").data.field("addressRef").cloned();
-        assert_eq!(link.map(|f| f.value.clone()), Some(vec![json!(uid)]));
+        assert_eq!(link.map(|f| f.value.to_vec()), Some(vec![json!(uid)]));
     }
 }

@@ -59,7 +59,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::runtime::capability::http::Origin;
+use crate::runtime::capability::origin::Origin;
 use crate::runtime::plugin::{Field, ImportItem};
 use crate::runtime::{ArtifactCache, CallContext, InputSource, Kind, Runtime, registry};
 use crate::vault::crypto;

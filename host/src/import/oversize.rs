@@ -120,11 +120,11 @@ pub fn fit(d: &mut RecordData, files: &mut Vec<NewAttachment>) -> Result<usize> 
                 };
                 let text = field_text(f);
                 let textual = f.value.iter().all(Value::is_string);
-                f.value = if textual {
-                    vec![Value::String(pointer)]
+                f.value = zeroize::Zeroizing::new(if textual {
+                    vec![Value::String(pointer)].into()
                 } else {
-                    Vec::new()
-                };
+                    Default::default()
+                });
                 text
             }
         };

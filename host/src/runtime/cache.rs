@@ -16,7 +16,7 @@ use wasmtime::Engine;
 use wasmtime::component::Component;
 
 use super::error::Error;
-use super::registry::read_regular;
+use super::files::{read_regular, write_private};
 
 /// Largest compiled artifact read (a component at the 64 MiB install cap
 /// compiles to a few times its size).
@@ -148,18 +148,4 @@ fn store(path: &Path, component: &Component) -> std::io::Result<()> {
         hex::encode(Sha256::digest(&bytes)).as_bytes(),
     )?;
     write_private(path, &bytes)
-}
-
-/// Writes `bytes` to `path` atomically (temp file + rename), mode 0600.
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)
 }

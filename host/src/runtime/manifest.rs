@@ -34,7 +34,7 @@ use std::fmt;
 use semver::Version;
 use serde::{Deserialize, Serialize};
 
-use super::capability::http::Origin;
+use super::capability::origin::Origin;
 use super::error::Error;
 use super::fields::FieldAccess;
 use super::text::{escape_in_place, escaped};

@@ -9,13 +9,12 @@
 //! | `fields.rs` | which record fields a rotator sees and may return from `prepare` |
 //! | `audit.rs` | exported kind and API version, import audit against the manifest |
 //! | `cache.rs` | compiled artifacts keyed by sha256 + engine compatibility hash |
+//! | `files.rs` | plugin and cache files: read only when regular, written privately and atomically |
 //! | `limits.rs` | memory, CPU (fuel), wall clock, size caps |
-//! | `state.rs` | the per-call store: empty WASI plus keeper's gates |
 //! | `redact.rs` | a call's secrets (and their case variants and encodings) out of plugin text |
 //! | `text.rs` | control characters in plugin text escaped before a person sees it |
-//! | `capability/` | one file per host capability: net, http (+ `http_client`, the shared reqwest client), ssh, process, log |
-//! | `input.rs` | the streamed import source |
-//! | `plugin.rs` | a loaded plugin and its calls; traps → typed errors |
+//! | `capability/` | the per-call store state (empty WASI plus keeper's gates), and one file per host capability: net, http (+ `origin`, and `http_client`, the shared reqwest client), ssh, process, log, input (the streamed import source) |
+//! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`); traps → typed errors |
 //!
 //! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
 //! call allows (the record's pinned target, the host-chosen origins), a
@@ -30,13 +29,12 @@ pub mod cache;
 pub mod capability;
 pub mod error;
 pub mod fields;
-pub mod input;
+pub(crate) mod files;
 pub mod limits;
 pub mod manifest;
 pub mod plugin;
 pub mod redact;
 pub mod registry;
-pub mod state;
 pub mod text;
 
 use std::time::Duration;
@@ -46,17 +44,17 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 
 pub use cache::ArtifactCache;
 pub use capability::http_client::HttpClient;
+pub use capability::input::InputSource;
 pub use capability::{CallContext, PinnedTarget};
 pub use error::{Error, PluginError};
-pub use input::InputSource;
 pub use limits::Limits;
 pub use manifest::{Capabilities, Kind, Manifest};
 pub use plugin::{ImportSession, LoadedPlugin, RotationSession, Step};
 pub use registry::{PluginPackage, Source};
 
 use bindings::latest::{importer::ImporterPlugin, rotator::RotatorPlugin};
+use capability::PluginState;
 use plugin::Pre;
-use state::PluginState;
 
 /// How often the epoch advances: the granularity of wall-clock checks.
 const EPOCH_TICK: Duration = Duration::from_millis(10);

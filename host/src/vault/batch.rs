@@ -18,7 +18,7 @@ use super::crypto::{self, Key};
 use super::folders::{FolderTree, ensure_path_tx, target_for};
 use super::model::{AttachmentMeta, Field, PasswordChange, RecordData, now_ms};
 use super::records::{
-    FolderTarget, attach_tx, check_attachment, insert_record_tx, keyed_row, link_tx, record_key,
+    FolderTarget, attach_tx, check_attachment, insert_record_tx, link_tx, record_key,
     update_record_tx,
 };
 use super::store::{SharedFolderDefaults, StoreTx};
@@ -317,7 +317,7 @@ fn replace_tx(tx: &mut dyn StoreTx, s: &Session, uid: &str, data: &RecordData) -
             .iter()
             .chain(&d.custom)
             .filter(|f| f.kind == "fileRef")
-            .flat_map(|f| f.value.clone())
+            .flat_map(|f| f.value.to_vec())
             .collect();
         let old_password = d.password().map(|p| Zeroizing::new(p.to_string()));
         *d = data.clone();
@@ -325,11 +325,11 @@ fn replace_tx(tx: &mut dyn StoreTx, s: &Session, uid: &str, data: &RecordData) -
         d.attachments = attachments;
         if !file_refs.is_empty() {
             match d.fields.iter_mut().find(|f| f.kind == "fileRef") {
-                Some(f) => f.value = file_refs,
+                Some(f) => f.value = Zeroizing::new(file_refs.into()),
                 None => d.fields.push(Field {
                     kind: "fileRef".into(),
                     label: None,
-                    value: file_refs,
+                    value: Zeroizing::new(file_refs.into()),
                     required: false,
                 }),
             }
@@ -372,7 +372,7 @@ fn relink(tx: &mut dyn StoreTx, s: &Session, uid: &str, targets: &[FolderTarget]
     if targets.is_empty() {
         return Ok(());
     }
-    let row = keyed_row(tx, s, uid)?;
+    let row = s.keyed_row(tx, uid)?;
     let key: Key = record_key(s, &row)?;
     link_tx(tx, s, uid, &key, targets)
 }

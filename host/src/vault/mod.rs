@@ -12,6 +12,7 @@
 //! a [`LockedVault`], [`LockedVault::unlock`] derives the keys. Every write is
 //! one storage transaction.
 
+pub(crate) mod ad;
 mod batch;
 pub mod crypto;
 mod device;
@@ -21,6 +22,7 @@ pub mod folders;
 pub mod membership;
 pub mod model;
 pub mod path;
+mod pending;
 mod record_permissions;
 mod record_shares;
 mod records;
@@ -56,7 +58,7 @@ pub use users::{Grantee, RecordRights, TeamInfo, UserInfo};
 use crypto::{KdfParams, Key, KeyPair};
 pub use store::Flush;
 pub use store::Location;
-use store::{HolderKind, Store, StoreRead, StoreTx, TenantRow, UserRow};
+use store::{HolderKind, KeyedRecordRow, Store, StoreRead, StoreTx, TenantRow, UserRow};
 
 /// File name of the vault inside the data directory.
 pub const VAULT_FILE: &str = "vault.db";
@@ -64,53 +66,6 @@ pub const VAULT_FILE: &str = "vault.db";
 /// The default vault path for a data directory.
 pub fn default_path(data_dir: &Path) -> PathBuf {
     data_dir.join(VAULT_FILE)
-}
-
-/// Associated-data strings: every sealed blob is bound to where it belongs.
-pub(crate) mod ad {
-    pub fn data_key(tenant: &str, user: &str, kdf: &[u8]) -> Vec<u8> {
-        let mut v = format!("keeper/v1/data-key|{tenant}|{user}|").into_bytes();
-        v.extend_from_slice(kdf);
-        v
-    }
-    pub fn private_key(user: &str) -> Vec<u8> {
-        format!("keeper/v1/private-key|{user}").into_bytes()
-    }
-    pub fn record_key(record: &str, holder: &str) -> Vec<u8> {
-        format!("keeper/v1/record-key|{record}|{holder}").into_bytes()
-    }
-    /// A record key shared until `expires` (epoch ms): the end is bound
-    /// to the key, so a store that drops it cannot revive the share.
-    pub fn record_key_until(record: &str, holder: &str, expires: Option<i64>) -> Vec<u8> {
-        let mut v = record_key(record, holder);
-        if let Some(t) = expires {
-            v.extend_from_slice(format!("|expires={t}").as_bytes());
-        }
-        v
-    }
-    pub fn record(uid: &str, revision: i64) -> Vec<u8> {
-        format!("keeper/v1/record|{uid}|{revision}").into_bytes()
-    }
-    pub fn folder(uid: &str) -> Vec<u8> {
-        format!("keeper/v1/folder|{uid}").into_bytes()
-    }
-    pub fn shared_folder_key(folder: &str, holder: &str) -> Vec<u8> {
-        format!("keeper/v1/shared-folder-key|{folder}|{holder}").into_bytes()
-    }
-    pub fn team_key(team: &str, user: &str) -> Vec<u8> {
-        format!("keeper/v1/team-key|{team}|{user}").into_bytes()
-    }
-    pub fn attachment(record: &str, file: &str) -> Vec<u8> {
-        format!("keeper/v1/file|{record}|{file}").into_bytes()
-    }
-    pub fn pending(record: &str) -> Vec<u8> {
-        format!("keeper/v1/pending|{record}").into_bytes()
-    }
-    pub fn device_session(tenant: &str, user: &str, header: &[u8], context: &str) -> Vec<u8> {
-        let mut v = format!("keeper/v1/device-session|{tenant}|{user}|{context}|").into_bytes();
-        v.extend_from_slice(header);
-        v
-    }
 }
 
 /// The unlocked keys of one user.
@@ -138,6 +93,16 @@ impl Session {
         h.push(self.user_uid.clone());
         h.extend(self.ring.shared_folders.keys().cloned());
         h
+    }
+
+    /// The keyed row of a record this session can open.
+    fn keyed_row(&self, store: &dyn StoreRead, uid: &str) -> Result<KeyedRecordRow> {
+        store
+            .keyed_record(uid, &self.holders())?
+            .ok_or_else(|| VaultError::NotFound {
+                kind: "record",
+                name: uid.to_string(),
+            })
     }
 
     /// The key that wraps record keys for `holder` (user data key or shared-folder key).
@@ -775,7 +740,7 @@ mod tests {
             d.fields
                 .iter()
                 .find(|f| f.kind == kind)
-                .map(|f| f.value.clone())
+                .map(|f| f.value.to_vec())
         };
         assert_eq!(value("login"), Some(vec![serde_json::json!("app")]));
         assert_eq!(
@@ -784,7 +749,7 @@ mod tests {
         );
         assert!(value("url").unwrap_or_default().is_empty());
         assert_eq!(
-            d.custom[0].value,
+            **d.custom[0].value,
             vec![serde_json::json!("mysql")],
             "cmdr:plugin untouched"
         );

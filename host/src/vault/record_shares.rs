@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-use super::records::{keyed_row, record_key};
+use super::records::record_key;
 use super::store::{RecordKeyRow, StoreTx};
 use super::{Result, Session, Vault, VaultError, ad, crypto, now_ms};
 
@@ -154,7 +154,9 @@ impl Vault {
         let mut plan = SharePlan::default();
         let now = now_ms();
         for uid in records {
-            let checked = keyed_row(self.store.as_ref(), &self.s, uid)
+            let checked = self
+                .s
+                .keyed_row(self.store.as_ref(), uid)
                 .and_then(|row| may_change(&self.s, &row, request.action).map(|()| row));
             let row = match checked {
                 Ok(row) => row,
@@ -351,7 +353,7 @@ fn apply_change(
     c: &ShareChange,
     public: &[u8; 32],
 ) -> Result<()> {
-    let row = keyed_row(&*tx, s, &c.record_uid)?;
+    let row = s.keyed_row(&*tx, &c.record_uid)?;
     let action = match c.change {
         ShareChangeKind::Transfer => ShareAction::Owner,
         _ => ShareAction::Grant,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
+use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
 
 use super::{confirm, unlock};
@@ -228,13 +229,16 @@ pub(super) fn add(ctx: &Context, args: &AddArgs) -> anyhow::Result<ExitCode> {
     }
     let now = now_ms();
     for (kind, value) in [
-        ("login", &args.login),
-        ("url", &args.url),
-        ("password", &args.password),
+        ("login", args.login.as_deref()),
+        ("url", args.url.as_deref()),
+        (
+            "password",
+            args.password.as_ref().map(|p| p.expose_secret()),
+        ),
     ] {
         if let Some(v) = value {
             let custom = !types::is_slot(&data.record_type, kind);
-            data.set_field(custom, kind, None, vec![Value::String(v.clone())], now);
+            data.set_field(custom, kind, None, vec![Value::String(v.to_string())], now);
         }
     }
     let mut vault = unlock(ctx)?;
@@ -275,7 +279,7 @@ fn field_title(f: &crate::vault::Field) -> String {
 /// A field's values as JSON, masked unless `unmask`.
 fn masked_values(f: &crate::vault::Field, unmask: bool) -> Vec<Value> {
     if unmask || !fields::is_secret(&f.kind) {
-        return f.value.clone();
+        return f.value.to_vec();
     }
     f.value
         .iter()
@@ -335,7 +339,7 @@ fn record_rows(r: &Record, tree: &FolderTree, unmask: bool) -> Vec<(String, Stri
         if f.is_empty() || f.kind == "fileRef" {
             continue;
         }
-        for v in &f.value {
+        for v in f.value.iter() {
             rows.push((field_title(f), fields::display(&f.kind, v, unmask)));
         }
     }

@@ -180,7 +180,7 @@ impl HttpClient {
         timeouts: Timeouts,
     ) -> Result<http::Response<WasiBody>, SendFailure> {
         let host = request.uri().host().unwrap_or_default().to_string();
-        let origin = super::http::Origin::from_uri(request.uri())
+        let origin = super::origin::Origin::from_uri(request.uri())
             .map_or_else(|_| host.clone(), |o| o.to_string());
         let via = self
             .proxy_for(&host)

@@ -5,9 +5,9 @@
 //! its log budget in total is stopped with a typed "flooded its log" error,
 //! so a hostile plugin cannot fill the disk or the terminal.
 
+use super::PluginState;
 use crate::runtime::bindings::latest::rotator::keeper::plugin::log::{Host, Level};
 use crate::runtime::bindings::latest::rotator::keeper::plugin::types;
-use crate::runtime::state::PluginState;
 use crate::runtime::text::escaped;
 
 /// Longest single message kept; longer ones are cut.

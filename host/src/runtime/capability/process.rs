@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::PluginState;
 use crate::runtime::bindings::latest::rotator::keeper::plugin::process::{
     Host, Output, ProcessError,
 };
-use crate::runtime::state::PluginState;
 
 /// Most bytes kept of a program's stdout and of its stderr.
 pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;

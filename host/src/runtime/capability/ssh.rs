@@ -13,10 +13,10 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 use zeroize::Zeroizing;
 
+use super::PluginState;
 use crate::runtime::bindings::latest::rotator::keeper::plugin::ssh::{
     Credential, ExecOutput, Host, HostPty, HostSession, SshError,
 };
-use crate::runtime::state::PluginState;
 use crate::ssh::{self as client, HostKeyPolicy, PinnedHostKey, SshClient};
 
 /// How long a goodbye to the server may take when a resource is dropped.

@@ -314,7 +314,7 @@ impl Vault {
         unlink: bool,
     ) -> Result<()> {
         self.write_with_folders(|tx, s, tree, keys| {
-            let row = records::keyed_row(tx, s, record_uid)?;
+            let row = s.keyed_row(tx, record_uid)?;
             let key = records::record_key(s, &row)?;
             let target = target_for(tree, s, keys, to)?;
             link_tx(tx, s, record_uid, &key, std::slice::from_ref(&target))?;

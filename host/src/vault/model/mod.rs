@@ -23,9 +23,10 @@ pub struct Field {
     /// Optional label; custom fields are identified by it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    /// Values in the field type's shape.
+    /// Values in the field type's shape (secret: a password, a private
+    /// key…), overwritten when dropped.
     #[serde(default)]
-    pub value: Vec<Value>,
+    pub value: Zeroizing<FieldValues>,
     /// Whether the record type requires it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
@@ -37,7 +38,7 @@ impl Field {
         Self {
             kind: kind.to_string(),
             label: label.map(str::to_string),
-            value: vec![value],
+            value: Zeroizing::new(vec![value].into()),
             required: false,
         }
     }
@@ -47,7 +48,7 @@ impl Field {
         Self {
             kind: kind.to_string(),
             label: label.map(str::to_string),
-            value: Vec::new(),
+            value: Zeroizing::default(),
             required,
         }
     }
@@ -77,14 +78,6 @@ impl Field {
     }
 }
 
-impl Drop for Field {
-    fn drop(&mut self) {
-        for v in &mut self.value {
-            zeroize_value(v);
-        }
-    }
-}
-
 impl std::fmt::Debug for Field {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Field")
@@ -94,8 +87,54 @@ impl std::fmt::Debug for Field {
     }
 }
 
+/// A field's values, in the field type's JSON shape. Held as
+/// `Zeroizing<FieldValues>`: every string in them, however deeply nested,
+/// is overwritten when they are dropped. `Debug` shows only how many.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FieldValues(Vec<Value>);
+
+impl Zeroize for FieldValues {
+    fn zeroize(&mut self) {
+        self.0.iter_mut().for_each(zeroize_value);
+        self.0.clear();
+    }
+}
+
+impl FromIterator<Value> for FieldValues {
+    fn from_iter<I: IntoIterator<Item = Value>>(values: I) -> Self {
+        Self(values.into_iter().collect())
+    }
+}
+
+impl From<Vec<Value>> for FieldValues {
+    fn from(values: Vec<Value>) -> Self {
+        Self(values)
+    }
+}
+
+impl std::ops::Deref for FieldValues {
+    type Target = Vec<Value>;
+
+    fn deref(&self) -> &Vec<Value> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for FieldValues {
+    fn deref_mut(&mut self) -> &mut Vec<Value> {
+        &mut self.0
+    }
+}
+
+impl std::fmt::Debug for FieldValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[{} value(s)]", self.0.len())
+    }
+}
+
 /// Overwrites the strings inside a JSON value.
-pub(crate) fn zeroize_value(v: &mut Value) {
+fn zeroize_value(v: &mut Value) {
     match v {
         Value::String(s) => s.zeroize(),
         Value::Array(items) => items.iter_mut().for_each(zeroize_value),
@@ -283,13 +322,13 @@ impl RecordData {
             }
             (Some(i), false) => {
                 list[i].kind = kind.to_string();
-                list[i].value = value;
+                list[i].value = Zeroizing::new(value.into());
             }
             (None, true) => {}
             (None, false) => list.push(Field {
                 kind: kind.to_string(),
                 label: label.map(str::to_string),
-                value,
+                value: Zeroizing::new(value.into()),
                 required: false,
             }),
         }
@@ -518,6 +557,22 @@ mod tests {
                 .expect("json")
                 .contains("notes")
         );
+    }
+
+    #[test]
+    fn field_values_overwrite_every_nested_string_and_keep_the_stored_shape() {
+        let json = r#"[{"privateKey":"k1","publicKey":"p"},["a",["b"]],"c",7]"#;
+        let mut values: FieldValues = serde_json::from_str(json).expect("parses");
+        assert_eq!(serde_json::to_string(&values).expect("json"), json);
+        assert_eq!(format!("{values:?}"), "[4 value(s)]");
+        let mut inner = values.to_vec();
+        inner.iter_mut().for_each(zeroize_value);
+        assert_eq!(
+            Value::Array(inner),
+            serde_json::json!([{"privateKey":"","publicKey":""},["",[""]],"",7])
+        );
+        values.zeroize();
+        assert!(values.is_empty());
     }
 
     #[test]

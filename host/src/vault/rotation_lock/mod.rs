@@ -24,12 +24,11 @@ mod process;
 
 use std::time::Duration;
 
-pub use process::{Liveness, ProcessIdentity};
+pub use process::{Liveness, LockHolder, ProcessIdentity};
 
 use super::Vault;
 use super::error::{Result, VaultError};
 use super::model::now_ms;
-use super::records::keyed_row;
 use super::store::{RotationLockRow, StoreRead};
 
 /// How often a holder refreshes its heartbeat.
@@ -70,31 +69,6 @@ impl std::fmt::Debug for RotationLock {
         f.debug_struct("RotationLock")
             .field("uid", &self.uid)
             .finish_non_exhaustive()
-    }
-}
-
-/// Who holds a record's rotation lock, for messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LockHolder {
-    /// The holder's process id.
-    pub pid: i64,
-    /// Its host name.
-    pub host: String,
-    /// When it took the lock, epoch ms.
-    pub acquired: i64,
-    /// Its last heartbeat, epoch ms.
-    pub heartbeat: i64,
-}
-
-impl std::fmt::Display for LockHolder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "pid {} on {} since {} UTC",
-            self.pid,
-            self.host,
-            super::model::fields::format_time(self.acquired)
-        )
     }
 }
 
@@ -165,7 +139,7 @@ impl Vault {
         let me = process::current();
         let token = hex::encode(rand::random::<[u8; 16]>());
         self.write_deferred(|tx, s| {
-            keyed_row(tx, s, uid)?;
+            s.keyed_row(tx, uid)?;
             let now = now_ms();
             let held = tx.rotation_lock(uid)?;
             let replacing = match &held {

@@ -1,5 +1,6 @@
-//! Who this process is, and whether another one still runs: what the
-//! rotation lock's stale rule needs to never take a live holder's lock.
+//! Who this process is, who holds a lock, and whether another process
+//! still runs: what the rotation lock's stale rule needs to never take a
+//! live holder's lock.
 //!
 //! A pid means something only on the machine (and in the pid namespace)
 //! where it was taken, and only together with the process's start time,
@@ -21,6 +22,31 @@ pub struct ProcessIdentity {
     pub machine: String,
     /// Start time in clock ticks since boot; 0 when unknown.
     pub start: i64,
+}
+
+/// Who holds a record's rotation lock, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The holder's process id.
+    pub pid: i64,
+    /// Its host name.
+    pub host: String,
+    /// When it took the lock, epoch ms.
+    pub acquired: i64,
+    /// Its last heartbeat, epoch ms.
+    pub heartbeat: i64,
+}
+
+impl std::fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "pid {} on {} since {} UTC",
+            self.pid,
+            self.host,
+            crate::vault::model::fields::format_time(self.acquired)
+        )
+    }
 }
 
 /// Whether a process still runs.

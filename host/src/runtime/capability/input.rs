@@ -6,8 +6,8 @@
 
 use std::io::Read;
 
+use super::PluginState;
 use crate::runtime::bindings::latest::importer::keeper::plugin::input::Host;
-use crate::runtime::state::PluginState;
 
 /// Largest chunk handed to a plugin in one `read`.
 pub const MAX_CHUNK: u32 = 1024 * 1024;

@@ -1,0 +1,264 @@
+//! A rotator's calls: `prepare`, `rotate`, `verify` and `revert`, alone in
+//! a fresh sandbox or together in one record's [`RotationSession`].
+
+use wasmtime::Store;
+
+use super::{Field, LoadedPlugin, Rotation, field_size};
+use crate::runtime::bindings::latest::rotator::RotatorPlugin;
+use crate::runtime::capability::{CallContext, PluginState};
+use crate::runtime::error::Error;
+use crate::runtime::text::escaped;
+
+impl LoadedPlugin {
+    /// Calls one rotation step in a fresh sandbox (`prepare` is separate,
+    /// it returns fields).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
+    /// sandbox error (timeout, limits, crash).
+    pub async fn rotation_step(
+        &self,
+        step: Step,
+        call: CallContext,
+        request: &Rotation,
+    ) -> Result<(), Error> {
+        // Checked before instantiating too: an oversized request costs no sandbox.
+        self.check_argument(request)?;
+        self.rotation_session(call).await?.step(step, request).await
+    }
+
+    /// Calls `prepare` in a fresh sandbox: the credential material the
+    /// plugin generates itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`LoadedPlugin::rotation_step`], plus [`Error::ResultTooLarge`].
+    pub async fn prepare(
+        &self,
+        call: CallContext,
+        request: &Rotation,
+    ) -> Result<Vec<Field>, Error> {
+        self.check_argument(request)?;
+        self.rotation_session(call).await?.prepare(request).await
+    }
+
+    /// Starts a sandbox for the steps of one record's rotation, with
+    /// `call`'s capabilities (see [`RotationSession`]).
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`] instantiation can produce.
+    pub async fn rotation_session(&self, call: CallContext) -> Result<RotationSession, Error> {
+        let pre = self.rotator_pre()?;
+        let mut store = self.store(call, None)?;
+        let instance = self
+            .guarded(&mut store, async |store| pre.instantiate_async(store).await)
+            .await?;
+        Ok(RotationSession {
+            plugin: self.clone(),
+            store,
+            instance,
+            poisoned: false,
+        })
+    }
+
+    fn check_argument(&self, request: &Rotation) -> Result<(), Error> {
+        let record = &request.record;
+        let size = record.uid.len()
+            + record.title.len()
+            + record
+                .fields
+                .iter()
+                .chain(&record.custom)
+                .chain(&request.prepared)
+                .map(field_size)
+                .sum::<usize>()
+            + record.notes.as_ref().map_or(0, String::len)
+            + request
+                .params
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+            + request.login.len()
+            + request.old_password.len()
+            + request.new_password.len();
+        if size > self.limits.argument_bytes {
+            return Err(Error::ArgumentTooLarge {
+                what: "the rotation request",
+                bytes: size,
+                limit: self.limits.argument_bytes,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The steps of one record's rotation (`prepare`, `rotate`, `verify`) in
+/// one sandbox, instead of a fresh one per step: instantiating and tearing
+/// down a sandbox was most of a step's cost in the host. Every step sees the
+/// same record and both of its passwords, so sharing the sandbox between
+/// them shows the plugin nothing more; a session is never shared between
+/// records. The CPU budget, deadline, HTTP request cap and the refusals an
+/// error names are per step; output and log caps are shared by the steps.
+/// A step that fails other than with the plugin's own error (a trap, a
+/// timeout, a limit) leaves the session refusing further steps: start a
+/// fresh one. Plugins must not rely on memory surviving between steps; a
+/// resumed rotation runs each step in a fresh sandbox.
+pub struct RotationSession {
+    plugin: LoadedPlugin,
+    store: Store<PluginState>,
+    instance: RotatorPlugin,
+    /// A step failed other than by returning the plugin's own error (a
+    /// trap, a timeout mid-call, a limit): no further step may enter.
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for RotationSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RotationSession")
+            .field("plugin", &self.plugin.id())
+            .finish()
+    }
+}
+
+impl RotationSession {
+    /// Calls `prepare`: the credential material the plugin generates itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`RotationSession::step`], plus [`Error::ResultTooLarge`].
+    pub async fn prepare(&mut self, request: &Rotation) -> Result<Vec<Field>, Error> {
+        let request = self.enter(request)?;
+        let plugin = &self.plugin;
+        let rotator = self.instance.keeper_plugin_rotator();
+        let result = plugin
+            .guarded(&mut self.store, async |store| {
+                rotator.call_prepare(&mut *store, &request).await
+            })
+            .await;
+        self.poisoned = result.is_err();
+        let result = result?;
+        let fields = result.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        // The count first: a flood of empty fields is refused without
+        // walking it.
+        if let Err(mut refusal) = plugin.fields.check_prepared(&fields) {
+            if let Some(field) = refusal.field_mut() {
+                *field = escaped(&self.store.data().redactor.redact(field));
+            }
+            return Err(Error::PreparedFieldRefused {
+                plugin: plugin.id(),
+                refusal,
+            });
+        }
+        let size: usize = fields.iter().map(field_size).sum();
+        if size > plugin.limits.message_bytes {
+            return Err(Error::ResultTooLarge {
+                plugin: plugin.id(),
+                what: "prepared fields",
+                bytes: size,
+                limit: plugin.limits.message_bytes,
+            });
+        }
+        Ok(fields)
+    }
+
+    /// Calls one rotation step.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
+    /// sandbox error (timeout, limits, crash).
+    pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<(), Error> {
+        let request = self.enter(request)?;
+        let plugin = &self.plugin;
+        let rotator = self.instance.keeper_plugin_rotator();
+        let request = &request;
+        let result = plugin
+            .guarded(&mut self.store, async |store| match step {
+                Step::Rotate => rotator.call_rotate(&mut *store, request).await,
+                Step::Verify => rotator.call_verify(&mut *store, request).await,
+                Step::Revert => rotator.call_revert(&mut *store, request).await,
+            })
+            .await;
+        self.poisoned = result.is_err();
+        result?.map_err(|e| plugin.plugin_error(e, self.store.data()))
+    }
+
+    /// CPU fuel the last step used (benchmarks, metrics).
+    pub fn fuel_used(&self) -> u64 {
+        self.plugin
+            .limits
+            .fuel
+            .saturating_sub(self.store.get_fuel().unwrap_or(0))
+    }
+
+    /// Checks the request and re-arms the budgets before a step; refuses
+    /// a sandbox an earlier step left broken. Returns the request as the
+    /// plugin may see it (only the record fields it needs, `fields.rs`),
+    /// whose every secret is added to the sandbox's redactor.
+    fn enter(&mut self, request: &Rotation) -> Result<Shown, Error> {
+        if self.poisoned {
+            return Err(Error::Crashed {
+                plugin: self.plugin.id(),
+                detail: "an earlier step failed in this sandbox; a fresh one is needed".into(),
+            });
+        }
+        self.plugin.check_argument(request)?;
+        let shown = Shown(Rotation {
+            record: self.plugin.fields.shown(&request.record),
+            target: request.target.clone(),
+            params: request.params.clone(),
+            login: request.login.clone(),
+            old_password: request.old_password.clone(),
+            new_password: request.new_password.clone(),
+            prepared: request.prepared.clone(),
+        });
+        self.store
+            .data_mut()
+            .redactor
+            .add(&crate::runtime::fields::secrets_of(&shown));
+        self.plugin.arm(&mut self.store)?;
+        Ok(shown)
+    }
+}
+
+/// A request as the plugin is shown it; its secrets are zeroized on drop.
+struct Shown(Rotation);
+
+impl std::ops::Deref for Shown {
+    type Target = Rotation;
+
+    fn deref(&self) -> &Rotation {
+        &self.0
+    }
+}
+
+impl Drop for Shown {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        let r = &mut self.0;
+        r.old_password.zeroize();
+        r.new_password.zeroize();
+        for field in r
+            .record
+            .fields
+            .iter_mut()
+            .chain(&mut r.record.custom)
+            .chain(&mut r.prepared)
+        {
+            field.values.iter_mut().for_each(Zeroize::zeroize);
+        }
+    }
+}
+
+/// A rotation step that returns nothing but success or an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Set the new password on the target.
+    Rotate,
+    /// Log in with the new password.
+    Verify,
+    /// Put the old password back.
+    Revert,
+}

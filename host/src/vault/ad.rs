@@ -1,0 +1,47 @@
+//! Associated-data strings: every sealed blob is bound to where it belongs
+//! (tenant, user, record, holder, revision…), so a blob moved elsewhere
+//! fails to open.
+
+pub fn data_key(tenant: &str, user: &str, kdf: &[u8]) -> Vec<u8> {
+    let mut v = format!("keeper/v1/data-key|{tenant}|{user}|").into_bytes();
+    v.extend_from_slice(kdf);
+    v
+}
+pub fn private_key(user: &str) -> Vec<u8> {
+    format!("keeper/v1/private-key|{user}").into_bytes()
+}
+pub fn record_key(record: &str, holder: &str) -> Vec<u8> {
+    format!("keeper/v1/record-key|{record}|{holder}").into_bytes()
+}
+/// A record key shared until `expires` (epoch ms): the end is bound
+/// to the key, so a store that drops it cannot revive the share.
+pub fn record_key_until(record: &str, holder: &str, expires: Option<i64>) -> Vec<u8> {
+    let mut v = record_key(record, holder);
+    if let Some(t) = expires {
+        v.extend_from_slice(format!("|expires={t}").as_bytes());
+    }
+    v
+}
+pub fn record(uid: &str, revision: i64) -> Vec<u8> {
+    format!("keeper/v1/record|{uid}|{revision}").into_bytes()
+}
+pub fn folder(uid: &str) -> Vec<u8> {
+    format!("keeper/v1/folder|{uid}").into_bytes()
+}
+pub fn shared_folder_key(folder: &str, holder: &str) -> Vec<u8> {
+    format!("keeper/v1/shared-folder-key|{folder}|{holder}").into_bytes()
+}
+pub fn team_key(team: &str, user: &str) -> Vec<u8> {
+    format!("keeper/v1/team-key|{team}|{user}").into_bytes()
+}
+pub fn attachment(record: &str, file: &str) -> Vec<u8> {
+    format!("keeper/v1/file|{record}|{file}").into_bytes()
+}
+pub fn pending(record: &str) -> Vec<u8> {
+    format!("keeper/v1/pending|{record}").into_bytes()
+}
+pub fn device_session(tenant: &str, user: &str, header: &[u8], context: &str) -> Vec<u8> {
+    let mut v = format!("keeper/v1/device-session|{tenant}|{user}|{context}|").into_bytes();
+    v.extend_from_slice(header);
+    v
+}
