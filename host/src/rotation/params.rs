@@ -23,7 +23,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use crate::runtime::capability::http::Origin;
+use crate::runtime::capability::origin::Origin;
 use crate::runtime::plugin::{Field, RecordView};
 
 /// Ports that name a plugin (only plugins keeper ships).
