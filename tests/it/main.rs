@@ -31,6 +31,7 @@ mod shell;
 mod snapshots;
 mod ssh_client;
 mod sshd;
+mod store_load;
 mod store_migrate;
 mod support;
 mod team_vault;

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::rotate::{Account, can_login, mysql_record};
-use crate::support::Keeper;
-use crate::vault::{PW, kp, vault, vault_password};
+use crate::support::{Keeper, Rng};
+use crate::vault::{PW, add, crash_at, kp, vault, vault_password};
 
 /// A `keeper` command, unlocked, with the fault hooks unset.
 fn keeper(k: &Keeper, args: &[&str]) -> Command {
@@ -380,33 +380,6 @@ fn an_edit_during_a_rotation_merges_with_its_finish() {
     assert!(history.contains("Typed-in-pass-1"), "{history}");
 }
 
-/// Tiny xorshift, seeded and printed, so a failing run can be replayed
-/// with `KEEPER_STRESS_SEED`.
-struct Rng(u64);
-
-impl Rng {
-    fn seeded() -> Self {
-        let seed = std::env::var("KEEPER_STRESS_SEED")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64)
-                    | 1
-            });
-        eprintln!("stress seed: KEEPER_STRESS_SEED={seed}");
-        Self(seed)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
 /// Issue 12's stress test: 8 processes × 25 rounds rotating one MariaDB
 /// account, started at random moments, some killed with SIGKILL at random
 /// moments. Every process that finishes either rotated (or completed a
@@ -417,7 +390,7 @@ impl Rng {
 fn eight_racing_processes_some_killed_never_lose_the_password() {
     const PROCESSES: usize = 8;
     const ROUNDS: usize = 25;
-    let mut rng = Rng::seeded();
+    let mut rng = Rng::seeded("KEEPER_STRESS_SEED");
     let account = Account::new("kl_", "Stress-old-pass-1");
     let k = vault();
     let uid = mysql_record(&k, "stress", &account, "Stress-old-pass-1");
@@ -657,4 +630,23 @@ async fn a_failed_rotate_is_never_reported_rotated() {
             "nothing left pending"
         );
     }
+}
+
+/// A rotation started with `--plugin` (the record names none) and killed
+/// after its pending state was stored resumes with that plugin: the
+/// pending state names it, so `rotate --resume` needs no `--plugin`
+/// (found by the load test, `store_load`).
+#[test]
+fn a_killed_rotate_with_plugin_resumes_without_naming_it_again() {
+    let k = vault();
+    let uid = add(
+        &k,
+        &["-t", "plain", "login=me", "password=Plain-old-pass-1"],
+    );
+    let out = crash_at(&k, &["rotate", &uid, "--plugin", "noop"], "after-pending");
+    assert!(!out.status.success(), "the fault fired");
+    let json = kp(&k, &["rotate", "--resume", "--format", "json"]).json();
+    assert_eq!(json[0]["outcome"], "completed", "{json}");
+    assert_eq!(json[0]["plugin"], "noop", "{json}");
+    assert_ne!(vault_password(&k, &uid), "Plain-old-pass-1");
 }

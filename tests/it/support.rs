@@ -17,9 +17,16 @@ pub struct Keeper {
 impl Keeper {
     /// A fresh, empty data directory (and database, on PostgreSQL).
     pub fn new() -> Self {
+        Self::with_postgres(on_postgres())
+    }
+
+    /// A fresh, empty data directory whose vault is in a fresh PostgreSQL
+    /// database (`true`) or a SQLite file, whatever the matrix says (for
+    /// benchmarks that compare the two).
+    pub fn with_postgres(postgres: bool) -> Self {
         Self {
             dir: tempfile::tempdir().expect("create temp dir"),
-            store: on_postgres().then(TestDb::new),
+            store: postgres.then(TestDb::new),
         }
     }
 
@@ -36,10 +43,17 @@ impl Keeper {
     /// On PostgreSQL: the first row of `query` through `psql`, columns
     /// joined by `|` (`None` without a row).
     pub fn sql(&self, query: &str) -> Option<String> {
+        self.sql_rows(query).into_iter().next()
+    }
+
+    /// On PostgreSQL: every row of `query` through `psql`, columns joined
+    /// by `|`.
+    pub fn sql_rows(&self, query: &str) -> Vec<String> {
         let url = self.store_url().expect("sql() is for the PostgreSQL store");
         let out = Command::new("psql")
             .args([
                 "-X",
+                "-q",
                 "-A",
                 "-t",
                 "-v",
@@ -56,11 +70,11 @@ impl Keeper {
             "psql failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let text = String::from_utf8_lossy(&out.stdout);
-        text.lines()
-            .next()
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
             .filter(|l| !l.is_empty())
             .map(str::to_string)
+            .collect()
     }
 
     /// `false` (and a note) on PostgreSQL: for tests of the SQLite file
@@ -227,5 +241,44 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let _ = keeper::vault::store::postgres::drop_database(&self.url);
+    }
+}
+
+/// A small seeded random generator (splitmix64) for tests that must be
+/// able to replay a failing run: the seed is printed.
+pub struct Rng(u64);
+
+impl Rng {
+    /// Seeded from the environment variable `env` when set, else the clock.
+    pub fn seeded(env: &str) -> Self {
+        let seed = std::env::var(env)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+            });
+        eprintln!("random seed: {env}={seed}");
+        Self::from_seed(seed)
+    }
+
+    /// The same numbers for the same seed.
+    pub fn from_seed(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// A number in `0..n` (`n` > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % n
+    }
+
+    /// An index in `0..n` (`n` > 0).
+    pub fn index(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
     }
 }

@@ -306,7 +306,17 @@ impl Engine {
         if !record.can_edit {
             return Err(RotationError::NotEditable);
         }
-        let resolved = params::resolve(&view::record_view(&record), endpoint, &options.overrides)?;
+        // A pending rotation resumes with the plugin that started it (a
+        // crashed `rotate --plugin X`), unless this command names one.
+        let pending = self.with_vault(|v| v.pending_rotation(uid))?;
+        let mut overrides = options.overrides.clone();
+        if overrides.plugin.is_none() {
+            overrides.plugin = pending
+                .as_ref()
+                .map(|p| p.plugin.clone())
+                .filter(|p| !p.is_empty());
+        }
+        let resolved = params::resolve(&view::record_view(&record), endpoint, &overrides)?;
         report.plugin = resolved.plugin.clone();
         let backend = if resolved.plugin == NOOP {
             None
@@ -346,7 +356,7 @@ impl Engine {
         };
 
         // A pending rotation is resolved first: new password, then old.
-        if let Some(pending) = self.with_vault(|v| v.pending_rotation(uid))? {
+        if let Some(pending) = pending {
             ctx.enter(report).await;
             let outcome = ctx.resume(&pending, report).await;
             report.outcome = outcome;

@@ -445,14 +445,17 @@ pub trait StoreTx: StoreRead {
     fn insert_history(&mut self, row: &RecordRow) -> Result<()>;
     /// Deletes a record with its keys, links, history, attachments and pending state.
     fn delete_record(&mut self, uid: &str) -> Result<()>;
-    /// Adds or replaces a key row.
+    /// Adds or replaces a key row; [`crate::vault::VaultError::NotFound`]
+    /// when the record is not there (deleted since the caller read it), so
+    /// that no key outlives its record.
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()>;
     /// Makes `owner_uid` the owner of record `uid` (`share-record -a
     /// owner`); the record's data and revision stay as they are.
     fn set_record_owner(&mut self, uid: &str, owner_uid: &str) -> Result<()>;
     /// Removes a key row.
     fn delete_record_key(&mut self, record_uid: &str, holder_uid: &str) -> Result<()>;
-    /// Links a record into a folder (idempotent).
+    /// Links a record into a folder (idempotent);
+    /// [`crate::vault::VaultError::NotFound`] when the record is not there.
     fn link(&mut self, folder_uid: &str, record_uid: &str) -> Result<()>;
     /// Unlinks a record from a folder.
     fn unlink(&mut self, folder_uid: &str, record_uid: &str) -> Result<()>;
@@ -568,8 +571,8 @@ impl Flush {
 /// Checks both backends' tests run on their own store.
 #[cfg(test)]
 pub(crate) mod backend_checks {
-    use super::{RecordKeyRow, StoreRead, StoreTx};
-    use crate::vault::error::Result;
+    use super::{RecordKeyRow, Store, StoreRead, StoreTx};
+    use crate::vault::error::{Result, VaultError};
 
     /// A share of record `r1` (whose key `u1` holds) with `holder`.
     fn share(holder: &str, expires: Option<i64>) -> RecordKeyRow {
@@ -604,5 +607,27 @@ pub(crate) mod backend_checks {
         let one = store.keyed_record("r1", &both).expect("one");
         assert_eq!(one.map(|r| r.key.expires), Some(Some(now + 60_000)));
         assert_eq!(store.record_keys("r1").expect("all").len(), 3);
+    }
+
+    /// On a store holding record `r1` (key held by `u1`): linking it twice
+    /// is fine; once it is deleted, a key or a link for it is refused
+    /// ("record not found") and nothing is left of it.
+    pub fn keys_and_links_of_a_deleted_record_are_refused(store: &mut dyn Store) {
+        let not_found = |r: Result<()>| matches!(r, Err(VaultError::NotFound { .. }));
+        store
+            .write(&mut |tx| {
+                tx.link("f1", "r1")?;
+                tx.link("f1", "r1")
+            })
+            .expect("linking twice is fine");
+        store.write(&mut |tx| tx.delete_record("r1")).expect("rm");
+        assert!(not_found(
+            store.write(&mut |tx| tx.put_record_key(&share("u2", None)))
+        ));
+        assert!(not_found(store.write(&mut |tx| tx.link("f1", "r1"))));
+        let counts: std::collections::HashMap<_, _> =
+            store.row_counts().expect("counts").into_iter().collect();
+        assert_eq!(counts["record_keys"], 0, "no key of a deleted record");
+        assert_eq!(counts["folder_records"], 0, "no link of a deleted record");
     }
 }

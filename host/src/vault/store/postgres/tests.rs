@@ -182,6 +182,37 @@ fn stale_updates_are_refused() {
     assert_eq!(history[0].data, b"one");
 }
 
+/// A key or a folder link for a record that is gone is refused, never
+/// left behind: sequentially (the backends' shared check), and when
+/// another machine's delete commits while the key's transaction is open
+/// (the server cancels one of the two; the retry finds the record gone).
+#[test]
+fn keys_and_links_of_a_deleted_record_are_refused() {
+    let db = TempDb::new();
+    let mut a = new_store(&db);
+    let mut b = PgStore::open(&db.url).expect("open");
+    a.write(&mut |tx| tx.insert_record(&record("r2", 1, b"two"), &key("r2")))
+        .expect("r2");
+    let mut attempts = 0;
+    let shared = a.write(&mut |tx| {
+        attempts += 1;
+        tx.put_record_key(&RecordKeyRow {
+            holder_uid: "u2".into(),
+            ..key("r2")
+        })?;
+        if attempts == 1 {
+            // Another machine deletes r2 before this transaction commits.
+            b.write(&mut |tx| tx.delete_record("r2")).expect("rm");
+        }
+        Ok(())
+    });
+    assert!(
+        matches!(shared, Err(VaultError::NotFound { .. })),
+        "{shared:?} after {attempts} attempts"
+    );
+    crate::vault::store::backend_checks::keys_and_links_of_a_deleted_record_are_refused(&mut a);
+}
+
 /// Many threads with stores of their own read-modify-write the same row
 /// in SERIALIZABLE transactions: the server cancels some, the store runs
 /// them again, and no increment is lost.

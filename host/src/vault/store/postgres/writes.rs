@@ -240,9 +240,14 @@ impl StoreTx for Db<'_, '_> {
     }
 
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()> {
-        self.execute(
+        // Only for a record that exists: a key read before a concurrent
+        // `rm` committed must not leave a row behind (the read of
+        // `records` makes the two transactions conflict, and the retry
+        // finds the record gone).
+        let n = self.execute(
             "INSERT INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share, expires) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (record_uid, holder_uid) DO UPDATE SET \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM records WHERE uid = $1) \
+             ON CONFLICT (record_uid, holder_uid) DO UPDATE SET \
              wrapped_key = EXCLUDED.wrapped_key, can_edit = EXCLUDED.can_edit, \
              can_share = EXCLUDED.can_share, expires = EXCLUDED.expires",
             &[
@@ -254,6 +259,9 @@ impl StoreTx for Db<'_, '_> {
                 &row.expires,
             ],
         )?;
+        if n == 0 {
+            return Err(gone(&row.record_uid));
+        }
         Ok(())
     }
 
@@ -274,10 +282,19 @@ impl StoreTx for Db<'_, '_> {
     }
 
     fn link(&mut self, folder_uid: &str, record_uid: &str) -> Result<()> {
-        self.execute(
-            "INSERT INTO folder_records (folder_uid, record_uid) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        // As for keys: only a record that exists is linked.
+        let n = self.execute(
+            "INSERT INTO folder_records (folder_uid, record_uid) SELECT $1, $2 \
+             WHERE EXISTS (SELECT 1 FROM records WHERE uid = $2) ON CONFLICT DO NOTHING",
             &[&folder_uid, &record_uid],
         )?;
+        if n == 0
+            && self
+                .query_opt("SELECT 1 FROM records WHERE uid = $1", &[&record_uid])?
+                .is_none()
+        {
+            return Err(gone(record_uid));
+        }
         Ok(())
     }
 
@@ -389,5 +406,13 @@ impl StoreTx for Db<'_, '_> {
             &[&record_uid, &token],
         )?;
         Ok(n == 1)
+    }
+}
+
+/// A record that is not (or no longer) there.
+fn gone(uid: &str) -> VaultError {
+    VaultError::NotFound {
+        kind: "record",
+        name: uid.to_string(),
     }
 }

@@ -149,14 +149,9 @@ fn a_symlinked_vault_syncs_the_real_wal() {
     flush.wait().expect("synced");
 }
 
-/// A key row past its `expires` is not handed to its holder; its owner
-/// still sees it among the record's keys.
-#[test]
-fn expired_key_rows_are_left_out() {
-    use crate::vault::store::backend_checks;
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("v.db");
-    let now = crate::vault::now_ms();
+/// A new vault file in `dir` holding record `r1`, whose key `u1` holds,
+/// with what `more` writes in the same transaction.
+fn with_r1(dir: &tempfile::TempDir, more: &dyn Fn(&mut dyn StoreTx) -> Result<()>) -> SqliteStore {
     let record = RecordRow {
         uid: "r1".into(),
         tenant_uid: "t1".into(),
@@ -174,10 +169,31 @@ fn expired_key_rows_are_left_out() {
         can_share: true,
         expires: None,
     };
-    let store = SqliteStore::create(&path, &mut |tx| {
+    SqliteStore::create(&dir.path().join("v.db"), &mut |tx| {
         tx.insert_record(&record, &owner)?;
-        backend_checks::write_ended_and_running_shares(tx, now)
+        more(tx)
     })
-    .expect("create");
+    .expect("create")
+}
+
+/// A key row past its `expires` is not handed to its holder; its owner
+/// still sees it among the record's keys.
+#[test]
+fn expired_key_rows_are_left_out() {
+    use crate::vault::store::backend_checks;
+    let dir = tempfile::tempdir().expect("dir");
+    let now = crate::vault::now_ms();
+    let store = with_r1(&dir, &|tx| {
+        backend_checks::write_ended_and_running_shares(tx, now)
+    });
     backend_checks::ended_shares_are_left_out(&store, now);
+}
+
+/// A key or a folder link for a record that is gone (deleted by another
+/// process after this one read it) is refused, and nothing is written.
+#[test]
+fn keys_and_links_of_a_deleted_record_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut store = with_r1(&dir, &|_| Ok(()));
+    crate::vault::store::backend_checks::keys_and_links_of_a_deleted_record_are_refused(&mut store);
 }

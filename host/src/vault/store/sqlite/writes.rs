@@ -21,10 +21,25 @@ impl SqliteTx<'_> {
     fn execute<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
         self.conn.prepare_cached(sql)?.execute(params)
     }
+
+    fn record_exists(&self, uid: &str) -> Result<bool> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT 1 FROM records WHERE uid = ?1")?;
+        Ok(st.exists(params![uid])?)
+    }
 }
 
 fn b(v: bool) -> i64 {
     i64::from(v)
+}
+
+/// A record that is not (or no longer) there.
+fn gone(uid: &str) -> VaultError {
+    VaultError::NotFound {
+        kind: "record",
+        name: uid.to_string(),
+    }
 }
 
 impl StoreTx for SqliteTx<'_> {
@@ -202,12 +217,17 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn put_record_key(&mut self, row: &RecordKeyRow) -> Result<()> {
-        self.conn
+        // Only for a record that exists (a key read before a concurrent
+        // `rm` committed must not leave a row behind).
+        let n = self.conn
             .prepare_cached(
                 "INSERT OR REPLACE INTO record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share, expires) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM records WHERE uid = ?1)",
             )?
             .execute(params![row.record_uid, row.holder_uid, row.wrapped_key, b(row.can_edit), b(row.can_share), row.expires])?;
+        if n == 0 {
+            return Err(gone(&row.record_uid));
+        }
         Ok(())
     }
 
@@ -228,11 +248,15 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn link(&mut self, folder_uid: &str, record_uid: &str) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO folder_records (folder_uid, record_uid) VALUES (?1, ?2)",
-            )?
-            .execute(params![folder_uid, record_uid])?;
+        // As for keys: only a record that exists is linked.
+        let n = self.execute(
+            "INSERT OR IGNORE INTO folder_records (folder_uid, record_uid) SELECT ?1, ?2 \
+             WHERE EXISTS (SELECT 1 FROM records WHERE uid = ?2)",
+            params![folder_uid, record_uid],
+        )?;
+        if n == 0 && !self.record_exists(record_uid)? {
+            return Err(gone(record_uid));
+        }
         Ok(())
     }
 
