@@ -509,3 +509,62 @@ fn record_permission_changes_shared_folder_and_direct_share_rights() {
     assert!(err.contains("is not a shared folder"), "{err}");
     bob(&["edit", "-r", "Mine", "password=mine3"]).ok();
 }
+
+#[test]
+fn ln_and_mv_into_a_shared_folder_share_no_more_than_the_mover_holds() {
+    let k = three_users();
+    let (alice, bob, carol) = (alice(&k), bob(&k), carol(&k));
+    let uid = add_as_alice(&k, "Lent", None, "lent-pw");
+    // Bob's own shared folder, every right by default, with carol in it.
+    bob(&["mkdir", "--sf", "--all", "Mine"]).ok();
+    bob(&["share-folder", "Mine", "-e", CAROL]).ok();
+
+    // Read-only without the share right: bob may not put it in his folder.
+    alice(&["share-record", "-e", BOB, "Lent"]).ok();
+    for verb in ["ln", "mv"] {
+        let err = bob(&[verb, &uid, "Mine"]).fails();
+        assert!(err.contains("can-share"), "{verb}: {err}");
+    }
+    assert!(carol(&["get", &uid]).fails().contains("not found"));
+
+    // With the share right but read-only and ending soon: carol gets it
+    // through the folder read-only, and only until bob's share ends.
+    alice(&["share-record", "-a", "revoke", "-e", BOB, "Lent"]).ok();
+    let end = keeper::vault::now_ms() + 8_000;
+    let at = keeper::vault::model::fields::format_time(end + 1_000);
+    alice(&["share-record", "-e", BOB, "-s", "--expire-at", &at, "Lent"]).ok();
+    bob(&["ln", &uid, "Mine"]).ok();
+    assert!(carol(&["get", &uid, "--unmask"]).ok().contains("lent-pw"));
+    assert!(
+        carol(&["edit", "-r", &uid, "password=carol"])
+            .fails()
+            .contains("permission denied"),
+        "the folder's row is capped at bob's read-only"
+    );
+    let wait = end + 1_500 - keeper::vault::now_ms();
+    std::thread::sleep(std::time::Duration::from_millis(
+        u64::try_from(wait.max(0)).unwrap_or(0),
+    ));
+    assert!(
+        carol(&["get", &uid]).fails().contains("not found"),
+        "bob's end carried over to the folder"
+    );
+    assert!(bob(&["get", &uid]).fails().contains("not found"));
+    assert!(alice(&["get", &uid, "--unmask"]).ok().contains("lent-pw"));
+}
+
+#[test]
+fn a_revoke_refused_for_every_record_is_a_failure() {
+    let k = three_users();
+    let (alice, bob) = (alice(&k), bob(&k));
+    // A shared folder bob is in, whose records he may not re-share.
+    alice(&["mkdir", "--sf", "Team"]).ok();
+    add_as_alice(&k, "One", Some("Team"), "1");
+    add_as_alice(&k, "Two", Some("Team"), "2");
+    alice(&["share-folder", "Team", "-e", BOB]).ok();
+    alice(&["share-record", "-e", CAROL, "-R", "Team"]).ok();
+    assert!(bob(&["get", "One"]).ok().contains("One"));
+    let out = bob(&["share-record", "-a", "revoke", "-e", CAROL, "-R", "Team"]);
+    let err = out.fails();
+    assert!(err.contains("nothing changed"), "{err}");
+}

@@ -108,6 +108,9 @@ pub struct SharePlan {
     pub changes: Vec<ShareChange>,
     /// Records or users left alone, with the reason.
     pub skipped: Vec<String>,
+    /// How many of the skipped records the current user may not change
+    /// (as opposed to ones with nothing to change).
+    pub refused: usize,
 }
 
 impl Vault {
@@ -162,6 +165,7 @@ impl Vault {
                 Ok(row) => row,
                 Err(e) if records.len() > 1 => {
                     plan.skipped.push(e.to_string());
+                    plan.refused += 1;
                     continue;
                 }
                 Err(e) => return Err(e),

@@ -49,6 +49,12 @@ pub(super) fn share_record(ctx: &Context, args: &ShareRecordArgs) -> anyhow::Res
         eprintln!("warning: {why}");
     }
     if plan.changes.is_empty() {
+        if plan.refused > 0 {
+            bail!(
+                "nothing changed: you may not change the shares of {} record(s) (see the warnings)",
+                plan.refused
+            );
+        }
         // As Commander: revoking what is not shared is not a failure.
         if matches!(action, None | Some(ShareAction::Revoke)) {
             println!("Nothing to do: no such share.");

@@ -10,7 +10,7 @@ use super::tree::{Folder, FolderTree, build_tree_with};
 use crate::vault::crypto::{self, Key};
 use crate::vault::records::{self, FolderTarget, SharedTarget, link_tx};
 use crate::vault::store::{
-    FolderKind, FolderRow, HolderKind, ShareRow, SharedFolderDefaults, StoreTx,
+    FolderKind, FolderRow, HolderKind, RecordKeyRow, ShareRow, SharedFolderDefaults, StoreTx,
 };
 use crate::vault::{Result, Session, Vault, VaultError, ad, path};
 
@@ -20,6 +20,46 @@ fn sf_key<'a>(s: &'a Session, new_keys: &'a HashMap<String, Key>, sf: &str) -> R
         .get(sf)
         .or_else(|| new_keys.get(sf))
         .ok_or_else(|| VaultError::Denied(format!("no access to shared folder {sf}")))
+}
+
+/// Gives shared folder `sf` the record key, for `ln`/`mv` of a record into
+/// it. Putting a record in a shared folder shares it with every member, so
+/// it takes the can-share right on the record, and the folder's row never
+/// gets more than the mover holds: its edit and share rights are the
+/// folder's defaults capped by the mover's, and the mover's end (a direct
+/// share's expiry) carries over. A record the folder already holds keeps
+/// its row as it is (`record-permission` changes that).
+fn share_into_folder_tx(
+    tx: &mut dyn StoreTx,
+    record_uid: &str,
+    mover: &RecordKeyRow,
+    key: &Key,
+    sf: &SharedTarget,
+) -> Result<()> {
+    if tx
+        .record_keys(record_uid)?
+        .iter()
+        .any(|k| k.holder_uid == sf.uid)
+    {
+        return Ok(());
+    }
+    if !mover.can_share {
+        return Err(VaultError::Denied(format!(
+            "you may not share record {record_uid}: putting it in a shared folder shares it with the \
+             folder's members, which needs the can-share right"
+        )));
+    }
+    tx.put_record_key(&RecordKeyRow {
+        record_uid: record_uid.to_string(),
+        holder_uid: sf.uid.clone(),
+        wrapped_key: sf.key.wrap(
+            key,
+            &ad::record_key_until(record_uid, &sf.uid, mover.expires),
+        ),
+        can_edit: sf.can_edit && mover.can_edit,
+        can_share: sf.can_share && mover.can_share,
+        expires: mover.expires,
+    })
 }
 
 /// The link target for a folder uid.
@@ -317,7 +357,19 @@ impl Vault {
             let row = s.keyed_row(tx, record_uid)?;
             let key = records::record_key(s, &row)?;
             let target = target_for(tree, s, keys, to)?;
-            link_tx(tx, s, record_uid, &key, std::slice::from_ref(&target))?;
+            if let Some(sf) = &target.shared {
+                share_into_folder_tx(tx, record_uid, &row.key, &key, sf)?;
+            }
+            link_tx(
+                tx,
+                s,
+                record_uid,
+                &key,
+                &[FolderTarget {
+                    folder_uid: target.folder_uid.clone(),
+                    shared: None,
+                }],
+            )?;
             tree.add_link(to, record_uid);
             if unlink {
                 let sources: Vec<String> = match from {
