@@ -8,6 +8,7 @@ fn main() {
         "tests/plugins/hostile-importer",
         "tests/plugins/rogue-importer",
         "tests/plugins/future-api",
+        "tests/plugins/v11-rotator",
         "examples/minimal-rotator",
         "examples/bitwarden-importer",
     ]);

@@ -35,6 +35,7 @@ async fn get(rt: &Runtime, url: &str, allowed: &str) -> Result<(), Error> {
     plugin
         .rotation_step(Step::Rotate, call, &request("http", &[("url", url)]))
         .await
+        .map(drop)
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 //! what the CLI prints under insta snapshots (`snapshots/*.snap`).
 
 mod automation;
+mod contract_versions;
 mod crash;
 mod http_proxy;
 mod import;

@@ -27,6 +27,7 @@ test_plugin!(hostile_rotator, "HOSTILE_ROTATOR");
 test_plugin!(hostile_importer, "HOSTILE_IMPORTER");
 test_plugin!(rogue_importer, "ROGUE_IMPORTER");
 test_plugin!(future_api, "FUTURE_API");
+test_plugin!(v11_rotator, "V11_ROTATOR");
 test_plugin!(minimal_rotator, "MINIMAL_ROTATOR");
 test_plugin!(bitwarden_importer, "BITWARDEN_IMPORTER");
 

@@ -81,7 +81,10 @@ async fn attack(
         ],
         ..Default::default()
     };
-    plugin.rotation_step(Step::Rotate, call, &req).await
+    plugin
+        .rotation_step(Step::Rotate, call, &req)
+        .await
+        .map(drop)
 }
 
 /// The host still works: the same loaded plugin serves a normal call.
@@ -92,7 +95,7 @@ async fn still_works(plugin: &LoadedPlugin) {
 }
 
 #[track_caller]
-fn assert_stopped(result: Result<(), Error>, attack: &str) -> String {
+fn assert_stopped<T: std::fmt::Debug>(result: Result<T, Error>, attack: &str) -> String {
     match result {
         Err(Error::Plugin {
             error: PluginError::Rejected(msg),

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::error::RotationError;
-use crate::vault::model::PendingRotation;
+use crate::vault::model::{PendingRotation, PreparedField};
 use crate::vault::{Flush, RotationLock, Vault, VaultError};
 
 /// The vault shared by an engine's rotations.
@@ -76,16 +76,35 @@ impl SharedVault {
             // so the records being rotated meanwhile can finish.
             tell_pending_waiters(batch, written);
         };
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            tokio::task::block_in_place(commit);
-        } else {
-            commit();
-        }
+        off_the_workers(commit);
         written
             .await
             .unwrap_or(Err(RotationError::PendingNotWritten))
+    }
+
+    /// Durably adds material `rotate` returned to a rotation's pending
+    /// state ([`Vault::stage_pending_material`]; rare, so not grouped),
+    /// waiting for the disk after letting go of the vault.
+    pub(super) fn store_material(
+        &self,
+        lock: &RotationLock,
+        expected_new: &str,
+        material: &[PreparedField],
+    ) -> Result<(), VaultError> {
+        let flush = self.with(|v| v.stage_pending_material(lock, expected_new, material))?;
+        off_the_workers(|| flush.wait())
+    }
+}
+
+/// Runs a blocking `f` (a wait for the disk) outside the async workers on a
+/// multi-threaded runtime, which go on running the other rotations.
+fn off_the_workers<R>(f: impl FnOnce() -> R) -> R {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
     }
 }
 

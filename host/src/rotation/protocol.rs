@@ -73,8 +73,9 @@ pub(super) struct Ctx<'a> {
     /// This record's rotation lock, held while it is worked on.
     pub(super) lock: &'a Arc<RotationLock>,
     /// Material from the plugin's `prepare` (fresh rotation) or from the
-    /// pending state (resume); sent with rotate, verify of the new
-    /// credentials and revert, never with a check of the old ones.
+    /// pending state (resume), then what `rotate` generated; sent with
+    /// rotate, verify of the new credentials and revert, never with a
+    /// check of the old ones.
     pub(super) prepared: Mutex<Vec<Field>>,
     /// Limits how many records work on their targets at once.
     pub(super) gate: Option<Arc<tokio::sync::Semaphore>>,
@@ -153,7 +154,7 @@ impl Ctx<'_> {
         old: &str,
         new: &str,
         accept_host_key: bool,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Vec<Field>, RuntimeError> {
         self.step_with(step, old, new, accept_host_key, true).await
     }
 
@@ -165,9 +166,9 @@ impl Ctx<'_> {
         new: &str,
         accept_host_key: bool,
         prepared: bool,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Vec<Field>, RuntimeError> {
         match self.backend {
-            None => Ok(()),
+            None => Ok(Vec::new()),
             Some(b) => {
                 b.plugin
                     .rotation_step(
@@ -188,7 +189,7 @@ impl Ctx<'_> {
         step: Step,
         (old, new): (&str, &str),
         accept_host_key: bool,
-    ) -> Result<(), RuntimeError> {
+    ) -> Result<Vec<Field>, RuntimeError> {
         let result = match session {
             Some(active) => active.step(step, &self.request(old, new, true)).await,
             None => self.step(step, old, new, accept_host_key).await,
@@ -216,7 +217,7 @@ impl Ctx<'_> {
             .step_with(Step::Verify, password, password, false, new)
             .await
         {
-            Ok(()) => Check::Works,
+            Ok(_) => Check::Works,
             Err(e) if self.cannot_check(&e) => Check::CannotTell,
             Err(_) => Check::Fails,
         }
@@ -309,14 +310,7 @@ impl Ctx<'_> {
             plugin: report.plugin.clone(),
             target: report.target.clone(),
             started: now_ms(),
-            prepared: prepared
-                .iter()
-                .map(|f| PreparedField {
-                    kind: f.kind.clone(),
-                    label: f.label.clone(),
-                    values: Zeroizing::new(f.values.clone()),
-                })
-                .collect(),
+            prepared: prepared.iter().map(prepared_field).collect(),
         };
         *self
             .prepared
@@ -339,11 +333,25 @@ impl Ctx<'_> {
                 accept,
             )
             .await;
-        if let Err(error) = set {
-            report.message = Some(error.to_string());
-            report.outcome = self
-                .recover((&old_password, &new_password), &error, true, report)
-                .await;
+        let generated = match set {
+            Ok(generated) => generated,
+            Err(error) => {
+                report.message = Some(error.to_string());
+                report.outcome = self
+                    .recover((&old_password, &new_password), &error, true, report)
+                    .await;
+                return Ok(());
+            }
+        };
+        if let Err(e) = self.keep_generated(&new_password, generated) {
+            report.message = Some(format!(
+                "the credentials the target generated could not be stored: {e}"
+            ));
+            note(
+                report,
+                "the new password is set and stays pending with the old one (`keeper rotate --resume`)",
+            );
+            report.outcome = self.attention(report);
             return Ok(());
         }
         fault::point("after-set");
@@ -584,7 +592,14 @@ impl Ctx<'_> {
             )
             .await
         {
-            Ok(()) => {
+            Ok(generated) => {
+                if let Err(e) = self.keep_generated(&pending.new_password, generated) {
+                    note(
+                        report,
+                        &format!("the credentials the target generated could not be stored: {e}"),
+                    );
+                    return self.attention(report);
+                }
                 note(
                     report,
                     "the plugin cannot check a password: the pending new one was set again",
@@ -602,6 +617,39 @@ impl Ctx<'_> {
                 self.attention(report)
             }
         }
+    }
+}
+
+impl Ctx<'_> {
+    /// Stores what `rotate` returned (credentials the target generated)
+    /// with the pending rotation whose new password is `new`, durably,
+    /// and sends it with the steps that follow; it replaces material of the
+    /// same type and label. If keeper stops before, it is lost (the WIT says
+    /// so: a retried `rotate` must be able to make it again).
+    fn keep_generated(&self, new: &str, generated: Vec<Field>) -> Result<(), VaultError> {
+        if generated.is_empty() {
+            return Ok(());
+        }
+        let material: Vec<PreparedField> = generated.iter().map(prepared_field).collect();
+        self.vault.store_material(self.lock, new, &material)?;
+        let mut prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for field in generated {
+            prepared.retain(|p| p.kind != field.kind || p.label != field.label);
+            prepared.push(field);
+        }
+        Ok(())
+    }
+}
+
+/// A plugin's field as pending material.
+fn prepared_field(f: &Field) -> PreparedField {
+    PreparedField {
+        kind: f.kind.clone(),
+        label: f.label.clone(),
+        values: Zeroizing::new(f.values.clone()),
     }
 }
 

@@ -128,7 +128,18 @@ fn required_capability(interface: &str, kind: Kind) -> Result<Option<&'static st
 }
 
 fn check_import(name: &str, manifest: &Manifest) -> Result<(), Error> {
-    let interface = name.split_once('@').map_or(name, |(i, _)| i);
+    let (interface, version) = name.split_once('@').unwrap_or((name, ""));
+    // A 1.0 plugin that imports a 1.1 interface would not link on a host
+    // that serves only 1.0, though its manifest says it would.
+    if interface.starts_with("keeper:plugin/")
+        && Version::parse(version).is_ok_and(|v| v > manifest.api_version)
+    {
+        return Err(Error::NewerImport {
+            plugin: manifest.id(),
+            import: name.to_string(),
+            api_version: manifest.api_version.clone(),
+        });
+    }
     let declared = |capability: &str| match capability {
         "tcp" => manifest.capabilities.tcp,
         "http" => !manifest.capabilities.http.is_empty(),
@@ -216,6 +227,20 @@ mod tests {
         assert!(check_import("wasi:sockets/tcp@0.2.6", &net).is_ok());
         assert!(check_import("keeper:plugin/ssh@1.0.0", &net).is_ok());
         assert!(check_import("keeper:plugin/process@1.0.0", &net).is_ok());
+
+        assert!(matches!(
+            check_import("keeper:plugin/log@1.1.0", &bare),
+            Err(Error::NewerImport { .. })
+        ));
+        let newer = Manifest::parse(
+            "name = \"p\"\nversion = \"1.0.0\"\nkind = \"importer\"\napi-version = \"1.1.0\"",
+        )
+        .expect("manifest");
+        assert!(check_import("keeper:plugin/input@1.1.0", &newer).is_ok());
+        assert!(
+            check_import("keeper:plugin/log@1.0.0", &newer).is_ok(),
+            "a 1.1 plugin may import 1.0 interfaces (the SDK's helpers do)"
+        );
 
         let importer = manifest("importer", "http = [\"https://lastpass.com\"]");
         assert!(check_import("keeper:plugin/input@1.0.0", &importer).is_ok());

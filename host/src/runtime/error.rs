@@ -144,6 +144,32 @@ pub enum Error {
         manifest: Version,
         component: Version,
     },
+    /// A 1.1 rotator's `describe` disagrees with its manifest (the fields
+    /// it needs or owns, whether it checks passwords).
+    #[error(
+        "plugin {plugin}: what it declares disagrees with its manifest ({detail}); \
+         the manifest, as granted at install, decides what it gets, so fix one of them"
+    )]
+    DescriptionDisagrees { plugin: String, detail: String },
+    /// A component imports a `keeper:plugin` interface of a version newer
+    /// than the one it exports (its manifest's api-version).
+    #[error(
+        "plugin {plugin}: it imports {import}, newer than its api-version {api_version}; \
+         raise the api-version or build it against keeper:plugin@{api_version}"
+    )]
+    NewerImport {
+        plugin: String,
+        import: String,
+        api_version: Version,
+    },
+    /// `rotate` returned generated material the plugin may not return.
+    #[error(
+        "plugin {plugin}: rotate returned {refusal}; none of it was stored and the password is put back"
+    )]
+    GeneratedFieldRefused {
+        plugin: String,
+        refusal: super::fields::Refusal,
+    },
     /// The component imports an interface its manifest did not declare.
     #[error(
         "plugin {plugin} imports `{import}`, which needs the `{capability}` capability its manifest does not declare; refusing to load it"

@@ -186,6 +186,48 @@ impl FieldAccess {
         }
     }
 
+    /// How a 1.1 rotator's own declaration (`plugin-info.needs`/`owns`)
+    /// differs from this section, if it does: rules that are not valid
+    /// field rules, or that one side names and the other does not (in any
+    /// order). The manifest's section, as granted, stays what is enforced.
+    pub fn disagreement(&self, needs: &[String], owns: &[String]) -> Option<String> {
+        let mut problems = Vec::new();
+        for (what, declared, manifest) in
+            [("needs", needs, &self.needs), ("owns", owns, &self.owns)]
+        {
+            let mut rules = Vec::new();
+            for text in declared {
+                match FieldRule::try_from(text.clone()) {
+                    Ok(rule) => rules.push(rule),
+                    Err(why) => problems.push(format!("{what}: {why}")),
+                }
+            }
+            let only_plugin: Vec<String> = rules
+                .iter()
+                .filter(|r| !manifest.contains(r))
+                .map(ToString::to_string)
+                .collect();
+            let only_manifest: Vec<String> = manifest
+                .iter()
+                .filter(|r| !rules.contains(r))
+                .map(ToString::to_string)
+                .collect();
+            if !only_plugin.is_empty() {
+                problems.push(format!(
+                    "it {what} {} but its manifest's [fields] {what} does not list it",
+                    only_plugin.join(", ")
+                ));
+            }
+            if !only_manifest.is_empty() {
+                problems.push(format!(
+                    "its manifest's [fields] {what} lists {} but the plugin does not declare it",
+                    only_manifest.join(", ")
+                ));
+            }
+        }
+        (!problems.is_empty()).then(|| problems.join("; "))
+    }
+
     /// Checks what `prepare` returned.
     ///
     /// # Errors
@@ -309,6 +351,36 @@ pub fn secrets_of(request: &Rotation) -> Vec<Zeroizing<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_declaration_must_name_the_manifests_fields() {
+        let access = access(&["keyPair", "text:passphrase"], &["keyPair"]);
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            access.disagreement(
+                &strings(&["text:passphrase", "keyPair"]),
+                &strings(&["keyPair"])
+            ),
+            None,
+            "any order"
+        );
+        let why = access
+            .disagreement(&strings(&["keyPair"]), &strings(&["keyPair", "secret"]))
+            .expect("disagrees");
+        assert!(
+            why.contains("[fields] needs lists text:passphrase"),
+            "{why}"
+        );
+        assert!(why.contains("it owns secret but"), "{why}");
+        let why = access
+            .disagreement(&strings(&["key pair"]), &[])
+            .expect("disagrees");
+        assert!(
+            why.contains("needs: \"key pair\" is not a field type"),
+            "{why}"
+        );
+        assert!(FieldAccess::default().disagreement(&[], &[]).is_none());
+    }
 
     fn field(kind: &str, label: Option<&str>, value: &str) -> Field {
         Field {

@@ -3,7 +3,7 @@
 //!
 //! | file | concern |
 //! |---|---|
-//! | `bindings.rs` | host bindings per supported WIT version (`since_v1_0_0`, `latest`) |
+//! | `bindings/` | host bindings per supported WIT version (`since_v1_0_0`, `since_v1_1_0` = `latest`); a plugin's exports called by its version |
 //! | `manifest.rs` | `plugin.toml`: name, version, kind, api-version, capabilities, limits, sha256 |
 //! | `registry.rs` | built-in, installed and dropped-in plugins; install / remove / package |
 //! | `fields.rs` | which record fields a rotator sees and may return from `prepare` |
@@ -53,6 +53,7 @@ pub use plugin::{ImportSession, LoadedPlugin, RotationSession, Step};
 pub use registry::{PluginPackage, Source};
 
 use bindings::latest::{importer::ImporterPlugin, rotator::RotatorPlugin};
+use bindings::{Api, ImporterPre, RotatorPre};
 use capability::PluginState;
 use plugin::Pre;
 
@@ -227,7 +228,8 @@ impl Runtime {
         let (component, origin) =
             self.cache
                 .load(&self.engine, &manifest.id(), &package.wasm, &package.sha256)?;
-        audit::check_component(&self.engine, &component, manifest)?;
+        let exported = audit::check_component(&self.engine, &component, manifest)?;
+        let api = Api::of(&exported.api_version);
         let link_error = |e: wasmtime::Error| Error::InvalidComponent {
             plugin: manifest.id(),
             detail: format!("{e:#}"),
@@ -238,18 +240,14 @@ impl Runtime {
                     .rotator_linker
                     .instantiate_pre(&component)
                     .map_err(link_error)?;
-                Pre::Rotator(
-                    bindings::latest::rotator::RotatorPluginPre::new(pre).map_err(link_error)?,
-                )
+                Pre::Rotator(RotatorPre::new(pre, api).map_err(link_error)?)
             }
             Kind::Importer => {
                 let pre = self
                     .importer_linker
                     .instantiate_pre(&component)
                     .map_err(link_error)?;
-                Pre::Importer(
-                    bindings::latest::importer::ImporterPluginPre::new(pre).map_err(link_error)?,
-                )
+                Pre::Importer(ImporterPre::new(pre, api).map_err(link_error)?)
             }
         };
         // What the user granted: capabilities ∩ the manifest's, and the

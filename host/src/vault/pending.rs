@@ -4,7 +4,7 @@
 
 use zeroize::Zeroizing;
 
-use super::model::{PendingRotation, Record, now_ms};
+use super::model::{PendingRotation, PreparedField, Record, now_ms};
 use super::records::{editable_row, record_key, update_record_tx};
 use super::rotation_lock::{RotationLock, check_held};
 use super::store::{AuditRow, PendingRow, StoreTx};
@@ -99,6 +99,46 @@ impl Vault {
                 })?;
             }
             Ok(())
+        })
+        .map(|((), flush)| flush)
+    }
+
+    /// Adds material a rotator's `rotate` returned (credentials the target
+    /// generated) to the pending rotation whose new password is
+    /// `expected_new`, on the record `lock` holds: a field of the same type
+    /// and label replaces the one there, the others are added. Committed
+    /// but not yet durable: the caller lets go of the vault, then waits
+    /// with [`Flush::wait`] before anything else touches the target.
+    ///
+    /// # Errors
+    ///
+    /// As [`Vault::complete_rotation`].
+    pub fn stage_pending_material(
+        &mut self,
+        lock: &RotationLock,
+        expected_new: &str,
+        material: &[PreparedField],
+    ) -> Result<Flush> {
+        let uid = lock.uid();
+        self.write_then_flush(|tx, s| {
+            check_held(tx, lock)?;
+            let mut state = expected_pending(tx, s, uid, expected_new)?;
+            for field in material {
+                state
+                    .prepared
+                    .retain(|p| p.kind != field.kind || p.label != field.label);
+                state.prepared.push(field.clone());
+            }
+            let row = editable_row(tx, s, uid)?;
+            let key = record_key(s, &row)?;
+            let json = Zeroizing::new(
+                serde_json::to_vec(&state).map_err(|e| VaultError::Invalid(e.to_string()))?,
+            );
+            tx.put_pending(&PendingRow {
+                record_uid: uid.to_string(),
+                started: state.started,
+                data: key.seal(&json, &ad::pending(uid)),
+            })
         })
         .map(|((), flush)| flush)
     }

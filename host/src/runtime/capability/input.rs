@@ -7,7 +7,7 @@
 use std::io::Read;
 
 use super::PluginState;
-use crate::runtime::bindings::latest::importer::keeper::plugin::input::Host;
+use crate::runtime::bindings::latest::importer::keeper::plugin::input::{Host, InputError};
 
 /// Largest chunk handed to a plugin in one `read`.
 pub const MAX_CHUNK: u32 = 1024 * 1024;
@@ -17,6 +17,8 @@ pub struct InputSource {
     reader: Box<dyn Read + Send>,
     size: Option<u64>,
     read: u64,
+    /// Why the source failed, once it has: every later read fails alike.
+    failed: Option<String>,
 }
 
 impl InputSource {
@@ -26,6 +28,7 @@ impl InputSource {
             reader: Box::new(reader),
             size,
             read: 0,
+            failed: None,
         }
     }
 
@@ -35,7 +38,12 @@ impl InputSource {
     }
 
     /// Reads up to `max` bytes, filling the buffer unless the source ends.
-    fn read_chunk(&mut self, max: u32) -> std::io::Result<Vec<u8>> {
+    /// A read that fails after some bytes returns them, and the next one
+    /// fails; the error says why, with no source data in it.
+    fn read_chunk(&mut self, max: u32) -> Result<Vec<u8>, String> {
+        if let Some(why) = &self.failed {
+            return Err(why.clone());
+        }
         let max = max.clamp(1, MAX_CHUNK) as usize;
         let mut buf = vec![0; max];
         let mut filled = 0;
@@ -44,7 +52,17 @@ impl InputSource {
                 Ok(0) => break,
                 Ok(n) => filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    let why = format!(
+                        "reading the import source failed after {} bytes: {e}",
+                        self.read + filled as u64
+                    );
+                    self.failed = Some(why.clone());
+                    if filled == 0 {
+                        return Err(why);
+                    }
+                    break;
+                }
             }
         }
         buf.truncate(filled);
@@ -66,11 +84,19 @@ impl Host for PluginState {
     async fn read(&mut self, max: u32) -> wasmtime::Result<Vec<u8>> {
         match self.input.as_mut() {
             None => Ok(Vec::new()),
-            // A source that cannot be read ends the import with that error.
+            // 1.0's `read` has no error: a source that cannot be read ends
+            // the import with that error.
             Some(input) => input
                 .read_chunk(max)
-                .map_err(|e| wasmtime::format_err!("reading the import source failed: {e}")),
+                .map_err(|e| wasmtime::format_err!("{e}")),
         }
+    }
+
+    async fn try_read(&mut self, max: u32) -> wasmtime::Result<Result<Vec<u8>, InputError>> {
+        Ok(match self.input.as_mut() {
+            None => Ok(Vec::new()),
+            Some(input) => input.read_chunk(max).map_err(InputError::Failed),
+        })
     }
 
     async fn size(&mut self) -> wasmtime::Result<Option<u64>> {
@@ -101,5 +127,35 @@ mod tests {
         }
         assert_eq!(total, 3 * MAX_CHUNK as usize + 5);
         assert_eq!(input.position(), total as u64);
+    }
+
+    /// A reader that hands out `good` bytes, then fails.
+    struct Failing {
+        good: usize,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.good == 0 {
+                return Err(std::io::Error::other("disk on fire"));
+            }
+            let n = buf.len().min(self.good).min(3);
+            buf[..n].fill(b'x');
+            self.good -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_failed_read_returns_what_came_before_then_fails_for_good() {
+        let mut input = InputSource::new(Failing { good: 5 }, None);
+        assert_eq!(input.read_chunk(100).expect("the 5 good bytes"), b"xxxxx");
+        let why = input.read_chunk(100).expect_err("then the failure");
+        assert_eq!(
+            why,
+            "reading the import source failed after 5 bytes: disk on fire"
+        );
+        assert_eq!(input.read_chunk(100), Err(why), "and again");
+        assert_eq!(input.position(), 5);
     }
 }

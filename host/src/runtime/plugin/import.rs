@@ -4,7 +4,7 @@ use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
 use super::{ImportItem, LoadedPlugin, field_size};
-use crate::runtime::bindings::latest::importer as importer_world;
+use crate::runtime::bindings::ImporterPlugin;
 use crate::runtime::capability::input::InputSource;
 use crate::runtime::capability::{CallContext, PluginState};
 use crate::runtime::error::Error;
@@ -26,12 +26,8 @@ impl LoadedPlugin {
         let mut store = self.store(call, Some(input))?;
         let (instance, session) = self
             .guarded(&mut store, async |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                let session = instance
-                    .keeper_plugin_importer()
-                    .session()
-                    .call_constructor(&mut *store, options)
-                    .await?;
+                let instance = pre.instantiate(store).await?;
+                let session = instance.start(store, options).await?;
                 Ok((instance, session))
             })
             .await?;
@@ -49,7 +45,7 @@ impl LoadedPlugin {
 pub struct ImportSession {
     plugin: LoadedPlugin,
     store: Store<PluginState>,
-    instance: importer_world::ImporterPlugin,
+    instance: ImporterPlugin,
     session: ResourceAny,
 }
 
@@ -71,14 +67,11 @@ impl ImportSession {
     pub async fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, Error> {
         self.plugin.arm(&mut self.store)?;
         let session = self.session;
-        let importer = self.instance.keeper_plugin_importer();
+        let instance = &self.instance;
         let result = self
             .plugin
             .guarded(&mut self.store, async |store| {
-                importer
-                    .session()
-                    .call_next_batch(&mut *store, session)
-                    .await
+                instance.next_batch(store, session).await
             })
             .await?;
         let mut batch = result.map_err(|e| self.plugin.plugin_error(e, self.store.data()))?;

@@ -16,10 +16,9 @@ use std::time::Instant;
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::latest::importer::ImporterPluginPre;
-use super::bindings::latest::rotator::RotatorPluginPre;
 use super::bindings::latest::rotator::exports::keeper::plugin::rotator as wit_rotator;
 use super::bindings::latest::rotator::keeper::plugin::types as wit;
+use super::bindings::{Api, ImporterPre, RotatorPre};
 use super::capability::http_client::HttpClient;
 use super::capability::input::InputSource;
 use super::capability::{CallContext, PluginState};
@@ -39,8 +38,8 @@ pub use wit_rotator::{PluginInfo, Rotation};
 /// (per record for a rotation's steps).
 #[derive(Clone)]
 pub(crate) enum Pre {
-    Rotator(RotatorPluginPre<PluginState>),
-    Importer(ImporterPluginPre<PluginState>),
+    Rotator(RotatorPre),
+    Importer(ImporterPre),
 }
 
 /// A plugin ready to be called: compiled, audited and pre-linked.
@@ -303,14 +302,14 @@ impl LoadedPlugin {
         }
     }
 
-    fn rotator_pre(&self) -> Result<&RotatorPluginPre<PluginState>, Error> {
+    fn rotator_pre(&self) -> Result<&RotatorPre, Error> {
         match &self.pre {
             Pre::Rotator(pre) => Ok(pre),
             Pre::Importer(_) => Err(self.kind_mismatch(Kind::Rotator)),
         }
     }
 
-    fn importer_pre(&self) -> Result<&ImporterPluginPre<PluginState>, Error> {
+    fn importer_pre(&self) -> Result<&ImporterPre, Error> {
         match &self.pre {
             Pre::Importer(pre) => Ok(pre),
             Pre::Rotator(_) => Err(self.kind_mismatch(Kind::Importer)),
@@ -336,13 +335,13 @@ impl LoadedPlugin {
         match &self.pre {
             Pre::Rotator(pre) => {
                 self.guarded(&mut store, async |store| {
-                    pre.instantiate_async(store).await.map(drop)
+                    pre.instantiate(store).await.map(drop)
                 })
                 .await
             }
             Pre::Importer(pre) => {
                 self.guarded(&mut store, async |store| {
-                    pre.instantiate_async(store).await.map(drop)
+                    pre.instantiate(store).await.map(drop)
                 })
                 .await
             }
@@ -359,20 +358,23 @@ impl LoadedPlugin {
         let mut store = self.store(CallContext::default(), None)?;
         let info = self
             .guarded(&mut store, async |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance
-                    .keeper_plugin_rotator()
-                    .call_describe(&mut *store)
-                    .await
+                let instance = pre.instantiate(store).await?;
+                instance.describe(store).await
             })
             .await?;
         self.check_description(
             info.name.len()
                 + info.summary.len()
                 + info.disallowed_chars.len()
-                + info.required_params.iter().map(String::len).sum::<usize>(),
+                + info
+                    .required_params
+                    .iter()
+                    .chain(&info.needs)
+                    .chain(&info.owns)
+                    .map(String::len)
+                    .sum::<usize>(),
         )?;
-        let mut info = info;
+        let mut info = self.declared(info)?;
         for text in [&mut info.name, &mut info.summary]
             .into_iter()
             .chain(info.required_params.iter_mut())
@@ -380,6 +382,37 @@ impl LoadedPlugin {
             escape_in_place(text);
         }
         Ok(info)
+    }
+
+    /// A 1.1 rotator's declarations (fields, checking passwords), refused
+    /// unless they agree with its manifest; a 1.0 rotator, which declares
+    /// none, described by its manifest.
+    fn declared(&self, mut info: PluginInfo) -> Result<PluginInfo, Error> {
+        let manifest = &self.manifest;
+        if Api::of(&manifest.api_version) == Api::V1_0 {
+            let rules = |rules: &[super::fields::FieldRule]| {
+                rules.iter().map(ToString::to_string).collect()
+            };
+            info.needs = rules(&manifest.fields.needs);
+            info.owns = rules(&manifest.fields.owns);
+            info.checks_passwords = manifest.checks_passwords;
+            return Ok(info);
+        }
+        let mut detail = manifest.fields.disagreement(&info.needs, &info.owns);
+        if info.checks_passwords != manifest.checks_passwords {
+            let checks = format!(
+                "it says checks-passwords = {} but its manifest says {}",
+                info.checks_passwords, manifest.checks_passwords
+            );
+            detail = Some(detail.map_or(checks.clone(), |d| format!("{d}; {checks}")));
+        }
+        match detail {
+            None => Ok(info),
+            Some(detail) => Err(Error::DescriptionDisagrees {
+                plugin: self.id(),
+                detail: escaped(&detail),
+            }),
+        }
     }
 
     /// Refuses a description of `size` bytes over the message limit.
@@ -405,11 +438,8 @@ impl LoadedPlugin {
         let mut store = self.store(CallContext::default(), None)?;
         let mut info = self
             .guarded(&mut store, async |store| {
-                let instance = pre.instantiate_async(&mut *store).await?;
-                instance
-                    .keeper_plugin_importer()
-                    .call_describe(&mut *store)
-                    .await
+                let instance = pre.instantiate(store).await?;
+                instance.describe(store).await
             })
             .await?;
         self.check_description(info.name.len() + info.summary.len())?;

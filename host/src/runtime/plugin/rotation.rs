@@ -4,14 +4,15 @@
 use wasmtime::Store;
 
 use super::{Field, LoadedPlugin, Rotation, field_size};
-use crate::runtime::bindings::latest::rotator::RotatorPlugin;
+pub use crate::runtime::bindings::Step;
+use crate::runtime::bindings::{RotatorPlugin, Wiped};
 use crate::runtime::capability::{CallContext, PluginState};
 use crate::runtime::error::Error;
 use crate::runtime::text::escaped;
 
 impl LoadedPlugin {
-    /// Calls one rotation step in a fresh sandbox (`prepare` is separate,
-    /// it returns fields).
+    /// Calls one rotation step in a fresh sandbox (`prepare` is separate):
+    /// as [`RotationSession::step`].
     ///
     /// # Errors
     ///
@@ -22,7 +23,7 @@ impl LoadedPlugin {
         step: Step,
         call: CallContext,
         request: &Rotation,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<Field>, Error> {
         // Checked before instantiating too: an oversized request costs no sandbox.
         self.check_argument(request)?;
         self.rotation_session(call).await?.step(step, request).await
@@ -53,7 +54,7 @@ impl LoadedPlugin {
         let pre = self.rotator_pre()?;
         let mut store = self.store(call, None)?;
         let instance = self
-            .guarded(&mut store, async |store| pre.instantiate_async(store).await)
+            .guarded(&mut store, async |store| pre.instantiate(store).await)
             .await?;
         Ok(RotationSession {
             plugin: self.clone(),
@@ -131,24 +132,56 @@ impl RotationSession {
     pub async fn prepare(&mut self, request: &Rotation) -> Result<Vec<Field>, Error> {
         let request = self.enter(request)?;
         let plugin = &self.plugin;
-        let rotator = self.instance.keeper_plugin_rotator();
+        let instance = &self.instance;
         let result = plugin
             .guarded(&mut self.store, async |store| {
-                rotator.call_prepare(&mut *store, &request).await
+                instance.prepare(store, &request).await
             })
             .await;
         self.poisoned = result.is_err();
-        let result = result?;
-        let fields = result.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
-        // The count first: a flood of empty fields is refused without
-        // walking it.
+        let fields = result?.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        self.material(fields, false)
+    }
+
+    /// Calls one rotation step. `rotate` returns the material the target
+    /// generated (a 1.1 rotator's; checked like `prepare`'s), `verify` and
+    /// `revert` none.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Plugin`] with the plugin's own (redacted) error, any
+    /// sandbox error (timeout, limits, crash), or
+    /// [`Error::GeneratedFieldRefused`].
+    pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<Vec<Field>, Error> {
+        let request = self.enter(request)?;
+        let plugin = &self.plugin;
+        let instance = &self.instance;
+        let request = &request;
+        let result = plugin
+            .guarded(&mut self.store, async |store| {
+                instance.step(store, step, request).await
+            })
+            .await;
+        self.poisoned = result.is_err();
+        let fields = result?.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        self.material(fields, step == Step::Rotate)
+    }
+
+    /// Material `prepare` or (`generated`) `rotate` returned, refused unless
+    /// the plugin may return it (`fields.rs`) and it fits the message
+    /// limit. The count first: a flood of empty fields is refused without
+    /// walking it.
+    fn material(&self, fields: Vec<Field>, generated: bool) -> Result<Vec<Field>, Error> {
+        let plugin = &self.plugin;
         if let Err(mut refusal) = plugin.fields.check_prepared(&fields) {
             if let Some(field) = refusal.field_mut() {
                 *field = escaped(&self.store.data().redactor.redact(field));
             }
-            return Err(Error::PreparedFieldRefused {
-                plugin: plugin.id(),
-                refusal,
+            let plugin = plugin.id();
+            return Err(if generated {
+                Error::GeneratedFieldRefused { plugin, refusal }
+            } else {
+                Error::PreparedFieldRefused { plugin, refusal }
             });
         }
         let size: usize = fields.iter().map(field_size).sum();
@@ -163,28 +196,6 @@ impl RotationSession {
         Ok(fields)
     }
 
-    /// Calls one rotation step.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Plugin`] with the plugin's own (redacted) error, or any
-    /// sandbox error (timeout, limits, crash).
-    pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<(), Error> {
-        let request = self.enter(request)?;
-        let plugin = &self.plugin;
-        let rotator = self.instance.keeper_plugin_rotator();
-        let request = &request;
-        let result = plugin
-            .guarded(&mut self.store, async |store| match step {
-                Step::Rotate => rotator.call_rotate(&mut *store, request).await,
-                Step::Verify => rotator.call_verify(&mut *store, request).await,
-                Step::Revert => rotator.call_revert(&mut *store, request).await,
-            })
-            .await;
-        self.poisoned = result.is_err();
-        result?.map_err(|e| plugin.plugin_error(e, self.store.data()))
-    }
-
     /// CPU fuel the last step used (benchmarks, metrics).
     pub fn fuel_used(&self) -> u64 {
         self.plugin
@@ -197,7 +208,7 @@ impl RotationSession {
     /// a sandbox an earlier step left broken. Returns the request as the
     /// plugin may see it (only the record fields it needs, `fields.rs`),
     /// whose every secret is added to the sandbox's redactor.
-    fn enter(&mut self, request: &Rotation) -> Result<Shown, Error> {
+    fn enter(&mut self, request: &Rotation) -> Result<Wiped<Rotation>, Error> {
         if self.poisoned {
             return Err(Error::Crashed {
                 plugin: self.plugin.id(),
@@ -205,7 +216,7 @@ impl RotationSession {
             });
         }
         self.plugin.check_argument(request)?;
-        let shown = Shown(Rotation {
+        let shown = Wiped(Rotation {
             record: self.plugin.fields.shown(&request.record),
             target: request.target.clone(),
             params: request.params.clone(),
@@ -221,44 +232,4 @@ impl RotationSession {
         self.plugin.arm(&mut self.store)?;
         Ok(shown)
     }
-}
-
-/// A request as the plugin is shown it; its secrets are zeroized on drop.
-struct Shown(Rotation);
-
-impl std::ops::Deref for Shown {
-    type Target = Rotation;
-
-    fn deref(&self) -> &Rotation {
-        &self.0
-    }
-}
-
-impl Drop for Shown {
-    fn drop(&mut self) {
-        use zeroize::Zeroize;
-        let r = &mut self.0;
-        r.old_password.zeroize();
-        r.new_password.zeroize();
-        for field in r
-            .record
-            .fields
-            .iter_mut()
-            .chain(&mut r.record.custom)
-            .chain(&mut r.prepared)
-        {
-            field.values.iter_mut().for_each(Zeroize::zeroize);
-        }
-    }
-}
-
-/// A rotation step that returns nothing but success or an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Set the new password on the target.
-    Rotate,
-    /// Log in with the new password.
-    Verify,
-    /// Put the old password back.
-    Revert,
 }

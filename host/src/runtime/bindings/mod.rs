@@ -1,60 +1,60 @@
-//! Host bindings for each supported version of the `keeper:plugin` WIT package.
+//! Host bindings for each supported version of the `keeper:plugin` WIT
+//! package, one module per `wit/since_vX.Y.Z` folder (Zed's layout), and the
+//! one place that calls a plugin's exports by version (`rotator.rs`,
+//! `importer.rs`): the rest of the host sees only the newest types.
 //!
-//! One module per frozen `wit/since_vX.Y.Z` folder (Zed's layout). Today there
-//! is only 1.0.0; when 2.0 arrives its module is added here, `latest` moves,
-//! and the 1.x module keeps a thin adapter that delegates to the latest host
-//! implementation (so every policy check lives in exactly one place).
+//! Minor versions only add to the imported interfaces (`wit/PENDING_CHANGES.md`),
+//! so the linker defines them once, at the newest version, and a 1.0
+//! component's imports link to them. The exported interfaces change shape:
+//! each version's component is called through its own bindings, and what a
+//! 1.0 call returns is converted to the newest types.
+
+mod importer;
+mod rotator;
+pub mod since_v1_0_0;
+pub mod since_v1_1_0;
+
+pub use since_v1_1_0 as latest;
+
+pub(crate) use importer::{ImporterPlugin, ImporterPre};
+pub use rotator::Step;
+pub(crate) use rotator::{RotatorPlugin, RotatorPre, Wiped};
 
 use semver::Version;
 
-/// Bindings for `keeper:plugin@1.0.0`.
-pub mod since_v1_0_0 {
-    /// The oldest API version these bindings serve.
-    pub const MIN_VERSION: semver::Version = semver::Version::new(1, 0, 0);
-
-    /// Rotator world.
-    pub mod rotator {
-        wasmtime::component::bindgen!({
-            world: "rotator-plugin",
-            path: "../wit/since_v1.0.0",
-            imports: { default: async | trappable },
-            exports: { default: async },
-            with: {
-                "keeper:plugin/ssh.session": crate::runtime::capability::ssh::SshSession,
-                "keeper:plugin/ssh.pty": crate::runtime::capability::ssh::SshPty,
-            },
-        });
-    }
-
-    /// Importer world (shares `types` and `log` with the rotator world).
-    pub mod importer {
-        wasmtime::component::bindgen!({
-            world: "importer-plugin",
-            path: "../wit/since_v1.0.0",
-            imports: { default: async | trappable },
-            exports: { default: async },
-            with: {
-                "keeper:plugin/types": super::rotator::keeper::plugin::types,
-                "keeper:plugin/log": super::rotator::keeper::plugin::log,
-            },
-        });
-    }
-}
-
-pub use since_v1_0_0 as latest;
+/// The oldest plugin API version this host implements.
+const MIN_VERSION: Version = Version::new(1, 0, 0);
 
 /// The newest plugin API version this host implements.
 pub fn host_api_version() -> Version {
-    Version::new(1, 0, 0)
+    Version::new(1, 1, 0)
 }
 
 /// Whether a plugin built against `requested` can run on this host:
 /// the same major version, and a minor version no newer than the host's.
 pub fn is_supported(requested: &Version) -> bool {
     let host = host_api_version();
-    requested.major == host.major
-        && requested.minor <= host.minor
-        && requested >= &latest::MIN_VERSION
+    requested.major == host.major && requested.minor <= host.minor && requested >= &MIN_VERSION
+}
+
+/// Which bindings call a component that exports `version` (a supported one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// `keeper:plugin@1.0.x`.
+    V1_0,
+    /// `keeper:plugin@1.1.x`.
+    V1_1,
+}
+
+impl Api {
+    /// The bindings for `version`, assumed supported ([`is_supported`]).
+    pub(crate) fn of(version: &Version) -> Self {
+        if version.minor == 0 {
+            Api::V1_0
+        } else {
+            Api::V1_1
+        }
+    }
 }
 
 #[cfg(test)]
@@ -156,10 +156,14 @@ mod tests {
     fn supported_range_is_same_major_not_newer_minor() {
         assert!(is_supported(&Version::new(1, 0, 0)));
         assert!(is_supported(&Version::new(1, 0, 7)));
+        assert!(is_supported(&Version::new(1, 1, 0)));
+        assert!(is_supported(&Version::new(1, 1, 3)));
         assert!(
-            !is_supported(&Version::new(1, 1, 0)),
+            !is_supported(&Version::new(1, 2, 0)),
             "a newer minor may call imports we lack"
         );
+        assert_eq!(Api::of(&Version::new(1, 0, 2)), Api::V1_0);
+        assert_eq!(Api::of(&Version::new(1, 1, 0)), Api::V1_1);
         assert!(!is_supported(&Version::new(2, 0, 0)));
         assert!(!is_supported(&Version::new(0, 9, 0)));
     }
