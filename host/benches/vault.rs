@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use keeper::vault::crypto::KdfParams;
-use keeper::vault::store::sqlite::SqliteStore;
-use keeper::vault::{
+use keeper::testing::vault::crypto::KdfParams;
+use keeper::testing::vault::store::sqlite::SqliteStore;
+use keeper::testing::vault::{
     Action, Batch, Field, FolderSpec, NewRecord, RecordData, SearchPattern, SecretString, Vault,
 };
 
@@ -212,7 +212,7 @@ fn main() {
     });
     let holders = vec![vault.user().uid];
     let (query, _) = time(5, || {
-        use keeper::vault::store::StoreRead as _;
+        use keeper::testing::vault::store::StoreRead as _;
         SqliteStore::open(&path)
             .expect("open")
             .keyed_records(&holders)
@@ -319,7 +319,7 @@ fn main() {
         ratio(find_title)
     );
     // Where the decryption time goes (single thread, same record shape).
-    let key = keeper::vault::crypto::Key::generate();
+    let key = keeper::testing::vault::crypto::Key::generate();
     let json: Vec<Vec<u8>> = (0..n)
         .map(|i| serde_json::to_vec(&record(i)).expect("json"))
         .collect();

@@ -29,9 +29,6 @@ pub struct Options {
     pub unmask_all: bool,
     /// Detailed logging (`--debug`, `debug`).
     pub debug: bool,
-    /// Proxy for plugins' HTTP requests (`--proxy`, `proxy`): the process's
-    /// plugin HTTP client sends through it ([`crate::runtime::HttpClient`]).
-    pub proxy: Option<Proxy>,
     /// The commands come from stdin, so passwords must not be read there.
     pub stdin_is_commands: bool,
 }
@@ -80,13 +77,13 @@ impl Context {
             Some(url) => Some(Proxy::parse(url).map_err(|why| anyhow::anyhow!("--proxy {why}"))?),
             None => loaded.config.proxy.clone(),
         };
-        crate::runtime::HttpClient::configure(proxy.clone());
+        // The process's plugin HTTP client sends through it.
+        crate::runtime::HttpClient::configure(proxy);
         let options = Options {
             batch_mode: global.batch_mode || loaded.config.batch_mode,
             new_login: global.new_login,
             unmask_all: global.unmask_all || loaded.config.unmask_all,
             debug: global.debug || loaded.config.debug,
-            proxy,
             stdin_is_commands: false,
         };
         let store = global

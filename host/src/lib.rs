@@ -3,30 +3,41 @@
 //!
 //! # Brief overview
 //!
-//! - [`cli`]: clap definitions, one file per command group.
-//! - [`commands`]: what each command does (anyhow at this layer only).
-//! - [`runtime`]: the plugin sandbox: manifests, policy, limits, cache.
-//! - [`rotation`]: password generation and the staged rotation protocol.
-//! - [`ssh`]: the pure-Rust SSH client behind the plugins' `ssh` capability.
-//! - [`vault`]: the encrypted vault: storage, keys, records, folders, users.
-//! - [`context`]: data directory, configuration and the process's login.
-//! - [`config`]: `config.json` (Commander's keys), found, checked, written 0600.
-//! - [`automation`]: batch files, stdin, the shell, `run-batch`, variables.
-//! - [`login`]: persistent login and `this-device`.
-//! - [`output`]: table / JSON / CSV printing.
+//! - `cli`: clap definitions, one file per command group.
+//! - `commands`: what each command does (anyhow at this layer only).
+//! - `runtime`: the plugin sandbox: manifests, policy, limits, cache.
+//! - `rotation`: password generation and the staged rotation protocol.
+//! - `import`: Keeper JSON, importer plugins, matching and part-by-part runs.
+//! - `ssh`: the pure-Rust SSH client behind the plugins' `ssh` capability.
+//! - `vault`: the encrypted vault: storage, keys, records, folders, users.
+//! - `context`: data directory, configuration and the process's login.
+//! - `config`: `config.json` (Commander's keys), found, checked, written 0600.
+//! - `automation`: batch files, stdin, the shell, `run-batch`, variables.
+//! - `login`: persistent login and `this-device`.
+//! - `output`: table / JSON / CSV printing.
+//!
+//! Every module is private to the crate: the binary's one entry point is
+//! [`main`]. keeper's own end-to-end tests and benchmarks reach what they
+//! need through the hidden `testing` module. `docs/ARCHITECTURE.md` shows
+//! the layers and how data flows through them.
 
-pub mod automation;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod context;
-pub mod import;
-pub mod login;
-pub mod output;
-pub mod rotation;
-pub mod runtime;
-pub mod ssh;
-pub mod vault;
+#![deny(missing_docs)]
+
+pub(crate) mod automation;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod context;
+pub(crate) mod import;
+pub(crate) mod login;
+pub(crate) mod output;
+pub(crate) mod rotation;
+pub(crate) mod runtime;
+pub(crate) mod ssh;
+pub(crate) mod vault;
+
+#[doc(hidden)]
+pub mod testing;
 
 use std::process::ExitCode;
 

@@ -14,9 +14,11 @@
 use std::time::{Duration, Instant};
 
 use common::request;
-use keeper::config::Proxy;
-use keeper::runtime::capability::origin::Origin;
-use keeper::runtime::{ArtifactCache, CallContext, HttpClient, LoadedPlugin, Runtime, Step};
+use keeper::testing::config::Proxy;
+use keeper::testing::runtime::capability::origin::Origin;
+use keeper::testing::runtime::{
+    ArtifactCache, CallContext, HttpClient, LoadedPlugin, Runtime, Step,
+};
 use keeper_tests::net::{http_proxy, origin_server_with_delay};
 
 mod common;
@@ -26,7 +28,7 @@ const PER_CALL: usize = 50;
 /// Calls per measurement.
 const CALLS: usize = 20;
 
-fn package() -> keeper::runtime::PluginPackage {
+fn package() -> keeper::testing::runtime::PluginPackage {
     common::package(
         env!("KEEPER_TEST_DIR_HOSTILE_ROTATOR"),
         env!("KEEPER_TEST_WASM_HOSTILE_ROTATOR"),

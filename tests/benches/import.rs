@@ -26,12 +26,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keeper::import::bridge::pipeline;
-use keeper::import::engine::{ImportOptions, Importer, record_size};
-use keeper::import::{Collected, PART_BYTES, PART_RECORDS, Request, convert, stream};
-use keeper::runtime::plugin::{Field, ImportRecord as WitRecord, Location};
-use keeper::vault::crypto::KdfParams;
-use keeper::vault::{NewRecord, SecretString, Vault};
+use keeper::testing::import::bridge::pipeline;
+use keeper::testing::import::engine::{ImportOptions, Importer, record_size};
+use keeper::testing::import::{Collected, PART_BYTES, PART_RECORDS, Request, convert, stream};
+use keeper::testing::runtime::plugin::{Field, ImportRecord as WitRecord, Location};
+use keeper::testing::vault::crypto::KdfParams;
+use keeper::testing::vault::{NewRecord, SecretString, Vault};
 use keeper_plugin_lastpass::LastPassImport;
 use keeper_plugin_sdk::{ImportItem, Options};
 

@@ -44,9 +44,9 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use keeper::rotation::{Engine, Options, Outcome};
-use keeper::vault::Vault;
-use keeper::vault::crypto::KdfParams;
+use keeper::testing::rotation::{Engine, Options, Outcome};
+use keeper::testing::vault::Vault;
+use keeper::testing::vault::crypto::KdfParams;
 use keeper_postgres_protocol::auth::scram_verifier;
 use keeper_postgres_protocol::testkit::Cluster;
 

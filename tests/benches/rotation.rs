@@ -28,13 +28,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keeper::rotation::{Engine, Options, Outcome};
-use keeper::runtime::plugin::{RecordView, Rotation, Target};
-use keeper::runtime::{
+use keeper::testing::rotation::{Engine, Options, Outcome};
+use keeper::testing::runtime::plugin::{RecordView, Rotation, Target};
+use keeper::testing::runtime::{
     ArtifactCache, CallContext, LoadedPlugin, PinnedTarget, Runtime, Step, registry,
 };
-use keeper::vault::Vault;
-use keeper::vault::crypto::KdfParams;
+use keeper::testing::vault::Vault;
+use keeper::testing::vault::crypto::KdfParams;
 use keeper_mysql_protocol::{Conn, ConnectOptions, change_password};
 
 mod common;

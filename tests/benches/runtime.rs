@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use keeper::runtime::{ArtifactCache, CallContext, PluginPackage, Runtime, Step};
+use keeper::testing::runtime::{ArtifactCache, CallContext, PluginPackage, Runtime, Step};
 
 mod common;
 
@@ -32,7 +32,7 @@ fn measure(n: usize, mut f: impl FnMut()) -> (Duration, Duration) {
     (mean, samples[(n * 95 / 100).min(n - 1)])
 }
 
-fn request() -> keeper::runtime::plugin::Rotation {
+fn request() -> keeper::testing::runtime::plugin::Rotation {
     common::request(&[])
 }
 

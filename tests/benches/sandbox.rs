@@ -12,12 +12,14 @@
 use std::time::{Duration, Instant};
 
 use common::request;
-use keeper::runtime::limits::Limits;
-use keeper::runtime::{Allocation, ArtifactCache, CallContext, Error, LoadedPlugin, Runtime, Step};
+use keeper::testing::runtime::limits::Limits;
+use keeper::testing::runtime::{
+    Allocation, ArtifactCache, CallContext, Error, LoadedPlugin, Runtime, Step,
+};
 
 mod common;
 
-fn package() -> keeper::runtime::PluginPackage {
+fn package() -> keeper::testing::runtime::PluginPackage {
     common::package(
         env!("KEEPER_TEST_DIR_HOSTILE_ROTATOR"),
         env!("KEEPER_TEST_WASM_HOSTILE_ROTATOR"),

@@ -24,7 +24,7 @@ fn install(
     let toml = source.path().join("plugin.toml");
     let text = std::fs::read_to_string(plugin.dir.join("plugin.toml")).expect("plugin.toml");
     std::fs::write(&toml, manifest.unwrap_or(&text)).expect("write");
-    keeper::runtime::registry::package(&plugin.wasm, &toml, out.path()).expect("package");
+    keeper::testing::runtime::registry::package(&plugin.wasm, &toml, out.path()).expect("package");
     let run = kp(
         k,
         &[

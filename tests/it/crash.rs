@@ -15,7 +15,7 @@ pub fn crash_at_every_stage<T>(
     mut setup: impl FnMut(&str) -> (Keeper, String, T),
     logs_in: impl Fn(&T, &str) -> bool,
 ) {
-    for point in keeper::rotation::fault::POINTS {
+    for point in keeper::testing::rotation::fault::POINTS {
         let (k, uid, target) = setup(point);
         let crashed = crash_at(&k, &["rotate", &uid], point);
         assert!(

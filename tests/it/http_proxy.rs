@@ -10,9 +10,9 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use keeper::config::Proxy;
-use keeper::runtime::capability::origin::Origin;
-use keeper::runtime::{CallContext, Error, HttpClient, PluginError, Runtime, Step};
+use keeper::testing::config::Proxy;
+use keeper::testing::runtime::capability::origin::Origin;
+use keeper::testing::runtime::{CallContext, Error, HttpClient, PluginError, Runtime, Step};
 use keeper_tests::net::{closed_port, http_proxy, origin_server, socks5_proxy};
 
 use crate::plugins;

@@ -200,7 +200,7 @@ fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
     let k = vault();
     let file = k.data_dir().join("big.csv");
     let file_arg = file.to_str().expect("utf8");
-    let rows = keeper::import::PART_RECORDS + 5_000;
+    let rows = keeper::testing::import::PART_RECORDS + 5_000;
 
     // A source over one part that breaks after the first part: the part
     // written stays, and the error says how to resume.
@@ -212,14 +212,14 @@ fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
     assert!(
         err.contains(&format!(
             "stopped after 1 part(s) ({} records added, 0 updated, 0 already present)",
-            keeper::import::PART_RECORDS
+            keeper::testing::import::PART_RECORDS
         )) && err.contains("run the same command again"),
         "{err}"
     );
     assert!(err.contains("quote never closed"), "{err}");
     let exported = kp(&k, &["export", "--format", "json"]).json();
     let written = exported["records"].as_array().map_or(0, Vec::len);
-    assert_eq!(written, keeper::import::PART_RECORDS);
+    assert_eq!(written, keeper::testing::import::PART_RECORDS);
 
     // Mended, the same import resumes: the written part is recognised and
     // skipped, the rest added, nothing twice.
@@ -230,7 +230,7 @@ fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
     assert!(
         run.stderr().contains(&format!(
             "skipped {} identical",
-            keeper::import::PART_RECORDS
+            keeper::testing::import::PART_RECORDS
         )) && run.stderr().contains("writing it in parts"),
         "{}",
         run.stderr()

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use keeper::runtime::registry::sha256_hex;
-use keeper::runtime::{Manifest, PluginPackage, Source};
+use keeper::testing::runtime::registry::sha256_hex;
+use keeper::testing::runtime::{Manifest, PluginPackage, Source};
 
 /// A test or example plugin: its component and its source folder.
 pub struct TestPlugin {
@@ -54,7 +54,7 @@ impl TestPlugin {
     /// Writes an installable package (plugin.toml with sha256 + plugin.wasm)
     /// into `out` with `keeper plugin package`-equivalent library code.
     pub fn package_into(&self, out: &Path) {
-        keeper::runtime::registry::package(&self.wasm, &self.dir.join("plugin.toml"), out)
+        keeper::testing::runtime::registry::package(&self.wasm, &self.dir.join("plugin.toml"), out)
             .expect("package plugin");
     }
 }

@@ -538,10 +538,10 @@ fn a_password_under_the_minimum_length_is_refused_untouched() {
 /// in; when only the new one does, it is stored but reported as a failure.
 #[tokio::test]
 async fn a_failed_rotate_is_never_reported_rotated() {
-    use keeper::rotation::{Engine, Options, Outcome};
-    use keeper::vault::Vault;
-    use keeper::vault::crypto::KdfParams;
-    use keeper::vault::model::RecordData;
+    use keeper::testing::rotation::{Engine, Options, Outcome};
+    use keeper::testing::vault::Vault;
+    use keeper::testing::vault::crypto::KdfParams;
+    use keeper::testing::vault::model::RecordData;
     use serde_json::json;
 
     let dir = tempfile::tempdir().expect("dir");

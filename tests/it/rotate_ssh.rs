@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use keeper::ssh::Credential;
+use keeper::testing::ssh::Credential;
 
 use crate::crash::crash_at_every_stage;
 use crate::sshd::{Account, SshBox, Sshd, can_login, free_port, keygen, logs_in, public_key};

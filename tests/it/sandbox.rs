@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use keeper::runtime::plugin::{RecordView, Rotation};
-use keeper::runtime::{
+use keeper::testing::runtime::plugin::{RecordView, Rotation};
+use keeper::testing::runtime::{
     ArtifactCache, CallContext, Error, LoadedPlugin, PinnedTarget, PluginError, Runtime, Step,
 };
 
@@ -68,11 +68,13 @@ async fn attack(
     pinned: Option<PinnedTarget>,
 ) -> Result<(), Error> {
     let mut req = request(name, params);
-    req.target = pinned.as_ref().map(|t| keeper::runtime::plugin::Target {
-        host: t.host.clone(),
-        port: t.port,
-        address: t.address.to_string(),
-    });
+    req.target = pinned
+        .as_ref()
+        .map(|t| keeper::testing::runtime::plugin::Target {
+            host: t.host.clone(),
+            port: t.port,
+            address: t.address.to_string(),
+        });
     let call = CallContext {
         target: pinned,
         secrets: vec![
@@ -459,10 +461,10 @@ async fn the_sdk_target_stream_talks_times_out_and_reports_refusals() {
 /// `verify` in any sandbox where `prepare` did not run, as a lone call shows.
 #[tokio::test]
 async fn the_engine_runs_a_records_steps_in_one_sandbox() {
-    use keeper::rotation::{Engine, Options, Outcome};
-    use keeper::vault::Vault;
-    use keeper::vault::crypto::KdfParams;
-    use keeper::vault::model::RecordData;
+    use keeper::testing::rotation::{Engine, Options, Outcome};
+    use keeper::testing::vault::Vault;
+    use keeper::testing::vault::crypto::KdfParams;
+    use keeper::testing::vault::model::RecordData;
     use serde_json::json;
 
     let dir = tempfile::tempdir().expect("dir");
@@ -588,7 +590,7 @@ fn an_undeclared_import_is_refused() {
 fn a_wrong_kind_is_refused() {
     let (rt, _c) = runtime();
     let mut package = plugins::minimal_rotator().package();
-    package.manifest.kind = keeper::runtime::Kind::Importer;
+    package.manifest.kind = keeper::testing::runtime::Kind::Importer;
     let err = rt.load(&package).expect_err("must be refused");
     assert!(matches!(err, Error::WrongKind { .. }), "{err:?}");
 }
@@ -597,19 +599,20 @@ fn a_wrong_kind_is_refused() {
 fn a_tampered_component_is_refused() {
     let out = tempfile::tempdir().expect("dir");
     plugins::minimal_rotator().package_into(out.path());
-    keeper::runtime::registry::read_dir(out.path()).expect("a faithful package reads");
+    keeper::testing::runtime::registry::read_dir(out.path()).expect("a faithful package reads");
     let wasm = out.path().join("plugin.wasm");
     let mut bytes = std::fs::read(&wasm).expect("read");
     let last = bytes.len() - 1;
     bytes[last] ^= 0x01;
     std::fs::write(&wasm, bytes).expect("write");
-    let err = keeper::runtime::registry::read_dir(out.path()).expect_err("must be refused");
+    let err =
+        keeper::testing::runtime::registry::read_dir(out.path()).expect_err("must be refused");
     assert!(matches!(err, Error::Sha256Mismatch { .. }), "{err:?}");
 }
 
 #[test]
 fn compiled_artifacts_are_cached_and_corruption_is_recompiled() {
-    use keeper::runtime::cache::Origin;
+    use keeper::testing::runtime::cache::Origin;
     let (rt, _c) = runtime();
     let package = plugins::minimal_rotator().package();
     assert_eq!(rt.load_traced(&package).expect("load").1, Origin::Compiled);

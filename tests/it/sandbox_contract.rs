@@ -17,12 +17,12 @@ use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
-use keeper::rotation::{Engine, Options, Outcome};
-use keeper::runtime::plugin::{Field, RecordView, Rotation};
-use keeper::runtime::{ArtifactCache, CallContext, Error, PluginError, Runtime, Step};
-use keeper::vault::Vault;
-use keeper::vault::crypto::KdfParams;
-use keeper::vault::model::RecordData;
+use keeper::testing::rotation::{Engine, Options, Outcome};
+use keeper::testing::runtime::plugin::{Field, RecordView, Rotation};
+use keeper::testing::runtime::{ArtifactCache, CallContext, Error, PluginError, Runtime, Step};
+use keeper::testing::vault::Vault;
+use keeper::testing::vault::crypto::KdfParams;
+use keeper::testing::vault::model::RecordData;
 use serde_json::json;
 
 use crate::plugins;
@@ -205,8 +205,8 @@ fn engine_with(record: RecordData) -> (Engine, String, tempfile::TempDir) {
     // would go through, so the listener counting none means none was tried.
     let staged = dir.path().join("package");
     plugins::hostile_rotator().package_into(&staged);
-    let package = keeper::runtime::registry::read_candidate(&staged).expect("package");
-    keeper::runtime::registry::install(
+    let package = keeper::testing::runtime::registry::read_candidate(&staged).expect("package");
+    keeper::testing::runtime::registry::install(
         &plugin_dir,
         &package,
         &package.manifest.capabilities,

@@ -234,11 +234,11 @@ fn shares_expire() {
     // A share that ends a few seconds from now: usable, then not.
     alice(&["share-record", "-a", "revoke", "-e", BOB, "Temp"]).ok();
     // `at` has whole seconds: the share ends between `end` and a second later.
-    let end = keeper::vault::now_ms() + 8_000;
-    let at = keeper::vault::model::fields::format_time(end + 1_000);
+    let end = keeper::testing::vault::now_ms() + 8_000;
+    let at = keeper::testing::vault::model::fields::format_time(end + 1_000);
     alice(&["share-record", "-e", BOB, "--expire-at", &at, "Temp"]).ok();
     assert!(bob(&["get", "Temp", "--unmask"]).ok().contains("temp-pw"));
-    let wait = end + 1_500 - keeper::vault::now_ms();
+    let wait = end + 1_500 - keeper::testing::vault::now_ms();
     std::thread::sleep(std::time::Duration::from_millis(
         u64::try_from(wait.max(0)).unwrap_or(0),
     ));
@@ -530,8 +530,8 @@ fn ln_and_mv_into_a_shared_folder_share_no_more_than_the_mover_holds() {
     // With the share right but read-only and ending soon: carol gets it
     // through the folder read-only, and only until bob's share ends.
     alice(&["share-record", "-a", "revoke", "-e", BOB, "Lent"]).ok();
-    let end = keeper::vault::now_ms() + 8_000;
-    let at = keeper::vault::model::fields::format_time(end + 1_000);
+    let end = keeper::testing::vault::now_ms() + 8_000;
+    let at = keeper::testing::vault::model::fields::format_time(end + 1_000);
     alice(&["share-record", "-e", BOB, "-s", "--expire-at", &at, "Lent"]).ok();
     bob(&["ln", &uid, "Mine"]).ok();
     assert!(carol(&["get", &uid, "--unmask"]).ok().contains("lent-pw"));
@@ -541,7 +541,7 @@ fn ln_and_mv_into_a_shared_folder_share_no_more_than_the_mover_holds() {
             .contains("permission denied"),
         "the folder's row is capped at bob's read-only"
     );
-    let wait = end + 1_500 - keeper::vault::now_ms();
+    let wait = end + 1_500 - keeper::testing::vault::now_ms();
     std::thread::sleep(std::time::Duration::from_millis(
         u64::try_from(wait.max(0)).unwrap_or(0),
     ));

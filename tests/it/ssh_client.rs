@@ -8,7 +8,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use keeper::ssh::{
+use keeper::testing::ssh::{
     Credential, HostKeyPolicy, OUTPUT_CAP, PinnedHostKey, Pty, Session, SshClient, SshError,
 };
 

@@ -23,7 +23,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use keeper::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError};
+use keeper::testing::ssh::{Credential, HostKeyPolicy, PinnedHostKey, SshClient, SshError};
 
 /// The OpenSSH server binary.
 pub const SSHD: &str = "/usr/sbin/sshd";

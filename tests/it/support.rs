@@ -219,16 +219,16 @@ pub fn on_postgres() -> bool {
 /// (`KEEPER_TEST_PG`, default postgres://postgres@127.0.0.1:5432),
 /// dropped with the fixture.
 pub struct TestDb {
-    pub url: keeper::vault::store::postgres::PgUrl,
+    pub url: keeper::testing::vault::store::postgres::PgUrl,
 }
 
 impl TestDb {
     pub fn new() -> Self {
-        use keeper::vault::store::postgres::{PgUrl, create_database};
+        use keeper::testing::vault::store::postgres::{PgUrl, create_database};
         let server = std::env::var("KEEPER_TEST_PG")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let mut random = [0u8; 8];
-        keeper::vault::crypto::fill_random(&mut random);
+        keeper::testing::vault::crypto::fill_random(&mut random);
         let name = format!("keeper_test_{}", hex::encode(random));
         let url = PgUrl::parse(&server)
             .expect("KEEPER_TEST_PG")
@@ -240,7 +240,7 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let _ = keeper::vault::store::postgres::drop_database(&self.url);
+        let _ = keeper::testing::vault::store::postgres::drop_database(&self.url);
     }
 }
 

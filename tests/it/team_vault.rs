@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use keeper::vault::{Location, SecretString, Vault, testing};
+use keeper::testing::vault::{Location, SecretString, Vault, holders_opening};
 
 use crate::support::{Keeper, Run, keeper_bin};
 use crate::vault::PW;
@@ -88,7 +88,7 @@ fn opened_by(store: &str, user: &str, password: &str, record: &str) -> Vec<Strin
         .expect("open")
         .unlock(Some(user), &SecretString::from(password.to_string()))
         .expect("unlock");
-    testing::holders_opening(&vault, record).expect("key rows")
+    holders_opening(&vault, record).expect("key rows")
 }
 
 #[test]

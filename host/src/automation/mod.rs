@@ -17,6 +17,6 @@ pub mod session;
 pub mod shell;
 pub mod variables;
 
-pub use line::{Line, LineError};
+pub use line::Line;
 pub use session::{Session, Unlocked};
 pub use variables::Variables;

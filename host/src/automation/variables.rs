@@ -1,8 +1,7 @@
 //! Variables for command lines: `${name}` in an argument is replaced by the
 //! value `set NAME VALUE` gave it, or that a command recorded
 //! (`last_record_uid` after `add`, `last_folder_uid` and
-//! `last_shared_folder_uid` after `mkdir`; other modules add their own, such
-//! as `last_mc_id`).
+//! `last_shared_folder_uid` after `mkdir`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,8 +12,6 @@ pub const LAST_RECORD_UID: &str = "last_record_uid";
 pub const LAST_FOLDER_UID: &str = "last_folder_uid";
 /// The uid of the shared folder `mkdir -sf` made last.
 pub const LAST_SHARED_FOLDER_UID: &str = "last_shared_folder_uid";
-/// The id of the managed company `msp-add` made last.
-pub const LAST_MC_ID: &str = "last_mc_id";
 
 /// A variable problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,11 +46,6 @@ impl Variables {
     /// Removes `name`, returning its value.
     pub fn remove(&self, name: &str) -> Option<String> {
         self.lock().remove(name)
-    }
-
-    /// The value of `name`.
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.lock().get(name).cloned()
     }
 
     /// Every variable, by name.

@@ -86,10 +86,6 @@ pub struct Config {
     pub unmask_all: bool,
     /// Persistent-login session length in seconds (`this-device timeout`).
     pub logout_timer: Option<u64>,
-    /// Commander's plugin list (Commander does not use it either).
-    pub plugins: Vec<String>,
-    /// Commander's lazy record sync (keeper has no sync; no effect).
-    pub skip_records: bool,
     /// Where the device key is kept: `file` or `os-keychain[://…]`.
     pub config_storage: Option<String>,
     /// This device's id (`this-device register`).
@@ -114,11 +110,7 @@ pub struct Config {
 /// A configuration file that was found and read.
 #[derive(Debug, Clone)]
 pub struct Loaded {
-    /// Where it is (or would be created).
-    pub path: PathBuf,
-    /// Whether the file exists.
-    pub exists: bool,
-    /// Its keys.
+    /// Its keys (the defaults when there is no file).
     pub config: Config,
     /// One line per unknown key, naming it.
     pub warnings: Vec<String>,
@@ -150,8 +142,6 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         Some(map) => map,
         None => {
             return Ok(Loaded {
-                path: path.to_path_buf(),
-                exists: false,
                 config: Config::default(),
                 warnings: Vec::new(),
             });
@@ -163,12 +153,7 @@ pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
         .map(|k| format!("{}: unknown key {k:?} is ignored", path.display()))
         .collect();
     let config = parse(path, &map)?;
-    Ok(Loaded {
-        path: path.to_path_buf(),
-        exists: true,
-        config,
-        warnings,
-    })
+    Ok(Loaded { config, warnings })
 }
 
 /// Changes the file at `path`: reads it again, lets `change` set or remove
@@ -240,6 +225,10 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<Config, ConfigError> {
         }
         _ => None,
     };
+    // Commander's keys keeper has no use for (nor has Commander for
+    // `plugins`; keeper has no sync for `skip_records`): types still checked.
+    get("plugins", "a list of plugin names").value::<Vec<String>>()?;
+    get("skip_records", "true or false").value::<bool>()?;
     Ok(Config {
         user: get("user", "an e-mail string").value()?,
         password: get("password", "a string").value()?,
@@ -254,12 +243,6 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<Config, ConfigError> {
         batch_mode: get("batch_mode", "true or false").value()?.unwrap_or(false),
         unmask_all: get("unmask_all", "true or false").value()?.unwrap_or(false),
         logout_timer: get("logout_timer", "a whole number of seconds").value()?,
-        plugins: get("plugins", "a list of plugin names")
-            .value()?
-            .unwrap_or_default(),
-        skip_records: get("skip_records", "true or false")
-            .value()?
-            .unwrap_or(false),
         config_storage: get("config_storage", "a string").value()?,
         device_token: get("device_token", "a string").value()?,
         device_name: get("device_name", "a string").value()?,

@@ -40,8 +40,6 @@ use crate::vault::{
     SharedFolderDefaults, Vault, check_attachment,
 };
 
-pub use super::oversize::MAX_RECORD_DATA;
-
 /// What an import did.
 #[derive(Debug, Clone, Default, serde::Serialize, PartialEq, Eq)]
 pub struct ImportSummary {

@@ -45,7 +45,4 @@ pub enum LoginError {
     /// A timeout such as `10m`, `1h`, `7d`, `30d` or seconds was expected.
     #[error("{0}")]
     BadTimeout(String),
-    /// The device is not registered (`this-device register`).
-    #[error("this device is not registered; run `keeper this-device register` first")]
-    NotRegistered,
 }

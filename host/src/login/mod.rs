@@ -91,11 +91,6 @@ impl Device {
         }
     }
 
-    /// The configuration file.
-    pub fn config_path(&self) -> &Path {
-        &self.config_path
-    }
-
     /// This device's settings as the file says now.
     ///
     /// # Errors

@@ -31,6 +31,5 @@ mod report;
 pub mod view;
 
 pub use engine::{Engine, MAX_PARALLEL, NOOP};
-pub use error::RotationError;
 pub use options::Options;
-pub use report::{Outcome, Plan, Report};
+pub use report::{Outcome, Report};

@@ -84,46 +84,65 @@ pub enum Error {
         "plugin {plugin}: component sha256 {actual} does not match the manifest's {expected}; the file was changed or corrupted, do not install it"
     )]
     Sha256Mismatch {
+        /// The plugin (name and version).
         plugin: String,
+        /// The manifest's sha256.
         expected: String,
+        /// The component's sha256.
         actual: String,
     },
     /// An installed plugin has no sha256 in its manifest.
     #[error("plugin {plugin}: the manifest has no sha256; package it with `keeper plugin package`")]
-    MissingSha256 { plugin: String },
+    MissingSha256 {
+        /// The plugin (name and version).
+        plugin: String,
+    },
     /// The component changed since the user granted its capabilities.
     #[error(
         "plugin {plugin}: the component changed since its capabilities were granted; reinstall it with `keeper plugin install`"
     )]
-    GrantMismatch { plugin: String },
+    GrantMismatch {
+        /// The plugin (name and version).
+        plugin: String,
+    },
     /// The manifest's `[limits]` or `[fields]` changed since the user
     /// granted them.
     #[error(
         "plugin {plugin}: its {section} changed since they were granted; reinstall it with `keeper plugin install` to grant them"
     )]
     GrantOutdated {
+        /// The plugin (name and version).
         plugin: String,
+        /// What changed: `[limits]` or `[fields]`.
         section: &'static str,
     },
     /// A plugin file is a link, a device, a FIFO or otherwise not a
     /// regular file (or folder).
     #[error("refusing {path}: it is {reason}")]
     UnsafeFile {
+        /// The file refused.
         path: std::path::PathBuf,
+        /// What it is instead of a regular file.
         reason: &'static str,
     },
     /// A plugin file is larger than keeper reads.
     #[error("refusing {path}: {bytes} bytes, over the {limit} byte limit")]
     FileTooLarge {
+        /// The file refused.
         path: std::path::PathBuf,
+        /// Its size.
         bytes: u64,
+        /// The most keeper reads.
         limit: u64,
     },
     /// The component exports another kind than the manifest says.
     #[error("plugin {plugin}: the manifest says {expected} but the component exports {found}")]
     WrongKind {
+        /// The plugin (name and version).
         plugin: String,
+        /// The kind the manifest says.
         expected: String,
+        /// The kind the component exports.
         found: String,
     },
     /// The plugin needs an API version this host does not support.
@@ -131,8 +150,11 @@ pub enum Error {
         "plugin {plugin} needs plugin API {requested}; this keeper supports {supported} (same major version, minor not newer); upgrade keeper or use a plugin built for API {supported}"
     )]
     UnsupportedApiVersion {
+        /// The plugin (name and version).
         plugin: String,
+        /// The API version the plugin needs.
         requested: Version,
+        /// The API version this keeper implements.
         supported: Version,
     },
     /// The manifest's api-version disagrees with the component's exports.
@@ -140,8 +162,11 @@ pub enum Error {
         "plugin {plugin}: the manifest says api-version {manifest} but the component exports {component}"
     )]
     ApiVersionMismatch {
+        /// The plugin (name and version).
         plugin: String,
+        /// The manifest's api-version.
         manifest: Version,
+        /// The version the component's exports name.
         component: Version,
     },
     /// A 1.1 rotator's `describe` disagrees with its manifest (the fields
@@ -150,7 +175,12 @@ pub enum Error {
         "plugin {plugin}: what it declares disagrees with its manifest ({detail}); \
          the manifest, as granted at install, decides what it gets, so fix one of them"
     )]
-    DescriptionDisagrees { plugin: String, detail: String },
+    DescriptionDisagrees {
+        /// The plugin (name and version).
+        plugin: String,
+        /// What disagrees.
+        detail: String,
+    },
     /// A component imports a `keeper:plugin` interface of a version newer
     /// than the one it exports (its manifest's api-version).
     #[error(
@@ -158,8 +188,11 @@ pub enum Error {
          raise the api-version or build it against keeper:plugin@{api_version}"
     )]
     NewerImport {
+        /// The plugin (name and version).
         plugin: String,
+        /// The imported interface, with its version.
         import: String,
+        /// The version the component exports.
         api_version: Version,
     },
     /// `rotate` returned generated material the plugin may not return.
@@ -167,7 +200,9 @@ pub enum Error {
         "plugin {plugin}: rotate returned {refusal}; none of it was stored and the password is put back"
     )]
     GeneratedFieldRefused {
+        /// The plugin (name and version).
         plugin: String,
+        /// Which field, and why.
         refusal: super::fields::Refusal,
     },
     /// The component imports an interface its manifest did not declare.
@@ -175,55 +210,92 @@ pub enum Error {
         "plugin {plugin} imports `{import}`, which needs the `{capability}` capability its manifest does not declare; refusing to load it"
     )]
     UndeclaredImport {
+        /// The plugin (name and version).
         plugin: String,
+        /// The imported interface.
         import: String,
+        /// The capability it needs.
         capability: String,
     },
     /// The component imports an interface keeper does not provide.
     #[error("plugin {plugin} imports `{import}`, which keeper does not provide to {kind} plugins")]
     UnknownImport {
+        /// The plugin (name and version).
         plugin: String,
+        /// The imported interface.
         import: String,
+        /// The plugin's kind.
         kind: String,
     },
     /// The component is not a valid component or failed to compile.
     #[error("plugin {plugin}: not a valid WebAssembly component: {detail}")]
-    InvalidComponent { plugin: String, detail: String },
+    InvalidComponent {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The engine's reason.
+        detail: String,
+    },
     /// No plugin of that name.
     #[error("no plugin named {0:?}; `keeper plugin list` shows the available ones")]
     NotFound(String),
     /// The plugin is of another kind than the operation needs.
     #[error("plugin {plugin} is a {found}, not a {expected}")]
     KindMismatch {
+        /// The plugin (name and version).
         plugin: String,
+        /// The kind the operation needs.
         expected: String,
+        /// The plugin's kind.
         found: String,
     },
     /// The call exceeded its wall-clock limit.
     #[error("plugin {plugin} timed out after {secs} s and was stopped")]
-    Timeout { plugin: String, secs: u64 },
+    Timeout {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The wall-clock limit, in seconds.
+        secs: u64,
+    },
     /// The call exceeded its CPU budget.
     #[error("plugin {plugin} exceeded its CPU budget and was stopped (an endless loop?)")]
-    CpuLimit { plugin: String },
+    CpuLimit {
+        /// The plugin (name and version).
+        plugin: String,
+    },
     /// The call exceeded its memory cap.
     #[error("plugin {plugin} exceeded its memory limit of {mib} MiB and was stopped")]
-    MemoryLimit { plugin: String, mib: u64 },
+    MemoryLimit {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The memory cap, in MiB.
+        mib: u64,
+    },
     /// The plugin's stack overflowed (runaway recursion).
     #[error("plugin {plugin} crashed: stack overflow (runaway recursion?)")]
-    StackOverflow { plugin: String },
+    StackOverflow {
+        /// The plugin (name and version).
+        plugin: String,
+    },
     /// The plugin wrote more log or stdout/stderr output than allowed.
     #[error("plugin {plugin} flooded its {stream} (over {limit_kib} KiB) and was stopped")]
     OutputLimit {
+        /// The plugin (name and version).
         plugin: String,
+        /// `log`, `stdout` or `stderr`.
         stream: &'static str,
+        /// The cap, in KiB.
         limit_kib: usize,
     },
     /// A value the plugin returned is larger than allowed.
     #[error("plugin {plugin} returned {what} of {bytes} bytes, over the {limit} byte limit")]
     ResultTooLarge {
+        /// The plugin (name and version).
         plugin: String,
+        /// What was returned.
         what: &'static str,
+        /// Its size (or count, for a batch).
         bytes: usize,
+        /// The cap.
         limit: usize,
     },
     /// `prepare` returned fields the plugin may not set (see
@@ -232,26 +304,43 @@ pub enum Error {
         "plugin {plugin}: prepare returned {refusal}; refused before anything was stored or changed"
     )]
     PreparedFieldRefused {
+        /// The plugin (name and version).
         plugin: String,
+        /// Which field, and why.
         refusal: super::fields::Refusal,
     },
     /// An argument is larger than a plugin may be given.
     #[error("{what} of {bytes} bytes is over the {limit} byte limit for plugin calls")]
     ArgumentTooLarge {
+        /// What was to be passed.
         what: &'static str,
+        /// Its size.
         bytes: usize,
+        /// The cap.
         limit: usize,
     },
     /// The plugin trapped (panic, unreachable, bad memory access...).
     #[error("plugin {plugin} crashed: {detail}")]
-    Crashed { plugin: String, detail: String },
+    Crashed {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The trap, and the panic message when the plugin printed one (redacted).
+        detail: String,
+    },
     /// The plugin returned an error.
     #[error("plugin {plugin}: {error}")]
-    Plugin { plugin: String, error: PluginError },
+    Plugin {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The plugin's own error, its message redacted and escaped.
+        error: PluginError,
+    },
     /// Reading or writing plugin files failed.
     #[error("{context}: {source}")]
     Io {
+        /// What keeper was doing.
         context: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// The wasm engine failed in a way that is not the plugin's fault.

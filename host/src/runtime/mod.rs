@@ -49,7 +49,7 @@ pub use capability::{CallContext, PinnedTarget};
 pub use error::{Error, PluginError};
 pub use limits::Limits;
 pub use manifest::{Capabilities, Kind, Manifest};
-pub use plugin::{ImportSession, LoadedPlugin, RotationSession, Step};
+pub use plugin::{LoadedPlugin, RotationSession, Step};
 pub use registry::{PluginPackage, Source};
 
 use bindings::latest::{importer::ImporterPlugin, rotator::RotatorPlugin};

@@ -84,7 +84,7 @@ impl Redactor {
 
     /// `text` with every form of every secret replaced.
     pub fn redact(&self, text: &str) -> String {
-        if self.forms.is_empty() {
+        if self.is_empty() {
             return text.to_string();
         }
         // ASCII lower-casing keeps every byte offset, and a match of valid

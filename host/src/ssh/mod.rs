@@ -20,7 +20,7 @@ mod error;
 pub mod known_hosts;
 mod pty;
 
-pub use client::{Credential, ExecOutput, Session, SshClient};
+pub use client::{Credential, Session, SshClient};
 pub use connection::OUTPUT_CAP;
 pub use error::SshError;
 pub use known_hosts::{HostKeyPolicy, PinnedHostKey};

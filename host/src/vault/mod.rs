@@ -36,24 +36,19 @@ mod users;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-pub use batch::{Action, Applied, Batch, FolderSpec, NewAttachment, NewRecord};
+pub use batch::{Action, Batch, FolderSpec, NewAttachment, NewRecord};
 pub use error::{Result, VaultError};
-pub use folders::{Folder, FolderTree};
-pub use model::{
-    AttachmentMeta, Field, PasswordChange, PendingRotation, PreparedField, Record, RecordData,
-    RecordSummary, now_ms,
-};
-pub use record_permissions::{PermissionChange, PermissionPlan, PermissionRequest};
-pub use record_shares::{
-    Expiry, ShareAction, ShareChange, ShareChangeKind, SharePlan, ShareRequest,
-};
+pub use folders::FolderTree;
+pub use model::{Field, PasswordChange, Record, RecordData, now_ms};
+pub use record_permissions::{PermissionChange, PermissionRequest};
+pub use record_shares::{Expiry, ShareAction, ShareChangeKind, SharePlan, ShareRequest};
 pub use records::MAX_ATTACHMENT;
 pub(crate) use records::check_attachment;
-pub use rotation_lock::{LockHolder, RotationLock};
+pub use rotation_lock::RotationLock;
 pub use search::SearchPattern;
 pub use secrecy::{ExposeSecret, SecretString};
-pub use store::{AuditRow as AuditEntry, FolderKind, SharedFolderDefaults};
-pub use users::{Grantee, RecordRights, TeamInfo, UserInfo};
+pub use store::{FolderKind, SharedFolderDefaults};
+pub use users::{Grantee, UserInfo};
 
 use crypto::{KdfParams, Key, KeyPair};
 pub use store::Flush;
@@ -529,6 +524,7 @@ fn load_shared_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::{PendingRotation, PreparedField};
 
     fn pw(s: &str) -> SecretString {
         SecretString::from(s.to_string())

@@ -5,11 +5,11 @@
 // Each bench uses part of this module.
 #![allow(dead_code)]
 
-use keeper::runtime::plugin::{RecordView, Rotation};
-use keeper::runtime::registry::sha256_hex;
-use keeper::runtime::{Manifest, PluginPackage, Source};
-use keeper::vault::Vault;
-use keeper::vault::model::RecordData;
+use keeper::testing::runtime::plugin::{RecordView, Rotation};
+use keeper::testing::runtime::registry::sha256_hex;
+use keeper::testing::runtime::{Manifest, PluginPackage, Source};
+use keeper::testing::vault::Vault;
+use keeper::testing::vault::model::RecordData;
 use serde_json::json;
 
 /// The plugin whose `plugin.toml` is in `dir` and component at `wasm`.

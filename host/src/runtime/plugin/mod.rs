@@ -9,7 +9,6 @@
 mod import;
 mod rotation;
 
-pub use import::ImportSession;
 pub use rotation::{RotationSession, Step};
 
 use std::time::Instant;
@@ -29,7 +28,7 @@ use super::manifest::{Capabilities, Kind, Manifest};
 use super::text::{escape_in_place, escaped};
 
 pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
-    Attachment, ImportItem, ImportRecord, ImporterInfo, Location,
+    ImportItem, ImportRecord, ImporterInfo, Location,
 };
 pub use wit::{Field, RecordView, Target};
 pub use wit_rotator::{PluginInfo, Rotation};

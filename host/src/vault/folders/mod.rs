@@ -14,6 +14,5 @@ mod lookup;
 mod ops;
 mod tree;
 
-pub use ops::RemovedFolders;
 pub(crate) use ops::{ensure_path_tx, target_for};
-pub use tree::{Folder, FolderTree};
+pub use tree::FolderTree;

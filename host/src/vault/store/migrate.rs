@@ -370,16 +370,3 @@ pub fn copy(source: &dyn StoreRead, to: &Location) -> Result<Copied> {
     }
     Ok(Copied { counts, checksum })
 }
-
-/// The checksum and counts of a vault as [`copy`] computes them.
-///
-/// # Errors
-///
-/// Storage errors.
-pub fn summary(store: &dyn StoreRead) -> Result<Copied> {
-    let snapshot = Snapshot::read(store)?;
-    Ok(Copied {
-        counts: snapshot.counts(),
-        checksum: snapshot.checksum(),
-    })
-}

@@ -32,7 +32,7 @@ use std::time::Duration;
 use tokio_postgres::IsolationLevel;
 
 pub use schema::SCHEMA_VERSION;
-pub use url::{PgUrl, SslMode};
+pub use url::PgUrl;
 
 use super::{
     AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
@@ -138,11 +138,6 @@ impl PgStore {
             }
         }
         Ok(Self { conns })
-    }
-
-    /// The database (without password).
-    pub fn url(&self) -> &PgUrl {
-        self.conns.url()
     }
 
     fn read<T>(&self, f: impl FnOnce(&Db<'_, '_>) -> Result<T>) -> Result<T> {
