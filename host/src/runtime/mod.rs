@@ -13,6 +13,7 @@
 //! | `limits.rs` | memory, CPU (fuel), wall clock, size caps |
 //! | `redact.rs` | a call's secrets (and their case variants and encodings) out of plugin text |
 //! | `text.rs` | control characters in plugin text escaped before a person sees it |
+//! | `error.rs` | [`Error`] (what a load or call can fail with, `#[non_exhaustive]`) and [`PluginError`], the mirror of WIT's `plugin-error` |
 //! | `capability/` | the per-call store state (empty WASI plus keeper's gates), and one file per host capability: net, http (+ `origin`, and `http_client`, the shared reqwest client), ssh, process, log, input (the streamed import source) |
 //! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`); traps → typed errors |
 //!
