@@ -14,6 +14,12 @@
 //! }
 //! ```
 //!
+//! With API 1.0 a source that cannot be read (a broken pipe, a failing
+//! disk) stops the plugin, and the import fails with keeper's message. A
+//! plugin registered for API 1.1 (feature `v1_1`) reads with
+//! `Input::checked` instead: such a failure is an [`io::Error`] it can
+//! report with its own context (e.g. the line it was reading).
+//!
 //! A parser that reads rows (CSV records, lines) should bound the bytes one
 //! row may hold, so that a quote never closed cannot pull the whole source
 //! into the plugin's capped memory: wrap the source in a [`RowLimit`] and
@@ -24,23 +30,56 @@ use std::io;
 use std::rc::Rc;
 
 use crate::bindings::importer::keeper::plugin::input;
+#[cfg(feature = "v1_1")]
+use crate::bindings::importer_v1_1::keeper::plugin::input as input_v1_1;
 
 /// The most bytes asked of the host per call.
 const CHUNK: usize = 64 * 1024;
 
 /// The streamed import source. Reading returns `Ok(0)` at its end.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Input {
     /// Bytes the host returned beyond what the caller's buffer could hold.
     pending: Vec<u8>,
     /// How much of `pending` has been handed out.
     offset: usize,
+    /// The host call that reads: only the one a constructor names is
+    /// linked, so a 1.0 plugin never imports 1.1's `try-read`.
+    source: fn(u32) -> io::Result<Vec<u8>>,
+}
+
+impl Default for Input {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Input {
-    /// The source of the current import run.
+    /// The source of the current import run, read with 1.0's `read`: a
+    /// failed read stops the plugin.
     pub fn new() -> Self {
-        Self::default()
+        Self::reading(|max| Ok(input::read(max)))
+    }
+
+    /// The source of the current import run, read with 1.1's `try-read`: a
+    /// failed read is an [`io::Error`] (kind `Other`, keeper's message). The
+    /// component then imports `keeper:plugin/input@1.1.0`, so register it
+    /// with [`v1_1::register_importer!`](crate::v1_1::register_importer)
+    /// (feature `v1_1`).
+    #[cfg(feature = "v1_1")]
+    pub fn checked() -> Self {
+        Self::reading(|max| {
+            input_v1_1::try_read(max)
+                .map_err(|input_v1_1::InputError::Failed(why)| io::Error::other(why))
+        })
+    }
+
+    fn reading(source: fn(u32) -> io::Result<Vec<u8>>) -> Self {
+        Self {
+            pending: Vec::new(),
+            offset: 0,
+            source,
+        }
     }
 
     /// The source's total size in bytes, when the host knows it (for
@@ -65,7 +104,7 @@ impl io::Read for Input {
         if self.offset >= self.pending.len() {
             let want = buf.len().min(CHUNK);
             // `want` is at most CHUNK, which fits in a u32.
-            self.pending = input::read(u32::try_from(want).unwrap_or(u32::MAX));
+            self.pending = (self.source)(u32::try_from(want).unwrap_or(u32::MAX))?;
             self.offset = 0;
         }
         let available = &self.pending[self.offset..];

@@ -198,8 +198,23 @@
 //!
 //! # Versions
 //!
-//! SDK 0.1 targets WIT `keeper:plugin@1.0.0` and keeper 0.1. See the
-//! README's compatibility table.
+//! A plugin picks its contract version with the SDK's `v1_1` cargo feature
+//! and the macro it registers with; its manifest's `api-version` says the
+//! same:
+//!
+//! | `Cargo.toml` | macro | exports | what it adds |
+//! |---|---|---|---|
+//! | `keeper-plugin-sdk = "0.1"` | [`register_rotator!`], [`register_importer!`] | `keeper:plugin@1.0.0` | runs on every keeper |
+//! | `keeper-plugin-sdk = { version = "0.1", features = ["v1_1"] }` | `v1_1::register_rotator!`, `v1_1::register_importer!` | `keeper:plugin@1.1.0` | `PluginInfo`'s `needs`, `owns`, `cannot_check_passwords` checked against the manifest, [`Rotator::rotate_generating`], `input::Input::checked` |
+//!
+//! Everything else (the traits, the helpers) is the same for both. The
+//! feature is off by default because a crate built with it describes 1.1's
+//! interfaces to the component it becomes: a 1.0 plugin built with it
+//! imports them and keeper refuses it ("newer than its api-version"). Cargo
+//! unifies features within one build, so build a 1.0 and a 1.1 plugin of
+//! the same workspace with separate `cargo build -p` runs. A 1.1 plugin
+//! needs a keeper with contract 1.1. The contract's WIT travels inside this
+//! crate (`wit/`). See the README's compatibility table.
 #![deny(missing_docs)]
 
 mod bindings;
@@ -226,8 +241,27 @@ pub use record::{Field, RecordUid, RecordView, Target};
 pub use rotator::{PluginInfo, Rotation, Rotator};
 pub use secret::Secret;
 
-/// The WIT API version this SDK exports (`keeper:plugin@1.0.0`).
+/// The WIT API version [`register_rotator!`] and [`register_importer!`]
+/// export (`keeper:plugin@1.0.0`).
 pub const API_VERSION: &str = "1.0.0";
+
+/// Plugin contract 1.1 (`keeper:plugin@1.1.0`): register with these macros
+/// instead of the crate root's, and say `api-version = "1.1.0"` in the
+/// manifest.
+///
+/// ```ignore
+/// keeper_plugin_sdk::v1_1::register_rotator!(MyRotator);
+/// ```
+#[cfg(feature = "v1_1")]
+pub mod v1_1 {
+    /// The WIT API version these macros export.
+    pub const API_VERSION: &str = "1.1.0";
+
+    #[doc(inline)]
+    pub use crate::register_importer_v1_1 as register_importer;
+    #[doc(inline)]
+    pub use crate::register_rotator_v1_1 as register_rotator;
+}
 
 /// Used by the `register_*!` macros; not public API, may change in any release.
 #[doc(hidden)]

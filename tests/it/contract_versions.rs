@@ -265,3 +265,44 @@ fn generated_material_survives_a_crash_right_after_rotate() {
         format!("token-acct9-{}", password.chars().count())
     );
 }
+
+/// Imports from a source that cannot be read (a directory as stdin): a 1.1
+/// importer reading with `try-read` (`examples/bitwarden-importer`) reports
+/// it as its own error, with what it was doing; a 1.0 importer (the built-in
+/// csv) is stopped by the failed read and keeper says why.
+#[test]
+fn an_unreadable_source_is_an_importers_error_in_1_1_and_stops_a_1_0_importer() {
+    let k = vault();
+    install(&k, &plugins::bitwarden_importer(), None).expect("installs");
+    let list = kp(&k, &["plugin", "list", "--format", "json"]).json();
+    assert!(
+        list.as_array()
+            .expect("array")
+            .iter()
+            .any(|p| p["name"] == "bitwarden" && p["api_version"] == "1.1.0"),
+        "{list}"
+    );
+    let unreadable = tempfile::tempdir().expect("dir");
+    let import = |format: &str| {
+        let mut cmd = k.cmd(&["import", "--format", format, "-"]);
+        cmd.env("KEEPER_PASSWORD", crate::vault::PW)
+            .env("KEEPER_TEST_FAST_KDF", "1")
+            .stdin(std::fs::File::open(unreadable.path()).expect("open the directory"));
+        crate::support::Run(cmd.output().expect("run keeper"))
+    };
+    let v1_1 = import("bitwarden").fails();
+    assert!(
+        v1_1.contains("plugin bitwarden")
+            && v1_1.contains("reading the export: reading the import source failed after 0 bytes")
+            && !v1_1.contains("crashed"),
+        "{v1_1}"
+    );
+    let v1_0 = import("csv").fails();
+    assert!(
+        v1_0.contains("crashed") && v1_0.contains("reading the import source failed after 0 bytes"),
+        "{v1_0}"
+    );
+    // Nothing was imported either way.
+    let all = kp(&k, &["ls", "--format", "json"]).json();
+    assert_eq!(all.as_array().map(Vec::len), Some(0), "{all}");
+}

@@ -26,6 +26,7 @@ mod rotate_safety;
 mod rotate_ssh;
 mod sandbox;
 mod sandbox_contract;
+mod sdk_package;
 mod seed_usage;
 mod sharing;
 mod shell;

@@ -30,6 +30,12 @@
 //! The export is one JSON document, so the whole source is read before the
 //! first batch; the manifest asks for 128 MiB. Records are yielded in
 //! batches of at most 500.
+//!
+//! It targets plugin contract 1.1 (`api-version = "1.1.0"`, registered with
+//! `keeper_plugin_sdk::v1_1::register_importer!`): it reads the source with
+//! `Input::checked`, so a source that cannot be read (a broken pipe, a
+//! failing disk) is reported as this plugin's error, with what it was
+//! doing, instead of stopping the plugin.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -54,7 +60,7 @@ impl Importer for Bitwarden {
     }
 
     fn new(_options: Options) -> Result<Self, PluginError> {
-        let json = Input::new()
+        let json = Input::checked()
             .read_all()
             .map_err(|e| PluginError::MalformedInput(format!("reading the export: {e}")))?;
         Self::parse(&json)
@@ -69,7 +75,7 @@ impl Importer for Bitwarden {
     }
 }
 
-keeper_plugin_sdk::register_importer!(Bitwarden);
+keeper_plugin_sdk::v1_1::register_importer!(Bitwarden);
 
 /// The top level of an export.
 #[derive(Deserialize)]

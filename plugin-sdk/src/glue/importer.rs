@@ -1,13 +1,14 @@
-//! Importer glue: generated `Guest`/`GuestSession` calls → [`Importer`](crate::Importer).
+//! Importer glue: generated `Guest`/`GuestSession` calls → [`Importer`](crate::Importer),
+//! for either version's exports (the importer interface has the same
+//! shapes in 1.0 and 1.1; `types` is shared).
 
 use std::cell::RefCell;
 
-use crate::bindings::importer::exports::keeper::plugin::importer as wit;
 use crate::bindings::rotator::keeper::plugin::types as wit_types;
-use crate::{Importer, Options, PluginError};
+use crate::{ImportItem, Importer, ImporterInfo, Options, PluginError};
 
-/// `describe` for `T`.
-pub fn describe<T: Importer>() -> wit::ImporterInfo {
+/// `describe` for `T`, in either version's shape.
+pub fn describe<T: Importer, I: From<ImporterInfo>>() -> I {
     super::install_panic_hook();
     T::describe().into()
 }
@@ -27,9 +28,11 @@ impl<T: Importer> Session<T> {
         }
     }
 
-    /// The next batch, or the constructor's error (once; later calls say the
-    /// session failed to start).
-    pub fn next_batch(&self) -> Result<Option<Vec<wit::ImportItem>>, wit_types::PluginError> {
+    /// The next batch, in either version's shape, or the constructor's
+    /// error (once; later calls say the session failed to start).
+    pub fn next_batch<I: From<ImportItem>>(
+        &self,
+    ) -> Result<Option<Vec<I>>, wit_types::PluginError> {
         let Ok(mut state) = self.state.try_borrow_mut() else {
             return Err(PluginError::Internal("next-batch re-entered".into()).into());
         };
@@ -49,7 +52,8 @@ impl<T: Importer> Session<T> {
 }
 
 /// Registers an [`Importer`](crate::Importer) implementation as the plugin's
-/// exported `keeper:plugin/importer@1.0.0` interface.
+/// exported `keeper:plugin/importer@1.0.0` interface (API 1.0; see
+/// `v1_1::register_importer!`, feature `v1_1`, for 1.1).
 ///
 /// Use it once per plugin crate, at the top level:
 ///
@@ -59,6 +63,32 @@ impl<T: Importer> Session<T> {
 #[macro_export]
 macro_rules! register_importer {
     ($importer:ty) => {
+        $crate::__register_importer!($importer, importer, export_importer);
+    };
+}
+
+/// Registers an [`Importer`](crate::Importer) implementation as the plugin's
+/// exported `keeper:plugin/importer@1.1.0` interface: the same calls, and
+/// the plugin may read its source with `Input::checked`. The manifest says
+/// `api-version = "1.1.0"`.
+///
+/// ```ignore
+/// keeper_plugin_sdk::v1_1::register_importer!(MyImporter);
+/// ```
+#[cfg(feature = "v1_1")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! register_importer_v1_1 {
+    ($importer:ty) => {
+        $crate::__register_importer!($importer, importer_v1_1, export_importer_v1_1);
+    };
+}
+
+/// The exports of one version's importer world for `$importer`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __register_importer {
+    ($importer:ty, $bindings:ident, $export:ident) => {
         // Natively (unit tests of the plugin) there is no host to call the
         // exports, and exported names such as `keeper:plugin/...#describe`
         // are not valid native linker symbols: only check the type.
@@ -71,8 +101,8 @@ macro_rules! register_importer {
         #[cfg(target_arch = "wasm32")]
         #[allow(unsafe_code)]
         const _: () = {
-            use $crate::__private::bindings::importer::exports::keeper::plugin::importer as __wit;
             use $crate::__private::bindings::rotator::keeper::plugin::types as __wit_types;
+            use $crate::__private::bindings::$bindings::exports::keeper::plugin::importer as __wit;
 
             struct __KeeperImporter;
             struct __KeeperImportSession($crate::__private::importer::Session<$importer>);
@@ -80,7 +110,7 @@ macro_rules! register_importer {
             impl __wit::Guest for __KeeperImporter {
                 type Session = __KeeperImportSession;
                 fn describe() -> __wit::ImporterInfo {
-                    $crate::__private::importer::describe::<$importer>()
+                    $crate::__private::importer::describe::<$importer, _>()
                 }
             }
 
@@ -100,8 +130,8 @@ macro_rules! register_importer {
                 }
             }
 
-            $crate::__private::bindings::importer::export_importer!(
-                __KeeperImporter with_types_in $crate::__private::bindings::importer
+            $crate::__private::bindings::$bindings::$export!(
+                __KeeperImporter with_types_in $crate::__private::bindings::$bindings
             );
         };
     };
@@ -110,7 +140,8 @@ macro_rules! register_importer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ImportItem, ImportRecord, ImporterInfo};
+    use crate::ImportRecord;
+    use crate::bindings::importer::exports::keeper::plugin::importer as wit;
 
     struct Two {
         left: u32,
@@ -138,20 +169,23 @@ mod tests {
     #[test]
     fn session_yields_batches_then_none() {
         let session = Session::<Two>::new(vec![]);
-        assert!(matches!(session.next_batch(), Ok(Some(b)) if b.len() == 1));
-        assert!(matches!(session.next_batch(), Ok(Some(_))));
-        assert!(matches!(session.next_batch(), Ok(None)));
+        assert!(matches!(session.next_batch::<wit::ImportItem>(), Ok(Some(b)) if b.len() == 1));
+        assert!(matches!(
+            session.next_batch::<wit::ImportItem>(),
+            Ok(Some(_))
+        ));
+        assert!(matches!(session.next_batch::<wit::ImportItem>(), Ok(None)));
     }
 
     #[test]
     fn constructor_error_comes_back_from_the_first_batch() {
         let session = Session::<Two>::new(vec![("fail".into(), "bad option".into())]);
         assert!(matches!(
-            session.next_batch(),
+            session.next_batch::<wit::ImportItem>(),
             Err(wit_types::PluginError::InvalidConfig(m)) if m == "bad option"
         ));
         assert!(matches!(
-            session.next_batch(),
+            session.next_batch::<wit::ImportItem>(),
             Err(wit_types::PluginError::InvalidConfig(m)) if m.contains("failed to start")
         ));
     }

@@ -1,6 +1,8 @@
 //! [`ImporterInfo`]: what an importer reads.
 
 use crate::bindings::importer::exports::keeper::plugin::importer as wit;
+#[cfg(feature = "v1_1")]
+use crate::bindings::importer_v1_1::exports::keeper::plugin::importer as wit_v1_1;
 
 /// Describes an importer; returned by [`Importer::describe`](crate::Importer::describe).
 ///
@@ -38,12 +40,21 @@ impl ImporterInfo {
     }
 }
 
-impl From<ImporterInfo> for wit::ImporterInfo {
-    fn from(info: ImporterInfo) -> Self {
-        Self {
-            name: info.name,
-            summary: info.summary,
-            reads_input: info.reads_input,
+/// `From` our description to each version's (the same shape in 1.0 and 1.1).
+macro_rules! to_wit {
+    ($($wit:ident),*) => {$(
+        impl From<ImporterInfo> for $wit::ImporterInfo {
+            fn from(info: ImporterInfo) -> Self {
+                Self {
+                    name: info.name,
+                    summary: info.summary,
+                    reads_input: info.reads_input,
+                }
+            }
         }
-    }
+    )*};
 }
+
+to_wit!(wit);
+#[cfg(feature = "v1_1")]
+to_wit!(wit_v1_1);

@@ -2,6 +2,8 @@
 
 use crate::Field;
 use crate::bindings::importer::exports::keeper::plugin::importer as wit;
+#[cfg(feature = "v1_1")]
+use crate::bindings::importer_v1_1::exports::keeper::plugin::importer as wit_v1_1;
 
 /// One item of a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -234,75 +236,84 @@ impl std::fmt::Debug for Attachment {
     }
 }
 
-impl From<ImportItem> for wit::ImportItem {
-    fn from(item: ImportItem) -> Self {
-        match item {
-            ImportItem::SharedFolder(f) => Self::SharedFolder(f.into()),
-            ImportItem::Record(r) => Self::Record(r.into()),
-            ImportItem::Skipped(reason) => Self::Skipped(reason),
+/// `From` our items to each version's (the same shapes in 1.0 and 1.1).
+macro_rules! to_wit {
+    ($($wit:ident),*) => {$(
+        impl From<ImportItem> for $wit::ImportItem {
+            fn from(item: ImportItem) -> Self {
+                match item {
+                    ImportItem::SharedFolder(f) => Self::SharedFolder(f.into()),
+                    ImportItem::Record(r) => Self::Record(r.into()),
+                    ImportItem::Skipped(reason) => Self::Skipped(reason),
+                }
+            }
         }
-    }
+
+        impl From<ImportRecord> for $wit::ImportRecord {
+            fn from(r: ImportRecord) -> Self {
+                Self {
+                    uid: r.uid,
+                    title: r.title,
+                    record_type: r.record_type,
+                    fields: r.fields.into_iter().map(Into::into).collect(),
+                    custom: r.custom.into_iter().map(Into::into).collect(),
+                    notes: r.notes,
+                    locations: r.locations.into_iter().map(Into::into).collect(),
+                    attachments: r.attachments.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+
+        impl From<SharedFolder> for $wit::SharedFolder {
+            fn from(f: SharedFolder) -> Self {
+                Self {
+                    path: f.path,
+                    manage_users: f.manage_users,
+                    manage_records: f.manage_records,
+                    can_edit: f.can_edit,
+                    can_share: f.can_share,
+                    permissions: f.permissions.into_iter().map(Into::into).collect(),
+                }
+            }
+        }
+
+        impl From<Permission> for $wit::Permission {
+            fn from(p: Permission) -> Self {
+                Self {
+                    name: p.name,
+                    team: p.team,
+                    manage_users: p.manage_users,
+                    manage_records: p.manage_records,
+                }
+            }
+        }
+
+        impl From<Location> for $wit::Location {
+            fn from(l: Location) -> Self {
+                Self {
+                    shared_folder: l.shared_folder,
+                    folder: l.folder,
+                    can_edit: l.can_edit,
+                    can_share: l.can_share,
+                }
+            }
+        }
+
+        impl From<Attachment> for $wit::Attachment {
+            fn from(a: Attachment) -> Self {
+                Self {
+                    name: a.name,
+                    mime: a.mime,
+                    data: a.data,
+                }
+            }
+        }
+    )*};
 }
 
-impl From<ImportRecord> for wit::ImportRecord {
-    fn from(r: ImportRecord) -> Self {
-        Self {
-            uid: r.uid,
-            title: r.title,
-            record_type: r.record_type,
-            fields: r.fields.into_iter().map(Into::into).collect(),
-            custom: r.custom.into_iter().map(Into::into).collect(),
-            notes: r.notes,
-            locations: r.locations.into_iter().map(Into::into).collect(),
-            attachments: r.attachments.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<SharedFolder> for wit::SharedFolder {
-    fn from(f: SharedFolder) -> Self {
-        Self {
-            path: f.path,
-            manage_users: f.manage_users,
-            manage_records: f.manage_records,
-            can_edit: f.can_edit,
-            can_share: f.can_share,
-            permissions: f.permissions.into_iter().map(Into::into).collect(),
-        }
-    }
-}
-
-impl From<Permission> for wit::Permission {
-    fn from(p: Permission) -> Self {
-        Self {
-            name: p.name,
-            team: p.team,
-            manage_users: p.manage_users,
-            manage_records: p.manage_records,
-        }
-    }
-}
-
-impl From<Location> for wit::Location {
-    fn from(l: Location) -> Self {
-        Self {
-            shared_folder: l.shared_folder,
-            folder: l.folder,
-            can_edit: l.can_edit,
-            can_share: l.can_share,
-        }
-    }
-}
-
-impl From<Attachment> for wit::Attachment {
-    fn from(a: Attachment) -> Self {
-        Self {
-            name: a.name,
-            mime: a.mime,
-            data: a.data,
-        }
-    }
-}
+to_wit!(wit);
+#[cfg(feature = "v1_1")]
+to_wit!(wit_v1_1);
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,8 @@ use crate::{Field, PluginError};
 /// be retried after a crash, so make them idempotent (e.g. `rotate` may
 /// find the new password already set).
 ///
-/// Register the implementation with [`register_rotator!`](crate::register_rotator).
+/// Register the implementation with [`register_rotator!`](crate::register_rotator)
+/// (API 1.0) or `v1_1::register_rotator!` (feature `v1_1`).
 pub trait Rotator {
     /// Describes the plugin: name, default port, required parameters and
     /// password constraints. Must not touch the network.
@@ -49,8 +50,31 @@ pub trait Rotator {
     }
 
     /// Sets [`Rotation::new_password`] (and the prepared material) on the
-    /// target, logging in with [`Rotation::old_password`].
-    fn rotate(req: &Rotation) -> Result<(), PluginError>;
+    /// target, logging in with [`Rotation::old_password`]. Every rotator
+    /// implements this, or (API 1.1) [`rotate_generating`](Self::rotate_generating);
+    /// the default says it is not implemented.
+    fn rotate(req: &Rotation) -> Result<(), PluginError> {
+        let _ = req;
+        Err(PluginError::Unsupported(
+            "this plugin does not implement rotate (one that generates material implements \
+             rotate_generating and registers with keeper_plugin_sdk::v1_1::register_rotator!)"
+                .into(),
+        ))
+    }
+
+    /// API 1.1: as [`rotate`](Self::rotate), also returning credential
+    /// material the target generated while the password was set (e.g. a
+    /// new access key's secret, shown once). keeper checks it like
+    /// `prepare`'s (only `[fields] owns`), stores it durably with the
+    /// pending rotation before anything else, passes it to `verify` and
+    /// `revert` in [`Rotation::prepared`] and writes it into the record.
+    /// If keeper stops before it stored the material, it is lost: a retried
+    /// call must be able to make it again. The default calls `rotate` and
+    /// returns nothing. Only a plugin registered with
+    /// `v1_1::register_rotator!` (feature `v1_1`) is called through this.
+    fn rotate_generating(req: &Rotation) -> Result<Vec<Field>, PluginError> {
+        Self::rotate(req).map(|()| Vec::new())
+    }
 
     /// Checks that the target accepts [`Rotation::new_password`] with a fresh
     /// login. The default says verification is unsupported, which makes the

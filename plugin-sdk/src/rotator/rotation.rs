@@ -1,6 +1,8 @@
 //! [`Rotation`]: everything one rotation step gets from the host.
 
 use crate::bindings::rotator::exports::keeper::plugin::rotator as wit;
+#[cfg(feature = "v1_1")]
+use crate::bindings::rotator_v1_1::exports::keeper::plugin::rotator as wit_v1_1;
 use crate::{Field, PluginError, RecordView, Secret, Target};
 
 /// Everything one rotation step needs.
@@ -135,25 +137,36 @@ impl Rotation {
         &self.new_password
     }
 
-    /// Credential material returned by [`Rotator::prepare`](crate::Rotator::prepare).
+    /// Credential material returned by [`Rotator::prepare`](crate::Rotator::prepare)
+    /// and, once it returned, by
+    /// [`Rotator::rotate_generating`](crate::Rotator::rotate_generating) (API 1.1).
     pub fn prepared(&self) -> &[Field] {
         &self.prepared
     }
 }
 
-impl From<wit::Rotation> for Rotation {
-    fn from(r: wit::Rotation) -> Self {
-        Self {
-            record: r.record.into(),
-            target: r.target.map(Into::into),
-            params: r.params,
-            login: r.login,
-            old_password: Secret::from(r.old_password),
-            new_password: Secret::from(r.new_password),
-            prepared: r.prepared.into_iter().map(Field::from).collect(),
+/// `From` each version's request (the same fields in 1.0 and 1.1).
+macro_rules! from_wit {
+    ($($request:ty),*) => {$(
+        impl From<$request> for Rotation {
+            fn from(r: $request) -> Self {
+                Self {
+                    record: r.record.into(),
+                    target: r.target.map(Into::into),
+                    params: r.params,
+                    login: r.login,
+                    old_password: Secret::from(r.old_password),
+                    new_password: Secret::from(r.new_password),
+                    prepared: r.prepared.into_iter().map(Field::from).collect(),
+                }
+            }
         }
-    }
+    )*};
 }
+
+from_wit!(wit::Rotation);
+#[cfg(feature = "v1_1")]
+from_wit!(wit_v1_1::Rotation);
 
 #[cfg(test)]
 mod tests {

@@ -231,9 +231,11 @@ impl LoadedPlugin {
                 plugin,
                 detail: self.crash_detail(trap.to_string(), state),
             },
+            // A host call that failed (a 1.0 importer's unreadable source):
+            // its own message, not the wasm backtrace wrapped around it.
             None => Error::Crashed {
                 plugin,
-                detail: self.crash_detail(format!("{error:#}"), state),
+                detail: self.crash_detail(error.root_cause().to_string(), state),
             },
         }
     }
