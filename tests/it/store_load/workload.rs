@@ -289,7 +289,8 @@ fn batch(k: &Keeper, dir: &tempfile::TempDir, name: &str, user: &str, lines: &[S
 }
 
 /// The rows of `query` on the vault's own tables (PostgreSQL through
-/// `psql`, SQLite through rusqlite), each value as text.
+/// `psql`, SQLite through rusqlite), each value as text; also runs
+/// statements that change rows (what another machine would have written).
 pub fn sql(k: &Keeper, query: &str) -> Vec<Vec<String>> {
     if k.on_postgres() {
         return k
@@ -298,11 +299,7 @@ pub fn sql(k: &Keeper, query: &str) -> Vec<Vec<String>> {
             .map(|l| l.split('|').map(str::to_string).collect())
             .collect();
     }
-    let db = rusqlite::Connection::open_with_flags(
-        k.data_dir().join("vault.db"),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("open vault.db");
+    let db = rusqlite::Connection::open(k.data_dir().join("vault.db")).expect("open vault.db");
     let mut stmt = db.prepare(query).expect("prepare");
     let columns = stmt.column_count();
     stmt.query_map([], |row| {
