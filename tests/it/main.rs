@@ -15,6 +15,7 @@ mod login;
 mod membership;
 mod plugin_cli;
 mod plugin_files;
+mod plugin_template;
 mod plugins;
 mod rotate;
 mod rotate_aws;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("the workspace root")
@@ -69,45 +69,56 @@ fn the_sdk_carries_an_identical_copy_of_every_contract_version() {
     }
 }
 
+/// Runs `cargo ARGS` in `dir` with its own target folder `name` kept beside
+/// this test's (so later runs are incremental), offline, without the outer
+/// `cargo test`'s flags.
+pub(crate) fn cargo_in(dir: &Path, name: &str, args: &[&str]) -> std::process::Output {
+    let target = target_of(name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .current_dir(dir)
+        .args(args)
+        .args(["--offline", "--quiet"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .expect("run cargo")
+}
+
+/// Where [`cargo_in`] builds for `name`.
+pub(crate) fn target_of(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary");
+    exe.ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map_or_else(|| std::env::temp_dir().join(name), |t| t.join(name))
+}
+
 /// `cargo package` with verification: the packed crate builds (with the
 /// `v1_1` feature, so both versions' bindings) from its own files, in a
 /// target folder kept beside this test's so later runs are incremental.
 #[test]
 fn cargo_package_packs_and_builds_the_sdk() {
-    let exe = std::env::current_exe().expect("test binary");
-    let target = exe
-        .ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map_or_else(
-            || std::env::temp_dir().join("keeper-sdk-package"),
-            |t| t.join("sdk-package"),
-        );
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .current_dir(root())
-        .args([
+    let out = cargo_in(
+        &root(),
+        "sdk-package",
+        &[
             "package",
             "-p",
             "keeper-plugin-sdk",
             "--allow-dirty",
-            "--offline",
             "--features",
             "v1_1",
-            "--quiet",
-        ])
-        .arg("--target-dir")
-        .arg(&target)
-        // The outer `cargo test`'s flags are not the package build's.
-        .env_remove("CARGO_TARGET_DIR")
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .output()
-        .expect("run cargo package");
+        ],
+    );
     assert!(
         out.status.success(),
         "cargo package failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let target = target_of("sdk-package");
     let krate = target.join("package/keeper-plugin-sdk-0.1.0.crate");
     let list = Command::new("tar")
         .arg("-tzf")

@@ -8,7 +8,7 @@ pub mod rotate;
 pub mod sharing;
 pub mod vault;
 
-pub use plugin::{PluginCommand, PluginNamespace};
+pub use plugin::{NewKind, PluginCommand, PluginNamespace};
 
 use std::ffi::OsString;
 use std::path::PathBuf;

@@ -1,8 +1,9 @@
-//! `keeper plugin ...`: list, inspect, install, package and remove plugins.
+//! `keeper plugin ...`: list, inspect, install, package and remove plugins,
+//! and start a new one.
 
 use std::path::PathBuf;
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 
 use super::Format;
 
@@ -48,6 +49,23 @@ pub enum PluginCommand {
         /// Plugin name.
         name: String,
     },
+    /// For plugin authors: write a new plugin project (plugin contract 1.1)
+    /// that builds with `cargo build --target wasm32-wasip2 --release`.
+    New {
+        /// The plugin's name ([a-z0-9-]): what records put in `cmdr:plugin`
+        /// or `import --format` takes.
+        name: String,
+        /// What it is.
+        #[arg(long, value_enum, default_value_t)]
+        kind: NewKind,
+        /// The folder to create (default: ./NAME); it must not have files.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Take keeper-plugin-sdk from this folder (keeper's `plugin-sdk/`)
+        /// instead of crates.io.
+        #[arg(long, value_name = "DIR")]
+        sdk_path: Option<PathBuf>,
+    },
     /// For plugin authors: copy a built component and its manifest into a
     /// directory ready for `plugin install`, stamping the component's sha256.
     Package {
@@ -61,4 +79,14 @@ pub enum PluginCommand {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// The kind of plugin `plugin new` writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum NewKind {
+    /// Changes a password on a target system.
+    #[default]
+    Rotator,
+    /// Turns another tool's export into records.
+    Importer,
 }

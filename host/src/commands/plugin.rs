@@ -1,4 +1,5 @@
-//! `keeper plugin ...`: list, info, install, remove and package plugins.
+//! `keeper plugin ...`: list, info, install, remove and package plugins;
+//! `new` writes a plugin project.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -6,11 +7,13 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use serde::Serialize;
 
-use crate::cli::{Format, PluginCommand};
+use crate::cli::{Format, NewKind, PluginCommand};
 use crate::context::Context;
 use crate::output::print_listing;
 use crate::rotation::NOOP;
-use crate::runtime::{ArtifactCache, Capabilities, PluginPackage, Runtime, Source, registry};
+use crate::runtime::{
+    ArtifactCache, Capabilities, Kind, PluginPackage, Runtime, Source, registry, template,
+};
 
 /// Runs a `keeper plugin` subcommand.
 pub(crate) async fn run(ctx: &Context, command: PluginCommand) -> anyhow::Result<ExitCode> {
@@ -24,6 +27,12 @@ pub(crate) async fn run(ctx: &Context, command: PluginCommand) -> anyhow::Result
             manifest,
             out,
         } => package(&wasm, &manifest, &out),
+        PluginCommand::New {
+            name,
+            kind,
+            dir,
+            sdk_path,
+        } => new(&name, kind, dir, sdk_path),
     }
 }
 
@@ -324,6 +333,37 @@ fn confirm(question: &str) -> anyhow::Result<bool> {
 fn remove(ctx: &Context, name: &str) -> anyhow::Result<ExitCode> {
     let dir = registry::remove(&ctx.plugin_dir(), name)?;
     println!("Removed plugin {name} ({})", dir.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn new(
+    name: &str,
+    kind: NewKind,
+    dir: Option<std::path::PathBuf>,
+    sdk_path: Option<std::path::PathBuf>,
+) -> anyhow::Result<ExitCode> {
+    let kind = match kind {
+        NewKind::Rotator => Kind::Rotator,
+        NewKind::Importer => Kind::Importer,
+    };
+    let dir = dir.unwrap_or_else(|| std::path::PathBuf::from(name));
+    let sdk = match sdk_path {
+        // Absolute, so the project builds wherever it is.
+        Some(path) => template::Sdk::Path(
+            std::path::absolute(&path).with_context(|| format!("resolving {}", path.display()))?,
+        ),
+        None => template::Sdk::Registry,
+    };
+    template::create(&dir, name, kind, &sdk)?;
+    let shown = dir.display();
+    println!(
+        "Created the {kind} plugin {name} in {shown} (plugin contract 1.1). Next:\n  \
+         cd {shown}\n  \
+         cargo build --target wasm32-wasip2 --release\n  \
+         keeper plugin package --wasm target/wasm32-wasip2/release/{} --manifest plugin.toml --out dist\n  \
+         keeper plugin install dist --grant",
+        template::wasm_file(name)
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -169,6 +169,12 @@ pub enum Error {
         /// The version the component's exports name.
         component: Version,
     },
+    /// `plugin new` was asked to write into a folder that has files.
+    #[error("{} is not empty: `keeper plugin new` writes a new folder", path.display())]
+    FolderNotEmpty {
+        /// The folder.
+        path: std::path::PathBuf,
+    },
     /// A 1.1 rotator's `describe` disagrees with its manifest (the fields
     /// it needs or owns, whether it checks passwords).
     #[error(

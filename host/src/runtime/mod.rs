@@ -6,6 +6,7 @@
 //! | `bindings/` | host bindings per supported WIT version (`since_v1_0_0`, `since_v1_1_0` = `latest`); a plugin's exports called by its version |
 //! | `manifest.rs` | `plugin.toml`: name, version, kind, api-version, capabilities, limits, sha256 |
 //! | `registry.rs` | built-in, installed and dropped-in plugins; install / remove / package |
+//! | `template/` | `plugin new`: a plugin project to start from (the files are `*.tmpl`) |
 //! | `fields.rs` | which record fields a rotator sees and may return from `prepare` |
 //! | `audit.rs` | exported kind and API version, import audit against the manifest |
 //! | `cache.rs` | compiled artifacts keyed by sha256 + engine compatibility hash |
@@ -36,6 +37,7 @@ pub mod manifest;
 pub mod plugin;
 pub mod redact;
 pub mod registry;
+pub mod template;
 pub mod text;
 
 use std::time::Duration;
