@@ -4,7 +4,8 @@
 //! # Overview
 //!
 //! A keeper plugin is a WebAssembly component (`wasm32-wasip2`) that exports
-//! one of two interfaces of the WIT package `keeper:plugin@1.0.0`:
+//! one of two interfaces of the WIT package `keeper:plugin` (version 1.0.0,
+//! or 1.1.0 with the `v1_1` feature: see [Versions](#versions)):
 //!
 //! * a **rotator** changes a password on a target system (a database, a
 //!   server, a directory): implement [`Rotator`] and call
@@ -122,7 +123,7 @@
 //! name = "acme"                 # [a-z0-9-]; what users put in cmdr:plugin / import --format
 //! version = "0.1.0"             # the plugin's version (semver)
 //! kind = "rotator"              # rotator | importer
-//! api-version = "1.0.0"         # the WIT version the component exports
+//! api-version = "1.0.0"         # the WIT version the component exports (1.1.0 with v1_1)
 //! description = "Rotates passwords on Acme appliances"
 //! # sha256 = "..."              # stamped by `keeper plugin package`
 //!
