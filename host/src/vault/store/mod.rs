@@ -9,12 +9,14 @@
 //! leaves the store as it was. Every row carries its tenant, so one store can
 //! hold several tenants (an MSP and its managed companies).
 
+pub mod enterprise;
 mod location;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
 use super::error::Result;
+pub use enterprise::{EnterpriseRead, EnterpriseTx};
 pub use location::Location;
 
 /// Opens the vault at `location` with its backend.
@@ -330,8 +332,8 @@ pub struct AuditRow {
     pub at: i64,
 }
 
-/// Read access to a store.
-pub trait StoreRead {
+/// Read access to a store (the enterprise tables' reads included).
+pub trait StoreRead: EnterpriseRead {
     /// All tenants.
     fn tenants(&self) -> Result<Vec<TenantRow>>;
     /// Users of a tenant.
@@ -395,7 +397,7 @@ pub trait StoreRead {
 }
 
 /// The vault's tables, as both backends name them.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 22] = [
     "tenants",
     "users",
     "teams",
@@ -410,10 +412,19 @@ pub const TABLES: [&str; 14] = [
     "pending_rotations",
     "audit",
     "rotation_locks",
+    // enterprise.rs
+    "enterprises",
+    "enterprise_admins",
+    "enterprise_nodes",
+    "msp_permits",
+    "msp_pools",
+    "managed_companies",
+    "mc_addons",
+    "billing_events",
 ];
 
-/// Writes inside one transaction.
-pub trait StoreTx: StoreRead {
+/// Writes inside one transaction (the enterprise tables' writes included).
+pub trait StoreTx: StoreRead + EnterpriseTx {
     /// Adds a tenant.
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()>;
     /// Adds a user.

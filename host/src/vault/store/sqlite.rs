@@ -18,6 +18,7 @@ use super::{
 };
 use crate::vault::error::{Result, VaultError};
 
+mod enterprise;
 mod header;
 mod reads;
 mod writes;
@@ -29,9 +30,10 @@ use writes::SqliteTx;
 /// `PRAGMA application_id` of a keeper vault ("KPRV").
 pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`, 3
-/// `record_keys.expires` (shares that end); opening an older vault
-/// upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 3;
+/// `record_keys.expires` (shares that end), 4 the enterprise tables
+/// ([`ENTERPRISE_SCHEMA`]); opening an older vault upgrades it
+/// ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 4;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -80,16 +82,42 @@ CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, p
   heartbeat INTEGER NOT NULL) STRICT;
 "#;
 
+/// The enterprise tables (MSPs, managed companies, licences, the billing
+/// ledger; `store/enterprise.rs`), new in version 4.
+const ENTERPRISE_SCHEMA: &str = r#"
+CREATE TABLE enterprises (tenant_uid TEXT PRIMARY KEY, enterprise_id INTEGER NOT NULL UNIQUE, kind TEXT NOT NULL,
+  parent_uid TEXT, created INTEGER NOT NULL) STRICT;
+CREATE TABLE enterprise_admins (tenant_uid TEXT NOT NULL, user_uid TEXT NOT NULL, wrapped_tree_key BLOB NOT NULL,
+  PRIMARY KEY (tenant_uid, user_uid)) STRICT;
+CREATE TABLE enterprise_nodes (node_id INTEGER PRIMARY KEY, tenant_uid TEXT NOT NULL, parent_id INTEGER,
+  data BLOB NOT NULL) STRICT;
+CREATE TABLE msp_permits (msp_uid TEXT PRIMARY KEY, restricted INTEGER NOT NULL, allow_unlimited INTEGER NOT NULL,
+  allowed_products TEXT NOT NULL, allowed_addons TEXT NOT NULL, max_file_plan TEXT) STRICT;
+CREATE TABLE msp_pools (msp_uid TEXT NOT NULL, plan TEXT NOT NULL, total INTEGER NOT NULL, stash INTEGER NOT NULL,
+  PRIMARY KEY (msp_uid, plan)) STRICT;
+CREATE TABLE managed_companies (tenant_uid TEXT PRIMARY KEY, msp_uid TEXT NOT NULL, node_id INTEGER NOT NULL,
+  plan TEXT NOT NULL, seats INTEGER NOT NULL, file_plan TEXT, paused INTEGER NOT NULL,
+  wrapped_tree_key BLOB NOT NULL, data BLOB NOT NULL) STRICT;
+CREATE INDEX managed_companies_msp ON managed_companies (msp_uid);
+CREATE TABLE mc_addons (mc_uid TEXT NOT NULL, addon TEXT NOT NULL, seats INTEGER NOT NULL,
+  PRIMARY KEY (mc_uid, addon)) STRICT;
+CREATE TABLE billing_events (id INTEGER PRIMARY KEY AUTOINCREMENT, msp_uid TEXT NOT NULL, mc_id INTEGER NOT NULL,
+  at INTEGER NOT NULL, change TEXT NOT NULL, product TEXT NOT NULL, licences INTEGER NOT NULL) STRICT;
+CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
+"#;
+
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 2] = [
+const MIGRATIONS: [&str; 3] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
      acquired INTEGER NOT NULL, heartbeat INTEGER NOT NULL) STRICT;",
     // 2 → 3: direct shares that end.
     "ALTER TABLE record_keys ADD COLUMN expires INTEGER;",
+    // 3 → 4: MSPs, managed companies, licences, the billing ledger.
+    ENTERPRISE_SCHEMA,
 ];
 
 /// A vault in one SQLite file.
@@ -147,7 +175,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

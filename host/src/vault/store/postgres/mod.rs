@@ -21,6 +21,7 @@
 //!   crashes right after), as SQLite's deferred writes.
 
 mod conn;
+mod enterprise;
 mod reads;
 mod schema;
 mod tls;

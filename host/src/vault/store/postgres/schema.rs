@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -77,6 +77,31 @@ CREATE TABLE rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, p
         2,
         "direct shares that end (record_keys.expires, epoch ms)",
         "ALTER TABLE record_keys ADD COLUMN expires BIGINT;",
+    ),
+    (
+        3,
+        "enterprises: MSPs, managed companies, licences, the billing ledger (as SQLite vault format 4)",
+        r#"
+CREATE TABLE enterprises (tenant_uid TEXT PRIMARY KEY, enterprise_id BIGINT NOT NULL UNIQUE, kind TEXT NOT NULL,
+  parent_uid TEXT, created BIGINT NOT NULL);
+CREATE TABLE enterprise_admins (tenant_uid TEXT NOT NULL, user_uid TEXT NOT NULL, wrapped_tree_key BYTEA NOT NULL,
+  PRIMARY KEY (tenant_uid, user_uid));
+CREATE TABLE enterprise_nodes (node_id BIGINT PRIMARY KEY, tenant_uid TEXT NOT NULL, parent_id BIGINT,
+  data BYTEA NOT NULL);
+CREATE TABLE msp_permits (msp_uid TEXT PRIMARY KEY, restricted BOOLEAN NOT NULL, allow_unlimited BOOLEAN NOT NULL,
+  allowed_products TEXT NOT NULL, allowed_addons TEXT NOT NULL, max_file_plan TEXT);
+CREATE TABLE msp_pools (msp_uid TEXT NOT NULL, plan TEXT NOT NULL, total BIGINT NOT NULL, stash BIGINT NOT NULL,
+  PRIMARY KEY (msp_uid, plan));
+CREATE TABLE managed_companies (tenant_uid TEXT PRIMARY KEY, msp_uid TEXT NOT NULL, node_id BIGINT NOT NULL,
+  plan TEXT NOT NULL, seats BIGINT NOT NULL, file_plan TEXT, paused BOOLEAN NOT NULL,
+  wrapped_tree_key BYTEA NOT NULL, data BYTEA NOT NULL);
+CREATE INDEX managed_companies_msp ON managed_companies (msp_uid);
+CREATE TABLE mc_addons (mc_uid TEXT NOT NULL, addon TEXT NOT NULL, seats BIGINT NOT NULL,
+  PRIMARY KEY (mc_uid, addon));
+CREATE TABLE billing_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, msp_uid TEXT NOT NULL,
+  mc_id BIGINT NOT NULL, at BIGINT NOT NULL, change TEXT NOT NULL, product TEXT NOT NULL, licences BIGINT NOT NULL);
+CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
+"#,
     ),
 ];
 

@@ -5,6 +5,7 @@
 use super::*;
 use crate::vault::crypto;
 use crate::vault::store::backend_checks;
+use crate::vault::store::enterprise::checks;
 
 /// A fresh database, dropped when this goes away.
 pub(crate) struct TempDb {
@@ -115,16 +116,45 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
 
     let client = store.conns.get().expect("client");
     Db::Client(&client)
-        .batch("ALTER TABLE record_keys DROP COLUMN expires; DELETE FROM migrations WHERE version = 2;")
+        .batch(&format!(
+            "ALTER TABLE record_keys DROP COLUMN expires; {} DELETE FROM migrations WHERE version >= 2;",
+            checks::DROP_ENTERPRISE_TABLES
+        ))
         .expect("make it version 1");
     drop(client);
     drop(store);
     let store = PgStore::open(&db.url).expect("open upgrades");
     let client = store.conns.get().expect("client");
-    assert_eq!(schema::version(&Db::Client(&client)).expect("version"), 2);
+    assert_eq!(
+        schema::version(&Db::Client(&client)).expect("version"),
+        SCHEMA_VERSION
+    );
     let keys = store.record_keys("r1").expect("the column is back");
     assert_eq!(keys.len(), 3);
     assert!(keys.iter().all(|k| k.expires.is_none()));
+}
+
+/// A version-2 vault (before MSPs) gains the enterprise tables when
+/// opened; they then hold and delete what they should.
+#[test]
+fn a_version_2_vault_gains_the_enterprise_tables() {
+    let db = TempDb::new();
+    let store = new_store(&db);
+    let client = store.conns.get().expect("client");
+    Db::Client(&client)
+        .batch(&format!(
+            "{} DELETE FROM migrations WHERE version >= 3; DELETE FROM records; DELETE FROM record_keys; \
+             DELETE FROM tenants;",
+            checks::DROP_ENTERPRISE_TABLES
+        ))
+        .expect("make it version 2");
+    drop(client);
+    drop(store);
+    let mut store = PgStore::open(&db.url).expect("open upgrades");
+    let client = store.conns.get().expect("client");
+    assert_eq!(schema::version(&Db::Client(&client)).expect("version"), 3);
+    drop(client);
+    checks::enterprise_rows_round_trip(&mut store);
 }
 
 /// A failing `init` leaves the database without any keeper schema.

@@ -114,7 +114,7 @@ pub(super) fn reads(conn: &Connection) -> Reads<'_> {
     Reads(conn)
 }
 
-pub(super) struct Reads<'c>(&'c Connection);
+pub(super) struct Reads<'c>(pub(super) &'c Connection);
 
 impl StoreRead for Reads<'_> {
     fn tenants(&self) -> Result<Vec<TenantRow>> {

@@ -1,5 +1,6 @@
 //! Tests of the SQLite backend: deferred durability, WAL syncing, upgrades.
 use super::*;
+use crate::vault::store::enterprise::checks;
 
 fn synchronous(store: &SqliteStore) -> i64 {
     store
@@ -94,12 +95,13 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let path = dir.path().join("v.db");
     drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
     let conn = Connection::open(&path).expect("sqlite");
-    conn.execute_batch(
-        "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; \
+    conn.execute_batch(&format!(
+        "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; {} \
          PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
-    )
+        checks::DROP_ENTERPRISE_TABLES
+    ))
     .expect("make it version 1");
     drop(conn);
     let store = SqliteStore::open(&path).expect("open upgrades");
@@ -120,13 +122,41 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     SqliteStore::open(&path).expect("a second open has nothing to do");
 
     let conn = Connection::open(&path).expect("sqlite");
-    conn.execute_batch("PRAGMA user_version = 4")
+    conn.execute_batch(&format!("PRAGMA user_version = {}", SCHEMA_VERSION + 1))
         .expect("newer");
     drop(conn);
     assert!(matches!(
         SqliteStore::open(&path),
-        Err(VaultError::UnsupportedVersion(4))
+        Err(VaultError::UnsupportedVersion(v)) if v == SCHEMA_VERSION + 1
     ));
+}
+
+/// A version-3 vault (before MSPs) gains the enterprise tables when
+/// opened, keeping its data; they then hold and delete what they should.
+#[test]
+fn a_version_3_vault_gains_the_enterprise_tables() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+    let conn = Connection::open(&path).expect("sqlite");
+    conn.execute_batch(&format!(
+        "{} PRAGMA user_version = 3; UPDATE vault_meta SET value = '3' WHERE key = 'version'; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
+        checks::DROP_ENTERPRISE_TABLES
+    ))
+    .expect("make it version 3");
+    drop(conn);
+    let mut store = SqliteStore::open(&path).expect("open upgrades");
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 4);
+    assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+    store
+        .write(&mut |tx| tx.delete_managed_company("t1"))
+        .expect("delete the old tenant");
+    checks::enterprise_rows_round_trip(&mut store);
 }
 
 /// Through a symlink, the WAL synced is SQLite's own, next to the real

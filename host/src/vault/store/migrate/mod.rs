@@ -7,6 +7,10 @@
 //! source: the same number of rows in every table, and the same SHA-256
 //! over every row in a canonical order. The source is only read.
 
+mod enterprise;
+
+use enterprise::Enterprises;
+
 use super::{
     AttachmentRow, AuditRow, FolderRow, Location, PendingRow, RecordKeyRow, RecordRow,
     RotationLockRow, ShareRow, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
@@ -39,6 +43,7 @@ struct Snapshot {
     pendings: Vec<PendingRow>,
     audit: Vec<AuditRow>,
     locks: Vec<RotationLockRow>,
+    enterprises: Enterprises,
 }
 
 impl Snapshot {
@@ -69,6 +74,7 @@ impl Snapshot {
             }
             s.records.extend(records);
         }
+        s.enterprises = Enterprises::read(store)?;
         s.sort();
         Ok(s)
     }
@@ -115,6 +121,9 @@ impl Snapshot {
             ("audit", n(self.audit.len())),
             ("rotation_locks", n(self.locks.len())),
         ]
+        .into_iter()
+        .chain(self.enterprises.counts())
+        .collect()
     }
 
     fn checksum(&self) -> String {
@@ -269,6 +278,7 @@ impl Snapshot {
                 &i(l.heartbeat),
             ]);
         }
+        self.enterprises.hash(&mut put);
         hex::encode(h.finalize())
     }
 
@@ -326,7 +336,7 @@ impl Snapshot {
         for l in &self.locks {
             tx.take_rotation_lock(l, None)?;
         }
-        Ok(())
+        self.enterprises.write(tx)
     }
 }
 
