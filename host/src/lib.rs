@@ -7,6 +7,7 @@
 //! - `commands`: what each command does (anyhow at this layer only).
 //! - `runtime`: the plugin sandbox: manifests, policy, limits, cache.
 //! - `rotation`: password generation and the staged rotation protocol.
+//! - `enterprise`: MSPs and their managed companies, licences, the billing ledger.
 //! - `import`: Keeper JSON, importer plugins, matching and part-by-part runs.
 //! - `ssh`: the pure-Rust SSH client behind the plugins' `ssh` capability.
 //! - `vault`: the encrypted vault: storage, keys, records, folders, users.
@@ -28,6 +29,7 @@ pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod context;
+pub(crate) mod enterprise;
 pub(crate) mod import;
 pub(crate) mod login;
 pub(crate) mod output;

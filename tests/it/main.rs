@@ -13,6 +13,7 @@ mod import_lastpass;
 mod import_options;
 mod login;
 mod membership;
+mod msp;
 mod plugin_cli;
 mod plugin_files;
 mod plugin_template;

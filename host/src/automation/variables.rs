@@ -1,7 +1,7 @@
 //! Variables for command lines: `${name}` in an argument is replaced by the
 //! value `set NAME VALUE` gave it, or that a command recorded
 //! (`last_record_uid` after `add`, `last_folder_uid` and
-//! `last_shared_folder_uid` after `mkdir`).
+//! `last_shared_folder_uid` after `mkdir`, `last_mc_id` after `msp-add`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -12,6 +12,9 @@ pub const LAST_RECORD_UID: &str = "last_record_uid";
 pub const LAST_FOLDER_UID: &str = "last_folder_uid";
 /// The uid of the shared folder `mkdir -sf` made last.
 pub const LAST_SHARED_FOLDER_UID: &str = "last_shared_folder_uid";
+
+/// The id of the managed company `msp-add` made last.
+pub const LAST_MC_ID: &str = "last_mc_id";
 
 /// A variable problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -3,6 +3,7 @@
 
 pub mod automation;
 pub mod membership;
+pub mod msp;
 mod plugin;
 pub mod rotate;
 pub mod sharing;
@@ -116,6 +117,9 @@ pub enum Command {
     /// Automation and login commands (shell, run-batch, this-device, …).
     #[command(flatten)]
     Automation(automation::AutomationCommand),
+    /// MSP commands (msp-info, msp-add, …) and enterprise-init.
+    #[command(flatten)]
+    Msp(msp::MspCommand),
     /// Anything else: a batch file, `-` (stdin) or a quoted command line;
     /// an unknown name is an error with a suggestion.
     #[command(external_subcommand)]
@@ -137,7 +141,9 @@ pub enum Format {
 /// Commander's two-letter options, which clap cannot declare as short
 /// options, their long forms, and the command they belong to (`-sf` means
 /// "shared folder" to Commander's `mkdir`, so it is only rewritten for
-/// `download-membership`).
+/// `download-membership`). `msp-info`'s `-v` / `--verbose` (details) would
+/// clash with the global `-v` (log level), so after `msp-info` they mean
+/// `--details`.
 const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-od", "--old-domain", None),
     ("-nd", "--new-domain", None),
@@ -145,6 +151,16 @@ const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-sf", "--sub-folder", Some("download-membership")),
     ("-sf", "--shared-folder", Some("mkdir")),
     ("-uf", "--user-folder", Some("mkdir")),
+    ("-v", "--details", Some("msp-info")),
+    ("-v", "--details", Some("mi")),
+    ("--verbose", "--details", Some("msp-info")),
+    ("--verbose", "--details", Some("mi")),
+    ("-mc", "--managed-company", Some("msp-info")),
+    ("-mc", "--managed-company", Some("mi")),
+    ("-aa", "--add-addon", Some("msp-update")),
+    ("-aa", "--add-addon", Some("mu")),
+    ("-ra", "--remove-addon", Some("msp-update")),
+    ("-ra", "--remove-addon", Some("mu")),
 ];
 
 /// A password argument (`rotate --password`, `add --pass`): kept as a

@@ -3,6 +3,7 @@
 
 mod automation;
 mod login;
+mod msp;
 mod plugin;
 mod rotate;
 mod vault;
@@ -49,6 +50,7 @@ pub(crate) fn dispatch(
                 AutomationCommand::ChangeMasterPassword => login::change_master_password(ctx),
                 AutomationCommand::Shell => anyhow::bail!("`shell` cannot run here"),
             },
+            Command::Msp(cmd) => msp::run(ctx, cmd),
             Command::External(args) => {
                 let name = args.first().map(|a| a.to_string_lossy().into_owned());
                 anyhow::bail!("unknown command {:?}", name.unwrap_or_default())

@@ -45,3 +45,20 @@ pub fn device_session(tenant: &str, user: &str, header: &[u8], context: &str) ->
     v.extend_from_slice(header);
     v
 }
+/// An enterprise's tree key, wrapped for one of its admins.
+pub fn tree_key(tenant: &str, user: &str) -> Vec<u8> {
+    format!("keeper/v1/tree-key|{tenant}|{user}").into_bytes()
+}
+/// A managed company's tree key, wrapped under its MSP's.
+pub fn mc_tree_key(mc: &str, msp: &str) -> Vec<u8> {
+    format!("keeper/v1/mc-tree-key|{mc}|{msp}").into_bytes()
+}
+/// An enterprise's own data (root node and admin role names), sealed
+/// under its tree key.
+pub fn enterprise_data(tenant: &str) -> Vec<u8> {
+    format!("keeper/v1/enterprise-data|{tenant}").into_bytes()
+}
+/// A node's name, sealed under its enterprise's tree key.
+pub fn node(tenant: &str, node_id: i64) -> Vec<u8> {
+    format!("keeper/v1/node|{tenant}|{node_id}").into_bytes()
+}

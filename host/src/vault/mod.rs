@@ -29,6 +29,7 @@ mod records;
 pub mod rotation_lock;
 pub mod search;
 pub mod store;
+mod tenancy;
 #[doc(hidden)]
 pub mod testing;
 mod users;

@@ -229,7 +229,7 @@ pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Re
 }
 
 /// Asks "proceed? [y/N]" on a terminal; without one, requires `--force`.
-fn confirm(question: &str, force: bool) -> anyhow::Result<bool> {
+pub(crate) fn confirm(question: &str, force: bool) -> anyhow::Result<bool> {
     if force {
         return Ok(true);
     }

@@ -1,0 +1,280 @@
+//! MSP commands: enterprise-init, msp-info, msp-down, msp-add, msp-remove,
+//! msp-update. They parse, call `crate::enterprise` and print; only an
+//! MSP admin gets past [`Msp::of`].
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use serde_json::json;
+
+use super::vault::{confirm, unlock};
+use crate::automation::variables::LAST_MC_ID;
+use crate::cli::Format;
+use crate::cli::msp::{MspAddArgs, MspCommand, MspInfoArgs, MspRemoveArgs, MspUpdateArgs};
+use crate::context::Context;
+use crate::enterprise::model::{self, seats_text};
+use crate::enterprise::ops::{AddRequest, UpdateRequest};
+use crate::enterprise::state::{CompanyView, MspState};
+use crate::enterprise::{Msp, licences};
+use crate::output::{print_listing, table};
+
+/// Runs one MSP command.
+///
+/// # Errors
+///
+/// Refusals with Commander's messages; nothing is changed then.
+pub(crate) fn run(ctx: &Context, cmd: MspCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        MspCommand::EnterpriseInit(a) => {
+            let mut vault = unlock(ctx)?;
+            let made = licences::init(&mut vault, &a.msp, &a.licences)?;
+            println!(
+                "MSP \"{}\" created. ID={}; admin: {}; {} managed companies",
+                made.name, made.id, made.admin, made.companies
+            );
+        }
+        MspCommand::MspInfo(a) => info(ctx, &a)?,
+        MspCommand::MspDown => {
+            let vault = unlock(ctx)?;
+            let msp = Msp::of(&vault)?;
+            let state = msp.state(&vault)?;
+            println!(
+                "MSP \"{}\" (ID={}): {} managed companies",
+                msp.name,
+                msp.id,
+                state.companies.len()
+            );
+        }
+        MspCommand::MspAdd(a) => add(ctx, &a)?,
+        MspCommand::MspRemove(a) => remove(ctx, &a)?,
+        MspCommand::MspUpdate(a) => update(ctx, &a)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn add(ctx: &Context, a: &MspAddArgs) -> anyhow::Result<()> {
+    let mut vault = unlock(ctx)?;
+    let msp = Msp::of(&vault)?;
+    let mc = msp.add(
+        &mut vault,
+        &AddRequest {
+            name: a.name.clone(),
+            plan: a.plan.clone(),
+            seats: a.seats,
+            file_plan: a.file_plan.clone(),
+            addons: a.addons.clone(),
+            node: a.node.clone(),
+            id: None,
+        },
+    )?;
+    ctx.variables()
+        .set(LAST_MC_ID, &mc.company_id.to_string())?;
+    println!(
+        "Managed company \"{}\" added. ID={}",
+        mc.company_name, mc.company_id
+    );
+    Ok(())
+}
+
+fn update(ctx: &Context, a: &MspUpdateArgs) -> anyhow::Result<()> {
+    let mut vault = unlock(ctx)?;
+    let msp = Msp::of(&vault)?;
+    let mc = msp.update(
+        &mut vault,
+        &a.mc,
+        &UpdateRequest {
+            node: a.node.clone(),
+            name: a.name.clone(),
+            plan: a.plan.clone(),
+            seats: a.seats,
+            file_plan: a.file_plan.clone(),
+            add_addons: a.add_addons.clone(),
+            remove_addons: a.remove_addons.clone(),
+        },
+    )?;
+    println!(
+        "Successfully updated '{}' id={}",
+        mc.company_name, mc.company_id
+    );
+    Ok(())
+}
+
+fn remove(ctx: &Context, a: &MspRemoveArgs) -> anyhow::Result<()> {
+    let mut vault = unlock(ctx)?;
+    let msp = Msp::of(&vault)?;
+    let state = msp.state(&vault)?;
+    let Some(mc) = state.company(&a.mc) else {
+        return Err(crate::enterprise::EnterpriseError::NoCompany(a.mc.clone()).into());
+    };
+    let question = format!(
+        "ALERT!\nRemove Managed Company.\n\nRemoving will expire the licences for the managed company \
+         and your admin access for the account.\nManaged Company Name: \"{}\", Licences: {}\n\n\
+         I want to remove these licences managed vault folder and my access to the admin console \
+         from my MSP account.",
+        mc.name,
+        seats_text(mc.seats)
+    );
+    if !confirm(&question, a.force)? {
+        bail!("cancelled; nothing was removed");
+    }
+    let id = mc.enterprise_id.to_string();
+    let gone = msp.remove(&mut vault, &id)?;
+    println!(
+        "Managed company \"{}\" removed. ID={}",
+        gone.company_name, gone.company_id
+    );
+    Ok(())
+}
+
+fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
+    let vault = unlock(ctx)?;
+    let msp = Msp::of(&vault)?;
+    let state = msp.state(&vault)?;
+    if a.pricing {
+        bail!(
+            "msp-info --pricing: keeper has no price table yet (it comes with msp-billing-report)"
+        );
+    }
+    if a.restriction {
+        return restrictions(&state, a.format);
+    }
+    let mut companies: Vec<CompanyView> = state
+        .companies
+        .iter()
+        .map(|c| CompanyView::of(&state, c))
+        .collect();
+    if let Some(wanted) = &a.managed_company {
+        let Some(mc) = state.company(wanted) else {
+            return Err(crate::enterprise::EnterpriseError::NoCompany(wanted.clone()).into());
+        };
+        companies.retain(|c| c.company_id == mc.enterprise_id);
+    }
+    companies.sort_by_key(|c| c.company_name.to_lowercase());
+    let pool = state.pool();
+    if a.format == Format::Json {
+        let json = json!({"licenses": pool, "managed_companies": companies});
+        println!("{}", serde_json::to_string_pretty(&json)?);
+        return Ok(());
+    }
+    if a.format == Format::Table && a.managed_company.is_none() {
+        let rows: Vec<Vec<String>> = pool
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                vec![
+                    (i + 1).to_string(),
+                    p.plan_id.clone(),
+                    p.available_licenses.to_string(),
+                    p.total_licenses.to_string(),
+                    p.stash.to_string(),
+                ]
+            })
+            .collect();
+        println!("MSP Plans and Licenses");
+        let headers = [
+            "#",
+            "Plan Id",
+            "Available Licenses",
+            "Total Licenses",
+            "Stash",
+        ];
+        println!("{}", table(&headers, &rows));
+        if companies.is_empty() {
+            println!("No Managed Companies");
+            return Ok(());
+        }
+    }
+    let mut headers = vec![
+        "#",
+        "Company ID",
+        "Company Name",
+        "Node",
+        "Plan",
+        "Storage",
+        "Addons",
+        "Allocated",
+        "Active",
+    ];
+    if a.details {
+        headers.insert(4, "Node Name");
+    }
+    let rows: Vec<Vec<String>> = companies
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let mut row = vec![
+                (i + 1).to_string(),
+                c.company_id.to_string(),
+                c.company_name.clone(),
+            ];
+            if a.details {
+                row.extend([
+                    c.node_id.to_string(),
+                    c.node_name.clone(),
+                    c.plan.clone(),
+                    c.storage.clone(),
+                    c.addons.join(", "),
+                ]);
+            } else {
+                row.extend([
+                    c.node.clone(),
+                    c.plan_name.clone(),
+                    c.storage.clone(),
+                    c.addons.len().to_string(),
+                ]);
+            }
+            let allocated = if c.allocated < 0 {
+                "Unlimited".to_string()
+            } else {
+                c.allocated.to_string()
+            };
+            row.extend([allocated, c.active.to_string()]);
+            row
+        })
+        .collect();
+    print_listing(a.format, &headers, &rows, &companies)
+}
+
+/// `msp-info -r`: the permits, or "MSP has no restrictions".
+fn restrictions(state: &MspState, format: Format) -> anyhow::Result<()> {
+    let Some(p) = state.permits() else {
+        if format == Format::Json {
+            println!("{}", json!({"restricted": false}));
+        } else {
+            println!("MSP has no restrictions");
+        }
+        return Ok(());
+    };
+    let products: Vec<String> = p
+        .allowed_products
+        .iter()
+        .map(|c| format!("{c} ({})", model::plan(c).map_or("", |m| m.display)))
+        .collect();
+    let addons: Vec<String> = p
+        .allowed_addons
+        .iter()
+        .map(|c| format!("{c} ({})", model::addon_by_code(c).map_or("", |m| m.short)))
+        .collect();
+    let max = p
+        .max_file_plan
+        .as_deref()
+        .and_then(model::file_plan)
+        .map_or_else(String::new, |f| f.display.to_string());
+    let json = json!({
+        "restricted": true,
+        "allow_unlimited_licenses": p.allow_unlimited,
+        "allowed_mc_products": p.allowed_products,
+        "allowed_add_ons": p.allowed_addons,
+        "max_file_plan_type": p.max_file_plan,
+    });
+    let rows = vec![
+        vec![
+            "Allow Unlimited Licenses".to_string(),
+            p.allow_unlimited.to_string(),
+        ],
+        vec!["Allowed Products".to_string(), products.join("\n")],
+        vec!["Allowed Add-Ons".to_string(), addons.join("\n")],
+        vec!["Max File Storage plan".to_string(), max],
+    ];
+    print_listing(format, &["Permit Name", "Value"], &rows, &json)
+}

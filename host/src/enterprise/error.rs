@@ -1,0 +1,54 @@
+//! [`EnterpriseError`]: why an MSP command refused or failed. Refusals
+//! carry Commander's messages; nothing is written when one is returned.
+
+use crate::vault::VaultError;
+
+/// An MSP operation's failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum EnterpriseError {
+    /// The logged-in user administers no MSP.
+    #[error(
+        "{0} is not an MSP admin: msp commands need one (`keeper enterprise-init --msp NAME \
+         --licences FILE` makes this vault's tenant an MSP with you as its admin)"
+    )]
+    NotMspAdmin(String),
+    /// The tenant is an enterprise already.
+    #[error("this tenant is already an enterprise ({0}); nothing was changed")]
+    AlreadyEnterprise(String),
+    /// A licences file that cannot be used.
+    #[error("licences file {path}: {reason}")]
+    Licences {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Input Commander refuses, with its message.
+    #[error("{0}")]
+    Rejected(String),
+    /// No such managed company.
+    #[error("Managed Company \"{0}\" not found")]
+    NoCompany(String),
+    /// The pool has too few licences left.
+    #[error(
+        "not enough \"{plan}\" licences: {available} available, {requested} requested (the MSP's \
+         pool has {total})"
+    )]
+    Pool {
+        /// Plan code.
+        plan: String,
+        /// Licences left.
+        available: i64,
+        /// Licences asked for.
+        requested: i64,
+        /// The pool's total.
+        total: i64,
+    },
+    /// The vault failed.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+}
+
+/// This module's result.
+pub(crate) type Result<T, E = EnterpriseError> = std::result::Result<T, E>;

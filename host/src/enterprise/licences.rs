@@ -1,0 +1,316 @@
+//! `keeper enterprise-init --msp NAME --licences FILE`: makes the
+//! logged-in user's tenant an MSP (there is no cloud to ask), with the
+//! licence pool, permits, nodes and any existing companies the file
+//! lists. The logged-in user becomes its admin: the MSP's new tree key is
+//! wrapped under their data key.
+//!
+//! The file is TOML (or JSON, by its `.json` extension); unknown keys are
+//! refused. See `docs/msp.md` and `tests/fixtures/msp/licences.toml`.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::Msp;
+use super::error::{EnterpriseError, Result};
+use super::model;
+use super::ops::{AddRequest, refusable};
+use super::state::seal_node;
+use crate::vault::crypto::Key;
+use crate::vault::store::enterprise::{
+    EnterpriseAdminRow, EnterpriseKind, EnterpriseRow, MspLicencesRow, PermitsRow, PoolRow,
+};
+use crate::vault::{Vault, ad, now_ms};
+
+/// The MSP's enterprise id when the file gives none.
+const DEFAULT_ID: i64 = 1000;
+
+/// A licences file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LicencesFile {
+    /// The MSP's enterprise id.
+    id: Option<i64>,
+    /// The pool, one entry per plan.
+    #[serde(default)]
+    pool: Vec<PoolEntry>,
+    /// Permits; none: no restrictions.
+    permits: Option<Permits>,
+    /// Nodes below the root (named after the MSP).
+    #[serde(default)]
+    nodes: Vec<NodeEntry>,
+    /// Companies the MSP manages already.
+    #[serde(default)]
+    companies: Vec<CompanyEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PoolEntry {
+    plan: String,
+    total: i64,
+    #[serde(default)]
+    stash: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Permits {
+    #[serde(default)]
+    allow_unlimited: bool,
+    #[serde(default)]
+    allowed_products: Vec<String>,
+    #[serde(default)]
+    allowed_addons: Vec<String>,
+    max_file_plan: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeEntry {
+    name: String,
+    /// Node id; default: the next one.
+    id: Option<i64>,
+    /// Parent node name or id; default: the root.
+    parent: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompanyEntry {
+    id: Option<i64>,
+    name: String,
+    plan: String,
+    seats: Option<i64>,
+    file_plan: Option<String>,
+    #[serde(default)]
+    addons: Vec<String>,
+    node: Option<String>,
+}
+
+/// What `enterprise-init` made.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Initialised {
+    /// The MSP's enterprise id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Its admin.
+    pub admin: String,
+    /// Companies created from the file.
+    pub companies: usize,
+}
+
+/// Reads and checks a licences file.
+fn read(path: &Path) -> Result<LicencesFile> {
+    let bad = |reason: String| EnterpriseError::Licences {
+        path: path.display().to_string(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let file: LicencesFile = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
+    } else {
+        toml::from_str(&text).map_err(|e| bad(e.to_string()))?
+    };
+    for p in &file.pool {
+        if model::plan(&p.plan).is_none() {
+            return Err(bad(format!(
+                "unknown plan {:?} in the pool (known: {})",
+                p.plan,
+                model::PLANS.map(|p| p.code).join(", ")
+            )));
+        }
+        if p.total < 0 || p.stash < 0 {
+            return Err(bad(format!("the {} pool has negative licences", p.plan)));
+        }
+    }
+    if let Some(permits) = &file.permits {
+        for p in &permits.allowed_products {
+            if model::plan(p).is_none() {
+                return Err(bad(format!("unknown plan {p:?} in allowed_products")));
+            }
+        }
+        for a in &permits.allowed_addons {
+            if model::addon_by_code(a).is_none() {
+                return Err(bad(format!("unknown add-on {a:?} in allowed_addons")));
+            }
+        }
+        if let Some(f) = &permits.max_file_plan
+            && model::file_plan(f).is_none()
+        {
+            return Err(bad(format!("unknown file plan {f:?} in max_file_plan")));
+        }
+    }
+    if file.id.is_some_and(|id| id <= 0) {
+        return Err(bad("the MSP's id must be positive".into()));
+    }
+    Ok(file)
+}
+
+/// Makes the logged-in user's tenant the MSP `name` with the licences in
+/// `path` and the companies it lists, in one transaction: a refused
+/// company (named in the error) leaves the tenant as it was.
+///
+/// # Errors
+///
+/// [`EnterpriseError::Licences`] for a file that cannot be used (nothing
+/// written); [`EnterpriseError::AlreadyEnterprise`]; a company of the
+/// file that `msp-add` would refuse.
+pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initialised> {
+    let file = read(path)?;
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(EnterpriseError::Rejected("the MSP needs a name".into()));
+    }
+    let user = vault.user();
+    let tenant = user.tenant_uid.clone();
+    if let Some(e) = vault.store_read().enterprise(&tenant)? {
+        return Err(EnterpriseError::AlreadyEnterprise(format!(
+            "{} {}",
+            e.kind.as_str(),
+            e.enterprise_id
+        )));
+    }
+    let id = file.id.unwrap_or(DEFAULT_ID);
+    let tree_key = Key::generate();
+    let root = id << 32 | 1;
+    let mut nodes = vec![seal_node(&tenant, root, None, name, &tree_key)];
+    let mut named: Vec<(String, i64)> = vec![(name.to_lowercase(), root)];
+    for n in &file.nodes {
+        let node_id =
+            n.id.unwrap_or_else(|| nodes.iter().map(|r| r.node_id).max().unwrap_or(root) + 1);
+        let parent = match &n.parent {
+            None => root,
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|pid| nodes.iter().any(|r| r.node_id == *pid))
+                .or_else(|| {
+                    named
+                        .iter()
+                        .find(|(k, _)| *k == p.to_lowercase())
+                        .map(|(_, v)| *v)
+                })
+                .ok_or_else(|| EnterpriseError::Licences {
+                    path: path.display().to_string(),
+                    reason: format!(
+                        "node {:?}: parent {p:?} is not a node listed before it",
+                        n.name
+                    ),
+                })?,
+        };
+        if nodes.iter().any(|r| r.node_id == node_id) {
+            return Err(EnterpriseError::Licences {
+                path: path.display().to_string(),
+                reason: format!("node id {node_id} is used twice"),
+            });
+        }
+        nodes.push(seal_node(
+            &tenant,
+            node_id,
+            Some(parent),
+            n.name.trim(),
+            &tree_key,
+        ));
+        named.push((n.name.trim().to_lowercase(), node_id));
+    }
+    let licences = MspLicencesRow {
+        msp_uid: tenant.clone(),
+        pools: file
+            .pool
+            .iter()
+            .map(|p| PoolRow {
+                plan: model::plan(&p.plan).map_or(p.plan.clone(), |m| m.code.to_string()),
+                total: p.total,
+                stash: p.stash,
+            })
+            .collect(),
+        permits: file.permits.as_ref().map_or(
+            PermitsRow {
+                restricted: false,
+                allow_unlimited: true,
+                allowed_products: Vec::new(),
+                allowed_addons: Vec::new(),
+                max_file_plan: None,
+            },
+            |p| PermitsRow {
+                restricted: true,
+                allow_unlimited: p.allow_unlimited,
+                allowed_products: p
+                    .allowed_products
+                    .iter()
+                    .filter_map(|c| model::plan(c).map(|m| m.code.to_string()))
+                    .collect(),
+                allowed_addons: p
+                    .allowed_addons
+                    .iter()
+                    .filter_map(|c| model::addon_by_code(c).map(|m| m.code.to_string()))
+                    .collect(),
+                max_file_plan: p
+                    .max_file_plan
+                    .as_deref()
+                    .and_then(model::file_plan)
+                    .map(|f| f.code.to_string()),
+            },
+        ),
+    };
+    let admin = EnterpriseAdminRow {
+        tenant_uid: tenant.clone(),
+        user_uid: user.uid.clone(),
+        wrapped_tree_key: vault.wrap_for_user(&tree_key, &ad::tree_key(&tenant, &user.uid)),
+    };
+    let msp = Msp::new(tenant.clone(), id, name.to_string(), tree_key);
+    let companies: Vec<AddRequest> = file
+        .companies
+        .iter()
+        .map(|c| AddRequest {
+            name: c.name.clone(),
+            plan: c.plan.clone(),
+            seats: c.seats,
+            file_plan: c.file_plan.clone(),
+            addons: c.addons.clone(),
+            node: c.node.clone(),
+            id: c.id,
+        })
+        .collect();
+    refusable(vault, |tx| {
+        if let Some(taken) = tx.enterprises()?.iter().find(|e| e.enterprise_id == id) {
+            return Err(EnterpriseError::Licences {
+                path: path.display().to_string(),
+                reason: format!("enterprise id {id} is taken (tenant {})", taken.tenant_uid),
+            });
+        }
+        tx.rename_tenant(&tenant, name)?;
+        tx.insert_enterprise(&EnterpriseRow {
+            tenant_uid: tenant.clone(),
+            enterprise_id: id,
+            kind: EnterpriseKind::Msp,
+            parent_uid: None,
+            created: now_ms(),
+        })?;
+        tx.put_enterprise_admin(&admin)?;
+        for n in &nodes {
+            tx.put_enterprise_node(n)?;
+        }
+        tx.put_msp_licences(&licences)?;
+        for c in &companies {
+            let state = msp.state_in(&*tx)?;
+            msp.add_in(tx, &state, c)
+                .map_err(|e| EnterpriseError::Licences {
+                    path: path.display().to_string(),
+                    reason: format!("company {:?}: {e}", c.name),
+                })?;
+        }
+        Ok(())
+    })?;
+    Ok(Initialised {
+        id,
+        name: name.to_string(),
+        admin: user.email,
+        companies: file.companies.len(),
+    })
+}

@@ -1,0 +1,129 @@
+//! Enterprise administration: a distributor → MSPs → managed companies
+//! (MCs), each enterprise a vault tenant. An MSP has a licence pool per
+//! plan and permits; each MC has a plan, seats, a file plan and add-ons,
+//! and its own tree key wrapped under the MSP's, which is wrapped under
+//! each MSP admin's data key. Every licence change is an event in the
+//! billing ledger.
+//!
+//! | file | what |
+//! |---|---|
+//! | `model.rs` | Commander's constants: plans, file plans, add-ons, unlimited seats, KEPM seat counts |
+//! | `licences.rs` | `enterprise-init`: the licences file, the MSP and its admin |
+//! | `state.rs` | an MSP as its admin sees it: pool with available licences, companies, nodes; list views |
+//! | `validate.rs` | Commander's checks of msp-add / msp-update input, in its order, with its messages |
+//! | `ops.rs` | msp-add, msp-update, msp-remove, each one transaction with its ledger events |
+//! | `error.rs` | [`EnterpriseError`] |
+//!
+//! The store's rows are `crate::vault::store::enterprise`.
+
+mod error;
+pub(crate) mod licences;
+pub(crate) mod model;
+pub(crate) mod ops;
+pub(crate) mod state;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub(crate) use error::{EnterpriseError, Result};
+
+use crate::vault::crypto::Key;
+use crate::vault::store::StoreRead;
+use crate::vault::store::enterprise::EnterpriseKind;
+use crate::vault::{Vault, ad};
+use state::MspState;
+
+/// The MSP the logged-in user administers, with its tree key.
+pub(crate) struct Msp {
+    /// Its tenant.
+    pub uid: String,
+    /// Its enterprise id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    tree_key: Key,
+}
+
+impl std::fmt::Debug for Msp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Msp")
+            .field("uid", &self.uid)
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Msp {
+    fn new(uid: String, id: i64, name: String, tree_key: Key) -> Self {
+        Self {
+            uid,
+            id,
+            name,
+            tree_key,
+        }
+    }
+
+    /// The MSP whose admin is logged in to `vault`.
+    ///
+    /// # Errors
+    ///
+    /// [`EnterpriseError::NotMspAdmin`] when the user's tenant is not an
+    /// MSP or they are not its admin; a tree key that does not open is
+    /// [`crate::vault::VaultError::Corrupted`].
+    pub(crate) fn of(vault: &Vault) -> Result<Self> {
+        let user = vault.user();
+        let store = vault.store_read();
+        let refuse = || EnterpriseError::NotMspAdmin(user.email.clone());
+        let enterprise = store
+            .enterprise(&user.tenant_uid)?
+            .filter(|e| e.kind == EnterpriseKind::Msp)
+            .ok_or_else(refuse)?;
+        let admin = store
+            .enterprise_admins(&user.tenant_uid)?
+            .into_iter()
+            .find(|a| a.user_uid == user.uid)
+            .ok_or_else(refuse)?;
+        let tree_key = vault.unwrap_for_user(
+            &admin.wrapped_tree_key,
+            &ad::tree_key(&user.tenant_uid, &user.uid),
+        )?;
+        let name = store
+            .tenants()?
+            .into_iter()
+            .find(|t| t.uid == user.tenant_uid)
+            .map_or_else(String::new, |t| t.name);
+        Ok(Self::new(
+            user.tenant_uid,
+            enterprise.enterprise_id,
+            name,
+            tree_key,
+        ))
+    }
+
+    /// The MSP's state now.
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub(crate) fn state(&self, vault: &Vault) -> Result<MspState> {
+        self.state_in(vault.store_read())
+    }
+
+    /// The MSP's state as `store` (a transaction, maybe) sees it.
+    pub(crate) fn state_in(&self, store: &dyn StoreRead) -> Result<MspState> {
+        MspState::read(store, &self.uid, &self.tree_key)
+    }
+
+    /// A company's tree key (for tests of the key hierarchy).
+    #[cfg(test)]
+    pub(crate) fn company_key(
+        &self,
+        mc: &crate::vault::store::enterprise::ManagedCompanyRow,
+    ) -> Result<Key> {
+        Ok(self.tree_key.unwrap_key(
+            &mc.wrapped_tree_key,
+            &ad::mc_tree_key(&mc.tenant_uid, &self.uid),
+        )?)
+    }
+}
