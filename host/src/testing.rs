@@ -26,6 +26,11 @@ pub mod import {
     }
 }
 
+/// MSPs and managed companies.
+pub mod enterprise {
+    pub use crate::enterprise::switch::company_vault;
+}
+
 /// The rotation engine.
 pub mod rotation {
     pub use crate::rotation::{Engine, Options, Outcome};

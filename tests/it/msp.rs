@@ -10,6 +10,9 @@ use std::process::Stdio;
 
 use serde_json::Value;
 
+use keeper::testing::enterprise::company_vault;
+use keeper::testing::vault::{Location, SecretString, Vault, holders_opening};
+
 use crate::automation::{keeper, kp, vault};
 use crate::support::Keeper;
 use crate::vault::PW;
@@ -590,10 +593,11 @@ fn the_seed_examples_run_as_written() {
             "3877 \"Company 4\" \"enterprisePlus\" 4",
             "3863 \"Company 5\" \"enterprise\" 8",
             "3875 \"Company 6\" \"business\" 2",
+            "3987 \"Company 7\" \"business\" 0",
         ]
     );
     // msp-down
-    assert!(kp(&k, &["msp-down"]).ok().contains("6 managed companies"));
+    assert!(kp(&k, &["msp-down"]).ok().contains("7 managed companies"));
     // (set-up: free the enterprise licences Company 5 holds)
     kp(&k, &["msp-remove", "-f", "Company 5"]).ok();
     // msp-add --seats=10 --plan=enterprise "MC Name"
@@ -628,6 +632,14 @@ fn the_seed_examples_run_as_written() {
     assert_eq!(mc2["plan"], "business");
     assert_eq!(mc2["node_id"], 23_613_730_193_410_i64);
     assert_eq!(mc2["node"], "My MSP\\Clients");
+    // switch-to-mc 3987, then switch-to-msp (switching lasts for one
+    // batch, so both lines are one).
+    let out = batch(&k, "switch-to-mc 3987 \nswitch-to-msp\n").ok();
+    assert!(
+        out.contains("Switched to MC 'Company 7' (ID=3987)"),
+        "{out}"
+    );
+    assert!(out.contains("Switched back to MSP"), "{out}");
 }
 
 /// `msp-remove WHAT` on a pseudo-terminal, answering `y` to the alert
@@ -648,7 +660,8 @@ fn remove_on_terminal(k: &Keeper, what: &str, name: &str) {
     p.exp_eof().expect("exits");
 }
 
-/// The seed's MSP: its pool and companies; id 23455 so that the first
+/// The seed's MSP: its pool and companies (and 3987, which its
+/// switch-to-mc example names, with no seats); id 23455 so that the first
 /// new company is 23456; the node its msp-update example names.
 const SEED_MSP: &str = r#"
 id = 23455
@@ -701,4 +714,155 @@ id = 3875
 name = "Company 6"
 plan = "business"
 seats = 2
+[[companies]]
+id = 3987
+name = "Company 7"
+plan = "business"
+seats = 0
 "#;
+
+/// The store's location: the PostgreSQL URL or the vault file.
+fn location(k: &Keeper) -> Location {
+    let at = k
+        .store_url()
+        .unwrap_or_else(|| k.data_dir().join("vault.db").display().to_string());
+    Location::parse(&at).expect("location")
+}
+
+/// Runs the command lines `lines` as one batch file.
+fn batch(k: &Keeper, lines: &str) -> crate::support::Run {
+    let file = k.data_dir().join("batch.txt");
+    std::fs::write(&file, lines).expect("write batch");
+    kp(k, &[file.to_str().expect("path")])
+}
+
+#[test]
+fn switch_to_mc_keeps_each_companys_records_to_itself() {
+    let k = msp_vault(&std::fs::read_to_string(fixture()).expect("fixture"));
+    kp(&k, &["msp-add", "-p", "business", "-s", "2", "Acme"]).ok();
+    kp(&k, &["msp-add", "-p", "business", "-s", "2", "Beta"]).ok();
+    kp(&k, &["add", "-t", "MSP note", "login=msp"]).ok();
+
+    let out = batch(
+        &k,
+        "switch-to-mc 5499\nadd -t \"Acme secret\" login=acme password=s3cret\nls -l\n",
+    )
+    .ok();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Switched to MC 'Acme' (ID=5499)");
+    let uid = lines[1].trim().to_string();
+    assert!(
+        out.contains("Acme secret") && !out.contains("MSP note"),
+        "{out}"
+    );
+
+    let msp = kp(&k, &["ls", "-l"]).ok();
+    assert!(
+        msp.contains("MSP note") && !msp.contains("Acme secret"),
+        "{msp}"
+    );
+    let beta = batch(&k, "switch-to-mc Beta\nls -l\n").ok();
+    assert!(
+        !beta.contains("Acme secret") && !beta.contains("MSP note"),
+        "{beta}"
+    );
+    let back = batch(&k, "switch-to-mc 5499\nswitch-to-msp\nls -l\n").ok();
+    assert!(
+        back.contains("Switched back to MSP") && back.contains("MSP note"),
+        "{back}"
+    );
+    assert!(!back.contains("Acme secret"), "{back}");
+
+    // The record is Acme's: in its tenant, its key rows opened by Acme's
+    // keys only (not Beta's, not the MSP admin's).
+    let acme_tenant = raw_rows(
+        &k,
+        "SELECT tenant_uid FROM {t}enterprises WHERE enterprise_id = 5499",
+    );
+    let record_tenant = raw_rows(
+        &k,
+        &format!("SELECT tenant_uid FROM {{t}}records WHERE uid = '{uid}'"),
+    );
+    assert_eq!(record_tenant, acme_tenant);
+    let pw = SecretString::from(PW.to_string());
+    let at = location(&k);
+    let opened = |mc: &str| {
+        let v = company_vault(&at, "alice@example.com", &pw, mc).expect("company vault");
+        holders_opening(&v, &uid).expect("key rows")
+    };
+    assert_eq!(opened("5499").len(), 1, "Acme's identity opens it");
+    assert!(
+        opened("5500").is_empty(),
+        "Beta's keys open none of its key rows"
+    );
+    let admin = Vault::open_at(&at)
+        .expect("open")
+        .unlock(Some("alice@example.com"), &pw)
+        .expect("unlock");
+    assert!(
+        holders_opening(&admin, &uid).expect("key rows").is_empty(),
+        "the MSP's keys open none"
+    );
+    let info = info(&k);
+    assert_eq!(
+        info["managed_companies"][0]["active"], 0,
+        "an identity is not a user"
+    );
+
+    for (lines, message) in [
+        (
+            "switch-to-mc 5499\nswitch-to-mc 5500\n",
+            "already switched to a managed company",
+        ),
+        ("switch-to-mc 5499\nmsp-info\n", "run switch-to-msp first"),
+        ("switch-to-msp\n", "Already MSP"),
+        ("switch-to-mc 42\n", "Managed Company \"42\" not found"),
+    ] {
+        let err = batch(&k, lines).fails();
+        assert!(err.contains(message), "{lines:?}: {err}");
+    }
+}
+
+#[test]
+fn store_migrate_carries_the_msp_and_its_companies() {
+    let k = msp_vault(SEED_MSP);
+    kp(
+        &k,
+        &[
+            "msp-update",
+            "Company 1",
+            "-aa",
+            "connection_manager:4",
+            "-f",
+            "10tb",
+        ],
+    )
+    .ok();
+    let out = batch(&k, "switch-to-mc 3861\nadd -t \"C1 secret\" login=c1\n").ok();
+    assert!(out.contains("Switched to MC"), "{out}");
+    let before = info(&k);
+    let ledger = raw_rows(&k, "SELECT count(*) FROM {t}billing_events");
+
+    // To the other backend and read from there.
+    let (to, _db, _dir);
+    if k.on_postgres() {
+        _dir = tempfile::tempdir().expect("dir");
+        to = _dir.path().join("copy.db").display().to_string();
+    } else {
+        _db = crate::support::TestDb::new();
+        to = _db.url.to_url_string();
+    }
+    let out = kp(&k, &["store", "migrate", "--to", &to, "--format", "json"]).json();
+    assert_eq!(out["tables"]["managed_companies"], 7, "{out}");
+    assert_eq!(
+        out["tables"]["billing_events"].to_string(),
+        ledger[0],
+        "{out}"
+    );
+    let copy = kp(&k, &["--store", &to, "msp-info", "--format", "json"]).json();
+    assert_eq!(copy, before);
+    let file = k.data_dir().join("copy-batch.txt");
+    std::fs::write(&file, "switch-to-mc 3861\nls -l\n").expect("write");
+    let listed = kp(&k, &["--store", &to, file.to_str().expect("path")]).ok();
+    assert!(listed.contains("C1 secret"), "{listed}");
+}

@@ -1,6 +1,7 @@
 //! MSP commands, with Commander's names, aliases and flags: msp-info (mi),
-//! msp-down (md), msp-add (ma), msp-remove (mrm), msp-update (mu), and
-//! `enterprise-init`, which provisions an MSP in the embedded vault.
+//! msp-down (md), msp-add (ma), msp-remove (mrm), msp-update (mu),
+//! switch-to-mc, switch-to-msp, and `enterprise-init`, which provisions an
+//! MSP in the embedded vault.
 
 use std::path::PathBuf;
 
@@ -28,6 +29,13 @@ pub enum MspCommand {
     /// Modify a managed company's licence.
     #[command(name = "msp-update", visible_alias = "mu")]
     MspUpdate(MspUpdateArgs),
+    /// Act inside a managed company for the rest of this batch or shell.
+    SwitchToMc {
+        /// Managed company id (or name).
+        mc: String,
+    },
+    /// Back to the MSP after switch-to-mc.
+    SwitchToMsp,
 }
 
 /// `keeper enterprise-init`.

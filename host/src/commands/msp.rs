@@ -1,6 +1,6 @@
 //! MSP commands: enterprise-init, msp-info, msp-down, msp-add, msp-remove,
-//! msp-update. They parse, call `crate::enterprise` and print; only an
-//! MSP admin gets past [`Msp::of`].
+//! msp-update, switch-to-mc, switch-to-msp. They parse, call
+//! `crate::enterprise` and print; only an MSP admin gets past [`Msp::of`].
 
 use std::process::ExitCode;
 
@@ -17,6 +17,7 @@ use crate::enterprise::ops::{AddRequest, UpdateRequest};
 use crate::enterprise::state::{CompanyView, MspState};
 use crate::enterprise::{Msp, licences};
 use crate::output::{print_listing, table};
+use crate::vault::Vault;
 
 /// Runs one MSP command.
 ///
@@ -48,8 +49,35 @@ pub(crate) fn run(ctx: &Context, cmd: MspCommand) -> anyhow::Result<ExitCode> {
         MspCommand::MspAdd(a) => add(ctx, &a)?,
         MspCommand::MspRemove(a) => remove(ctx, &a)?,
         MspCommand::MspUpdate(a) => update(ctx, &a)?,
+        MspCommand::SwitchToMc { mc } => switch_to_mc(ctx, &mc)?,
+        MspCommand::SwitchToMsp => {
+            if !unlock(ctx)?.is_key_held()? {
+                bail!("Already MSP");
+            }
+            ctx.session.forget();
+            drop(unlock(ctx)?);
+            println!("Switched back to MSP");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `switch-to-mc`: from now on in this process, vault commands run as the
+/// company's identity (its own records, its own keys).
+fn switch_to_mc(ctx: &Context, mc: &str) -> anyhow::Result<()> {
+    let mut vault = unlock(ctx)?;
+    if vault.is_key_held()? {
+        bail!("already switched to a managed company; run switch-to-msp first");
+    }
+    let msp = Msp::of(&vault)?;
+    let entered = msp.enter(&mut vault, mc)?;
+    drop(vault);
+    let inside =
+        Vault::open_at(&ctx.vault_location()?)?.unlock_key_held(&entered.email, &entered.key)?;
+    ctx.session.forget();
+    drop(ctx.session.start(inside)?);
+    println!("Switched to MC '{}' (ID={})", entered.name, entered.id);
+    Ok(())
 }
 
 fn add(ctx: &Context, a: &MspAddArgs) -> anyhow::Result<()> {

@@ -13,6 +13,9 @@ pub(crate) enum EnterpriseError {
          --licences FILE` makes this vault's tenant an MSP with you as its admin)"
     )]
     NotMspAdmin(String),
+    /// Switched into a managed company.
+    #[error("this runs as the MSP; you are inside a managed company: run switch-to-msp first")]
+    InsideCompany,
     /// The tenant is an enterprise already.
     #[error("this tenant is already an enterprise ({0}); nothing was changed")]
     AlreadyEnterprise(String),

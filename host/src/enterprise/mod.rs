@@ -12,6 +12,7 @@
 //! | `state.rs` | an MSP as its admin sees it: pool with available licences, companies, nodes; list views |
 //! | `validate.rs` | Commander's checks of msp-add / msp-update input, in its order, with its messages |
 //! | `ops.rs` | msp-add, msp-update, msp-remove, each one transaction with its ledger events |
+//! | `switch.rs` | switch-to-mc: a company's identity, unlocked with its tree key |
 //! | `error.rs` | [`EnterpriseError`] |
 //!
 //! The store's rows are `crate::vault::store::enterprise`.
@@ -21,6 +22,7 @@ pub(crate) mod licences;
 pub(crate) mod model;
 pub(crate) mod ops;
 pub(crate) mod state;
+pub(crate) mod switch;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -73,6 +75,9 @@ impl Msp {
     /// [`crate::vault::VaultError::Corrupted`].
     pub(crate) fn of(vault: &Vault) -> Result<Self> {
         let user = vault.user();
+        if vault.is_key_held()? {
+            return Err(EnterpriseError::InsideCompany);
+        }
         let store = vault.store_read();
         let refuse = || EnterpriseError::NotMspAdmin(user.email.clone());
         let enterprise = store

@@ -29,7 +29,7 @@ mod records;
 pub mod rotation_lock;
 pub mod search;
 pub mod store;
-mod tenancy;
+pub(crate) mod tenancy;
 #[doc(hidden)]
 pub mod testing;
 mod users;
@@ -431,15 +431,20 @@ impl LockedVault {
                     }
                 }
             }
-            None => match users.len() {
-                1 => users.remove(0),
-                0 => return Err(VaultError::Corrupted("the vault has no users".into())),
-                _ => {
-                    return Err(VaultError::Invalid(
-                        "this vault has several users; say which with KEEPER_USER or the config file's \"user\"".into(),
-                    ));
+            None => {
+                // A key-held user (a managed company's identity) is never
+                // the one to pick.
+                users.retain(|u| !tenancy::is_key_held(u));
+                match users.len() {
+                    1 => users.remove(0),
+                    0 => return Err(VaultError::Corrupted("the vault has no users".into())),
+                    _ => {
+                        return Err(VaultError::Invalid(
+                            "this vault has several users; say which with KEEPER_USER or the config file's \"user\"".into(),
+                        ));
+                    }
                 }
-            },
+            }
         };
         if user_checksum(&user) != user.checksum {
             return Err(VaultError::Corrupted(format!(

@@ -157,7 +157,8 @@ pub struct ManagedCompanyRow {
     pub data: Vec<u8>,
     /// Add-ons.
     pub addons: Vec<AddonRow>,
-    /// Users in the MC's tenant (read only).
+    /// Users in the MC's tenant (read only), not counting its identity
+    /// (`…@….keeper.invalid`, the user `switch-to-mc` unlocks as).
     pub active_users: i64,
 }
 

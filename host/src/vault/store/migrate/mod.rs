@@ -81,6 +81,8 @@ impl Snapshot {
 
     /// A canonical order, whatever order the backend returned.
     fn sort(&mut self) {
+        // Backends break ties of equal creation times differently.
+        self.tenants.sort_by(|a, b| a.uid.cmp(&b.uid));
         self.users.sort_by(|a, b| a.uid.cmp(&b.uid));
         self.teams.sort_by(|a, b| a.uid.cmp(&b.uid));
         self.members

@@ -127,7 +127,8 @@ impl EnterpriseRead for Db<'_, '_> {
             .query(
                 "SELECT m.tenant_uid, m.msp_uid, e.enterprise_id, t.name, m.node_id, m.plan, m.seats, \
                  m.file_plan, m.paused, m.wrapped_tree_key, m.data, \
-                 (SELECT count(*) FROM users u WHERE u.tenant_uid = m.tenant_uid) \
+                 (SELECT count(*) FROM users u WHERE u.tenant_uid = m.tenant_uid \
+             AND u.email NOT LIKE '%.keeper.invalid') \
                  FROM managed_companies m JOIN enterprises e ON e.tenant_uid = m.tenant_uid \
                  JOIN tenants t ON t.uid = m.tenant_uid WHERE m.msp_uid = $1 ORDER BY e.enterprise_id",
                 &[&msp_uid],
