@@ -866,3 +866,37 @@ fn store_migrate_carries_the_msp_and_its_companies() {
     let listed = kp(&k, &["--store", &to, file.to_str().expect("path")]).ok();
     assert!(listed.contains("C1 secret"), "{listed}");
 }
+
+#[test]
+fn a_licences_file_with_a_refused_company_writes_nothing() {
+    let k = vault();
+    let file = k.data_dir().join("licences.toml");
+    std::fs::write(
+        &file,
+        "[[pool]]\nplan = \"business\"\ntotal = 3\n\
+         [[companies]]\nname = \"Twice\"\nplan = \"business\"\nseats = 1\n\
+         [[companies]]\nname = \"twice\"\nplan = \"business\"\nseats = 1\n",
+    )
+    .expect("write");
+    let err = kp(
+        &k,
+        &[
+            "enterprise-init",
+            "--msp",
+            "M",
+            "--licences",
+            file.to_str().expect("path"),
+        ],
+    )
+    .fails();
+    assert!(
+        err.contains("company \"twice\": Managed company 'twice' already exists: Skipping"),
+        "{err}"
+    );
+    assert_eq!(raw_rows(&k, "SELECT count(*) FROM {t}enterprises"), ["0"]);
+    assert_eq!(raw_rows(&k, "SELECT count(*) FROM {t}tenants"), ["1"]);
+    assert_eq!(
+        raw_rows(&k, "SELECT count(*) FROM {t}billing_events"),
+        ["0"]
+    );
+}
