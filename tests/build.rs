@@ -1,6 +1,9 @@
 //! Builds the test plugins (hostile sandbox suite) and the example plugins
 //! as wasm32-wasip2 components, and tells the tests where they are through
-//! `KEEPER_TEST_WASM_<PACKAGE>` / `KEEPER_TEST_DIR_<PACKAGE>`.
+//! `KEEPER_TEST_WASM_<PACKAGE>` / `KEEPER_TEST_DIR_<PACKAGE>`; builds the
+//! native example rotator as a shared library three ways (as shipped, with
+//! another ABI version, without the version symbol):
+//! `KEEPER_TEST_NATIVE_<FLAVOUR>`.
 
 fn main() {
     let components = keeper_build_support::build_components(&[
@@ -19,5 +22,17 @@ fn main() {
             c.wasm.display()
         );
         println!("cargo:rustc-env=KEEPER_TEST_DIR_{key}={}", c.dir.display());
+    }
+    for (flavour, features) in [
+        ("DEFAULT", &[][..]),
+        ("WRONG_ABI", &["wrong-abi"][..]),
+        ("NO_ABI_VERSION", &["no-abi-version"][..]),
+    ] {
+        let library =
+            keeper_build_support::build_native_library("examples/native-rotator", features);
+        println!(
+            "cargo:rustc-env=KEEPER_TEST_NATIVE_{flavour}={}",
+            library.display()
+        );
     }
 }

@@ -1,4 +1,5 @@
-//! Builds keeper plugin components (`wasm32-wasip2`) from a build script.
+//! Builds keeper plugin components (`wasm32-wasip2`) from a build script,
+//! and native plugin libraries (cdylibs for the host) for the tests.
 //!
 //! The host embeds the first-party plugins and the tests load purpose-built
 //! test plugins; both need those crates compiled for another target. A build
@@ -64,11 +65,52 @@ pub fn build_components(dirs: &[&str]) -> Vec<Component> {
         .collect()
 }
 
+/// Builds the workspace package in `dir` as a native shared library (a
+/// keeper native plugin) for the host, with `features`, in
+/// `<target dir>/native`, and returns a copy of the library named after
+/// the features (each build of other features overwrites cargo's own).
+///
+/// # Panics
+///
+/// Panics (failing the build) when the package does not compile.
+pub fn build_native_library(dir: &str, features: &[&str]) -> PathBuf {
+    let root = workspace_root();
+    let dir = root.join(dir);
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let package = package_name(&dir);
+    let target_dir = wasm_target_dir().with_file_name("native");
+    let mut args = vec!["build", "--quiet", "-p", &package];
+    let joined = features.join(",");
+    if !features.is_empty() {
+        args.extend(["--features", &joined]);
+    }
+    run_cargo(&root, &target_dir, &package, "the host", &args);
+    let file = format!(
+        "{}{}{}",
+        std::env::consts::DLL_PREFIX,
+        package.replace('-', "_"),
+        std::env::consts::DLL_SUFFIX
+    );
+    let built = target_dir.join("debug").join(&file);
+    let flavour = if features.is_empty() {
+        "default".to_string()
+    } else {
+        features.join("+")
+    };
+    let copy = target_dir.join("copies").join(flavour).join(&file);
+    std::fs::create_dir_all(copy.parent().expect("a folder"))
+        .and_then(|()| std::fs::copy(&built, &copy))
+        .unwrap_or_else(|e| panic!("cannot copy {}: {e}", built.display()));
+    copy
+}
+
 fn build_one(root: &Path, target_dir: &Path, package: &str) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(root)
-        .args([
+    run_cargo(
+        root,
+        target_dir,
+        package,
+        WASM_TARGET,
+        &[
             "build",
             "--quiet",
             "--target",
@@ -77,7 +119,17 @@ fn build_one(root: &Path, target_dir: &Path, package: &str) {
             "plugin",
             "-p",
             package,
-        ])
+        ],
+    );
+}
+
+/// Runs a nested cargo with `args` in `target_dir`, away from the outer
+/// build's flags.
+fn run_cargo(root: &Path, target_dir: &Path, package: &str, target: &str, args: &[&str]) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.current_dir(root)
+        .args(args)
         .arg("--target-dir")
         .arg(target_dir);
     // Flags meant for the outer (native) build must not reach the wasm build.
@@ -107,7 +159,7 @@ fn build_one(root: &Path, target_dir: &Path, package: &str) {
         } else {
             ""
         };
-        panic!("building plugin {package} for {WASM_TARGET} failed:\n{stderr}{hint}");
+        panic!("building plugin {package} for {target} failed:\n{stderr}{hint}");
     }
 }
 

@@ -14,6 +14,7 @@ mod import_options;
 mod login;
 mod membership;
 mod msp;
+mod native_plugins;
 mod plugin_cli;
 mod plugin_files;
 mod plugin_template;

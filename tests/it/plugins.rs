@@ -48,6 +48,7 @@ impl TestPlugin {
             wasm: wasm.into(),
             source: Source::Installed,
             dir: None,
+            native: None,
         }
     }
 

@@ -32,7 +32,8 @@ pub enum PluginCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Install a third-party plugin from a directory holding plugin.toml and plugin.wasm.
+    /// Install a third-party plugin from a directory holding plugin.toml and
+    /// plugin.wasm (or, with --native, plugin.toml and a shared library).
     Install {
         /// Directory with plugin.toml and plugin.wasm (or the path of plugin.toml).
         path: PathBuf,
@@ -42,6 +43,14 @@ pub enum PluginCommand {
         /// Replace an installed plugin of the same name.
         #[arg(long)]
         force: bool,
+        /// Install a native plugin: a shared library that runs UNSANDBOXED,
+        /// with keeper's rights (needs "native_plugins": true in config.json
+        /// and --i-understand-unsandboxed).
+        #[arg(long)]
+        native: bool,
+        /// With --native: accept that the library runs outside the sandbox.
+        #[arg(long, requires = "native")]
+        i_understand_unsandboxed: bool,
     },
     /// Remove an installed plugin (built-in plugins cannot be removed).
     #[command(alias = "rm")]

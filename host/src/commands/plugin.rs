@@ -20,7 +20,20 @@ pub(crate) async fn run(ctx: &Context, command: PluginCommand) -> anyhow::Result
     match command {
         PluginCommand::List { format } => list(ctx, format),
         PluginCommand::Info { name, format } => info(ctx, &name, format).await,
-        PluginCommand::Install { path, grant, force } => install(ctx, &path, grant, force).await,
+        PluginCommand::Install {
+            path,
+            grant,
+            force,
+            native,
+            i_understand_unsandboxed,
+        } => {
+            let native = match (native, i_understand_unsandboxed) {
+                (false, _) => Native::No,
+                (true, false) => Native::Refused,
+                (true, true) => Native::Accepted,
+            };
+            install(ctx, &path, grant, force, native).await
+        }
         PluginCommand::Remove { name } => remove(ctx, &name),
         PluginCommand::Package {
             wasm,
@@ -50,6 +63,35 @@ struct PluginRow {
     sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     path: Option<String>,
+    /// A native plugin: no sandbox, keeper's own rights.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    native: bool,
+}
+
+/// What listings say of a native plugin, wherever they show one.
+const UNSANDBOXED: &str = "native, unsandboxed";
+
+impl PluginRow {
+    /// The Source column: where it came from, and "native, unsandboxed".
+    fn source_label(&self, native_allowed: bool) -> String {
+        match (self.native, native_allowed) {
+            (false, _) => self.source.to_string(),
+            (true, true) => format!("{} ({UNSANDBOXED})", self.source),
+            (true, false) => format!(
+                "{} ({UNSANDBOXED}; off: \"native_plugins\" is not true in config.json)",
+                self.source
+            ),
+        }
+    }
+
+    /// The Capabilities column.
+    fn capabilities_label(&self) -> String {
+        if self.native {
+            format!("all of keeper's ({UNSANDBOXED})")
+        } else {
+            self.capabilities.summary()
+        }
+    }
 }
 
 impl From<&PluginPackage> for PluginRow {
@@ -65,6 +107,7 @@ impl From<&PluginPackage> for PluginRow {
             source: p.source,
             sha256: p.sha256.clone(),
             path: p.dir.as_ref().map(|d| d.display().to_string()),
+            native: p.manifest.native,
         }
     }
 }
@@ -85,6 +128,7 @@ fn noop_row() -> PluginRow {
         source: Source::Builtin,
         sha256: String::new(),
         path: None,
+        native: false,
     }
 }
 
@@ -101,8 +145,8 @@ fn list(ctx: &Context, format: Format) -> anyhow::Result<ExitCode> {
                 r.version.clone(),
                 r.kind.clone(),
                 r.api_version.clone(),
-                r.capabilities.summary(),
-                r.source.to_string(),
+                r.capabilities_label(),
+                r.source_label(ctx.config.native_plugins),
             ]
         })
         .collect();
@@ -137,7 +181,8 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
     }
     let package = registry::find(&ctx.plugin_dir(), name)?;
     let row = PluginRow::from(&package);
-    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
+    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?
+        .with_native_plugins(ctx.config.native_plugins);
     let plugin = runtime.load(&package)?;
     let limits = plugin.limits().clone();
     #[derive(Serialize)]
@@ -187,19 +232,38 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         ("API version", p.api_version.clone()),
         ("Description", p.description.clone()),
         ("Summary", info.summary.clone()),
-        ("Source", package.source.to_string()),
+        ("Source", p.source_label(true)),
         ("SHA-256", p.sha256.clone()),
-        ("Requested", lines_or_none(&p.capabilities.describe())),
-        ("Granted", lines_or_none(&p.granted.describe())),
-        ("Fields", describe_fields(&info.fields)),
-        (
-            "Limits",
-            format!(
-                "{} MiB memory, {} s and {:.0e} fuel (CPU) per call",
-                info.memory_mib, info.timeout_secs, info.cpu_fuel as f64
-            ),
-        ),
     ];
+    if p.native {
+        lines.extend([
+            (
+                "Sandbox",
+                format!("none: {UNSANDBOXED} (a shared library running with keeper's rights)"),
+            ),
+            ("Fields", describe_fields(&info.fields)),
+            (
+                "Limits",
+                format!(
+                    "{} s per call (no memory or CPU limit outside a sandbox)",
+                    info.timeout_secs
+                ),
+            ),
+        ]);
+    } else {
+        lines.extend([
+            ("Requested", lines_or_none(&p.capabilities.describe())),
+            ("Granted", lines_or_none(&p.granted.describe())),
+            ("Fields", describe_fields(&info.fields)),
+            (
+                "Limits",
+                format!(
+                    "{} MiB memory, {} s and {:.0e} fuel (CPU) per call",
+                    info.memory_mib, info.timeout_secs, info.cpu_fuel as f64
+                ),
+            ),
+        ]);
+    }
     if let Some(port) = info.default_port {
         lines.push(("Default port", port.to_string()));
     }
@@ -225,18 +289,73 @@ fn lines_or_none(lines: &[String]) -> String {
     }
 }
 
+/// What `install` was told about native plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Native {
+    /// No `--native`: a component.
+    No,
+    /// `--native` without `--i-understand-unsandboxed`.
+    Refused,
+    /// `--native --i-understand-unsandboxed`.
+    Accepted,
+}
+
+/// Refuses a native plugin unless the configuration allows them and the
+/// user said both flags; refuses `--native` for a component.
+fn check_native(
+    ctx: &Context,
+    path: &std::path::Path,
+    package: &PluginPackage,
+    native: Native,
+) -> anyhow::Result<()> {
+    let shown = path.display();
+    let id = package.manifest.id();
+    match (package.manifest.native, native) {
+        (false, Native::No) => Ok(()),
+        (false, _) => bail!(
+            "{id} is not a native plugin (its plugin.toml has no `native = true`): install it \
+             without --native; nothing was installed"
+        ),
+        (true, Native::No) => bail!(
+            "{id} is a native plugin, which runs unsandboxed with keeper's rights: install it \
+             with `keeper plugin install --native {shown} --i-understand-unsandboxed`; nothing \
+             was installed"
+        ),
+        (true, _) if !ctx.config.native_plugins => bail!(
+            "native plugins are off: set \"native_plugins\": true in {} to install {id}; \
+             nothing was installed",
+            ctx.config_path.display()
+        ),
+        (true, Native::Refused) => bail!(
+            "{id} is a native plugin: it runs UNSANDBOXED, with keeper's rights (your files, \
+             your network, the vault while it is open), and keeper cannot limit it; pass \
+             --i-understand-unsandboxed to install it anyway; nothing was installed"
+        ),
+        (true, Native::Accepted) => Ok(()),
+    }
+}
+
 async fn install(
     ctx: &Context,
     path: &std::path::Path,
     grant: bool,
     force: bool,
+    native: Native,
 ) -> anyhow::Result<ExitCode> {
-    let package = registry::read_candidate(path)
+    let mut package = registry::read_candidate(path)
         .with_context(|| format!("cannot install from {}", path.display()))?;
+    check_native(ctx, path, &package, native)?;
+    // The user's consent to unsandboxed code, recorded in its grant.
+    if let Some(files) = &mut package.native {
+        files.consented = true;
+    }
+    let package = package;
     let manifest = &package.manifest;
     // Compile, audit and describe it under the full requested grant before
-    // asking: a plugin that cannot even load is refused here.
-    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?;
+    // asking: a plugin that cannot even load is refused here (a native
+    // plugin's library is opened and its ABI version checked).
+    let runtime = Runtime::new(ArtifactCache::new(ctx.cache_dir()))?
+        .with_native_plugins(ctx.config.native_plugins);
     let mut probe = package.clone();
     probe.granted = manifest.capabilities.clone();
     probe.granted_limits = manifest.limits.clone();
@@ -270,10 +389,15 @@ async fn install(
         ));
     }
     println!(
-        "Plugin {} ({}, API {}): {}",
+        "Plugin {} ({}, API {}{}): {}",
         manifest.id(),
         manifest.kind,
         manifest.api_version,
+        if manifest.native {
+            format!(", {UNSANDBOXED}")
+        } else {
+            String::new()
+        },
         manifest.description
     );
     if requested.is_empty() {

@@ -20,12 +20,15 @@ pub(crate) async fn run(ctx: &Context, args: RotateArgs) -> anyhow::Result<ExitC
         return list_endpoints(&vault, args.format);
     }
     let targets = select(&vault, &args)?;
-    let engine = Arc::new(Engine::new(
-        vault,
-        ctx.plugin_dir(),
-        ctx.cache_dir(),
-        ctx.data_dir.join("known_hosts"),
-    )?);
+    let engine = Arc::new(
+        Engine::new(
+            vault,
+            ctx.plugin_dir(),
+            ctx.cache_dir(),
+            ctx.data_dir.join("known_hosts"),
+        )?
+        .with_native_plugins(ctx.config.native_plugins),
+    );
     let options = Options {
         overrides: params::Overrides {
             plugin: args.plugin.clone(),
@@ -143,7 +146,11 @@ fn print_reports(reports: &[Report], format: Format, print: bool) -> anyhow::Res
             let mut row = vec![
                 r.uid.clone(),
                 r.title.clone(),
-                r.plugin.clone(),
+                if r.native {
+                    crate::rotation::native_label(&r.plugin)
+                } else {
+                    r.plugin.clone()
+                },
                 r.target.clone(),
                 outcome,
                 r.duration_ms.to_string(),

@@ -46,6 +46,7 @@ const KNOWN: &[&str] = &[
     "ip_auto_approve",
     "rotation_min_length",
     "store",
+    "native_plugins",
 ];
 
 /// Commander keys that only mean something to Keeper's servers (region,
@@ -101,6 +102,9 @@ pub struct Config {
     /// The shortest password `rotate` sets (default 12); `--min-length`
     /// overrides it.
     pub rotation_min_length: Option<usize>,
+    /// Whether native (unsandboxed) plugins may be installed and loaded
+    /// (`plugin install --native`). Off unless the file says `true`.
+    pub native_plugins: bool,
     /// Where the vault is: a `postgres://…` URL (a team vault) or a file
     /// path; default `<data dir>/vault.db`. `--store` and `KEEPER_STORE`
     /// override it; `keeper init --store URL` writes it.
@@ -254,6 +258,9 @@ fn parse(path: &Path, map: &Map<String, Value>) -> Result<Config, ConfigError> {
             .value()?
             .unwrap_or(false),
         rotation_min_length: get("rotation_min_length", "a whole number of characters").value()?,
+        native_plugins: get("native_plugins", "true or false")
+            .value()?
+            .unwrap_or(false),
         store: get("store", "a postgres:// URL or a file path").value()?,
     })
 }

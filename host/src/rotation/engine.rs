@@ -25,7 +25,7 @@ use super::options::{Options, requested_length};
 use super::params::{self, Resolved};
 use super::password::{self, Constraints, RuleError, Rules};
 use super::protocol::{Backend, Ctx};
-use super::report::{Outcome, Plan, Report, audit_row, target_label};
+use super::report::{Outcome, Plan, Report, audit_row, native_label, target_label};
 use super::view;
 use crate::runtime::{ArtifactCache, Error as RuntimeError, PinnedTarget, Runtime, registry};
 use crate::vault::{Vault, VaultError};
@@ -72,6 +72,14 @@ impl Engine {
             known_hosts,
             backends: tokio::sync::Mutex::default(),
         })
+    }
+
+    /// The same engine loading native (unsandboxed) plugins or not: the
+    /// configuration's `native_plugins` (off by default).
+    #[must_use]
+    pub fn with_native_plugins(mut self, allowed: bool) -> Self {
+        self.runtime = self.runtime.with_native_plugins(allowed);
+        self
     }
 
     /// Runs `f` on the vault (short, synchronous critical sections only).
@@ -152,6 +160,9 @@ impl Engine {
         if resolved.plugin != NOOP {
             match self.backend(&resolved.plugin).await {
                 Ok(b) => {
+                    if b.plugin.is_native() {
+                        plan.plugin = native_label(&plan.plugin);
+                    }
                     let port = resolved.port.or(b.info.default_port);
                     plan.target = target_label(resolved.host.as_deref(), port);
                     if let Err(e) = params::check_required(&resolved, &b.info.required_params) {
@@ -323,6 +334,7 @@ impl Engine {
         } else {
             Some(self.backend(&resolved.plugin).await?)
         };
+        report.native = backend.as_ref().is_some_and(|b| b.plugin.is_native());
         let info = backend.as_ref().map(|b| b.info.clone());
         let port = resolved.port.or(info.as_ref().and_then(|i| i.default_port));
         report.target = target_label(resolved.host.as_deref(), port);

@@ -32,4 +32,4 @@ pub mod view;
 
 pub use engine::{Engine, MAX_PARALLEL, NOOP};
 pub use options::Options;
-pub use report::{Outcome, Report};
+pub use report::{Outcome, Report, native_label};

@@ -77,6 +77,9 @@ pub struct Report {
     /// The new password, only when `--print` asked for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<Zeroizing<String>>,
+    /// The plugin is native (unsandboxed): audit entries say so.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub native: bool,
     /// The new password once stored (for `--print`).
     #[serde(skip)]
     pub(crate) new_password: Option<Zeroizing<String>>,
@@ -98,6 +101,7 @@ impl Report {
             duration_ms: 0,
             message: None,
             password: None,
+            native: false,
             new_password: None,
             started: Instant::now(),
         }
@@ -132,6 +136,12 @@ pub struct Plan {
     pub status: String,
 }
 
+/// How a native plugin's name is shown: in `--dry-run` plans, reports and
+/// audit entries.
+pub fn native_label(name: &str) -> String {
+    format!("{name} (native, unsandboxed)")
+}
+
 /// Adds `text` to the report's message.
 pub(super) fn note(report: &mut Report, text: &str) {
     report.message = Some(match report.message.take() {
@@ -154,7 +164,11 @@ pub(super) fn audit_row(uid: &str, report: &Report, outcome: Outcome) -> AuditRo
     AuditRow {
         tenant_uid: String::new(),
         record_uid: uid.to_string(),
-        plugin: report.plugin.clone(),
+        plugin: if report.native {
+            native_label(&report.plugin)
+        } else {
+            report.plugin.clone()
+        },
         target: report.target.clone(),
         outcome: outcome.audit().to_string(),
         duration_ms: report.started.elapsed().as_millis() as i64,

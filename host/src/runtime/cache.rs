@@ -31,6 +31,8 @@ pub enum Origin {
     Compiled,
     /// Compiled now because the artifact was corrupt or unreadable.
     Recompiled,
+    /// Not compiled at all: a native plugin's library was opened.
+    Native,
 }
 
 /// The on-disk artifact cache.

@@ -341,6 +341,43 @@ pub enum Error {
         /// The plugin's own error, its message redacted and escaped.
         error: PluginError,
     },
+    /// A native plugin while the configuration keeps them off.
+    #[error(
+        "plugin {plugin} is a native (unsandboxed) plugin, and native plugins are off: set \"native_plugins\": true in keeper's config.json to use it"
+    )]
+    NativeDisabled {
+        /// The plugin (name and version).
+        plugin: String,
+    },
+    /// A native plugin whose folder was not installed as one (copied by
+    /// hand, or its grant does not record the user's consent).
+    #[error(
+        "plugin {plugin} is a native (unsandboxed) plugin that was not installed as one; install it with `keeper plugin install --native DIR --i-understand-unsandboxed`"
+    )]
+    NativeNotInstalled {
+        /// The plugin (name and version).
+        plugin: String,
+    },
+    /// A native plugin's library cannot be used (not a library, no
+    /// keeper ABI, another ABI version).
+    #[error("plugin {plugin}: its native library {library} is refused: {detail}")]
+    NativeLibrary {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The library's file.
+        library: String,
+        /// Why.
+        detail: String,
+    },
+    /// A native plugin's answer broke the ABI (not JSON of the expected
+    /// shape, no answer, an unknown error kind).
+    #[error("plugin {plugin} (native) gave an unusable answer: {detail}")]
+    NativeAnswer {
+        /// The plugin (name and version).
+        plugin: String,
+        /// What was wrong, escaped.
+        detail: String,
+    },
     /// Reading or writing plugin files failed.
     #[error("{context}: {source}")]
     Io {

@@ -196,6 +196,18 @@ pub struct Manifest {
     /// Requested limits.
     #[serde(default)]
     pub limits: RequestedLimits,
+    /// A native (unsandboxed) plugin: a shared library with keeper's C ABI
+    /// instead of a component (`runtime/native`).
+    #[serde(default, skip_serializing_if = "is_no")]
+    pub native: bool,
+    /// A native plugin's library: a file name in the plugin's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<String>,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_no(value: &bool) -> bool {
+    !*value
 }
 
 fn yes() -> bool {
@@ -270,6 +282,39 @@ impl Manifest {
             return bad("[fields] is for rotators; an importer is shown no record".to_string());
         }
         self.fields.validate().or_else(bad)?;
+        self.validate_native()
+    }
+
+    /// A native plugin: a rotator with a library file and nothing a
+    /// sandbox would enforce; any other plugin has no library.
+    fn validate_native(&self) -> Result<(), Error> {
+        let bad = |msg: &str| Err(Error::Manifest(msg.to_string()));
+        if !self.native {
+            return match self.library {
+                Some(_) => bad("library is for native plugins (native = true)"),
+                None => Ok(()),
+            };
+        }
+        if self.kind != Kind::Rotator {
+            return bad("native plugins can only be rotators");
+        }
+        match &self.library {
+            None => return bad("a native plugin names its library file: library = \"libNAME.so\""),
+            Some(file)
+                if file.is_empty()
+                    || file.contains(['/', '\\'])
+                    || file.starts_with('.')
+                    || matches!(file.as_str(), "plugin.toml" | "grant.toml") =>
+            {
+                return bad("library must be a file name in the plugin's folder");
+            }
+            Some(_) => {}
+        }
+        if !self.capabilities.is_empty() || self.limits != RequestedLimits::default() {
+            return bad(
+                "a native plugin runs unsandboxed: [capabilities] and [limits] do not apply to it; remove them",
+            );
+        }
         Ok(())
     }
 
@@ -438,5 +483,52 @@ mod tests {
         assert!(effective.process.is_empty());
         assert_eq!(effective.summary(), "tcp, http(https://b.example)");
         assert_eq!(Capabilities::default().summary(), "-");
+    }
+
+    /// A native manifest: a rotator naming a library file in its folder,
+    /// with nothing a sandbox would enforce; `library` only with `native`.
+    #[test]
+    fn native_manifests_are_rotators_with_a_library_and_no_sandbox_settings() {
+        let native = |extra: &str| {
+            Manifest::parse(&format!(
+                "name = \"n\"\nversion = \"0.1.0\"\nkind = \"rotator\"\napi-version = \"1.1.0\"\n{extra}"
+            ))
+        };
+        let m = native("native = true\nlibrary = \"libn.so\"").expect("valid");
+        assert!(m.native);
+        assert_eq!(m.library.as_deref(), Some("libn.so"));
+        assert!(m.to_toml().expect("toml").contains("native = true"));
+        for (extra, why) in [
+            ("native = true", "names its library"),
+            ("native = true\nlibrary = \"../libn.so\"", "a file name"),
+            ("native = true\nlibrary = \".hidden.so\"", "a file name"),
+            ("library = \"libn.so\"", "for native plugins"),
+            (
+                "native = true\nlibrary = \"libn.so\"\n[capabilities]\ntcp = true",
+                "unsandboxed",
+            ),
+            (
+                "native = true\nlibrary = \"libn.so\"\n[limits]\nmemory-mib = 8",
+                "unsandboxed",
+            ),
+        ] {
+            let error = native(extra).expect_err(extra).to_string();
+            assert!(error.contains(why), "{extra}: {error}");
+        }
+        let importer = Manifest::parse(
+            "name = \"n\"\nversion = \"0.1.0\"\nkind = \"importer\"\napi-version = \"1.1.0\"\nnative = true\nlibrary = \"libn.so\"",
+        )
+        .expect_err("importer");
+        assert!(
+            importer.to_string().contains("only be rotators"),
+            "{importer}"
+        );
+        // A component's manifest does not mention either key.
+        let m = Manifest::parse(MYSQL).expect("valid");
+        let text = m.to_toml().expect("toml");
+        assert!(
+            !text.contains("native") && !text.contains("library"),
+            "{text}"
+        );
     }
 }

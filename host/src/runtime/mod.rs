@@ -16,14 +16,16 @@
 //! | `text.rs` | control characters in plugin text escaped before a person sees it |
 //! | `error.rs` | [`Error`] (what a load or call can fail with, `#[non_exhaustive]`) and [`PluginError`], the mirror of WIT's `plugin-error` |
 //! | `capability/` | the per-call store state (empty WASI plus keeper's gates), and one file per host capability: net, http (+ `origin`, and `http_client`, the shared reqwest client), ssh, process, log, input (the streamed import source) |
-//! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`); traps → typed errors |
+//! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`, `native.rs`); traps → typed errors |
+//! | `native/` | native (unsandboxed, opt-in) rotators: the C ABI (`abi.rs`) and the library calls (`library.rs`, the host's only unsafe code) |
 //!
 //! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
 //! call allows (the record's pinned target, the host-chosen origins), a
 //! fresh `Store` (one per record for a rotation's steps), a CPU budget, a
 //! memory cap and a wall-clock deadline. A
 //! plugin that misbehaves fails that one call with a typed [`Error`]; the
-//! host carries on.
+//! host carries on. A native plugin (`native/`) has none of this but the
+//! wall-clock limit and the checks on what it returns.
 
 pub mod audit;
 pub mod bindings;
@@ -34,6 +36,7 @@ pub mod fields;
 pub(crate) mod files;
 pub mod limits;
 pub mod manifest;
+pub mod native;
 pub mod plugin;
 pub mod redact;
 pub mod registry;
@@ -71,6 +74,9 @@ pub struct Runtime {
     rotator_linker: Linker<PluginState>,
     importer_linker: Linker<PluginState>,
     http_client: capability::http_client::HttpClient,
+    /// Whether native (unsandboxed) plugins may be loaded: the
+    /// configuration's `native_plugins`, off unless set.
+    native_plugins: bool,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -175,7 +181,16 @@ impl Runtime {
             rotator_linker,
             importer_linker,
             http_client: capability::http_client::HttpClient::for_process(),
+            native_plugins: false,
         })
+    }
+
+    /// The same runtime loading native (unsandboxed) plugins or not (the
+    /// default: they are refused with [`Error::NativeDisabled`]).
+    #[must_use]
+    pub fn with_native_plugins(mut self, allowed: bool) -> Self {
+        self.native_plugins = allowed;
+        self
     }
 
     /// The same runtime sending its plugins' HTTP requests with `client`
@@ -212,7 +227,9 @@ impl Runtime {
     ///
     /// [`Error::UnsupportedApiVersion`], [`Error::InvalidComponent`],
     /// [`Error::WrongKind`], [`Error::ApiVersionMismatch`],
-    /// [`Error::UndeclaredImport`], [`Error::UnknownImport`].
+    /// [`Error::UndeclaredImport`], [`Error::UnknownImport`]; for a native
+    /// plugin [`Error::NativeDisabled`], [`Error::NativeNotInstalled`],
+    /// [`Error::NativeLibrary`].
     pub fn load(&self, package: &PluginPackage) -> Result<LoadedPlugin, Error> {
         self.load_traced(package).map(|(plugin, _)| plugin)
     }
@@ -228,6 +245,11 @@ impl Runtime {
     ) -> Result<(LoadedPlugin, cache::Origin), Error> {
         let manifest = &package.manifest;
         audit::check_manifest_version(manifest)?;
+        if manifest.native {
+            return self
+                .load_native(package)
+                .map(|plugin| (plugin, cache::Origin::Native));
+        }
         let (component, origin) =
             self.cache
                 .load(&self.engine, &manifest.id(), &package.wasm, &package.sha256)?;
@@ -268,6 +290,37 @@ impl Runtime {
                 self.http_client.clone(),
             ),
             origin,
+        ))
+    }
+}
+
+impl Runtime {
+    /// A native plugin: allowed by the configuration, installed as one,
+    /// its library's ABI version checked before anything else is called.
+    fn load_native(&self, package: &PluginPackage) -> Result<LoadedPlugin, Error> {
+        let manifest = &package.manifest;
+        let plugin = manifest.id();
+        if !self.native_plugins {
+            return Err(Error::NativeDisabled { plugin });
+        }
+        let files = match &package.native {
+            Some(files) if files.consented => files,
+            _ => return Err(Error::NativeNotInstalled { plugin }),
+        };
+        let library =
+            native::NativeRotator::open(&files.library).map_err(|detail| Error::NativeLibrary {
+                plugin,
+                library: files.library.display().to_string(),
+                detail,
+            })?;
+        Ok(LoadedPlugin::new(
+            manifest.clone(),
+            Capabilities::default(),
+            package.granted_fields.clone(),
+            Limits::for_request(&package.granted_limits),
+            self.engine.clone(),
+            Pre::Native(library),
+            self.http_client.clone(),
         ))
     }
 }

@@ -12,6 +12,10 @@
 //!   capabilities, no record fields beyond what every rotator sees, and the
 //!   default limits.
 //!
+//! - **Native**: an installed folder whose manifest says `native = true`
+//!   holds a shared library instead of `plugin.wasm`; its grant records
+//!   that the user installed it as unsandboxed code (`runtime/native`).
+//!
 //! A grant covers the capabilities, the `[fields]` and the `[limits]` the
 //! user saw at install: a manifest whose fields or limits were edited since
 //! is refused until installed again.
@@ -90,6 +94,18 @@ pub struct PluginPackage {
     pub granted_fields: FieldAccess,
     /// Its folder, for installed and dropped-in plugins.
     pub dir: Option<PathBuf>,
+    /// A native plugin's library (`wasm` is then empty).
+    pub native: Option<NativeFiles>,
+}
+
+/// A native plugin's library file and whether the user accepted it as
+/// unsandboxed code.
+#[derive(Debug, Clone)]
+pub struct NativeFiles {
+    /// The library (its sha256 is the package's).
+    pub library: PathBuf,
+    /// Installed with `--i-understand-unsandboxed` (its grant says so).
+    pub consented: bool,
 }
 
 impl fmt::Debug for PluginPackage {
@@ -116,6 +132,14 @@ struct Grant {
     limits: RequestedLimits,
     #[serde(default)]
     fields: FieldAccess,
+    /// A native plugin installed with `--i-understand-unsandboxed`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    unsandboxed: bool,
+}
+
+#[expect(clippy::trivially_copy_pass_by_ref, reason = "serde's signature")]
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// Hex sha256 of `bytes`.
@@ -143,6 +167,7 @@ fn builtin_package(b: &embedded::Builtin) -> Result<PluginPackage, Error> {
         wasm: Cow::Borrowed(b.wasm),
         source: Source::Builtin,
         dir: None,
+        native: None,
     })
 }
 
@@ -173,15 +198,22 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
     let manifest_path = dir.join("plugin.toml");
     let text = read_text(&manifest_path, MAX_MANIFEST_BYTES)?;
     let manifest = Manifest::parse(&text)?;
-    let wasm_path = dir.join("plugin.wasm");
+    // A native plugin's library is hashed like a component; it may come
+    // without a sha256 (keeper's `package` is for components): the grant
+    // written at install holds the hash it is then checked against.
+    let library = manifest.library.as_ref().map(|file| dir.join(file));
+    let wasm_path = library.clone().unwrap_or_else(|| dir.join("plugin.wasm"));
     let wasm = read_regular(&wasm_path, MAX_COMPONENT_BYTES)?;
     let sha256 = sha256_hex(&wasm);
-    let expected = manifest
-        .sha256
-        .clone()
-        .ok_or_else(|| Error::MissingSha256 {
-            plugin: manifest.id(),
-        })?;
+    let expected = match (&manifest.sha256, &library) {
+        (Some(expected), _) => expected.clone(),
+        (None, Some(_)) => sha256.clone(),
+        (None, None) => {
+            return Err(Error::MissingSha256 {
+                plugin: manifest.id(),
+            });
+        }
+    };
     if !expected.eq_ignore_ascii_case(&sha256) {
         return Err(Error::Sha256Mismatch {
             plugin: manifest.id(),
@@ -194,6 +226,7 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         _ => Some(read_text(&grant_path, MAX_MANIFEST_BYTES)?),
     };
+    let mut consented = false;
     let (source, granted, granted_limits, granted_fields) = match grant {
         Some(text) => {
             let grant: Grant = toml::from_str(&text).map_err(|e| {
@@ -217,6 +250,7 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
                     section,
                 });
             }
+            consented = grant.unsandboxed;
             (
                 Source::Installed,
                 grant.capabilities,
@@ -231,15 +265,21 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
             FieldAccess::default(),
         ),
     };
+    let native = library.map(|library| NativeFiles { library, consented });
     Ok(PluginPackage {
         manifest,
-        wasm: Cow::Owned(wasm),
+        wasm: if native.is_some() {
+            Cow::Borrowed(&[][..])
+        } else {
+            Cow::Owned(wasm)
+        },
         sha256,
         source,
         granted,
         granted_limits,
         granted_fields,
         dir: Some(dir.to_path_buf()),
+        native,
     })
 }
 
@@ -336,6 +376,9 @@ pub fn read_candidate(path: &Path) -> Result<PluginPackage, Error> {
     package.granted = Capabilities::default();
     package.granted_limits = RequestedLimits::default();
     package.granted_fields = FieldAccess::default();
+    if let Some(native) = &mut package.native {
+        native.consented = false;
+    }
     Ok(package)
 }
 
@@ -374,13 +417,30 @@ pub fn install(
         capabilities: granted.clone(),
         limits: package.manifest.limits.clone(),
         fields: package.manifest.fields.clone(),
+        unsandboxed: package.native.as_ref().is_some_and(|n| n.consented),
     };
     let write = |file: &str, bytes: &[u8]| {
         std::fs::write(staging.join(file), bytes)
             .map_err(|e| Error::io(format!("writing {}", staging.join(file).display()), e))
     };
-    write("plugin.toml", package.manifest.to_toml()?.as_bytes())?;
-    write("plugin.wasm", &package.wasm)?;
+    let mut manifest = package.manifest.clone();
+    manifest.sha256 = Some(package.sha256.clone());
+    write("plugin.toml", manifest.to_toml()?.as_bytes())?;
+    match (&package.native, &manifest.library) {
+        (Some(native), Some(file)) => {
+            // The bytes whose hash was read, not whatever is there now.
+            let bytes = read_regular(&native.library, MAX_COMPONENT_BYTES)?;
+            if sha256_hex(&bytes) != package.sha256 {
+                return Err(Error::Sha256Mismatch {
+                    plugin: manifest.id(),
+                    expected: package.sha256.clone(),
+                    actual: sha256_hex(&bytes),
+                });
+            }
+            write(file, &bytes)?;
+        }
+        _ => write("plugin.wasm", &package.wasm)?,
+    }
     write(
         "grant.toml",
         toml::to_string_pretty(&grant)

@@ -28,6 +28,7 @@ pub fn package(dir: &str, wasm: &str) -> PluginPackage {
         wasm: wasm.into(),
         source: Source::Installed,
         dir: None,
+        native: None,
     }
 }
 

@@ -4,9 +4,11 @@
 //!
 //! This file: the plugin, its sandboxes (store, budgets, the guard that
 //! classifies failures) and `describe`; `rotation.rs`: the rotator's steps
-//! and [`RotationSession`]; `import.rs`: the importer's [`ImportSession`].
+//! and [`RotationSession`]; `import.rs`: the importer's [`ImportSession`];
+//! `native.rs`: the same calls into a native (unsandboxed) rotator.
 
 mod import;
+mod native;
 mod rotation;
 
 pub use rotation::{RotationSession, Step};
@@ -25,6 +27,8 @@ use super::error::{Error, PluginError};
 use super::fields::FieldAccess;
 use super::limits::Limits;
 use super::manifest::{Capabilities, Kind, Manifest};
+use super::native::NativeRotator;
+use super::redact::Redactor;
 use super::text::{escape_in_place, escaped};
 
 pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
@@ -39,6 +43,8 @@ pub use wit_rotator::{PluginInfo, Rotation};
 pub(crate) enum Pre {
     Rotator(RotatorPre),
     Importer(ImporterPre),
+    /// A native rotator's library: no sandbox, called directly.
+    Native(NativeRotator),
 }
 
 /// A plugin ready to be called: compiled, audited and pre-linked.
@@ -96,6 +102,11 @@ impl LoadedPlugin {
     /// The record fields it is shown and may return, as granted.
     pub fn fields(&self) -> &FieldAccess {
         &self.fields
+    }
+
+    /// Whether this is a native plugin: unsandboxed, not WebAssembly.
+    pub fn is_native(&self) -> bool {
+        matches!(self.pre, Pre::Native(_))
     }
 
     /// The limits applied to each call.
@@ -260,6 +271,28 @@ impl LoadedPlugin {
     }
 
     fn plugin_error(&self, error: wit::PluginError, state: &PluginState) -> Error {
+        // What the sandbox refused during the call is often why it failed.
+        let denied: Vec<String> = state
+            .tcp
+            .denials()
+            .iter()
+            .map(|d| format!("TCP {} to {}", d.action, d.address))
+            .chain(state.http.denials())
+            .collect();
+        // So is an HTTP request keeper could not send (a proxy that is down).
+        let failed = state.http.failures();
+        self.plugin_error_with(error, &state.redactor, &denied, &failed)
+    }
+
+    /// The plugin's own error, size-checked, with what keeper `denied` and
+    /// could not send (`failed`) added, redacted and escaped.
+    fn plugin_error_with(
+        &self,
+        error: wit::PluginError,
+        redactor: &Redactor,
+        denied: &[String],
+        failed: &[String],
+    ) -> Error {
         let (make, message): (fn(String) -> PluginError, String) = match error {
             wit::PluginError::InvalidConfig(m) => (PluginError::InvalidConfig, m),
             wit::PluginError::Unreachable(m) => (PluginError::Unreachable, m),
@@ -278,25 +311,15 @@ impl LoadedPlugin {
             };
         }
         let mut message = message;
-        // What the sandbox refused during the call is often why it failed.
-        let denied: Vec<String> = state
-            .tcp
-            .denials()
-            .iter()
-            .map(|d| format!("TCP {} to {}", d.action, d.address))
-            .chain(state.http.denials())
-            .collect();
         if !denied.is_empty() {
             message = format!("{message} (keeper denied: {})", denied.join("; "));
         }
-        // So is an HTTP request keeper could not send (a proxy that is down).
-        let failed = state.http.failures();
         if !failed.is_empty() {
             message = format!("{message} (keeper could not send: {})", failed.join("; "));
         }
         // The refused origins are the plugin's text too (a secret can be a
         // host name): redacted and escaped with the rest.
-        let message = escaped(&state.redactor.redact(&message));
+        let message = escaped(&redactor.redact(&message));
         Error::Plugin {
             plugin: self.id(),
             error: make(message),
@@ -306,14 +329,14 @@ impl LoadedPlugin {
     fn rotator_pre(&self) -> Result<&RotatorPre, Error> {
         match &self.pre {
             Pre::Rotator(pre) => Ok(pre),
-            Pre::Importer(_) => Err(self.kind_mismatch(Kind::Rotator)),
+            Pre::Importer(_) | Pre::Native(_) => Err(self.kind_mismatch(Kind::Rotator)),
         }
     }
 
     fn importer_pre(&self) -> Result<&ImporterPre, Error> {
         match &self.pre {
             Pre::Importer(pre) => Ok(pre),
-            Pre::Rotator(_) => Err(self.kind_mismatch(Kind::Importer)),
+            Pre::Rotator(_) | Pre::Native(_) => Err(self.kind_mismatch(Kind::Importer)),
         }
     }
 
@@ -332,6 +355,10 @@ impl LoadedPlugin {
     ///
     /// Any [`Error`] instantiation can produce.
     pub async fn instantiate_only(&self) -> Result<(), Error> {
+        if let Pre::Native(_) = &self.pre {
+            // Nothing to instantiate: the library was opened at load.
+            return Ok(());
+        }
         let mut store = self.store(CallContext::default(), None)?;
         match &self.pre {
             Pre::Rotator(pre) => {
@@ -346,6 +373,7 @@ impl LoadedPlugin {
                 })
                 .await
             }
+            Pre::Native(_) => Ok(()),
         }
     }
 
@@ -355,14 +383,18 @@ impl LoadedPlugin {
     ///
     /// Any [`Error`] a call can produce.
     pub async fn describe_rotator(&self) -> Result<PluginInfo, Error> {
-        let pre = self.rotator_pre()?;
-        let mut store = self.store(CallContext::default(), None)?;
-        let info = self
-            .guarded(&mut store, async |store| {
-                let instance = pre.instantiate(store).await?;
-                instance.describe(store).await
-            })
-            .await?;
+        let info = match &self.pre {
+            Pre::Native(library) => self.describe_native(library).await?,
+            _ => {
+                let pre = self.rotator_pre()?;
+                let mut store = self.store(CallContext::default(), None)?;
+                self.guarded(&mut store, async |store| {
+                    let instance = pre.instantiate(store).await?;
+                    instance.describe(store).await
+                })
+                .await?
+            }
+        };
         self.check_description(
             info.name.len()
                 + info.summary.len()

@@ -3,11 +3,13 @@
 
 use wasmtime::Store;
 
-use super::{Field, LoadedPlugin, Rotation, field_size};
+use super::{Field, LoadedPlugin, Pre, Rotation, field_size};
 pub use crate::runtime::bindings::Step;
 use crate::runtime::bindings::{RotatorPlugin, Wiped};
 use crate::runtime::capability::{CallContext, PluginState};
 use crate::runtime::error::Error;
+use crate::runtime::native::abi::Method;
+use crate::runtime::redact::Redactor;
 use crate::runtime::text::escaped;
 
 impl LoadedPlugin {
@@ -51,6 +53,17 @@ impl LoadedPlugin {
     ///
     /// Any [`Error`] instantiation can produce.
     pub async fn rotation_session(&self, call: CallContext) -> Result<RotationSession, Error> {
+        if let Pre::Native(_) = &self.pre {
+            // No sandbox: the session keeps only the call's secrets, to
+            // redact the plugin's answers.
+            return Ok(RotationSession {
+                plugin: self.clone(),
+                sandbox: Sandbox::Native {
+                    redactor: Redactor::new(&call.secrets),
+                },
+                poisoned: false,
+            });
+        }
         let pre = self.rotator_pre()?;
         let mut store = self.store(call, None)?;
         let instance = self
@@ -58,8 +71,10 @@ impl LoadedPlugin {
             .await?;
         Ok(RotationSession {
             plugin: self.clone(),
-            store,
-            instance,
+            sandbox: Sandbox::Wasm {
+                store: Box::new(store),
+                instance,
+            },
             poisoned: false,
         })
     }
@@ -105,11 +120,11 @@ impl LoadedPlugin {
 /// A step that fails other than with the plugin's own error (a trap, a
 /// timeout, a limit) leaves the session refusing further steps: start a
 /// fresh one. Plugins must not rely on memory surviving between steps; a
-/// resumed rotation runs each step in a fresh sandbox.
+/// resumed rotation runs each step in a fresh sandbox. A native plugin's
+/// session has no sandbox: its steps are calls into its library.
 pub struct RotationSession {
     plugin: LoadedPlugin,
-    store: Store<PluginState>,
-    instance: RotatorPlugin,
+    sandbox: Sandbox,
     /// A step failed other than by returning the plugin's own error (a
     /// trap, a timeout mid-call, a limit): no further step may enter.
     poisoned: bool,
@@ -123,6 +138,20 @@ impl std::fmt::Debug for RotationSession {
     }
 }
 
+/// Where a session's steps run.
+enum Sandbox {
+    /// A wasm sandbox and the instance in it.
+    Wasm {
+        store: Box<Store<PluginState>>,
+        instance: RotatorPlugin,
+    },
+    /// A native plugin's library (`plugin/native.rs`).
+    Native {
+        /// The secrets of the session's requests.
+        redactor: Redactor,
+    },
+}
+
 impl RotationSession {
     /// Calls `prepare`: the credential material the plugin generates itself.
     ///
@@ -132,14 +161,20 @@ impl RotationSession {
     pub async fn prepare(&mut self, request: &Rotation) -> Result<Vec<Field>, Error> {
         let request = self.enter(request)?;
         let plugin = &self.plugin;
-        let instance = &self.instance;
-        let result = plugin
-            .guarded(&mut self.store, async |store| {
-                instance.prepare(store, &request).await
-            })
-            .await;
-        self.poisoned = result.is_err();
-        let fields = result?.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        let fields = match &mut self.sandbox {
+            Sandbox::Wasm { store, instance } => {
+                let result = plugin
+                    .guarded(store, async |store| instance.prepare(store, &request).await)
+                    .await;
+                self.poisoned = result.is_err();
+                result?.map_err(|e| plugin.plugin_error(e, store.data()))?
+            }
+            Sandbox::Native { redactor } => {
+                plugin
+                    .native_step(Method::Prepare, &request, redactor, &mut self.poisoned)
+                    .await?
+            }
+        };
         self.material(fields, false)
     }
 
@@ -155,15 +190,28 @@ impl RotationSession {
     pub async fn step(&mut self, step: Step, request: &Rotation) -> Result<Vec<Field>, Error> {
         let request = self.enter(request)?;
         let plugin = &self.plugin;
-        let instance = &self.instance;
         let request = &request;
-        let result = plugin
-            .guarded(&mut self.store, async |store| {
-                instance.step(store, step, request).await
-            })
-            .await;
-        self.poisoned = result.is_err();
-        let fields = result?.map_err(|e| plugin.plugin_error(e, self.store.data()))?;
+        let fields = match &mut self.sandbox {
+            Sandbox::Wasm { store, instance } => {
+                let result = plugin
+                    .guarded(store, async |store| {
+                        instance.step(store, step, request).await
+                    })
+                    .await;
+                self.poisoned = result.is_err();
+                result?.map_err(|e| plugin.plugin_error(e, store.data()))?
+            }
+            Sandbox::Native { redactor } => {
+                let method = match step {
+                    Step::Rotate => Method::Rotate,
+                    Step::Verify => Method::Verify,
+                    Step::Revert => Method::Revert,
+                };
+                plugin
+                    .native_step(method, request, redactor, &mut self.poisoned)
+                    .await?
+            }
+        };
         self.material(fields, step == Step::Rotate)
     }
 
@@ -175,7 +223,7 @@ impl RotationSession {
         let plugin = &self.plugin;
         if let Err(mut refusal) = plugin.fields.check_prepared(&fields) {
             if let Some(field) = refusal.field_mut() {
-                *field = escaped(&self.store.data().redactor.redact(field));
+                *field = escaped(&self.redactor().redact(field));
             }
             let plugin = plugin.id();
             return Err(if generated {
@@ -196,12 +244,25 @@ impl RotationSession {
         Ok(fields)
     }
 
-    /// CPU fuel the last step used (benchmarks, metrics).
+    /// CPU fuel the last step used (benchmarks, metrics; 0 for a native
+    /// plugin, which is not metered).
     pub fn fuel_used(&self) -> u64 {
-        self.plugin
-            .limits
-            .fuel
-            .saturating_sub(self.store.get_fuel().unwrap_or(0))
+        match &self.sandbox {
+            Sandbox::Wasm { store, .. } => self
+                .plugin
+                .limits
+                .fuel
+                .saturating_sub(store.get_fuel().unwrap_or(0)),
+            Sandbox::Native { .. } => 0,
+        }
+    }
+
+    /// The secrets of the session's requests.
+    fn redactor(&self) -> &Redactor {
+        match &self.sandbox {
+            Sandbox::Wasm { store, .. } => &store.data().redactor,
+            Sandbox::Native { redactor } => redactor,
+        }
     }
 
     /// Checks the request and re-arms the budgets before a step; refuses
@@ -225,11 +286,14 @@ impl RotationSession {
             new_password: request.new_password.clone(),
             prepared: request.prepared.clone(),
         });
-        self.store
-            .data_mut()
-            .redactor
-            .add(&crate::runtime::fields::secrets_of(&shown));
-        self.plugin.arm(&mut self.store)?;
+        let secrets = crate::runtime::fields::secrets_of(&shown);
+        match &mut self.sandbox {
+            Sandbox::Wasm { store, .. } => {
+                store.data_mut().redactor.add(&secrets);
+                self.plugin.arm(store)?;
+            }
+            Sandbox::Native { redactor } => redactor.add(&secrets),
+        }
         Ok(shown)
     }
 }
