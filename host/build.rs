@@ -14,6 +14,7 @@ fn main() {
         "plugins/windows",
         "plugins/ldap",
         "plugins/awspswd",
+        "plugins/awskey",
         "plugins/azureadpwd",
         "plugins/lastpass",
         "plugins/csv",

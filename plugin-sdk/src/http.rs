@@ -192,6 +192,30 @@ impl Response {
     }
 }
 
+/// Percent-encodes `text` as RFC 3986 asks of a URI component: every
+/// byte but the unreserved `A-Z a-z 0-9 - _ . ~` and the bytes in `keep`
+/// becomes `%XX` (upper-case hex, UTF-8 bytes). What SigV4 signs
+/// (`keep` empty) and what a path segment or query value needs
+/// (`keep = b"@"` for a user principal name).
+///
+/// ```
+/// use keeper_plugin_sdk::http::percent_encode;
+///
+/// assert_eq!(percent_encode("a b/c~+%é", b""), "a%20b%2Fc~%2B%25%C3%A9");
+/// assert_eq!(percent_encode("me@x.com", b"@"), "me@x.com");
+/// ```
+pub fn percent_encode(text: &str, keep: &[u8]) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Sends a GET request to `url`.
 ///
 /// Fails as [`send`] does.

@@ -5,7 +5,7 @@ use crate::plugins;
 use crate::support::Keeper;
 
 /// What a fresh install lists: the engine's `noop`, then the embedded components.
-const BUILTIN: [&str; 13] = [
+const BUILTIN: [&str; 14] = [
     "noop",
     "mysql",
     "ssh",
@@ -16,6 +16,7 @@ const BUILTIN: [&str; 13] = [
     "windows",
     "ldap",
     "awspswd",
+    "awskey",
     "azureadpwd",
     "lastpass",
     "csv",
@@ -36,7 +37,13 @@ fn a_fresh_install_lists_the_first_party_plugins() {
         assert_eq!(p["source"], "builtin");
     }
     for p in &list.as_array().expect("array")[1..] {
-        assert_eq!(p["api_version"], "1.0.0");
+        // awskey hands back the key AWS generates: contract 1.1.
+        let api = if p["name"] == "awskey" {
+            "1.1.0"
+        } else {
+            "1.0.0"
+        };
+        assert_eq!(p["api_version"], api, "{p}");
     }
     let noop = &list[0];
     assert_eq!(noop["kind"], "rotator");
@@ -46,7 +53,7 @@ fn a_fresh_install_lists_the_first_party_plugins() {
             .is_some_and(|d| d.contains("vault only"))
     );
     assert_eq!(
-        noop["capabilities"], list[12]["capabilities"],
+        noop["capabilities"], list[13]["capabilities"],
         "none, like the csv importer"
     );
     let mysql = &list[1];
@@ -69,10 +76,14 @@ fn a_fresh_install_lists_the_first_party_plugins() {
         "awspswd"
     );
     assert_eq!(
-        list[10]["capabilities"]["http"][1], "https://graph.microsoft.com",
+        list[10]["capabilities"]["http"][0], "https://iam.amazonaws.com",
+        "awskey"
+    );
+    assert_eq!(
+        list[11]["capabilities"]["http"][1], "https://graph.microsoft.com",
         "azureadpwd"
     );
-    assert_eq!(list[11]["capabilities"]["http"][0], "https://lastpass.com");
+    assert_eq!(list[12]["capabilities"]["http"][0], "https://lastpass.com");
     let table = keeper.run(&["plugin", "list"]).ok();
     for name in BUILTIN {
         assert!(table.contains(name), "{table}");

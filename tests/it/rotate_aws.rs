@@ -1,20 +1,13 @@
 //! `keeper rotate` end to end with the awspswd plugin (the real
 //! wasm32-wasip2 component embedded in keeper) against a local AWS IAM
-//! stand-in: moto's server (PyPI `moto[server]`), started per test on a
-//! loopback port, with request authentication on, so every call the plugin
-//! makes must carry a valid SigV4 signature from a key moto issued and a
-//! policy allowing it. AWS itself cannot be reached from here; moto is the
-//! labelled stand-in. The stored password is read from moto's own state
-//! (`/moto-api/data.json`), never through the plugin.
-
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-use serde_json::Value;
+//! stand-in: moto's server (`moto.rs`), with request authentication on, so
+//! every call the plugin makes must carry a valid SigV4 signature from a
+//! key moto issued and a policy allowing it. AWS itself cannot be reached
+//! from here; moto is the labelled stand-in. The stored password is read
+//! from moto's own state (`/moto-api/data.json`), never through the plugin.
 
 use crate::crash::crash_at_every_stage;
+use crate::moto::{Keyed, Moto};
 use crate::support::Keeper;
 use crate::vault::{add, kp, vault, vault_password};
 
@@ -23,183 +16,41 @@ use crate::vault::{add, kp, vault, vault_password};
 /// password, and user `nopass` without one. Each test starts its own server.
 const UNAUTHENTICATED_SETUP: usize = 6;
 
-/// A private moto server.
-struct Moto {
-    child: Child,
-    addr: SocketAddr,
-    /// The administrator's access key id and secret.
-    admin: (String, String),
-}
+/// moto with an administrator (its key is the `Keyed` one).
+type Iam = Keyed;
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Moto {
-    /// Starts moto on a free loopback port and creates an administrator
-    /// (iam:* allowed) and IAM user `user` with console password `password`.
-    fn start(user: &str, password: &str) -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .env(
-                "INITIAL_NO_AUTH_ACTION_COUNT",
-                UNAUTHENTICATED_SETUP.to_string(),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 -m moto.server (scripts/lib.sh ensure_moto installs moto[server])");
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let mut moto = Self {
-            child,
-            addr,
-            admin: (String::new(), String::new()),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start (is moto[server] installed?)"
-            );
-            if let Ok(Some(status)) = moto.child.try_wait() {
-                panic!("moto exited at start: {status} (pip install 'moto[server]')");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        moto.iam(&[("Action", "CreateUser"), ("UserName", "admin")]);
-        let key = moto.iam(&[("Action", "CreateAccessKey"), ("UserName", "admin")]);
-        let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
-        moto.iam(&[
-            ("Action", "PutUserPolicy"),
-            ("UserName", "admin"),
-            ("PolicyName", "all-iam"),
-            ("PolicyDocument", policy),
-        ]);
-        moto.iam(&[("Action", "CreateUser"), ("UserName", user)]);
-        moto.iam(&[
-            ("Action", "CreateLoginProfile"),
-            ("UserName", user),
-            ("Password", password),
-        ]);
-        moto.iam(&[("Action", "CreateUser"), ("UserName", "nopass")]);
-        moto.admin = (
-            element(&key, "AccessKeyId"),
-            element(&key, "SecretAccessKey"),
-        );
-        moto
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// One of the unauthenticated setup calls (moto still wants to see an
-    /// IAM credential scope to route it); the response body.
-    fn iam(&self, params: &[(&str, &str)]) -> String {
-        let mut body = String::from("Version=2010-05-08");
-        for (k, v) in params {
-            body.push_str(&format!("&{k}={}", form(v)));
-        }
-        let (status, text) = self.http(
-            "POST",
-            &body,
-            "Authorization: AWS4-HMAC-SHA256 Credential=SETUP/20260101/us-east-1/iam/aws4_request, \
-             SignedHeaders=host, Signature=0\r\n",
-        );
-        assert_eq!(status, 200, "{params:?}: {text}");
-        text
-    }
-
-    /// The console password moto holds for `user`.
-    fn password(&self, user: &str) -> Option<String> {
-        let (status, text) = self.http_get("/moto-api/data.json");
-        assert_eq!(status, 200, "{text}");
-        let state: Value = serde_json::from_str(&text).expect("moto state JSON");
-        state["iam"]["User"]
-            .as_array()?
-            .iter()
-            .find(|u| u["name"] == user)?["password"]
-            .as_str()
-            .map(str::to_string)
-    }
-
-    fn http_get(&self, path: &str) -> (u16, String) {
-        self.request(&format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
-        ))
-    }
-
-    fn http(&self, method: &str, body: &str, headers: &str) -> (u16, String) {
-        self.request(&format!(
-            "{method} / HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\
-             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n{headers}\r\n{body}",
-            self.addr,
-            body.len()
-        ))
-    }
-
-    fn request(&self, raw: &str) -> (u16, String) {
-        let mut stream = TcpStream::connect(self.addr).expect("connect to moto");
-        stream.write_all(raw.as_bytes()).expect("send");
-        let mut response = String::new();
-        stream.read_to_string(&mut response).expect("read");
-        let status = response
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let body = response
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_string())
-            .unwrap_or_default();
-        (status, body)
-    }
-}
-
-fn form(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-fn element(xml: &str, name: &str) -> String {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).expect(name) + open.len();
-    let end = start + xml[start..].find('<').expect("close");
-    xml[start..end].to_string()
+/// Starts moto with an administrator (iam:* allowed) and IAM user `user`
+/// with console password `password`.
+fn start(user: &str, password: &str) -> Iam {
+    let moto = Moto::launch(UNAUTHENTICATED_SETUP);
+    moto.setup(&[("Action", "CreateUser"), ("UserName", "admin")]);
+    let key = moto.setup(&[("Action", "CreateAccessKey"), ("UserName", "admin")]);
+    let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:*","Resource":"*"}]}"#;
+    moto.setup(&[
+        ("Action", "PutUserPolicy"),
+        ("UserName", "admin"),
+        ("PolicyName", "all-iam"),
+        ("PolicyDocument", policy),
+    ]);
+    moto.setup(&[("Action", "CreateUser"), ("UserName", user)]);
+    moto.setup(&[
+        ("Action", "CreateLoginProfile"),
+        ("UserName", user),
+        ("Password", password),
+    ]);
+    moto.setup(&[("Action", "CreateUser"), ("UserName", "nopass")]);
+    Keyed::new(moto, &key)
 }
 
 /// A record rotated by awspswd against `moto`, with the admin's key.
-fn aws_record(k: &Keeper, title: &str, moto: &Moto, user: &str, password: &str) -> String {
-    aws_record_with(k, title, moto, user, password, &moto.admin.1)
+fn aws_record(k: &Keeper, title: &str, moto: &Iam, user: &str, password: &str) -> String {
+    aws_record_with(k, title, moto, user, password, &moto.key.1)
 }
 
 fn aws_record_with(
     k: &Keeper,
     title: &str,
-    moto: &Moto,
+    moto: &Iam,
     user: &str,
     password: &str,
     secret: &str,
@@ -213,7 +64,7 @@ fn aws_record_with(
             &format!("password={password}"),
             "c.text.cmdr:plugin=awspswd",
             &format!("c.text.cmdr:endpoint_url={}", moto.url()),
-            &format!("c.text.cmdr:aws_access_key_id={}", moto.admin.0),
+            &format!("c.text.cmdr:aws_access_key_id={}", moto.key.0),
             &format!("c.secret.cmdr:aws_secret_access_key={secret}"),
         ],
     )
@@ -222,7 +73,7 @@ fn aws_record_with(
 #[test]
 fn awspswd_rotates_a_console_password_through_signed_calls() {
     let old = "Old-aws-pass-1!";
-    let moto = Moto::start("alice", old);
+    let moto = start("alice", old);
     let k = vault();
     let uid = aws_record(&k, "aws alice", &moto, "alice", old);
 
@@ -233,11 +84,11 @@ fn awspswd_rotates_a_console_password_through_signed_calls() {
     assert_eq!(moto.password("alice").as_deref(), Some(new.as_str()));
     let printed = run.stdout() + &run.stderr();
     assert!(
-        !printed.contains(&new) && !printed.contains(&moto.admin.1),
+        !printed.contains(&new) && !printed.contains(&moto.key.1),
         "{printed}"
     );
     let audit = kp(&k, &["audit-log", "--record", &uid, "--format", "json"]);
-    assert!(!audit.stdout().contains(&moto.admin.1));
+    assert!(!audit.stdout().contains(&moto.key.1));
     let audit = audit.json();
     assert_eq!(audit[0]["outcome"], "rotated");
     assert_eq!(audit[0]["plugin"], "awspswd");
@@ -252,7 +103,7 @@ fn awspswd_rotates_a_console_password_through_signed_calls() {
 #[test]
 fn awspswd_a_wrong_key_or_user_fails_clearly_and_changes_nothing() {
     let old = "Real-aws-pass-2!";
-    let moto = Moto::start("bob", old);
+    let moto = start("bob", old);
     let k = vault();
     // A wrong secret: moto's signature check refuses it.
     let bad_key = aws_record_with(&k, "bad key", &moto, "bob", old, "not-the-secret");
@@ -288,7 +139,7 @@ fn awspswd_a_wrong_key_or_user_fails_clearly_and_changes_nothing() {
 #[test]
 fn awspswd_hostile_passwords_arrive_intact_and_only_the_granted_origin_opens() {
     let old = "Start-aws-pass-3!";
-    let moto = Moto::start("carol", old);
+    let moto = start("carol", old);
     let k = vault();
     let uid = aws_record(&k, "carol", &moto, "carol", old);
     let new = "N'e\"w\\p;a--s s&Action=DeleteUser%00`1$$ é✓";
@@ -325,7 +176,7 @@ fn awspswd_a_crash_at_any_stage_is_resolved_by_resume_without_lockout() {
     let old = "Crash-aws-pass-4!";
     crash_at_every_stage(
         |_| {
-            let moto = Moto::start("crashy", old);
+            let moto = start("crashy", old);
             let k = vault();
             let uid = aws_record(&k, "crashy", &moto, "crashy", old);
             (k, uid, moto)

@@ -12,7 +12,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// The points, in protocol order.
+/// The points, in protocol order. One more, `before-material`, is reached
+/// only by a plugin whose `rotate` returns material (API 1.1), after it
+/// returned and before keeper stored it.
 pub const POINTS: [&str; 4] = ["after-pending", "after-set", "after-verify", "after-finish"];
 
 /// Aborts or holds here if `KEEPER_FAULT` or `KEEPER_HOLD` names this

@@ -311,6 +311,7 @@ impl Ctx<'_> {
             target: report.target.clone(),
             started: now_ms(),
             prepared: prepared.iter().map(prepared_field).collect(),
+            keeps_password: !self.sets_password(),
         };
         *self
             .prepared
@@ -414,8 +415,17 @@ impl Ctx<'_> {
         self.vault
             .with(|v| v.complete_rotation(self.lock, &new_password, &row))
             .map_err(|error| RotationError::NotSaved { error })?;
-        report.new_password = Some(new_password);
+        // A password that only named the rotation is not one to print.
+        report.new_password = self.sets_password().then_some(new_password);
         Ok(())
+    }
+
+    /// Whether the rotation makes the new password the record's: unless
+    /// the plugin's manifest says `sets-password = false` (what it rotates
+    /// is the material its `rotate` returns, e.g. an AWS access key).
+    fn sets_password(&self) -> bool {
+        self.backend
+            .is_none_or(|b| b.plugin.manifest().sets_password)
     }
 
     /// After a failed set (`set_failed`) or test. After a failed test,
@@ -630,6 +640,9 @@ impl Ctx<'_> {
         if generated.is_empty() {
             return Ok(());
         }
+        // The target made material that keeper has not stored yet: a crash
+        // here loses it, and a retried `rotate` must cope (awskey's tests).
+        fault::point("before-material");
         let material: Vec<PreparedField> = generated.iter().map(prepared_field).collect();
         self.vault.store_material(self.lock, new, &material)?;
         let mut prepared = self

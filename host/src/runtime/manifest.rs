@@ -9,6 +9,9 @@
 //! sha256 = "<hex>"               # of plugin.wasm; required for installed plugins
 //! checks-passwords = true        # rotators; false: the target has no way to
 //!                                # check a password (see `rotation::protocol`)
+//! sets-password = true           # rotators; false: the rotated credential is
+//!                                # the material `rotate` returns (an access
+//!                                # key), the record's password stays as it is
 //!
 //! [capabilities]                 # all optional; none by default
 //! tcp = true                     # TCP to the record's pinned target
@@ -187,6 +190,13 @@ pub struct Manifest {
     /// rotation by setting the new password again instead of checking it.
     #[serde(default = "yes", skip_serializing_if = "is_yes")]
     pub checks_passwords: bool,
+    /// Whether finishing a rotation makes the new password the record's.
+    /// `false` (awskey: what it rotates is an access key, which its
+    /// `rotate` returns as material in `[fields] owns`) leaves the record's
+    /// password as it is; the password keeper generates then only names
+    /// the pending rotation. Needs `[fields] owns`.
+    #[serde(default = "yes", skip_serializing_if = "is_yes")]
+    pub sets_password: bool,
     /// Requested capabilities.
     #[serde(default)]
     pub capabilities: Capabilities,
@@ -282,6 +292,12 @@ impl Manifest {
             return bad("[fields] is for rotators; an importer is shown no record".to_string());
         }
         self.fields.validate().or_else(bad)?;
+        if !self.sets_password && (self.kind != Kind::Rotator || self.fields.owns.is_empty()) {
+            return bad(
+                "sets-password = false is for rotators whose [fields] owns names the credentials they rotate"
+                    .to_string(),
+            );
+        }
         self.validate_native()
     }
 
@@ -357,6 +373,27 @@ mod tests {
         assert_eq!(m.api_version, Version::new(1, 0, 0));
         assert!(m.capabilities.tcp);
         assert_eq!(m.limits.memory_mib, Some(64));
+        assert_eq!(
+            Manifest::parse(&m.to_toml().expect("toml")).expect("round trip"),
+            m
+        );
+    }
+
+    #[test]
+    fn a_rotator_sets_the_password_unless_it_rotates_owned_fields() {
+        assert!(Manifest::parse(MYSQL).expect("valid").sets_password);
+        let without = MYSQL.replace(
+            "description = \"MySQL\"",
+            "description = \"MySQL\"\nsets-password = false",
+        );
+        let err = Manifest::parse(&without).expect_err("nothing would change");
+        assert!(err.to_string().contains("[fields] owns"), "{err}");
+        let m = Manifest::parse(&format!(
+            "{without}\n[fields]\nowns = [\"text:aws_access_key_id\"]"
+        ))
+        .expect("valid");
+        assert!(!m.sets_password);
+        assert!(m.to_toml().expect("toml").contains("sets-password = false"));
         assert_eq!(
             Manifest::parse(&m.to_toml().expect("toml")).expect("round trip"),
             m

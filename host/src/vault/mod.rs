@@ -607,6 +607,7 @@ mod tests {
             target: String::new(),
             started: 1,
             prepared: Vec::new(),
+            keeps_password: false,
         };
         let (sa, sb) = (state("new-a"), state("new-b"));
         let (la, lb) = (
@@ -721,6 +722,7 @@ mod tests {
                 prepared("text", Some("cmdr:plugin"), "noop"),
                 prepared("keyPair", None, r#"{"privateKey":"k","publicKey":"p"}"#),
             ],
+            keeps_password: false,
         };
         let lock = v.lock_rotation(&uid).expect("lock");
         v.set_pending_rotation(&lock, &state).expect("pending");
@@ -762,5 +764,24 @@ mod tests {
             "{:?}",
             d.password_history.len()
         );
+
+        // A rotation of the material alone (awskey) keeps the password.
+        let keeping = PendingRotation {
+            new_password: zeroize::Zeroizing::new("Names-it-3".into()),
+            old_password: zeroize::Zeroizing::new("New-pass-2".into()),
+            prepared: vec![prepared("secret", Some("aws_secret_access_key"), "s2")],
+            keeps_password: true,
+            ..state
+        };
+        v.set_pending_rotation(&lock, &keeping).expect("pending");
+        let d = v
+            .complete_rotation(&lock, "Names-it-3", &audit)
+            .expect("complete")
+            .data;
+        assert_eq!(d.password(), Some("New-pass-2"), "the password stays");
+        assert_eq!(d.password_history.len(), 1, "and so does its history");
+        assert!(d.fields.iter().chain(&d.custom).any(|f| f.kind == "secret"
+            && f.label.as_deref() == Some("aws_secret_access_key")
+            && f.value.first() == Some(&serde_json::json!("s2"))));
     }
 }

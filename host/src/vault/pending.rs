@@ -214,16 +214,26 @@ impl Vault {
                 // only the host sets (a state stored before the rotation
                 // contract refused them is not trusted either).
                 for field in state.prepared.iter().filter(|f| !f.is_reserved()) {
+                    // In place: a labelled custom field (awskey's
+                    // `aws_access_key_id`) stays custom, unless a typed
+                    // field of that type and label comes first.
+                    let (kind, label) = (field.kind.as_str(), field.label.as_deref());
+                    let custom = label.is_some()
+                        && !d.fields.iter().any(|f| f.matches(kind, label))
+                        && d.custom.iter().any(|f| f.matches(kind, label));
                     d.set_field(
-                        false,
+                        custom,
                         &field.kind,
                         field.label.as_deref(),
                         field.json_values(),
                         now,
                     );
                 }
-                // Last, so that nothing a plugin returned picks the password.
-                d.set_password(&state.new_password, now);
+                // Last, so that nothing a plugin returned picks the password;
+                // not at all when the material is what was rotated.
+                if !state.keeps_password {
+                    d.set_password(&state.new_password, now);
+                }
                 Ok(())
             })?;
             tx.delete_pending(uid)?;

@@ -2,7 +2,7 @@
 //! client-credentials token, then Graph requests with it.
 
 use keeper_plugin_sdk::PluginError;
-use keeper_plugin_sdk::http::{self, Method, Request, Response};
+use keeper_plugin_sdk::http::{self, Method, Request, Response, percent_encode as encode};
 use serde_json::Value;
 
 /// Responses are small; anything bigger is not Graph.
@@ -207,19 +207,6 @@ pub fn graph_error(status: u16, json: &Value) -> PluginError {
         (s, _) if s >= 500 => PluginError::Unreachable(text),
         _ => PluginError::Rejected(text),
     }
-}
-
-/// Percent-encodes all but RFC 3986's unreserved characters and `keep`.
-pub fn encode(text: &str, keep: &[u8]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) || keep.contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

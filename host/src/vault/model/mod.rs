@@ -436,6 +436,12 @@ pub struct PendingRotation {
     /// states stored before this field existed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prepared: Vec<PreparedField>,
+    /// The rotated credentials are the material alone (a plugin whose
+    /// manifest says `sets-password = false`, e.g. awskey): finishing
+    /// writes the material and leaves the record's password as it is; the
+    /// new password only names this rotation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keeps_password: bool,
 }
 
 /// One field of prepared credential material (the WIT `field` shape:

@@ -263,6 +263,7 @@ mod tests {
             target: String::new(),
             started: 1,
             prepared: Vec::new(),
+            keeps_password: false,
         }
     }
 

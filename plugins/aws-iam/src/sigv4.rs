@@ -93,20 +93,6 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     mac.finalize().into_bytes().to_vec()
 }
 
-/// Percent-encodes a query or form value as SigV4 wants (RFC 3986:
-/// everything but `A-Z a-z 0-9 - _ . ~`).
-pub fn uri_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// `YYYYMMDDTHHMMSSZ` for seconds since the Unix epoch (UTC).
 pub fn amz_date(unix_seconds: u64) -> String {
     let days = (unix_seconds / 86_400) as i64;
@@ -162,10 +148,9 @@ mod tests {
     }
 
     #[test]
-    fn dates_and_encoding() {
+    fn dates() {
         assert_eq!(amz_date(0), "19700101T000000Z");
         assert_eq!(amz_date(1_440_938_160), "20150830T123600Z");
         assert_eq!(amz_date(951_782_400), "20000229T000000Z");
-        assert_eq!(uri_encode("a b/c~+%é"), "a%20b%2Fc~%2B%25%C3%A9");
     }
 }
