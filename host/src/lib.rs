@@ -16,6 +16,7 @@
 //! - `automation`: batch files, stdin, the shell, `run-batch`, variables.
 //! - `login`: persistent login and `this-device`.
 //! - `output`: table / JSON / CSV printing.
+//! - `profiles`: Secrets Manager device profiles (keeper.ini), notation.
 //!
 //! Every module is private to the crate: the binary's one entry point is
 //! [`main`]. keeper's own end-to-end tests and benchmarks reach what they
@@ -33,6 +34,7 @@ pub(crate) mod enterprise;
 pub(crate) mod import;
 pub(crate) mod login;
 pub(crate) mod output;
+pub(crate) mod profiles;
 pub(crate) mod rotation;
 pub(crate) mod runtime;
 pub(crate) mod ssh;

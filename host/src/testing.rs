@@ -31,6 +31,11 @@ pub mod enterprise {
     pub use crate::enterprise::switch::company_vault;
 }
 
+/// Secrets Manager device profiles.
+pub mod profiles {
+    pub use crate::profiles::{IniFile, ProfileConfig, keeper_ini::locate, open_device};
+}
+
 /// The rotation engine.
 pub mod rotation {
     pub use crate::rotation::{Engine, Options, Outcome};

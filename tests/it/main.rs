@@ -32,6 +32,7 @@ mod rotate_ssh;
 mod sandbox;
 mod sandbox_contract;
 mod sdk_package;
+mod secrets_manager;
 mod seed_usage;
 mod sharing;
 mod shell;

@@ -5,7 +5,9 @@ pub mod automation;
 pub mod membership;
 pub mod msp;
 mod plugin;
+pub mod profiles;
 pub mod rotate;
+pub mod secrets_manager;
 pub mod sharing;
 pub mod vault;
 
@@ -114,6 +116,14 @@ pub enum Command {
     /// Vault commands (init, add, get, ls, …), at the top level like Commander's.
     #[command(flatten)]
     Vault(vault::VaultCommand),
+    /// Secrets Manager applications and their client devices (tokens).
+    SecretsManager(secrets_manager::SecretsManagerNamespace),
+    /// Client-device profiles in keeper.ini: init, list, export, import, active.
+    Profile(profiles::ProfileNamespace),
+    /// Read as a client device: list, get, notation (no master password).
+    Secret(profiles::SecretNamespace),
+    /// Run a command with keeper:// references in its environment replaced.
+    Exec(profiles::ExecArgs),
     /// Automation and login commands (shell, run-batch, this-device, …).
     #[command(flatten)]
     Automation(automation::AutomationCommand),

@@ -5,6 +5,7 @@ mod automation;
 mod login;
 mod msp;
 mod plugin;
+mod profiles;
 mod rotate;
 mod vault;
 
@@ -37,6 +38,10 @@ pub(crate) fn dispatch(
             Command::Rotate(args) => rotate::run(ctx, args).await,
             Command::AuditLog(args) => rotate::audit_log(ctx, args),
             Command::Vault(cmd) => vault::run(ctx, cmd),
+            Command::SecretsManager(ns) => vault::secrets_manager(ctx, ns.command),
+            Command::Profile(ns) => profiles::profile(ctx, ns.command),
+            Command::Secret(ns) => profiles::secret(ctx, ns.command),
+            Command::Exec(args) => profiles::exec(ctx, args).await,
             Command::Automation(cmd) => match cmd {
                 AutomationCommand::RunBatch(args) => automation::run_batch(ctx, &args).await,
                 AutomationCommand::Sleep { seconds } => automation::sleep(seconds).await,

@@ -62,3 +62,19 @@ pub fn enterprise_data(tenant: &str) -> Vec<u8> {
 pub fn node(tenant: &str, node_id: i64) -> Vec<u8> {
     format!("keeper/v1/node|{tenant}|{node_id}").into_bytes()
 }
+/// An application's key, wrapped under its owner's data key.
+pub fn app_key(app: &str, owner: &str) -> Vec<u8> {
+    format!("keeper/v1/app-key|{app}|{owner}").into_bytes()
+}
+/// An application's key wrapped under a one-time token's key, usable
+/// until `expires` (epoch ms).
+pub fn client_token(client: &str, app: &str, expires: i64) -> Vec<u8> {
+    format!("keeper/v1/client-token|{client}|{app}|{expires}").into_bytes()
+}
+/// An application's key sealed to a client device, whose access ends at
+/// `expires` (epoch ms; `None`: never). Clearing the end in the store
+/// does not revive an expired device.
+pub fn client_app_key(client: &str, app: &str, expires: Option<i64>) -> Vec<u8> {
+    let end = expires.map_or_else(|| "never".to_string(), |t| t.to_string());
+    format!("keeper/v1/client-app-key|{client}|{app}|{end}").into_bytes()
+}

@@ -421,6 +421,18 @@ fn box_key(shared: &[u8; 32], epk: &[u8; 32], recipient: &[u8; 32]) -> Key {
     key
 }
 
+/// A key derived from high-entropy secret bytes (a one-time token's
+/// secret) with HKDF-SHA256 and a purpose string.
+pub fn derive_key(secret: &[u8], purpose: &[u8]) -> Key {
+    let hk = hkdf::Hkdf::<sha2::Sha256>::new(None, secret);
+    let mut out = [0u8; KEY_LEN];
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hk.expand(purpose, &mut out);
+    let key = Key::from_bytes(out);
+    out.zeroize();
+    key
+}
+
 /// SHA-256 of the concatenation of `parts` (integrity checksums, not secrets).
 pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
     use sha2::Digest as _;

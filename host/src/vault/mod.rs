@@ -13,6 +13,7 @@
 //! one storage transaction.
 
 pub(crate) mod ad;
+pub mod apps;
 mod batch;
 pub mod crypto;
 mod device;

@@ -78,8 +78,14 @@ fn decrypt_row_if(
         return Ok(None);
     }
     let data = parse_payload(&row.record, &plain)?;
-    Ok(Some(Record {
-        uid: uid.clone(),
+    Ok(Some(record_of(row, data)))
+}
+
+/// The decrypted view of a keyed row whose payload is `data`, with the
+/// rights its key row gives.
+pub(crate) fn record_of(row: &KeyedRecordRow, data: RecordData) -> Record {
+    Record {
+        uid: row.record.uid.clone(),
         revision: row.record.revision,
         owner_uid: row.record.owner_uid.clone(),
         created: row.record.created,
@@ -87,7 +93,7 @@ fn decrypt_row_if(
         can_edit: row.key.can_edit,
         can_share: row.key.can_share,
         data,
-    }))
+    }
 }
 
 /// A record row's decrypted JSON payload.
@@ -110,7 +116,7 @@ fn parse_payload(row: &RecordRow, plain: &[u8]) -> Result<RecordData> {
     })
 }
 
-fn open_record_data(key: &Key, row: &RecordRow) -> Result<RecordData> {
+pub(crate) fn open_record_data(key: &Key, row: &RecordRow) -> Result<RecordData> {
     parse_payload(row, &open_payload(key, row)?)
 }
 

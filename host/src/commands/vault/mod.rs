@@ -1,6 +1,7 @@
 //! Vault commands: unlocking (password sources, user choice, KDF choice for
 //! new vaults), confirmations, and dispatch to one file per command group.
 
+mod apps;
 mod folders;
 mod membership;
 mod records;
@@ -66,6 +67,18 @@ pub(crate) fn run(ctx: &Context, cmd: VaultCommand) -> anyhow::Result<ExitCode> 
         VaultCommand::DownloadMembership(a) => membership::download(ctx, &a),
         VaultCommand::ApplyMembership(a) => membership::apply(ctx, &a),
     }
+}
+
+/// Runs one `secrets-manager` command.
+///
+/// # Errors
+///
+/// Whatever the command reports; a token is printed only on stdout.
+pub(crate) fn secrets_manager(
+    ctx: &Context,
+    cmd: crate::cli::secrets_manager::SecretsManagerCommand,
+) -> anyhow::Result<ExitCode> {
+    apps::run(ctx, cmd)
 }
 
 /// Reads one line from stdin (for passwords piped in scripts).

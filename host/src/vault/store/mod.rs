@@ -10,6 +10,7 @@
 //! hold several tenants (an MSP and its managed companies).
 
 pub mod enterprise;
+mod apps;
 mod location;
 pub mod migrate;
 pub mod postgres;
@@ -17,6 +18,7 @@ pub mod sqlite;
 
 use super::error::Result;
 pub use enterprise::{EnterpriseRead, EnterpriseTx};
+pub use apps::{AppClientRow, AppRow};
 pub use location::Location;
 
 /// Opens the vault at `location` with its backend.
@@ -394,10 +396,16 @@ pub trait StoreRead: EnterpriseRead {
     /// How many rows each table holds, by table name in [`TABLES`] order
     /// (`store migrate` checks that nothing was left behind).
     fn row_counts(&self) -> Result<Vec<(&'static str, i64)>>;
+    /// Secrets Manager applications of a tenant, by name.
+    fn apps(&self, tenant_uid: &str) -> Result<Vec<AppRow>>;
+    /// Client devices of every application of a tenant, oldest first.
+    fn app_clients(&self, tenant_uid: &str) -> Result<Vec<AppClientRow>>;
+    /// One client device by its id (what a device reads on every use).
+    fn app_client(&self, uid: &str) -> Result<Option<AppClientRow>>;
 }
 
 /// The vault's tables, as both backends name them.
-pub const TABLES: [&str; 22] = [
+pub const TABLES: [&str; 24] = [
     "tenants",
     "users",
     "teams",
@@ -421,6 +429,9 @@ pub const TABLES: [&str; 22] = [
     "managed_companies",
     "mc_addons",
     "billing_events",
+    // apps.rs
+    "apps",
+    "app_clients",
 ];
 
 /// Writes inside one transaction (the enterprise tables' writes included).
@@ -501,6 +512,13 @@ pub trait StoreTx: StoreRead + EnterpriseTx {
     /// Lets go of the lock `token` holds on `record_uid` (nothing when it
     /// no longer holds it); returns whether it did.
     fn release_rotation_lock(&mut self, record_uid: &str, token: &str) -> Result<bool>;
+    /// Adds an application; [`crate::vault::VaultError::Exists`] when the
+    /// tenant has one of that name.
+    fn insert_app(&mut self, row: &AppRow) -> Result<()>;
+    /// Adds or replaces a client device.
+    fn put_app_client(&mut self, row: &AppClientRow) -> Result<()>;
+    /// Removes a client device; whether it was there.
+    fn delete_app_client(&mut self, uid: &str) -> Result<bool>;
 }
 
 /// A storage backend.
@@ -582,7 +600,7 @@ impl Flush {
 /// Checks both backends' tests run on their own store.
 #[cfg(test)]
 pub(crate) mod backend_checks {
-    use super::{RecordKeyRow, Store, StoreRead, StoreTx};
+    use super::{AppClientRow, AppRow, RecordKeyRow, Store, StoreRead, StoreTx};
     use crate::vault::error::{Result, VaultError};
 
     /// A share of record `r1` (whose key `u1` holds) with `holder`.
@@ -640,5 +658,69 @@ pub(crate) mod backend_checks {
             store.row_counts().expect("counts").into_iter().collect();
         assert_eq!(counts["record_keys"], 0, "no key of a deleted record");
         assert_eq!(counts["folder_records"], 0, "no link of a deleted record");
+    }
+
+    /// On a store holding tenant `t1`: an application and a client are
+    /// stored and read back as written; a second application of the same
+    /// name is refused; a client is replaced in place and removed once.
+    pub fn apps_and_clients_round_trip(store: &mut dyn Store) {
+        let app = AppRow {
+            uid: "a1".into(),
+            tenant_uid: "t1".into(),
+            owner_uid: "u1".into(),
+            name: "CI".into(),
+            wrapped_key: vec![1; 8],
+            created: 5,
+        };
+        let mut client = AppClientRow {
+            uid: "c1".into(),
+            app_uid: "a1".into(),
+            tenant_uid: "t1".into(),
+            created: 6,
+            token_expires: 7,
+            access_expires: None,
+            unlock_ip: true,
+            token_key: Some(vec![2; 8]),
+            public_key: None,
+            wrapped_app_key: None,
+            bound: None,
+        };
+        store
+            .write(&mut |tx| {
+                tx.insert_app(&app)?;
+                tx.put_app_client(&client)
+            })
+            .expect("app and client");
+        let twin = AppRow {
+            uid: "a2".into(),
+            ..app.clone()
+        };
+        assert!(matches!(
+            store.write(&mut |tx| tx.insert_app(&twin)),
+            Err(VaultError::Exists(_))
+        ));
+        let apps = store.apps("t1").expect("apps");
+        assert_eq!(apps.len(), 1);
+        assert_eq!((apps[0].uid.as_str(), apps[0].wrapped_key.as_slice()), ("a1", &[1u8; 8][..]));
+        client.token_key = None;
+        client.public_key = Some(vec![3; 32]);
+        client.wrapped_app_key = Some(vec![4; 8]);
+        client.bound = Some(9);
+        client.access_expires = Some(10);
+        store
+            .write(&mut |tx| tx.put_app_client(&client))
+            .expect("bind");
+        let read = store.app_client("c1").expect("read").expect("there");
+        assert_eq!(read.token_key, None);
+        assert_eq!(read.public_key, Some(vec![3; 32]));
+        assert_eq!((read.bound, read.access_expires, read.unlock_ip), (Some(9), Some(10), true));
+        assert_eq!(store.app_clients("t1").expect("clients").len(), 1);
+        let removed = store.write(&mut |tx| {
+            assert!(tx.delete_app_client("c1")?);
+            assert!(!tx.delete_app_client("c1")?);
+            Ok(())
+        });
+        removed.expect("remove");
+        assert!(store.app_client("c1").expect("read").is_none());
     }
 }

@@ -12,13 +12,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
     RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow,
     UserRow,
 };
 use crate::vault::error::{Result, VaultError};
 
 mod enterprise;
+mod apps;
 mod header;
 mod reads;
 mod writes;
@@ -31,9 +32,10 @@ use writes::SqliteTx;
 pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`, 3
 /// `record_keys.expires` (shares that end), 4 the enterprise tables
-/// ([`ENTERPRISE_SCHEMA`]); opening an older vault upgrades it
+/// ([`ENTERPRISE_SCHEMA`]), 5 `apps` and `app_clients` (Secrets Manager
+/// applications, [`APPS_DDL`]); opening an older vault upgrades it
 /// ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -109,7 +111,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -118,7 +120,19 @@ const MIGRATIONS: [&str; 3] = [
     "ALTER TABLE record_keys ADD COLUMN expires INTEGER;",
     // 3 → 4: MSPs, managed companies, licences, the billing ledger.
     ENTERPRISE_SCHEMA,
+    // 4 → 5: Secrets Manager applications and client devices.
+    APPS_DDL,
 ];
+
+/// The tables of Secrets Manager applications (`vault/apps/`).
+const APPS_DDL: &str = r#"
+CREATE TABLE apps (uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, owner_uid TEXT NOT NULL, name TEXT NOT NULL,
+  wrapped_key BLOB NOT NULL, created INTEGER NOT NULL, UNIQUE (tenant_uid, name)) STRICT;
+CREATE TABLE app_clients (uid TEXT PRIMARY KEY, app_uid TEXT NOT NULL, tenant_uid TEXT NOT NULL,
+  created INTEGER NOT NULL, token_expires INTEGER NOT NULL, access_expires INTEGER, unlock_ip INTEGER NOT NULL,
+  token_key BLOB, public_key BLOB, wrapped_app_key BLOB, bound INTEGER) STRICT;
+CREATE INDEX app_clients_app ON app_clients (app_uid);
+"#;
 
 /// A vault in one SQLite file.
 pub struct SqliteStore {
@@ -175,7 +189,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -447,6 +461,15 @@ macro_rules! forward_reads {
             }
             fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
                 reads(&self.$conn).row_counts()
+            }
+            fn apps(&self, t: &str) -> Result<Vec<AppRow>> {
+                reads(&self.$conn).apps(t)
+            }
+            fn app_clients(&self, t: &str) -> Result<Vec<AppClientRow>> {
+                reads(&self.$conn).app_clients(t)
+            }
+            fn app_client(&self, u: &str) -> Result<Option<AppClientRow>> {
+                reads(&self.$conn).app_client(u)
             }
         }
     };

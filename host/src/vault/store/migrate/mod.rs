@@ -7,8 +7,10 @@
 //! source: the same number of rows in every table, and the same SHA-256
 //! over every row in a canonical order. The source is only read.
 
+mod apps;
 mod enterprise;
 
+use apps::Apps;
 use enterprise::Enterprises;
 
 use super::{
@@ -44,6 +46,7 @@ struct Snapshot {
     audit: Vec<AuditRow>,
     locks: Vec<RotationLockRow>,
     enterprises: Enterprises,
+    apps: Apps,
 }
 
 impl Snapshot {
@@ -75,6 +78,7 @@ impl Snapshot {
             s.records.extend(records);
         }
         s.enterprises = Enterprises::read(store)?;
+        s.apps = Apps::read(store, &s.tenants)?;
         s.sort();
         Ok(s)
     }
@@ -125,6 +129,7 @@ impl Snapshot {
         ]
         .into_iter()
         .chain(self.enterprises.counts())
+        .chain(self.apps.counts())
         .collect()
     }
 
@@ -281,6 +286,7 @@ impl Snapshot {
             ]);
         }
         self.enterprises.hash(&mut put);
+        self.apps.hash(&mut put);
         hex::encode(h.finalize())
     }
 
@@ -338,7 +344,8 @@ impl Snapshot {
         for l in &self.locks {
             tx.take_rotation_lock(l, None)?;
         }
-        self.enterprises.write(tx)
+        self.enterprises.write(tx)?;
+        self.apps.write(tx)
     }
 }
 

@@ -20,6 +20,7 @@
 //!   (atomic, survives this process crashing, may be lost if the server
 //!   crashes right after), as SQLite's deferred writes.
 
+mod apps;
 mod conn;
 mod enterprise;
 mod reads;
@@ -36,7 +37,7 @@ pub use schema::SCHEMA_VERSION;
 pub use url::PgUrl;
 
 use super::{
-    AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
     RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow,
     UserRow,
 };
@@ -246,6 +247,9 @@ forward_reads! {
     audit(t: &str) -> Vec<AuditRow>;
     rotation_lock(u: &str) -> Option<RotationLockRow>;
     row_counts() -> Vec<(&'static str, i64)>;
+    apps(t: &str) -> Vec<AppRow>;
+    app_clients(t: &str) -> Vec<AppClientRow>;
+    app_client(u: &str) -> Option<AppClientRow>;
 }
 
 impl Store for PgStore {

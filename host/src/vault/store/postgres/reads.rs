@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 use super::conn::Db;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
     RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
     TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
@@ -398,5 +398,17 @@ impl StoreRead for Db<'_, '_> {
                 Ok((*t, n))
             })
             .collect()
+    }
+
+    fn apps(&self, tenant_uid: &str) -> Result<Vec<AppRow>> {
+        super::apps::apps(self, tenant_uid)
+    }
+
+    fn app_clients(&self, tenant_uid: &str) -> Result<Vec<AppClientRow>> {
+        super::apps::clients(self, tenant_uid)
+    }
+
+    fn app_client(&self, uid: &str) -> Result<Option<AppClientRow>> {
+        super::apps::client(self, uid)
     }
 }

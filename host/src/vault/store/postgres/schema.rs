@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -101,6 +101,19 @@ CREATE TABLE mc_addons (mc_uid TEXT NOT NULL, addon TEXT NOT NULL, seats BIGINT 
 CREATE TABLE billing_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, msp_uid TEXT NOT NULL,
   mc_id BIGINT NOT NULL, at BIGINT NOT NULL, change TEXT NOT NULL, product TEXT NOT NULL, licences BIGINT NOT NULL);
 CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
+"#,
+    ),
+    (
+        4,
+        "Secrets Manager applications and client devices: apps, app_clients (as SQLite vault format 5)",
+        r#"
+CREATE TABLE apps (uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, owner_uid TEXT NOT NULL, name TEXT NOT NULL,
+  wrapped_key BYTEA NOT NULL, created BIGINT NOT NULL, UNIQUE (tenant_uid, name));
+CREATE TABLE app_clients (uid TEXT PRIMARY KEY, app_uid TEXT NOT NULL, tenant_uid TEXT NOT NULL,
+  created BIGINT NOT NULL, token_expires BIGINT NOT NULL, access_expires BIGINT, unlock_ip BOOLEAN NOT NULL,
+  token_key BYTEA, public_key BYTEA, wrapped_app_key BYTEA, bound BIGINT);
+CREATE INDEX app_clients_app ON app_clients (app_uid);
+CREATE INDEX app_clients_tenant ON app_clients (tenant_uid);
 "#,
     ),
 ];

@@ -117,7 +117,8 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     let client = store.conns.get().expect("client");
     Db::Client(&client)
         .batch(&format!(
-            "ALTER TABLE record_keys DROP COLUMN expires; {} DELETE FROM migrations WHERE version >= 2;",
+            "ALTER TABLE record_keys DROP COLUMN expires; {} DROP TABLE apps; DROP TABLE app_clients; \
+             DELETE FROM migrations WHERE version >= 2;",
             checks::DROP_ENTERPRISE_TABLES
         ))
         .expect("make it version 1");
@@ -132,6 +133,9 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     let keys = store.record_keys("r1").expect("the column is back");
     assert_eq!(keys.len(), 3);
     assert!(keys.iter().all(|k| k.expires.is_none()));
+    drop(client);
+    let mut store = store;
+    backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
 /// A version-2 vault (before MSPs) gains the enterprise tables when
@@ -143,7 +147,8 @@ fn a_version_2_vault_gains_the_enterprise_tables() {
     let client = store.conns.get().expect("client");
     Db::Client(&client)
         .batch(&format!(
-            "{} DELETE FROM migrations WHERE version >= 3; DELETE FROM records; DELETE FROM record_keys; \
+            "{} DROP TABLE apps; DROP TABLE app_clients; DELETE FROM migrations WHERE version >= 3; \
+             DELETE FROM records; DELETE FROM record_keys; \
              DELETE FROM tenants;",
             checks::DROP_ENTERPRISE_TABLES
         ))
@@ -152,7 +157,10 @@ fn a_version_2_vault_gains_the_enterprise_tables() {
     drop(store);
     let mut store = PgStore::open(&db.url).expect("open upgrades");
     let client = store.conns.get().expect("client");
-    assert_eq!(schema::version(&Db::Client(&client)).expect("version"), 3);
+    assert_eq!(
+        schema::version(&Db::Client(&client)).expect("version"),
+        SCHEMA_VERSION
+    );
     drop(client);
     checks::enterprise_rows_round_trip(&mut store);
 }

@@ -7,7 +7,7 @@ use super::conn::Db;
 use super::reads::USER_COLS;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
     ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
@@ -406,6 +406,18 @@ impl StoreTx for Db<'_, '_> {
             &[&record_uid, &token],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_app(&mut self, row: &AppRow) -> Result<()> {
+        super::apps::insert_app(self, row)
+    }
+
+    fn put_app_client(&mut self, row: &AppClientRow) -> Result<()> {
+        super::apps::put_client(self, row)
+    }
+
+    fn delete_app_client(&mut self, uid: &str) -> Result<bool> {
+        super::apps::delete_client(self, uid)
     }
 }
 

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
     RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
     TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
@@ -453,5 +453,17 @@ impl StoreRead for Reads<'_> {
                 Ok((*t, n))
             })
             .collect()
+    }
+
+    fn apps(&self, tenant_uid: &str) -> Result<Vec<AppRow>> {
+        super::apps::apps(self.0, tenant_uid)
+    }
+
+    fn app_clients(&self, tenant_uid: &str) -> Result<Vec<AppClientRow>> {
+        super::apps::clients(self.0, tenant_uid)
+    }
+
+    fn app_client(&self, uid: &str) -> Result<Option<AppClientRow>> {
+        super::apps::client(self.0, uid)
     }
 }

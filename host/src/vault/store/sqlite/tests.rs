@@ -97,6 +97,7 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(&format!(
         "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; {} \
+         DROP TABLE apps; DROP TABLE app_clients; \
          PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
@@ -118,6 +119,7 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
             .is_empty()
     );
     assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+    assert!(store.apps("t1").expect("the apps table exists").is_empty());
     drop(store);
     SqliteStore::open(&path).expect("a second open has nothing to do");
 
@@ -140,7 +142,7 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
     drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(&format!(
-        "{} PRAGMA user_version = 3; UPDATE vault_meta SET value = '3' WHERE key = 'version'; \
+        "{} DROP TABLE apps; DROP TABLE app_clients; PRAGMA user_version = 3; UPDATE vault_meta SET value = '3' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
         checks::DROP_ENTERPRISE_TABLES
     ))
@@ -151,12 +153,38 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, 4);
+    assert_eq!(version, SCHEMA_VERSION);
     assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
     store
         .write(&mut |tx| tx.delete_managed_company("t1"))
         .expect("delete the old tenant");
     checks::enterprise_rows_round_trip(&mut store);
+}
+
+/// A version-4 vault (before Secrets Manager applications) gains `apps`
+/// and `app_clients` when opened, keeping its rows; they then hold
+/// applications and clients like any other table.
+#[test]
+fn a_version_4_vault_gains_applications_when_opened() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("v.db");
+    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
+    let conn = Connection::open(&path).expect("sqlite");
+    conn.execute_batch(
+        "DROP TABLE apps; DROP TABLE app_clients; PRAGMA user_version = 4; \
+         UPDATE vault_meta SET value = '4' WHERE key = 'version'; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
+    )
+    .expect("make it version 4");
+    drop(conn);
+    let mut store = SqliteStore::open(&path).expect("open upgrades");
+    let version: i64 = store
+        .connection()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+    crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
 /// Through a symlink, the WAL synced is SQLite's own, next to the real

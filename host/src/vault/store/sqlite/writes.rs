@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 use super::reads::USER_COLS;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
     ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
@@ -359,5 +359,17 @@ impl StoreTx for SqliteTx<'_> {
             params![record_uid, token],
         )?;
         Ok(n == 1)
+    }
+
+    fn insert_app(&mut self, row: &AppRow) -> Result<()> {
+        super::apps::insert_app(self.conn, row)
+    }
+
+    fn put_app_client(&mut self, row: &AppClientRow) -> Result<()> {
+        super::apps::put_client(self.conn, row)
+    }
+
+    fn delete_app_client(&mut self, uid: &str) -> Result<bool> {
+        super::apps::delete_client(self.conn, uid)
     }
 }

@@ -1,0 +1,244 @@
+//! `profile …`, `secret …` and `exec`: device profiles in keeper.ini and
+//! reading as a client device. Nothing here asks for a master password or
+//! runs Argon2: a profile's device key opens its application's key.
+
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use secrecy::SecretString;
+
+use crate::cli::Format;
+use crate::cli::profiles::{
+    DeviceArgs, ExecArgs, FileFormat, ProfileCommand, ProfileInitArgs, SecretCommand,
+};
+use crate::context::Context;
+use crate::output::{print_listing, table};
+use crate::profiles::notation::{Notation, SCHEME, Selector};
+use crate::profiles::{IniFile, ProfileConfig, keeper_ini, open_device};
+use crate::vault::apps::DeviceVault;
+use crate::vault::model::Record;
+use crate::vault::model::fields::display;
+
+/// Environment variable holding a one-time token for `profile init`.
+pub const TOKEN_ENV: &str = "KEEPER_CLI_TOKEN";
+
+/// Runs one `profile` command.
+pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ProfileCommand::Init(args) => init(ctx, &args)?,
+        ProfileCommand::List { ini_file, format } => {
+            let file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
+            let names = file.names();
+            let rows: Vec<Vec<String>> = names
+                .iter()
+                .map(|(n, active)| vec![if *active { "*" } else { "" }.to_string(), n.clone()])
+                .collect();
+            let json: Vec<_> = names
+                .iter()
+                .map(|(n, a)| serde_json::json!({"profile": n, "active": a}))
+                .collect();
+            print_listing(format, &["Active", "Profile"], &rows, &json)?;
+        }
+        ProfileCommand::Export {
+            name,
+            plain,
+            file_format,
+            ini_file,
+        } => {
+            let file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
+            let (name, config) = file.get(name.as_deref())?;
+            println!("{}", config.export(name, file_format == FileFormat::Ini, plain).as_str());
+        }
+        ProfileCommand::Import {
+            configuration,
+            output_file,
+            profile_name,
+        } => {
+            let (exported, config) = ProfileConfig::parse(&configuration)?;
+            let path = keeper_ini::locate(output_file.as_deref());
+            let mut file = IniFile::load(&path)?;
+            let name = profile_name.or(exported).unwrap_or_else(|| "default".into());
+            file.put(&name, config)?;
+            if file.names().iter().all(|(_, active)| !active) {
+                file.set_active(&name)?;
+            }
+            file.save()?;
+            println!("Imported profile {name} into {}.", path.display());
+        }
+        ProfileCommand::Active { name, ini_file } => {
+            let mut file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
+            file.set_active(&name)?;
+            file.save()?;
+            println!("{name} is now the active profile.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `profile init`: redeem the token at the vault `--store` names (else the
+/// data directory's), then save the profile and make it the active one.
+fn init(ctx: &Context, args: &ProfileInitArgs) -> anyhow::Result<()> {
+    let token = match &args.token {
+        Some(t) => SecretString::from(t.clone()),
+        None => match std::env::var(TOKEN_ENV) {
+            Ok(t) if !t.trim().is_empty() => SecretString::from(t),
+            _ => bail!("give the one-time token with --token or {TOKEN_ENV}"),
+        },
+    };
+    let path = keeper_ini::locate(args.ini_file.as_deref());
+    // Read (and check) the file before the token is spent.
+    let mut file = IniFile::load(&path)?;
+    let location = ctx.vault_location()?;
+    let creds = DeviceVault::redeem(&location, &token)?;
+    let config = ProfileConfig::new(location.config_value(), &creds, None);
+    file.put(&args.profile_name, config)?;
+    file.set_active(&args.profile_name)?;
+    file.save().with_context(|| {
+        format!(
+            "the token was used, but the profile could not be saved; ask for a new token (client {})",
+            creds.client_uid
+        )
+    })?;
+    println!(
+        "Added profile {} to {} (client {}); it is the active profile.",
+        args.profile_name,
+        path.display(),
+        creds.client_uid
+    );
+    Ok(())
+}
+
+fn device(args: &DeviceArgs) -> anyhow::Result<DeviceVault> {
+    Ok(open_device(args.ini_file.as_deref(), args.profile.as_deref())?)
+}
+
+/// Runs one `secret` command.
+pub(crate) fn secret(_ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SecretCommand::List { device: d, format } => {
+            let records = device(&d)?.records()?;
+            let rows: Vec<Vec<String>> = records
+                .iter()
+                .map(|r| vec![r.uid.clone(), r.data.record_type.clone(), r.data.title.clone()])
+                .collect();
+            let json: Vec<_> = records
+                .iter()
+                .map(|r| {
+                    serde_json::json!({"uid": r.uid, "type": r.data.record_type, "title": r.data.title})
+                })
+                .collect();
+            print_listing(format, &["UID", "Record Type", "Title"], &rows, &json)?;
+        }
+        SecretCommand::Get {
+            record,
+            field,
+            json,
+            device: d,
+        } => {
+            let record = device(&d)?.record(&record)?;
+            match field {
+                Some(name) => {
+                    let notation = Notation {
+                        record: record.uid.clone(),
+                        selector: Selector::Field {
+                            custom: false,
+                            name,
+                            index: json.then_some(None),
+                        },
+                    };
+                    println!("{}", notation.resolve(&record)?.as_str());
+                }
+                None => print_record(&record, if json { Format::Json } else { Format::Table })?,
+            }
+        }
+        SecretCommand::Notation {
+            notation,
+            device: d,
+        } => {
+            let notation = Notation::parse(&notation)?;
+            let record = device(&d)?.record(&notation.record)?;
+            println!("{}", notation.resolve(&record)?.as_str());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A record as the device reads it: every value in the clear.
+fn print_record(r: &Record, format: Format) -> anyhow::Result<()> {
+    let d = &r.data;
+    if format == Format::Json {
+        let value = serde_json::json!({
+            "uid": r.uid, "title": d.title, "type": d.record_type,
+            "fields": d.fields, "custom": d.custom, "notes": d.notes.as_str(),
+        });
+        println!("{}", zeroize::Zeroizing::new(serde_json::to_string_pretty(&value)?).as_str());
+        return Ok(());
+    }
+    println!("Record: {}\nTitle: {}\nRecord Type: {}\n", r.uid, d.title, d.record_type);
+    let rows: Vec<Vec<String>> = d
+        .fields
+        .iter()
+        .chain(&d.custom)
+        .filter(|f| !f.is_empty())
+        .map(|f| {
+            let values: Vec<String> = f.value.iter().map(|v| display(&f.kind, v, true)).collect();
+            vec![f.name(), values.join(", ")]
+        })
+        .collect();
+    println!("{}", table(&["Field", "Value"], &rows));
+    if !d.notes.is_empty() {
+        println!("\nNotes: {}", d.notes.as_str());
+    }
+    Ok(())
+}
+
+/// `exec -- CMD`: runs CMD with every environment variable whose value is
+/// a keeper:// notation replaced by the value it names; exits as CMD does.
+pub(crate) async fn exec(_ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitCode> {
+    let references: Vec<(String, Notation)> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
+            v.starts_with(SCHEME).then_some((k, v))
+        })
+        .map(|(k, v)| {
+            Notation::parse(&v)
+                .map(|n| (k.clone(), n))
+                .with_context(|| format!("environment variable {k}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let (program, rest) = args
+        .command
+        .split_first()
+        .context("name the command to run after --")?;
+    let mut command = tokio::process::Command::new(program);
+    command.args(rest);
+    if !references.is_empty() {
+        let vault = device(&args.device)?;
+        let records = vault.records()?;
+        for (name, notation) in &references {
+            let record = records
+                .iter()
+                .find(|r| r.uid == notation.record)
+                .or_else(|| records.iter().find(|r| r.data.title == notation.record))
+                .with_context(|| {
+                    format!(
+                        "environment variable {name}: record {} is not shared with this device's application",
+                        notation.record
+                    )
+                })?;
+            let value = notation
+                .resolve(record)
+                .with_context(|| format!("environment variable {name}"))?;
+            command.env(name, value.as_str());
+        }
+    }
+    let status = command
+        .status()
+        .await
+        .with_context(|| format!("cannot run {}", program.to_string_lossy()))?;
+    Ok(match status.code() {
+        Some(0) => ExitCode::SUCCESS,
+        Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        None => ExitCode::FAILURE,
+    })
+}

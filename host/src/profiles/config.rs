@@ -1,0 +1,244 @@
+//! One device profile's configuration: where the vault is, which client
+//! device, and the device's private key, with a check (HMAC-SHA256 under a
+//! key derived from the private key) that catches any edit or damage.
+//! Exported as JSON (base64 by default) or an INI section; never holds a
+//! master password.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use hmac::{Hmac, Mac as _};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use super::ProfileError;
+use crate::vault::apps::DeviceCredentials;
+use crate::vault::crypto::{self, Key};
+
+/// The INI / JSON keys of a profile, as the INI file spells them.
+pub(super) const KEYS: [&str; 5] = ["store", "clientid", "privatekey", "user", "check"];
+
+/// A profile's configuration.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// The vault: a file path or a `postgres://` URL.
+    pub store: String,
+    /// The client device's id.
+    pub client_id: String,
+    /// The device's X25519 secret key, base64.
+    private_key: Zeroizing<String>,
+    /// A vault user this profile also stands for (informational).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// HMAC-SHA256 over the other keys, base64.
+    check: String,
+}
+
+impl std::fmt::Debug for ProfileConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileConfig")
+            .field("store", &self.store)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ProfileConfig {
+    /// A configuration for a device bound at `store`.
+    pub fn new(store: String, creds: &DeviceCredentials, user: Option<String>) -> Self {
+        let private_key = Zeroizing::new(B64.encode(creds.private_key.expose()));
+        let mut config = Self {
+            store,
+            client_id: creds.client_uid.clone(),
+            private_key,
+            user,
+            check: String::new(),
+        };
+        config.check = config.compute_check().unwrap_or_default();
+        config
+    }
+
+    /// The device's credentials, after checking the configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Tampered`] when the check does not match.
+    pub fn credentials(&self) -> Result<DeviceCredentials, ProfileError> {
+        self.verify()?;
+        Ok(DeviceCredentials {
+            client_uid: self.client_id.clone(),
+            private_key: self.key()?,
+        })
+    }
+
+    fn key(&self) -> Result<Key, ProfileError> {
+        let bytes = Zeroizing::new(
+            B64.decode(self.private_key.trim())
+                .map_err(|_| ProfileError::Tampered("the private key is not base64".into()))?,
+        );
+        Key::from_slice(&bytes)
+            .map_err(|_| ProfileError::Tampered("the private key has the wrong length".into()))
+    }
+
+    fn compute_check(&self) -> Result<String, ProfileError> {
+        let key = crypto::derive_key(self.key()?.expose(), b"keeper/v1/profile-check");
+        let mut mac = <Hmac<sha2::Sha256>>::new_from_slice(key.expose())
+            .map_err(|_| ProfileError::Tampered("bad key".into()))?;
+        for part in [
+            self.store.as_str(),
+            self.client_id.as_str(),
+            self.user.as_deref().unwrap_or("\u{0}"),
+        ] {
+            mac.update(&(part.len() as u64).to_le_bytes());
+            mac.update(part.as_bytes());
+        }
+        Ok(B64.encode(mac.finalize().into_bytes()))
+    }
+
+    /// Checks the configuration's check.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Tampered`] when anything was changed or damaged.
+    pub fn verify(&self) -> Result<(), ProfileError> {
+        let expected = self.compute_check()?;
+        let given = self.check.trim().as_bytes();
+        let same = expected.len() == given.len()
+            && expected
+                .bytes()
+                .zip(given)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0;
+        if same {
+            Ok(())
+        } else {
+            Err(ProfileError::Tampered(
+                "its check does not match its contents".into(),
+            ))
+        }
+    }
+
+    /// As JSON (pretty).
+    pub fn to_json(&self) -> Zeroizing<String> {
+        Zeroizing::new(serde_json::to_string_pretty(self).unwrap_or_default())
+    }
+
+    /// As base64 of its compact JSON (`profile export`'s default).
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        let json = Zeroizing::new(serde_json::to_string(self).unwrap_or_default());
+        Zeroizing::new(B64.encode(json.as_bytes()))
+    }
+
+    /// As `key = value` pairs in [`KEYS`] order (an INI section's body).
+    pub fn to_pairs(&self) -> Vec<(&'static str, Zeroizing<String>)> {
+        let mut pairs = vec![
+            ("store", Zeroizing::new(self.store.clone())),
+            ("clientid", Zeroizing::new(self.client_id.clone())),
+            ("privatekey", self.private_key.clone()),
+        ];
+        if let Some(u) = &self.user {
+            pairs.push(("user", Zeroizing::new(u.clone())));
+        }
+        pairs.push(("check", Zeroizing::new(self.check.clone())));
+        pairs
+    }
+
+    /// From an INI section's pairs, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Malformed`] for a missing or unknown key,
+    /// [`ProfileError::Tampered`] when the check does not match.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        what: &str,
+    ) -> Result<Self, ProfileError> {
+        let mut values: [Option<String>; 5] = Default::default();
+        for (k, v) in pairs {
+            let i = KEYS
+                .iter()
+                .position(|key| key.eq_ignore_ascii_case(k.trim()))
+                .ok_or_else(|| ProfileError::Malformed(format!("{what}: unknown key {k:?}")))?;
+            values[i] = Some(v.trim().to_string());
+        }
+        let [store, client_id, private_key, user, check] = values;
+        let need = |v: Option<String>, key: &str| {
+            v.filter(|v| !v.is_empty())
+                .ok_or_else(|| ProfileError::Malformed(format!("{what} has no {key}")))
+        };
+        let config = Self {
+            store: need(store, "store")?,
+            client_id: need(client_id, "clientid")?,
+            private_key: Zeroizing::new(need(private_key, "privatekey")?),
+            user,
+            check: need(check, "check")?,
+        };
+        config.verify()?;
+        Ok(config)
+    }
+
+    /// `profile export`'s text: JSON, or an INI section named `name`;
+    /// base64 of it unless `plain`.
+    pub fn export(&self, name: &str, ini: bool, plain: bool) -> Zeroizing<String> {
+        let text = if ini {
+            let mut t = format!("[{name}]\n");
+            for (k, v) in self.to_pairs() {
+                t.push_str(&format!("{k} = {}\n", v.as_str()));
+            }
+            Zeroizing::new(t)
+        } else if plain {
+            self.to_json()
+        } else {
+            Zeroizing::new(serde_json::to_string(self).unwrap_or_default())
+        };
+        if plain {
+            text
+        } else {
+            Zeroizing::new(B64.encode(text.as_bytes()))
+        }
+    }
+
+    /// Reads `profile export`'s output (JSON or an INI section, either
+    /// possibly in base64), checked; with the section's name for INI.
+    ///
+    /// # Errors
+    ///
+    /// [`ProfileError::Malformed`] for text that is none of these,
+    /// [`ProfileError::Tampered`] when the check does not match.
+    pub fn parse(text: &str) -> Result<(Option<String>, Self), ProfileError> {
+        let text = text.trim();
+        let decoded;
+        let text = if text.starts_with('{') || text.starts_with('[') {
+            text
+        } else {
+            let compact: String = text.split_whitespace().collect();
+            let bytes = B64.decode(compact.as_bytes()).map_err(|_| {
+                ProfileError::Malformed(
+                    "the configuration is neither JSON, INI, nor base64 of either".into(),
+                )
+            })?;
+            decoded = Zeroizing::new(String::from_utf8(bytes).map_err(|_| {
+                ProfileError::Malformed("the decoded configuration is not text".into())
+            })?);
+            decoded.trim()
+        };
+        if text.starts_with('[') {
+            let ini = ini::Ini::load_from_str(text).map_err(|e| {
+                ProfileError::Malformed(format!("the configuration is not INI: line {}: {}", e.line, e.msg))
+            })?;
+            let mut sections = ini.iter().filter(|(s, p)| s.is_some() || !p.is_empty());
+            let (Some((Some(name), props)), None) = (sections.next(), sections.next()) else {
+                return Err(ProfileError::Malformed(
+                    "an INI configuration must hold exactly one [profile] section".into(),
+                ));
+            };
+            let config = Self::from_pairs(props.iter(), "the configuration")?;
+            return Ok((Some(name.to_string()), config));
+        }
+        let config: Self = serde_json::from_str(text).map_err(|e| {
+            ProfileError::Malformed(format!("the configuration is not a profile: {e}"))
+        })?;
+        config.verify()?;
+        Ok((None, config))
+    }
+}
