@@ -137,24 +137,13 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
 /// opened, keeping its data; they then hold and delete what they should.
 #[test]
 fn a_version_3_vault_gains_the_enterprise_tables() {
-    let dir = tempfile::tempdir().expect("dir");
-    let path = dir.path().join("v.db");
-    drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
-    let conn = Connection::open(&path).expect("sqlite");
-    conn.execute_batch(&format!(
-        "{} DROP TABLE apps; DROP TABLE app_clients; PRAGMA user_version = 3; UPDATE vault_meta SET value = '3' WHERE key = 'version'; \
-         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
-        checks::DROP_ENTERPRISE_TABLES
-    ))
-    .expect("make it version 3");
-    drop(conn);
-    let mut store = SqliteStore::open(&path).expect("open upgrades");
-    let version: i64 = store
-        .connection()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
-    assert_eq!(version, SCHEMA_VERSION);
-    assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
+    let (_dir, mut store) = upgraded_from(
+        3,
+        &format!(
+            "{} DROP TABLE apps; DROP TABLE app_clients;",
+            checks::DROP_ENTERPRISE_TABLES
+        ),
+    );
     store
         .write(&mut |tx| tx.delete_managed_company("t1"))
         .expect("delete the old tenant");
@@ -166,25 +155,32 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
 /// applications and clients like any other table.
 #[test]
 fn a_version_4_vault_gains_applications_when_opened() {
+    let (_dir, mut store) = upgraded_from(4, "DROP TABLE apps; DROP TABLE app_clients;");
+    crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
+/// A new vault made into a `version` one by `drop_sql` (with a tenant
+/// `t1` to keep), then opened: upgraded to [`SCHEMA_VERSION`], tenant kept.
+fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("v.db");
     drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
     let conn = Connection::open(&path).expect("sqlite");
-    conn.execute_batch(
-        "DROP TABLE apps; DROP TABLE app_clients; PRAGMA user_version = 4; \
-         UPDATE vault_meta SET value = '4' WHERE key = 'version'; \
-         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
-    )
-    .expect("make it version 4");
+    conn.execute_batch(&format!(
+        "{drop_sql} PRAGMA user_version = {version}; \
+         UPDATE vault_meta SET value = '{version}' WHERE key = 'version'; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);"
+    ))
+    .expect("make it older");
     drop(conn);
-    let mut store = SqliteStore::open(&path).expect("open upgrades");
-    let version: i64 = store
+    let store = SqliteStore::open(&path).expect("open upgrades");
+    let now: i64 = store
         .connection()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .expect("version");
-    assert_eq!(version, SCHEMA_VERSION);
+    assert_eq!(now, SCHEMA_VERSION);
     assert_eq!(store.tenants().expect("tenants").len(), 1, "data kept");
-    crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
+    (dir, store)
 }
 
 /// Through a symlink, the WAL synced is SQLite's own, next to the real
