@@ -240,12 +240,12 @@ fn provision_add_list_update_and_remove() {
         [
             "5499|added|STORAGE_1TB|1",
             "5499|added|business|4",
-            "5499|added|chat|1",
+            "5499|added|chat|0",
             "5499|added|connection_manager|5",
             "5500|added|enterprise|3",
             "5499|seats|business|6",
-            "5499|addon|chat|0",
-            "5499|addon|privileged_access_manager|2",
+            "5499|addon_disabled|chat|0",
+            "5499|addon_enabled|privileged_access_manager|2",
             "5499|removed|STORAGE_1TB|0",
             "5499|removed|business|0",
             "5499|removed|connection_manager|0",
@@ -288,11 +288,11 @@ fn restrictions_table_json_and_none() {
         &["msp-add", "-p", "enterprise", "-s", "-1", "Unlimited Co"],
     )
     .ok();
-    assert!(out.contains("ID=1001"), "{out}");
+    assert!(out.contains("ID=2"), "{out}");
     let mc = &info(&free)["managed_companies"][0];
     assert_eq!(mc["allocated"], -1);
     assert!(kp(&free, &["msp-info"]).ok().contains("Unlimited"));
-    assert_eq!(raw_seats(&free, 1001), "enterprise|2147483647");
+    assert_eq!(raw_seats(&free, 2), "enterprise|2147483647");
 }
 
 #[test]
@@ -315,6 +315,10 @@ fn every_refusal_has_commanders_message_and_changes_nothing() {
         ),
         (
             &["msp-add", "-p", "business", "-s", "-1", "X"],
+            "Managed Company unlimited licences are not allowed",
+        ),
+        (
+            &["msp-add", "-p", "business", "-s", "2147483647", "X"],
             "Managed Company unlimited licences are not allowed",
         ),
         (
@@ -535,7 +539,8 @@ fn last_mc_id_names_the_new_company_in_a_batch() {
     )
     .expect("write");
     kp(&k, &[batch.to_str().expect("path")]).ok();
-    assert_eq!(raw_seats(&k, 1001), "business|3");
+    // The MSP took id 1 (the store's first enterprise), the company 2.
+    assert_eq!(raw_seats(&k, 2), "business|3");
 }
 
 /// The seed's MSP examples as written, on one MSP set up to match the

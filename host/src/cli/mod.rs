@@ -182,12 +182,24 @@ fn secret(text: &str) -> Result<SecretString, std::convert::Infallible> {
 /// Rewrites Commander's two-letter options (`-od x`, `-nd=y`, `-rt login`,
 /// `mkdir -sf`) into their long forms; arguments after `--` are left alone.
 pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    use clap::CommandFactory as _;
+    let line = Line::command();
+    let is_command = |text: &str| {
+        line.get_subcommands()
+            .any(|c| c.get_name() == text || c.get_all_aliases().any(|a| a == text))
+    };
     let mut rest = false;
-    let mut seen: Vec<String> = Vec::new();
+    // The subcommand: the first argument naming one (a later "mi", e.g. a
+    // record title, is a value, not the command).
+    let mut command: Option<String> = None;
     args.into_iter()
         .map(|arg| {
-            if let Some(text) = arg.to_str() {
-                seen.push(text.to_string());
+            if command.is_none()
+                && let Some(text) = arg.to_str()
+                && is_command(text)
+            {
+                command = Some(text.to_string());
+                return arg;
             }
             if rest {
                 return arg;
@@ -199,8 +211,8 @@ pub fn commander_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
                 rest = true;
                 return arg;
             }
-            for (short, long, command) in TWO_LETTER {
-                if command.is_some_and(|c| !seen.iter().any(|a| a == c)) {
+            for (short, long, only) in TWO_LETTER {
+                if only.is_some_and(|c| command.as_deref() != Some(c)) {
                     continue;
                 }
                 if text == *short {
@@ -280,6 +292,26 @@ mod tests {
         assert_eq!(
             commander_args(args),
             ["add", "--record-type", "login", "-t", "x"].map(OsString::from)
+        );
+    }
+
+    #[test]
+    fn msp_flags_are_rewritten_only_for_their_subcommand() {
+        let args = ["keeper", "mi", "-v", "-mc", "Acme"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["keeper", "mi", "--details", "--managed-company", "Acme"].map(OsString::from)
+        );
+        // "mi" as a value after another command is not msp-info.
+        let args = ["add", "-t", "mi", "-v", "-aa"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["add", "-t", "mi", "-v", "-aa"].map(OsString::from)
+        );
+        let args = ["mu", "x", "-aa", "chat", "-ra", "kcm"].map(OsString::from);
+        assert_eq!(
+            commander_args(args),
+            ["mu", "x", "--add-addon", "chat", "--remove-addon", "kcm"].map(OsString::from)
         );
     }
 

@@ -18,12 +18,15 @@ use super::ops::{AddRequest, refusable};
 use super::state::seal_node;
 use crate::vault::crypto::Key;
 use crate::vault::store::enterprise::{
-    EnterpriseAdminRow, EnterpriseKind, EnterpriseRow, MspLicencesRow, PermitsRow, PoolRow,
+    EnterpriseAdminRow, EnterpriseKind, EnterpriseRow, MspLicencesRow, NodeRow, PermitsRow, PoolRow,
 };
-use crate::vault::{Vault, ad, now_ms};
+use crate::vault::{Vault, VaultError, ad, now_ms};
 
-/// The MSP's enterprise id when the file gives none.
-const DEFAULT_ID: i64 = 1000;
+/// Enterprise ids (the MSP's, its companies') are below this: the root
+/// node id is `id << 32 | 1`, which must not wrap.
+const ID_LIMIT: i64 = 1 << 31;
+/// Node ids the file gives are below this (room for the next ones).
+const NODE_ID_LIMIT: i64 = 1 << 62;
 
 /// A licences file.
 #[derive(Debug, Deserialize)]
@@ -145,10 +148,94 @@ fn read(path: &Path) -> Result<LicencesFile> {
             return Err(bad(format!("unknown file plan {f:?} in max_file_plan")));
         }
     }
-    if file.id.is_some_and(|id| id <= 0) {
-        return Err(bad("the MSP's id must be positive".into()));
+    if file.id.is_some_and(|id| !(1..ID_LIMIT).contains(&id)) {
+        return Err(bad(format!("the MSP's id must be 1 to {}", ID_LIMIT - 1)));
+    }
+    for c in &file.companies {
+        if c.id.is_some_and(|id| !(1..ID_LIMIT).contains(&id)) {
+            return Err(bad(format!(
+                "company {:?}: its id must be 1 to {}",
+                c.name,
+                ID_LIMIT - 1
+            )));
+        }
+    }
+    for n in &file.nodes {
+        if n.id.is_some_and(|id| !(1..NODE_ID_LIMIT).contains(&id)) {
+            return Err(bad(format!(
+                "node {:?}: its id must be 1 to {}",
+                n.name,
+                NODE_ID_LIMIT - 1
+            )));
+        }
     }
     Ok(file)
+}
+
+/// The MSP's nodes: its root (`id << 32 | 1`, named after it) and the
+/// file's, sealed under `tree_key`.
+fn nodes(
+    file: &LicencesFile,
+    path: &Path,
+    tenant: &str,
+    id: i64,
+    name: &str,
+    tree_key: &Key,
+) -> Result<Vec<NodeRow>> {
+    let bad = |reason: String| EnterpriseError::Licences {
+        path: path.display().to_string(),
+        reason,
+    };
+    let root = id
+        .checked_shl(32)
+        .filter(|r| r >> 32 == id)
+        .map(|r| r | 1)
+        .ok_or_else(|| bad(format!("enterprise id {id} is too large")))?;
+    let mut nodes = vec![seal_node(tenant, root, None, name, tree_key)];
+    let mut named: Vec<(String, i64)> = vec![(name.to_lowercase(), root)];
+    for n in &file.nodes {
+        let node_id = match n.id {
+            Some(id) => id,
+            None => nodes
+                .iter()
+                .map(|r| r.node_id)
+                .max()
+                .unwrap_or(root)
+                .checked_add(1)
+                .ok_or_else(|| bad(format!("node {:?}: no node id left", n.name)))?,
+        };
+        let parent = match &n.parent {
+            None => root,
+            Some(p) => p
+                .parse::<i64>()
+                .ok()
+                .filter(|pid| nodes.iter().any(|r| r.node_id == *pid))
+                .or_else(|| {
+                    named
+                        .iter()
+                        .find(|(k, _)| *k == p.to_lowercase())
+                        .map(|(_, v)| *v)
+                })
+                .ok_or_else(|| {
+                    bad(format!(
+                        "node {:?}: parent {p:?} is not a node listed before it",
+                        n.name
+                    ))
+                })?,
+        };
+        if nodes.iter().any(|r| r.node_id == node_id) {
+            return Err(bad(format!("node id {node_id} is used twice")));
+        }
+        nodes.push(seal_node(
+            tenant,
+            node_id,
+            Some(parent),
+            n.name.trim(),
+            tree_key,
+        ));
+        named.push((n.name.trim().to_lowercase(), node_id));
+    }
+    Ok(nodes)
 }
 
 /// Makes the logged-in user's tenant the MSP `name` with the licences in
@@ -175,49 +262,7 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
             e.enterprise_id
         )));
     }
-    let id = file.id.unwrap_or(DEFAULT_ID);
     let tree_key = Key::generate();
-    let root = id << 32 | 1;
-    let mut nodes = vec![seal_node(&tenant, root, None, name, &tree_key)];
-    let mut named: Vec<(String, i64)> = vec![(name.to_lowercase(), root)];
-    for n in &file.nodes {
-        let node_id =
-            n.id.unwrap_or_else(|| nodes.iter().map(|r| r.node_id).max().unwrap_or(root) + 1);
-        let parent = match &n.parent {
-            None => root,
-            Some(p) => p
-                .parse::<i64>()
-                .ok()
-                .filter(|pid| nodes.iter().any(|r| r.node_id == *pid))
-                .or_else(|| {
-                    named
-                        .iter()
-                        .find(|(k, _)| *k == p.to_lowercase())
-                        .map(|(_, v)| *v)
-                })
-                .ok_or_else(|| EnterpriseError::Licences {
-                    path: path.display().to_string(),
-                    reason: format!(
-                        "node {:?}: parent {p:?} is not a node listed before it",
-                        n.name
-                    ),
-                })?,
-        };
-        if nodes.iter().any(|r| r.node_id == node_id) {
-            return Err(EnterpriseError::Licences {
-                path: path.display().to_string(),
-                reason: format!("node id {node_id} is used twice"),
-            });
-        }
-        nodes.push(seal_node(
-            &tenant,
-            node_id,
-            Some(parent),
-            n.name.trim(),
-            &tree_key,
-        ));
-        named.push((n.name.trim().to_lowercase(), node_id));
-    }
     let licences = MspLicencesRow {
         msp_uid: tenant.clone(),
         pools: file
@@ -263,7 +308,6 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
         user_uid: user.uid.clone(),
         wrapped_tree_key: vault.wrap_for_user(&tree_key, &ad::tree_key(&tenant, &user.uid)),
     };
-    let msp = Msp::new(tenant.clone(), id, name.to_string(), tree_key);
     let companies: Vec<AddRequest> = file
         .companies
         .iter()
@@ -277,13 +321,24 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
             id: c.id,
         })
         .collect();
-    refusable(vault, |tx| {
+    let at = |reason: String| EnterpriseError::Licences {
+        path: path.display().to_string(),
+        reason,
+    };
+    let id = refusable(vault, |tx| {
+        // The file's id, or the next one no enterprise of the store has:
+        // a second MSP in a store gets its own.
+        let id = match file.id {
+            Some(id) => id,
+            None => tx.next_enterprise_id()?,
+        };
         if let Some(taken) = tx.enterprises()?.iter().find(|e| e.enterprise_id == id) {
-            return Err(EnterpriseError::Licences {
-                path: path.display().to_string(),
-                reason: format!("enterprise id {id} is taken (tenant {})", taken.tenant_uid),
-            });
+            return Err(at(format!(
+                "enterprise id {id} is taken (tenant {})",
+                taken.tenant_uid
+            )));
         }
+        let nodes = nodes(&file, path, &tenant, id, name, &tree_key)?;
         tx.rename_tenant(&tenant, name)?;
         tx.insert_enterprise(&EnterpriseRow {
             tenant_uid: tenant.clone(),
@@ -294,22 +349,32 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
         })?;
         tx.put_enterprise_admin(&admin)?;
         for n in &nodes {
-            tx.put_enterprise_node(n)?;
+            // Node ids are store-wide: one another tenant has is refused,
+            // never taken over.
+            tx.insert_enterprise_node(n).map_err(|e| match e {
+                VaultError::Exists(_) => at(format!(
+                    "node id {} is taken by another enterprise",
+                    n.node_id
+                )),
+                e => e.into(),
+            })?;
         }
         tx.put_msp_licences(&licences)?;
+        let msp = Msp::new(tenant.clone(), id, name.to_string(), tree_key.clone());
         // Read once, then kept up to date here: reading it again for each
         // company made a file of 1 000 companies take 10 s.
         let mut state = msp.state_in(&*tx)?;
         for c in &companies {
-            let row = msp
-                .add_in(tx, &state, c)
-                .map_err(|e| EnterpriseError::Licences {
-                    path: path.display().to_string(),
-                    reason: format!("company {:?}: {e}", c.name),
-                })?;
+            let row = msp.add_in(tx, &state, c).map_err(|e| match e {
+                // A conflict must reach the retry loop as it is.
+                EnterpriseError::Vault(e) if !matches!(e, VaultError::Exists(_)) => {
+                    EnterpriseError::Vault(e)
+                }
+                e => at(format!("company {:?}: {e}", c.name)),
+            })?;
             state.companies.push(row);
         }
-        Ok(())
+        Ok(id)
     })?;
     Ok(Initialised {
         id,

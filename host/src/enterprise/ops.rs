@@ -261,7 +261,9 @@ impl Msp {
                 new.addons.retain(|b| b.addon != a.addon);
             }
             validate::addon_rules(&new.addons)?;
-            if new.plan != old.plan || new.seats > old.seats {
+            // Unlimited draws nothing: unlimited -> 50 draws 50 and is
+            // checked like 0 -> 50.
+            if new.plan != old.plan || validate::draw(new.seats) > validate::draw(old.seats) {
                 validate::pool(state, &new.plan, new.seats, Some(&old.tenant_uid))?;
             }
             if new.name != old.name {
@@ -303,7 +305,7 @@ impl Msp {
 }
 
 /// What a company holds, product by product: its plan (seats), file plan
-/// (1) and add-ons (seats, or 1 for those without).
+/// (1) and add-ons (their seats as stored, 0 for those without).
 fn holdings(mc: &ManagedCompanyRow) -> BTreeMap<String, i64> {
     let mut h = BTreeMap::new();
     h.insert(mc.plan.clone(), mc.seats);
@@ -311,7 +313,7 @@ fn holdings(mc: &ManagedCompanyRow) -> BTreeMap<String, i64> {
         h.insert(f.clone(), 1);
     }
     for a in &mc.addons {
-        h.insert(a.addon.clone(), a.seats.max(1));
+        h.insert(a.addon.clone(), a.seats);
     }
     h
 }
@@ -348,7 +350,11 @@ pub(crate) fn record_changes(
                 }
             }
             _ if model::file_plan(product).is_some() => "file_plan",
-            _ => "addon",
+            // An add-on's presence is its own change: one without seats
+            // holds 0 of them while enabled.
+            _ if was.is_none() => "addon_enabled",
+            _ if now.is_none() => "addon_disabled",
+            _ => "addon_seats",
         };
         tx.insert_billing_event(&BillingEventRow {
             msp_uid: msp_uid.to_string(),

@@ -18,6 +18,10 @@ const LICENCES: &str = "id = 100\n\
     [[nodes]]\nname = \"Clients\"\n";
 
 fn msp() -> (tempfile::TempDir, Vault, Msp) {
+    msp_from(LICENCES)
+}
+
+fn msp_from(licences_file: &str) -> (tempfile::TempDir, Vault, Msp) {
     let dir = tempfile::tempdir().expect("dir");
     let mut vault = Vault::create(
         &dir.path().join("vault.db"),
@@ -27,7 +31,7 @@ fn msp() -> (tempfile::TempDir, Vault, Msp) {
     )
     .expect("vault");
     let file = dir.path().join("licences.toml");
-    std::fs::write(&file, LICENCES).expect("write");
+    std::fs::write(&file, licences_file).expect("write");
     let made = licences::init(&mut vault, "My MSP", &file).expect("init");
     assert_eq!((made.id, made.companies), (100, 0));
     let msp = Msp::of(&vault).expect("the admin is logged in");
@@ -225,4 +229,178 @@ fn each_company_has_its_own_tree_key_under_the_msps() {
         "A's key opens B's data"
     );
     assert_eq!(a.node_id, 100 << 32 | 2, "the Clients node");
+}
+
+/// A second tenant of the same store (as a team store has), logged in.
+fn second_tenant(dir: &tempfile::TempDir, vault: &mut Vault) -> Vault {
+    vault
+        .create_tenant(
+            "Other",
+            "other@msp.example",
+            &SecretString::from("pw2"),
+            &KdfParams::insecure_fast(),
+        )
+        .expect("tenant");
+    Vault::open(&dir.path().join("vault.db"))
+        .expect("open")
+        .unlock(Some("other@msp.example"), &SecretString::from("pw2"))
+        .expect("unlock")
+}
+
+fn node_rows(vault: &Vault) -> Vec<(i64, String)> {
+    let mut rows = Vec::new();
+    for e in vault.store_read().enterprises().expect("enterprises") {
+        for n in vault
+            .store_read()
+            .enterprise_nodes(&e.tenant_uid)
+            .expect("nodes")
+        {
+            rows.push((n.node_id, n.tenant_uid));
+        }
+    }
+    rows
+}
+
+#[test]
+fn a_licences_file_cannot_take_another_tenants_node() {
+    let (dir, mut vault, _msp) = msp();
+    let before = node_rows(&vault);
+    assert_eq!(before.len(), 2, "root and Clients");
+    let mut other = second_tenant(&dir, &mut vault);
+    let file = dir.path().join("steal.toml");
+    let clients = (100_i64 << 32) | 2;
+    std::fs::write(
+        &file,
+        format!("id = 200\n[[nodes]]\nname = \"Mine\"\nid = {clients}\n"),
+    )
+    .expect("write");
+    let err = licences::init(&mut other, "Thief", &file).expect_err("refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("node id {clients} is taken by another enterprise")),
+        "{err}"
+    );
+    assert_eq!(
+        node_rows(&other),
+        before,
+        "the first MSP's nodes are its own"
+    );
+    assert!(
+        other
+            .store_read()
+            .enterprise(&other.user().tenant_uid)
+            .expect("read")
+            .is_none(),
+        "nothing written"
+    );
+    // Ids that would wrap the root node id are refused by the file check.
+    for bad in ["id = 2147483648\n", "id = 9223372036854775807\n"] {
+        std::fs::write(&file, bad).expect("write");
+        let err = licences::init(&mut other, "Big", &file).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("the MSP's id must be 1 to 2147483647"),
+            "{err}"
+        );
+    }
+    std::fs::write(
+        &file,
+        "[[companies]]\nname = \"C\"\nplan = \"business\"\nid = 9223372036854775807\n",
+    )
+    .expect("write");
+    let err = licences::init(&mut other, "Big", &file).expect_err("refused");
+    assert!(err.to_string().contains("its id must be 1 to"), "{err}");
+}
+
+#[test]
+fn a_second_msp_in_a_store_gets_the_next_id() {
+    let (dir, mut vault, msp) = msp();
+    msp.add(&mut vault, &add("Acme", "business", 1))
+        .expect("add");
+    let mut other = second_tenant(&dir, &mut vault);
+    let file = dir.path().join("second.toml");
+    std::fs::write(&file, "[[pool]]\nplan = \"business\"\ntotal = 1\n").expect("write");
+    let made = licences::init(&mut other, "Second", &file).expect("init");
+    assert_eq!(
+        made.id, 102,
+        "above the first MSP (100) and its company (101)"
+    );
+    let second = Msp::of(&other).expect("admin");
+    let state = second.state(&other).expect("state");
+    assert_eq!(state.root_node().map(|n| n.id), Some((102_i64 << 32) | 1));
+}
+
+fn unlimited_msp() -> (tempfile::TempDir, Vault, Msp) {
+    msp_from("id = 100\n[[pool]]\nplan = \"business\"\ntotal = 10\n")
+}
+
+#[test]
+fn the_unlimited_encoding_is_not_a_way_around_the_permit() {
+    let (_dir, mut vault, msp) = msp();
+    for seats in [2_147_483_647, 5_000_000_000] {
+        let err = msp
+            .add(&mut vault, &add("X", "business", seats))
+            .expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            "Managed Company unlimited licences are not allowed"
+        );
+    }
+    msp.add(&mut vault, &add("Acme", "business", 2))
+        .expect("add");
+    let err = msp
+        .update(
+            &mut vault,
+            "acme",
+            &UpdateRequest {
+                seats: Some(2_147_483_647),
+                ..Default::default()
+            },
+        )
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "Managed Company unlimited licences are not allowed"
+    );
+    assert_eq!(available(&vault, &msp, "business"), 8);
+}
+
+#[test]
+fn unlimited_to_counted_seats_draws_from_the_pool() {
+    let (_dir, mut vault, msp) = unlimited_msp();
+    msp.add(&mut vault, &add("Big", "business", -1))
+        .expect("add");
+    assert_eq!(available(&vault, &msp, "business"), 10);
+    let err = msp
+        .update(
+            &mut vault,
+            "big",
+            &UpdateRequest {
+                seats: Some(50),
+                ..Default::default()
+            },
+        )
+        .expect_err("overdraw refused");
+    assert!(
+        matches!(
+            err,
+            EnterpriseError::Pool {
+                available: 10,
+                requested: 50,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(available(&vault, &msp, "business"), 10, "nothing changed");
+    msp.update(
+        &mut vault,
+        "big",
+        &UpdateRequest {
+            seats: Some(7),
+            ..Default::default()
+        },
+    )
+    .expect("within the pool");
+    assert_eq!(available(&vault, &msp, "business"), 3);
 }

@@ -63,22 +63,29 @@ pub(crate) fn plan(state: &MspState, text: &str, order: PlanOrder) -> Result<&'s
     Ok(plan)
 }
 
-/// Seats as stored: a negative count means unlimited (if permitted).
+/// Seats as stored: -1 means unlimited (if permitted), and so does any
+/// count at or above [`UNLIMITED`] (its encoding): such a count passes
+/// the same permit check, never around it.
 pub(crate) fn seats(state: &MspState, seats: i64) -> Result<i64> {
-    if seats < 0 {
+    if seats < 0 || seats >= UNLIMITED {
         if state.permits().is_some_and(|p| !p.allow_unlimited) {
             return Err(rejected(
                 "Managed Company unlimited licences are not allowed".into(),
             ));
         }
-        if seats != -1 {
+        if seats < -1 {
             return Err(rejected(format!(
                 "Managed Company seats \"{seats}\" are not valid: -1 (unlimited), or 0 and more"
             )));
         }
         return Ok(UNLIMITED);
     }
-    Ok(seats.min(UNLIMITED))
+    Ok(seats)
+}
+
+/// The licences `seats` draws from the pool: unlimited draws none.
+pub(crate) fn draw(seats: i64) -> i64 {
+    if seats >= UNLIMITED { 0 } else { seats.max(0) }
 }
 
 /// The file plan code to store for `text` on `plan`: `None` when the plan

@@ -208,8 +208,9 @@ pub trait EnterpriseTx {
     fn insert_enterprise(&mut self, row: &EnterpriseRow) -> Result<()>;
     /// Adds or replaces an admin's tree key.
     fn put_enterprise_admin(&mut self, row: &EnterpriseAdminRow) -> Result<()>;
-    /// Adds or replaces a node.
-    fn put_enterprise_node(&mut self, row: &NodeRow) -> Result<()>;
+    /// Adds a node; [`crate::vault::VaultError::Exists`] when its id is
+    /// taken (node ids are store-wide: never another tenant's row).
+    fn insert_enterprise_node(&mut self, row: &NodeRow) -> Result<()>;
     /// Sets an MSP's pool and permits (replacing them).
     fn put_msp_licences(&mut self, row: &MspLicencesRow) -> Result<()>;
     /// Adds or replaces a managed company and its add-ons (not its name,
@@ -368,7 +369,7 @@ pub(crate) mod checks {
                     user_uid: "u1".into(),
                     wrapped_tree_key: vec![9],
                 })?;
-                tx.put_enterprise_node(&NodeRow {
+                tx.insert_enterprise_node(&NodeRow {
                     node_id: 7,
                     tenant_uid: "msp".into(),
                     parent_id: None,

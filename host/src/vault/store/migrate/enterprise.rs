@@ -162,7 +162,7 @@ impl Enterprises {
             tx.put_enterprise_admin(a)?;
         }
         for n in &self.nodes {
-            tx.put_enterprise_node(n)?;
+            tx.insert_enterprise_node(n)?;
         }
         for l in &self.licences {
             tx.put_msp_licences(l)?;

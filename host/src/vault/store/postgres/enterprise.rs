@@ -248,13 +248,15 @@ impl EnterpriseTx for Db<'_, '_> {
         Ok(())
     }
 
-    fn put_enterprise_node(&mut self, row: &NodeRow) -> Result<()> {
-        self.execute(
+    fn insert_enterprise_node(&mut self, row: &NodeRow) -> Result<()> {
+        let n = self.execute(
             "INSERT INTO enterprise_nodes (node_id, tenant_uid, parent_id, data) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (node_id) DO UPDATE SET tenant_uid = EXCLUDED.tenant_uid, \
-             parent_id = EXCLUDED.parent_id, data = EXCLUDED.data",
+             ON CONFLICT (node_id) DO NOTHING",
             &[&row.node_id, &row.tenant_uid, &row.parent_id, &row.data],
         )?;
+        if n == 0 {
+            return Err(VaultError::Exists(format!("node {}", row.node_id)));
+        }
         Ok(())
     }
 

@@ -264,10 +264,11 @@ impl EnterpriseTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn put_enterprise_node(&mut self, row: &NodeRow) -> Result<()> {
-        self.conn
+    fn insert_enterprise_node(&mut self, row: &NodeRow) -> Result<()> {
+        let n = self
+            .conn
             .prepare_cached(
-                "INSERT OR REPLACE INTO enterprise_nodes (node_id, tenant_uid, parent_id, data) \
+                "INSERT OR IGNORE INTO enterprise_nodes (node_id, tenant_uid, parent_id, data) \
                  VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![
@@ -276,6 +277,9 @@ impl EnterpriseTx for SqliteTx<'_> {
                 row.parent_id,
                 row.data
             ])?;
+        if n == 0 {
+            return Err(VaultError::Exists(format!("node {}", row.node_id)));
+        }
         Ok(())
     }
 
