@@ -16,12 +16,8 @@ use crate::vault::{PW, add, kp, vault};
 
 /// Where alice's vault is, as a device is told (`--store`).
 fn location(k: &Keeper) -> String {
-    k.store_url().unwrap_or_else(|| {
-        k.data_dir()
-            .join("vault.db")
-            .to_string_lossy()
-            .into_owned()
-    })
+    k.store_url()
+        .unwrap_or_else(|| k.data_dir().join("vault.db").to_string_lossy().into_owned())
 }
 
 /// A machine that reads as a client device: its own home, working folder
@@ -125,7 +121,8 @@ fn raw_execute(k: &Keeper, sql: &str) {
         return;
     }
     let conn = rusqlite::Connection::open(k.data_dir().join("vault.db")).expect("open the vault");
-    conn.execute(&sql.replace("{t}", ""), []).expect("statement");
+    conn.execute(&sql.replace("{t}", ""), [])
+        .expect("statement");
 }
 
 /// A vault with folder Infra (two records) and one record outside it,
@@ -154,7 +151,15 @@ fn shared_app() -> (Keeper, String, String, String) {
     kp(&k, &["secrets-manager", "app", "create", "CI"]).ok();
     let out = kp(
         &k,
-        &["secrets-manager", "app", "share", "--app", "CI", "--secret", "Infra"],
+        &[
+            "secrets-manager",
+            "app",
+            "share",
+            "--app",
+            "CI",
+            "--secret",
+            "Infra",
+        ],
     )
     .ok();
     assert!(out.contains("Shared 2 record(s)"), "{out}");
@@ -170,7 +175,10 @@ fn a_device_reads_only_its_application_until_removed() {
     assert_eq!(listed[0]["records"], 2);
     let (token, client) = token(&k, "CI", &[]);
     assert_eq!(
-        raw_number(&k, "SELECT count(*) FROM {t}app_clients WHERE public_key IS NULL AND token_key IS NOT NULL"),
+        raw_number(
+            &k,
+            "SELECT count(*) FROM {t}app_clients WHERE public_key IS NULL AND token_key IS NOT NULL"
+        ),
         1,
         "issued, waiting for its token"
     );
@@ -183,11 +191,17 @@ fn a_device_reads_only_its_application_until_removed() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        let mode = std::fs::metadata(dev.ini()).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(dev.ini())
+            .expect("meta")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     assert_eq!(
-        raw_number(&k, "SELECT count(*) FROM {t}app_clients WHERE public_key IS NOT NULL AND token_key IS NULL"),
+        raw_number(
+            &k,
+            "SELECT count(*) FROM {t}app_clients WHERE public_key IS NOT NULL AND token_key IS NULL"
+        ),
         1,
         "bound: the token's wrapped key is gone"
     );
@@ -202,63 +216,131 @@ fn a_device_reads_only_its_application_until_removed() {
     titles.sort_unstable();
     assert_eq!(titles, ["API", "Prod DB"]);
     assert_eq!(
-        dev.run(&["secret", "get", &db, "--field", "password"]).ok().trim(),
+        dev.run(&["secret", "get", &db, "--field", "password"])
+            .ok()
+            .trim(),
         "Db-pass-1!"
     );
     assert_eq!(
-        dev.run(&["secret", "get", "API", "--field", "password"]).ok().trim(),
+        dev.run(&["secret", "get", "API", "--field", "password"])
+            .ok()
+            .trim(),
         "Api-pass-2!"
     );
     let got = dev.run(&["secret", "get", "Prod DB", "--json"]).json();
     assert_eq!(got["uid"], db.as_str());
     assert!(got.to_string().contains("eu-1"), "{got}");
     let notation = format!("keeper://{db}/field/password");
-    assert_eq!(dev.run(&["secret", "notation", &notation]).ok().trim(), "Db-pass-1!");
+    assert_eq!(
+        dev.run(&["secret", "notation", &notation]).ok().trim(),
+        "Db-pass-1!"
+    );
     let region = format!("keeper://{db}/custom_field/Region");
-    assert_eq!(dev.run(&["secret", "notation", &region]).ok().trim(), "eu-1");
+    assert_eq!(
+        dev.run(&["secret", "notation", &region]).ok().trim(),
+        "eu-1"
+    );
     let exec = dev
-        .cmd(&["exec", "--", "sh", "-c", "printf '%s|%s' \"$DB_PW\" \"$PLAIN\""])
+        .cmd(&[
+            "exec",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s|%s' \"$DB_PW\" \"$PLAIN\"",
+        ])
         .env("DB_PW", &notation)
         .env("PLAIN", "left alone")
         .output()
         .expect("exec");
     assert!(exec.status.success(), "{exec:?}");
-    assert_eq!(String::from_utf8_lossy(&exec.stdout), "Db-pass-1!|left alone");
-    let status = dev.cmd(&["exec", "--", "sh", "-c", "exit 3"]).status().expect("exec");
+    assert_eq!(
+        String::from_utf8_lossy(&exec.stdout),
+        "Db-pass-1!|left alone"
+    );
+    let status = dev
+        .cmd(&["exec", "--", "sh", "-c", "exit 3"])
+        .status()
+        .expect("exec");
     assert_eq!(status.code(), Some(3), "exec exits as its command does");
 
     // A record outside the application is invisible, and none of its raw
     // key rows opens with the device's keys.
     let err = dev.run(&["secret", "get", &outside]).fails();
     assert!(err.contains("not found"), "{err}");
-    let err = dev.run(&["secret", "notation", &format!("keeper://{outside}/field/password")]).fails();
+    let err = dev
+        .run(&[
+            "secret",
+            "notation",
+            &format!("keeper://{outside}/field/password"),
+        ])
+        .fails();
     assert!(err.contains("not found"), "{err}");
     let device = open_device(Some(&dev.ini()), None).expect("the device opens");
     assert!(device.holders_opening(&outside).expect("rows").is_empty());
-    assert_eq!(device.holders_opening(&db).expect("rows"), [device.app_uid()]);
+    assert_eq!(
+        device.holders_opening(&db).expect("rows"),
+        [device.app_uid()]
+    );
     drop(device);
     // alice's own view is unchanged: the app's row is one more holder.
     let v = Vault::open_at(&Location::parse(&store).expect("location"))
         .expect("open")
         .unlock(None, &SecretString::from(PW.to_string()))
         .expect("unlock");
-    assert_eq!(holders_opening(&v, &api).expect("rows").len(), 1, "alice's own row");
+    assert_eq!(
+        holders_opening(&v, &api).expect("rows").len(),
+        1,
+        "alice's own row"
+    );
     drop(v);
 
     // Unshare one record: gone for the device.
-    kp(&k, &["secrets-manager", "app", "unshare", "--app", "CI", "--secret", "API"]).ok();
+    kp(
+        &k,
+        &[
+            "secrets-manager",
+            "app",
+            "unshare",
+            "--app",
+            "CI",
+            "--secret",
+            "API",
+        ],
+    )
+    .ok();
     let err = dev.run(&["secret", "get", "API"]).fails();
     assert!(err.contains("not found"), "{err}");
 
     // Removed: refused, with a clear message.
-    let clients = kp(&k, &["secrets-manager", "client", "list", "--format", "json"]).json();
+    let clients = kp(
+        &k,
+        &["secrets-manager", "client", "list", "--format", "json"],
+    )
+    .json();
     assert_eq!(clients[0]["client_id"], client.as_str());
     assert!(clients[0]["bound"].is_i64(), "{clients}");
-    kp(&k, &["secrets-manager", "client", "remove", "--app", "CI", "--client", &client]).ok();
+    kp(
+        &k,
+        &[
+            "secrets-manager",
+            "client",
+            "remove",
+            "--app",
+            "CI",
+            "--client",
+            &client,
+        ],
+    )
+    .ok();
     let err = dev.run(&["secret", "list"]).fails();
     assert!(err.contains("was removed"), "{err}");
-    let err = dev.run(&["secret", "get", &db, "--field", "password"]).fails();
-    assert!(err.contains("was removed") && !err.contains("Db-pass"), "{err}");
+    let err = dev
+        .run(&["secret", "get", &db, "--field", "password"])
+        .fails();
+    assert!(
+        err.contains("was removed") && !err.contains("Db-pass"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -268,8 +350,8 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     let (first, _) = token(&k, "CI", &[]);
     let dev = Device::new();
     // KEEPER_CLI_TOKEN instead of --token, into a named profile and file.
-    let out = Run(
-        dev.cmd(&[
+    let out = Run(dev
+        .cmd(&[
             "--store",
             &store,
             "profile",
@@ -281,12 +363,14 @@ fn used_expired_and_foreign_tokens_change_nothing() {
         ])
         .env("KEEPER_CLI_TOKEN", &first)
         .output()
-        .expect("init"),
-    )
+        .expect("init"))
     .ok();
     assert!(out.contains("Added profile ci"), "{out}");
     let bound = |k: &Keeper| {
-        raw_number(k, "SELECT count(*) FROM {t}app_clients WHERE public_key IS NOT NULL")
+        raw_number(
+            k,
+            "SELECT count(*) FROM {t}app_clients WHERE public_key IS NOT NULL",
+        )
     };
     assert_eq!(bound(&k), 1);
 
@@ -297,7 +381,9 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     assert!(!other.ini().exists());
     assert_eq!(bound(&k), 1);
     assert!(
-        dev.run(&["secret", "list", "--ini-file", "custom.ini"]).ok().contains("Prod DB"),
+        dev.run(&["secret", "list", "--ini-file", "custom.ini"])
+            .ok()
+            .contains("Prod DB"),
         "the first device still reads"
     );
 
@@ -312,7 +398,12 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     assert!(err.contains("expired"), "{err}");
     assert!(!other.ini().exists());
     assert_eq!(
-        raw_number(&k, &format!("SELECT count(*) FROM {{t}}app_clients WHERE uid = '{late_id}' AND token_key IS NOT NULL AND public_key IS NULL")),
+        raw_number(
+            &k,
+            &format!(
+                "SELECT count(*) FROM {{t}}app_clients WHERE uid = '{late_id}' AND token_key IS NOT NULL AND public_key IS NULL"
+            )
+        ),
         1,
         "nothing changed"
     );
@@ -344,7 +435,10 @@ fn used_expired_and_foreign_tokens_change_nothing() {
         &format!("UPDATE {{t}}app_clients SET access_expires = NULL WHERE uid = '{limited_id}'"),
     );
     let err = other.run(&["secret", "list"]).fails();
-    assert!(err.contains("tampered") || err.contains("does not open"), "{err}");
+    assert!(
+        err.contains("tampered") || err.contains("does not open"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -373,18 +467,19 @@ fn profiles_round_trip_and_refuse_tampering() {
             .expect("base64 by default"),
     )
     .expect("text");
-    assert!(decoded.contains("clientId") && !decoded.contains(PW), "{decoded}");
+    assert!(
+        decoded.contains("clientId") && !decoded.contains(PW),
+        "{decoded}"
+    );
     let plain = dev.run(&["profile", "export", "--plain"]).ok();
     assert!(!plain.contains(PW));
     let elsewhere = Device::new();
     let conf_dir = elsewhere.home().join("conf");
-    let import = Run(
-        elsewhere
-            .cmd(&["profile", "import", exported.trim()])
-            .env("KEEPER_INI_DIR", &conf_dir)
-            .output()
-            .expect("import"),
-    )
+    let import = Run(elsewhere
+        .cmd(&["profile", "import", exported.trim()])
+        .env("KEEPER_INI_DIR", &conf_dir)
+        .output()
+        .expect("import"))
     .ok();
     assert!(import.contains("Imported profile default"), "{import}");
     let read = elsewhere
@@ -395,15 +490,33 @@ fn profiles_round_trip_and_refuse_tampering() {
     assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "Db-pass-1!");
     // INI format, plain, into a named file.
     let ini_text = dev
-        .run(&["profile", "export", "--plain", "--file-format", "ini", "staging"])
+        .run(&[
+            "profile",
+            "export",
+            "--plain",
+            "--file-format",
+            "ini",
+            "staging",
+        ])
         .ok();
     assert!(ini_text.starts_with("[staging]"), "{ini_text}");
     elsewhere
-        .run(&["profile", "import", "--output-file", "second.ini", &ini_text])
+        .run(&[
+            "profile",
+            "import",
+            "--output-file",
+            "second.ini",
+            &ini_text,
+        ])
         .ok();
     let second = elsewhere.home().join("second.ini");
     let listed = elsewhere
-        .run(&["profile", "list", "--ini-file", second.to_str().expect("utf-8")])
+        .run(&[
+            "profile",
+            "list",
+            "--ini-file",
+            second.to_str().expect("utf-8"),
+        ])
         .ok();
     assert!(listed.contains("staging"), "{listed}");
 
@@ -418,7 +531,11 @@ fn profiles_round_trip_and_refuse_tampering() {
     }
     let err = dev.run(&["profile", "import", "-p", "junk", "%%%"]).fails();
     assert!(err.contains("neither JSON"), "{err}");
-    assert_eq!(std::fs::read(dev.ini()).expect("ini"), before, "nothing changed");
+    assert_eq!(
+        std::fs::read(dev.ini()).expect("ini"),
+        before,
+        "nothing changed"
+    );
 
     // A hand-edited keeper.ini (another client id) is refused too.
     let text = String::from_utf8(before.clone()).expect("utf-8");
@@ -459,7 +576,15 @@ fn config_init_binds_at_once() {
     let (k, db, _, _) = shared_app();
     let out = kp(
         &k,
-        &["secrets-manager", "client", "add", "--app", "CI", "--config-init", "b64"],
+        &[
+            "secrets-manager",
+            "client",
+            "add",
+            "--app",
+            "CI",
+            "--config-init",
+            "b64",
+        ],
     )
     .ok();
     let config = value_after(&out, "Initialized Config:");
@@ -467,15 +592,71 @@ fn config_init_binds_at_once() {
     let dev = Device::new();
     dev.run(&["profile", "import", &config]).ok();
     assert_eq!(
-        dev.run(&["secret", "get", &db, "--field", "login"]).ok().trim(),
+        dev.run(&["secret", "get", &db, "--field", "login"])
+            .ok()
+            .trim(),
         "app"
     );
     let k8s = kp(
         &k,
-        &["secrets-manager", "client", "add", "--app", "CI", "--config-init", "k8s"],
+        &[
+            "secrets-manager",
+            "client",
+            "add",
+            "--app",
+            "CI",
+            "--config-init",
+            "k8s",
+        ],
     )
     .ok();
-    assert!(k8s.contains("kind: Secret") && k8s.contains("  config: "), "{k8s}");
+    assert!(
+        k8s.contains("kind: Secret") && k8s.contains("  config: "),
+        "{k8s}"
+    );
+    if let Some(url) = k.store_url() {
+        // The admin connects with a database password (the test server
+        // trusts loopback, so any password is accepted): the device's
+        // configuration names the vault without it.
+        const DB_PW: &str = "Admin-DB-pw-77";
+        let with_pw = url.replacen('@', &format!(":{DB_PW}@"), 1);
+        let out = kp(
+            &k,
+            &[
+                "--store",
+                &with_pw,
+                "secrets-manager",
+                "client",
+                "add",
+                "--app",
+                "CI",
+                "--config-init",
+                "json",
+            ],
+        )
+        .ok();
+        assert!(
+            !out.contains(DB_PW),
+            "the admin's database password reached the device: {out}"
+        );
+        let config = out
+            .split_once("Initialized Config:")
+            .and_then(|(_, rest)| rest.split_once("\nClient ID:"))
+            .map(|(json, _)| json.trim())
+            .unwrap_or_else(|| panic!("no configuration in {out}"));
+        assert!(
+            config.contains(&format!("\"{url}\"")),
+            "the device is told the vault's URL: {config}"
+        );
+        let dev = Device::new();
+        dev.run(&["profile", "import", config]).ok();
+        assert_eq!(
+            dev.run(&["secret", "get", &db, "--field", "login"])
+                .ok()
+                .trim(),
+            "app"
+        );
+    }
     // Only the application's owner manages it.
     let err = kp(&k, &["secrets-manager", "client", "add", "--app", "nope"]).fails();
     assert!(err.contains("application not found"), "{err}");

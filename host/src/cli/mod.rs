@@ -340,4 +340,35 @@ mod tests {
         assert_eq!(password.expose_secret(), "Hunter2-secret");
         assert!(!format!("{cli:?}").contains("Hunter2"), "Debug hides it");
     }
+
+    #[test]
+    fn a_token_and_an_imported_configuration_are_secrets_from_parsing_on() {
+        use secrecy::ExposeSecret as _;
+        let cli = Cli::parse_from(["keeper", "profile", "init", "-t", "Token-secret-42"]);
+        let Some(Command::Profile(profiles::ProfileNamespace {
+            command: profiles::ProfileCommand::Init(args),
+        })) = &cli.command
+        else {
+            panic!("not profile init: {:?}", cli.command);
+        };
+        let token = args.token.as_ref().expect("token");
+        assert_eq!(token.expose_secret(), "Token-secret-42");
+        assert!(
+            !format!("{cli:?}").contains("Token-secret"),
+            "Debug hides it"
+        );
+
+        let cli = Cli::parse_from(["keeper", "profile", "import", "Config-secret-43"]);
+        let Some(Command::Profile(profiles::ProfileNamespace {
+            command: profiles::ProfileCommand::Import { configuration, .. },
+        })) = &cli.command
+        else {
+            panic!("not profile import: {:?}", cli.command);
+        };
+        assert_eq!(configuration.expose_secret(), "Config-secret-43");
+        assert!(
+            !format!("{cli:?}").contains("Config-secret"),
+            "Debug hides it"
+        );
+    }
 }

@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 use super::Format;
 
@@ -48,8 +49,9 @@ pub enum ProfileCommand {
     Import {
         /// The configuration (`profile export`'s or `client add
         /// --config-init`'s output).
-        #[arg(value_name = "CONFIG")]
-        configuration: String,
+        /// A secret (it holds the device's keys) from parsing on.
+        #[arg(value_name = "CONFIG", value_parser = super::secret)]
+        configuration: SecretString,
         /// The keeper.ini to write (default: the one found, else ./keeper.ini).
         #[arg(long, value_name = "FILE")]
         output_file: Option<PathBuf>,
@@ -71,8 +73,8 @@ pub enum ProfileCommand {
 #[derive(Debug, Args)]
 pub struct ProfileInitArgs {
     /// The one-time token (else KEEPER_CLI_TOKEN). The vault is `--store`'s.
-    #[arg(long, short = 't')]
-    pub token: Option<String>,
+    #[arg(long, short = 't', value_parser = super::secret)]
+    pub token: Option<SecretString>,
     /// Save the profile to this file.
     #[arg(long, value_name = "FILE")]
     pub ini_file: Option<PathBuf>,

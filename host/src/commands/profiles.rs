@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::cli::Format;
 use crate::cli::profiles::{
@@ -47,17 +47,24 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
         } => {
             let file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
             let (name, config) = file.get(name.as_deref())?;
-            println!("{}", config.export(name, file_format == FileFormat::Ini, plain).as_str());
+            println!(
+                "{}",
+                config
+                    .export(name, file_format == FileFormat::Ini, plain)
+                    .as_str()
+            );
         }
         ProfileCommand::Import {
             configuration,
             output_file,
             profile_name,
         } => {
-            let (exported, config) = ProfileConfig::parse(&configuration)?;
+            let (exported, config) = ProfileConfig::parse(configuration.expose_secret())?;
             let path = keeper_ini::locate(output_file.as_deref());
             let mut file = IniFile::load(&path)?;
-            let name = profile_name.or(exported).unwrap_or_else(|| "default".into());
+            let name = profile_name
+                .or(exported)
+                .unwrap_or_else(|| "default".into());
             file.put(&name, config)?;
             if file.names().iter().all(|(_, active)| !active) {
                 file.set_active(&name)?;
@@ -79,7 +86,7 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
 /// data directory's), then save the profile and make it the active one.
 fn init(ctx: &Context, args: &ProfileInitArgs) -> anyhow::Result<()> {
     let token = match &args.token {
-        Some(t) => SecretString::from(t.clone()),
+        Some(t) => t.clone(),
         None => match std::env::var(TOKEN_ENV) {
             Ok(t) if !t.trim().is_empty() => SecretString::from(t),
             _ => bail!("give the one-time token with --token or {TOKEN_ENV}"),
@@ -109,7 +116,10 @@ fn init(ctx: &Context, args: &ProfileInitArgs) -> anyhow::Result<()> {
 }
 
 fn device(args: &DeviceArgs) -> anyhow::Result<DeviceVault> {
-    Ok(open_device(args.ini_file.as_deref(), args.profile.as_deref())?)
+    Ok(open_device(
+        args.ini_file.as_deref(),
+        args.profile.as_deref(),
+    )?)
 }
 
 /// Runs one `secret` command.
@@ -119,7 +129,13 @@ pub(crate) fn secret(_ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitC
             let records = device(&d)?.records()?;
             let rows: Vec<Vec<String>> = records
                 .iter()
-                .map(|r| vec![r.uid.clone(), r.data.record_type.clone(), r.data.title.clone()])
+                .map(|r| {
+                    vec![
+                        r.uid.clone(),
+                        r.data.record_type.clone(),
+                        r.data.title.clone(),
+                    ]
+                })
                 .collect();
             let json: Vec<_> = records
                 .iter()
@@ -171,10 +187,16 @@ fn print_record(r: &Record, format: Format) -> anyhow::Result<()> {
             "uid": r.uid, "title": d.title, "type": d.record_type,
             "fields": d.fields, "custom": d.custom, "notes": d.notes.as_str(),
         });
-        println!("{}", zeroize::Zeroizing::new(serde_json::to_string_pretty(&value)?).as_str());
+        println!(
+            "{}",
+            zeroize::Zeroizing::new(serde_json::to_string_pretty(&value)?).as_str()
+        );
         return Ok(());
     }
-    println!("Record: {}\nTitle: {}\nRecord Type: {}\n", r.uid, d.title, d.record_type);
+    println!(
+        "Record: {}\nTitle: {}\nRecord Type: {}\n",
+        r.uid, d.title, d.record_type
+    );
     let rows: Vec<Vec<String>> = d
         .fields
         .iter()

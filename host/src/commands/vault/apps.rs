@@ -60,7 +60,9 @@ fn app(ctx: &Context, cmd: AppCommand) -> anyhow::Result<ExitCode> {
                 .collect();
             print_listing(
                 format,
-                &["App Name", "App UID", "Records", "Editable", "Devices", "Created"],
+                &[
+                    "App Name", "App UID", "Records", "Editable", "Devices", "Created",
+                ],
                 &rows,
                 &json,
             )?;
@@ -111,7 +113,10 @@ fn share(vault: &mut Vault, args: &AppShareArgs, grant: bool) -> anyhow::Result<
         } else {
             "not shared with it"
         };
-        println!("{} record(s) left as they were ({why}).", outcome.unchanged.len());
+        println!(
+            "{} record(s) left as they were ({why}).",
+            outcome.unchanged.len()
+        );
     }
     Ok(())
 }
@@ -193,8 +198,11 @@ fn add_clients(vault: &mut Vault, args: &ClientAddArgs) -> anyhow::Result<()> {
         println!("\nSuccessfully generated Client Device\n====================================\n");
         match (&issued.token, &issued.bound, args.config_init) {
             (_, Some(creds), Some(format)) => {
-                let config = ProfileConfig::new(location.config_value(), creds, None);
-                println!("Initialized Config: {}", config_text(&config, format).as_str());
+                let config = ProfileConfig::new(location.shared_config_value(), creds, None);
+                println!(
+                    "Initialized Config: {}",
+                    config_text(&config, format).as_str()
+                );
             }
             (Some(token), _, _) => {
                 println!("One-Time Access Token: {}", token.expose_secret());
@@ -204,7 +212,11 @@ fn add_clients(vault: &mut Vault, args: &ClientAddArgs) -> anyhow::Result<()> {
         println!("Client ID: {}", info.uid);
         println!(
             "IP Lock: {}",
-            if info.unlock_ip { "Disabled" } else { "Enabled" }
+            if info.unlock_ip {
+                "Disabled"
+            } else {
+                "Enabled"
+            }
         );
         if issued.token.is_some() {
             println!("Token Expires On: {} UTC", format_time(info.token_expires));

@@ -253,6 +253,8 @@ pub const DELETE_TENANT: &[&str] = &[
     "DELETE FROM mc_addons WHERE mc_uid = $1",
     "DELETE FROM managed_companies WHERE tenant_uid = $1",
     "DELETE FROM enterprises WHERE tenant_uid = $1",
+    "DELETE FROM app_clients WHERE tenant_uid = $1",
+    "DELETE FROM apps WHERE tenant_uid = $1",
     "DELETE FROM users WHERE tenant_uid = $1",
     "DELETE FROM tenants WHERE uid = $1",
 ];
@@ -274,7 +276,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 #[cfg(test)]
 pub(crate) mod checks {
     use super::*;
-    use crate::vault::store::{Store, TenantRow, UserRow};
+    use crate::vault::store::{AppClientRow, AppRow, Store, TenantRow, UserRow};
 
     fn tenant(uid: &str, parent: Option<&str>) -> TenantRow {
         TenantRow {
@@ -347,6 +349,27 @@ pub(crate) mod checks {
             checksum: vec![0],
             created: 1,
         };
+        let app = AppRow {
+            uid: "mcapp".into(),
+            tenant_uid: "mc".into(),
+            owner_uid: "mcu".into(),
+            name: "app of mc".into(),
+            wrapped_key: vec![4],
+            created: 1,
+        };
+        let client = AppClientRow {
+            uid: "mcclient".into(),
+            app_uid: "mcapp".into(),
+            tenant_uid: "mc".into(),
+            created: 1,
+            token_expires: 2,
+            access_expires: None,
+            unlock_ip: false,
+            token_key: None,
+            public_key: Some(vec![5]),
+            wrapped_app_key: Some(vec![6]),
+            bound: Some(1),
+        };
         store
             .write(&mut |tx| {
                 tx.insert_tenant(&tenant("msp", None))?;
@@ -377,6 +400,8 @@ pub(crate) mod checks {
                 })?;
                 tx.put_msp_licences(&licences)?;
                 tx.put_managed_company(&mc)?;
+                tx.insert_app(&app)?;
+                tx.put_app_client(&client)?;
                 tx.insert_billing_event(&event)
             })
             .expect("write");
@@ -431,6 +456,9 @@ pub(crate) mod checks {
         let counts: std::collections::HashMap<_, _> =
             store.row_counts().expect("counts").into_iter().collect();
         assert_eq!(counts["mc_addons"], 0);
+        assert_eq!(counts["apps"], 0, "the company's application is gone");
+        assert_eq!(counts["app_clients"], 0, "its devices are gone");
+        assert!(store.app_client("mcclient").expect("client").is_none());
         assert_eq!(counts["enterprises"], 1);
     }
 }

@@ -53,6 +53,18 @@ impl Location {
         matches!(self, Self::Postgres(_))
     }
 
+    /// The location as another machine's configuration may carry it
+    /// (`client add --config-init`): the path, or the URL without its
+    /// password, so a device never receives the issuer's database
+    /// password; the device connects with its own role (password from
+    /// `PGPASSWORD`).
+    pub fn shared_config_value(&self) -> String {
+        match self {
+            Self::Postgres(url) => url.to_string(),
+            Self::File(_) => self.config_value(),
+        }
+    }
+
     /// How the configuration's `store` key records this location: the
     /// URL as given, or the file's absolute path.
     pub fn config_value(&self) -> String {
