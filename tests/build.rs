@@ -1,8 +1,9 @@
 //! Builds the test plugins (hostile sandbox suite) and the example plugins
 //! as wasm32-wasip2 components, and tells the tests where they are through
 //! `KEEPER_TEST_WASM_<PACKAGE>` / `KEEPER_TEST_DIR_<PACKAGE>`; builds the
-//! native example rotator as a shared library three ways (as shipped, with
-//! another ABI version, without the version symbol):
+//! native example rotator as a shared library four ways (as shipped, with
+//! another ABI version, without the version symbol, with a rotate that
+//! never answers):
 //! `KEEPER_TEST_NATIVE_<FLAVOUR>`.
 
 fn main() {
@@ -27,6 +28,7 @@ fn main() {
         ("DEFAULT", &[][..]),
         ("WRONG_ABI", &["wrong-abi"][..]),
         ("NO_ABI_VERSION", &["no-abi-version"][..]),
+        ("HANG", &["hang"][..]),
     ] {
         let library =
             keeper_build_support::build_native_library("examples/native-rotator", features);

@@ -78,7 +78,12 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(ctx, cli.command)) {
+    let result = runtime.block_on(commands::run(ctx, cli.command));
+    // A native plugin call that overran its limit cannot be stopped and is
+    // abandoned on its thread; dropping the runtime would wait for it
+    // forever, so keeper waits only briefly for what is left.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    match result {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`keeper plugin list | head`) is not an error.

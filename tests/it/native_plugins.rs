@@ -1,22 +1,29 @@
 //! Native (unsandboxed) plugins through the binary: `examples/native-rotator`
 //! built as a shared library by `tests/build.rs` (as shipped, with another
-//! ABI version, without the version symbol). Refused without
+//! ABI version, without the version symbol, with a rotate that never
+//! answers). Refused without
 //! `--i-understand-unsandboxed` and while the configuration's
 //! `native_plugins` is off (at install and at load); once installed, marked
 //! "native, unsandboxed" in `plugin list`, `plugin info`, `rotate --dry-run`,
 //! reports and audit entries; it rotates a password kept in a file; its
-//! answers are still checked (escaped); a wrong ABI is refused.
+//! answers are still checked (escaped); a wrong ABI is refused, and so
+//! is a library swapped after install or one dropped in without a grant;
+//! a call that never answers is abandoned without a revert, left pending,
+//! and keeper exits.
 
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::Keeper;
-use crate::vault::{add, kp, vault, vault_password};
+use crate::vault::{add, kp, kp_command, unlocked, vault, vault_password};
 
 const LIBRARY: &str = env!("KEEPER_TEST_NATIVE_DEFAULT");
 const WRONG_ABI: &str = env!("KEEPER_TEST_NATIVE_WRONG_ABI");
 const NO_ABI_VERSION: &str = env!("KEEPER_TEST_NATIVE_NO_ABI_VERSION");
+const HANG: &str = env!("KEEPER_TEST_NATIVE_HANG");
 
 /// A folder to install from: the example's plugin.toml and `library`
 /// under the name the manifest gives.
@@ -81,6 +88,23 @@ fn assert_failed(report: &Value, expected: &str) {
     assert!(message.contains(expected), "{report}");
 }
 
+/// Rewrites the `sha256` line of an installed plugin.toml or grant.toml.
+fn set_sha256(path: &Path, hash: &str) {
+    let text = std::fs::read_to_string(path).expect("read");
+    let text: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("sha256") {
+                format!("sha256 = \"{hash}\"")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(path, text).expect("write");
+}
+
 fn file_password(files: &Path, login: &str) -> String {
     std::fs::read_to_string(files.join(login))
         .expect("read account")
@@ -130,6 +154,8 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
     let dir = package(LIBRARY);
     let out = install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
     assert!(out.contains("native, unsandboxed"), "{out}");
+    assert!(out.contains("with all of keeper's rights"), "{out}");
+    assert!(!out.contains("requests no capabilities"), "{out}");
     let grant = std::fs::read_to_string(installed(&k).join("grant.toml")).expect("grant");
     assert!(grant.contains("unsandboxed = true"), "{grant}");
 
@@ -143,6 +169,7 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
         .cloned()
         .expect("listed");
     assert_eq!(row["native"], true, "{row}");
+    assert!(row.get("capabilities").is_none(), "none apply: {row}");
     assert!(
         list.as_array()
             .expect("array")
@@ -158,6 +185,12 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
         .expect("a row");
     assert!(line.contains("native, unsandboxed"), "{table}");
     // plugin info.
+    let json = kp(&k, &["plugin", "info", "native-file", "--format", "json"]).json();
+    assert!(
+        json.get("memory_mib").is_none() && json.get("cpu_fuel").is_none(),
+        "no sandbox limits: {json}"
+    );
+    assert_eq!(json["timeout_secs"], 60, "{json}");
     let info = kp(&k, &["plugin", "info", "native-file"]).ok();
     assert!(info.contains("native, unsandboxed"), "{info}");
     assert!(info.contains("<cmdr:dir>/<login>"), "described: {info}");
@@ -173,10 +206,15 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
     assert_eq!(plan[0]["status"], "ready", "{plan}");
     assert_eq!(file_password(files.path(), "alice"), "Before-native-1");
 
-    let report = kp(&k, &["rotate", &uid, "--format", "json"]).json();
+    let run = kp(&k, &["rotate", &uid, "--format", "json"]);
+    let report = run.json();
     assert_eq!(report[0]["outcome"], "rotated", "{report}");
     assert_eq!(report[0]["native"], true, "{report}");
     let new = vault_password(&k, &uid);
+    assert!(
+        !run.stdout().contains(&new) && !run.stderr().contains(&new),
+        "the JSON report and the logs hold no secret"
+    );
     assert_ne!(new, "Before-native-1");
     assert_eq!(
         file_password(files.path(), "alice"),
@@ -189,7 +227,11 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
         audit[0]["plugin"], "native-file (native, unsandboxed)",
         "{audit}"
     );
-    assert!(!audit.to_string().contains(&new), "no secret in the audit");
+    let audit_text = kp(&k, &["audit-log", "--record", &uid, "--format", "json"]).stdout();
+    assert!(
+        audit_text.contains(&uid) && !audit_text.contains(&new),
+        "the audit names the record, not its secret: {audit_text}"
+    );
 
     // A wrong current password: the plugin's own error, nothing changed.
     let bob = account(&k, files.path(), "bob", "Before-native-2");
@@ -222,6 +264,13 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
     allow_native(&k, false);
     let before = file_password(files.path(), "alice");
     assert_failed(&rotate(&k, &uid), "\"native_plugins\": true");
+    let audit = kp(&k, &["audit-log", "--record", &uid, "--format", "json"]).json();
+    let last = &audit.as_array().expect("array").last().expect("an entry");
+    assert_eq!(last["outcome"], "failed", "{audit}");
+    assert_eq!(
+        last["plugin"], "native-file (native, unsandboxed)",
+        "refused at load, still labelled: {audit}"
+    );
     assert_eq!(file_password(files.path(), "alice"), before);
     assert_eq!(vault_password(&k, &uid), before);
     let refused = kp(&k, &["plugin", "info", "native-file"]).fails();
@@ -256,24 +305,120 @@ fn a_native_library_of_another_abi_is_refused() {
     let bytes = std::fs::read(&library).expect("read");
     let hash = keeper::testing::runtime::registry::sha256_hex(&bytes);
     for file in ["plugin.toml", "grant.toml"] {
-        let path = installed(&k).join(file);
-        let text = std::fs::read_to_string(&path).expect("read");
-        let text: String = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("sha256") {
-                    format!("sha256 = \"{hash}\"")
-                } else {
-                    l.to_string()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n");
-        std::fs::write(&path, text).expect("write");
+        set_sha256(&installed(&k).join(file), &hash);
     }
     let files = tempfile::tempdir().expect("dir");
     let uid = account(&k, files.path(), "carol", "Before-native-4");
     assert_failed(&rotate(&k, &uid), "ABI version 999");
     assert_eq!(file_password(files.path(), "carol"), "Before-native-4");
     assert_eq!(vault_password(&k, &uid), "Before-native-4");
+}
+
+/// A library swapped after install is refused at load, its hashes left
+/// as they were (the manifest's) or the manifest's edited to match (the
+/// grant's), and so is a native plugin whose grant is missing (a
+/// folder dropped in, never installed with `--i-understand-unsandboxed`):
+/// neither is called.
+#[test]
+fn a_swapped_or_ungranted_native_library_is_not_loaded() {
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package(LIBRARY);
+    install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
+    let files = tempfile::tempdir().expect("dir");
+    let uid = account(&k, files.path(), "erin", "Before-native-6");
+
+    let library = installed(&k).join("libnative_rotator.so");
+    let shipped = std::fs::read(&library).expect("read");
+    // A valid library of the right ABI, other bytes.
+    std::fs::copy(HANG, &library).expect("swap");
+    assert_failed(&rotate(&k, &uid), "does not match the manifest's");
+    assert_eq!(file_password(files.path(), "erin"), "Before-native-6");
+    assert_eq!(vault_password(&k, &uid), "Before-native-6");
+    // The manifest's hash edited to match, the grant's not: the grant
+    // still holds what the user consented to.
+    let hash = keeper::testing::runtime::registry::sha256_hex(&std::fs::read(HANG).expect("read"));
+    set_sha256(&installed(&k).join("plugin.toml"), &hash);
+    assert_failed(
+        &rotate(&k, &uid),
+        "changed since its capabilities were granted",
+    );
+    assert_eq!(file_password(files.path(), "erin"), "Before-native-6");
+    assert_eq!(vault_password(&k, &uid), "Before-native-6");
+
+    set_sha256(
+        &installed(&k).join("plugin.toml"),
+        &keeper::testing::runtime::registry::sha256_hex(&shipped),
+    );
+    std::fs::write(&library, shipped).expect("restore");
+    std::fs::remove_file(installed(&k).join("grant.toml")).expect("drop the grant");
+    assert_failed(&rotate(&k, &uid), "not installed as one");
+    assert_eq!(file_password(files.path(), "erin"), "Before-native-6");
+    assert_eq!(vault_password(&k, &uid), "Before-native-6");
+}
+
+/// The `hang` build's rotate sets the new password and never answers.
+/// With a 2 s wall clock (the one `[limits]` a native plugin may ask for)
+/// keeper gives up on it, reverts nothing (the abandoned call may still
+/// land, so a revert could lock the account out), keeps both passwords
+/// pending, and exits within seconds of the limit; `rotate --resume`
+/// then settles it.
+#[test]
+fn a_native_call_that_never_answers_is_left_pending_and_keeper_exits() {
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package(HANG);
+    let manifest = dir.path().join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest).expect("read") + "\n[limits]\ntimeout-secs = 2\n";
+    std::fs::write(&manifest, text).expect("write");
+    let out = install(
+        &k,
+        dir.path(),
+        &["--native", "--i-understand-unsandboxed", "--grant"],
+    )
+    .ok();
+    assert!(out.contains("limits: 2 s per call"), "{out}");
+    let files = tempfile::tempdir().expect("dir");
+    let uid = account(&k, files.path(), "dora", "Before-native-5");
+
+    // A keeper that never exits fails the test (and is killed) instead
+    // of hanging it.
+    let started = Instant::now();
+    let mut child = kp_command(&k, &["rotate", &uid, "--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keeper");
+    while child.try_wait().expect("wait").is_none() {
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("keeper did not exit after a native call overran its limit");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let took = started.elapsed();
+    let run = crate::support::Run(child.wait_with_output().expect("output"));
+    assert!(took < Duration::from_secs(15), "exited after {took:?}");
+    let report: Value = serde_json::from_str(&run.stdout())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", run.stdout(), run.stderr()));
+    assert_eq!(report[0]["outcome"], "needs-attention", "{report}");
+    let message = report[0]["message"].to_string();
+    assert!(message.contains("within 2 s"), "{report}");
+
+    // The rotate did land: nothing put the old password back, and the
+    // vault holds both, pending.
+    let new = file_password(files.path(), "dora");
+    assert_ne!(new, "Before-native-5", "the hung rotate set it");
+    assert_eq!(vault_password(&k, &uid), "Before-native-5");
+    let pending = unlocked(&k)
+        .pending_rotation(&uid)
+        .expect("read")
+        .expect("still pending");
+    assert_eq!(pending.old_password.as_str(), "Before-native-5");
+    assert_eq!(pending.new_password.as_str(), new);
+
+    let resumed = kp(&k, &["rotate", "--resume", "--format", "json"]).json();
+    assert_eq!(resumed[0]["outcome"], "completed", "{resumed}");
+    assert_eq!(vault_password(&k, &uid), new);
+    assert!(kp(&k, &["rotate", "--resume"]).ok().contains("No pending"));
 }

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::moto::{Keyed, Moto, element};
 use crate::support::Keeper;
-use crate::vault::{PW, add, crash_at, kp, vault, vault_password};
+use crate::vault::{add, crash_at, kp, vault, vault_password};
 
 /// The record's password, which an access-key rotation leaves alone.
 const PASSWORD: &str = "Unchanged-console-pw-1";
@@ -133,22 +133,9 @@ fn record_key(k: &Keeper, uid: &str) -> ((String, String), usize) {
 /// The new key a pending rotation of `uid` holds, if keeper stored one
 /// (read from the vault itself, as `rotate --resume` would).
 fn pending_key(k: &Keeper, uid: &str) -> Option<(String, String)> {
-    use keeper::testing::vault::{Location, SecretString, Vault};
-    let store = k.store_url().unwrap_or_else(|| {
-        k.data_dir()
-            .join("vault.db")
-            .to_str()
-            .expect("utf8")
-            .to_string()
-    });
-    let vault = Vault::open_at(&Location::parse(&store).expect("location"))
-        .expect("open")
-        .unlock(
-            Some("alice@example.com"),
-            &SecretString::from(PW.to_string()),
-        )
-        .expect("unlock");
-    let pending = vault.pending_rotation(uid).expect("read")?;
+    let pending = crate::vault::unlocked(k)
+        .pending_rotation(uid)
+        .expect("read")?;
     let value = |label: &str| {
         pending
             .prepared

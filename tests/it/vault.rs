@@ -2,7 +2,7 @@
 //! init/unlock, add/get/edit/rm, ls/tree, folders, search, history,
 //! find-duplicate, sharing with users and teams, export/import, attachments.
 
-use std::process::Output;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -18,6 +18,18 @@ pub fn kp(k: &Keeper, args: &[&str]) -> Run {
 
 /// Runs keeper as a given user and password.
 pub fn run_as(k: &Keeper, user: Option<&str>, password: &str, args: &[&str]) -> Run {
+    let out: Output = command_as(k, user, password, args)
+        .output()
+        .expect("run keeper");
+    Run(out)
+}
+
+/// The command [`kp`] runs, to spawn it.
+pub fn kp_command(k: &Keeper, args: &[&str]) -> Command {
+    command_as(k, None, PW, args)
+}
+
+fn command_as(k: &Keeper, user: Option<&str>, password: &str, args: &[&str]) -> Command {
     let mut cmd = k.cmd(args);
     cmd.env("KEEPER_PASSWORD", password)
         .env("KEEPER_TEST_FAST_KDF", "1")
@@ -25,8 +37,27 @@ pub fn run_as(k: &Keeper, user: Option<&str>, password: &str, args: &[&str]) -> 
     if let Some(u) = user {
         cmd.env("KEEPER_USER", u);
     }
-    let out: Output = cmd.output().expect("run keeper");
-    Run(out)
+    cmd
+}
+
+/// alice's vault, opened and unlocked in this process (to read what the
+/// binary stored, as `rotate --resume` would).
+pub fn unlocked(k: &Keeper) -> keeper::testing::vault::Vault {
+    use keeper::testing::vault::{Location, SecretString, Vault};
+    let store = k.store_url().unwrap_or_else(|| {
+        k.data_dir()
+            .join("vault.db")
+            .to_str()
+            .expect("utf8")
+            .to_string()
+    });
+    Vault::open_at(&Location::parse(&store).expect("location"))
+        .expect("open")
+        .unlock(
+            Some("alice@example.com"),
+            &SecretString::from(PW.to_string()),
+        )
+        .expect("unlock")
 }
 
 /// A keeper with an initialised vault for alice@example.com.

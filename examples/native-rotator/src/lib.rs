@@ -62,6 +62,21 @@ fn describe() -> Value {
     })
 }
 
+/// A test build whose `rotate` sets the new password and then never
+/// answers (keeper must give up on it without reverting, and exit).
+#[cfg(feature = "hang")]
+fn hang() -> Value {
+    loop {
+        std::thread::sleep(std::time::Duration::from_secs(3600));
+    }
+}
+
+/// `rotate` answers once the password is set.
+#[cfg(not(feature = "hang"))]
+fn hang() -> Value {
+    Value::Null
+}
+
 /// `rotate`, `verify` or `revert` on the account's file.
 fn step(method: &[u8], req: &Value) -> Result<Value, Failure> {
     let text = |key: &str| req[key].as_str().unwrap_or_default().to_string();
@@ -97,7 +112,7 @@ fn step(method: &[u8], req: &Value) -> Result<Value, Failure> {
     match method {
         // Idempotent: already set is done; otherwise the old password must match.
         b"rotate" if current == new => Ok(Value::Null),
-        b"rotate" if current == old => write(&new).map(|()| Value::Null),
+        b"rotate" if current == old => write(&new).map(|()| hang()),
         b"rotate" => Err(Failure(
             "auth-failed",
             format!("the current password of {login} does not match"),

@@ -57,8 +57,11 @@ struct PluginRow {
     kind: String,
     api_version: String,
     description: String,
-    capabilities: Capabilities,
-    granted: Capabilities,
+    /// None for a native plugin: no capability applies to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capabilities: Option<Capabilities>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    granted: Option<Capabilities>,
     source: Source,
     sha256: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -86,10 +89,9 @@ impl PluginRow {
 
     /// The Capabilities column.
     fn capabilities_label(&self) -> String {
-        if self.native {
-            format!("all of keeper's ({UNSANDBOXED})")
-        } else {
-            self.capabilities.summary()
+        match &self.capabilities {
+            Some(capabilities) if !self.native => capabilities.summary(),
+            _ => format!("all of keeper's ({UNSANDBOXED})"),
         }
     }
 }
@@ -102,8 +104,8 @@ impl From<&PluginPackage> for PluginRow {
             kind: p.manifest.kind.to_string(),
             api_version: p.manifest.api_version.to_string(),
             description: p.manifest.description.clone(),
-            capabilities: p.manifest.capabilities.clone(),
-            granted: p.manifest.capabilities.intersect(&p.granted),
+            capabilities: (!p.manifest.native).then(|| p.manifest.capabilities.clone()),
+            granted: (!p.manifest.native).then(|| p.manifest.capabilities.intersect(&p.granted)),
             source: p.source,
             sha256: p.sha256.clone(),
             path: p.dir.as_ref().map(|d| d.display().to_string()),
@@ -123,8 +125,8 @@ fn noop_row() -> PluginRow {
         description:
             "Changes the password in the vault only (no target; part of keeper, not a component)"
                 .to_string(),
-        capabilities: Capabilities::default(),
-        granted: Capabilities::default(),
+        capabilities: Some(Capabilities::default()),
+        granted: Some(Capabilities::default()),
         source: Source::Builtin,
         sha256: String::new(),
         path: None,
@@ -192,10 +194,14 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         summary: String,
         /// The record fields it is shown and may store, as granted.
         fields: crate::runtime::fields::FieldAccess,
-        memory_mib: u64,
+        /// None for a native plugin (no memory limit outside a sandbox).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        memory_mib: Option<u64>,
         timeout_secs: u64,
-        /// CPU budget per call, in wasmtime fuel (≈ wasm instructions).
-        cpu_fuel: u64,
+        /// CPU budget per call, in wasmtime fuel (≈ wasm instructions);
+        /// None for a native plugin.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cpu_fuel: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
         default_port: Option<u16>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -214,9 +220,9 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         plugin: row,
         summary,
         fields: plugin.fields().clone(),
-        memory_mib: limits.memory_mib(),
+        memory_mib: (!package.manifest.native).then(|| limits.memory_mib()),
         timeout_secs: limits.timeout.as_secs(),
-        cpu_fuel: limits.fuel,
+        cpu_fuel: (!package.manifest.native).then_some(limits.fuel),
         default_port,
         required_params,
     };
@@ -252,14 +258,22 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         ]);
     } else {
         lines.extend([
-            ("Requested", lines_or_none(&p.capabilities.describe())),
-            ("Granted", lines_or_none(&p.granted.describe())),
+            (
+                "Requested",
+                lines_or_none(&p.capabilities.clone().unwrap_or_default().describe()),
+            ),
+            (
+                "Granted",
+                lines_or_none(&p.granted.clone().unwrap_or_default().describe()),
+            ),
             ("Fields", describe_fields(&info.fields)),
             (
                 "Limits",
                 format!(
                     "{} MiB memory, {} s and {:.0e} fuel (CPU) per call",
-                    info.memory_mib, info.timeout_secs, info.cpu_fuel as f64
+                    info.memory_mib.unwrap_or_default(),
+                    info.timeout_secs,
+                    info.cpu_fuel.unwrap_or_default() as f64
                 ),
             ),
         ]);
@@ -351,6 +365,14 @@ async fn install(
     }
     let package = package;
     let manifest = &package.manifest;
+    if manifest.native {
+        // `--i-understand-unsandboxed` (checked above) is the consent: the
+        // library's initialisers run as soon as it is opened, below.
+        println!(
+            "Plugin {} is native: it runs unsandboxed with all of keeper's rights (consented with --i-understand-unsandboxed); opening its library.",
+            manifest.id()
+        );
+    }
     // Compile, audit and describe it under the full requested grant before
     // asking: a plugin that cannot even load is refused here (a native
     // plugin's library is opened and its ABI version checked).
@@ -379,7 +401,12 @@ async fn install(
             join_rules(&manifest.fields.owns)
         ));
     }
-    if manifest.limits != Default::default() {
+    if manifest.native && manifest.limits != Default::default() {
+        requested.push(format!(
+            "limits: {} s per call (wall clock; nothing else applies to native code)",
+            plugin.limits().timeout.as_secs()
+        ));
+    } else if manifest.limits != Default::default() {
         let limits = plugin.limits();
         requested.push(format!(
             "limits: {} MiB memory, {} s and {:.0e} fuel (CPU) per call",
@@ -400,7 +427,9 @@ async fn install(
         },
         manifest.description
     );
-    if requested.is_empty() {
+    if requested.is_empty() && manifest.native {
+        println!("It runs unsandboxed with all of keeper's rights; it requests no record fields.");
+    } else if requested.is_empty() {
         println!("It requests no capabilities, record fields or limits.");
     } else {
         println!("It requests:");

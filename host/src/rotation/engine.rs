@@ -332,7 +332,14 @@ impl Engine {
         let backend = if resolved.plugin == NOOP {
             None
         } else {
-            Some(self.backend(&resolved.plugin).await?)
+            match self.backend(&resolved.plugin).await {
+                Ok(backend) => Some(backend),
+                Err(error) => {
+                    // Refused at load, it is still labelled in the audit.
+                    report.native = error.is_native();
+                    return Err(error.into());
+                }
+            }
         };
         report.native = backend.as_ref().is_some_and(|b| b.plugin.is_native());
         let info = backend.as_ref().map(|b| b.info.clone());

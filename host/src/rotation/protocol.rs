@@ -434,7 +434,8 @@ impl Ctx<'_> {
     /// changed nothing) and roll back if the old password logs in. Only if
     /// it does not but the new one does is the new one stored, as
     /// [`Outcome::Recovered`]: a failed `rotate` is never reported
-    /// rotated. If neither logs in, both stay pending. `report.message`
+    /// rotated. If neither logs in, both stay pending, as they do when
+    /// the outcome is unknown (a native call that timed out). `report.message`
     /// already says what failed; this adds what was done about it.
     async fn recover(
         &self,
@@ -443,6 +444,16 @@ impl Ctx<'_> {
         set_failed: bool,
         report: &mut Report,
     ) -> Outcome {
+        if error.outcome_unknown() {
+            // A native call that overran cannot be stopped: it may still
+            // set the new password after a revert (a lockout), so nothing
+            // is reverted or rolled back.
+            note(
+                report,
+                "its call may still be running, so nothing was reverted: both passwords stay pending for `keeper rotate --resume`",
+            );
+            return self.attention(report);
+        }
         if !set_failed {
             match self.check(new, true).await {
                 Check::Works => return self.finish_or_attention(report, Outcome::Rotated, new),

@@ -262,6 +262,17 @@ pub enum Error {
         /// The wall-clock limit, in seconds.
         secs: u64,
     },
+    /// A native call exceeded its wall-clock limit: it cannot be stopped,
+    /// so whether it changed the target is unknown.
+    #[error(
+        "plugin {plugin} (native) did not answer within {secs} s; it cannot be stopped, so whether it changed anything is unknown"
+    )]
+    NativeTimeout {
+        /// The plugin (name and version).
+        plugin: String,
+        /// The wall-clock limit, in seconds.
+        secs: u64,
+    },
     /// The call exceeded its CPU budget.
     #[error("plugin {plugin} exceeded its CPU budget and was stopped (an endless loop?)")]
     CpuLimit {
@@ -392,6 +403,24 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the call's outcome is unknown: a native call that timed
+    /// out may still be running, so nothing may be reverted after it.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(self, Error::NativeTimeout { .. })
+    }
+
+    /// Whether it is about a native plugin (refused at load, or its call).
+    pub fn is_native(&self) -> bool {
+        matches!(
+            self,
+            Error::NativeDisabled { .. }
+                | Error::NativeNotInstalled { .. }
+                | Error::NativeLibrary { .. }
+                | Error::NativeAnswer { .. }
+                | Error::NativeTimeout { .. }
+        )
+    }
+
     /// The plugin's own error, if that is what this is.
     pub fn plugin_error(&self) -> Option<&PluginError> {
         match self {

@@ -318,17 +318,26 @@ impl Manifest {
             None => return bad("a native plugin names its library file: library = \"libNAME.so\""),
             Some(file)
                 if file.is_empty()
-                    || file.contains(['/', '\\'])
+                    || !file.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')
+                    })
                     || file.starts_with('.')
                     || matches!(file.as_str(), "plugin.toml" | "grant.toml") =>
             {
-                return bad("library must be a file name in the plugin's folder");
+                return bad(
+                    "library must be a file name in the plugin's folder (letters, digits, `.`, `_`, `+`, `-`)",
+                );
             }
             Some(_) => {}
         }
-        if !self.capabilities.is_empty() || self.limits != RequestedLimits::default() {
+        // Only the wall clock applies outside a sandbox.
+        let limits = RequestedLimits {
+            timeout_secs: None,
+            ..self.limits.clone()
+        };
+        if !self.capabilities.is_empty() || limits != RequestedLimits::default() {
             return bad(
-                "a native plugin runs unsandboxed: [capabilities] and [limits] do not apply to it; remove them",
+                "a native plugin runs unsandboxed: [capabilities] and the [limits] memory-mib and cpu-fuel do not apply to it (timeout-secs does); remove them",
             );
         }
         Ok(())
@@ -535,10 +544,19 @@ mod tests {
         assert!(m.native);
         assert_eq!(m.library.as_deref(), Some("libn.so"));
         assert!(m.to_toml().expect("toml").contains("native = true"));
+        // The wall clock is the one limit that applies outside a sandbox.
+        let m = native("native = true\nlibrary = \"libn.so\"\n[limits]\ntimeout-secs = 3")
+            .expect("a wall-clock limit");
+        assert_eq!(m.limits.timeout_secs, Some(3));
         for (extra, why) in [
             ("native = true", "names its library"),
             ("native = true\nlibrary = \"../libn.so\"", "a file name"),
             ("native = true\nlibrary = \".hidden.so\"", "a file name"),
+            (
+                "native = true\nlibrary = \"lib\\u001b[31mn.so\"",
+                "a file name",
+            ),
+            ("native = true\nlibrary = \"lib n.so\"", "a file name"),
             ("library = \"libn.so\"", "for native plugins"),
             (
                 "native = true\nlibrary = \"libn.so\"\n[capabilities]\ntcp = true",

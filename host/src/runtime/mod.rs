@@ -17,7 +17,7 @@
 //! | `error.rs` | [`Error`] (what a load or call can fail with, `#[non_exhaustive]`) and [`PluginError`], the mirror of WIT's `plugin-error` |
 //! | `capability/` | the per-call store state (empty WASI plus keeper's gates), and one file per host capability: net, http (+ `origin`, and `http_client`, the shared reqwest client), ssh, process, log, input (the streamed import source) |
 //! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`, `native.rs`); traps → typed errors |
-//! | `native/` | native (unsandboxed, opt-in) rotators: the C ABI (`abi.rs`) and the library calls (`library.rs`, the host's only unsafe code) |
+//! | `native/` | native (unsandboxed, opt-in) rotators: the C ABI (`abi.rs`) and the library calls (`library.rs`: unsafe code, as is `cache.rs`'s deserialisation) |
 //!
 //! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
 //! call allows (the record's pinned target, the host-chosen origins), a
@@ -310,8 +310,9 @@ impl Runtime {
         let library =
             native::NativeRotator::open(&files.library).map_err(|detail| Error::NativeLibrary {
                 plugin,
-                library: files.library.display().to_string(),
-                detail,
+                // The file name and dlerror's words are the plugin's text.
+                library: text::escaped(&files.library.display().to_string()),
+                detail: text::escaped(&detail),
             })?;
         Ok(LoadedPlugin::new(
             manifest.clone(),

@@ -359,7 +359,8 @@ fn valid_name(name: &str) -> bool {
 ///
 /// # Errors
 ///
-/// As [`read_dir`]; a package to install must carry a matching sha256.
+/// As [`read_dir`]; a component to install must carry a matching sha256
+/// (a native library may carry none: install hashes it into the grant).
 pub fn read_candidate(path: &Path) -> Result<PluginPackage, Error> {
     let is_file = std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_dir());
     let dir = if is_file {

@@ -27,6 +27,14 @@
 //! made (a list of [`FieldJson`], or `null`) for `prepare` and `rotate`,
 //! and `null` (or `[]`) for `verify` and `revert`. The semantics are the
 //! WIT 1.1 rotator's (`wit/since_v1.1.0/rotator.wit`).
+//!
+//! Calls into one library are serialised (its own lock, held for the
+//! whole call, `library.rs`): a plugin need not be thread-safe. A call
+//! that overruns its wall-clock limit is abandoned with its outcome
+//! unknown (nothing is reverted after it; later calls wait for their
+//! turn and are never made if their own limit passes first). Nothing may
+//! unwind across these functions (C++ exceptions and `longjmp` are
+//! undefined behaviour), and the version symbol must be a function.
 
 use std::collections::BTreeMap;
 

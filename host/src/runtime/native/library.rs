@@ -1,4 +1,5 @@
-//! The only unsafe code in keeper: opening a native plugin's library and
+//! Unsafe code (with `runtime/cache.rs`'s deserialisation, the host's
+//! only): opening a native plugin's library and
 //! calling its three C functions (`abi.rs`). Everything it hands back is
 //! a copy, checked by the caller like a sandboxed plugin's answer.
 //!
@@ -7,7 +8,10 @@
 //! its initialisers run when it is opened, and its functions are trusted
 //! to have the ABI's signatures once the version symbol says so.
 
+use std::mem::ManuallyDrop;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use zeroize::Zeroizing;
 
@@ -44,15 +48,21 @@ pub(crate) enum CallError {
     NoAnswer,
     /// Its answer was over the limit (not copied).
     TooLarge(usize),
+    /// Not made: its caller had stopped waiting for its turn.
+    Abandoned,
 }
 
 /// An open native plugin library whose ABI version was checked.
 pub(crate) struct Library {
+    /// Taken for the whole of each call: calls into one library are
+    /// serialised (a plugin need not be thread-safe), so a call that
+    /// overran its limit keeps later ones waiting until it returns.
+    turn: Mutex<()>,
     call: CallFn,
     free: FreeFn,
-    /// Kept open for as long as `call` and `free` may run: never closed
-    /// before them (a call that timed out holds an `Arc` of this).
-    _library: libloading::Library,
+    /// Never closed (no `dlclose`): an abandoned call may still be running
+    /// in it, and a library's threads or destructors may outlive `Self`.
+    _library: ManuallyDrop<libloading::Library>,
 }
 
 impl Library {
@@ -86,21 +96,30 @@ impl Library {
             .map(|symbol| *symbol)
             .map_err(|_| OpenError::Missing(FREE_SYMBOL))?;
         Ok(Self {
+            turn: Mutex::new(()),
             call,
             free,
-            _library: library,
+            _library: ManuallyDrop::new(library),
         })
     }
 
-    /// Calls `method` with `request`; copies the answer (at most `max`
-    /// bytes) into keeper's memory and hands the plugin's buffer back to
-    /// its free function.
+    /// Waits for its turn (calls are serialised), then, unless `abandoned`
+    /// says the caller stopped waiting meanwhile, calls `method` with
+    /// `request`; copies the answer (at most `max` bytes) into keeper's
+    /// memory and hands the plugin's buffer back to its free function.
     pub(crate) fn call(
         &self,
         method: &str,
         request: &[u8],
         max: usize,
+        abandoned: &AtomicBool,
     ) -> Result<Zeroizing<Vec<u8>>, CallError> {
+        let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        if abandoned.load(Ordering::SeqCst) {
+            // Its caller timed out while an earlier call ran: a late
+            // call (a revert after a rotate) must not run at all.
+            return Err(CallError::Abandoned);
+        }
         let mut len: usize = 0;
         // SAFETY: both input buffers are valid for their lengths for the
         // whole call and not kept by the plugin (the ABI says so); `len`

@@ -1,7 +1,8 @@
 //! Native plugins: an opt-in, **unsandboxed** escape hatch for rotators
 //! that cannot be WebAssembly (a vendor's C library). A native plugin is a
 //! shared library (cdylib) with a small C ABI (`abi.rs`), loaded with
-//! `libloading` (`library.rs`, the host's only unsafe code).
+//! `libloading` (`library.rs`, unsafe code; the host's other is
+//! `cache.rs`'s deserialisation).
 //!
 //! It runs with keeper's own rights: no capability, memory or CPU limit
 //! applies, so it exists only when the configuration says
@@ -10,7 +11,10 @@
 //! unsandboxed" wherever it shows a plugin. What keeper can still do, it
 //! does: the ABI version is checked before anything else is called, each
 //! call has the plugin's wall-clock limit (a call that overruns is
-//! abandoned, not stopped: its thread runs on), answers are size-capped
+//! abandoned, not stopped: its thread runs on, so its outcome is unknown
+//! and the engine neither reverts nor rolls back after it), calls into
+//! one library are serialised (one at a time, in its own lock, so a late
+//! call never overlaps an abandoned one), answers are size-capped
 //! and parsed strictly, and what they hold is checked like a sandboxed
 //! plugin's (fields it may return, text escaped and redacted; see
 //! `plugin/native.rs`). Rotators only: native importers are not offered.
@@ -21,6 +25,7 @@ mod library;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -40,7 +45,8 @@ pub(crate) struct NativeRotator {
 pub(crate) enum Failure {
     /// The plugin's own error (`kind`, `message`), still to be checked.
     Plugin(abi::ErrorJson),
-    /// It overran its wall-clock limit and was abandoned.
+    /// It overran its wall-clock limit (or waited that long for its turn)
+    /// and was abandoned: whether it changed anything is unknown.
     Timeout,
     /// It answered nothing usable.
     Malformed(String),
@@ -63,7 +69,9 @@ impl NativeRotator {
     }
 
     /// Calls `method` with a JSON `request` (zeroized after), on a blocking
-    /// thread, within `timeout`; parses the answer as `T`.
+    /// thread, within `timeout` (counting the wait for its turn: calls are
+    /// serialised); parses the answer as `T`. A call still waiting for its
+    /// turn when `timeout` passes is never made.
     pub(crate) async fn call<T: DeserializeOwned + Send + 'static>(
         &self,
         method: Method,
@@ -72,20 +80,34 @@ impl NativeRotator {
         max_answer: usize,
     ) -> Result<T, Failure> {
         let library = self.library.clone();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let gave_up = abandoned.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let answer = library.call(method.name(), &request, max_answer);
+            let answer = library.call(method.name(), &request, max_answer, &abandoned);
             drop(request);
             match answer {
-                Ok(bytes) => serde_json::from_slice::<Response<T>>(&bytes)
-                    .map_err(|e| Failure::Malformed(format!("its answer is not valid: {e}"))),
+                // serde's message may quote the answer (a secret): only
+                // what kind of error, and where.
+                Ok(bytes) => serde_json::from_slice::<Response<T>>(&bytes).map_err(|e| {
+                    Failure::Malformed(format!(
+                        "its answer is not valid JSON of the expected shape ({:?} error at line {}, column {})",
+                        e.classify(),
+                        e.line(),
+                        e.column()
+                    ))
+                }),
                 Err(CallError::NoAnswer) => {
                     Err(Failure::Malformed("it returned no answer (NULL)".into()))
                 }
                 Err(CallError::TooLarge(bytes)) => Err(Failure::TooLarge(bytes)),
+                Err(CallError::Abandoned) => Err(Failure::Timeout),
             }
         });
         match tokio::time::timeout(timeout, task).await {
-            Err(_) => Err(Failure::Timeout),
+            Err(_) => {
+                gave_up.store(true, Ordering::SeqCst);
+                Err(Failure::Timeout)
+            }
             Ok(Err(join)) => Err(Failure::Malformed(format!("the call failed: {join}"))),
             Ok(Ok(Err(failure))) => Err(failure),
             Ok(Ok(Ok(Response::Ok(value)))) => Ok(value),
@@ -96,10 +118,28 @@ impl NativeRotator {
 
 /// Serialises `value` into a buffer that is zeroized when dropped.
 pub(crate) fn request<T: serde::Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
-    let mut buffer = Zeroizing::new(Vec::with_capacity(4096));
-    // Writing JSON into memory cannot fail for these plain types.
+    // Sized exactly first, so the buffer never reallocates and leaves a
+    // copy of a password in freed memory.
+    let mut counter = ByteCount(0);
+    // Writing JSON cannot fail for these plain types.
+    let _ = serde_json::to_writer(&mut counter, value);
+    let mut buffer = Zeroizing::new(Vec::with_capacity(counter.0));
     let _ = serde_json::to_writer(&mut *buffer, value);
     buffer
+}
+
+/// A writer that only counts bytes.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 += bytes.len();
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -119,13 +159,23 @@ mod tests {
         let libc = [
             "/lib/x86_64-linux-gnu/libc.so.6",
             "/lib/aarch64-linux-gnu/libc.so.6",
+            "/usr/lib/x86_64-linux-gnu/libc.so.6",
+            "/usr/lib/aarch64-linux-gnu/libc.so.6",
+            "/lib64/libc.so.6",
+            "/usr/lib64/libc.so.6",
+            "/usr/lib/libc.so.6",
         ]
         .into_iter()
         .map(Path::new)
         .find(|p| p.exists());
-        if let Some(libc) = libc {
-            let error = NativeRotator::open(libc).err().expect("refused");
-            assert!(error.contains("keeper_native_abi_version"), "{error}");
+        match libc {
+            Some(libc) => {
+                let error = NativeRotator::open(libc).err().expect("refused");
+                assert!(error.contains("keeper_native_abi_version"), "{error}");
+            }
+            // On Linux the test must not pass without checking anything.
+            None if cfg!(target_os = "linux") => panic!("no libc.so.6 found to open"),
+            None => {}
         }
     }
 }

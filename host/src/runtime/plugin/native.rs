@@ -87,7 +87,7 @@ impl LoadedPlugin {
                     self.native_answer(&format!("unknown error kind {:?}", redactor.redact(&kind)))
                 }
             },
-            Failure::Timeout => Error::Timeout {
+            Failure::Timeout => Error::NativeTimeout {
                 plugin: self.id(),
                 secs: self.limits.timeout.as_secs(),
             },
