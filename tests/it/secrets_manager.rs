@@ -663,3 +663,75 @@ fn config_init_binds_at_once() {
     let err = kp(&k, &["secrets-manager", "app", "create", "CI"]).fails();
     assert!(err.contains("already exists"), "{err}");
 }
+
+/// A user who holds a record read-only and until a time shares it with
+/// their application: the application's key row is read-only (even with
+/// `--editable`) and ends when theirs does.
+#[test]
+fn an_application_gets_no_more_than_its_sharer_holds() {
+    let k = vault();
+    crate::vault::add_user(&k, "bob@example.com", "bob-pw");
+    let alice = |args: &[&str]| crate::vault::run_as(&k, Some("alice@example.com"), PW, args);
+    let rec = alice(&["add", "-t", "Limited", "password=Lim-pass-4!"])
+        .ok()
+        .trim()
+        .to_string();
+    alice(&[
+        "share-record",
+        "-e",
+        "bob@example.com",
+        "-s",
+        "--expire-in",
+        "1h",
+        &rec,
+    ])
+    .ok();
+    let bob = |args: &[&str]| crate::vault::run_as(&k, Some("bob@example.com"), "bob-pw", args);
+    bob(&["secrets-manager", "app", "create", "BobApp"]).ok();
+    bob(&[
+        "secrets-manager",
+        "app",
+        "share",
+        "--app",
+        "BobApp",
+        "--secret",
+        &rec,
+        "--editable",
+    ])
+    .ok();
+    let app_row = format!(
+        "FROM {{t}}record_keys WHERE record_uid = '{rec}' AND holder_uid = \
+         (SELECT uid FROM {{t}}apps WHERE name = 'BobApp')"
+    );
+    assert_eq!(raw_number(&k, &format!("SELECT count(*) {app_row}")), 1);
+    assert_eq!(
+        raw_number(
+            &k,
+            &format!("SELECT count(*) {app_row} AND can_edit = false")
+        ),
+        1,
+        "--editable does not give the application more than bob's read-only share"
+    );
+    let bob_end = raw_number(
+        &k,
+        &format!(
+            "SELECT expires FROM {{t}}record_keys WHERE record_uid = '{rec}' AND holder_uid = \
+             (SELECT uid FROM {{t}}users WHERE email = 'bob@example.com')"
+        ),
+    );
+    assert_eq!(
+        raw_number(&k, &format!("SELECT expires {app_row}")),
+        bob_end,
+        "the application's share ends when bob's does"
+    );
+    // A device of bob's application still opens it (the end is in the AD).
+    let out = bob(&["secrets-manager", "client", "add", "--app", "BobApp"]).ok();
+    let token = value_after(&out, "One-Time Access Token:");
+    let dev = Device::new();
+    dev.init(&location(&k), &token, &[]).ok();
+    assert!(
+        dev.run(&["secret", "get", &rec, "--field", "password"])
+            .ok()
+            .contains("Lim-pass-4!")
+    );
+}

@@ -167,7 +167,15 @@ impl Vault {
                     .record_keys(uid)?
                     .into_iter()
                     .find(|k| k.holder_uid == app.uid);
-                if current.as_ref().is_some_and(|k| k.can_edit == editable) {
+                // The application gets no more than the sharer holds: edit
+                // only when they may edit, and their share's end.
+                let owner = row.record.owner_uid == s.user_uid;
+                let can_edit = editable && (owner || row.key.can_edit);
+                let expires = row.key.expires;
+                if current
+                    .as_ref()
+                    .is_some_and(|k| k.can_edit == can_edit && k.expires == expires)
+                {
                     out.unchanged.push(uid.clone());
                     continue;
                 }
@@ -175,10 +183,10 @@ impl Vault {
                 tx.put_record_key(&RecordKeyRow {
                     record_uid: uid.clone(),
                     holder_uid: app.uid.clone(),
-                    wrapped_key: app_key.wrap(&key, &ad::record_key_until(uid, &app.uid, None)),
-                    can_edit: editable,
+                    wrapped_key: app_key.wrap(&key, &ad::record_key_until(uid, &app.uid, expires)),
+                    can_edit,
                     can_share: false,
-                    expires: None,
+                    expires,
                 })?;
                 out.changed.push(uid.clone());
             }
