@@ -342,6 +342,47 @@ mod tests {
     }
 
     #[test]
+    fn tokens_and_client_ids_may_begin_with_a_hyphen() {
+        // One token or client id in 64 begins with `-` (URL-safe base64).
+        use secrecy::ExposeSecret as _;
+        let line = ["keeper", "profile", "init", "--token", "-Ab_c9", "-p", "ci"];
+        let cli = Cli::parse_from(commander_args(line.map(OsString::from)));
+        let Some(Command::Profile(profiles::ProfileNamespace {
+            command: profiles::ProfileCommand::Init(args),
+        })) = &cli.command
+        else {
+            panic!("not profile init: {:?}", cli.command);
+        };
+        assert_eq!(
+            args.token.as_ref().expect("token").expose_secret(),
+            "-Ab_c9"
+        );
+        assert_eq!(args.profile_name, "ci");
+
+        let line = [
+            "keeper",
+            "secrets-manager",
+            "client",
+            "remove",
+            "-a",
+            "CI",
+            "-c",
+            "-xY_12345",
+        ];
+        let cli = Cli::parse_from(commander_args(line.map(OsString::from)));
+        let Some(Command::SecretsManager(secrets_manager::SecretsManagerNamespace {
+            command:
+                secrets_manager::SecretsManagerCommand::Client {
+                    command: secrets_manager::ClientCommand::Remove { client, .. },
+                },
+        })) = &cli.command
+        else {
+            panic!("not client remove: {:?}", cli.command);
+        };
+        assert_eq!(client, &["-xY_12345"]);
+    }
+
+    #[test]
     fn a_token_and_an_imported_configuration_are_secrets_from_parsing_on() {
         use secrecy::ExposeSecret as _;
         let cli = Cli::parse_from(["keeper", "profile", "init", "-t", "Token-secret-42"]);

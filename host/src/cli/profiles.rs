@@ -73,7 +73,8 @@ pub enum ProfileCommand {
 #[derive(Debug, Args)]
 pub struct ProfileInitArgs {
     /// The one-time token (else KEEPER_CLI_TOKEN). The vault is `--store`'s.
-    #[arg(long, short = 't', value_parser = super::secret)]
+    /// URL-safe base64 may begin with `-`: taken as the value, not a flag.
+    #[arg(long, short = 't', value_parser = super::secret, allow_hyphen_values = true)]
     pub token: Option<SecretString>,
     /// Save the profile to this file.
     #[arg(long, value_name = "FILE")]

@@ -86,7 +86,8 @@ pub enum ClientCommand {
         #[arg(long, short = 'a')]
         app: String,
         /// Client id (or a unique prefix of at least 8 characters); repeatable.
-        #[arg(long, short = 'c', required = true)]
+        /// URL-safe base64 may begin with `-`: taken as the value, not a flag.
+        #[arg(long, short = 'c', required = true, allow_hyphen_values = true)]
         client: Vec<String>,
     },
 }
