@@ -224,7 +224,10 @@ impl ProfileConfig {
         };
         if text.starts_with('[') {
             let ini = ini::Ini::load_from_str(text).map_err(|e| {
-                ProfileError::Malformed(format!("the configuration is not INI: line {}: {}", e.line, e.msg))
+                ProfileError::Malformed(format!(
+                    "the configuration is not INI: line {}: {}",
+                    e.line, e.msg
+                ))
             })?;
             let mut sections = ini.iter().filter(|(s, p)| s.is_some() || !p.is_empty());
             let (Some((Some(name), props)), None) = (sections.next(), sections.next()) else {

@@ -97,7 +97,8 @@ impl IniFile {
             Err(e) => return Err(ProfileError::io(path, e)),
         };
         let malformed = |why: String| ProfileError::Malformed(format!("{}: {why}", path.display()));
-        let ini = Ini::load_from_str(&text).map_err(|e| malformed(format!("line {}: {}", e.line, e.msg)))?;
+        let ini = Ini::load_from_str(&text)
+            .map_err(|e| malformed(format!("line {}: {}", e.line, e.msg)))?;
         for (section, props) in ini.iter() {
             match section {
                 None if props.is_empty() => {}
@@ -105,7 +106,9 @@ impl IniFile {
                 Some(SETTINGS) => {
                     for (k, v) in props.iter() {
                         if k != ACTIVE {
-                            return Err(malformed(format!("[{SETTINGS}] has an unknown key {k:?}")));
+                            return Err(malformed(format!(
+                                "[{SETTINGS}] has an unknown key {k:?}"
+                            )));
                         }
                         file.active = Some(v.trim().to_string());
                     }
@@ -120,7 +123,9 @@ impl IniFile {
         if let Some(a) = &file.active
             && !file.profiles.iter().any(|(n, _)| n == a)
         {
-            return Err(malformed(format!("the active profile {a:?} is not in the file")));
+            return Err(malformed(format!(
+                "the active profile {a:?} is not in the file"
+            )));
         }
         Ok(file)
     }
@@ -144,10 +149,12 @@ impl IniFile {
     ///
     /// [`ProfileError::NoProfile`].
     pub fn get(&self, name: Option<&str>) -> Result<(&str, &ProfileConfig), ProfileError> {
-        let wanted = name.or(self.active.as_deref()).or(match self.profiles.as_slice() {
-            [(only, _)] => Some(only.as_str()),
-            _ => None,
-        });
+        let wanted = name
+            .or(self.active.as_deref())
+            .or(match self.profiles.as_slice() {
+                [(only, _)] => Some(only.as_str()),
+                _ => None,
+            });
         let missing = || ProfileError::NoProfile {
             name: wanted.map(str::to_string),
             path: self.path.clone(),
@@ -218,7 +225,9 @@ fn check_name(name: &str) -> Result<(), ProfileError> {
     let bad = name.trim().is_empty()
         || name != name.trim()
         || name == SETTINGS
-        || name.chars().any(|c| c.is_control() || matches!(c, '[' | ']' | ';' | '#' | '='));
+        || name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, '[' | ']' | ';' | '#' | '='));
     if bad {
         return Err(ProfileError::Invalid(format!(
             "{name:?} cannot be a profile name (no brackets, ;, #, =, control characters, \

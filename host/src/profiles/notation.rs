@@ -71,7 +71,9 @@ impl Notation {
                     Some((n, "")) => (n, Some(None)),
                     Some((n, i)) => (
                         n,
-                        Some(Some(i.parse().map_err(|_| bad("the index is not a number"))?)),
+                        Some(Some(
+                            i.parse().map_err(|_| bad("the index is not a number"))?,
+                        )),
                     ),
                     None => (name, None),
                 };
@@ -103,9 +105,8 @@ impl Notation {
     /// [`ProfileError::Invalid`] when the record has no such field or value.
     pub fn resolve(&self, record: &Record) -> Result<zeroize::Zeroizing<String>, ProfileError> {
         let d = &record.data;
-        let missing = |what: &str| {
-            ProfileError::Invalid(format!("record {} has no {what}", record.uid))
-        };
+        let missing =
+            |what: &str| ProfileError::Invalid(format!("record {} has no {what}", record.uid));
         Ok(zeroize::Zeroizing::new(match &self.selector {
             Selector::Title => d.title.clone(),
             Selector::Type => d.record_type.clone(),
@@ -141,7 +142,10 @@ pub(super) fn find_field<'a>(
     let by_label = |f: &&Field| f.label.as_deref() == Some(name);
     let by_type = |f: &&Field| f.kind.eq_ignore_ascii_case(name);
     if custom_only {
-        return custom.iter().find(by_label).or_else(|| custom.iter().find(by_type));
+        return custom
+            .iter()
+            .find(by_label)
+            .or_else(|| custom.iter().find(by_type));
     }
     standard
         .iter()

@@ -125,7 +125,11 @@ fn expiry(args: &ShareRecordArgs) -> anyhow::Result<Expiry> {
 
 /// The records `target` names: a record (uid, title or path), or the
 /// records in a folder (uid or path; with `recursive`, and below it).
-pub(super) fn share_targets(vault: &Vault, target: &str, recursive: bool) -> anyhow::Result<Vec<String>> {
+pub(super) fn share_targets(
+    vault: &Vault,
+    target: &str,
+    recursive: bool,
+) -> anyhow::Result<Vec<String>> {
     if crypto::is_uid(target)
         && let Ok(r) = vault.record(target)
     {

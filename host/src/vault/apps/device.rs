@@ -134,7 +134,10 @@ impl DeviceVault {
                 )));
             }
             let app_key = token_key(&secret)
-                .unwrap_key(&wrapped, &ad::client_token(&uid, &row.app_uid, row.token_expires))
+                .unwrap_key(
+                    &wrapped,
+                    &ad::client_token(&uid, &row.app_uid, row.token_expires),
+                )
                 .map_err(|_| {
                     VaultError::Corrupted(format!("the key stored for client {uid} does not open"))
                 })?;
@@ -190,7 +193,9 @@ impl DeviceVault {
             let key = self
                 .app_key
                 .unwrap_key(&row.key.wrapped_key, &ad)
-                .map_err(|_| VaultError::Corrupted(format!("record {uid}: its key does not open")))?;
+                .map_err(|_| {
+                    VaultError::Corrupted(format!("record {uid}: its key does not open"))
+                })?;
             let data = records::open_record_data(&key, &row.record)?;
             out.push(records::record_of(&row, data));
         }
@@ -275,12 +280,15 @@ fn open_app_key(row: &AppClientRow, creds: &DeviceCredentials) -> Result<Key> {
             "this profile's key is not the one bound to client device {uid}"
         )));
     }
-    pair.open_sealed_key(wrapped, &ad::client_app_key(uid, &row.app_uid, row.access_expires))
-        .map_err(|_| {
-            VaultError::Corrupted(format!(
-                "the application key stored for client device {uid} does not open"
-            ))
-        })
+    pair.open_sealed_key(
+        wrapped,
+        &ad::client_app_key(uid, &row.app_uid, row.access_expires),
+    )
+    .map_err(|_| {
+        VaultError::Corrupted(format!(
+            "the application key stored for client device {uid} does not open"
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -295,7 +303,10 @@ mod tests {
             let (text, secret) = token_parts();
             assert!(!text.expose_secret().starts_with('-'));
             assert!(!client_uid(&secret).starts_with('-'));
-            assert_eq!(parse_token(&text).expect("parses").expose(), secret.expose());
+            assert_eq!(
+                parse_token(&text).expect("parses").expose(),
+                secret.expose()
+            );
         }
     }
 }

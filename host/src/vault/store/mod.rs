@@ -9,16 +9,16 @@
 //! leaves the store as it was. Every row carries its tenant, so one store can
 //! hold several tenants (an MSP and its managed companies).
 
-pub mod enterprise;
 mod apps;
+pub mod enterprise;
 mod location;
 pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 
 use super::error::Result;
-pub use enterprise::{EnterpriseRead, EnterpriseTx};
 pub use apps::{AppClientRow, AppRow};
+pub use enterprise::{EnterpriseRead, EnterpriseTx};
 pub use location::Location;
 
 /// Opens the vault at `location` with its backend.
@@ -701,7 +701,10 @@ pub(crate) mod backend_checks {
         ));
         let apps = store.apps("t1").expect("apps");
         assert_eq!(apps.len(), 1);
-        assert_eq!((apps[0].uid.as_str(), apps[0].wrapped_key.as_slice()), ("a1", &[1u8; 8][..]));
+        assert_eq!(
+            (apps[0].uid.as_str(), apps[0].wrapped_key.as_slice()),
+            ("a1", &[1u8; 8][..])
+        );
         client.token_key = None;
         client.public_key = Some(vec![3; 32]);
         client.wrapped_app_key = Some(vec![4; 8]);
@@ -713,7 +716,10 @@ pub(crate) mod backend_checks {
         let read = store.app_client("c1").expect("read").expect("there");
         assert_eq!(read.token_key, None);
         assert_eq!(read.public_key, Some(vec![3; 32]));
-        assert_eq!((read.bound, read.access_expires, read.unlock_ip), (Some(9), Some(10), true));
+        assert_eq!(
+            (read.bound, read.access_expires, read.unlock_ip),
+            (Some(9), Some(10), true)
+        );
         assert_eq!(store.app_clients("t1").expect("clients").len(), 1);
         let removed = store.write(&mut |tx| {
             assert!(tx.delete_app_client("c1")?);

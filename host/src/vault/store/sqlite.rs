@@ -12,14 +12,14 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use super::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
-    RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow,
-    UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, Flush, FolderRow, KeyedRecordRow, PendingRow,
+    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow,
+    TeamRow, TenantRow, UserRow,
 };
 use crate::vault::error::{Result, VaultError};
 
-mod enterprise;
 mod apps;
+mod enterprise;
 mod header;
 mod reads;
 mod writes;

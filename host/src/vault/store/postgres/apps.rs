@@ -46,7 +46,9 @@ pub(super) fn apps(db: &Db<'_, '_>, tenant_uid: &str) -> Result<Vec<AppRow>> {
 
 pub(super) fn clients(db: &Db<'_, '_>, tenant_uid: &str) -> Result<Vec<AppClientRow>> {
     let rows = db.query(
-        &format!("SELECT {CLIENT_COLS} FROM app_clients WHERE tenant_uid = $1 ORDER BY created, uid"),
+        &format!(
+            "SELECT {CLIENT_COLS} FROM app_clients WHERE tenant_uid = $1 ORDER BY created, uid"
+        ),
         &[&tenant_uid],
     )?;
     Ok(rows.iter().map(client_row).collect())

@@ -37,9 +37,9 @@ pub use schema::SCHEMA_VERSION;
 pub use url::PgUrl;
 
 use super::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow,
-    RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow, TeamRow, TenantRow,
-    UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, KeyedRecordRow, PendingRow,
+    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, Store, StoreRead, StoreTx, TeamMemberRow,
+    TeamRow, TenantRow, UserRow,
 };
 use crate::vault::error::{Result, VaultError};
 use conn::{Connections, Db, wait};

@@ -8,9 +8,9 @@ use tokio_postgres::Row;
 use super::conn::Db;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
-    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
-    TeamMemberRow, TeamRow, TenantRow, UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind,
+    KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow, ShareRow,
+    SharedFolderDefaults, StoreRead, TABLES, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
 pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \

@@ -7,8 +7,8 @@ use super::conn::Db;
 use super::reads::USER_COLS;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
-    ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow,
+    RotationLockRow, ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
 impl StoreTx for Db<'_, '_> {

@@ -7,9 +7,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind, KeyedRecordRow, PendingRow,
-    RecordKeyRow, RecordRow, RotationLockRow, ShareRow, SharedFolderDefaults, StoreRead, TABLES,
-    TeamMemberRow, TeamRow, TenantRow, UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderKind, FolderRow, HolderKind,
+    KeyedRecordRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow, ShareRow,
+    SharedFolderDefaults, StoreRead, TABLES, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
 fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {

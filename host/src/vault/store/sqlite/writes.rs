@@ -6,8 +6,8 @@ use rusqlite::{Connection, params};
 use super::reads::USER_COLS;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::{
-    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow, RotationLockRow,
-    ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
+    AppClientRow, AppRow, AttachmentRow, AuditRow, FolderRow, PendingRow, RecordKeyRow, RecordRow,
+    RotationLockRow, ShareRow, StoreTx, TeamMemberRow, TeamRow, TenantRow, UserRow,
 };
 
 /// A write transaction in progress.
