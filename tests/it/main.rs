@@ -15,6 +15,7 @@ mod login;
 mod membership;
 mod moto;
 mod msp;
+mod msp_distributor;
 mod native_plugins;
 mod plugin_cli;
 mod plugin_files;

@@ -18,12 +18,12 @@ use crate::support::Keeper;
 use crate::vault::PW;
 
 /// The sample licences file (`tests/fixtures/msp/licences.toml`).
-fn fixture() -> PathBuf {
+pub(crate) fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/msp/licences.toml")
 }
 
 /// A vault whose tenant is the MSP "My MSP" made from `licences` (TOML).
-fn msp_vault(licences: &str) -> Keeper {
+pub(crate) fn msp_vault(licences: &str) -> Keeper {
     let k = vault();
     let file = k.data_dir().join("licences.toml");
     std::fs::write(&file, licences).expect("write licences");
@@ -44,7 +44,7 @@ fn msp_vault(licences: &str) -> Keeper {
 
 /// Every row of `sql`, columns joined by `|`, from the raw store (`{t}`:
 /// the schema prefix, `keeper.` on PostgreSQL).
-fn raw_rows(k: &Keeper, sql: &str) -> Vec<String> {
+pub(crate) fn raw_rows(k: &Keeper, sql: &str) -> Vec<String> {
     if k.on_postgres() {
         return k.sql_rows(&sql.replace("{t}", "keeper."));
     }
@@ -73,7 +73,7 @@ fn raw_rows(k: &Keeper, sql: &str) -> Vec<String> {
 }
 
 /// Everything the MSP commands write, as raw rows (billing times left out).
-fn enterprise_rows(k: &Keeper) -> Vec<String> {
+pub(crate) fn enterprise_rows(k: &Keeper) -> Vec<String> {
     let mut rows = Vec::new();
     for sql in [
         "SELECT uid, name, parent_uid FROM {t}tenants ORDER BY uid",
@@ -735,7 +735,7 @@ fn location(k: &Keeper) -> Location {
 }
 
 /// Runs the command lines `lines` as one batch file.
-fn batch(k: &Keeper, lines: &str) -> crate::support::Run {
+pub(crate) fn batch(k: &Keeper, lines: &str) -> crate::support::Run {
     let file = k.data_dir().join("batch.txt");
     std::fs::write(&file, lines).expect("write batch");
     kp(k, &[file.to_str().expect("path")])

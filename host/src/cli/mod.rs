@@ -2,6 +2,7 @@
 //! work of each command lives in `crate::commands`.
 
 pub mod automation;
+pub mod distributor;
 pub mod membership;
 pub mod msp;
 mod plugin;
@@ -130,6 +131,9 @@ pub enum Command {
     /// MSP commands (msp-info, msp-add, …) and enterprise-init.
     #[command(flatten)]
     Msp(msp::MspCommand),
+    /// A distributor's MSPs: info, msp-info, license.
+    #[command(visible_alias = "ds")]
+    Distributor(distributor::DistributorNamespace),
     /// Anything else: a batch file, `-` (stdin) or a quoted command line;
     /// an unknown name is an error with a suggestion.
     #[command(external_subcommand)]
@@ -165,6 +169,10 @@ const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-v", "--details", Some("mi")),
     ("--verbose", "--details", Some("msp-info")),
     ("--verbose", "--details", Some("mi")),
+    ("-v", "--details", Some("distributor")),
+    ("-v", "--details", Some("ds")),
+    ("--verbose", "--details", Some("distributor")),
+    ("--verbose", "--details", Some("ds")),
     ("-mc", "--managed-company", Some("msp-info")),
     ("-mc", "--managed-company", Some("mi")),
     ("-aa", "--add-addon", Some("msp-update")),

@@ -12,7 +12,7 @@ use super::Format;
 /// The MSP commands (flattened into the top-level command list).
 #[derive(Debug, Subcommand)]
 pub enum MspCommand {
-    /// Make this vault's tenant an MSP, with you as its admin, from a licences file.
+    /// Make this vault's tenant an MSP or a distributor, with you as its admin, from a licences file.
     EnterpriseInit(EnterpriseInitArgs),
     /// Display MSP details: licences and managed companies.
     #[command(name = "msp-info", visible_alias = "mi")]
@@ -40,11 +40,16 @@ pub enum MspCommand {
 
 /// `keeper enterprise-init`.
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("kind").required(true).args(["msp", "distributor"])))]
 pub struct EnterpriseInitArgs {
-    /// The MSP's name.
+    /// Make it the MSP NAME.
     #[arg(long, value_name = "NAME")]
-    pub msp: String,
-    /// Licence pool, permits, nodes and existing companies (TOML, or JSON by extension).
+    pub msp: Option<String>,
+    /// Make it the distributor NAME, with the MSPs its file lists.
+    #[arg(long, value_name = "NAME")]
+    pub distributor: Option<String>,
+    /// An MSP's licence pool, permits, nodes and existing companies, or a
+    /// distributor's MSPs (TOML, or JSON by extension).
     #[arg(long, value_name = "FILE")]
     pub licences: PathBuf,
 }

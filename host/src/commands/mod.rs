@@ -2,6 +2,7 @@
 //! return `anyhow::Result` and print through [`crate::output`].
 
 mod automation;
+mod distributor;
 mod login;
 mod msp;
 mod plugin;
@@ -56,6 +57,7 @@ pub(crate) fn dispatch(
                 AutomationCommand::Shell => anyhow::bail!("`shell` cannot run here"),
             },
             Command::Msp(cmd) => msp::run(ctx, cmd),
+            Command::Distributor(ns) => distributor::run(ctx, ns),
             Command::External(args) => {
                 let name = args.first().map(|a| a.to_string_lossy().into_owned());
                 anyhow::bail!("unknown command {:?}", name.unwrap_or_default())

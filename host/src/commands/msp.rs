@@ -27,8 +27,11 @@ use crate::vault::Vault;
 pub(crate) fn run(ctx: &Context, cmd: MspCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         MspCommand::EnterpriseInit(a) => {
+            let Some(name) = &a.msp else {
+                return super::distributor::init(ctx, &a);
+            };
             let mut vault = unlock(ctx)?;
-            let made = licences::init(&mut vault, &a.msp, &a.licences)?;
+            let made = licences::init(&mut vault, name, &a.licences)?;
             println!(
                 "MSP \"{}\" created. ID={}; admin: {}; {} managed companies",
                 made.name, made.id, made.admin, made.companies

@@ -16,6 +16,48 @@ pub(crate) enum EnterpriseError {
     /// Switched into a managed company.
     #[error("this runs as the MSP; you are inside a managed company: run switch-to-msp first")]
     InsideCompany,
+    /// The logged-in user belongs to a managed company's tenant.
+    #[error(
+        "{email} belongs to managed company \"{name}\" (ID={id}), which sees only itself: msp and \
+         distributor commands are for its MSP's and distributor's admins"
+    )]
+    InCompany {
+        /// The user.
+        email: String,
+        /// The company's enterprise id.
+        id: i64,
+        /// Its name.
+        name: String,
+    },
+    /// The logged-in user administers no distributor.
+    #[error(
+        "{0} is not a distributor admin: this command is only available for Distributors (`keeper \
+         enterprise-init --distributor NAME --licences FILE` makes this vault's tenant a distributor \
+         with you as its admin)"
+    )]
+    NotDistributorAdmin(String),
+    /// enterprise-init in a tenant another tenant manages.
+    #[error(
+        "{email}'s tenant is managed by \"{manager}\": only a top-level tenant can become an \
+         enterprise; nothing was changed"
+    )]
+    ManagedTenant {
+        /// The user.
+        email: String,
+        /// The managing tenant's name.
+        manager: String,
+    },
+    /// enterprise-init by a user who is not the tenant's first.
+    #[error(
+        "only the tenant's first user ({first}) may make it an enterprise, not {email}; nothing was \
+         changed"
+    )]
+    NotFirstUser {
+        /// The user.
+        email: String,
+        /// The tenant's first user.
+        first: String,
+    },
     /// The tenant is an enterprise already.
     #[error("this tenant is already an enterprise ({0}); nothing was changed")]
     AlreadyEnterprise(String),

@@ -11,12 +11,13 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::Msp;
 use super::error::{EnterpriseError, Result};
 use super::model;
 use super::ops::{AddRequest, refusable};
 use super::state::seal_node;
+use super::{Msp, access};
 use crate::vault::crypto::Key;
+use crate::vault::store::StoreTx;
 use crate::vault::store::enterprise::{
     EnterpriseAdminRow, EnterpriseKind, EnterpriseRow, MspLicencesRow, NodeRow, PermitsRow, PoolRow,
 };
@@ -24,32 +25,32 @@ use crate::vault::{Vault, VaultError, ad, now_ms};
 
 /// Enterprise ids (the MSP's, its companies') are below this: the root
 /// node id is `id << 32 | 1`, which must not wrap.
-const ID_LIMIT: i64 = 1 << 31;
+pub(super) const ID_LIMIT: i64 = 1 << 31;
 /// Node ids the file gives are below this (room for the next ones).
 const NODE_ID_LIMIT: i64 = 1 << 62;
 
-/// A licences file.
+/// A licences file (also an MSP's part of a distributor's file).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LicencesFile {
+pub(super) struct LicencesFile {
     /// The MSP's enterprise id.
-    id: Option<i64>,
+    pub(super) id: Option<i64>,
     /// The pool, one entry per plan.
     #[serde(default)]
-    pool: Vec<PoolEntry>,
+    pub(super) pool: Vec<PoolEntry>,
     /// Permits; none: no restrictions.
-    permits: Option<Permits>,
+    pub(super) permits: Option<Permits>,
     /// Nodes below the root (named after the MSP).
     #[serde(default)]
-    nodes: Vec<NodeEntry>,
+    pub(super) nodes: Vec<NodeEntry>,
     /// Companies the MSP manages already.
     #[serde(default)]
-    companies: Vec<CompanyEntry>,
+    pub(super) companies: Vec<CompanyEntry>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PoolEntry {
+pub(super) struct PoolEntry {
     plan: String,
     total: i64,
     #[serde(default)]
@@ -58,7 +59,7 @@ struct PoolEntry {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Permits {
+pub(super) struct Permits {
     #[serde(default)]
     allow_unlimited: bool,
     #[serde(default)]
@@ -70,7 +71,7 @@ struct Permits {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NodeEntry {
+pub(super) struct NodeEntry {
     name: String,
     /// Node id; default: the next one.
     id: Option<i64>,
@@ -80,7 +81,7 @@ struct NodeEntry {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CompanyEntry {
+pub(super) struct CompanyEntry {
     id: Option<i64>,
     name: String,
     plan: String,
@@ -106,19 +107,33 @@ pub(crate) struct Initialised {
 
 /// Reads and checks a licences file.
 fn read(path: &Path) -> Result<LicencesFile> {
+    let file: LicencesFile = parse(path)?;
+    check(&file, &|reason| EnterpriseError::Licences {
+        path: path.display().to_string(),
+        reason,
+    })?;
+    Ok(file)
+}
+
+/// Parses a TOML file (JSON when its name ends in `.json`).
+pub(super) fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let bad = |reason: String| EnterpriseError::Licences {
         path: path.display().to_string(),
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    let file: LicencesFile = if path
+    if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
-        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?
+        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
     } else {
-        toml::from_str(&text).map_err(|e| bad(e.to_string()))?
-    };
+        toml::from_str(&text).map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// Checks a licences file's codes and ids; `bad` makes the error.
+pub(super) fn check(file: &LicencesFile, bad: &dyn Fn(String) -> EnterpriseError) -> Result<()> {
     for p in &file.pool {
         if model::plan(&p.plan).is_none() {
             return Err(bad(format!(
@@ -169,7 +184,7 @@ fn read(path: &Path) -> Result<LicencesFile> {
             )));
         }
     }
-    Ok(file)
+    Ok(())
 }
 
 /// The MSP's nodes: its root (`id << 32 | 1`, named after it) and the
@@ -253,18 +268,49 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
     if name.is_empty() {
         return Err(EnterpriseError::Rejected("the MSP needs a name".into()));
     }
+    access::may_init(vault)?;
     let user = vault.user();
     let tenant = user.tenant_uid.clone();
-    if let Some(e) = vault.store_read().enterprise(&tenant)? {
-        return Err(EnterpriseError::AlreadyEnterprise(format!(
-            "{} {}",
-            e.kind.as_str(),
-            e.enterprise_id
-        )));
-    }
     let tree_key = Key::generate();
-    let licences = MspLicencesRow {
-        msp_uid: tenant.clone(),
+    let new = NewMsp {
+        admin: EnterpriseAdminRow {
+            tenant_uid: tenant.clone(),
+            user_uid: user.uid.clone(),
+            wrapped_tree_key: vault.wrap_for_user(&tree_key, &ad::tree_key(&tenant, &user.uid)),
+        },
+        tenant,
+        name: name.to_string(),
+        tree_key,
+        parent: None,
+    };
+    let id = refusable(vault, |tx| provision_in(tx, &new, &file, path))?;
+    Ok(Initialised {
+        id,
+        name: name.to_string(),
+        admin: user.email,
+        companies: file.companies.len(),
+    })
+}
+
+/// An MSP about to be made: its tenant (which exists), name, tree key,
+/// first admin and managing distributor.
+pub(super) struct NewMsp {
+    /// Its tenant.
+    pub(super) tenant: String,
+    /// Its name.
+    pub(super) name: String,
+    /// Its new tree key.
+    pub(super) tree_key: Key,
+    /// Its admin, holding the tree key.
+    pub(super) admin: EnterpriseAdminRow,
+    /// The distributor's tenant, if one manages it.
+    pub(super) parent: Option<String>,
+}
+
+/// The pool and permits of `file` as rows of `tenant`.
+fn licences_row(tenant: &str, file: &LicencesFile) -> MspLicencesRow {
+    MspLicencesRow {
+        msp_uid: tenant.to_string(),
         pools: file
             .pool
             .iter()
@@ -302,11 +348,21 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
                     .map(|f| f.code.to_string()),
             },
         ),
-    };
-    let admin = EnterpriseAdminRow {
-        tenant_uid: tenant.clone(),
-        user_uid: user.uid.clone(),
-        wrapped_tree_key: vault.wrap_for_user(&tree_key, &ad::tree_key(&tenant, &user.uid)),
+    }
+}
+
+/// Makes `new.tenant` the MSP `file` describes, inside `tx`: its
+/// enterprise row, admin, nodes, pool and permits, and the file's
+/// companies. Returns its enterprise id.
+pub(super) fn provision_in(
+    tx: &mut dyn StoreTx,
+    new: &NewMsp,
+    file: &LicencesFile,
+    path: &Path,
+) -> Result<i64> {
+    let at = |reason: String| EnterpriseError::Licences {
+        path: path.display().to_string(),
+        reason,
     };
     let companies: Vec<AddRequest> = file
         .companies
@@ -321,65 +377,54 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
             id: c.id,
         })
         .collect();
-    let at = |reason: String| EnterpriseError::Licences {
-        path: path.display().to_string(),
-        reason,
+    let (tenant, name) = (&new.tenant, new.name.as_str());
+    // The file's id, or the next one no enterprise of the store has:
+    // a second MSP in a store gets its own.
+    let id = match file.id {
+        Some(id) => id,
+        None => tx.next_enterprise_id()?,
     };
-    let id = refusable(vault, |tx| {
-        // The file's id, or the next one no enterprise of the store has:
-        // a second MSP in a store gets its own.
-        let id = match file.id {
-            Some(id) => id,
-            None => tx.next_enterprise_id()?,
-        };
-        if let Some(taken) = tx.enterprises()?.iter().find(|e| e.enterprise_id == id) {
-            return Err(at(format!(
-                "enterprise id {id} is taken (tenant {})",
-                taken.tenant_uid
-            )));
-        }
-        let nodes = nodes(&file, path, &tenant, id, name, &tree_key)?;
-        tx.rename_tenant(&tenant, name)?;
-        tx.insert_enterprise(&EnterpriseRow {
-            tenant_uid: tenant.clone(),
-            enterprise_id: id,
-            kind: EnterpriseKind::Msp,
-            parent_uid: None,
-            created: now_ms(),
-        })?;
-        tx.put_enterprise_admin(&admin)?;
-        for n in &nodes {
-            // Node ids are store-wide: one another tenant has is refused,
-            // never taken over.
-            tx.insert_enterprise_node(n).map_err(|e| match e {
-                VaultError::Exists(_) => at(format!(
-                    "node id {} is taken by another enterprise",
-                    n.node_id
-                )),
-                e => e.into(),
-            })?;
-        }
-        tx.put_msp_licences(&licences)?;
-        let msp = Msp::new(tenant.clone(), id, name.to_string(), tree_key.clone());
-        // Read once, then kept up to date here: reading it again for each
-        // company made a file of 1 000 companies take 10 s.
-        let mut state = msp.state_in(&*tx)?;
-        for c in &companies {
-            let row = msp.add_in(tx, &state, c).map_err(|e| match e {
-                // A conflict must reach the retry loop as it is.
-                EnterpriseError::Vault(e) if !matches!(e, VaultError::Exists(_)) => {
-                    EnterpriseError::Vault(e)
-                }
-                e => at(format!("company {:?}: {e}", c.name)),
-            })?;
-            state.companies.push(row);
-        }
-        Ok(id)
+    if let Some(taken) = tx.enterprises()?.iter().find(|e| e.enterprise_id == id) {
+        return Err(at(format!(
+            "enterprise id {id} is taken (tenant {})",
+            taken.tenant_uid
+        )));
+    }
+    let nodes = nodes(file, path, tenant, id, name, &new.tree_key)?;
+    tx.rename_tenant(tenant, name)?;
+    tx.insert_enterprise(&EnterpriseRow {
+        tenant_uid: tenant.clone(),
+        enterprise_id: id,
+        kind: EnterpriseKind::Msp,
+        parent_uid: new.parent.clone(),
+        created: now_ms(),
     })?;
-    Ok(Initialised {
-        id,
-        name: name.to_string(),
-        admin: user.email,
-        companies: file.companies.len(),
-    })
+    tx.put_enterprise_admin(&new.admin)?;
+    for n in &nodes {
+        // Node ids are store-wide: one another tenant has is refused,
+        // never taken over.
+        tx.insert_enterprise_node(n).map_err(|e| match e {
+            VaultError::Exists(_) => at(format!(
+                "node id {} is taken by another enterprise",
+                n.node_id
+            )),
+            e => e.into(),
+        })?;
+    }
+    tx.put_msp_licences(&licences_row(tenant, file))?;
+    let msp = Msp::new(tenant.clone(), id, name.to_string(), new.tree_key.clone());
+    // Read once, then kept up to date here: reading it again for each
+    // company made a file of 1 000 companies take 10 s.
+    let mut state = msp.state_in(&*tx)?;
+    for c in &companies {
+        let row = msp.add_in(tx, &state, c).map_err(|e| match e {
+            // A conflict must reach the retry loop as it is.
+            EnterpriseError::Vault(e) if !matches!(e, VaultError::Exists(_)) => {
+                EnterpriseError::Vault(e)
+            }
+            e => at(format!("company {:?}: {e}", c.name)),
+        })?;
+        state.companies.push(row);
+    }
+    Ok(id)
 }

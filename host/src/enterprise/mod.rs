@@ -13,10 +13,14 @@
 //! | `validate.rs` | Commander's checks of msp-add / msp-update input, in its order, with its messages |
 //! | `ops.rs` | msp-add, msp-update, msp-remove, each one transaction with its ledger events |
 //! | `switch.rs` | switch-to-mc: a company's identity, unlocked with its tree key |
+//! | `access.rs` | who may run what: MC users refused, `enterprise-init`'s limits |
+//! | `distributor/` | a distributor: provisioning its MSPs, `distributor info/msp-info/license` |
 //! | `error.rs` | [`EnterpriseError`] |
 //!
 //! The store's rows are `crate::vault::store::enterprise`.
 
+pub(crate) mod access;
+pub(crate) mod distributor;
 mod error;
 pub(crate) mod licences;
 pub(crate) mod model;
@@ -29,10 +33,10 @@ mod validate;
 
 pub(crate) use error::{EnterpriseError, Result};
 
+use crate::vault::Vault;
 use crate::vault::crypto::Key;
 use crate::vault::store::StoreRead;
 use crate::vault::store::enterprise::EnterpriseKind;
-use crate::vault::{Vault, ad};
 use state::MspState;
 
 /// The MSP the logged-in user administers, with its tree key.
@@ -75,34 +79,14 @@ impl Msp {
     /// [`crate::vault::VaultError::Corrupted`].
     pub(crate) fn of(vault: &Vault) -> Result<Self> {
         let user = vault.user();
-        if vault.is_key_held()? {
-            return Err(EnterpriseError::InsideCompany);
-        }
-        let store = vault.store_read();
-        let refuse = || EnterpriseError::NotMspAdmin(user.email.clone());
-        let enterprise = store
-            .enterprise(&user.tenant_uid)?
-            .filter(|e| e.kind == EnterpriseKind::Msp)
-            .ok_or_else(refuse)?;
-        let admin = store
-            .enterprise_admins(&user.tenant_uid)?
-            .into_iter()
-            .find(|a| a.user_uid == user.uid)
-            .ok_or_else(refuse)?;
-        let tree_key = vault.unwrap_for_user(
-            &admin.wrapped_tree_key,
-            &ad::tree_key(&user.tenant_uid, &user.uid),
-        )?;
-        let name = store
-            .tenants()?
-            .into_iter()
-            .find(|t| t.uid == user.tenant_uid)
-            .map_or_else(String::new, |t| t.name);
+        let admin = access::admin_of(vault, EnterpriseKind::Msp, || {
+            EnterpriseError::NotMspAdmin(user.email.clone())
+        })?;
         Ok(Self::new(
             user.tenant_uid,
-            enterprise.enterprise_id,
-            name,
-            tree_key,
+            admin.id,
+            admin.name,
+            admin.tree_key,
         ))
     }
 
@@ -128,7 +112,7 @@ impl Msp {
     ) -> Result<Key> {
         Ok(self.tree_key.unwrap_key(
             &mc.wrapped_tree_key,
-            &ad::mc_tree_key(&mc.tenant_uid, &self.uid),
+            &crate::vault::ad::mc_tree_key(&mc.tenant_uid, &self.uid),
         )?)
     }
 }

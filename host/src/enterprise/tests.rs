@@ -231,20 +231,80 @@ fn each_company_has_its_own_tree_key_under_the_msps() {
     assert_eq!(a.node_id, 100 << 32 | 2, "the Clients node");
 }
 
-/// A second tenant of the same store (as a team store has), logged in.
+/// A second top-level tenant of the same store (no CLI command makes one:
+/// a store with two, merged from elsewhere), logged in.
 fn second_tenant(dir: &tempfile::TempDir, vault: &mut Vault) -> Vault {
+    let tenant = crate::vault::store::TenantRow {
+        uid: crate::vault::crypto::new_uid(),
+        name: "Other".into(),
+        parent_uid: None,
+        created: crate::vault::now_ms(),
+    };
+    let (user, _, _) = crate::vault::new_user_row(
+        &tenant.uid,
+        "other@msp.example",
+        &SecretString::from("pw2"),
+        &KdfParams::insecure_fast(),
+    )
+    .expect("user");
     vault
-        .create_tenant(
-            "Other",
-            "other@msp.example",
-            &SecretString::from("pw2"),
-            &KdfParams::insecure_fast(),
-        )
+        .transact(|tx| {
+            tx.insert_tenant(&tenant)?;
+            tx.insert_user(&user)
+        })
         .expect("tenant");
     Vault::open(&dir.path().join("vault.db"))
         .expect("open")
         .unlock(Some("other@msp.example"), &SecretString::from("pw2"))
         .expect("unlock")
+}
+
+/// enterprise-init is for the first user of a top-level tenant: not a
+/// tenant another manages, not a user who joined a tenant later.
+#[test]
+fn only_a_top_level_tenants_first_user_may_init() {
+    let dir = tempfile::tempdir().expect("dir");
+    let fast = KdfParams::insecure_fast();
+    let mut vault = Vault::create(
+        &dir.path().join("vault.db"),
+        "first@example.com",
+        &SecretString::from("pw"),
+        &fast,
+    )
+    .expect("vault");
+    let file = dir.path().join("licences.toml");
+    std::fs::write(&file, "[[pool]]\nplan = \"business\"\ntotal = 1\n").expect("write");
+    vault
+        .add_user("later@example.com", &SecretString::from("pw3"), &fast)
+        .expect("user");
+    vault
+        .create_tenant(
+            "Managed",
+            "sub@example.com",
+            &SecretString::from("pw4"),
+            &fast,
+        )
+        .expect("tenant");
+    let login = |email: &str, pw: &str| {
+        Vault::open(&dir.path().join("vault.db"))
+            .expect("open")
+            .unlock(Some(email), &SecretString::from(pw))
+            .expect("unlock")
+    };
+    let err = licences::init(&mut login("later@example.com", "pw3"), "X", &file)
+        .expect_err("a later user");
+    assert!(
+        matches!(err, EnterpriseError::NotFirstUser { ref first, .. } if first == "first@example.com"),
+        "{err}"
+    );
+    let err = licences::init(&mut login("sub@example.com", "pw4"), "X", &file)
+        .expect_err("a managed tenant");
+    assert!(err.to_string().contains("managed by \"default\""), "{err}");
+    assert!(
+        vault.store_read().enterprises().expect("read").is_empty(),
+        "nothing written"
+    );
+    licences::init(&mut vault, "Mine", &file).expect("the first user may");
 }
 
 fn node_rows(vault: &Vault) -> Vec<(i64, String)> {

@@ -164,6 +164,15 @@ pub(crate) fn read_new_password(ctx: &Context) -> anyhow::Result<SecretString> {
     read_secret(ctx, "New master password: ", true)
 }
 
+/// A new user's master password: `KEEPER_NEW_USER_PASSWORD`, a prompt
+/// (twice), or a line of stdin.
+pub(crate) fn new_user_password(ctx: &Context, email: &str) -> anyhow::Result<SecretString> {
+    match std::env::var("KEEPER_NEW_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => Ok(SecretString::from(p)),
+        _ => read_secret(ctx, &format!("Master password for {email}: "), true),
+    }
+}
+
 /// Key-derivation parameters for a new vault or user: tuned to about 0.75 s
 /// on this machine, or cheap ones (with a warning) under `KEEPER_TEST_FAST_KDF=1`.
 pub(crate) fn new_kdf_params() -> KdfParams {

@@ -3,17 +3,13 @@
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use secrecy::SecretString;
 
-use super::{master_password, new_kdf_params, read_secret, unlock};
+use super::{master_password, new_kdf_params, new_user_password, unlock};
 use crate::cli::vault::{InitArgs, TeamCommand, UserCommand};
 use crate::config;
 use crate::context::Context;
 use crate::output::print_listing;
 use crate::vault::Vault;
-
-/// Environment variable with a new user's master password (`user add`).
-const NEW_USER_PASSWORD_ENV: &str = "KEEPER_NEW_USER_PASSWORD";
 
 /// `keeper init --user EMAIL [--store URL]`: creates the vault (never over
 /// an existing file or database vault). With `--store`, the location is
@@ -89,10 +85,7 @@ pub(super) fn user(ctx: &Context, cmd: UserCommand) -> anyhow::Result<ExitCode> 
             print_listing(format, &["Email", "UID"], &rows, &users)?;
         }
         UserCommand::Add { email } => {
-            let password = match std::env::var(NEW_USER_PASSWORD_ENV) {
-                Ok(p) if !p.is_empty() => SecretString::from(p),
-                _ => read_secret(ctx, &format!("Master password for {email}: "), true)?,
-            };
+            let password = new_user_password(ctx, &email)?;
             let user = vault.add_user(&email, &password, &new_kdf_params())?;
             println!("Added user {} ({})", user.email, user.uid);
         }

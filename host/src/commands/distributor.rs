@@ -1,0 +1,316 @@
+//! `distributor` (`ds`): info, msp-info, license, with Commander's columns
+//! (without its bug that writes PAM seats into the KCM column), and
+//! `enterprise-init --distributor`. They parse, call
+//! `crate::enterprise::distributor` and print; only a distributor's admin
+//! gets past [`Distributor::of`].
+
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use super::vault::{new_kdf_params, new_user_password, unlock};
+use crate::cli::Format;
+use crate::cli::distributor::{
+    DistributorCommand, DistributorInfoArgs, DistributorLicenseArgs, DistributorMspInfoArgs,
+    DistributorNamespace, OnOff, ReportArgs,
+};
+use crate::cli::msp::EnterpriseInitArgs;
+use crate::context::Context;
+use crate::enterprise::distributor::Distributor;
+use crate::enterprise::distributor::permits::PermitEdits;
+use crate::enterprise::distributor::provision::{self, DistributorPlan};
+use crate::enterprise::distributor::view::{
+    McView, MspView, addon_column, cut, file_plan_display, other_addons, plan_display,
+    seats_column, short,
+};
+use crate::enterprise::model;
+use crate::output::table;
+
+/// Runs one `distributor` command.
+///
+/// # Errors
+///
+/// Refusals (not a distributor's admin, an unknown MSP, product, add-on
+/// or file plan); nothing is changed then.
+pub(crate) fn run(ctx: &Context, ns: DistributorNamespace) -> anyhow::Result<ExitCode> {
+    match ns.command {
+        None => info(ctx, &ns.info)?,
+        Some(DistributorCommand::Info(a)) => info(ctx, &a)?,
+        Some(DistributorCommand::MspInfo(a)) => msp_info(ctx, &a)?,
+        Some(DistributorCommand::License(a)) => license(ctx, &a)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `enterprise-init --distributor NAME --licences FILE`.
+pub(crate) fn init(ctx: &Context, a: &EnterpriseInitArgs) -> anyhow::Result<ExitCode> {
+    let name = a.distributor.as_deref().unwrap_or_default();
+    let plan = DistributorPlan::read(&a.licences)?;
+    let mut vault = unlock(ctx)?;
+    // Refuse before asking for any password.
+    crate::enterprise::access::may_init(&vault)?;
+    let passwords = plan
+        .admins()
+        .iter()
+        .map(|email| new_user_password(ctx, email))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let made = provision::init(&mut vault, name, &plan, &passwords, &new_kdf_params())?;
+    println!(
+        "Distributor \"{}\" created. ID={}; admin: {}; {} MSPs",
+        made.name,
+        made.id,
+        made.admin,
+        made.msps.len()
+    );
+    for (id, name, admin) in &made.msps {
+        println!("MSP \"{name}\" created. ID={id}; admin: {admin}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints (or with `--output`, for CSV and JSON, writes) a report with a
+/// row-number column first, as Commander's `dump_report_data`.
+fn report<T: Serialize>(
+    args: &ReportArgs,
+    headers: &[&str],
+    rows: &[Vec<String>],
+    json: &T,
+) -> anyhow::Result<()> {
+    let mut headers_n = vec!["#"];
+    headers_n.extend_from_slice(headers);
+    let numbered: Vec<Vec<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            std::iter::once((i + 1).to_string())
+                .chain(r.iter().cloned())
+                .collect()
+        })
+        .collect();
+    let text = match args.format {
+        Format::Table => {
+            println!("{}", table(&headers_n, &numbered));
+            return Ok(());
+        }
+        Format::Json => format!("{}\n", serde_json::to_string_pretty(json)?),
+        Format::Csv => {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            writer.write_record(&headers_n)?;
+            for row in &numbered {
+                writer.write_record(row)?;
+            }
+            String::from_utf8(writer.into_inner()?)?
+        }
+    };
+    match args.output.as_deref() {
+        Some(path) => {
+            std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("Report saved to {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
+    let vault = unlock(ctx)?;
+    let distributor = Distributor::of(&vault)?;
+    let msps = distributor.msps(&vault)?;
+    let mut headers = vec!["ID", "MSP Name", "# MC's"];
+    if a.mc_details {
+        headers.extend(["MC Name", "Plan", "Storage", "Total Licenses"]);
+    } else {
+        headers.extend(["Unlimited allowed", "Allowed Addons"]);
+    }
+    headers.extend(["Licenses used", "KSM", "KCM", "PAM", "Addons"]);
+    let mut rows = Vec::new();
+    for msp in &msps {
+        let name = cut(&msp.enterprise_name, a.report.details);
+        let mut row = vec![
+            msp.enterprise_id.to_string(),
+            name.clone(),
+            msp.managed_companies.len().to_string(),
+        ];
+        if a.mc_details {
+            row.extend([String::new(), String::new(), String::new(), String::new()]);
+        } else {
+            row.push(
+                if msp.allow_unlimited_licenses {
+                    "Allowed"
+                } else {
+                    "Not Allowed"
+                }
+                .into(),
+            );
+            let allowed: Vec<String> = msp.allowed_add_ons.iter().map(|c| short(c)).collect();
+            row.push(allowed.join("\n"));
+        }
+        row.extend(addon_columns(
+            msp.allocated_licenses.to_string(),
+            &msp.add_ons,
+        ));
+        rows.push(row);
+        if a.mc_details {
+            for mc in &msp.managed_companies {
+                let mut row = vec![
+                    mc.mc_enterprise_id.to_string(),
+                    name.clone(),
+                    String::new(),
+                    cut(&mc.mc_enterprise_name, a.report.details),
+                    plan_display(&mc.product_id),
+                    file_plan_display(mc.file_plan_type.as_deref()),
+                    seats_column(mc.number_of_seats),
+                ];
+                row.extend(addon_columns(used(mc), &mc.add_ons));
+                rows.push(row);
+            }
+        }
+    }
+    report(&a.report, &headers, &rows, &msps)
+}
+
+/// `Licenses used`, then the KSM, KCM, PAM and other add-on columns.
+fn addon_columns(
+    used: String,
+    addons: &[crate::enterprise::distributor::view::AddonView],
+) -> [String; 5] {
+    [
+        used,
+        addon_column(addons, "secrets_manager"),
+        addon_column(addons, model::CONNECTION_MANAGER),
+        addon_column(addons, "privileged_access_manager"),
+        other_addons(addons).join("\n"),
+    ]
+}
+
+/// A company's users, `-` when it is paused (expired).
+fn used(mc: &McView) -> String {
+    if mc.is_expired {
+        "-".into()
+    } else {
+        mc.number_of_users.to_string()
+    }
+}
+
+fn msp_info(ctx: &Context, a: &DistributorMspInfoArgs) -> anyhow::Result<()> {
+    let vault = unlock(ctx)?;
+    let distributor = Distributor::of(&vault)?;
+    let msp = distributor.msp(&vault, &a.msp)?;
+    let headers = [
+        "ID",
+        "MC Name",
+        "Node ID",
+        "Plan",
+        "Storage",
+        "Addons",
+        "Allocated",
+        "Active",
+    ];
+    let rows: Vec<Vec<String>> = msp
+        .managed_companies
+        .iter()
+        .map(|mc| {
+            let addons = if a.report.details {
+                let mut list: Vec<String> = mc
+                    .add_ons
+                    .iter()
+                    .map(|x| {
+                        let name = short(&x.name);
+                        if x.seats > 0 {
+                            format!("{name} ({})", seats_column(x.seats))
+                        } else {
+                            name
+                        }
+                    })
+                    .collect();
+                list.sort();
+                list.join("\n")
+            } else {
+                mc.add_ons.len().to_string()
+            };
+            vec![
+                mc.mc_enterprise_id.to_string(),
+                cut(&mc.mc_enterprise_name, a.report.details),
+                mc.msp_node_id.to_string(),
+                plan_display(&mc.product_id),
+                file_plan_display(mc.file_plan_type.as_deref()),
+                addons,
+                seats_column(mc.number_of_seats),
+                used(mc),
+            ]
+        })
+        .collect();
+    report(&a.report, &headers, &rows, &msp)
+}
+
+fn license(ctx: &Context, a: &DistributorLicenseArgs) -> anyhow::Result<()> {
+    let mut vault = unlock(ctx)?;
+    let distributor = Distributor::of(&vault)?;
+    let edits = PermitEdits {
+        add_products: a.add_product.clone(),
+        remove_products: a.remove_product.clone(),
+        add_addons: a.add_addon.clone(),
+        remove_addons: a.remove_addon.clone(),
+        max_file_plan: a.max_file_plan.clone(),
+        allocate_unlimited: a.allocate_unlimited.map(|o| o == OnOff::On),
+    };
+    let done = distributor.license(&mut vault, &a.msp, &edits)?;
+    if done.ignored {
+        eprintln!(
+            "warning: Changes to MSP configuration will be ignored.\nPass MSP ID, name, or name search pattern."
+        );
+    }
+    let msps: Vec<MspView> = distributor
+        .msps(&vault)?
+        .into_iter()
+        .filter(|m| done.selected.is_empty() || done.selected.contains(&m.enterprise_id))
+        .collect();
+    let headers = [
+        "MSP ID",
+        "MSP Name",
+        "Unlimited Allowed",
+        "Allowed Products",
+        "Allowed Addons",
+        "Max File Plan",
+    ];
+    let rows: Vec<Vec<String>> = msps
+        .iter()
+        .map(|m| {
+            let products: Vec<String> = m
+                .allowed_mc_products
+                .iter()
+                .map(|c| format!("{c} ({})", plan_display(c)))
+                .collect();
+            let addons: Vec<String> = m
+                .allowed_add_ons
+                .iter()
+                .map(|c| format!("{c} ({})", short(c)))
+                .collect();
+            vec![
+                m.enterprise_id.to_string(),
+                m.enterprise_name.clone(),
+                m.allow_unlimited_licenses.to_string(),
+                products.join("\n"),
+                addons.join("\n"),
+                file_plan_display(m.max_file_plan_type.as_deref()),
+            ]
+        })
+        .collect();
+    let json: Vec<serde_json::Value> = msps
+        .iter()
+        .map(|m| {
+            serde_json::json!({
+                "enterprise_id": m.enterprise_id,
+                "enterprise_name": m.enterprise_name,
+                "allow_unlimited_licenses": m.allow_unlimited_licenses,
+                "allowed_mc_products": m.allowed_mc_products,
+                "allowed_add_ons": m.allowed_add_ons,
+                "max_file_plan_type": m.max_file_plan_type,
+                "changed": done.changed.contains(&m.enterprise_id),
+            })
+        })
+        .collect();
+    crate::output::print_listing(a.format, &headers, &rows, &json)
+}

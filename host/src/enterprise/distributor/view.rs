@@ -1,0 +1,241 @@
+//! What a distributor sees of its MSPs (Commander's
+//! `get_distributor_info`): per MSP its permits, allocated licences and
+//! managed companies, each with plan, seats, users, file plan and
+//! add-ons. Read from rows in the clear; JSON keeps Commander's names.
+
+use serde::Serialize;
+
+use crate::enterprise::error::Result;
+use crate::enterprise::model::{self, UNLIMITED};
+use crate::vault::store::StoreRead;
+use crate::vault::store::enterprise::{AddonRow, EnterpriseKind, ManagedCompanyRow, PermitsRow};
+
+/// An add-on of a company (or, summed over its companies, of an MSP).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct AddonView {
+    /// Add-on code.
+    pub name: String,
+    /// Seats (0: none; 2147483647: unlimited).
+    pub seats: i64,
+    /// Always true: keeper stores only enabled add-ons.
+    pub enabled: bool,
+    /// Always false: a plan's own add-ons are not stored.
+    pub included_in_product: bool,
+}
+
+/// A managed company as its distributor sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct McView {
+    /// Enterprise id.
+    pub mc_enterprise_id: i64,
+    /// Name.
+    pub mc_enterprise_name: String,
+    /// The MSP node it sits under.
+    pub msp_node_id: i64,
+    /// Seats (2147483647: unlimited).
+    pub number_of_seats: i64,
+    /// Users in the company.
+    pub number_of_users: i64,
+    /// Plan code.
+    pub product_id: String,
+    /// Paused.
+    pub is_expired: bool,
+    /// File plan code (the plan's own when none above it was chosen).
+    pub file_plan_type: Option<String>,
+    /// Add-ons, in Commander's order.
+    pub add_ons: Vec<AddonView>,
+}
+
+/// An MSP as its distributor sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct MspView {
+    /// The distributor's name.
+    pub distributor_name: String,
+    /// Enterprise id.
+    pub enterprise_id: i64,
+    /// Name.
+    pub enterprise_name: String,
+    /// Seats allocated to its companies (unlimited ones count none).
+    pub allocated_licenses: i64,
+    /// Plans its companies may have.
+    pub allowed_mc_products: Vec<String>,
+    /// Add-ons its companies may have.
+    pub allowed_add_ons: Vec<String>,
+    /// The largest file plan it may give (code), if limited.
+    pub max_file_plan_type: Option<String>,
+    /// May give unlimited seats.
+    pub allow_unlimited_licenses: bool,
+    /// Whether permits apply at all (false: none set, everything allowed).
+    pub restricted: bool,
+    /// Its companies, by id.
+    pub managed_companies: Vec<McView>,
+    /// What its companies have, summed per add-on (keeper's MSPs have no
+    /// add-ons of their own).
+    pub add_ons: Vec<AddonView>,
+    /// Its tenant.
+    #[serde(skip)]
+    pub tenant_uid: String,
+}
+
+/// The permits that apply: with none set, every plan and add-on, no
+/// file-plan limit, unlimited seats allowed.
+pub(crate) fn effective(permits: &PermitsRow) -> PermitsRow {
+    if permits.restricted {
+        return permits.clone();
+    }
+    PermitsRow {
+        restricted: false,
+        allow_unlimited: true,
+        allowed_products: model::PLANS.iter().map(|p| p.code.to_string()).collect(),
+        allowed_addons: model::ADDONS.iter().map(|a| a.code.to_string()).collect(),
+        max_file_plan: None,
+    }
+}
+
+/// Every MSP the distributor `distributor_uid` (named `distributor_name`)
+/// manages.
+pub(super) fn msps(
+    store: &dyn StoreRead,
+    distributor_uid: &str,
+    distributor_name: &str,
+) -> Result<Vec<MspView>> {
+    let tenants = store.tenants()?;
+    let mut out = Vec::new();
+    for e in store.enterprises()? {
+        if e.kind != EnterpriseKind::Msp || e.parent_uid.as_deref() != Some(distributor_uid) {
+            continue;
+        }
+        let Some(licences) = store.msp_licences(&e.tenant_uid)? else {
+            continue;
+        };
+        let permits = effective(&licences.permits);
+        let companies: Vec<McView> = store
+            .managed_companies(&e.tenant_uid)?
+            .iter()
+            .map(company)
+            .collect();
+        out.push(MspView {
+            distributor_name: distributor_name.to_string(),
+            enterprise_id: e.enterprise_id,
+            enterprise_name: tenants
+                .iter()
+                .find(|t| t.uid == e.tenant_uid)
+                .map_or_else(String::new, |t| t.name.clone()),
+            allocated_licenses: companies
+                .iter()
+                .filter(|c| c.number_of_seats < UNLIMITED)
+                .map(|c| c.number_of_seats)
+                .sum(),
+            allowed_mc_products: permits.allowed_products,
+            allowed_add_ons: permits.allowed_addons,
+            max_file_plan_type: permits.max_file_plan,
+            allow_unlimited_licenses: permits.allow_unlimited,
+            restricted: permits.restricted,
+            add_ons: summed(&companies),
+            managed_companies: companies,
+            tenant_uid: e.tenant_uid,
+        });
+    }
+    out.sort_by_key(|m| m.enterprise_id);
+    Ok(out)
+}
+
+fn addon_view(a: &AddonRow) -> AddonView {
+    AddonView {
+        name: a.addon.clone(),
+        seats: a.seats,
+        enabled: true,
+        included_in_product: false,
+    }
+}
+
+fn company(mc: &ManagedCompanyRow) -> McView {
+    let mut addons: Vec<AddonView> = mc.addons.iter().map(addon_view).collect();
+    addons.sort_by_key(|a| model::addon_order(&a.name));
+    let own = model::plan(&mc.plan)
+        .and_then(|p| model::file_plan_by_id(p.file_plan))
+        .map(|f| f.code.to_string());
+    McView {
+        mc_enterprise_id: mc.enterprise_id,
+        mc_enterprise_name: mc.name.clone(),
+        msp_node_id: mc.node_id,
+        number_of_seats: mc.seats,
+        number_of_users: mc.active_users,
+        product_id: mc.plan.clone(),
+        is_expired: mc.paused,
+        file_plan_type: mc.file_plan.clone().or(own),
+        add_ons: addons,
+    }
+}
+
+/// The companies' add-ons summed per add-on, in Commander's order.
+fn summed(companies: &[McView]) -> Vec<AddonView> {
+    let mut out: Vec<AddonView> = Vec::new();
+    for a in companies.iter().flat_map(|c| &c.add_ons) {
+        match out.iter_mut().find(|o| o.name == a.name) {
+            Some(o) => o.seats = o.seats.saturating_add(a.seats).min(UNLIMITED),
+            None => out.push(a.clone()),
+        }
+    }
+    out.sort_by_key(|a| model::addon_order(&a.name));
+    out
+}
+
+/// An add-on's column text (Commander's KSM / KCM / PAM columns): `N
+/// seats`, `enabled` or `disabled`.
+pub(crate) fn addon_column(addons: &[AddonView], code: &str) -> String {
+    match addons.iter().find(|a| a.name == code) {
+        Some(a) if a.seats >= UNLIMITED => "Unlimited seats".into(),
+        Some(a) if a.seats > 0 => format!("{} seats", a.seats),
+        Some(_) => "enabled".into(),
+        None => "disabled".into(),
+    }
+}
+
+/// The short names of the add-ons the KSM, KCM and PAM columns do not show.
+pub(crate) fn other_addons(addons: &[AddonView]) -> Vec<String> {
+    const OWN_COLUMNS: [&str; 3] = [
+        "secrets_manager",
+        model::CONNECTION_MANAGER,
+        "privileged_access_manager",
+    ];
+    addons
+        .iter()
+        .filter(|a| !OWN_COLUMNS.contains(&a.name.as_str()))
+        .map(|a| short(&a.name))
+        .collect()
+}
+
+/// An add-on's short name (its code when unknown).
+pub(crate) fn short(code: &str) -> String {
+    model::addon_by_code(code).map_or_else(|| code.to_string(), |a| a.short.to_string())
+}
+
+/// A plan's display name (its code when unknown).
+pub(crate) fn plan_display(code: &str) -> String {
+    model::plan(code).map_or_else(|| code.to_string(), |p| p.display.to_string())
+}
+
+/// A file plan's display name (`1TB`); empty for none.
+pub(crate) fn file_plan_display(code: Option<&str>) -> String {
+    code.and_then(model::file_plan)
+        .map_or_else(String::new, |f| f.display.to_string())
+}
+
+/// Seats as the distributor shows them: `Unlimited` above 2,000,000,000.
+pub(crate) fn seats_column(seats: i64) -> String {
+    if seats > 2_000_000_000 {
+        "Unlimited".into()
+    } else {
+        seats.to_string()
+    }
+}
+
+/// Cuts a name to 40 characters (37 and `...`) unless `verbose`.
+pub(crate) fn cut(name: &str, verbose: bool) -> String {
+    if verbose || name.chars().count() <= 40 {
+        return name.to_string();
+    }
+    let head: String = name.chars().take(37).collect();
+    format!("{head}...")
+}

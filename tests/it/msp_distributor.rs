@@ -1,0 +1,933 @@
+//! The distributor and who may run what, through the binary on both
+//! stores: `enterprise-init --distributor` from a file of MSPs (each a new
+//! tenant with a new admin), `distributor info` / `msp-info` / `license`
+//! in table, JSON and CSV with Commander's columns (PAM seats in the PAM
+//! column), MSP selection by id, name and glob, edits without a selection
+//! warned about and ignored, refusals that change nothing, a permit change
+//! obeyed by the MSP's msp-add / msp-update, distributor commands refused
+//! to everyone but a distributor's admin, a managed company's user seeing
+//! only its company, and the limits on who may run `enterprise-init`.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::automation::{keeper, kp, vault};
+use crate::msp::{batch, enterprise_rows, fixture, msp_vault, raw_rows};
+use crate::support::{Keeper, Run};
+use crate::vault::PW;
+
+/// The master password of the MSP admins the distributor's file makes.
+const MSP_PW: &str = "msp-admin-pw";
+
+/// The sample distributor file (`tests/fixtures/msp/distributor.toml`).
+fn distributor_fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/msp/distributor.toml")
+}
+
+/// `keeper ARGS` as `email` with `password`.
+fn as_user(k: &Keeper, email: &str, password: &str, args: &[&str]) -> Run {
+    Run(keeper(k, args)
+        .env("KEEPER_USER", email)
+        .env("KEEPER_PASSWORD", password)
+        .output()
+        .expect("run keeper"))
+}
+
+/// As alice, the distributor's admin.
+fn alice(k: &Keeper, args: &[&str]) -> Run {
+    as_user(k, "alice@example.com", PW, args)
+}
+
+/// As bob, the admin of "Bob's MSP" (id 3456).
+fn bob(k: &Keeper, args: &[&str]) -> Run {
+    as_user(k, "bob@msp.example", MSP_PW, args)
+}
+
+/// alice's vault made the distributor "Dist" (id 3000) from the fixture.
+fn distributor_vault() -> Keeper {
+    let k = vault();
+    let file = distributor_fixture();
+    let out = Run(keeper(
+        &k,
+        &[
+            "enterprise-init",
+            "--distributor",
+            "Dist",
+            "--licences",
+            file.to_str().expect("path"),
+        ],
+    )
+    .env("KEEPER_PASSWORD", PW)
+    .env("KEEPER_NEW_USER_PASSWORD", MSP_PW)
+    .output()
+    .expect("run"))
+    .ok();
+    assert!(
+        out.contains("Distributor \"Dist\" created. ID=3000; admin: alice@example.com; 2 MSPs"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MSP \"Bob's MSP\" created. ID=3456; admin: bob@msp.example"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MSP \"My MSP\" created. ID=4000; admin: carol@mymsp.example"),
+        "{out}"
+    );
+    k
+}
+
+/// The permits row of MSP `id`:
+/// restricted|allow_unlimited|products|addons|max_file_plan.
+fn permits(k: &Keeper, id: i64) -> String {
+    raw_rows(
+        k,
+        &format!(
+            "SELECT CASE WHEN p.restricted THEN 1 ELSE 0 END, \
+             CASE WHEN p.allow_unlimited THEN 1 ELSE 0 END, p.allowed_products, p.allowed_addons, \
+             p.max_file_plan FROM {{t}}msp_permits p JOIN {{t}}enterprises e \
+             ON e.tenant_uid = p.msp_uid WHERE e.enterprise_id = {id}"
+        ),
+    )
+    .join(";")
+}
+
+/// The MSP `id` of `distributor info --format json`.
+fn msp_json(k: &Keeper, id: i64) -> Value {
+    let all = alice(k, &["distributor", "info", "--format", "json"]).json();
+    all.as_array()
+        .expect("a list of MSPs")
+        .iter()
+        .find(|m| m["enterprise_id"] == id)
+        .cloned()
+        .expect("the MSP is listed")
+}
+
+#[test]
+fn provisioning_makes_the_msps_with_their_admins() {
+    let k = distributor_vault();
+    // The model: a distributor, two MSPs it manages (their tenants are its
+    // children), two companies of Bob's MSP.
+    let kinds = raw_rows(
+        &k,
+        "SELECT e.enterprise_id, e.kind, t.name, p.name FROM {t}enterprises e \
+         JOIN {t}tenants t ON t.uid = e.tenant_uid \
+         LEFT JOIN {t}tenants p ON p.uid = e.parent_uid ORDER BY e.enterprise_id",
+    );
+    assert_eq!(
+        kinds,
+        [
+            "3000|distributor|Dist|",
+            "3456|msp|Bob's MSP|Dist",
+            "3457|mc|Acme|Bob's MSP",
+            "3458|mc|A company whose name is longer than forty characters|Bob's MSP",
+            "4000|msp|My MSP|Dist",
+        ]
+    );
+    let tenants = raw_rows(
+        &k,
+        "SELECT t.name, p.name FROM {t}tenants t LEFT JOIN {t}tenants p ON p.uid = t.parent_uid \
+         WHERE t.name IN ('Bob''s MSP', 'My MSP') ORDER BY t.name",
+    );
+    assert_eq!(tenants, ["Bob's MSP|Dist", "My MSP|Dist"]);
+    assert_eq!(
+        permits(&k, 3456),
+        "1|1|business,enterprise|chat,connection_manager,privileged_access_manager,secrets_manager|STORAGE_1TB"
+    );
+    assert_eq!(permits(&k, 4000), "0|1|||", "no [permits]: no restrictions");
+
+    // bob logs in with his own password and runs his MSP.
+    let info = bob(&k, &["msp-info", "--format", "json"]).json();
+    let names: Vec<&str> = info["managed_companies"]
+        .as_array()
+        .expect("companies")
+        .iter()
+        .map(|c| c["company_name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "A company whose name is longer than forty characters",
+            "Acme"
+        ]
+    );
+    let carol = as_user(&k, "carol@mymsp.example", MSP_PW, &["msp-info", "-r"]).ok();
+    assert!(carol.contains("MSP has no restrictions"), "{carol}");
+    // alice is the distributor's admin, not an MSP's.
+    let err = alice(&k, &["msp-info"]).fails();
+    assert!(
+        err.contains("alice@example.com is not an MSP admin"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_distributor_file_that_cannot_be_used_writes_nothing() {
+    let k = vault();
+    let file = k.data_dir().join("d.toml");
+    for (text, message) in [
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"not-an-email\"\n",
+            "admin \"not-an-email\" is not an e-mail address",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps]]\nname = \"a\"\nadmin = \"b@x.example\"\n",
+            "MSP \"a\" is listed twice",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps.pool]]\nplan = \"gold\"\ntotal = 1\n",
+            "MSP \"A\": unknown plan \"gold\"",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\ncolour = \"red\"\n",
+            "unknown field `colour`",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"alice@example.com\"\n",
+            "alice@example.com is a user of this store already",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps.companies]]\nname = \"C\"\nplan = \"business\"\nseats = 3\n",
+            "MSP \"A\": company \"C\": not enough \"business\" licences",
+        ),
+    ] {
+        std::fs::write(&file, text).expect("write");
+        let mut cmd = keeper(
+            &k,
+            &[
+                "enterprise-init",
+                "--distributor",
+                "D",
+                "--licences",
+                file.to_str().expect("path"),
+            ],
+        );
+        cmd.env("KEEPER_PASSWORD", PW)
+            .env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
+        let err = Run(cmd.output().expect("run")).fails();
+        assert!(err.contains(message), "{text}: {err}");
+        assert_eq!(
+            raw_rows(&k, "SELECT count(*) FROM {t}enterprises"),
+            ["0"],
+            "{text}: nothing written"
+        );
+        assert_eq!(
+            raw_rows(&k, "SELECT count(*) FROM {t}users"),
+            ["1"],
+            "{text}: no admin made"
+        );
+    }
+}
+
+#[test]
+fn distributor_info_and_msp_info_in_table_json_and_csv() {
+    let k = distributor_vault();
+    let bob_msp = msp_json(&k, 3456);
+    assert_eq!(bob_msp["distributor_name"], "Dist");
+    assert_eq!(bob_msp["enterprise_name"], "Bob's MSP");
+    assert_eq!(bob_msp["allocated_licenses"], 5);
+    assert_eq!(bob_msp["allow_unlimited_licenses"], true);
+    assert_eq!(bob_msp["max_file_plan_type"], "STORAGE_1TB");
+    assert_eq!(
+        bob_msp["allowed_mc_products"],
+        serde_json::json!(["business", "enterprise"])
+    );
+    let acme = &bob_msp["managed_companies"][0];
+    assert_eq!(acme["mc_enterprise_id"], 3457);
+    assert_eq!(acme["mc_enterprise_name"], "Acme");
+    assert_eq!(acme["number_of_seats"], 4);
+    assert_eq!(acme["number_of_users"], 0);
+    assert_eq!(acme["product_id"], "business");
+    assert_eq!(acme["file_plan_type"], "STORAGE_100GB");
+    assert_eq!(acme["msp_node_id"], (3456_i64 << 32) | 1);
+    let addons: Vec<(String, i64)> = acme["add_ons"]
+        .as_array()
+        .expect("add-ons")
+        .iter()
+        .map(|a| {
+            (
+                a["name"].as_str().expect("name").to_string(),
+                a["seats"].as_i64().expect("seats"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        addons,
+        [
+            ("chat".to_string(), 0),
+            ("secrets_manager".to_string(), 0),
+            ("connection_manager".to_string(), 5),
+            ("privileged_access_manager".to_string(), 3),
+        ]
+    );
+    let mine = msp_json(&k, 4000);
+    assert_eq!(mine["managed_companies"], serde_json::json!([]));
+    assert_eq!(mine["restricted"], false);
+    assert_eq!(
+        mine["allowed_mc_products"].as_array().map(Vec::len),
+        Some(5),
+        "unrestricted: every plan"
+    );
+
+    // The table: Commander's columns; KCM and PAM each in their own
+    // column (not Commander's bug writing PAM seats under KCM).
+    let table = alice(&k, &["distributor"]).ok();
+    for text in [
+        "MSP Name",
+        "# MC's",
+        "Unlimited allowed",
+        "Allowed Addons",
+        "Licenses used",
+        "KSM",
+        "KCM",
+        "PAM",
+        "Bob's MSP",
+        "My MSP",
+        "Allowed",
+    ] {
+        assert!(table.contains(text), "{text} in {table}");
+    }
+    let csv = alice(&k, &["ds", "info", "--format", "csv"]).ok();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "#,ID,MSP Name,# MC's,Unlimited allowed,Allowed Addons,Licenses used,KSM,KCM,PAM,Addons"
+    );
+    // A list is one cell, a line per item.
+    assert!(
+        csv.contains(
+            "\n1,3456,Bob's MSP,2,Allowed,\"Chat\nKCM\nPAM\nKSM\",5,enabled,5 seats,3 seats,Chat\n"
+        ),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("\n2,4000,My MSP,0,Allowed,\"Chat\nARAM\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.ends_with("KEPM\",0,disabled,disabled,disabled,\n"),
+        "{csv}"
+    );
+
+    // --mc-details: a row per company under its MSP's; names cut at 40
+    // characters unless -v.
+    let csv = alice(
+        &k,
+        &["distributor", "info", "--mc-details", "--format", "csv"],
+    )
+    .ok();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "#,ID,MSP Name,# MC's,MC Name,Plan,Storage,Total Licenses,Licenses used,KSM,KCM,PAM,Addons"
+    );
+    assert_eq!(
+        lines[2],
+        "2,3457,Bob's MSP,,Acme,Business,100GB,4,0,enabled,5 seats,3 seats,Chat"
+    );
+    assert_eq!(
+        lines[3],
+        "3,3458,Bob's MSP,,A company whose name is longer than f...,Enterprise,100GB,1,0,disabled,disabled,disabled,"
+    );
+    let verbose = alice(&k, &["ds", "i", "--mc-details", "-v", "--format", "csv"]).ok();
+    assert!(
+        verbose.contains("A company whose name is longer than forty characters"),
+        "{verbose}"
+    );
+
+    // msp-info: by name (any case) or id.
+    let table = alice(&k, &["distributor", "msp-info", "bob's msp"]).ok();
+    for text in [
+        "MC Name",
+        "Node ID",
+        "Allocated",
+        "Active",
+        "Acme",
+        "Business",
+    ] {
+        assert!(table.contains(text), "{text} in {table}");
+    }
+    let csv = alice(&k, &["ds", "mi", "3456", "-v", "--format", "csv"]).ok();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(
+        lines[0],
+        "#,ID,MC Name,Node ID,Plan,Storage,Addons,Allocated,Active"
+    );
+    let node = (3456_i64 << 32) | 1;
+    let acme = format!("\n1,3457,Acme,{node},Business,100GB,\"Chat\nKCM (5)\nKSM\nPAM (3)\",4,0\n");
+    assert!(csv.contains(&acme), "{csv}");
+    let json = alice(&k, &["distributor", "msp-info", "3456", "--format", "json"]).json();
+    assert_eq!(json["enterprise_id"], 3456);
+    assert_eq!(json["managed_companies"].as_array().map(Vec::len), Some(2));
+    let err = alice(&k, &["distributor", "msp-info", "Nobody"]).fails();
+    assert!(err.contains("MSP \"Nobody\" not found."), "{err}");
+
+    // --output writes the CSV / JSON report to a file.
+    let out = k.data_dir().join("msp-report.csv");
+    alice(
+        &k,
+        &[
+            "distributor",
+            "info",
+            "--mc-details",
+            "--format",
+            "csv",
+            "--output",
+            out.to_str().expect("path"),
+        ],
+    )
+    .ok();
+    let written = std::fs::read_to_string(&out).expect("report written");
+    assert!(
+        written.starts_with("#,ID,MSP Name,# MC's,MC Name"),
+        "{written}"
+    );
+    assert!(written.contains("Acme"), "{written}");
+}
+
+#[test]
+fn license_selects_by_id_name_and_glob_and_ignores_edits_without_one() {
+    let k = distributor_vault();
+    let bob_before = permits(&k, 3456);
+    let mine_before = permits(&k, 4000);
+
+    // No selection: every MSP listed; edits ignored with a warning.
+    let run = alice(
+        &k,
+        &["distributor", "license", "--add-product", "businessPlus"],
+    );
+    let out = run.ok();
+    assert!(out.contains("Bob's MSP") && out.contains("My MSP"), "{out}");
+    assert!(
+        run.stderr()
+            .contains("Changes to MSP configuration will be ignored.")
+            && run
+                .stderr()
+                .contains("Pass MSP ID, name, or name search pattern."),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(permits(&k, 3456), bob_before);
+    assert_eq!(permits(&k, 4000), mine_before);
+    let json = alice(&k, &["ds", "l", "--format", "json"]).json();
+    assert_eq!(json.as_array().map(Vec::len), Some(2));
+
+    // By exact name.
+    let out = alice(
+        &k,
+        &[
+            "distributor",
+            "license",
+            "Bob's MSP",
+            "--add-product",
+            "businessPlus",
+        ],
+    )
+    .ok();
+    assert!(out.contains("businessPlus (Business Plus)"), "{out}");
+    assert!(!out.contains("My MSP"), "only the selected MSP: {out}");
+    assert!(permits(&k, 3456).starts_with("1|1|business,businessPlus,enterprise|"));
+    assert_eq!(permits(&k, 4000), mine_before);
+
+    // By id, JSON.
+    let json = alice(
+        &k,
+        &[
+            "ds",
+            "license",
+            "3456",
+            "--remove-product",
+            "enterprise",
+            "--remove-addon",
+            "chat",
+            "--format",
+            "json",
+        ],
+    )
+    .json();
+    assert_eq!(json[0]["changed"], true);
+    assert_eq!(
+        json[0]["allowed_mc_products"],
+        serde_json::json!(["business", "businessPlus"])
+    );
+    assert_eq!(
+        permits(&k, 3456),
+        "1|1|business,businessPlus|secrets_manager,connection_manager,privileged_access_manager|STORAGE_1TB"
+    );
+
+    // By a glob, any case: an unrestricted MSP becomes restricted, from
+    // everything allowed.
+    alice(
+        &k,
+        &["distributor", "license", "--allocate-unlimited=off", "*"],
+    )
+    .ok();
+    assert!(
+        permits(&k, 3456).starts_with("1|0|"),
+        "{}",
+        permits(&k, 3456)
+    );
+    assert_eq!(
+        permits(&k, 4000),
+        "1|0|business,businessPlus,businessStarter,enterprise,enterprisePlus|\
+         chat,enterprise_audit_and_reporting,professional_services_silver_add_on,\
+         gold_professional_services_add_on,platinum_professional_services_add_on,\
+         msp_service_and_support,consumer_breach_watch,enterprise_breach_watch,compliance_report,\
+         secrets_manager,connection_manager,password_rotation,remote_browser_isolation,\
+         privileged_access_manager,keeper_endpoint_privilege_manager|"
+    );
+    alice(
+        &k,
+        &["distributor", "license", "MY*", "--max-file-plan", "100GB"],
+    )
+    .ok();
+    assert!(permits(&k, 4000).ends_with("|STORAGE_100GB"));
+    assert!(
+        permits(&k, 3456).ends_with("|STORAGE_1TB"),
+        "not matched by MY*"
+    );
+    let table = alice(&k, &["distributor", "license", "my msp"]).ok();
+    for text in [
+        "MSP ID",
+        "Unlimited Allowed",
+        "Allowed Products",
+        "Allowed Addons",
+        "Max File Plan",
+        "100GB",
+        "false",
+    ] {
+        assert!(table.contains(text), "{text} in {table}");
+    }
+
+    // Refusals change nothing.
+    let before = enterprise_rows(&k);
+    for (args, message) in [
+        (
+            &[
+                "distributor",
+                "license",
+                "Nobody",
+                "--add-product",
+                "business",
+            ][..],
+            "MSP \"Nobody\" not found.",
+        ),
+        (
+            &[
+                "distributor",
+                "license",
+                "3456",
+                "nobody*",
+                "--add-product",
+                "business",
+            ],
+            "MSP \"nobody*\" not found.",
+        ),
+        (
+            &["distributor", "license", "3456", "--add-product", "gold"],
+            "Unknown Product: gold",
+        ),
+        (
+            &["distributor", "license", "3456", "--remove-product", "gold"],
+            "Unknown Product: gold",
+        ),
+        (
+            &["distributor", "license", "3456", "--add-addon", "KCM"],
+            "Unknown Add On: KCM",
+        ),
+        (
+            &["distributor", "license", "3456", "--max-file-plan", "2TB"],
+            "Unknown File Plan: 2TB",
+        ),
+        (
+            &[
+                "distributor",
+                "license",
+                "3456",
+                "--allocate-unlimited",
+                "maybe",
+            ],
+            "invalid value 'maybe'",
+        ),
+        (&["distributor", "msp-info"], "<MSP>"),
+    ] {
+        let err = alice(&k, args).fails();
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_eq!(enterprise_rows(&k), before, "{args:?} changed the store");
+    }
+}
+
+#[test]
+fn a_permit_change_is_what_msp_add_and_msp_update_obey() {
+    let k = distributor_vault();
+    bob(&k, &["msp-add", "-p", "enterprise", "-s", "1", "Beta"]).ok();
+
+    alice(
+        &k,
+        &[
+            "distributor",
+            "license",
+            "3456",
+            "--remove-product",
+            "enterprise",
+        ],
+    )
+    .ok();
+    let err = bob(&k, &["msp-add", "-p", "enterprise", "-s", "1", "Gamma"]).fails();
+    assert!(
+        err.contains("Managed Company plan \"enterprise\" is not allowed"),
+        "{err}"
+    );
+    let err = bob(&k, &["msp-update", "Acme", "-p", "enterprise"]).fails();
+    assert!(
+        err.contains("Managed Company plan \"enterprise\" is not allowed"),
+        "{err}"
+    );
+
+    bob(&k, &["msp-update", "Acme", "-s", "-1"]).ok();
+    alice(
+        &k,
+        &[
+            "distributor",
+            "license",
+            "Bob's MSP",
+            "--allocate-unlimited",
+            "off",
+        ],
+    )
+    .ok();
+    let err = bob(&k, &["msp-update", "Beta", "-s", "-1"]).fails();
+    assert!(
+        err.contains("Managed Company unlimited licences are not allowed"),
+        "{err}"
+    );
+    let err = bob(&k, &["msp-add", "-p", "business", "-s", "-1", "Delta"]).fails();
+    assert!(err.contains("unlimited licences are not allowed"), "{err}");
+
+    alice(
+        &k,
+        &[
+            "distributor",
+            "license",
+            "bob*",
+            "--remove-addon",
+            "chat",
+            "--max-file-plan",
+            "100GB",
+        ],
+    )
+    .ok();
+    let err = bob(&k, &["msp-add", "-p", "business", "-a", "chat", "Delta"]).fails();
+    assert!(
+        err.contains("Managed Company add-on \"chat\" is not allowed"),
+        "{err}"
+    );
+    let err = bob(&k, &["msp-update", "Beta", "-f", "1tb"]).fails();
+    assert!(
+        err.contains("Managed Company file storage \"1TB\" is not allowed"),
+        "{err}"
+    );
+    assert_eq!(
+        raw_rows(&k, "SELECT count(*) FROM {t}enterprises WHERE kind = 'mc'"),
+        ["3"],
+        "nothing added while refused"
+    );
+
+    // Given back, allowed again.
+    alice(
+        &k,
+        &[
+            "ds",
+            "l",
+            "3456",
+            "--add-product",
+            "enterprise",
+            "--allocate-unlimited",
+            "on",
+            "--add-addon",
+            "chat",
+        ],
+    )
+    .ok();
+    bob(
+        &k,
+        &[
+            "msp-add",
+            "-p",
+            "enterprise",
+            "-s",
+            "-1",
+            "-a",
+            "chat",
+            "Gamma",
+        ],
+    )
+    .ok();
+    bob(&k, &["msp-update", "Beta", "-s", "-1"]).ok();
+}
+
+#[test]
+fn only_a_distributors_admin_runs_distributor() {
+    // A vault that is no enterprise.
+    let plain = vault();
+    let err = kp(&plain, &["distributor", "info"]).fails();
+    assert!(
+        err.contains("alice@example.com is not a distributor admin: this command is only available for Distributors"),
+        "{err}"
+    );
+    assert!(
+        err.contains("enterprise-init --distributor"),
+        "says what to do: {err}"
+    );
+    // An MSP's admin.
+    let msp = msp_vault(&std::fs::read_to_string(fixture()).expect("fixture"));
+    for args in [
+        &["distributor"][..],
+        &["ds", "license", "*", "--allocate-unlimited", "on"],
+    ] {
+        let err = kp(&msp, args).fails();
+        assert!(err.contains("is not a distributor admin"), "{err}");
+    }
+    // An MSP admin under the distributor, and a second user of the
+    // distributor's own tenant.
+    let k = distributor_vault();
+    let mut add = keeper(&k, &["user", "add", "dave@example.com"]);
+    add.env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_NEW_USER_PASSWORD", "dave-pw");
+    assert!(add.output().expect("run").status.success());
+    let before = enterprise_rows(&k);
+    for args in [
+        &["distributor", "info"][..],
+        &["distributor", "msp-info", "3456"],
+        &["distributor", "license", "*", "--allocate-unlimited", "off"],
+    ] {
+        let err = bob(&k, args).fails();
+        assert!(
+            err.contains("bob@msp.example is not a distributor admin"),
+            "{err}"
+        );
+        let err = as_user(&k, "dave@example.com", "dave-pw", args).fails();
+        assert!(
+            err.contains("dave@example.com is not a distributor admin"),
+            "{err}"
+        );
+    }
+    assert_eq!(enterprise_rows(&k), before);
+}
+
+#[test]
+fn a_managed_companys_user_sees_only_its_company() {
+    let k = msp_vault(&std::fs::read_to_string(fixture()).expect("fixture"));
+    kp(&k, &["msp-add", "-p", "business", "-s", "2", "Acme"]).ok();
+    kp(&k, &["msp-add", "-p", "business", "-s", "2", "Beta"]).ok();
+    kp(&k, &["add", "-t", "MSP note", "login=msp"]).ok();
+    batch(&k, "switch-to-mc Beta\nadd -t \"Beta secret\" login=beta\n").ok();
+    // erin becomes a user (an admin) of Acme's tenant, from inside it.
+    let file = k.data_dir().join("acme.txt");
+    std::fs::write(
+        &file,
+        "switch-to-mc Acme\nadd -t \"Acme secret\" login=acme\nuser add erin@acme.example\n",
+    )
+    .expect("write");
+    let mut cmd = keeper(&k, &[file.to_str().expect("path")]);
+    cmd.env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_NEW_USER_PASSWORD", "erin-pw");
+    Run(cmd.output().expect("run")).ok();
+    let erin = |args: &[&str]| as_user(&k, "erin@acme.example", "erin-pw", args);
+
+    // Her vault is in Acme's tenant: her records, its users; nothing of
+    // the MSP or of Beta (nor the records of Acme's identity, which are
+    // not shared with her).
+    erin(&["add", "-t", "Erin note", "login=erin"]).ok();
+    assert_eq!(
+        raw_rows(
+            &k,
+            "SELECT e.enterprise_id FROM {t}records r JOIN {t}enterprises e \
+             ON e.tenant_uid = r.tenant_uid JOIN {t}users u ON u.tenant_uid = r.tenant_uid \
+             WHERE u.email = 'erin@acme.example' GROUP BY e.enterprise_id"
+        ),
+        ["5499"],
+        "her tenant's records are Acme's"
+    );
+    let ls = erin(&["ls", "-l"]).ok();
+    assert!(ls.contains("Erin note"), "{ls}");
+    assert!(
+        !ls.contains("MSP note") && !ls.contains("Beta secret"),
+        "{ls}"
+    );
+    let search = erin(&["search", "secret"]).ok();
+    assert!(!search.contains("Beta secret"), "{search}");
+    let users = erin(&["user", "list"]).ok();
+    assert!(users.contains("erin@acme.example"), "{users}");
+    assert!(!users.contains("alice@example.com"), "{users}");
+
+    // msp and distributor commands refused, naming her company.
+    let before = enterprise_rows(&k);
+    let licences = fixture();
+    for args in [
+        &["msp-info"][..],
+        &["mi", "-mc", "Beta"],
+        &["msp-down"],
+        &["msp-add", "-p", "business", "Mine"],
+        &["msp-update", "Beta", "-s", "1"],
+        &["msp-remove", "-f", "Beta"],
+        &["switch-to-mc", "Beta"],
+        &["distributor"],
+        &["distributor", "license", "*", "--allocate-unlimited", "on"],
+        &[
+            "enterprise-init",
+            "--msp",
+            "Mine",
+            "--licences",
+            licences.to_str().expect("path"),
+        ],
+    ] {
+        let err = erin(args).fails();
+        assert!(
+            err.contains("erin@acme.example belongs to managed company \"Acme\" (ID=5499), which sees only itself"),
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(enterprise_rows(&k), before, "nothing changed");
+}
+
+#[test]
+fn enterprise_init_is_for_the_first_user_of_a_top_level_tenant() {
+    let k = vault();
+    let licences = fixture();
+    let licences = licences.to_str().expect("path");
+    let mut add = keeper(&k, &["user", "add", "dave@example.com"]);
+    add.env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_NEW_USER_PASSWORD", "dave-pw");
+    assert!(add.output().expect("run").status.success());
+    let dist = distributor_fixture();
+    let dist = dist.to_str().expect("path");
+
+    // dave joined alice's tenant: he may not make it an enterprise.
+    for args in [
+        &["enterprise-init", "--msp", "Dave's", "--licences", licences][..],
+        &[
+            "enterprise-init",
+            "--distributor",
+            "Dave's",
+            "--licences",
+            dist,
+        ],
+    ] {
+        let err = as_user(&k, "dave@example.com", "dave-pw", args).fails();
+        assert!(
+            err.contains("only the tenant's first user (alice@example.com) may make it an enterprise, not dave@example.com"),
+            "{err}"
+        );
+    }
+    assert_eq!(raw_rows(&k, "SELECT count(*) FROM {t}enterprises"), ["0"]);
+
+    // alice may; then nobody else takes the store over: not an MSP admin
+    // she made (their tenant is an enterprise, managed by hers), not
+    // alice again, not a company's user.
+    let mut init = keeper(
+        &k,
+        &[
+            "enterprise-init",
+            "--distributor",
+            "Dist",
+            "--licences",
+            dist,
+        ],
+    );
+    init.env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
+    Run(init.output().expect("run")).ok();
+    let before = enterprise_rows(&k);
+    for args in [
+        &["enterprise-init", "--msp", "Mine", "--licences", licences][..],
+        &[
+            "enterprise-init",
+            "--distributor",
+            "Mine",
+            "--licences",
+            dist,
+        ],
+    ] {
+        let err = bob(&k, args).fails();
+        assert!(
+            err.contains("this tenant is already an enterprise (msp 3456)"),
+            "{err}"
+        );
+        let err = alice(&k, args).fails();
+        assert!(
+            err.contains("already an enterprise (distributor 3000)"),
+            "{err}"
+        );
+    }
+    assert_eq!(enterprise_rows(&k), before, "nothing changed");
+    let mut add = keeper(
+        &k,
+        &[batch_file(&k, "switch-to-mc Acme\nuser add frank@acme.example\n").as_str()],
+    );
+    add.env("KEEPER_USER", "bob@msp.example")
+        .env("KEEPER_PASSWORD", MSP_PW)
+        .env("KEEPER_NEW_USER_PASSWORD", "frank-pw");
+    Run(add.output().expect("run")).ok();
+    let before_frank = enterprise_rows(&k);
+    let err = as_user(
+        &k,
+        "frank@acme.example",
+        "frank-pw",
+        &["enterprise-init", "--msp", "Mine", "--licences", licences],
+    )
+    .fails();
+    assert!(
+        err.contains("belongs to managed company \"Acme\" (ID=3457)"),
+        "{err}"
+    );
+    assert_eq!(enterprise_rows(&k), before_frank, "nothing changed");
+}
+
+/// Writes `lines` as a batch file; returns its path.
+fn batch_file(k: &Keeper, lines: &str) -> String {
+    let file = k.data_dir().join("lines.txt");
+    std::fs::write(&file, lines).expect("write batch");
+    file.to_str().expect("path").to_string()
+}
+
+/// The seed's distributor lines as written, on the fixture's distributor
+/// (whose MSPs are "Bob's MSP", id 3456, and "My MSP").
+#[test]
+fn the_seeds_distributor_examples_run_as_written() {
+    let k = distributor_vault();
+    let lines = [
+        "distributor info",
+        "distributor info --mc-details --format csv --output msp-report.csv",
+        "distributor msp-info \"Bob's msp\"",
+        "distributor license \"Bob's MSP\" --add-product business",
+        "distributor license \"My MSP\" 3456 --max-file-plan 1TB",
+        "distributor license --allocate-unlimited=off *",
+    ];
+    let mut cmd = keeper(&k, &[batch_file(&k, &(lines.join("\n") + "\n")).as_str()]);
+    cmd.env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_PASSWORD", PW);
+    let out = Run(cmd.output().expect("run")).ok();
+    assert!(out.contains("Acme"), "{out}");
+    let report = std::fs::read_to_string(k.data_dir().join("msp-report.csv")).expect("report");
+    assert!(report.contains("Bob's MSP"), "{report}");
+    assert!(
+        permits(&k, 4000).ends_with("|STORAGE_1TB"),
+        "{}",
+        permits(&k, 4000)
+    );
+    assert!(permits(&k, 3456).ends_with("|STORAGE_1TB"));
+    assert!(
+        permits(&k, 3456).starts_with("1|0|business,enterprise|"),
+        "{}",
+        permits(&k, 3456)
+    );
+    assert!(
+        permits(&k, 4000).starts_with("1|0|"),
+        "{}",
+        permits(&k, 4000)
+    );
+}
