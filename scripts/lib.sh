@@ -110,6 +110,13 @@ ensure_slapd() {
     apt_install slapd ldap-utils
 }
 
+# A Secret Service for the keyring test of `profile setup --type keyring`
+# (tests/it/profile_setup.rs runs gnome-keyring on a private D-Bus session).
+ensure_secret_service() {
+    command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null && return 0
+    apt_install gnome-keyring dbus
+}
+
 # moto's server (PyPI `moto[server]`): a local AWS API stand-in for the
 # awspswd plugin's tests, which start their own on a loopback port.
 ensure_moto() {

@@ -21,6 +21,7 @@ mod plugin_cli;
 mod plugin_files;
 mod plugin_template;
 mod plugins;
+mod profile_setup;
 mod rotate;
 mod rotate_aws;
 mod rotate_awskey;

@@ -99,42 +99,56 @@ impl Moto {
 
     /// An IAM call signed with `(key id, secret)`, as an AWS SDK sends it:
     /// the status and body.
-    pub fn signed(&self, (id, secret): (&str, &str), params: &[(&str, &str)]) -> (u16, String) {
+    pub fn signed(&self, key: (&str, &str), params: &[(&str, &str)]) -> (u16, String) {
+        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
+        self.signed_call(key, "iam", &[("content-type", content_type)], &body(params))
+    }
+
+    /// A call to `service` (`iam`, `sts`, `secretsmanager`…) signed with
+    /// `(key id, secret)`, with `headers` (lower-case, signed) and `body`:
+    /// the status and body.
+    pub fn signed_call(
+        &self,
+        (id, secret): (&str, &str),
+        service: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> (u16, String) {
         assert_eq!(
             self.unauthenticated.get(),
             0,
             "the setup must be over before signed calls are checked"
         );
-        let body = body(params);
-        let content_type = "application/x-www-form-urlencoded; charset=utf-8";
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .expect("clock")
             .as_secs();
         let date = amz_date(now);
         let authority = self.addr.to_string();
-        let headers = sign(
+        let auth = sign(
             &Unsigned {
                 method: "POST",
                 authority: &authority,
                 path: "/",
                 query: "",
-                headers: &[("content-type", content_type)],
+                headers,
                 body: body.as_bytes(),
             },
             &Signer {
                 access_key_id: id,
                 secret_access_key: secret,
                 region: "us-east-1",
-                service: "iam",
+                service,
                 amz_date: &date,
             },
         );
         let extra: String = headers
             .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .chain(auth.into_iter())
             .map(|(k, v)| format!("{k}: {v}\r\n"))
             .collect();
-        self.http(&body, &format!("Content-Type: {content_type}\r\n{extra}"))
+        self.http(body, &extra)
     }
 
     /// moto's whole state.
@@ -179,7 +193,7 @@ impl Moto {
     }
 
     fn http(&self, body: &str, headers: &str) -> (u16, String) {
-        let headers = if headers.contains("Content-Type") {
+        let headers = if headers.to_ascii_lowercase().contains("content-type") {
             headers.to_string()
         } else {
             format!("Content-Type: application/x-www-form-urlencoded\r\n{headers}")

@@ -20,7 +20,13 @@ pub struct ProfileNamespace {
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Initialise a client-device profile from a one-time token.
+    /// (`-h` is --hostname here, as in the Secrets Manager CLI; help is --help.)
+    #[command(disable_help_flag = true)]
     Init(ProfileInitArgs),
+    /// A profile whose configuration is kept outside keeper.ini (the OS
+    /// keyring, an environment variable, a private file, AWS Secrets
+    /// Manager) and loaded from there at each use.
+    Setup(ProfileSetupArgs),
     /// List the profiles, the active one marked.
     #[command(alias = "ls")]
     List {
@@ -82,6 +88,109 @@ pub struct ProfileInitArgs {
     /// The profile's name.
     #[arg(long, short = 'p', default_value = "default")]
     pub profile_name: String,
+    /// The Keeper region (US, EU, AU, JP, CA, US_GOV), kept in the
+    /// profile; keeper's vault is the one `--store` names wherever it is.
+    #[arg(
+        long,
+        short = 'h',
+        value_enum,
+        ignore_case = true,
+        value_name = "REGION"
+    )]
+    pub hostname: Option<Region>,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
+}
+
+/// `profile init -h`: the Secrets Manager CLI's region codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Region {
+    /// United States (the default of Keeper's cloud).
+    Us,
+    /// Europe.
+    Eu,
+    /// Australia.
+    Au,
+    /// Japan.
+    Jp,
+    /// Canada.
+    Ca,
+    /// GovCloud.
+    UsGov,
+}
+
+impl Region {
+    /// As keeper.ini keeps it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Us => "US",
+            Self::Eu => "EU",
+            Self::Au => "AU",
+            Self::Jp => "JP",
+            Self::Ca => "CA",
+            Self::UsGov => "US_GOV",
+        }
+    }
+}
+
+/// `profile setup`.
+#[derive(Debug, Args)]
+pub struct ProfileSetupArgs {
+    /// Where the configuration is kept.
+    #[arg(long = "type", value_enum)]
+    pub kind: StorageType,
+    /// The AWS secret id or keyring entry (default ksm-config), the
+    /// environment variable (default KSM_CONFIG), or the file (required).
+    #[arg(long)]
+    pub secret: Option<String>,
+    /// aws: whose credentials (absent: the EC2 instance role).
+    #[arg(long, value_enum)]
+    pub credentials: Option<AwsCredentials>,
+    /// aws, --credentials profile: the AWS CLI profile (default "default").
+    #[arg(long, value_name = "NAME")]
+    pub credentials_profile: Option<String>,
+    /// aws, --credentials keys: the access key id (kept in keeper.ini).
+    #[arg(long, value_name = "ID")]
+    pub aws_access_key_id: Option<String>,
+    /// aws, --credentials keys: the secret access key (kept in keeper.ini, mode 0600).
+    #[arg(long, value_name = "KEY", value_parser = super::secret)]
+    pub aws_secret_access_key: Option<SecretString>,
+    /// aws: the region (else AWS_REGION, the AWS profile's, the instance's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// aws: when the given credentials fail, try the default AWS credentials.
+    #[arg(long)]
+    pub fallback: bool,
+    /// Save the profile to this file.
+    #[arg(long, value_name = "FILE")]
+    pub ini_file: Option<PathBuf>,
+    /// The profile's name.
+    #[arg(long, short = 'p', default_value = "default")]
+    pub profile_name: String,
+}
+
+/// `profile setup --type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageType {
+    /// The OS keyring.
+    Keyring,
+    /// An environment variable.
+    Env,
+    /// A file only its owner can read.
+    File,
+    /// AWS Secrets Manager.
+    Aws,
+}
+
+/// `profile setup --credentials`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AwsCredentials {
+    /// A profile of the AWS CLI's files.
+    Profile,
+    /// An access key given here.
+    Keys,
 }
 
 /// `profile export --file-format`.

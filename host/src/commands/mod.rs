@@ -6,6 +6,7 @@ mod distributor;
 mod login;
 mod msp;
 mod plugin;
+mod profile_setup;
 mod profiles;
 mod rotate;
 mod vault;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use super::profile_setup::{KSM_TOKEN_ENV, TOKEN_ENV, initialise};
 use crate::cli::Format;
 use crate::cli::profiles::{
     DeviceArgs, ExecArgs, FileFormat, ProfileCommand, ProfileInitArgs, SecretCommand,
@@ -14,18 +15,16 @@ use crate::cli::profiles::{
 use crate::context::Context;
 use crate::output::{print_listing, table};
 use crate::profiles::notation::{Notation, SCHEME, Selector};
-use crate::profiles::{IniFile, ProfileConfig, keeper_ini, open_device};
+use crate::profiles::{IniFile, Profile, ProfileConfig, keeper_ini, open_device};
 use crate::vault::apps::DeviceVault;
 use crate::vault::model::Record;
 use crate::vault::model::fields::display;
-
-/// Environment variable holding a one-time token for `profile init`.
-pub const TOKEN_ENV: &str = "KEEPER_CLI_TOKEN";
 
 /// Runs one `profile` command.
 pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ProfileCommand::Init(args) => init(ctx, &args)?,
+        ProfileCommand::Setup(args) => super::profile_setup::setup(&args)?,
         ProfileCommand::List { ini_file, format } => {
             let file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
             let names = file.names();
@@ -46,7 +45,14 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
             ini_file,
         } => {
             let file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
-            let (name, config) = file.get(name.as_deref())?;
+            let (name, profile) = file.get(name.as_deref())?;
+            let config = match profile {
+                Profile::Config(c) => c,
+                Profile::External(s) => bail!(
+                    "profile {name} keeps its configuration in {}: it is not exported (it can be read from there)",
+                    s.describe()
+                ),
+            };
             println!(
                 "{}",
                 config
@@ -87,35 +93,21 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
 fn init(ctx: &Context, args: &ProfileInitArgs) -> anyhow::Result<()> {
     let token = match &args.token {
         Some(t) => t.clone(),
-        None => match std::env::var(TOKEN_ENV) {
-            Ok(t) if !t.trim().is_empty() => SecretString::from(t),
-            _ => bail!("give the one-time token with --token or {TOKEN_ENV}"),
+        None => match [TOKEN_ENV, KSM_TOKEN_ENV]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|t| !t.trim().is_empty()))
+        {
+            Some(t) => SecretString::from(t),
+            None => bail!("give the one-time token with --token or {TOKEN_ENV}"),
         },
     };
     let path = keeper_ini::locate(args.ini_file.as_deref());
-    // Read (and check) the file before the token is spent.
-    let mut file = IniFile::load(&path)?;
-    let location = ctx.vault_location()?;
-    let creds = DeviceVault::redeem(&location, &token)?;
-    let config = ProfileConfig::new(location.config_value(), &creds, None);
-    file.put(&args.profile_name, config)?;
-    file.set_active(&args.profile_name)?;
-    file.save().with_context(|| {
-        format!(
-            "the token was used, but the profile could not be saved; ask for a new token (client {})",
-            creds.client_uid
-        )
-    })?;
-    println!(
-        "Added profile {} to {} (client {}); it is the active profile.",
-        args.profile_name,
-        path.display(),
-        creds.client_uid
-    );
-    Ok(())
+    let hostname = args.hostname.map(|h| h.code().to_string());
+    initialise(ctx, &token, &path, &args.profile_name, hostname)
 }
 
-fn device(args: &DeviceArgs) -> anyhow::Result<DeviceVault> {
+fn device(ctx: &Context, args: &DeviceArgs) -> anyhow::Result<DeviceVault> {
+    super::profile_setup::auto_init(ctx, args.ini_file.as_deref(), args.profile.as_deref())?;
     Ok(open_device(
         args.ini_file.as_deref(),
         args.profile.as_deref(),
@@ -123,10 +115,10 @@ fn device(args: &DeviceArgs) -> anyhow::Result<DeviceVault> {
 }
 
 /// Runs one `secret` command.
-pub(crate) fn secret(_ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
+pub(crate) fn secret(ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SecretCommand::List { device: d, format } => {
-            let records = device(&d)?.records()?;
+            let records = device(ctx, &d)?.records()?;
             let rows: Vec<Vec<String>> = records
                 .iter()
                 .map(|r| {
@@ -151,7 +143,7 @@ pub(crate) fn secret(_ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitC
             json,
             device: d,
         } => {
-            let record = device(&d)?.record(&record)?;
+            let record = device(ctx, &d)?.record(&record)?;
             match field {
                 Some(name) => {
                     let notation = Notation {
@@ -172,7 +164,7 @@ pub(crate) fn secret(_ctx: &Context, cmd: SecretCommand) -> anyhow::Result<ExitC
             device: d,
         } => {
             let notation = Notation::parse(&notation)?;
-            let record = device(&d)?.record(&notation.record)?;
+            let record = device(ctx, &d)?.record(&notation.record)?;
             println!("{}", notation.resolve(&record)?.as_str());
         }
     }
@@ -216,7 +208,7 @@ fn print_record(r: &Record, format: Format) -> anyhow::Result<()> {
 
 /// `exec -- CMD`: runs CMD with every environment variable whose value is
 /// a keeper:// notation replaced by the value it names; exits as CMD does.
-pub(crate) async fn exec(_ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn exec(ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let references: Vec<(String, Notation)> = std::env::vars_os()
         .filter_map(|(k, v)| {
             let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
@@ -235,7 +227,7 @@ pub(crate) async fn exec(_ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitC
     let mut command = tokio::process::Command::new(program);
     command.args(rest);
     if !references.is_empty() {
-        let vault = device(&args.device)?;
+        let vault = device(ctx, &args.device)?;
         let records = vault.records()?;
         for (name, notation) in &references {
             let record = records

@@ -15,7 +15,14 @@ use crate::vault::apps::DeviceCredentials;
 use crate::vault::crypto::{self, Key};
 
 /// The INI / JSON keys of a profile, as the INI file spells them.
-pub(super) const KEYS: [&str; 5] = ["store", "clientid", "privatekey", "user", "check"];
+pub(super) const KEYS: [&str; 6] = [
+    "store",
+    "clientid",
+    "privatekey",
+    "user",
+    "hostname",
+    "check",
+];
 
 /// A profile's configuration.
 #[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -30,6 +37,10 @@ pub struct ProfileConfig {
     /// A vault user this profile also stands for (informational).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The Keeper region `profile init -h` named (US, EU, AU, JP, CA,
+    /// US_GOV). Informational: keeper's vault is where `store` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
     /// HMAC-SHA256 over the other keys, base64.
     check: String,
 }
@@ -52,10 +63,19 @@ impl ProfileConfig {
             client_id: creds.client_uid.clone(),
             private_key,
             user,
+            hostname: None,
             check: String::new(),
         };
         config.check = config.compute_check().unwrap_or_default();
         config
+    }
+
+    /// The same with `hostname` (`profile init -h`), check recomputed.
+    #[must_use]
+    pub fn with_hostname(mut self, hostname: Option<String>) -> Self {
+        self.hostname = hostname;
+        self.check = self.compute_check().unwrap_or_default();
+        self
     }
 
     /// The device's credentials, after checking the configuration.
@@ -91,6 +111,12 @@ impl ProfileConfig {
         ] {
             mac.update(&(part.len() as u64).to_le_bytes());
             mac.update(part.as_bytes());
+        }
+        // Only when set, so the checks of profiles made before it still hold.
+        if let Some(h) = &self.hostname {
+            mac.update(b"hostname");
+            mac.update(&(h.len() as u64).to_le_bytes());
+            mac.update(h.as_bytes());
         }
         Ok(B64.encode(mac.finalize().into_bytes()))
     }
@@ -139,6 +165,9 @@ impl ProfileConfig {
         if let Some(u) = &self.user {
             pairs.push(("user", Zeroizing::new(u.clone())));
         }
+        if let Some(h) = &self.hostname {
+            pairs.push(("hostname", Zeroizing::new(h.clone())));
+        }
         pairs.push(("check", Zeroizing::new(self.check.clone())));
         pairs
     }
@@ -153,7 +182,7 @@ impl ProfileConfig {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
         what: &str,
     ) -> Result<Self, ProfileError> {
-        let mut values: [Option<String>; 5] = Default::default();
+        let mut values: [Option<String>; 6] = Default::default();
         for (k, v) in pairs {
             let i = KEYS
                 .iter()
@@ -161,7 +190,7 @@ impl ProfileConfig {
                 .ok_or_else(|| ProfileError::Malformed(format!("{what}: unknown key {k:?}")))?;
             values[i] = Some(v.trim().to_string());
         }
-        let [store, client_id, private_key, user, check] = values;
+        let [store, client_id, private_key, user, hostname, check] = values;
         let need = |v: Option<String>, key: &str| {
             v.filter(|v| !v.is_empty())
                 .ok_or_else(|| ProfileError::Malformed(format!("{what} has no {key}")))
@@ -171,6 +200,7 @@ impl ProfileConfig {
             client_id: need(client_id, "clientid")?,
             private_key: Zeroizing::new(need(private_key, "privatekey")?),
             user,
+            hostname,
             check: need(check, "check")?,
         };
         config.verify()?;

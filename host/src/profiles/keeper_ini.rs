@@ -14,17 +14,21 @@
 //! ```
 //!
 //! Found through, first that applies: `--ini-file`; `KEEPER_INI_FILE`
-//! when it is a path (with a `/`); else the file name `KEEPER_INI_FILE`
-//! (default `keeper.ini`) in `KEEPER_INI_DIR`, the current directory, the
-//! home directory, `~/.config/keeper`, `/etc/keeper`. A new file goes to
-//! `KEEPER_INI_DIR`, else the current directory.
+//! (else the Secrets Manager CLI's `KSM_INI_FILE`) when it is a path (with
+//! a `/`); else the file of that name (default `keeper.ini`) in
+//! `KEEPER_INI_DIR`, `KSM_INI_DIR`, the current directory, the home
+//! directory, `~/.config/keeper`, `/etc/keeper`. A new file goes to
+//! `KEEPER_INI_DIR`, else `KSM_INI_DIR`, else the current directory.
+//!
+//! A profile whose section has `storage = …` keeps its configuration
+//! elsewhere ([`super::storage`]).
 
 use std::path::{Path, PathBuf};
 
 use ini::Ini;
 
-use super::ProfileError;
-use super::config::ProfileConfig;
+use super::storage::Storage;
+use super::{Profile, ProfileError};
 
 /// The file name looked for.
 pub const DEFAULT_NAME: &str = "keeper.ini";
@@ -32,6 +36,10 @@ pub const DEFAULT_NAME: &str = "keeper.ini";
 pub const DIR_ENV: &str = "KEEPER_INI_DIR";
 /// The file's name, or its path.
 pub const FILE_ENV: &str = "KEEPER_INI_FILE";
+/// The Secrets Manager CLI's names for the same (ours win when both are set).
+pub const KSM_DIR_ENV: &str = "KSM_INI_DIR";
+/// See [`KSM_DIR_ENV`].
+pub const KSM_FILE_ENV: &str = "KSM_INI_FILE";
 /// The section holding settings rather than a profile.
 const SETTINGS: &str = "_default";
 /// The key naming the active profile.
@@ -43,7 +51,9 @@ pub fn locate(explicit: Option<&Path>) -> PathBuf {
         return p.to_path_buf();
     }
     let env = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    let file = env(FILE_ENV).map(PathBuf::from);
+    let file = env(FILE_ENV)
+        .or_else(|| env(KSM_FILE_ENV))
+        .map(PathBuf::from);
     if let Some(f) = &file
         && f.components().count() > 1
     {
@@ -51,8 +61,10 @@ pub fn locate(explicit: Option<&Path>) -> PathBuf {
     }
     let name = file.unwrap_or_else(|| PathBuf::from(DEFAULT_NAME));
     let mut dirs: Vec<PathBuf> = Vec::new();
-    if let Some(d) = env(DIR_ENV) {
-        dirs.push(PathBuf::from(d));
+    for var in [DIR_ENV, KSM_DIR_ENV] {
+        if let Some(d) = env(var) {
+            dirs.push(PathBuf::from(d));
+        }
     }
     if let Ok(cwd) = std::env::current_dir() {
         dirs.push(cwd);
@@ -72,7 +84,7 @@ pub fn locate(explicit: Option<&Path>) -> PathBuf {
 #[derive(Debug)]
 pub struct IniFile {
     path: PathBuf,
-    profiles: Vec<(String, ProfileConfig)>,
+    profiles: Vec<(String, Profile)>,
     active: Option<String>,
 }
 
@@ -115,8 +127,12 @@ impl IniFile {
                 }
                 Some(name) => {
                     let what = format!("{}: profile [{name}]", path.display());
-                    let config = ProfileConfig::from_pairs(props.iter(), &what)?;
-                    file.profiles.push((name.to_string(), config));
+                    let profile = if Storage::is_external(props.iter()) {
+                        Profile::External(Storage::from_pairs(props.iter(), &what)?)
+                    } else {
+                        Profile::Config(super::ProfileConfig::from_pairs(props.iter(), &what)?)
+                    };
+                    file.profiles.push((name.to_string(), profile));
                 }
             }
         }
@@ -148,7 +164,7 @@ impl IniFile {
     /// # Errors
     ///
     /// [`ProfileError::NoProfile`].
-    pub fn get(&self, name: Option<&str>) -> Result<(&str, &ProfileConfig), ProfileError> {
+    pub fn get(&self, name: Option<&str>) -> Result<(&str, &Profile), ProfileError> {
         let wanted = name
             .or(self.active.as_deref())
             .or(match self.profiles.as_slice() {
@@ -172,8 +188,9 @@ impl IniFile {
     /// # Errors
     ///
     /// [`ProfileError::Invalid`] for a name that cannot be a section.
-    pub fn put(&mut self, name: &str, config: ProfileConfig) -> Result<(), ProfileError> {
+    pub fn put(&mut self, name: &str, config: impl Into<Profile>) -> Result<(), ProfileError> {
         check_name(name)?;
+        let config = config.into();
         match self.profiles.iter_mut().find(|(n, _)| n == name) {
             Some((_, c)) => *c = config,
             None => self.profiles.push((name.to_string(), config)),

@@ -1,71 +1,26 @@
 //! Secrets Manager device profiles: `keeper.ini` ([`keeper_ini`]), one profile's
-//! configuration with its check ([`config`]), keeper notation
-//! ([`notation`]), and opening the vault as a profile's device.
+//! configuration with its check ([`config`]), configurations kept
+//! outside keeper.ini ([`storage`]: keyring, env, file, AWS Secrets
+//! Manager), keeper notation ([`notation`]), and opening the vault as a
+//! profile's device.
 
 pub mod config;
+mod error;
 pub mod keeper_ini;
 pub mod notation;
+mod profile;
+pub mod storage;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use config::ProfileConfig;
+pub use error::ProfileError;
 pub use keeper_ini::IniFile;
+pub use profile::Profile;
+pub use storage::{Storage, StorageError};
 
 use crate::vault::Location;
 use crate::vault::apps::DeviceVault;
-
-/// What went wrong with a profile or keeper.ini. Messages never hold a key.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ProfileError {
-    /// keeper.ini (or a configuration) cannot be read as profiles.
-    #[error("{0}; it was left as it is")]
-    Malformed(String),
-    /// A profile's check does not match: edited or damaged.
-    #[error("the profile configuration was tampered with or damaged ({0}); nothing was changed")]
-    Tampered(String),
-    /// No such profile (or none active).
-    #[error("{}", no_profile(name.as_deref(), path))]
-    NoProfile {
-        /// The profile asked for, if any.
-        name: Option<String>,
-        /// The keeper.ini looked at.
-        path: PathBuf,
-    },
-    /// Bad input (a name, a notation).
-    #[error("{0}")]
-    Invalid(String),
-    /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// The vault refused or failed.
-    #[error(transparent)]
-    Vault(#[from] crate::vault::VaultError),
-}
-
-impl ProfileError {
-    fn io(path: &Path, source: std::io::Error) -> Self {
-        Self::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    }
-}
-
-fn no_profile(name: Option<&str>, path: &Path) -> String {
-    match name {
-        Some(n) => format!("no profile {n:?} in {}", path.display()),
-        None => format!(
-            "no active profile in {}; initialise one with `keeper profile init --token TOKEN`",
-            path.display()
-        ),
-    }
-}
 
 /// Opens the vault as profile `name` (else the active one) of the
 /// keeper.ini at `ini` (else the one found).
@@ -76,7 +31,8 @@ fn no_profile(name: Option<&str>, path: &Path) -> String {
 /// [`DeviceVault::open`].
 pub fn open_device(ini: Option<&Path>, name: Option<&str>) -> Result<DeviceVault, ProfileError> {
     let file = IniFile::load(&keeper_ini::locate(ini))?;
-    let (_, config) = file.get(name)?;
+    let (_, profile) = file.get(name)?;
+    let config = profile.config()?;
     let creds = config.credentials()?;
     let location = Location::parse(&config.store)?;
     Ok(DeviceVault::open(&location, &creds)?)

@@ -7,4 +7,5 @@
 //! A library, not a plugin: each rotator links it into its own component.
 
 pub mod iam;
-pub mod sigv4;
+/// SigV4, from the `keeper-aws-sigv4` crate (shared with the host).
+pub use keeper_aws_sigv4 as sigv4;

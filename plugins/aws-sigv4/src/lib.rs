@@ -1,6 +1,8 @@
-//! AWS Signature Version 4 for one request (the header form), written for
-//! the sandbox: SHA-256 and HMAC only, no clock of its own (the caller
-//! passes the time).
+//! AWS Signature Version 4 for one request (the header form): SHA-256 and
+//! HMAC only, no clock, no I/O (the caller passes the time), so the same
+//! code signs inside the sandbox (the AWS rotators, through
+//! `keeper-aws-iam`) and in the host (the Secrets Manager client behind
+//! `profile setup --type aws`).
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

@@ -1,0 +1,205 @@
+//! `profile setup --type keyring|env|file|aws` (a profile whose
+//! configuration stays outside keeper.ini) and the container start-up of
+//! the Secrets Manager CLI: with no keeper.ini anywhere and a one-time
+//! token in `KEEPER_CLI_TOKEN` or `KSM_TOKEN`, the first reading command
+//! initialises the profile itself.
+
+use std::io::{IsTerminal as _, Read as _};
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+use secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::cli::profiles::{AwsCredentials, ProfileSetupArgs, StorageType};
+use crate::context::Context;
+use crate::profiles::storage::{AwsSpec, Kind, Provider};
+use crate::profiles::{IniFile, ProfileConfig, Storage, StorageError, keeper_ini};
+use crate::vault::apps::DeviceVault;
+
+/// Environment variable holding a one-time token for `profile init`.
+pub(super) const TOKEN_ENV: &str = "KEEPER_CLI_TOKEN";
+/// The Secrets Manager CLI's name for it (ours wins when both are set).
+pub(super) const KSM_TOKEN_ENV: &str = "KSM_CLI_TOKEN";
+/// The variables a container's token may be in, ours first.
+const AUTO_TOKEN_ENV: [&str; 2] = [TOKEN_ENV, "KSM_TOKEN"];
+
+/// `profile setup`: check that the storage holds a valid configuration
+/// (the keyring's is taken from standard input when it has none), then
+/// save the profile (pointing there) and make it the active one. Nothing
+/// is written when the check fails.
+pub(crate) fn setup(args: &ProfileSetupArgs) -> anyhow::Result<()> {
+    let kind = match args.kind {
+        StorageType::Keyring => Kind::Keyring,
+        StorageType::Env => Kind::Env,
+        StorageType::File => Kind::File,
+        StorageType::Aws => Kind::Aws,
+    };
+    let aws = aws_spec(args, kind)?;
+    let storage = Storage::new(kind, args.secret.clone(), aws)?;
+    let path = keeper_ini::locate(args.ini_file.as_deref());
+    // Read (and check) the file first: a malformed one is left alone.
+    let mut file = IniFile::load(&path)?;
+    let config = match storage.load() {
+        Ok(c) => c,
+        Err(StorageError::Missing(why)) if kind == Kind::Keyring => {
+            let text = read_configuration(&why)?;
+            let config = storage.parse(&text)?;
+            storage.store_in_keyring(&text)?;
+            config
+        }
+        Err(e) => return Err(e.into()),
+    };
+    file.put(&args.profile_name, storage.clone())?;
+    file.set_active(&args.profile_name)?;
+    file.save()?;
+    println!(
+        "Added profile {} to {} (client {}); its configuration is read from {} at each use; it is the active profile.",
+        args.profile_name,
+        path.display(),
+        config.client_id,
+        storage.describe()
+    );
+    Ok(())
+}
+
+/// The AWS part of `setup`'s flags (refused for the other kinds).
+fn aws_spec(args: &ProfileSetupArgs, kind: Kind) -> anyhow::Result<Option<AwsSpec>> {
+    let aws_flag = [
+        args.credentials.is_some().then_some("--credentials"),
+        args.credentials_profile
+            .as_ref()
+            .map(|_| "--credentials-profile"),
+        args.aws_access_key_id
+            .as_ref()
+            .map(|_| "--aws-access-key-id"),
+        args.aws_secret_access_key
+            .as_ref()
+            .map(|_| "--aws-secret-access-key"),
+        args.region.as_ref().map(|_| "--region"),
+        args.fallback.then_some("--fallback"),
+    ]
+    .into_iter()
+    .flatten()
+    .next();
+    if kind != Kind::Aws {
+        if let Some(flag) = aws_flag {
+            bail!("{flag} goes with --type aws");
+        }
+        return Ok(None);
+    }
+    let keys_given = args.aws_access_key_id.is_some() || args.aws_secret_access_key.is_some();
+    let provider = match args.credentials {
+        None if keys_given || args.credentials_profile.is_some() => bail!(
+            "--credentials-profile goes with --credentials profile, the access key flags with --credentials keys"
+        ),
+        None => Provider::Ec2Instance,
+        Some(AwsCredentials::Profile) => {
+            if keys_given {
+                bail!("the access key flags go with --credentials keys");
+            }
+            Provider::Profile(
+                args.credentials_profile
+                    .clone()
+                    .unwrap_or_else(|| "default".into()),
+            )
+        }
+        Some(AwsCredentials::Keys) => {
+            if args.credentials_profile.is_some() {
+                bail!("--credentials-profile goes with --credentials profile");
+            }
+            match (&args.aws_access_key_id, &args.aws_secret_access_key) {
+                (Some(id), Some(secret)) => Provider::Keys {
+                    access_key_id: id.clone(),
+                    secret_access_key: secret.clone(),
+                },
+                _ => bail!(
+                    "--credentials keys needs --aws-access-key-id and --aws-secret-access-key"
+                ),
+            }
+        }
+    };
+    Ok(Some(AwsSpec {
+        provider,
+        region: args.region.clone(),
+        fallback: args.fallback,
+    }))
+}
+
+/// The configuration to put in the keyring: a hidden prompt on a
+/// terminal, else standard input.
+fn read_configuration(missing: &str) -> anyhow::Result<Zeroizing<String>> {
+    let text = if std::io::stdin().is_terminal() {
+        Zeroizing::new(rpassword::prompt_password(
+            "Device configuration (base64, from `secrets-manager client add --config-init b64`): ",
+        )?)
+    } else {
+        let mut text = Zeroizing::new(String::new());
+        std::io::stdin().read_to_string(&mut text)?;
+        text
+    };
+    if text.trim().is_empty() {
+        bail!("{missing}; give the configuration on standard input to store it there");
+    }
+    Ok(text)
+}
+
+/// Before a reading command: when keeper.ini (at `ini`, else the one
+/// found) does not exist and a one-time token is in the environment,
+/// initialise profile `name` (default "default") from it at the vault the
+/// context names, and write keeper.ini where a new one goes. Once the file
+/// exists the token is never looked at again.
+pub(crate) fn auto_init(
+    ctx: &Context,
+    ini: Option<&Path>,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
+    let path = keeper_ini::locate(ini);
+    if path.exists() {
+        return Ok(());
+    }
+    let Some((var, token)) = AUTO_TOKEN_ENV.iter().find_map(|var| {
+        std::env::var(var)
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| (*var, SecretString::from(t)))
+    }) else {
+        return Ok(());
+    };
+    let name = name.unwrap_or("default");
+    eprintln!(
+        "No keeper.ini was found; initialising profile {name} in {} from the one-time token in {var}.",
+        path.display()
+    );
+    initialise(ctx, &token, &path, name, None)
+}
+
+/// Redeems `token` at the context's vault into profile `name` of the
+/// keeper.ini at `path`, made the active one.
+pub(super) fn initialise(
+    ctx: &Context,
+    token: &SecretString,
+    path: &std::path::Path,
+    name: &str,
+    hostname: Option<String>,
+) -> anyhow::Result<()> {
+    // Read (and check) the file before the token is spent.
+    let mut file = IniFile::load(path)?;
+    let location = ctx.vault_location()?;
+    let creds = DeviceVault::redeem(&location, token)?;
+    let config = ProfileConfig::new(location.config_value(), &creds, None).with_hostname(hostname);
+    file.put(name, config)?;
+    file.set_active(name)?;
+    file.save().with_context(|| {
+        format!(
+            "the token was used, but the profile could not be saved; ask for a new token (client {})",
+            creds.client_uid
+        )
+    })?;
+    println!(
+        "Added profile {name} to {} (client {}); it is the active profile.",
+        path.display(),
+        creds.client_uid
+    );
+    Ok(())
+}

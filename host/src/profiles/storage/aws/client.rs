@@ -1,0 +1,126 @@
+//! GetSecretValue: one POST of AWS's JSON 1.1 protocol, signed with SigV4
+//! (`keeper-aws-sigv4`, the AWS rotators' signer).
+
+use secrecy::ExposeSecret as _;
+use zeroize::Zeroizing;
+
+use super::types::{AwsError, Credentials, chain};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+const TARGET: &str = "secretsmanager.GetSecretValue";
+
+/// The value of secret `secret_id` at `endpoint`.
+pub(super) async fn get_secret_value(
+    http: &reqwest::Client,
+    endpoint: &str,
+    region: &str,
+    creds: &Credentials,
+    secret_id: &str,
+) -> Result<Zeroizing<String>, AwsError> {
+    let url = url::Url::parse(endpoint)
+        .map_err(|e| AwsError::Answer(format!("the endpoint {endpoint:?} is not a URL: {e}")))?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| AwsError::Answer(format!("the endpoint {endpoint:?} has no host")))?;
+    let authority = match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    let body = serde_json::json!({ "SecretId": secret_id }).to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    let date = keeper_aws_sigv4::amz_date(now);
+    let mut signed: Vec<(&str, &str)> =
+        vec![("content-type", CONTENT_TYPE), ("x-amz-target", TARGET)];
+    if let Some(token) = &creds.session_token {
+        signed.push(("x-amz-security-token", token.expose_secret()));
+    }
+    let auth = keeper_aws_sigv4::sign(
+        &keeper_aws_sigv4::Unsigned {
+            method: "POST",
+            authority: &authority,
+            path: url.path(),
+            query: "",
+            headers: &signed,
+            body: body.as_bytes(),
+        },
+        &keeper_aws_sigv4::Signer {
+            access_key_id: &creds.access_key_id,
+            secret_access_key: creds.secret_access_key.expose_secret(),
+            region,
+            service: "secretsmanager",
+            amz_date: &date,
+        },
+    );
+    let mut request = http.post(url.clone()).body(body);
+    for (k, v) in signed
+        .iter()
+        .copied()
+        .chain(auth.iter().map(|(k, v)| (*k, v.as_str())))
+    {
+        request = request.header(k, v);
+    }
+    let unreachable = |e: reqwest::Error| AwsError::Unreachable {
+        endpoint: endpoint.to_string(),
+        why: chain(&e),
+    };
+    let response = request.send().await.map_err(unreachable)?;
+    let status = response.status().as_u16();
+    let text = Zeroizing::new(response.text().await.map_err(unreachable)?);
+    if status != 200 {
+        return Err(refusal(status, &text, secret_id, &creds.using));
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Answer {
+        secret_string: Option<Zeroizing<String>>,
+        secret_binary: Option<Zeroizing<String>>,
+    }
+    let answer: Answer = serde_json::from_str(&text)
+        .map_err(|_| AwsError::Answer("the answer to GetSecretValue is not JSON".into()))?;
+    if let Some(s) = answer.secret_string {
+        return Ok(s);
+    }
+    let binary = answer.secret_binary.ok_or_else(|| {
+        AwsError::Answer(format!(
+            "the secret {secret_id:?} has neither SecretString nor SecretBinary"
+        ))
+    })?;
+    use base64::Engine as _;
+    let bytes = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(binary.trim())
+            .map_err(|_| AwsError::Answer("SecretBinary is not base64".into()))?,
+    );
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| AwsError::Answer(format!("the secret {secret_id:?} is binary, not text")))?;
+    Ok(Zeroizing::new(text.to_string()))
+}
+
+/// AWS's error answer (`{"__type": "...#Code", "message": "..."}`) as an
+/// [`AwsError::Refused`]; its message is cut short and keeps to one line.
+fn refusal(status: u16, text: &str, secret: &str, using: &str) -> AwsError {
+    let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let code = value["__type"]
+        .as_str()
+        .or_else(|| value["code"].as_str())
+        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    let message: String = value["message"]
+        .as_str()
+        .or_else(|| value["Message"].as_str())
+        .unwrap_or("(no message)")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect();
+    AwsError::Refused {
+        secret: secret.to_string(),
+        using: using.to_string(),
+        status,
+        code,
+        message,
+    }
+}

@@ -1,0 +1,919 @@
+//! `profile setup --type aws|env|file|keyring`, the container start-up
+//! from `KSM_TOKEN` and `profile init -h`, through the binary, on both
+//! stores. A machine with an empty environment reads a record as a device
+//! whose configuration (what `client add --config-init b64` prints) stays
+//! outside keeper.ini and is loaded at each use.
+//!
+//! AWS is moto's server (tests/it/moto.rs) on loopback with request
+//! authentication on: Secrets Manager, IAM users and an STS role session.
+//! The EC2 instance metadata service cannot run here: [`Imds`] is a small
+//! labelled stand-in on loopback (IMDSv2: a PUT for a session token, GETs
+//! carrying it) that hands out that role session's credentials. The
+//! keyring is a real Secret Service (gnome-keyring on a private D-Bus
+//! session) when `gnome-keyring-daemon` is installed.
+
+use std::io::{Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+
+use crate::moto::{Moto, element};
+use crate::support::{Keeper, Run, keeper_bin};
+use crate::vault::{add, kp, vault};
+
+const PASSWORD: &str = "Db-pass-setup-1!";
+
+/// Where alice's vault is, as a device is told (`--store`).
+fn location(k: &Keeper) -> String {
+    k.store_url()
+        .unwrap_or_else(|| k.data_dir().join("vault.db").to_string_lossy().into_owned())
+}
+
+/// A vault whose record "Prod DB" is shared with application CI.
+fn app() -> Keeper {
+    let k = vault();
+    add(
+        &k,
+        &[
+            "-t",
+            "Prod DB",
+            "login=app",
+            &format!("password={PASSWORD}"),
+        ],
+    );
+    kp(&k, &["secrets-manager", "app", "create", "CI"]).ok();
+    kp(
+        &k,
+        &[
+            "secrets-manager",
+            "app",
+            "share",
+            "--app",
+            "CI",
+            "--secret",
+            "Prod DB",
+        ],
+    )
+    .ok();
+    k
+}
+
+/// A device configuration, base64 (`client add --config-init b64`).
+fn config(k: &Keeper) -> String {
+    let out = kp(
+        &k,
+        &[
+            "secrets-manager",
+            "client",
+            "add",
+            "--app",
+            "CI",
+            "--config-init",
+            "b64",
+        ],
+    )
+    .ok();
+    value_after(&out, "Initialized Config:")
+}
+
+/// A one-time token of application CI.
+fn token(k: &Keeper) -> String {
+    let out = kp(k, &["secrets-manager", "client", "add", "--app", "CI"]).ok();
+    value_after(&out, "One-Time Access Token:")
+}
+
+fn value_after(out: &str, label: &str) -> String {
+    out.lines()
+        .find_map(|l| l.strip_prefix(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {out}"))
+        .trim()
+        .to_string()
+}
+
+/// A machine with nothing but PATH in its environment: its own home,
+/// working folder and data directory.
+struct Machine {
+    dir: tempfile::TempDir,
+}
+
+impl Machine {
+    fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("machine dir"),
+        }
+    }
+
+    fn home(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn ini(&self) -> PathBuf {
+        self.home().join("keeper.ini")
+    }
+
+    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(keeper_bin());
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("KEEPER_DATA_DIR", self.home().join("data"))
+            .envs(env.iter().copied())
+            .current_dir(self.home())
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        Run(self.cmd(args, env).output().expect("run keeper"))
+    }
+
+    /// `secret get "Prod DB" --field password`, which must print the password.
+    fn reads(&self, extra: &[&str], env: &[(&str, &str)]) {
+        let mut args = vec!["secret", "get", "Prod DB", "--field", "password"];
+        args.extend_from_slice(extra);
+        assert_eq!(self.run(&args, env).ok().trim(), PASSWORD);
+    }
+
+    /// Every file under the home, as text (to look for what must not be there).
+    fn everything_written(&self) -> String {
+        fn walk(dir: &Path, out: &mut String) {
+            for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push_str(&String::from_utf8_lossy(&bytes));
+                }
+            }
+        }
+        let mut out = String::new();
+        walk(self.home(), &mut out);
+        out
+    }
+}
+
+/// A failure that names `what`, leaves `ini` absent, and shows none of `secrets`.
+fn refused(run: Run, what: &[&str], ini: &Path, secrets: &[&str]) -> String {
+    let err = run.fails();
+    let all = format!("{}{}", run.stdout(), err);
+    for w in what {
+        assert!(err.contains(w), "expected {w:?} in: {err}");
+    }
+    for s in secrets {
+        assert!(!all.contains(s), "a secret reached the output: {all}");
+    }
+    assert!(!ini.exists(), "{} was written: {err}", ini.display());
+    err
+}
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("metadata")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// moto with an administrator, the secrets, a device user allowed only
+/// GetSecretValue, and a role session (for the instance role) allowed the same.
+struct Aws {
+    moto: Moto,
+    admin: (String, String),
+    device: (String, String),
+    /// Key id, secret, session token of the role session.
+    session: (String, String, String),
+}
+
+const GET_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":"*"}]}"#;
+
+impl Aws {
+    fn new(config: &str) -> Self {
+        let moto = Moto::launch(3);
+        moto.setup(&[("Action", "CreateUser"), ("UserName", "admin")]);
+        let admin = moto.setup(&[("Action", "CreateAccessKey"), ("UserName", "admin")]);
+        moto.setup(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "admin"),
+            ("PolicyName", "all"),
+            (
+                "PolicyDocument",
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            ),
+        ]);
+        let admin = (
+            element(&admin, "AccessKeyId"),
+            element(&admin, "SecretAccessKey"),
+        );
+        let aws = |service: &str, target: Option<&str>, body: &str| {
+            let (status, text) = match target {
+                Some(t) => moto.signed_call(
+                    (&admin.0, &admin.1),
+                    service,
+                    &[
+                        ("content-type", "application/x-amz-json-1.1"),
+                        ("x-amz-target", t),
+                    ],
+                    body,
+                ),
+                None => moto.signed_call(
+                    (&admin.0, &admin.1),
+                    service,
+                    &[("content-type", "application/x-www-form-urlencoded")],
+                    body,
+                ),
+            };
+            assert_eq!(status, 200, "{service} {target:?}: {text}");
+            text
+        };
+        let iam = |params: &[(&str, &str)]| {
+            let (status, text) = moto.signed((&admin.0, &admin.1), params);
+            assert_eq!(status, 200, "{params:?}: {text}");
+            text
+        };
+        for (name, value) in [
+            ("ksm-config", config),
+            ("not-a-config", "hello-not-a-config"),
+        ] {
+            aws(
+                "secretsmanager",
+                Some("secretsmanager.CreateSecret"),
+                &serde_json::json!({"Name": name, "SecretString": value}).to_string(),
+            );
+        }
+        iam(&[("Action", "CreateUser"), ("UserName", "device")]);
+        iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", "device"),
+            ("PolicyName", "get"),
+            ("PolicyDocument", GET_ONLY),
+        ]);
+        let device = iam(&[("Action", "CreateAccessKey"), ("UserName", "device")]);
+        let device = (
+            element(&device, "AccessKeyId"),
+            element(&device, "SecretAccessKey"),
+        );
+        // On EC2 the instance assumes its role; here the administrator
+        // does, so the trust policy names it (moto checks the trust).
+        let admin_arn = element(
+            &iam(&[("Action", "GetUser"), ("UserName", "admin")]),
+            "Arn",
+        );
+        let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}]})
+        .to_string();
+        let role = iam(&[
+            ("Action", "CreateRole"),
+            ("RoleName", "ec2role"),
+            ("AssumeRolePolicyDocument", &trust),
+        ]);
+        iam(&[
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "ec2role"),
+            ("PolicyName", "get"),
+            ("PolicyDocument", GET_ONLY),
+        ]);
+        let arn = element(&role, "Arn");
+        let assumed = aws(
+            "sts",
+            None,
+            &format!(
+                "Action=AssumeRole&Version=2011-06-15&RoleSessionName=i-0123&RoleArn={}",
+                keeper_aws_iam::iam::form_encode(&arn)
+            ),
+        );
+        let session = (
+            element(&assumed, "AccessKeyId"),
+            element(&assumed, "SecretAccessKey"),
+            element(&assumed, "SessionToken"),
+        );
+        Self {
+            moto,
+            admin,
+            device,
+            session,
+        }
+    }
+}
+
+/// The labelled stand-in for the EC2 instance metadata service (IMDSv2),
+/// which cannot run here: a session token for a PUT with a TTL header,
+/// then the role's name, its credentials and the region for GETs carrying
+/// that token (401 without it). It records each request line.
+struct Imds {
+    url: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Imds {
+    fn start(session: (String, String, String)) -> Self {
+        const TOKEN: &str = "imds-session-token-1";
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let head = String::from_utf8_lossy(&head).to_ascii_lowercase();
+                let line = head.lines().next().unwrap_or_default().to_string();
+                log.lock().expect("log").push(line.clone());
+                let has = |h: &str| head.lines().any(|l| l.starts_with(h));
+                let (status, body) = if line.starts_with("put /latest/api/token ") {
+                    if has("x-aws-ec2-metadata-token-ttl-seconds:") {
+                        (200, TOKEN.to_string())
+                    } else {
+                        (400, String::new())
+                    }
+                } else if !head.contains(&format!("x-aws-ec2-metadata-token: {TOKEN}")) {
+                    (401, String::new())
+                } else if line.starts_with("get /latest/meta-data/iam/security-credentials/ ") {
+                    (200, "ec2role".to_string())
+                } else if line
+                    .starts_with("get /latest/meta-data/iam/security-credentials/ec2role ")
+                {
+                    (
+                        200,
+                        serde_json::json!({
+                            "Code": "Success", "Type": "AWS-HMAC",
+                            "AccessKeyId": session.0, "SecretAccessKey": session.1,
+                            "Token": session.2, "Expiration": "2099-01-01T00:00:00Z",
+                        })
+                        .to_string(),
+                    )
+                } else if line.starts_with("get /latest/meta-data/placement/region ") {
+                    (200, "us-east-1".to_string())
+                } else {
+                    (404, String::new())
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        Self { url, seen }
+    }
+}
+
+/// `setup --type aws` with keys, with an AWS CLI profile (and its
+/// endpoint), and with the instance role; then `secret get` as that
+/// device, the configuration loaded from moto each time and never written.
+/// Wrong keys, a missing secret, a malformed secret and moto down: each a
+/// clear error, keeper.ini not written, no secret in the output.
+/// `--fallback` reaches the default chain (the environment's key).
+#[test]
+fn setup_aws_reads_the_configuration_from_secrets_manager() {
+    let k = app();
+    let config = config(&k);
+    let aws = Aws::new(&config);
+    let m = Machine::new();
+    let endpoint = aws.moto.url();
+    let with_endpoint = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    let (id, secret) = (aws.device.0.as_str(), aws.device.1.as_str());
+    let keys = |extra: &[&'static str], secret_key: &str, ini: &Path| -> Run {
+        let ini = ini.to_string_lossy().into_owned();
+        let mut args = vec![
+            "profile",
+            "setup",
+            "--type",
+            "aws",
+            "--credentials",
+            "keys",
+            "--aws-access-key-id",
+            id,
+            "--aws-secret-access-key",
+            secret_key,
+            "--region",
+            "us-east-1",
+            "--ini-file",
+            &ini,
+        ];
+        args.extend_from_slice(extra);
+        m.run(&args, &with_endpoint)
+    };
+    let never_shown = [secret, config.as_str(), "hello-not-a-config"];
+
+    // Keys.
+    let out = keys(&[], secret, &m.ini()).ok();
+    assert!(
+        out.contains("AWS Secrets Manager secret \"ksm-config\""),
+        "{out}"
+    );
+    assert!(!out.contains(secret), "{out}");
+    let ini = std::fs::read_to_string(m.ini()).expect("keeper.ini");
+    for line in [
+        "storage=aws",
+        "provider=keys",
+        "secret=ksm-config",
+        "region=us-east-1",
+    ] {
+        assert!(ini.contains(line), "{line:?} not in {ini}");
+    }
+    assert!(
+        ini.contains(&format!("aws_secret_access_key={secret}")),
+        "{ini}"
+    );
+    assert!(!ini.contains("privatekey"), "{ini}");
+    assert_eq!(mode(&m.ini()), 0o600);
+    m.reads(&[], &with_endpoint);
+    assert_eq!(
+        m.run(&["secret", "list", "--format", "json"], &with_endpoint)
+            .json()[0]["title"],
+        "Prod DB"
+    );
+    // Exported? No: the configuration is not in keeper.ini.
+    let err = m.run(&["profile", "export"], &[]).fails();
+    assert!(err.contains("is not exported"), "{err}");
+
+    // The errors, each into a fresh keeper.ini that must stay unwritten.
+    let fresh = m.home().join("fresh.ini");
+    let err = refused(
+        keys(&[], "WRONGwrongWRONGwrongWRONGwrongWRONGwrong", &fresh),
+        &["AWS Secrets Manager refused", "ksm-config", id],
+        &fresh,
+        &["WRONGwrongWRONG", config.as_str()],
+    );
+    assert!(!err.contains(secret), "{err}");
+    refused(
+        keys(&["--secret", "no-such-secret"], secret, &fresh),
+        &["ResourceNotFoundException", "no-such-secret"],
+        &fresh,
+        &never_shown,
+    );
+    refused(
+        keys(&["--secret", "not-a-config"], secret, &fresh),
+        &[
+            "does not hold a keeper device configuration",
+            "not-a-config",
+        ],
+        &fresh,
+        &never_shown,
+    );
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    let ini = fresh.to_string_lossy().into_owned();
+    refused(
+        m.run(
+            &[
+                "profile",
+                "setup",
+                "--type",
+                "aws",
+                "--credentials",
+                "keys",
+                "--aws-access-key-id",
+                id,
+                "--aws-secret-access-key",
+                secret,
+                "--region",
+                "us-east-1",
+                "--ini-file",
+                &ini,
+            ],
+            &[("AWS_ENDPOINT_URL", &format!("http://{closed}"))],
+        ),
+        &["could not be reached", &closed.to_string()],
+        &fresh,
+        &never_shown,
+    );
+    // --fallback: the wrong keys fail, the environment's (the default chain) work.
+    let fallback_env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", id),
+        ("AWS_SECRET_ACCESS_KEY", secret),
+    ];
+    let wrong_ini = fresh.to_string_lossy().into_owned();
+    let setup_wrong = |fallback: bool| {
+        let mut args = vec![
+            "profile",
+            "setup",
+            "--type",
+            "aws",
+            "--credentials",
+            "keys",
+            "--aws-access-key-id",
+            id,
+            "--aws-secret-access-key",
+            "WRONGwrongWRONG",
+            "--region",
+            "us-east-1",
+            "--ini-file",
+            &wrong_ini,
+            "-p",
+            "fb",
+        ];
+        if fallback {
+            args.push("--fallback");
+        }
+        m.run(&args, &fallback_env)
+    };
+    refused(setup_wrong(false), &["refused"], &fresh, &never_shown);
+    setup_wrong(true).ok();
+    assert!(
+        std::fs::read_to_string(&fresh)
+            .expect("ini")
+            .contains("fallback=true")
+    );
+    m.reads(&["--ini-file", &wrong_ini], &fallback_env);
+
+    // An AWS CLI profile: its keys, its region and its endpoint.
+    let aws_dir = m.home().join(".aws");
+    std::fs::create_dir_all(&aws_dir).expect("~/.aws");
+    std::fs::write(
+        aws_dir.join("credentials"),
+        format!("[ci]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+    )
+    .expect("credentials");
+    std::fs::write(
+        aws_dir.join("config"),
+        format!("[profile ci]\nregion = us-east-1\nendpoint_url = {endpoint}\n"),
+    )
+    .expect("config");
+    let profile_ini = m.home().join("profile.ini");
+    let profile_ini_s = profile_ini.to_string_lossy().into_owned();
+    m.run(
+        &[
+            "profile",
+            "setup",
+            "--type",
+            "aws",
+            "--credentials",
+            "profile",
+            "--credentials-profile",
+            "ci",
+            "--ini-file",
+            &profile_ini_s,
+        ],
+        &[],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&profile_ini).expect("ini");
+    assert!(
+        text.contains("provider=profile") && text.contains("credentials_profile=ci"),
+        "{text}"
+    );
+    assert!(!text.contains(secret), "{text}");
+    m.reads(&["--ini-file", &profile_ini_s], &[]);
+    // A profile the files do not have.
+    let missing = m.home().join("missing.ini");
+    refused(
+        m.run(
+            &[
+                "profile",
+                "setup",
+                "--type",
+                "aws",
+                "--credentials",
+                "profile",
+                "--credentials-profile",
+                "nope",
+                "--region",
+                "us-east-1",
+                "--ini-file",
+                &missing.to_string_lossy(),
+            ],
+            &with_endpoint,
+        ),
+        &["no AWS credentials from the AWS profile \"nope\""],
+        &missing,
+        &never_shown,
+    );
+
+    // The instance role, through the metadata stand-in (region from it too).
+    let imds = Imds::start(aws.session.clone());
+    let role_env = [
+        ("AWS_ENDPOINT_URL", endpoint.as_str()),
+        ("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.url.as_str()),
+    ];
+    let role_ini = m.home().join("role.ini");
+    let role_ini_s = role_ini.to_string_lossy().into_owned();
+    m.run(
+        &[
+            "profile",
+            "setup",
+            "--type",
+            "aws",
+            "--ini-file",
+            &role_ini_s,
+        ],
+        &role_env,
+    )
+    .ok();
+    let text = std::fs::read_to_string(&role_ini).expect("ini");
+    assert!(text.contains("provider=ec2instance"), "{text}");
+    m.reads(&["--ini-file", &role_ini_s], &role_env);
+    let seen = imds.seen.lock().expect("log").clone();
+    assert!(
+        seen.iter().any(|l| l.starts_with("put /latest/api/token"))
+            && seen
+                .iter()
+                .any(|l| l.contains("/security-credentials/ec2role"))
+            && seen.iter().any(|l| l.contains("/placement/region")),
+        "{seen:?}"
+    );
+    // The role session's credentials work only with its token (moto checks it).
+    assert_ne!(aws.session.0, aws.admin.0);
+
+    // Read at each use, never written: nothing under the home holds the
+    // configuration; with moto gone, reading fails clearly.
+    assert!(!m.everything_written().contains(&config));
+    let secret = secret.to_string();
+    drop(aws);
+    let err = m
+        .run(
+            &["secret", "get", "Prod DB", "--field", "password"],
+            &with_endpoint,
+        )
+        .fails();
+    assert!(err.contains("could not be reached"), "{err}");
+    assert!(!err.contains(PASSWORD) && !err.contains(&secret), "{err}");
+}
+
+/// `--type env` and `--type file` round trips; a file others can read is
+/// refused at setup and at use; an unset variable is a clear error.
+#[test]
+fn setup_env_and_file_round_trip() {
+    let k = app();
+    let config = config(&k);
+    let m = Machine::new();
+    let env = [("KSM_CONFIG", config.as_str())];
+    // env
+    refused(
+        m.run(&["profile", "setup", "--type", "env"], &[]),
+        &["KSM_CONFIG is not set"],
+        &m.ini(),
+        &[],
+    );
+    let out = m.run(&["profile", "setup", "--type", "env"], &env).ok();
+    assert!(out.contains("the environment variable KSM_CONFIG"), "{out}");
+    let ini = std::fs::read_to_string(m.ini()).expect("ini");
+    assert!(
+        ini.contains("storage=env") && ini.contains("secret=KSM_CONFIG"),
+        "{ini}"
+    );
+    assert!(!ini.contains(&config), "{ini}");
+    m.reads(&[], &env);
+    let err = m.run(&["secret", "list"], &[]).fails();
+    assert!(err.contains("KSM_CONFIG is not set"), "{err}");
+    // A damaged configuration in the variable.
+    let damaged = format!("{}AAAA", &config[..config.len() - 8]);
+    let err = m
+        .run(&["secret", "list"], &[("KSM_CONFIG", &damaged)])
+        .fails();
+    assert!(
+        err.contains("does not hold a keeper device configuration"),
+        "{err}"
+    );
+    assert!(!err.contains(&damaged[..20]), "{err}");
+
+    // file
+    let file = m.home().join("ksm.conf");
+    std::fs::write(&file, &config).expect("write");
+    chmod(&file, 0o644);
+    let file_s = file.to_string_lossy().into_owned();
+    let ini2 = m.home().join("file.ini");
+    let ini2_s = ini2.to_string_lossy().into_owned();
+    let setup = || {
+        m.run(
+            &[
+                "profile",
+                "setup",
+                "--type",
+                "file",
+                "--secret",
+                &file_s,
+                "--ini-file",
+                &ini2_s,
+            ],
+            &[],
+        )
+    };
+    refused(
+        setup(),
+        &["can be read by other users", "chmod 600"],
+        &ini2,
+        &[&config],
+    );
+    chmod(&file, 0o600);
+    setup().ok();
+    m.reads(&["--ini-file", &ini2_s], &[]);
+    chmod(&file, 0o640);
+    let err = m
+        .run(&["secret", "list", "--ini-file", &ini2_s], &[])
+        .fails();
+    assert!(err.contains("can be read by other users"), "{err}");
+    // --type file needs its path; AWS flags go with aws only.
+    let err = m
+        .run(&["profile", "setup", "--type", "file", "-p", "x"], &[])
+        .fails();
+    assert!(err.contains("--type file needs --secret PATH"), "{err}");
+    let err = m
+        .run(
+            &["profile", "setup", "--type", "env", "--region", "eu-west-1"],
+            &env,
+        )
+        .fails();
+    assert!(err.contains("--region goes with --type aws"), "{err}");
+}
+
+/// `--type keyring`. Without a Secret Service (no D-Bus session, as on a
+/// server) setup fails saying so and writes nothing. With gnome-keyring
+/// on a private D-Bus session (when installed): the configuration given on
+/// standard input is stored in the keyring, and read back from it.
+#[test]
+fn setup_keyring_with_and_without_a_secret_service() {
+    let k = app();
+    let config = config(&k);
+    let m = Machine::new();
+    let cfg = m.home().join("config.b64");
+    std::fs::write(&cfg, &config).expect("write");
+    let mut cmd = m.cmd(&["profile", "setup", "--type", "keyring"], &[]);
+    cmd.stdin(std::fs::File::open(&cfg).expect("open"));
+    let err = refused(
+        Run(cmd.output().expect("run")),
+        &["the OS keyring", "Secret Service"],
+        &m.ini(),
+        &[&config],
+    );
+    assert!(err.contains("--type file or --type env"), "{err}");
+
+    let daemon = Command::new("sh")
+        .args([
+            "-c",
+            "command -v gnome-keyring-daemon && command -v dbus-run-session",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !daemon {
+        assert!(
+            std::env::var_os("KEEPER_REQUIRE_SECRET_SERVICE").is_none(),
+            "gnome-keyring-daemon and dbus-run-session are required (scripts/lib.sh ensure_secret_service)"
+        );
+        eprintln!("skipped the keyring round trip: no gnome-keyring-daemon/dbus-run-session here");
+        return;
+    }
+    // One D-Bus session for the daemon and both keeper runs.
+    let script = format!(
+        "printf keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 && \
+         {bin} profile setup --type keyring --secret ci-config < {cfg} && \
+         {bin} secret get 'Prod DB' --field password",
+        bin = keeper_bin().display(),
+        cfg = cfg.display()
+    );
+    let mut session = Command::new("dbus-run-session");
+    session
+        .args(["--", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", m.home())
+        .env("KEEPER_DATA_DIR", m.home().join("data"))
+        .current_dir(m.home())
+        .stdin(Stdio::null());
+    let run = Run(session.output().expect("dbus-run-session"));
+    let out = run.ok();
+    assert!(out.contains("the OS keyring entry \"ci-config\""), "{out}");
+    assert_eq!(
+        out.lines().last().unwrap_or_default().trim(),
+        PASSWORD,
+        "{out}"
+    );
+    let ini = std::fs::read_to_string(m.ini()).expect("ini");
+    assert!(
+        ini.contains("storage=keyring") && ini.contains("secret=ci-config"),
+        "{ini}"
+    );
+    assert!(!ini.contains(&config), "{ini}");
+}
+
+/// A container: no keeper.ini anywhere and a token in KSM_TOKEN. The first
+/// reading command initialises profile "default" into KSM_INI_DIR (0600);
+/// a second run reads through it without touching the token again (it
+/// would be refused as used) and leaves the file as it was. KEEPER_INI_DIR
+/// wins over KSM_INI_DIR; without either the file goes to the current folder.
+#[test]
+fn a_container_initialises_itself_from_ksm_token_once() {
+    let k = app();
+    let store = location(&k);
+    let m = Machine::new();
+    let ksm_dir = m.home().join("ksm");
+    std::fs::create_dir_all(&ksm_dir).expect("dir");
+    let t = token(&k);
+    let env = [
+        ("KSM_TOKEN", t.as_str()),
+        ("KEEPER_STORE", store.as_str()),
+        ("KSM_INI_DIR", ksm_dir.to_str().expect("utf-8")),
+    ];
+    let first = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    assert_eq!(first.ok().lines().last().unwrap_or_default(), PASSWORD);
+    assert!(
+        first.stderr().contains("initialising profile default"),
+        "{}",
+        first.stderr()
+    );
+    let ini = ksm_dir.join("keeper.ini");
+    let before = std::fs::read(&ini).expect("keeper.ini in KSM_INI_DIR");
+    assert_eq!(mode(&ini), 0o600);
+    assert!(!m.ini().exists());
+    let second = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    assert_eq!(second.ok().trim(), PASSWORD);
+    assert!(
+        !second.stderr().contains("initialising"),
+        "{}",
+        second.stderr()
+    );
+    assert_eq!(std::fs::read(&ini).expect("ini"), before);
+    // Without a token nothing is initialised: the usual error.
+    let other = Machine::new();
+    let err = other
+        .run(&["secret", "list"], &[("KEEPER_STORE", &store)])
+        .fails();
+    assert!(err.contains("profile"), "{err}");
+    assert!(!other.ini().exists());
+    // KEEPER_INI_DIR before KSM_INI_DIR; KEEPER_CLI_TOKEN too.
+    let ours = m.home().join("ours");
+    std::fs::create_dir_all(&ours).expect("dir");
+    let t2 = token(&k);
+    m.run(
+        &["secret", "list"],
+        &[
+            ("KEEPER_CLI_TOKEN", t2.as_str()),
+            ("KEEPER_STORE", store.as_str()),
+            ("KEEPER_INI_DIR", ours.to_str().expect("utf-8")),
+            (
+                "KSM_INI_DIR",
+                m.home().join("unused").to_str().expect("utf-8"),
+            ),
+        ],
+    )
+    .ok();
+    assert!(ours.join("keeper.ini").exists());
+    // The current folder, and KSM_INI_FILE naming the file.
+    let t3 = token(&k);
+    m.run(
+        &["secret", "list"],
+        &[
+            ("KSM_TOKEN", t3.as_str()),
+            ("KEEPER_STORE", store.as_str()),
+            ("KSM_INI_FILE", "container.ini"),
+        ],
+    )
+    .ok();
+    assert!(m.home().join("container.ini").exists());
+    assert!(!m.ini().exists());
+}
+
+/// `profile init -h REGION` keeps the region in the profile (checked like
+/// the rest of it); an unknown region is refused before the token is
+/// spent; `--help` still prints help.
+#[test]
+fn profile_init_takes_a_hostname() {
+    let k = app();
+    let store = location(&k);
+    let m = Machine::new();
+    let t = token(&k);
+    let err = m
+        .run(
+            &["--store", &store, "profile", "init", "-t", &t, "-h", "MARS"],
+            &[],
+        )
+        .fails();
+    assert!(
+        err.contains("MARS") && err.contains("US") && err.contains("EU") && err.contains("US_GOV"),
+        "{err}"
+    );
+    assert!(!m.ini().exists());
+    m.run(
+        &["--store", &store, "profile", "init", "-t", &t, "-h", "eu"],
+        &[],
+    )
+    .ok();
+    let ini = std::fs::read_to_string(m.ini()).expect("ini");
+    assert!(ini.contains("hostname=EU"), "{ini}");
+    m.reads(&[], &[]);
+    // The hostname is under the check: editing it is refused.
+    std::fs::write(m.ini(), ini.replace("hostname=EU", "hostname=JP")).expect("write");
+    let err = m.run(&["secret", "list"], &[]).fails();
+    assert!(err.contains("tampered"), "{err}");
+    // It travels with an export.
+    std::fs::write(m.ini(), &ini).expect("write");
+    let plain = m.run(&["profile", "export", "--plain"], &[]).ok();
+    assert!(plain.contains("\"hostname\": \"EU\""), "{plain}");
+    let help = m.run(&["profile", "init", "--help"], &[]).ok();
+    assert!(help.contains("--hostname") && help.contains("-h"), "{help}");
+}
