@@ -165,6 +165,7 @@ fn refused(run: Run, what: &[&str], ini: &Path, secrets: &[&str]) -> String {
         assert!(!all.contains(s), "a secret reached the output: {all}");
     }
     assert!(!ini.exists(), "{} was written: {err}", ini.display());
+    eprintln!("refused as expected: {}", err.trim());
     err
 }
 
@@ -262,10 +263,7 @@ impl Aws {
         );
         // On EC2 the instance assumes its role; here the administrator
         // does, so the trust policy names it (moto checks the trust).
-        let admin_arn = element(
-            &iam(&[("Action", "GetUser"), ("UserName", "admin")]),
-            "Arn",
-        );
+        let admin_arn = element(&iam(&[("Action", "GetUser"), ("UserName", "admin")]), "Arn");
         let trust = serde_json::json!({"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}]})
         .to_string();
@@ -443,7 +441,12 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     let fresh = m.home().join("fresh.ini");
     let err = refused(
         keys(&[], "WRONGwrongWRONGwrongWRONGwrongWRONGwrong", &fresh),
-        &["AWS Secrets Manager refused", "ksm-config", id],
+        &[
+            "AWS Secrets Manager refused",
+            "ksm-config",
+            id,
+            "SignatureDoesNotMatch",
+        ],
         &fresh,
         &["WRONGwrongWRONG", config.as_str()],
     );

@@ -99,19 +99,31 @@ pub(super) async fn get_secret_value(
     Ok(Zeroizing::new(text.to_string()))
 }
 
-/// AWS's error answer (`{"__type": "...#Code", "message": "..."}`) as an
-/// [`AwsError::Refused`]; its message is cut short and keeps to one line.
+/// AWS's error answer as an [`AwsError::Refused`]: JSON
+/// (`{"__type": "...#Code", "message": "..."}`, Secrets Manager's own), or
+/// XML (`<Code>`, `<Message>`, as an authentication front end may answer);
+/// the message is cut short and kept to one line.
 fn refusal(status: u16, text: &str, secret: &str, using: &str) -> AwsError {
     let value: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    let xml = |name: &str| {
+        let open = format!("<{name}>");
+        let start = text.find(&open)? + open.len();
+        let end = text[start..].find(&format!("</{name}>"))?;
+        Some(text[start..start + end].to_string())
+    };
     let code = value["__type"]
         .as_str()
         .or_else(|| value["code"].as_str())
-        .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+        .map(str::to_string)
+        .or_else(|| xml("Code"))
+        .map(|t| t.rsplit('#').next().unwrap_or(&t).to_string())
         .unwrap_or_else(|| format!("HTTP {status}"));
     let message: String = value["message"]
         .as_str()
         .or_else(|| value["Message"].as_str())
-        .unwrap_or("(no message)")
+        .map(str::to_string)
+        .or_else(|| xml("Message"))
+        .unwrap_or_else(|| "(no message)".into())
         .chars()
         .filter(|c| !c.is_control())
         .take(300)
