@@ -382,7 +382,7 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     let endpoint = aws.moto.url();
     let with_endpoint = [("AWS_ENDPOINT_URL", endpoint.as_str())];
     let (id, secret) = (aws.device.0.as_str(), aws.device.1.as_str());
-    let keys = |extra: &[&'static str], secret_key: &str, ini: &Path| -> Run {
+    let keys_with = |extra: &[&str], secret_key: &str, ini: &Path, env: &[(&str, &str)]| -> Run {
         let ini = ini.to_string_lossy().into_owned();
         let mut args = vec![
             "profile",
@@ -401,7 +401,10 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
             &ini,
         ];
         args.extend_from_slice(extra);
-        m.run(&args, &with_endpoint)
+        m.run(&args, env)
+    };
+    let keys = |extra: &[&str], secret_key: &str, ini: &Path| {
+        keys_with(extra, secret_key, ini, &with_endpoint)
     };
     let never_shown = [secret, config.as_str(), "hello-not-a-config"];
 
@@ -470,27 +473,9 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
         .expect("bind")
         .local_addr()
         .expect("addr");
-    let ini = fresh.to_string_lossy().into_owned();
+    let down = format!("http://{closed}");
     refused(
-        m.run(
-            &[
-                "profile",
-                "setup",
-                "--type",
-                "aws",
-                "--credentials",
-                "keys",
-                "--aws-access-key-id",
-                id,
-                "--aws-secret-access-key",
-                secret,
-                "--region",
-                "us-east-1",
-                "--ini-file",
-                &ini,
-            ],
-            &[("AWS_ENDPOINT_URL", &format!("http://{closed}"))],
-        ),
+        keys_with(&[], secret, &fresh, &[("AWS_ENDPOINT_URL", &down)]),
         &["could not be reached", &closed.to_string()],
         &fresh,
         &never_shown,
@@ -503,28 +488,12 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     ];
     let wrong_ini = fresh.to_string_lossy().into_owned();
     let setup_wrong = |fallback: bool| {
-        let mut args = vec![
-            "profile",
-            "setup",
-            "--type",
-            "aws",
-            "--credentials",
-            "keys",
-            "--aws-access-key-id",
-            id,
-            "--aws-secret-access-key",
-            "WRONGwrongWRONG",
-            "--region",
-            "us-east-1",
-            "--ini-file",
-            &wrong_ini,
-            "-p",
-            "fb",
-        ];
-        if fallback {
-            args.push("--fallback");
-        }
-        m.run(&args, &fallback_env)
+        let extra: &[&str] = if fallback {
+            &["-p", "fb", "--fallback"]
+        } else {
+            &["-p", "fb"]
+        };
+        keys_with(extra, "WRONGwrongWRONG", &fresh, &fallback_env)
     };
     refused(setup_wrong(false), &["refused"], &fresh, &never_shown);
     setup_wrong(true).ok();
