@@ -171,18 +171,20 @@ pub(crate) fn auto_init(
         "No keeper.ini was found; initialising profile {name} in {} from the one-time token in {var}.",
         path.display()
     );
-    initialise(ctx, &token, &path, name, None)
+    let client = initialise(ctx, &token, &path, name, None)?;
+    eprintln!("Added profile {name} (client {client}); it is the active profile.");
+    Ok(())
 }
 
 /// Redeems `token` at the context's vault into profile `name` of the
-/// keeper.ini at `path`, made the active one.
+/// keeper.ini at `path`, made the active one; the new client's id.
 pub(super) fn initialise(
     ctx: &Context,
     token: &SecretString,
     path: &std::path::Path,
     name: &str,
     hostname: Option<String>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<String> {
     // Read (and check) the file before the token is spent.
     let mut file = IniFile::load(path)?;
     let location = ctx.vault_location()?;
@@ -196,10 +198,5 @@ pub(super) fn initialise(
             creds.client_uid
         )
     })?;
-    println!(
-        "Added profile {name} to {} (client {}); it is the active profile.",
-        path.display(),
-        creds.client_uid
-    );
-    Ok(())
+    Ok(creds.client_uid)
 }

@@ -103,7 +103,13 @@ fn init(ctx: &Context, args: &ProfileInitArgs) -> anyhow::Result<()> {
     };
     let path = keeper_ini::locate(args.ini_file.as_deref());
     let hostname = args.hostname.map(|h| h.code().to_string());
-    initialise(ctx, &token, &path, &args.profile_name, hostname)
+    let client = initialise(ctx, &token, &path, &args.profile_name, hostname)?;
+    println!(
+        "Added profile {} to {} (client {client}); it is the active profile.",
+        args.profile_name,
+        path.display()
+    );
+    Ok(())
 }
 
 fn device(ctx: &Context, args: &DeviceArgs) -> anyhow::Result<DeviceVault> {

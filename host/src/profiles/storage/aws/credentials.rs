@@ -105,13 +105,13 @@ pub fn profile(name: &str, found: &mut Found) -> Result<Credentials, AwsError> {
 }
 
 /// The default chain: the environment, the `AWS_PROFILE` (else `default`)
-/// profile, the instance role.
+/// profile, the instance role (through `imds_http`).
 ///
 /// # Errors
 ///
 /// [`AwsError::Credentials`] when none gives credentials.
 pub async fn default_chain(
-    http: &reqwest::Client,
+    imds_http: &reqwest::Client,
     found: &mut Found,
 ) -> Result<Credentials, AwsError> {
     if let Some(c) = from_env() {
@@ -122,7 +122,7 @@ pub async fn default_chain(
         Ok(c) => return Ok(c),
         Err(e) => e,
     };
-    match imds::credentials(http).await {
+    match imds::credentials(imds_http).await {
         Ok(c) => {
             found.instance = true;
             Ok(c)

@@ -186,12 +186,26 @@ pub fn get_secret_value(spec: &AwsSpec, secret: &str) -> Result<Zeroizing<String
 }
 
 async fn fetch(spec: &AwsSpec, secret: &str) -> Result<Zeroizing<String>, AwsError> {
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(20))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| AwsError::Answer(format!("cannot start the HTTP client: {e}")))?;
+    let client = |builder: reqwest::ClientBuilder| {
+        builder
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| AwsError::Answer(format!("cannot start the HTTP client: {e}")))
+    };
+    // AWS through the environment's proxy (HTTPS_PROXY, NO_PROXY) as the
+    // AWS SDKs go; the instance's metadata service always directly.
+    let http = Http {
+        aws: client(
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .timeout(Duration::from_secs(20)),
+        )?,
+        imds: client(
+            reqwest::Client::builder()
+                .no_proxy()
+                .connect_timeout(Duration::from_secs(1)),
+        )?,
+    };
     match attempt(&http, spec, false, secret).await {
         Err(first) if spec.fallback && first.is_credentials_failure() => {
             attempt(&http, spec, true, secret)
@@ -205,16 +219,22 @@ async fn fetch(spec: &AwsSpec, secret: &str) -> Result<Zeroizing<String>, AwsErr
     }
 }
 
+/// The HTTP clients: to AWS, and to the instance metadata service.
+struct Http {
+    aws: reqwest::Client,
+    imds: reqwest::Client,
+}
+
 /// One try with the spec's credentials, or the default chain's.
 async fn attempt(
-    http: &reqwest::Client,
+    http: &Http,
     spec: &AwsSpec,
     default_chain: bool,
     secret: &str,
 ) -> Result<Zeroizing<String>, AwsError> {
     let mut found = Found::default();
     let creds = if default_chain {
-        credentials::default_chain(http, &mut found).await?
+        credentials::default_chain(&http.imds, &mut found).await?
     } else {
         match &spec.provider {
             Provider::Keys {
@@ -224,7 +244,7 @@ async fn attempt(
             Provider::Profile(name) => credentials::profile(name, &mut found)?,
             Provider::Ec2Instance => {
                 found.instance = true;
-                imds::credentials(http).await?
+                imds::credentials(&http.imds).await?
             }
         }
     };
@@ -236,12 +256,12 @@ async fn attempt(
         .or_else(|| env("AWS_DEFAULT_REGION"))
         .or(found.region.take());
     if region.is_none() && found.instance {
-        region = imds::region(http).await.ok();
+        region = imds::region(&http.imds).await.ok();
     }
     let region = region.ok_or(AwsError::NoRegion)?;
     let endpoint = env("AWS_ENDPOINT_URL_SECRETS_MANAGER")
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or(found.endpoint.take())
         .unwrap_or_else(|| format!("https://secretsmanager.{region}.amazonaws.com"));
-    client::get_secret_value(http, &endpoint, &region, &creds, secret).await
+    client::get_secret_value(&http.aws, &endpoint, &region, &creds, secret).await
 }
