@@ -24,19 +24,29 @@ const LIBRARY: &str = env!("KEEPER_TEST_NATIVE_DEFAULT");
 const WRONG_ABI: &str = env!("KEEPER_TEST_NATIVE_WRONG_ABI");
 const NO_ABI_VERSION: &str = env!("KEEPER_TEST_NATIVE_NO_ABI_VERSION");
 const HANG: &str = env!("KEEPER_TEST_NATIVE_HANG");
+const MISBEHAVE: &str = env!("KEEPER_TEST_NATIVE_MISBEHAVE");
 
 /// A folder to install from: the example's plugin.toml and `library`
 /// under the name the manifest gives.
 fn package(library: &str) -> tempfile::TempDir {
+    package_of("native-rotator", library)
+}
+
+/// A folder to install from: `examples/<example>`'s plugin.toml and
+/// `library`, under the name it gives (lib<example>.so).
+pub(crate) fn package_of(example: &str, library: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("dir");
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/native-rotator");
-    std::fs::copy(example.join("plugin.toml"), dir.path().join("plugin.toml")).expect("copy");
-    std::fs::copy(library, dir.path().join("libnative_rotator.so")).expect("copy");
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(example);
+    std::fs::copy(folder.join("plugin.toml"), dir.path().join("plugin.toml")).expect("copy");
+    let file = format!("lib{}.so", example.replace('-', "_"));
+    std::fs::copy(library, dir.path().join(file)).expect("copy");
     dir
 }
 
 /// Sets the configuration's `native_plugins`, keeping its other keys.
-fn allow_native(k: &Keeper, allowed: bool) {
+pub(crate) fn allow_native(k: &Keeper, allowed: bool) {
     let path = k.data_dir().join("config.json");
     let mut config: serde_json::Map<String, Value> = std::fs::read_to_string(&path)
         .ok()
@@ -46,7 +56,7 @@ fn allow_native(k: &Keeper, allowed: bool) {
     std::fs::write(&path, Value::Object(config).to_string()).expect("write config");
 }
 
-fn install(k: &Keeper, dir: &Path, flags: &[&str]) -> crate::support::Run {
+pub(crate) fn install(k: &Keeper, dir: &Path, flags: &[&str]) -> crate::support::Run {
     let mut args = vec!["plugin", "install"];
     args.extend_from_slice(flags);
     args.push(dir.to_str().expect("utf8"));
@@ -332,17 +342,19 @@ fn a_swapped_or_ungranted_native_library_is_not_loaded() {
     let shipped = std::fs::read(&library).expect("read");
     // A valid library of the right ABI, other bytes.
     std::fs::copy(HANG, &library).expect("swap");
-    assert_failed(&rotate(&k, &uid), "does not match the manifest's");
+    let report = rotate(&k, &uid);
+    assert_failed(&report, "library sha256");
+    assert_failed(&report, "does not match the manifest's");
+    assert!(!report.to_string().contains("component"), "{report}");
     assert_eq!(file_password(files.path(), "erin"), "Before-native-6");
     assert_eq!(vault_password(&k, &uid), "Before-native-6");
     // The manifest's hash edited to match, the grant's not: the grant
     // still holds what the user consented to.
     let hash = keeper::testing::runtime::registry::sha256_hex(&std::fs::read(HANG).expect("read"));
     set_sha256(&installed(&k).join("plugin.toml"), &hash);
-    assert_failed(
-        &rotate(&k, &uid),
-        "changed since its capabilities were granted",
-    );
+    let report = rotate(&k, &uid);
+    assert_failed(&report, "the library changed since");
+    assert!(!report.to_string().contains("component"), "{report}");
     assert_eq!(file_password(files.path(), "erin"), "Before-native-6");
     assert_eq!(vault_password(&k, &uid), "Before-native-6");
 
@@ -421,4 +433,114 @@ fn a_native_call_that_never_answers_is_left_pending_and_keeper_exits() {
     assert_eq!(resumed[0]["outcome"], "completed", "{resumed}");
     assert_eq!(vault_password(&k, &uid), new);
     assert!(kp(&k, &["rotate", "--resume"]).ok().contains("No pending"));
+}
+
+/// A native rotator's answers are checked as a component's are: a field
+/// outside its `[fields] owns` (the example owns none) is refused before
+/// anything is stored or changed, and an error quoting the old and new
+/// passwords reaches no output, report or audit entry unredacted (the
+/// `misbehave` build: `grabby`'s prepare, `echo`'s rotate).
+#[test]
+fn a_native_rotators_fields_and_errors_are_checked() {
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package(MISBEHAVE);
+    install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
+    let files = tempfile::tempdir().expect("dir");
+
+    let grabby = account(&k, files.path(), "grabby", "Before-native-7");
+    let report = rotate(&k, &grabby);
+    assert_failed(&report, "prepare returned");
+    assert_failed(&report, "refused before anything was stored or changed");
+    assert_eq!(file_password(files.path(), "grabby"), "Before-native-7");
+    assert_eq!(vault_password(&k, &grabby), "Before-native-7");
+    let record = kp(&k, &["get", &grabby, "--format", "json", "--unmask"]).stdout();
+    assert!(
+        !record.contains("loot") && !record.contains("stolen"),
+        "nothing stored: {record}"
+    );
+    assert!(
+        unlocked(&k)
+            .pending_rotation(&grabby)
+            .expect("read")
+            .is_none(),
+        "nothing pending"
+    );
+
+    let echo = account(&k, files.path(), "echo", "Before-native-8");
+    for format in ["json", "table"] {
+        let run = kp(&k, &["rotate", &echo, "--format", format]);
+        let seen = std::fs::read_to_string(files.path().join("echo.seen")).expect("echoed");
+        let mut passwords = seen.lines();
+        let (old, new) = (
+            passwords.next().expect("old"),
+            passwords.next().expect("new"),
+        );
+        assert_eq!(old, "Before-native-8");
+        let output = format!("{}{}", run.stdout(), run.stderr());
+        assert!(output.contains("the target refused to change"), "{output}");
+        assert!(output.contains("[redacted]"), "{output}");
+        assert!(
+            !output.contains(old) && !output.contains(new),
+            "{format}: a password in the output: {output}"
+        );
+        for audit_format in ["json", "table"] {
+            let audit = kp(
+                &k,
+                &["audit-log", "--record", &echo, "--format", audit_format],
+            )
+            .ok();
+            if audit_format == "json" {
+                assert!(audit.contains(&echo), "the entry is there: {audit}");
+            }
+            assert!(
+                !audit.contains(old) && !audit.contains(new),
+                "a password in the audit: {audit}"
+            );
+        }
+    }
+    let report = rotate(&k, &echo);
+    let message = report[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("[redacted] to [redacted]"),
+        "the report's message: {report}"
+    );
+    assert_eq!(vault_password(&k, &echo), "Before-native-8");
+}
+
+/// The library keeper loads is the one whose hash it checked: a file
+/// swapped between the hash and the load (the window `read_dir` → `load`)
+/// is not what gets loaded. Here the swap is made exactly in that window
+/// (a library of another ABI, which would be refused if it were loaded),
+/// so the test needs no timing: with the old hash-then-dlopen-by-path
+/// code the load fails with "ABI version 999".
+#[test]
+fn a_library_swapped_between_hash_and_load_is_not_the_one_loaded() {
+    use keeper::testing::runtime::{ArtifactCache, Runtime, registry};
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package(LIBRARY);
+    install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
+    let package = registry::read_dir(&installed(&k)).expect("hashed and granted");
+
+    let library = installed(&k).join("libnative_rotator.so");
+    let swapped = installed(&k).join("swapped.so");
+    std::fs::copy(WRONG_ABI, &swapped).expect("copy");
+    std::fs::rename(&swapped, &library).expect("swap");
+
+    let cache = tempfile::tempdir().expect("dir");
+    let runtime = Runtime::new(ArtifactCache::new(cache.path().to_path_buf()))
+        .expect("runtime")
+        .with_native_plugins(true);
+    let plugin = runtime
+        .load(&package)
+        .unwrap_or_else(|e| panic!("the hashed library is loaded, not the swapped one: {e}"));
+    let info = tokio::runtime::Runtime::new()
+        .expect("tokio")
+        .block_on(plugin.describe_rotator())
+        .expect("describe");
+    assert_eq!(info.name, "native-file");
+    // And the next read of the folder refuses the swapped file.
+    let refused = registry::read_dir(&installed(&k)).expect_err("swapped");
+    assert!(refused.to_string().contains("library sha256"), "{refused}");
 }

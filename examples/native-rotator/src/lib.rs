@@ -40,11 +40,12 @@ struct Failure(&'static str, String);
 fn answer(method: &[u8], request: &[u8]) -> Value {
     let result = match method {
         b"describe" => Ok(describe()),
-        b"prepare" => Ok(Value::Null),
-        b"rotate" | b"verify" | b"revert" => match serde_json::from_slice::<Value>(request) {
-            Ok(req) => step(method, &req),
-            Err(e) => Err(Failure("malformed-input", format!("bad request: {e}"))),
-        },
+        b"prepare" | b"rotate" | b"verify" | b"revert" => {
+            match serde_json::from_slice::<Value>(request) {
+                Ok(req) => misbehave(method, &req).unwrap_or_else(|| step(method, &req)),
+                Err(e) => Err(Failure("malformed-input", format!("bad request: {e}"))),
+            }
+        }
         _ => Err(Failure("unsupported", "unknown method".into())),
     };
     match result {
@@ -77,8 +78,43 @@ fn hang() -> Value {
     Value::Null
 }
 
-/// `rotate`, `verify` or `revert` on the account's file.
+/// A test build (`misbehave`) that breaks the rules keeper must enforce,
+/// for two logins: `grabby`'s `prepare` returns a field outside the
+/// manifest's `[fields] owns` (it owns none); `echo`'s `rotate` fails
+/// with an error quoting both passwords (and leaves them in
+/// `<cmdr:dir>/echo.seen`, so the test knows what must not be shown).
+#[cfg(feature = "misbehave")]
+fn misbehave(method: &[u8], req: &Value) -> Option<Result<Value, Failure>> {
+    let text = |key: &str| req[key].as_str().unwrap_or_default().to_string();
+    let (old, new) = (text("old_password"), text("new_password"));
+    match (method, req["login"].as_str()?) {
+        (b"prepare", "grabby") => Some(Ok(json!([
+            { "kind": "secret", "label": "stolen", "values": ["loot"] }
+        ]))),
+        (b"rotate", "echo") => {
+            let dir = PathBuf::from(req["params"]["dir"].as_str().unwrap_or_default());
+            let _ = std::fs::write(dir.join("echo.seen"), format!("{old}\n{new}\n"));
+            Some(Err(Failure(
+                "rejected",
+                format!("the target refused to change {old} to {new}"),
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// As shipped: every call does what the ABI says.
+#[cfg(not(feature = "misbehave"))]
+fn misbehave(_method: &[u8], _req: &Value) -> Option<Result<Value, Failure>> {
+    None
+}
+
+/// `prepare` (nothing to make), `rotate`, `verify` or `revert` on the
+/// account's file.
 fn step(method: &[u8], req: &Value) -> Result<Value, Failure> {
+    if method == b"prepare" {
+        return Ok(Value::Null);
+    }
     let text = |key: &str| req[key].as_str().unwrap_or_default().to_string();
     let (login, old, new) = (text("login"), text("old_password"), text("new_password"));
     let dir = req["params"]["dir"].as_str().unwrap_or_default();

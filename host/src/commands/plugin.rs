@@ -72,7 +72,7 @@ struct PluginRow {
 }
 
 /// What listings say of a native plugin, wherever they show one.
-const UNSANDBOXED: &str = "native, unsandboxed";
+pub(crate) const UNSANDBOXED: &str = "native, unsandboxed";
 
 impl PluginRow {
     /// The Source column: where it came from, and "native, unsandboxed".

@@ -93,6 +93,9 @@ pub struct Request<'a> {
     /// does not choose which vault record it replaces, so its records come
     /// in as new ones, matched by content like records without a uid.
     pub match_uids: bool,
+    /// The configuration's `native_plugins`: a native importer may run
+    /// (off: it is refused, naming the setting).
+    pub native_plugins: bool,
 }
 
 /// The most records `keeper import` writes in one transaction; a larger
@@ -156,7 +159,8 @@ pub async fn stream(
             kind: package.manifest.kind,
         });
     }
-    let runtime = Runtime::new(ArtifactCache::new(cache_dir.to_path_buf()))?;
+    let runtime = Runtime::new(ArtifactCache::new(cache_dir.to_path_buf()))?
+        .with_native_plugins(request.native_plugins);
     let plugin = runtime.load(&package)?;
     let info = plugin.describe_importer().await?;
 

@@ -79,13 +79,15 @@ pub enum Error {
     /// `plugin.toml` is malformed or invalid.
     #[error("invalid plugin manifest: {0}")]
     Manifest(String),
-    /// The component does not match the manifest's sha256.
+    /// The component (or native library) does not match the manifest's sha256.
     #[error(
-        "plugin {plugin}: component sha256 {actual} does not match the manifest's {expected}; the file was changed or corrupted, do not install it"
+        "plugin {plugin}: {what} sha256 {actual} does not match the manifest's {expected}; the file was changed or corrupted, do not install it"
     )]
     Sha256Mismatch {
         /// The plugin (name and version).
         plugin: String,
+        /// `component`, or `library` for a native plugin.
+        what: &'static str,
         /// The manifest's sha256.
         expected: String,
         /// The component's sha256.
@@ -97,13 +99,16 @@ pub enum Error {
         /// The plugin (name and version).
         plugin: String,
     },
-    /// The component changed since the user granted its capabilities.
+    /// The component (or native library) changed since the user granted
+    /// its capabilities.
     #[error(
-        "plugin {plugin}: the component changed since its capabilities were granted; reinstall it with `keeper plugin install`"
+        "plugin {plugin}: the {what} changed since its capabilities were granted; reinstall it with `keeper plugin install`"
     )]
     GrantMismatch {
         /// The plugin (name and version).
         plugin: String,
+        /// `component`, or `library` for a native plugin.
+        what: &'static str,
     },
     /// The manifest's `[limits]` or `[fields]` changed since the user
     /// granted them.

@@ -301,8 +301,8 @@ impl Manifest {
         self.validate_native()
     }
 
-    /// A native plugin: a rotator with a library file and nothing a
-    /// sandbox would enforce; any other plugin has no library.
+    /// A native plugin: a rotator or importer with a library file and
+    /// nothing a sandbox would enforce; any other plugin has no library.
     fn validate_native(&self) -> Result<(), Error> {
         let bad = |msg: &str| Err(Error::Manifest(msg.to_string()));
         if !self.native {
@@ -310,9 +310,6 @@ impl Manifest {
                 Some(_) => bad("library is for native plugins (native = true)"),
                 None => Ok(()),
             };
-        }
-        if self.kind != Kind::Rotator {
-            return bad("native plugins can only be rotators");
         }
         match &self.library {
             None => return bad("a native plugin names its library file: library = \"libNAME.so\""),
@@ -531,10 +528,10 @@ mod tests {
         assert_eq!(Capabilities::default().summary(), "-");
     }
 
-    /// A native manifest: a rotator naming a library file in its folder,
+    /// A native manifest: a rotator or importer naming a library file in its folder,
     /// with nothing a sandbox would enforce; `library` only with `native`.
     #[test]
-    fn native_manifests_are_rotators_with_a_library_and_no_sandbox_settings() {
+    fn native_manifests_name_a_library_and_no_sandbox_settings() {
         let native = |extra: &str| {
             Manifest::parse(&format!(
                 "name = \"n\"\nversion = \"0.1.0\"\nkind = \"rotator\"\napi-version = \"1.1.0\"\n{extra}"
@@ -570,14 +567,12 @@ mod tests {
             let error = native(extra).expect_err(extra).to_string();
             assert!(error.contains(why), "{extra}: {error}");
         }
+        // An importer may be native too (ABI 2).
         let importer = Manifest::parse(
             "name = \"n\"\nversion = \"0.1.0\"\nkind = \"importer\"\napi-version = \"1.1.0\"\nnative = true\nlibrary = \"libn.so\"",
         )
-        .expect_err("importer");
-        assert!(
-            importer.to_string().contains("only be rotators"),
-            "{importer}"
-        );
+        .expect("a native importer");
+        assert!(importer.native && importer.kind == Kind::Importer);
         // A component's manifest does not mention either key.
         let m = Manifest::parse(MYSQL).expect("valid");
         let text = m.to_toml().expect("toml");

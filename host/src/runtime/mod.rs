@@ -17,7 +17,7 @@
 //! | `error.rs` | [`Error`] (what a load or call can fail with, `#[non_exhaustive]`) and [`PluginError`], the mirror of WIT's `plugin-error` |
 //! | `capability/` | the per-call store state (empty WASI plus keeper's gates), and one file per host capability: net, http (+ `origin`, and `http_client`, the shared reqwest client), ssh, process, log, input (the streamed import source) |
 //! | `plugin/` | a loaded plugin and its calls (`rotation.rs`, `import.rs`, `native.rs`); traps → typed errors |
-//! | `native/` | native (unsandboxed, opt-in) rotators: the C ABI (`abi.rs`) and the library calls (`library.rs`: unsafe code, as is `cache.rs`'s deserialisation) |
+//! | `native/` | native (unsandboxed, opt-in) rotators and importers: the C ABI (`abi.rs`, `abi_import.rs`), the library calls and an importer's input (`library.rs`, `input.rs`: unsafe code, as is `cache.rs`'s deserialisation) |
 //!
 //! A call gets the manifest's capabilities ∩ the user's grant ∩ what the
 //! call allows (the record's pinned target, the host-chosen origins), a
@@ -307,13 +307,21 @@ impl Runtime {
             Some(files) if files.consented => files,
             _ => return Err(Error::NativeNotInstalled { plugin }),
         };
-        let library =
-            native::NativeRotator::open(&files.library).map_err(|detail| Error::NativeLibrary {
+        let role = match manifest.kind {
+            Kind::Rotator => native::Role::Rotator,
+            Kind::Importer => native::Role::Importer,
+        };
+        // The bytes whose hash was checked (`registry::read_dir`), loaded
+        // from a private copy: never the file in the folder, which may
+        // have been swapped since.
+        let library = native::NativePlugin::open(&package.wasm, role).map_err(|detail| {
+            Error::NativeLibrary {
                 plugin,
                 // The file name and dlerror's words are the plugin's text.
                 library: text::escaped(&files.library.display().to_string()),
                 detail: text::escaped(&detail),
-            })?;
+            }
+        })?;
         Ok(LoadedPlugin::new(
             manifest.clone(),
             Capabilities::default(),

@@ -79,9 +79,12 @@ impl fmt::Display for Source {
 pub struct PluginPackage {
     /// The manifest.
     pub manifest: Manifest,
-    /// The component.
+    /// The component, or a native plugin's library: the bytes whose
+    /// hash was checked, read once (a native library is loaded from this
+    /// copy, never from its file again).
     pub wasm: Cow<'static, [u8]>,
-    /// Hex sha256 of the component (verified against the manifest).
+    /// Hex sha256 of the component or library (verified against the
+    /// manifest and the grant).
     pub sha256: String,
     /// Where it came from.
     pub source: Source,
@@ -94,7 +97,7 @@ pub struct PluginPackage {
     pub granted_fields: FieldAccess,
     /// Its folder, for installed and dropped-in plugins.
     pub dir: Option<PathBuf>,
-    /// A native plugin's library (`wasm` is then empty).
+    /// A native plugin's library file (`wasm` holds its bytes).
     pub native: Option<NativeFiles>,
 }
 
@@ -102,7 +105,8 @@ pub struct PluginPackage {
 /// unsandboxed code.
 #[derive(Debug, Clone)]
 pub struct NativeFiles {
-    /// The library (its sha256 is the package's).
+    /// The library's file (for messages: what is loaded is the package's
+    /// bytes, whose sha256 is the package's).
     pub library: PathBuf,
     /// Installed with `--i-understand-unsandboxed` (its grant says so).
     pub consented: bool,
@@ -214,9 +218,15 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
             });
         }
     };
+    let what = if library.is_some() {
+        "library"
+    } else {
+        "component"
+    };
     if !expected.eq_ignore_ascii_case(&sha256) {
         return Err(Error::Sha256Mismatch {
             plugin: manifest.id(),
+            what,
             expected,
             actual: sha256,
         });
@@ -235,6 +245,7 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
             if !grant.sha256.eq_ignore_ascii_case(&sha256) {
                 return Err(Error::GrantMismatch {
                     plugin: manifest.id(),
+                    what,
                 });
             }
             let changed = if grant.limits != manifest.limits {
@@ -268,11 +279,7 @@ pub fn read_dir(dir: &Path) -> Result<PluginPackage, Error> {
     let native = library.map(|library| NativeFiles { library, consented });
     Ok(PluginPackage {
         manifest,
-        wasm: if native.is_some() {
-            Cow::Borrowed(&[][..])
-        } else {
-            Cow::Owned(wasm)
-        },
+        wasm: Cow::Owned(wasm),
         sha256,
         source,
         granted,
@@ -427,21 +434,12 @@ pub fn install(
     let mut manifest = package.manifest.clone();
     manifest.sha256 = Some(package.sha256.clone());
     write("plugin.toml", manifest.to_toml()?.as_bytes())?;
-    match (&package.native, &manifest.library) {
-        (Some(native), Some(file)) => {
-            // The bytes whose hash was read, not whatever is there now.
-            let bytes = read_regular(&native.library, MAX_COMPONENT_BYTES)?;
-            if sha256_hex(&bytes) != package.sha256 {
-                return Err(Error::Sha256Mismatch {
-                    plugin: manifest.id(),
-                    expected: package.sha256.clone(),
-                    actual: sha256_hex(&bytes),
-                });
-            }
-            write(file, &bytes)?;
-        }
-        _ => write("plugin.wasm", &package.wasm)?,
-    }
+    // The bytes whose hash was read (and, for a native library, that
+    // were loaded), not whatever is in the source folder now.
+    write(
+        manifest.library.as_deref().unwrap_or("plugin.wasm"),
+        &package.wasm,
+    )?;
     write(
         "grant.toml",
         toml::to_string_pretty(&grant)

@@ -85,6 +85,7 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         file_cache: None,
         dry_run: false,
         match_uids: false,
+        native_plugins: ctx.config.native_plugins,
     };
     let collected =
         crate::import::bridge::collect_blocking(&ctx.plugin_dir(), &ctx.cache_dir(), &request)?;

@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use super::unlock;
 use crate::cli::vault::{ExportArgs, ExportFormat, ImportArgs};
+use crate::commands::plugin::UNSANDBOXED;
 use crate::context::Context;
 use crate::import::Collected;
 use crate::import::bridge::stream_blocking;
@@ -90,6 +91,8 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
     };
     let mut vault;
     let mut run;
+    // A native importer is said to be one before it runs and in the report.
+    let mut native = None;
     let read = if args.format.eq_ignore_ascii_case("json") {
         let collected = read_keeper_json(args)?;
         vault = unlock(ctx)?;
@@ -112,7 +115,15 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             // `--users` imports no records: nothing to download either.
             dry_run: args.dry_run || args.users,
             match_uids: args.match_uids,
+            native_plugins: ctx.config.native_plugins,
         };
+        native = crate::runtime::registry::find(&ctx.plugin_dir(), &args.format)
+            .ok()
+            .filter(|p| p.manifest.native)
+            .map(|p| format!("{} ({UNSANDBOXED})", p.manifest.id()));
+        if let Some(plugin) = &native {
+            eprintln!("Importing with {plugin}: it runs with all of keeper's rights.");
+        }
         // Unlock first, so that a wrong master password fails before any work.
         vault = unlock(ctx)?;
         run = Run::new(&vault, options, notify)?;
@@ -125,6 +136,9 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
         .and_then(|()| Ok(run.finish(&mut vault)?))
         .map_err(|e| explain(&run, e))?;
     report(&finished);
+    if let Some(plugin) = native {
+        println!("Importer: {plugin}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -223,11 +237,14 @@ fn print_plan(plan: &[Planned], skipped: usize) {
     let rows: Vec<Vec<String>> = plan
         .iter()
         .map(|p| {
+            // The source's text, shown as text (a title was escaped where
+            // an importer plugin's text enters the host, the rest not).
+            let shown = |text: &str| crate::runtime::text::escaped(text);
             vec![
-                p.folder.clone(),
-                p.title.clone(),
-                p.login.clone(),
-                p.record_type.clone(),
+                shown(&p.folder),
+                shown(&p.title),
+                shown(&p.login),
+                shown(&p.record_type),
                 match &p.action {
                     Action::Add => "add".to_string(),
                     Action::Replace(uid) => format!("update {uid}"),

@@ -1,9 +1,13 @@
-//! The C ABI of a native plugin, version [`ABI_VERSION`]: the "header" a
-//! native rotator is written against (docs/plugin-authors.md, "Native
-//! plugins", repeats it in C).
+//! The C ABI of a native plugin, versions [`ABI_VERSION`] (rotators) and
+//! [`IMPORTER_ABI_VERSION`] (version 1 plus importers,
+//! `abi_import.rs`): the "header" a native plugin is written against
+//! (docs/plugin-authors.md, "Native plugins", repeats it in C). Version
+//! 2 only adds: a rotator may say 1 or 2 and is called alike; an
+//! importer must say 2.
 //!
 //! ```c
-//! /* Checked before any other symbol is looked up: must return 1. */
+//! /* Checked before any other symbol is looked up: 1 or 2 (a rotator),
+//!  * 2 (an importer). */
 //! uint32_t keeper_native_abi_version(void);
 //!
 //! /* Runs `method` ("describe", "prepare", "rotate", "verify", "revert")
@@ -42,8 +46,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::runtime::plugin::{Field, PluginInfo, Rotation};
 
-/// The ABI version this host speaks.
+/// The first ABI version: rotators (`keeper_native_call`).
 pub const ABI_VERSION: u32 = 1;
+
+/// Version 1 plus importers (`keeper_native_import`, `abi_import.rs`).
+pub const IMPORTER_ABI_VERSION: u32 = 2;
 
 /// `uint32_t keeper_native_abi_version(void)`.
 pub const VERSION_SYMBOL: &str = "keeper_native_abi_version";
@@ -53,6 +60,9 @@ pub const CALL_SYMBOL: &str = "keeper_native_call";
 
 /// `void keeper_native_free(uint8_t *, size_t)`.
 pub const FREE_SYMBOL: &str = "keeper_native_free";
+
+/// `uint8_t *keeper_native_import(...)` (ABI 2, importers).
+pub const IMPORT_SYMBOL: &str = "keeper_native_import";
 
 /// A call's method name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,14 @@
 //! Unsafe code (with `runtime/cache.rs`'s deserialisation, the host's
-//! only): opening a native plugin's library and
-//! calling its three C functions (`abi.rs`). Everything it hands back is
-//! a copy, checked by the caller like a sandboxed plugin's answer.
+//! only): opening a native plugin's library and calling its C functions
+//! (`abi.rs`), and the input functions an importer calls back
+//! (`input.rs`). Everything it hands back is a copy, checked by the
+//! caller like a sandboxed plugin's answer.
+//!
+//! The library opened is exactly the bytes whose hash was checked: they
+//! were read once, through one descriptor (`registry::read_dir`), and are
+//! loaded from a sealed anonymous file holding that copy
+//! ([`private_copy`]), never from the plugin's folder by path, so a file
+//! swapped in there after the hash cannot be what runs.
 //!
 //! What cannot be checked, and is the user's consent
 //! (`--i-understand-unsandboxed`): the library runs with keeper's rights,
@@ -9,31 +16,56 @@
 //! to have the ABI's signatures once the version symbol says so.
 
 use std::mem::ManuallyDrop;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use zeroize::Zeroizing;
 
-use super::abi::{ABI_VERSION, CALL_SYMBOL, FREE_SYMBOL, VERSION_SYMBOL};
+use super::abi::{
+    ABI_VERSION, CALL_SYMBOL, FREE_SYMBOL, IMPORT_SYMBOL, IMPORTER_ABI_VERSION, VERSION_SYMBOL,
+};
+use super::input::{InputTable, table};
+use crate::runtime::capability::input::InputSource;
 
 type VersionFn = unsafe extern "C" fn() -> u32;
 type CallFn = unsafe extern "C" fn(*const u8, usize, *const u8, usize, *mut usize) -> *mut u8;
+type ImportFn = unsafe extern "C" fn(
+    *const u8,
+    usize,
+    *const u8,
+    usize,
+    *const InputTable,
+    *mut usize,
+) -> *mut u8;
 type FreeFn = unsafe extern "C" fn(*mut u8, usize);
+
+/// What a library is opened as (its manifest's kind).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// `keeper_native_call`, ABI 1 or 2.
+    Rotator,
+    /// `keeper_native_import`, ABI 2.
+    Importer,
+}
 
 /// Why a library cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
+    /// No private copy could be made to load.
+    #[error("cannot copy it to load: {0}")]
+    Copy(String),
     /// The dynamic loader refused it.
     #[error("cannot load it: {0}")]
     Load(String),
     /// A symbol of the ABI is missing.
-    #[error("it does not export `{0}`; is it a keeper native plugin?")]
+    #[error("it does not export `{0}`; is it a keeper native plugin of that kind?")]
     Missing(&'static str),
-    /// The version symbol says another ABI.
+    /// The version symbol says an ABI keeper does not speak (for this kind).
     #[error(
-        "it speaks native plugin ABI version {found}, keeper speaks version {keeper}; rebuild it against this keeper's ABI",
-        keeper = ABI_VERSION
+        "it speaks native plugin ABI version {found}, keeper speaks version {rotator} or {importer} for a rotator and {importer} for an importer; rebuild it against this keeper's ABI",
+        rotator = ABI_VERSION,
+        importer = IMPORTER_ABI_VERSION
     )]
     Version {
         /// What `keeper_native_abi_version` returned.
@@ -52,28 +84,43 @@ pub(crate) enum CallError {
     Abandoned,
 }
 
+/// The library's entry point.
+#[derive(Clone, Copy)]
+enum Entry {
+    Call(CallFn),
+    Import(ImportFn),
+}
+
 /// An open native plugin library whose ABI version was checked.
 pub(crate) struct Library {
     /// Taken for the whole of each call: calls into one library are
     /// serialised (a plugin need not be thread-safe), so a call that
     /// overran its limit keeps later ones waiting until it returns.
     turn: Mutex<()>,
-    call: CallFn,
+    entry: Entry,
     free: FreeFn,
     /// Never closed (no `dlclose`): an abandoned call may still be running
     /// in it, and a library's threads or destructors may outlive `Self`.
     _library: ManuallyDrop<libloading::Library>,
+    /// The private copy it was loaded from, kept open for good: the
+    /// loader knows the library by that path (`/proc/self/fd/N`), which
+    /// must never name another file in this process.
+    _copy: ManuallyDrop<Copy>,
 }
 
 impl Library {
-    /// Opens `path`, checks its ABI version before looking up anything
-    /// else, then finds the call and free functions.
-    pub(crate) fn open(path: &Path) -> Result<Self, OpenError> {
+    /// Loads `bytes` (a library whose hash the caller checked) from a
+    /// private copy, checks its ABI version before looking up anything
+    /// else, then finds the entry point of its `role` and the free
+    /// function.
+    pub(crate) fn open(bytes: &[u8], role: Role) -> Result<Self, OpenError> {
+        let (path, copy) = private_copy(bytes).map_err(|e| OpenError::Copy(e.to_string()))?;
         // SAFETY: opening runs the library's initialisers with keeper's
         // rights; the user installed it as unsandboxed native code
         // (`--i-understand-unsandboxed`) and allowed native plugins in the
-        // configuration, and its hash matched the one they installed.
-        let library = unsafe { libloading::Library::new(path) }
+        // configuration, and these are the bytes whose hash matched the
+        // one they installed.
+        let library = unsafe { libloading::Library::new(&path) }
             .map_err(|e| OpenError::Load(e.to_string()))?;
         // SAFETY: the ABI declares the symbol with this signature; the
         // pointer is used only while `library` is open (it is dropped here
@@ -83,34 +130,47 @@ impl Library {
             .map_err(|_| OpenError::Missing(VERSION_SYMBOL))?;
         // SAFETY: takes no argument and returns a u32 by the ABI.
         let found = unsafe { version() };
-        if found != ABI_VERSION {
+        let spoken = match role {
+            Role::Rotator => found == ABI_VERSION || found == IMPORTER_ABI_VERSION,
+            Role::Importer => found == IMPORTER_ABI_VERSION,
+        };
+        if !spoken {
             return Err(OpenError::Version { found });
         }
-        // SAFETY: version 1 of the ABI declares these signatures; both
-        // pointers live in `Self` beside the open library.
-        let call: CallFn = unsafe { library.get::<CallFn>(CALL_SYMBOL.as_bytes()) }
-            .map(|symbol| *symbol)
-            .map_err(|_| OpenError::Missing(CALL_SYMBOL))?;
+        // SAFETY: the ABI version checked above declares these signatures;
+        // the pointers live in `Self` beside the open library.
+        let entry = match role {
+            Role::Rotator => unsafe { library.get::<CallFn>(CALL_SYMBOL.as_bytes()) }
+                .map(|symbol| Entry::Call(*symbol))
+                .map_err(|_| OpenError::Missing(CALL_SYMBOL))?,
+            // SAFETY: as above.
+            Role::Importer => unsafe { library.get::<ImportFn>(IMPORT_SYMBOL.as_bytes()) }
+                .map(|symbol| Entry::Import(*symbol))
+                .map_err(|_| OpenError::Missing(IMPORT_SYMBOL))?,
+        };
         // SAFETY: as above.
         let free: FreeFn = unsafe { library.get::<FreeFn>(FREE_SYMBOL.as_bytes()) }
             .map(|symbol| *symbol)
             .map_err(|_| OpenError::Missing(FREE_SYMBOL))?;
         Ok(Self {
             turn: Mutex::new(()),
-            call,
+            entry,
             free,
             _library: ManuallyDrop::new(library),
+            _copy: ManuallyDrop::new(copy),
         })
     }
 
     /// Waits for its turn (calls are serialised), then, unless `abandoned`
     /// says the caller stopped waiting meanwhile, calls `method` with
-    /// `request`; copies the answer (at most `max` bytes) into keeper's
-    /// memory and hands the plugin's buffer back to its free function.
+    /// `request` (an importer with `input`, or an empty source); copies
+    /// the answer (at most `max` bytes) into keeper's memory and hands the
+    /// plugin's buffer back to its free function.
     pub(crate) fn call(
         &self,
         method: &str,
         request: &[u8],
+        input: Option<&mut InputSource>,
         max: usize,
         abandoned: &AtomicBool,
     ) -> Result<Zeroizing<Vec<u8>>, CallError> {
@@ -121,17 +181,36 @@ impl Library {
             return Err(CallError::Abandoned);
         }
         let mut len: usize = 0;
-        // SAFETY: both input buffers are valid for their lengths for the
-        // whole call and not kept by the plugin (the ABI says so); `len`
-        // is a valid place for the answer's length.
-        let answer = unsafe {
-            (self.call)(
-                method.as_ptr(),
-                method.len(),
-                request.as_ptr(),
-                request.len(),
-                &mut len,
-            )
+        let answer = match self.entry {
+            // SAFETY: both input buffers are valid for their lengths for
+            // the whole call and not kept by the plugin (the ABI says so);
+            // `len` is a valid place for the answer's length.
+            Entry::Call(call) => unsafe {
+                call(
+                    method.as_ptr(),
+                    method.len(),
+                    request.as_ptr(),
+                    request.len(),
+                    &mut len,
+                )
+            },
+            Entry::Import(import) => {
+                let mut empty = InputSource::new(std::io::empty(), Some(0));
+                let source = Mutex::new(input.unwrap_or(&mut empty));
+                let input = table(&source);
+                // SAFETY: as above; `input` and the source it points to
+                // outlive the call (the ABI: valid during the call only).
+                unsafe {
+                    import(
+                        method.as_ptr(),
+                        method.len(),
+                        request.as_ptr(),
+                        request.len(),
+                        &input,
+                        &mut len,
+                    )
+                }
+            }
         };
         if answer.is_null() {
             return Err(CallError::NoAnswer);
@@ -150,4 +229,47 @@ impl Library {
         unsafe { (self.free)(answer, len) };
         copied
     }
+}
+
+/// A private copy of a library, alive as long as the library is loaded.
+#[cfg(target_os = "linux")]
+type Copy = std::fs::File;
+/// A private copy of a library, alive as long as the library is loaded.
+#[cfg(not(target_os = "linux"))]
+type Copy = tempfile::TempDir;
+
+/// `bytes` in an anonymous memory file no one else can open for writing,
+/// sealed against any change (grow, shrink, write) before it is loaded;
+/// its path is `/proc/self/fd/N`, valid while the file stays open.
+#[cfg(target_os = "linux")]
+fn private_copy(bytes: &[u8]) -> std::io::Result<(PathBuf, Copy)> {
+    use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let fd = memfd_create(
+        "keeper-native-plugin",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    fcntl_add_seals(
+        &file,
+        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+    )?;
+    let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
+    Ok((path, file))
+}
+
+/// `bytes` in a file of a fresh folder only keeper's user can enter
+/// (mode 0700), loaded from there.
+#[cfg(not(target_os = "linux"))]
+fn private_copy(bytes: &[u8]) -> std::io::Result<(PathBuf, Copy)> {
+    let dir = tempfile::Builder::new()
+        .prefix("keeper-native-")
+        .tempdir()?;
+    let path = dir
+        .path()
+        .join(format!("plugin{}", std::env::consts::DLL_SUFFIX));
+    std::fs::write(&path, bytes)?;
+    Ok((path, dir))
 }

@@ -1,42 +1,51 @@
 //! Native plugins: an opt-in, **unsandboxed** escape hatch for rotators
-//! that cannot be WebAssembly (a vendor's C library). A native plugin is a
-//! shared library (cdylib) with a small C ABI (`abi.rs`), loaded with
-//! `libloading` (`library.rs`, unsafe code; the host's other is
-//! `cache.rs`'s deserialisation).
+//! and importers that cannot be WebAssembly (a vendor's C library). A
+//! native plugin is a shared library (cdylib) with a small C ABI
+//! (`abi.rs`, importers `abi_import.rs`), loaded with `libloading`
+//! (`library.rs` and the importer's input functions `input.rs`, unsafe
+//! code; the host's other is `cache.rs`'s deserialisation).
 //!
 //! It runs with keeper's own rights: no capability, memory or CPU limit
 //! applies, so it exists only when the configuration says
 //! `"native_plugins": true` and the user installed it with
 //! `--i-understand-unsandboxed`, and keeper labels it "native,
 //! unsandboxed" wherever it shows a plugin. What keeper can still do, it
-//! does: the ABI version is checked before anything else is called, each
-//! call has the plugin's wall-clock limit (a call that overruns is
-//! abandoned, not stopped: its thread runs on, so its outcome is unknown
-//! and the engine neither reverts nor rolls back after it), calls into
-//! one library are serialised (one at a time, in its own lock, so a late
-//! call never overlaps an abandoned one), answers are size-capped
-//! and parsed strictly, and what they hold is checked like a sandboxed
-//! plugin's (fields it may return, text escaped and redacted; see
-//! `plugin/native.rs`). Rotators only: native importers are not offered.
+//! does: the library loaded is the copy whose hash was checked (never
+//! the file by path, `library.rs`), the ABI version is checked before
+//! anything else is called, each call has the plugin's wall-clock limit
+//! (a call that overruns is abandoned, not stopped: its thread runs on,
+//! so its outcome is unknown and the engine neither reverts nor rolls
+//! back after it), calls into one library are serialised (one at a time,
+//! in its own lock, so a late call never overlaps an abandoned one),
+//! answers are size-capped and parsed strictly, and what they hold is
+//! checked like a sandboxed plugin's (fields it may return, text escaped
+//! and redacted, an import batch's size; see `plugin/native.rs` and
+//! `plugin/import.rs`). An importer reads its source only through what
+//! keeper hands each call (`input.rs`), as a WIT importer does.
 
 pub mod abi;
+pub mod abi_import;
+#[allow(unsafe_code)]
+mod input;
 #[allow(unsafe_code)]
 mod library;
 
-use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
 
-use self::abi::{Method, Response};
+use self::abi::Response;
 use self::library::{CallError, Library};
+use crate::runtime::capability::input::InputSource;
 
-/// A native rotator's library, open and version-checked.
+pub(crate) use self::library::Role;
+
+/// A native plugin's library, open and version-checked.
 #[derive(Clone)]
-pub(crate) struct NativeRotator {
+pub(crate) struct NativePlugin {
     library: Arc<Library>,
 }
 
@@ -54,28 +63,31 @@ pub(crate) enum Failure {
     TooLarge(usize),
 }
 
-impl NativeRotator {
-    /// Opens the library at `path` and checks its ABI version.
+impl NativePlugin {
+    /// Loads `bytes`, a library whose hash the caller checked, as a
+    /// `role`, and checks its ABI version.
     ///
     /// # Errors
     ///
     /// What is wrong with it, in words for the user.
-    pub(crate) fn open(path: &Path) -> Result<Self, String> {
-        Library::open(path)
+    pub(crate) fn open(bytes: &[u8], role: Role) -> Result<Self, String> {
+        Library::open(bytes, role)
             .map(|library| Self {
                 library: Arc::new(library),
             })
             .map_err(|e| e.to_string())
     }
 
-    /// Calls `method` with a JSON `request` (zeroized after), on a blocking
-    /// thread, within `timeout` (counting the wait for its turn: calls are
-    /// serialised); parses the answer as `T`. A call still waiting for its
-    /// turn when `timeout` passes is never made.
+    /// Calls `method` with a JSON `request` (zeroized after), an
+    /// importer's with its `input`, on a blocking thread, within `timeout`
+    /// (counting the wait for its turn: calls are serialised); parses the
+    /// answer as `T`. A call still waiting for its turn when `timeout`
+    /// passes is never made.
     pub(crate) async fn call<T: DeserializeOwned + Send + 'static>(
         &self,
-        method: Method,
+        method: &'static str,
         request: Zeroizing<Vec<u8>>,
+        input: Option<Arc<Mutex<InputSource>>>,
         timeout: Duration,
         max_answer: usize,
     ) -> Result<T, Failure> {
@@ -83,7 +95,17 @@ impl NativeRotator {
         let abandoned = Arc::new(AtomicBool::new(false));
         let gave_up = abandoned.clone();
         let task = tokio::task::spawn_blocking(move || {
-            let answer = library.call(method.name(), &request, max_answer, &abandoned);
+            let mut source = input
+                .as_ref()
+                .map(|i| i.lock().unwrap_or_else(PoisonError::into_inner));
+            let answer = library.call(
+                method,
+                &request,
+                source.as_deref_mut(),
+                max_answer,
+                &abandoned,
+            );
+            drop(source);
             drop(request);
             match answer {
                 // serde's message may quote the answer (a secret): only
@@ -150,31 +172,35 @@ mod tests {
     /// refused with words that say so.
     #[test]
     fn what_is_not_a_native_plugin_is_refused() {
-        let dir = tempfile::tempdir().expect("dir");
-        let file = dir.path().join("libnot.so");
-        std::fs::write(&file, b"not a library").expect("write");
-        let error = NativeRotator::open(&file).err().expect("refused");
+        let error = NativePlugin::open(b"not a library", Role::Rotator)
+            .err()
+            .expect("refused");
         assert!(error.starts_with("cannot load it"), "{error}");
-        // The C library is a real shared object without keeper's ABI.
-        let libc = [
-            "/lib/x86_64-linux-gnu/libc.so.6",
-            "/lib/aarch64-linux-gnu/libc.so.6",
-            "/usr/lib/x86_64-linux-gnu/libc.so.6",
-            "/usr/lib/aarch64-linux-gnu/libc.so.6",
-            "/lib64/libc.so.6",
-            "/usr/lib64/libc.so.6",
-            "/usr/lib/libc.so.6",
+        // The maths library is a real shared object without keeper's ABI
+        // (loaded from a private copy: a second copy of it in the process,
+        // harmless, unlike a second C library).
+        let libm = [
+            "/lib/x86_64-linux-gnu/libm.so.6",
+            "/lib/aarch64-linux-gnu/libm.so.6",
+            "/usr/lib/x86_64-linux-gnu/libm.so.6",
+            "/usr/lib/aarch64-linux-gnu/libm.so.6",
+            "/lib64/libm.so.6",
+            "/usr/lib64/libm.so.6",
+            "/usr/lib/libm.so.6",
         ]
         .into_iter()
-        .map(Path::new)
+        .map(std::path::Path::new)
         .find(|p| p.exists());
-        match libc {
-            Some(libc) => {
-                let error = NativeRotator::open(libc).err().expect("refused");
-                assert!(error.contains("keeper_native_abi_version"), "{error}");
+        match libm {
+            Some(libm) => {
+                let bytes = std::fs::read(libm).expect("read libm");
+                for role in [Role::Rotator, Role::Importer] {
+                    let error = NativePlugin::open(&bytes, role).err().expect("refused");
+                    assert!(error.contains("keeper_native_abi_version"), "{error}");
+                }
             }
             // On Linux the test must not pass without checking anything.
-            None if cfg!(target_os = "linux") => panic!("no libc.so.6 found to open"),
+            None if cfg!(target_os = "linux") => panic!("no libm.so.6 found to open"),
             None => {}
         }
     }

@@ -1,9 +1,13 @@
-//! An importer's calls: one [`ImportSession`] per import, batch by batch.
+//! An importer's calls: one [`ImportSession`] per import, batch by batch,
+//! in a sandbox or (`native.rs`) into a native importer's library; the
+//! checks every batch passes, whichever it came from.
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
 
-use super::{ImportItem, LoadedPlugin, field_size};
+use super::native::NativeImport;
+use super::{ImportItem, LoadedPlugin, Pre, field_size};
+use crate::runtime::Kind;
 use crate::runtime::bindings::ImporterPlugin;
 use crate::runtime::capability::input::InputSource;
 use crate::runtime::capability::{CallContext, PluginState};
@@ -22,6 +26,18 @@ impl LoadedPlugin {
         input: InputSource,
         options: &[(String, String)],
     ) -> Result<ImportSession, Error> {
+        if let Pre::Native(library) = &self.pre {
+            if self.manifest.kind != Kind::Importer {
+                return Err(self.kind_mismatch(Kind::Importer));
+            }
+            let import = self
+                .start_native_import(library, call, input, options)
+                .await?;
+            return Ok(ImportSession {
+                plugin: self.clone(),
+                calls: Calls::Native(import),
+            });
+        }
         let pre = self.importer_pre()?.clone();
         let mut store = self.store(call, Some(input))?;
         let (instance, session) = self
@@ -33,20 +49,31 @@ impl LoadedPlugin {
             .await?;
         Ok(ImportSession {
             plugin: self.clone(),
-            store,
-            instance,
-            session,
+            calls: Calls::Wasm {
+                store: Box::new(store),
+                instance,
+                session,
+            },
         })
     }
 }
 
 /// One running import: a sandbox that lives for the whole import, with the
-/// CPU budget and deadline re-armed for every batch.
+/// CPU budget and deadline re-armed for every batch (or a native
+/// importer's library and the source it reads).
 pub struct ImportSession {
     plugin: LoadedPlugin,
-    store: Store<PluginState>,
-    instance: ImporterPlugin,
-    session: ResourceAny,
+    calls: Calls,
+}
+
+/// Where an import's batches come from.
+enum Calls {
+    Wasm {
+        store: Box<Store<PluginState>>,
+        instance: ImporterPlugin,
+        session: ResourceAny,
+    },
+    Native(NativeImport),
 }
 
 impl std::fmt::Debug for ImportSession {
@@ -65,52 +92,71 @@ impl ImportSession {
     /// The plugin's error (e.g. malformed input) or a sandbox error; the
     /// session cannot be used after an error.
     pub async fn next_batch(&mut self) -> Result<Option<Vec<ImportItem>>, Error> {
-        self.plugin.arm(&mut self.store)?;
-        let session = self.session;
-        let instance = &self.instance;
-        let result = self
-            .plugin
-            .guarded(&mut self.store, async |store| {
-                instance.next_batch(store, session).await
-            })
-            .await?;
-        let mut batch = result.map_err(|e| self.plugin.plugin_error(e, self.store.data()))?;
+        let plugin = &self.plugin;
+        let mut batch = match &mut self.calls {
+            Calls::Wasm {
+                store,
+                instance,
+                session,
+            } => {
+                plugin.arm(store)?;
+                let session = *session;
+                let result = plugin
+                    .guarded(store, async |store| {
+                        instance.next_batch(store, session).await
+                    })
+                    .await?;
+                result.map_err(|e| plugin.plugin_error(e, store.data()))?
+            }
+            Calls::Native(import) => plugin.native_batch(import).await?,
+        };
         if let Some(items) = &mut batch {
-            let limits = &self.plugin.limits;
-            if items.len() > limits.batch_items {
-                return Err(Error::ResultTooLarge {
-                    plugin: self.plugin.id(),
-                    what: "a batch",
-                    bytes: items.len(),
-                    limit: limits.batch_items,
-                });
-            }
-            let size: usize = items.iter().map(item_size).sum();
-            if size > limits.batch_bytes {
-                return Err(Error::ResultTooLarge {
-                    plugin: self.plugin.id(),
-                    what: "a batch",
-                    bytes: size,
-                    limit: limits.batch_bytes,
-                });
-            }
-            // A skipped item's reason is shown to the user as it is.
-            for item in items.iter_mut() {
-                if let ImportItem::Skipped(reason) = item {
-                    escape_in_place(reason);
-                }
-            }
+            plugin.check_batch(items)?;
         }
         Ok(batch)
     }
 
     /// Bytes of the source read so far.
     pub fn position(&self) -> u64 {
-        self.store
-            .data()
-            .input
-            .as_ref()
-            .map_or(0, InputSource::position)
+        match &self.calls {
+            Calls::Wasm { store, .. } => {
+                store.data().input.as_ref().map_or(0, InputSource::position)
+            }
+            Calls::Native(import) => import.position(),
+        }
+    }
+}
+
+impl LoadedPlugin {
+    /// Refuses a batch over the item or byte limit; escapes what is shown
+    /// as it is (a skipped item's reason, a record's title).
+    fn check_batch(&self, items: &mut [ImportItem]) -> Result<(), Error> {
+        let limits = &self.limits;
+        if items.len() > limits.batch_items {
+            return Err(Error::ResultTooLarge {
+                plugin: self.id(),
+                what: "a batch",
+                bytes: items.len(),
+                limit: limits.batch_items,
+            });
+        }
+        let size: usize = items.iter().map(item_size).sum();
+        if size > limits.batch_bytes {
+            return Err(Error::ResultTooLarge {
+                plugin: self.id(),
+                what: "a batch",
+                bytes: size,
+                limit: limits.batch_bytes,
+            });
+        }
+        for item in items.iter_mut() {
+            match item {
+                ImportItem::Skipped(reason) => escape_in_place(reason),
+                ImportItem::Record(record) => escape_in_place(&mut record.title),
+                ImportItem::SharedFolder(_) => {}
+            }
+        }
+        Ok(())
     }
 }
 

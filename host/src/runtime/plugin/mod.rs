@@ -4,8 +4,9 @@
 //!
 //! This file: the plugin, its sandboxes (store, budgets, the guard that
 //! classifies failures) and `describe`; `rotation.rs`: the rotator's steps
-//! and [`RotationSession`]; `import.rs`: the importer's [`ImportSession`];
-//! `native.rs`: the same calls into a native (unsandboxed) rotator.
+//! and [`RotationSession`]; `import.rs`: the importer's [`ImportSession`]
+//! and the checks of its batches; `native.rs`: the same calls into a
+//! native (unsandboxed) rotator or importer.
 
 mod import;
 mod native;
@@ -27,12 +28,12 @@ use super::error::{Error, PluginError};
 use super::fields::FieldAccess;
 use super::limits::Limits;
 use super::manifest::{Capabilities, Kind, Manifest};
-use super::native::NativeRotator;
+use super::native::NativePlugin;
 use super::redact::Redactor;
 use super::text::{escape_in_place, escaped};
 
 pub use super::bindings::latest::importer::exports::keeper::plugin::importer::{
-    ImportItem, ImportRecord, ImporterInfo, Location,
+    Attachment, ImportItem, ImportRecord, ImporterInfo, Location, Permission, SharedFolder,
 };
 pub use wit::{Field, RecordView, Target};
 pub use wit_rotator::{PluginInfo, Rotation};
@@ -43,8 +44,9 @@ pub use wit_rotator::{PluginInfo, Rotation};
 pub(crate) enum Pre {
     Rotator(RotatorPre),
     Importer(ImporterPre),
-    /// A native rotator's library: no sandbox, called directly.
-    Native(NativeRotator),
+    /// A native rotator's or importer's library: no sandbox, called
+    /// directly.
+    Native(NativePlugin),
 }
 
 /// A plugin ready to be called: compiled, audited and pre-linked.
@@ -384,7 +386,9 @@ impl LoadedPlugin {
     /// Any [`Error`] a call can produce.
     pub async fn describe_rotator(&self) -> Result<PluginInfo, Error> {
         let info = match &self.pre {
-            Pre::Native(library) => self.describe_native(library).await?,
+            Pre::Native(library) if self.manifest.kind == Kind::Rotator => {
+                self.describe_native(library).await?
+            }
             _ => {
                 let pre = self.rotator_pre()?;
                 let mut store = self.store(CallContext::default(), None)?;
@@ -467,14 +471,20 @@ impl LoadedPlugin {
     ///
     /// Any [`Error`] a call can produce.
     pub async fn describe_importer(&self) -> Result<ImporterInfo, Error> {
-        let pre = self.importer_pre()?;
-        let mut store = self.store(CallContext::default(), None)?;
-        let mut info = self
-            .guarded(&mut store, async |store| {
-                let instance = pre.instantiate(store).await?;
-                instance.describe(store).await
-            })
-            .await?;
+        let mut info = match &self.pre {
+            Pre::Native(library) if self.manifest.kind == Kind::Importer => {
+                self.describe_native_importer(library).await?
+            }
+            _ => {
+                let pre = self.importer_pre()?;
+                let mut store = self.store(CallContext::default(), None)?;
+                self.guarded(&mut store, async |store| {
+                    let instance = pre.instantiate(store).await?;
+                    instance.describe(store).await
+                })
+                .await?
+            }
+        };
         self.check_description(info.name.len() + info.summary.len())?;
         escape_in_place(&mut info.name);
         escape_in_place(&mut info.summary);

@@ -1,12 +1,20 @@
-//! A native rotator's calls, checked like a sandboxed one's: the request
+//! A native plugin's calls, checked like a sandboxed one's: the request
 //! size, the answer's size and shape, its error kinds, its text redacted
-//! and escaped; the fields it returns go through the same checks as a
-//! component's (`rotation.rs`, `material`). Only the sandbox is missing.
+//! and escaped; the fields a rotator returns go through the same checks
+//! as a component's (`rotation.rs`, `material`), an importer's
+//! description and batches too (`mod.rs`, `import.rs`). Only the sandbox
+//! is missing.
 
-use super::{LoadedPlugin, PluginInfo, Pre, Rotation, wit};
+use std::sync::{Arc, Mutex};
+
+use super::{ImportItem, ImporterInfo, LoadedPlugin, PluginInfo, Pre, Rotation, wit};
+use crate::runtime::Kind;
+use crate::runtime::capability::CallContext;
+use crate::runtime::capability::input::InputSource;
 use crate::runtime::error::Error;
 use crate::runtime::native::abi::{ErrorJson, FieldJson, Method, PluginInfoJson, RotationRequest};
-use crate::runtime::native::{self, Failure, NativeRotator};
+use crate::runtime::native::abi_import::{ImportMethod, ImporterInfoJson, ItemJson, StartRequest};
+use crate::runtime::native::{self, Failure, NativePlugin};
 use crate::runtime::redact::Redactor;
 use crate::runtime::text::escaped;
 
@@ -15,24 +23,109 @@ impl LoadedPlugin {
     /// component's description).
     pub(super) async fn describe_native(
         &self,
-        library: &NativeRotator,
+        library: &NativePlugin,
     ) -> Result<PluginInfo, Error> {
+        self.native_describe::<PluginInfoJson>(library, Method::Describe.name())
+            .await
+            .map(Into::into)
+    }
+
+    /// `describe` of a native importer (likewise).
+    pub(super) async fn describe_native_importer(
+        &self,
+        library: &NativePlugin,
+    ) -> Result<ImporterInfo, Error> {
+        self.native_describe::<ImporterInfoJson>(library, ImportMethod::Describe.name())
+            .await
+            .map(Into::into)
+    }
+
+    /// A `describe` call (`{}`), which cannot fail.
+    async fn native_describe<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        library: &NativePlugin,
+        method: &'static str,
+    ) -> Result<T, Error> {
         let answer = library
-            .call::<PluginInfoJson>(
-                Method::Describe,
+            .call::<T>(
+                method,
                 native::request(&serde_json::json!({})),
+                None,
                 self.limits.timeout,
                 self.limits.message_bytes,
             )
             .await;
         match answer {
-            Ok(info) => Ok(info.into()),
+            Ok(info) => Ok(info),
             Err(Failure::Plugin(error)) => Err(self.native_answer(&format!(
                 "describe cannot fail, but it answered a {} error",
                 error.kind
             ))),
             Err(failure) => Err(self.native_failure(failure, &Redactor::default())),
         }
+    }
+
+    /// Starts a native importer's import of `input` with the user's
+    /// `options`.
+    pub(super) async fn start_native_import(
+        &self,
+        library: &NativePlugin,
+        call: CallContext,
+        input: InputSource,
+        options: &[(String, String)],
+    ) -> Result<NativeImport, Error> {
+        let import = NativeImport {
+            library: library.clone(),
+            input: Arc::new(Mutex::new(input)),
+            // The options may hold the user's password (an online source).
+            redactor: Redactor::new(&call.secrets),
+            position: 0,
+        };
+        let answer = library
+            .call::<()>(
+                ImportMethod::Start.name(),
+                native::request(&StartRequest { options }),
+                Some(import.input.clone()),
+                self.limits.timeout,
+                self.limits.message_bytes,
+            )
+            .await;
+        answer.map_err(|failure| self.native_failure(failure, &import.redactor))?;
+        Ok(import)
+    }
+
+    /// A native importer's next batch, or `None` when it is done; checked
+    /// by the caller as a component's (`import.rs`).
+    pub(super) async fn native_batch(
+        &self,
+        import: &mut NativeImport,
+    ) -> Result<Option<Vec<ImportItem>>, Error> {
+        let answer = import
+            .library
+            .call::<Option<Vec<ItemJson>>>(
+                ImportMethod::NextBatch.name(),
+                native::request(&serde_json::json!({})),
+                Some(import.input.clone()),
+                self.limits.timeout,
+                // The batch limit, with room for JSON and base64.
+                self.limits.batch_bytes.saturating_mul(2),
+            )
+            .await;
+        // A call abandoned past its limit still holds the source.
+        if let Ok(input) = import.input.try_lock() {
+            import.position = input.position();
+        }
+        let Some(items) =
+            answer.map_err(|failure| self.native_failure(failure, &import.redactor))?
+        else {
+            return Ok(None);
+        };
+        items
+            .into_iter()
+            .map(ItemJson::into_item)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+            .map_err(|detail| self.native_answer(&detail))
     }
 
     /// One step of a native rotator; a failure other than the plugin's own
@@ -45,12 +138,16 @@ impl LoadedPlugin {
         poisoned: &mut bool,
     ) -> Result<Vec<wit::Field>, Error> {
         let Pre::Native(library) = &self.pre else {
-            return Err(self.kind_mismatch(crate::runtime::Kind::Rotator));
+            return Err(self.kind_mismatch(Kind::Rotator));
         };
+        if self.manifest.kind != Kind::Rotator {
+            return Err(self.kind_mismatch(Kind::Rotator));
+        }
         let answer = library
             .call::<Option<Vec<FieldJson>>>(
-                method,
+                method.name(),
                 native::request(&RotationRequest::from(request)),
+                None,
                 self.limits.timeout,
                 self.limits.message_bytes,
             )
@@ -79,7 +176,7 @@ impl LoadedPlugin {
     }
 
     /// A failed native call as keeper's error, its text redacted and escaped.
-    fn native_failure(&self, failure: Failure, redactor: &Redactor) -> Error {
+    pub(super) fn native_failure(&self, failure: Failure, redactor: &Redactor) -> Error {
         match failure {
             Failure::Plugin(error) => match plugin_error(error) {
                 Ok(error) => self.plugin_error_with(error, redactor, &[], &[]),
@@ -101,11 +198,27 @@ impl LoadedPlugin {
         }
     }
 
-    fn native_answer(&self, detail: &str) -> Error {
+    pub(super) fn native_answer(&self, detail: &str) -> Error {
         Error::NativeAnswer {
             plugin: self.id(),
             detail: crate::runtime::capability::truncate(&escaped(detail), 1024),
         }
+    }
+}
+
+/// A native importer's running import: its library and the source it
+/// reads (`native/input.rs`), handed to each call.
+pub(super) struct NativeImport {
+    library: NativePlugin,
+    input: Arc<Mutex<InputSource>>,
+    redactor: Redactor,
+    position: u64,
+}
+
+impl NativeImport {
+    /// Bytes of the source read so far (as of the last batch).
+    pub(super) fn position(&self) -> u64 {
+        self.position
     }
 }
 

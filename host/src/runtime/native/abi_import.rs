@@ -1,0 +1,242 @@
+//! The importer half of the native C ABI, version 2 (`abi.rs` has the
+//! rest): the WIT 1.1 importer (`wit/since_v1.1.0/importer.wit` and
+//! `input.wit`) as JSON over one C function, the source read through
+//! functions keeper hands each call (`input.rs`).
+//!
+//! ```c
+//! typedef struct keeper_input {
+//!     void *ctx;
+//!     /* Reads up to max bytes of the source into buf: returns how many,
+//!      * 0 at its end; -1 when reading failed, why (no source data) in
+//!      * why[0..*why_len], cut to why_cap. After a failure every read
+//!      * fails. */
+//!     int64_t (*read)(void *ctx, uint8_t *buf, size_t max,
+//!                     uint8_t *why, size_t why_cap, size_t *why_len);
+//!     /* The source's size in bytes, -1 when unknown (progress only). */
+//!     int64_t (*size)(void *ctx);
+//! } keeper_input;
+//!
+//! /* Runs `method` ("describe", "start", "next_batch") on a JSON request;
+//!  * `input` is valid during this call only. Answers as keeper_native_call. */
+//! uint8_t *keeper_native_import(const uint8_t *method, size_t method_len,
+//!                               const uint8_t *request, size_t request_len,
+//!                               const keeper_input *input, size_t *out_len);
+//! ```
+//!
+//! `describe` gets `{}` and answers an [`ImporterInfoJson`]; `start`
+//! gets a [`StartRequest`] (the user's options) and answers `null`;
+//! `next_batch` gets `{}` and answers a list of [`ItemJson`], or `null`
+//! when the source is done. Errors as in `abi.rs` (`malformed-input` for
+//! a source it cannot parse or read). One import runs at a time in a
+//! library: `start` begins it, the `next_batch` calls that follow read it.
+
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::abi::FieldJson;
+use crate::runtime::plugin::{
+    Attachment, ImportItem, ImportRecord, ImporterInfo, Location, Permission, SharedFolder,
+};
+
+/// An importer's method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMethod {
+    /// What the importer is.
+    Describe,
+    /// Starts an import with the user's options.
+    Start,
+    /// The next batch of items.
+    NextBatch,
+}
+
+impl ImportMethod {
+    /// The name sent to `keeper_native_import`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ImportMethod::Describe => "describe",
+            ImportMethod::Start => "start",
+            ImportMethod::NextBatch => "next_batch",
+        }
+    }
+}
+
+/// `start`'s request: `{"options": [["source", "file.txt"], ...]}`.
+#[derive(Serialize)]
+pub struct StartRequest<'a> {
+    /// The user's options, as the WIT constructor's.
+    pub options: &'a [(String, String)],
+}
+
+/// `describe`'s answer, as the WIT `importer-info`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImporterInfoJson {
+    /// The `import --format` name.
+    pub name: String,
+    /// One line on what it reads.
+    #[serde(default)]
+    pub summary: String,
+    /// Whether it reads the streamed source.
+    #[serde(default = "yes")]
+    pub reads_input: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl From<ImporterInfoJson> for ImporterInfo {
+    fn from(i: ImporterInfoJson) -> Self {
+        ImporterInfo {
+            name: i.name,
+            summary: i.summary,
+            reads_input: i.reads_input,
+        }
+    }
+}
+
+/// One item of a batch: `{"record": ...}`, `{"shared_folder": ...}` or
+/// `{"skipped": "line 3: ..."}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ItemJson {
+    /// A shared folder, before the records that go into it.
+    SharedFolder(SharedFolderJson),
+    /// A record.
+    Record(RecordJson),
+    /// A part of the source skipped, and why.
+    Skipped(String),
+}
+
+/// The WIT `shared-folder`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharedFolderJson {
+    path: String,
+    #[serde(default)]
+    manage_users: bool,
+    #[serde(default)]
+    manage_records: bool,
+    #[serde(default)]
+    can_edit: bool,
+    #[serde(default)]
+    can_share: bool,
+    #[serde(default)]
+    permissions: Vec<PermissionJson>,
+}
+
+/// The WIT `permission`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PermissionJson {
+    name: String,
+    #[serde(default)]
+    team: bool,
+    #[serde(default)]
+    manage_users: bool,
+    #[serde(default)]
+    manage_records: bool,
+}
+
+/// The WIT `import-record`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordJson {
+    #[serde(default)]
+    uid: Option<String>,
+    title: String,
+    #[serde(default)]
+    record_type: String,
+    #[serde(default)]
+    fields: Vec<FieldJson>,
+    #[serde(default)]
+    custom: Vec<FieldJson>,
+    #[serde(default)]
+    notes: Option<String>,
+    #[serde(default)]
+    locations: Vec<LocationJson>,
+    #[serde(default)]
+    attachments: Vec<AttachmentJson>,
+}
+
+/// The WIT `location`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocationJson {
+    #[serde(default)]
+    shared_folder: Option<String>,
+    #[serde(default)]
+    folder: Option<String>,
+    #[serde(default)]
+    can_edit: bool,
+    #[serde(default)]
+    can_share: bool,
+}
+
+/// The WIT `attachment`, its content in standard base64.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AttachmentJson {
+    name: String,
+    #[serde(default)]
+    mime: Option<String>,
+    data: String,
+}
+
+impl ItemJson {
+    /// The WIT item, or why an attachment's content is not base64.
+    pub fn into_item(self) -> Result<ImportItem, String> {
+        Ok(match self {
+            ItemJson::Skipped(reason) => ImportItem::Skipped(reason),
+            ItemJson::SharedFolder(f) => ImportItem::SharedFolder(SharedFolder {
+                path: f.path,
+                manage_users: f.manage_users,
+                manage_records: f.manage_records,
+                can_edit: f.can_edit,
+                can_share: f.can_share,
+                permissions: f
+                    .permissions
+                    .into_iter()
+                    .map(|p| Permission {
+                        name: p.name,
+                        team: p.team,
+                        manage_users: p.manage_users,
+                        manage_records: p.manage_records,
+                    })
+                    .collect(),
+            }),
+            ItemJson::Record(r) => ImportItem::Record(ImportRecord {
+                uid: r.uid,
+                title: r.title,
+                record_type: r.record_type,
+                fields: r.fields.into_iter().map(Into::into).collect(),
+                custom: r.custom.into_iter().map(Into::into).collect(),
+                notes: r.notes,
+                locations: r
+                    .locations
+                    .into_iter()
+                    .map(|l| Location {
+                        shared_folder: l.shared_folder,
+                        folder: l.folder,
+                        can_edit: l.can_edit,
+                        can_share: l.can_share,
+                    })
+                    .collect(),
+                attachments: r
+                    .attachments
+                    .into_iter()
+                    .map(|a| {
+                        let data = base64::engine::general_purpose::STANDARD
+                            .decode(a.data.as_bytes())
+                            .map_err(|_| "an attachment's data is not base64".to_string())?;
+                        Ok(Attachment {
+                            name: a.name,
+                            mime: a.mime,
+                            data,
+                        })
+                    })
+                    .collect::<Result<_, String>>()?,
+            }),
+        })
+    }
+}
