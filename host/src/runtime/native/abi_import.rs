@@ -240,3 +240,62 @@ impl ItemJson {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(json: &str) -> Result<Vec<ItemJson>, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// The three kinds of item, with what may be left out left out.
+    #[test]
+    fn items_parse_into_the_wit_shapes() {
+        let parsed = items(
+            r#"[{"record": {"title": "T", "fields": [{"kind": "login", "values": ["a"]}],
+                 "attachments": [{"name": "f.txt", "data": "aGk="}]}},
+                {"shared_folder": {"path": "S", "permissions": [{"name": "t", "team": true}]}},
+                {"skipped": "line 3: bad"}]"#,
+        )
+        .expect("valid");
+        let converted: Vec<ImportItem> = parsed
+            .into_iter()
+            .map(ItemJson::into_item)
+            .collect::<Result<_, _>>()
+            .expect("converted");
+        match &converted[0] {
+            ImportItem::Record(r) => {
+                assert_eq!(r.title, "T");
+                assert_eq!(r.fields[0].values, ["a"]);
+                assert_eq!(r.attachments[0].data, b"hi");
+                assert!(r.uid.is_none() && r.locations.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&converted[1], ImportItem::SharedFolder(f) if f.permissions[0].team));
+        assert!(matches!(&converted[2], ImportItem::Skipped(s) if s == "line 3: bad"));
+    }
+
+    /// Strict: unknown keys and item kinds are refused, a record needs a
+    /// title, attachment data must be base64.
+    #[test]
+    fn what_is_not_the_shape_is_refused() {
+        for bad in [
+            r#"[{"record": {"title": "T", "password": "x"}}]"#,
+            r#"[{"folder": {"path": "x"}}]"#,
+            r#"[{"record": {"fields": []}}]"#,
+            r#"[{"record": {"title": "T"}, "skipped": "x"}]"#,
+        ] {
+            assert!(items(bad).is_err(), "{bad}");
+        }
+        let item =
+            items(r#"[{"record": {"title": "T", "attachments": [{"name": "a", "data": "%%"}]}}]"#)
+                .expect("parses")
+                .remove(0);
+        assert_eq!(
+            item.into_item().expect_err("not base64"),
+            "an attachment's data is not base64"
+        );
+    }
+}

@@ -102,3 +102,72 @@ unsafe extern "C" fn size(ctx: *mut c_void) -> i64 {
         .and_then(|s| i64::try_from(s).ok())
         .unwrap_or(-1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out `good` bytes, then fails.
+    struct Failing(usize);
+
+    impl std::io::Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            if self.0 == 0 {
+                return Err(std::io::Error::other("disk on fire: é"));
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    /// Calls the table's `read` as a plugin would.
+    fn read_via(input: &InputTable, max: usize, why_cap: usize) -> (i64, Vec<u8>, String) {
+        let mut buf = vec![0u8; max];
+        let mut why = vec![0u8; why_cap];
+        let mut why_len = 0usize;
+        // SAFETY: the buffers are as long as said; the table's source
+        // lives for the test.
+        let n = unsafe {
+            (input.read)(
+                input.ctx,
+                buf.as_mut_ptr(),
+                max,
+                why.as_mut_ptr(),
+                why_cap,
+                &mut why_len,
+            )
+        };
+        buf.truncate(usize::try_from(n).unwrap_or(0));
+        (
+            n,
+            buf,
+            String::from_utf8(why[..why_len].to_vec()).expect("UTF-8"),
+        )
+    }
+
+    /// The bytes, then the failure (cut on a character boundary), then
+    /// the same failure for good; `max` 0 reads nothing; the size.
+    #[test]
+    fn reads_come_through_the_table_and_failures_say_why() {
+        let mut source = InputSource::new(Failing(5), Some(5));
+        let lock = Mutex::new(&mut source);
+        let input = table(&lock);
+        assert_eq!(read_via(&input, 0, 0).0, 0);
+        assert_eq!(read_via(&input, 3, 0), (3, b"xxx".to_vec(), String::new()));
+        assert_eq!(read_via(&input, 100, 0), (2, b"xx".to_vec(), String::new()));
+        let (n, _, why) = read_via(&input, 100, 200);
+        assert_eq!(n, -1);
+        assert_eq!(
+            why,
+            "reading the import source failed after 5 bytes: disk on fire: é"
+        );
+        // 200 would hold it all; one byte short of the last character cuts it off.
+        let (n, _, why) = read_via(&input, 100, why.len() - 1);
+        assert_eq!(n, -1);
+        assert!(why.ends_with("fire: "), "{why}");
+        // SAFETY: the table's own context.
+        assert_eq!(unsafe { (input.size)(input.ctx) }, 5);
+    }
+}
