@@ -3,7 +3,13 @@
 //! one-time token; a second data directory (its own home, working folder
 //! and keeper.ini, no master password anywhere) initialises a profile from
 //! the token and reads exactly the application's records, until the client
-//! is removed. Both stores (`KEEPER_TEST_STORE=postgres`).
+//! is removed. Both stores (`KEEPER_TEST_STORE=postgres`). Removal and
+//! re-keying are `removal.rs`, ownership and access ends `access.rs`,
+//! racing token redemptions `race.rs`.
+
+mod access;
+mod race;
+mod removal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -85,6 +91,13 @@ fn value_after(out: &str, label: &str) -> String {
         .to_string()
 }
 
+/// `keeper secrets-manager ARGS` as alice.
+fn sm(k: &Keeper, args: &[&str]) -> Run {
+    let mut all = vec!["secrets-manager"];
+    all.extend_from_slice(args);
+    kp(k, &all)
+}
+
 /// Issues one client of `app` and returns (token, client id).
 fn token(k: &Keeper, app: &str, extra: &[&str]) -> (String, String) {
     let mut args = vec!["secrets-manager", "client", "add", "--app", app];
@@ -94,6 +107,57 @@ fn token(k: &Keeper, app: &str, extra: &[&str]) -> (String, String) {
         value_after(&out, "One-Time Access Token:"),
         value_after(&out, "Client ID:"),
     )
+}
+
+/// The keys a profile's JSON holds (`profile export`, `--config-init`).
+const PROFILE_JSON_KEYS: [&str; 4] = ["check", "clientId", "privateKey", "store"];
+
+/// The top-level keys of a JSON object, sorted.
+fn json_keys(text: &str) -> Vec<String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    let mut keys: Vec<String> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {text}"))
+        .keys()
+        .cloned()
+        .collect();
+    keys.sort_unstable();
+    keys
+}
+
+/// Every `section.key` of an INI text (`[section]` lines and `key =
+/// value` lines), sorted.
+fn ini_keys(text: &str) -> Vec<String> {
+    let mut section = String::new();
+    let mut keys = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+        } else {
+            let (key, _) = line
+                .split_once('=')
+                .unwrap_or_else(|| panic!("not a key line: {line:?} in {text}"));
+            keys.push(format!("{section}.{}", key.trim()));
+        }
+    }
+    keys.sort_unstable();
+    keys
+}
+
+/// The JSON configuration `client add --config-init json` printed.
+fn config_json(out: &str) -> &str {
+    out.split_once("Initialized Config:")
+        .and_then(|(_, rest)| rest.split_once("\nClient ID:"))
+        .map(|(json, _)| json.trim())
+        .unwrap_or_else(|| panic!("no configuration in {out}"))
+}
+
+/// Standard base64 text decoded to UTF-8.
+fn unbase64(text: &str) -> String {
+    let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, text.trim())
+        .unwrap_or_else(|e| panic!("not base64 ({e}): {text}"));
+    String::from_utf8(bytes).expect("UTF-8")
 }
 
 /// One number from the store's raw tables (`{t}`: `keeper.` on PostgreSQL).
@@ -187,7 +251,17 @@ fn a_device_reads_only_its_application_until_removed() {
     let out = dev.init(&store, &token, &[]).ok();
     assert!(out.contains("Added profile default"), "{out}");
     let ini = std::fs::read_to_string(dev.ini()).expect("keeper.ini in the working folder");
-    assert!(!ini.contains(PW), "no master password in keeper.ini");
+    assert_eq!(
+        ini_keys(&ini),
+        [
+            "_default.active_profile",
+            "default.check",
+            "default.clientid",
+            "default.privatekey",
+            "default.store",
+        ],
+        "keeper.ini holds exactly these: {ini}"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -462,17 +536,10 @@ fn profiles_round_trip_and_refuse_tampering() {
 
     // Export (base64) → import elsewhere, under KEEPER_INI_DIR.
     let exported = dev.run(&["profile", "export", "prod"]).ok();
-    let decoded = String::from_utf8(
-        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, exported.trim())
-            .expect("base64 by default"),
-    )
-    .expect("text");
-    assert!(
-        decoded.contains("clientId") && !decoded.contains(PW),
-        "{decoded}"
-    );
+    let decoded = unbase64(&exported);
+    assert_eq!(json_keys(&decoded), PROFILE_JSON_KEYS, "{decoded}");
     let plain = dev.run(&["profile", "export", "--plain"]).ok();
-    assert!(!plain.contains(PW));
+    assert_eq!(json_keys(&plain), PROFILE_JSON_KEYS, "{plain}");
     let elsewhere = Device::new();
     let conf_dir = elsewhere.home().join("conf");
     let import = Run(elsewhere
@@ -500,6 +567,16 @@ fn profiles_round_trip_and_refuse_tampering() {
         ])
         .ok();
     assert!(ini_text.starts_with("[staging]"), "{ini_text}");
+    assert_eq!(
+        ini_keys(&ini_text),
+        [
+            "staging.check",
+            "staging.clientid",
+            "staging.privatekey",
+            "staging.store",
+        ],
+        "{ini_text}"
+    );
     elsewhere
         .run(&[
             "profile",
@@ -614,6 +691,19 @@ fn config_init_binds_at_once() {
         k8s.contains("kind: Secret") && k8s.contains("  config: "),
         "{k8s}"
     );
+    // Each form holds exactly a profile's keys (nothing of the admin's).
+    let json = sm(
+        &k,
+        &["client", "add", "--app", "CI", "--config-init", "json"],
+    )
+    .ok();
+    for (form, text) in [
+        ("b64", unbase64(&config)),
+        ("k8s", unbase64(&value_after(&k8s, "  config:"))),
+        ("json", config_json(&json).to_string()),
+    ] {
+        assert_eq!(json_keys(&text), PROFILE_JSON_KEYS, "{form}: {text}");
+    }
     if let Some(url) = k.store_url() {
         // The admin connects with a database password (the test server
         // trusts loopback, so any password is accepted): the device's
@@ -639,11 +729,7 @@ fn config_init_binds_at_once() {
             !out.contains(DB_PW),
             "the admin's database password reached the device: {out}"
         );
-        let config = out
-            .split_once("Initialized Config:")
-            .and_then(|(_, rest)| rest.split_once("\nClient ID:"))
-            .map(|(json, _)| json.trim())
-            .unwrap_or_else(|| panic!("no configuration in {out}"));
+        let config = config_json(&out);
         assert!(
             config.contains(&format!("\"{url}\"")),
             "the device is told the vault's URL: {config}"

@@ -48,6 +48,16 @@ pub enum AppCommand {
     Share(AppShareArgs),
     /// Stop sharing records (or a folder's records) with an application.
     Unshare(AppShareArgs),
+    /// Remove an application with its client devices and shares: its
+    /// devices are refused from then on.
+    #[command(alias = "rm")]
+    Remove {
+        /// The application (name or uid).
+        app: String,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'f')]
+        force: bool,
+    },
 }
 
 /// `app share` / `app unshare`.
@@ -79,7 +89,8 @@ pub enum ClientCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Remove client devices: they can no longer read anything.
+    /// Remove client devices: they can no longer read anything (the
+    /// application gets a new key, wrapped anew for what remains).
     #[command(alias = "rm")]
     Remove {
         /// The application (name or uid).
@@ -101,7 +112,8 @@ pub struct ClientAddArgs {
     /// Minutes the token waits for its first use (default 60).
     #[arg(long, short = 'x', value_name = "MIN", default_value_t = 60)]
     pub first_access_expires_in_min: i64,
-    /// Minutes the device may read, counted from now (default: no end).
+    /// Minutes the device may read, counted from its first access (default:
+    /// no end).
     #[arg(long, short = 'p', value_name = "MIN")]
     pub access_expire_in_min: Option<i64>,
     /// How many clients (tokens) to issue.

@@ -188,7 +188,9 @@ impl ProfileConfig {
                 .iter()
                 .position(|key| key.eq_ignore_ascii_case(k.trim()))
                 .ok_or_else(|| ProfileError::Malformed(format!("{what}: unknown key {k:?}")))?;
-            values[i] = Some(v.trim().to_string());
+            // Not trimmed: the INI parser trims unquoted values, and a
+            // quoted one keeps its spaces (`ini_section`).
+            values[i] = Some(v.to_string());
         }
         let [store, client_id, private_key, user, hostname, check] = values;
         let need = |v: Option<String>, key: &str| {
@@ -211,11 +213,7 @@ impl ProfileConfig {
     /// base64 of it unless `plain`.
     pub fn export(&self, name: &str, ini: bool, plain: bool) -> Zeroizing<String> {
         let text = if ini {
-            let mut t = format!("[{name}]\n");
-            for (k, v) in self.to_pairs() {
-                t.push_str(&format!("{k} = {}\n", v.as_str()));
-            }
-            Zeroizing::new(t)
+            ini_section(name, &self.to_pairs())
         } else if plain {
             self.to_json()
         } else {
@@ -273,5 +271,121 @@ impl ProfileConfig {
         })?;
         config.verify()?;
         Ok((None, config))
+    }
+}
+
+/// An INI section `[name]` holding `pairs`, each value written so that the
+/// INI parser (`rust-ini`, quotes and escapes on) reads it back exactly:
+/// a value with surrounding spaces, a leading quote, `;`, `#`, a
+/// backslash or a control character (a newline…) is quoted, with `\\`,
+/// `\"` and control characters escaped. Others (`=` included) are
+/// written as they are.
+pub(super) fn ini_section(name: &str, pairs: &[(&str, Zeroizing<String>)]) -> Zeroizing<String> {
+    let mut t = Zeroizing::new(format!("[{name}]\n"));
+    for (k, v) in pairs {
+        let v = v.as_str();
+        let plain = !v.is_empty()
+            && v.trim() == v
+            && !v.starts_with(['"', '\''])
+            && !v.contains(|c: char| c.is_control() || matches!(c, ';' | '#' | '\\'));
+        t.push_str(k);
+        t.push_str(" = ");
+        if plain {
+            t.push_str(v);
+        } else {
+            t.push('"');
+            for c in v.chars() {
+                match c {
+                    '\\' => t.push_str("\\\\"),
+                    '"' => t.push_str("\\\""),
+                    '\n' => t.push_str("\\n"),
+                    '\r' => t.push_str("\\r"),
+                    '\t' => t.push_str("\\t"),
+                    '\0' => t.push_str("\\0"),
+                    c if c.is_control() => t.push_str(&format!("\\x{:04x}", u32::from(c))),
+                    c => t.push(c),
+                }
+            }
+            t.push('"');
+        }
+        t.push('\n');
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values an INI writer could break: `=`, `;`, `#`, newlines, quotes,
+    /// backslashes, surrounding spaces, tabs, another control character.
+    const AWKWARD: [&str; 8] = [
+        "/srv/a=b;c#d.db",
+        " leading and trailing  ",
+        "line one\nline two\r\n",
+        "\"quoted\" and 'single'",
+        "'starts with a quote",
+        r"C:\vaults\keeper.db",
+        "tab\there; # not a comment",
+        "bell\u{7}é✓",
+    ];
+
+    fn config(store: &str, user: Option<&str>) -> ProfileConfig {
+        let creds = DeviceCredentials {
+            client_uid: "client-1".into(),
+            private_key: Key::generate(),
+        };
+        ProfileConfig::new(store.to_string(), &creds, user.map(str::to_string))
+    }
+
+    /// Every awkward value survives `export --file-format ini` (plain and
+    /// base64) and `import`, checked (the check covers store and user).
+    #[test]
+    fn ini_export_round_trips_awkward_values() {
+        for value in AWKWARD {
+            let original = config(value, Some(value));
+            for plain in [true, false] {
+                let text = original.export("p1", true, plain);
+                let (name, back) = ProfileConfig::parse(&text)
+                    .unwrap_or_else(|e| panic!("{value:?} (plain {plain}): {e}\n{}", *text));
+                assert_eq!(name.as_deref(), Some("p1"));
+                assert!(back == original, "{value:?} (plain {plain}) changed");
+            }
+        }
+    }
+
+    /// keeper.ini is written the same way: saved and loaded back, each
+    /// awkward value is as it was.
+    #[test]
+    fn keeper_ini_round_trips_awkward_values() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("keeper.ini");
+        let mut file = super::super::IniFile::load(&path).expect("empty");
+        let configs: Vec<ProfileConfig> = AWKWARD.iter().map(|v| config(v, Some(v))).collect();
+        for (i, c) in configs.iter().enumerate() {
+            file.put(&format!("p{i}"), c.clone()).expect("put");
+        }
+        file.set_active("p3").expect("active");
+        file.save().expect("save");
+        let back = super::super::IniFile::load(&path).expect("load");
+        for (i, c) in configs.iter().enumerate() {
+            let (_, read) = back.get(Some(&format!("p{i}"))).expect("there");
+            let read = read.config().expect("kept in the file");
+            assert!(*read == *c, "{:?} changed", AWKWARD[i]);
+        }
+        assert_eq!(back.get(None).expect("active").0, "p3");
+    }
+
+    /// A value needing nothing is written as it is; others are quoted.
+    #[test]
+    fn plain_values_stay_plain() {
+        let pairs = [
+            ("a", Zeroizing::new("abc=".to_string())),
+            ("b", Zeroizing::new("x;y".to_string())),
+        ];
+        assert_eq!(
+            ini_section("s", &pairs).as_str(),
+            "[s]\na = abc=\nb = \"x;y\"\n"
+        );
     }
 }

@@ -27,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use ini::Ini;
 
+use super::config::ini_section;
 use super::storage::Storage;
 use super::{Profile, ProfileError};
 
@@ -215,24 +216,19 @@ impl IniFile {
     ///
     /// [`ProfileError::Io`].
     pub fn save(&self) -> Result<(), ProfileError> {
-        let mut ini = Ini::new();
+        let mut text = zeroize::Zeroizing::new(String::new());
         if let Some(a) = &self.active {
-            ini.with_section(Some(SETTINGS)).set(ACTIVE, a.as_str());
+            let pairs = [(ACTIVE, zeroize::Zeroizing::new(a.clone()))];
+            text.push_str(&ini_section(SETTINGS, &pairs));
         }
         for (name, config) in &self.profiles {
-            let mut section = ini.with_section(Some(name.as_str()));
-            for (k, v) in config.to_pairs() {
-                section.set(k, v.as_str());
-            }
+            text.push_str("\n");
+            text.push_str(&ini_section(name, &config.to_pairs()));
         }
-        let mut text = Vec::new();
-        ini.write_to(&mut text)
-            .map_err(|e| ProfileError::io(&self.path, e))?;
-        let text = zeroize::Zeroizing::new(text);
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| ProfileError::io(dir, e))?;
         }
-        crate::runtime::files::write_private(&self.path, &text)
+        crate::runtime::files::write_private(&self.path, text.as_bytes())
             .map_err(|e| ProfileError::io(&self.path, e))
     }
 }

@@ -67,9 +67,19 @@ pub fn app_key(app: &str, owner: &str) -> Vec<u8> {
     format!("keeper/v1/app-key|{app}|{owner}").into_bytes()
 }
 /// An application's key wrapped under a one-time token's key, usable
-/// until `expires` (epoch ms).
-pub fn client_token(client: &str, app: &str, expires: i64) -> Vec<u8> {
-    format!("keeper/v1/client-token|{client}|{app}|{expires}").into_bytes()
+/// until `expires` (epoch ms); the device's access, when it has an end,
+/// lasts `access_minutes` from its first use (`None`: as before schema 6).
+pub fn client_token(client: &str, app: &str, expires: i64, access_minutes: Option<i64>) -> Vec<u8> {
+    let mut v = format!("keeper/v1/client-token|{client}|{app}|{expires}").into_bytes();
+    if let Some(m) = access_minutes {
+        v.extend_from_slice(format!("|access-minutes={m}").as_bytes());
+    }
+    v
+}
+/// A one-time token's key wrapped under the application owner's data key
+/// (so that re-keying the application can reach a waiting token).
+pub fn client_token_key(client: &str, app: &str, owner: &str) -> Vec<u8> {
+    format!("keeper/v1/client-token-key|{client}|{app}|{owner}").into_bytes()
 }
 /// An application's key sealed to a client device, whose access ends at
 /// `expires` (epoch ms; `None`: never). Clearing the end in the store

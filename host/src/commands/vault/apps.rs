@@ -8,7 +8,7 @@ use anyhow::bail;
 use secrecy::ExposeSecret as _;
 
 use super::sharing::share_targets;
-use super::unlock;
+use super::{confirm, unlock};
 use crate::cli::secrets_manager::{
     AppCommand, AppShareArgs, ClientAddArgs, ClientCommand, ConfigInit, SecretsManagerCommand,
 };
@@ -69,6 +69,21 @@ fn app(ctx: &Context, cmd: AppCommand) -> anyhow::Result<ExitCode> {
         }
         AppCommand::Share(args) => share(&mut vault, &args, true)?,
         AppCommand::Unshare(args) => share(&mut vault, &args, false)?,
+        AppCommand::Remove { app, force } => {
+            let question = format!(
+                "Application \"{app}\" will be removed with its client devices and shares; \
+                 its devices will no longer read anything."
+            );
+            if !confirm(&question, force)? {
+                println!("Nothing removed.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let removed = vault.remove_app(&app)?;
+            println!(
+                "Application \"{}\" removed ({} record share(s), {} client device(s)).",
+                removed.name, removed.records, removed.clients
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -134,6 +149,7 @@ fn client(ctx: &Context, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
                     serde_json::json!({
                         "app": c.app, "client_id": c.uid, "created": c.created,
                         "token_expires": c.token_expires, "access_expires": c.access_expires,
+                        "access_minutes": c.access_minutes,
                         "ip_lock": !c.unlock_ip, "bound": c.bound,
                     })
                 })
@@ -156,10 +172,19 @@ fn client(ctx: &Context, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
         ClientCommand::Remove { app, client } => {
             for c in &client {
                 let removed = vault.remove_client(&app, c)?;
+                let r = removed.rekeyed;
                 println!(
-                    "Client device {} removed from application \"{}\".",
-                    removed.uid, removed.app
+                    "Client device {} removed from application \"{}\"; the application has a new \
+                     key ({} record key(s), {} device(s), {} waiting token(s) re-wrapped).",
+                    removed.info.uid, removed.info.app, r.records, r.devices, r.tokens
                 );
+                if r.revoked > 0 {
+                    println!(
+                        "{} unused token(s) issued before this keeper version were revoked (their \
+                         key could not be re-wrapped); issue new ones with `client add`.",
+                        r.revoked
+                    );
+                }
             }
         }
     }
@@ -176,9 +201,19 @@ fn client_row(c: &ClientInfo) -> Vec<String> {
             |t| format!("bound {}", format_time(t)),
         ),
         format_time(c.token_expires),
-        c.access_expires.map_or_else(|| "Never".into(), format_time),
+        access_end(c),
         if c.unlock_ip { "Disabled" } else { "Enabled" }.to_string(),
     ]
+}
+
+/// When a client's access ends: a time once fixed, else minutes after
+/// its first access, else never.
+fn access_end(c: &ClientInfo) -> String {
+    match (c.access_expires, c.access_minutes) {
+        (Some(t), _) => format!("{} UTC", format_time(t)),
+        (None, Some(m)) => format!("{m} minutes after first access"),
+        (None, None) => "Never".into(),
+    }
 }
 
 /// `client add`: `--count` tokens, or bound configurations with `--config-init`.
@@ -221,11 +256,7 @@ fn add_clients(vault: &mut Vault, args: &ClientAddArgs) -> anyhow::Result<()> {
         if issued.token.is_some() {
             println!("Token Expires On: {} UTC", format_time(info.token_expires));
         }
-        println!(
-            "App Access Expires on: {}",
-            info.access_expires
-                .map_or_else(|| "Never".into(), |t| format!("{} UTC", format_time(t)))
-        );
+        println!("App Access Expires on: {}", access_end(info));
     }
     if args.config_init.is_none() {
         let store = format!(" --store '{location}'");

@@ -4,6 +4,7 @@
 //! the application's key until the device's first use (`device.rs`), when
 //! the device's own key pair replaces it. `--config-init` binds a fresh key
 //! pair at once and hands back the whole device configuration instead.
+//! Removing a client re-keys the application (`rekey.rs`).
 
 use secrecy::SecretString;
 
@@ -21,7 +22,8 @@ pub const DEFAULT_FIRST_ACCESS_MINUTES: i64 = 60;
 pub struct ClientOptions {
     /// Minutes the token may wait for its first use.
     pub first_access_minutes: i64,
-    /// Minutes the device may read after it was issued; `None`: no end.
+    /// Minutes the device may read, counted from its first use (when its
+    /// token is redeemed; at once with `--config-init`); `None`: no end.
     pub access_minutes: Option<i64>,
     /// Commander's `--unlock-ip` (recorded and shown).
     pub unlock_ip: bool,
@@ -55,6 +57,15 @@ impl std::fmt::Debug for IssuedClient {
     }
 }
 
+/// What `client remove` did.
+#[derive(Debug, Clone)]
+pub struct RemovedClient {
+    /// The client removed.
+    pub info: ClientInfo,
+    /// What re-keying the application changed.
+    pub rekeyed: super::rekey::Rekeyed,
+}
+
 /// A client device as `client list` shows it (nothing secret).
 #[derive(Debug, Clone)]
 pub struct ClientInfo {
@@ -66,8 +77,11 @@ pub struct ClientInfo {
     pub created: i64,
     /// The token's deadline for first use, epoch ms.
     pub token_expires: i64,
-    /// When the device's access ends, epoch ms (`None`: never).
+    /// When the device's access ends, epoch ms (`None`: never, or not
+    /// fixed until first use: see `access_minutes`).
     pub access_expires: Option<i64>,
+    /// Minutes of access counted from first use (`--access-expire-in-min`).
+    pub access_minutes: Option<i64>,
     /// `--unlock-ip`.
     pub unlock_ip: bool,
     /// When a device bound it (first use of the token).
@@ -82,6 +96,7 @@ impl ClientInfo {
             created: row.created,
             token_expires: row.token_expires,
             access_expires: row.access_expires,
+            access_minutes: row.access_minutes,
             unlock_ip: row.unlock_ip,
             bound: row.bound,
         }
@@ -115,14 +130,17 @@ impl Vault {
     ) -> Result<IssuedClient> {
         let now = now_ms();
         let token_expires = minutes_from(now, options.first_access_minutes, "the first access")?;
-        let access_expires = options
-            .access_minutes
+        // Counted from the device's first use (Commander's meaning): fixed
+        // now only when the device is bound now.
+        let access_minutes = options.access_minutes;
+        let bound_end = access_minutes
             .map(|m| minutes_from(now, m, "the access time"))
             .transpose()?;
         let (token, secret) = token_parts();
         let uid = super::device::client_uid(&secret);
         let pair = bind_now.then(KeyPair::generate);
         self.write(|tx, s| {
+            tx.erase_expired_tokens(&s.tenant_uid, now)?;
             let (app, app_key) = own_app(&*tx, s, app)?;
             let mut row = AppClientRow {
                 uid: uid.clone(),
@@ -130,23 +148,29 @@ impl Vault {
                 tenant_uid: s.tenant_uid.clone(),
                 created: now,
                 token_expires,
-                access_expires,
+                access_expires: None,
+                access_minutes,
                 unlock_ip: options.unlock_ip,
                 token_key: None,
+                owner_token_key: None,
                 public_key: None,
                 wrapped_app_key: None,
                 bound: None,
             };
             match &pair {
                 Some(pair) => {
-                    let ad = ad::client_app_key(&uid, &app.uid, access_expires);
+                    let ad = ad::client_app_key(&uid, &app.uid, bound_end);
+                    row.access_expires = bound_end;
                     row.public_key = Some(pair.public().to_vec());
                     row.wrapped_app_key = Some(crypto::seal_key_to(&pair.public(), &app_key, &ad));
                     row.bound = Some(now);
                 }
                 None => {
-                    let ad = ad::client_token(&uid, &app.uid, token_expires);
-                    row.token_key = Some(token_key(&secret).wrap(&app_key, &ad));
+                    let ad = ad::client_token(&uid, &app.uid, token_expires, access_minutes);
+                    let key = token_key(&secret);
+                    row.token_key = Some(key.wrap(&app_key, &ad));
+                    let owner_ad = ad::client_token_key(&uid, &app.uid, &app.owner_uid);
+                    row.owner_token_key = Some(s.ring.data_key.wrap(&key, &owner_ad));
                 }
             }
             tx.put_app_client(&row)?;
@@ -197,17 +221,24 @@ impl Vault {
     }
 
     /// Removes client device `client` (its id, or a unique prefix of at
-    /// least 8 characters) of application `app`: the device can no longer
-    /// fetch the application's key, and its token, if unused, opens nothing.
+    /// least 8 characters) of application `app` and re-keys the
+    /// application, in one transaction: a new application key wraps the
+    /// shared record keys (the old wrapped rows replaced) and is sealed to
+    /// each remaining device and wrapped for each waiting token, so the
+    /// removed device's keys open nothing in the store any more.
     ///
     /// # Errors
     ///
     /// [`VaultError::NotFound`] / [`VaultError::Ambiguous`] for the client;
-    /// [`VaultError::Denied`] for someone else's application; storage errors.
-    pub fn remove_client(&mut self, app: &str, client: &str) -> Result<ClientInfo> {
+    /// [`VaultError::Denied`] for someone else's application;
+    /// [`VaultError::Corrupted`] when a stored key does not open; storage
+    /// errors.
+    pub fn remove_client(&mut self, app: &str, client: &str) -> Result<RemovedClient> {
         let client = client.trim();
+        let now = now_ms();
         self.write(|tx, s| {
-            let (app, _) = own_app(&*tx, s, app)?;
+            tx.erase_expired_tokens(&s.tenant_uid, now)?;
+            let (app, old_key) = own_app(&*tx, s, app)?;
             let mut matching: Vec<AppClientRow> = tx
                 .app_clients(&s.tenant_uid)?
                 .into_iter()
@@ -231,7 +262,11 @@ impl Vault {
                 }
             };
             tx.delete_app_client(&row.uid)?;
-            Ok(ClientInfo::of(&row, &app.name))
+            let rekeyed = super::rekey::rekey(tx, s, &app, &old_key)?;
+            Ok(RemovedClient {
+                info: ClientInfo::of(&row, &app.name),
+                rekeyed,
+            })
         })
     }
 }

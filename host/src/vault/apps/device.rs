@@ -120,12 +120,17 @@ impl DeviceVault {
                      issued there, or its client device was removed"
                 ))
             })?;
-            let Some(wrapped) = row.token_key.take().filter(|_| row.public_key.is_none()) else {
-                return Err(VaultError::Denied(format!(
+            let used = || {
+                VaultError::Denied(format!(
                     "this one-time token was already used (client {uid} is bound to a device); \
                      ask for a new one (`keeper secrets-manager client add`)"
-                )));
+                ))
             };
+            if row.public_key.is_some() {
+                return Err(used());
+            }
+            // Checked before the key copy: an expired token's copy may
+            // have been erased already.
             if now >= row.token_expires {
                 return Err(VaultError::Denied(format!(
                     "this one-time token expired at {}; ask for a new one \
@@ -133,15 +138,21 @@ impl DeviceVault {
                     when(row.token_expires)
                 )));
             }
+            let wrapped = row.token_key.take().ok_or_else(used)?;
             let app_key = token_key(&secret)
                 .unwrap_key(
                     &wrapped,
-                    &ad::client_token(&uid, &row.app_uid, row.token_expires),
+                    &ad::client_token(&uid, &row.app_uid, row.token_expires, row.access_minutes),
                 )
                 .map_err(|_| {
                     VaultError::Corrupted(format!("the key stored for client {uid} does not open"))
                 })?;
+            // `--access-expire-in-min` counts from this first use.
+            if let Some(minutes) = row.access_minutes {
+                row.access_expires = Some(now.saturating_add(minutes.saturating_mul(60_000)));
+            }
             let ad = ad::client_app_key(&uid, &row.app_uid, row.access_expires);
+            row.owner_token_key = None;
             row.public_key = Some(pair.public().to_vec());
             row.wrapped_app_key = Some(crypto::seal_key_to(&pair.public(), &app_key, &ad));
             row.bound = Some(now);
@@ -165,8 +176,9 @@ impl DeviceVault {
         let uid = &creds.client_uid;
         let row = store.app_client(uid)?.ok_or_else(|| {
             VaultError::Denied(format!(
-                "client device {uid} was removed from its application (or never existed in the \
-                 vault at {location}); ask the application's owner for a new token"
+                "client device {uid} was removed from its application, or its application was \
+                 removed (or it never existed in the vault at {location}); ask the application's \
+                 owner for a new token"
             ))
         })?;
         let app_key = open_app_key(&row, creds)?;

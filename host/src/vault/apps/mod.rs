@@ -3,7 +3,8 @@
 //! machines: its key (wrapped under its owner's data key) wraps the keys
 //! of exactly the records shared with it, one `record_keys` row per record
 //! whose holder is the application's uid. Client devices (one-time tokens,
-//! binding, removal) are `clients.rs`; reading as a device is `device.rs`.
+//! binding, removal) are `clients.rs`; re-keying on removal is `rekey.rs`;
+//! reading as a device is `device.rs`.
 //!
 //! ```text
 //! owner's data key ─opens→ app key        (AD: app | owner)
@@ -14,6 +15,7 @@
 
 mod clients;
 mod device;
+mod rekey;
 
 pub use clients::{ClientInfo, ClientOptions};
 pub use device::{DeviceCredentials, DeviceVault};
@@ -100,7 +102,10 @@ impl Vault {
             name: name.to_string(),
             created: now_ms(),
         };
-        self.write(|tx, _| tx.insert_app(&row))?;
+        self.write(|tx, s| {
+            tx.erase_expired_tokens(&s.tenant_uid, row.created)?;
+            tx.insert_app(&row)
+        })?;
         Ok(AppInfo {
             uid: row.uid,
             name: row.name,
@@ -154,6 +159,7 @@ impl Vault {
         editable: bool,
     ) -> Result<AppShareOutcome> {
         self.write(|tx, s| {
+            tx.erase_expired_tokens(&s.tenant_uid, now_ms())?;
             let (app, app_key) = own_app(&*tx, s, app)?;
             let mut out = AppShareOutcome::default();
             for uid in records {
@@ -203,6 +209,7 @@ impl Vault {
     /// As [`Vault::share_with_app`].
     pub fn unshare_from_app(&mut self, app: &str, records: &[String]) -> Result<AppShareOutcome> {
         self.write(|tx, s| {
+            tx.erase_expired_tokens(&s.tenant_uid, now_ms())?;
             let (app, _) = own_app(&*tx, s, app)?;
             let mut out = AppShareOutcome::default();
             for uid in records {
@@ -215,6 +222,36 @@ impl Vault {
                 }
             }
             Ok(out)
+        })
+    }
+
+    /// Removes application `app` (its name or uid) with its client devices
+    /// and its record key rows, in one transaction: its devices are
+    /// refused from then on and its tokens open nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::NotFound`] / [`VaultError::Denied`] for an unknown
+    /// or foreign application; storage errors.
+    pub fn remove_app(&mut self, app: &str) -> Result<AppInfo> {
+        self.write(|tx, s| {
+            tx.erase_expired_tokens(&s.tenant_uid, now_ms())?;
+            let (app, _) = own_app(&*tx, s, app)?;
+            let keys = tx.app_record_keys(&app.uid)?;
+            let clients = tx
+                .app_clients(&s.tenant_uid)?
+                .iter()
+                .filter(|c| c.app_uid == app.uid)
+                .count();
+            tx.delete_app(&app.uid)?;
+            Ok(AppInfo {
+                records: keys.len(),
+                editable: keys.iter().filter(|k| k.can_edit).count(),
+                clients,
+                uid: app.uid,
+                name: app.name,
+                created: app.created,
+            })
         })
     }
 }

@@ -369,6 +369,8 @@ pub(crate) mod checks {
             public_key: Some(vec![5]),
             wrapped_app_key: Some(vec![6]),
             bound: Some(1),
+            access_minutes: None,
+            owner_token_key: None,
         };
         store
             .write(&mut |tx| {

@@ -402,6 +402,8 @@ pub trait StoreRead: EnterpriseRead {
     fn app_clients(&self, tenant_uid: &str) -> Result<Vec<AppClientRow>>;
     /// One client device by its id (what a device reads on every use).
     fn app_client(&self, uid: &str) -> Result<Option<AppClientRow>>;
+    /// Every record key row an application holds, expired ones included.
+    fn app_record_keys(&self, app_uid: &str) -> Result<Vec<RecordKeyRow>>;
 }
 
 /// The vault's tables, as both backends name them.
@@ -519,6 +521,14 @@ pub trait StoreTx: StoreRead + EnterpriseTx {
     fn put_app_client(&mut self, row: &AppClientRow) -> Result<()>;
     /// Removes a client device; whether it was there.
     fn delete_app_client(&mut self, uid: &str) -> Result<bool>;
+    /// Replaces an application's wrapped key (re-keying).
+    fn update_app_key(&mut self, uid: &str, wrapped_key: &[u8]) -> Result<()>;
+    /// Removes an application with its client devices and its record key
+    /// rows; whether it was there.
+    fn delete_app(&mut self, uid: &str) -> Result<bool>;
+    /// Erases the key copies of a tenant's tokens that expired unused (at
+    /// `now`, epoch ms); how many clients had some.
+    fn erase_expired_tokens(&mut self, tenant_uid: &str, now: i64) -> Result<u64>;
 }
 
 /// A storage backend.
@@ -684,6 +694,8 @@ pub(crate) mod backend_checks {
             public_key: None,
             wrapped_app_key: None,
             bound: None,
+            access_minutes: None,
+            owner_token_key: None,
         };
         store
             .write(&mut |tx| {
@@ -728,5 +740,6 @@ pub(crate) mod backend_checks {
         });
         removed.expect("remove");
         assert!(store.app_client("c1").expect("read").is_none());
+        super::apps::checks::rekey_erase_and_remove(store, &client);
     }
 }

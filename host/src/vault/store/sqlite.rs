@@ -33,9 +33,10 @@ pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// Schema version (`PRAGMA user_version`). 2 added `rotation_locks`, 3
 /// `record_keys.expires` (shares that end), 4 the enterprise tables
 /// ([`ENTERPRISE_SCHEMA`]), 5 `apps` and `app_clients` (Secrets Manager
-/// applications, [`APPS_DDL`]); opening an older vault upgrades it
-/// ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 5;
+/// applications, [`APPS_DDL`]), 6 `app_clients.access_minutes` and
+/// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]);
+/// opening an older vault upgrades it ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 6;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -111,7 +112,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 4] = [
+const MIGRATIONS: [&str; 5] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -122,6 +123,9 @@ const MIGRATIONS: [&str; 4] = [
     ENTERPRISE_SCHEMA,
     // 4 → 5: Secrets Manager applications and client devices.
     APPS_DDL,
+    // 5 → 6: access counted from first use, re-keying waiting tokens, and
+    // the tenant index PostgreSQL had.
+    APPS_V6_DDL,
 ];
 
 /// The tables of Secrets Manager applications (`vault/apps/`).
@@ -132,6 +136,15 @@ CREATE TABLE app_clients (uid TEXT PRIMARY KEY, app_uid TEXT NOT NULL, tenant_ui
   created INTEGER NOT NULL, token_expires INTEGER NOT NULL, access_expires INTEGER, unlock_ip INTEGER NOT NULL,
   token_key BLOB, public_key BLOB, wrapped_app_key BLOB, bound INTEGER) STRICT;
 CREATE INDEX app_clients_app ON app_clients (app_uid);
+"#;
+
+/// Schema 6: `--access-expire-in-min` kept until the device's first use,
+/// the token's key under the owner's data key (so `client remove` can
+/// re-key the application for waiting tokens), the tenant index.
+const APPS_V6_DDL: &str = r#"
+ALTER TABLE app_clients ADD COLUMN access_minutes INTEGER;
+ALTER TABLE app_clients ADD COLUMN owner_token_key BLOB;
+CREATE INDEX app_clients_tenant ON app_clients (tenant_uid);
 "#;
 
 /// A vault in one SQLite file.
@@ -189,7 +202,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -470,6 +483,9 @@ macro_rules! forward_reads {
             }
             fn app_client(&self, u: &str) -> Result<Option<AppClientRow>> {
                 reads(&self.$conn).app_client(u)
+            }
+            fn app_record_keys(&self, a: &str) -> Result<Vec<RecordKeyRow>> {
+                reads(&self.$conn).app_record_keys(a)
             }
         }
     };

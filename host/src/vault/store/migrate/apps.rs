@@ -64,6 +64,8 @@ impl Apps {
                 &ob(&c.public_key),
                 &ob(&c.wrapped_app_key),
                 &oi(c.bound),
+                &oi(c.access_minutes),
+                &ob(&c.owner_token_key),
             ]);
         }
     }

@@ -3,11 +3,12 @@
 use tokio_postgres::Row;
 
 use super::conn::Db;
+use super::reads::{KEY_COLS, key_row};
 use crate::vault::error::{Result, VaultError};
-use crate::vault::store::{AppClientRow, AppRow};
+use crate::vault::store::{AppClientRow, AppRow, RecordKeyRow};
 
 const CLIENT_COLS: &str = "uid, app_uid, tenant_uid, created, token_expires, access_expires, unlock_ip, \
-     token_key, public_key, wrapped_app_key, bound";
+     token_key, public_key, wrapped_app_key, bound, access_minutes, owner_token_key";
 
 fn client_row(r: &Row) -> AppClientRow {
     AppClientRow {
@@ -22,6 +23,8 @@ fn client_row(r: &Row) -> AppClientRow {
         public_key: r.get(8),
         wrapped_app_key: r.get(9),
         bound: r.get(10),
+        access_minutes: r.get(11),
+        owner_token_key: r.get(12),
     }
 }
 
@@ -85,13 +88,14 @@ pub(super) fn put_client(db: &Db<'_, '_>, row: &AppClientRow) -> Result<()> {
     db.execute(
         &format!(
             "INSERT INTO app_clients ({CLIENT_COLS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
              ON CONFLICT (uid) DO UPDATE SET app_uid = EXCLUDED.app_uid, \
              tenant_uid = EXCLUDED.tenant_uid, created = EXCLUDED.created, \
              token_expires = EXCLUDED.token_expires, access_expires = EXCLUDED.access_expires, \
              unlock_ip = EXCLUDED.unlock_ip, token_key = EXCLUDED.token_key, \
              public_key = EXCLUDED.public_key, wrapped_app_key = EXCLUDED.wrapped_app_key, \
-             bound = EXCLUDED.bound"
+             bound = EXCLUDED.bound, access_minutes = EXCLUDED.access_minutes, \
+             owner_token_key = EXCLUDED.owner_token_key"
         ),
         &[
             &row.uid,
@@ -105,6 +109,8 @@ pub(super) fn put_client(db: &Db<'_, '_>, row: &AppClientRow) -> Result<()> {
             &row.public_key,
             &row.wrapped_app_key,
             &row.bound,
+            &row.access_minutes,
+            &row.owner_token_key,
         ],
     )?;
     Ok(())
@@ -112,4 +118,41 @@ pub(super) fn put_client(db: &Db<'_, '_>, row: &AppClientRow) -> Result<()> {
 
 pub(super) fn delete_client(db: &Db<'_, '_>, uid: &str) -> Result<bool> {
     Ok(db.execute("DELETE FROM app_clients WHERE uid = $1", &[&uid])? > 0)
+}
+
+pub(super) fn app_record_keys(db: &Db<'_, '_>, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
+    let rows = db.query(
+        &format!("SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = $1 ORDER BY record_uid"),
+        &[&app_uid],
+    )?;
+    Ok(rows.iter().map(key_row).collect())
+}
+
+pub(super) fn update_app_key(db: &Db<'_, '_>, uid: &str, wrapped_key: &[u8]) -> Result<()> {
+    let n = db.execute(
+        "UPDATE apps SET wrapped_key = $2 WHERE uid = $1",
+        &[&uid, &wrapped_key],
+    )?;
+    if n == 0 {
+        return Err(VaultError::NotFound {
+            kind: "application",
+            name: uid.to_string(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn delete_app(db: &Db<'_, '_>, uid: &str) -> Result<bool> {
+    db.execute("DELETE FROM record_keys WHERE holder_uid = $1", &[&uid])?;
+    db.execute("DELETE FROM app_clients WHERE app_uid = $1", &[&uid])?;
+    Ok(db.execute("DELETE FROM apps WHERE uid = $1", &[&uid])? > 0)
+}
+
+pub(super) fn erase_expired_tokens(db: &Db<'_, '_>, tenant_uid: &str, now: i64) -> Result<u64> {
+    db.execute(
+        "UPDATE app_clients SET token_key = NULL, owner_token_key = NULL \
+         WHERE tenant_uid = $1 AND token_expires <= $2 \
+         AND (token_key IS NOT NULL OR owner_token_key IS NOT NULL)",
+        &[&tenant_uid, &now],
+    )
 }

@@ -250,6 +250,7 @@ forward_reads! {
     apps(t: &str) -> Vec<AppRow>;
     app_clients(t: &str) -> Vec<AppClientRow>;
     app_client(u: &str) -> Option<AppClientRow>;
+    app_record_keys(a: &str) -> Vec<RecordKeyRow>;
 }
 
 impl Store for PgStore {

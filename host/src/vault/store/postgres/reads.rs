@@ -17,7 +17,8 @@ pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_ke
      wrapped_private_key, checksum, created";
 const RECORD_COLS: &str = "uid, tenant_uid, owner_uid, revision, created, modified, data";
 /// The columns [`key_row`] reads.
-const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
+pub(super) const KEY_COLS: &str =
+    "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
 
 fn user_row(r: &Row) -> UserRow {
     UserRow {
@@ -47,7 +48,7 @@ fn record_row(r: &Row, at: usize) -> RecordRow {
 }
 
 /// A key row from [`KEY_COLS`].
-fn key_row(r: &Row) -> RecordKeyRow {
+pub(super) fn key_row(r: &Row) -> RecordKeyRow {
     RecordKeyRow {
         record_uid: r.get(0),
         holder_uid: r.get(1),
@@ -410,5 +411,9 @@ impl StoreRead for Db<'_, '_> {
 
     fn app_client(&self, uid: &str) -> Result<Option<AppClientRow>> {
         super::apps::client(self, uid)
+    }
+
+    fn app_record_keys(&self, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
+        super::apps::app_record_keys(self, app_uid)
     }
 }

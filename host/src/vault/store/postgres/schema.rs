@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -114,6 +114,13 @@ CREATE TABLE app_clients (uid TEXT PRIMARY KEY, app_uid TEXT NOT NULL, tenant_ui
   token_key BYTEA, public_key BYTEA, wrapped_app_key BYTEA, bound BIGINT);
 CREATE INDEX app_clients_app ON app_clients (app_uid);
 CREATE INDEX app_clients_tenant ON app_clients (tenant_uid);
+"#,
+    ),
+    (
+        5,
+        "client devices: access counted from first use, the token's key for re-keying (as SQLite vault format 6)",
+        r#"
+ALTER TABLE app_clients ADD COLUMN access_minutes BIGINT, ADD COLUMN owner_token_key BYTEA;
 "#,
     ),
 ];

@@ -419,6 +419,18 @@ impl StoreTx for Db<'_, '_> {
     fn delete_app_client(&mut self, uid: &str) -> Result<bool> {
         super::apps::delete_client(self, uid)
     }
+
+    fn update_app_key(&mut self, uid: &str, wrapped_key: &[u8]) -> Result<()> {
+        super::apps::update_app_key(self, uid, wrapped_key)
+    }
+
+    fn delete_app(&mut self, uid: &str) -> Result<bool> {
+        super::apps::delete_app(self, uid)
+    }
+
+    fn erase_expired_tokens(&mut self, tenant_uid: &str, now: i64) -> Result<u64> {
+        super::apps::erase_expired_tokens(self, tenant_uid, now)
+    }
 }
 
 /// A record that is not (or no longer) there.

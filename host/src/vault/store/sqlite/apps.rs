@@ -2,11 +2,12 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::reads::{KEY_COLS, key_row};
 use crate::vault::error::{Result, VaultError};
-use crate::vault::store::{AppClientRow, AppRow};
+use crate::vault::store::{AppClientRow, AppRow, RecordKeyRow};
 
 const CLIENT_COLS: &str = "uid, app_uid, tenant_uid, created, token_expires, access_expires, unlock_ip, \
-     token_key, public_key, wrapped_app_key, bound";
+     token_key, public_key, wrapped_app_key, bound, access_minutes, owner_token_key";
 
 fn client_row(r: &Row<'_>) -> rusqlite::Result<AppClientRow> {
     Ok(AppClientRow {
@@ -21,6 +22,8 @@ fn client_row(r: &Row<'_>) -> rusqlite::Result<AppClientRow> {
         public_key: r.get(8)?,
         wrapped_app_key: r.get(9)?,
         bound: r.get(10)?,
+        access_minutes: r.get(11)?,
+        owner_token_key: r.get(12)?,
     })
 }
 
@@ -80,7 +83,7 @@ pub(super) fn insert_app(conn: &Connection, row: &AppRow) -> Result<()> {
 pub(super) fn put_client(conn: &Connection, row: &AppClientRow) -> Result<()> {
     conn.prepare_cached(&format!(
         "INSERT OR REPLACE INTO app_clients ({CLIENT_COLS}) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
     ))?
     .execute(params![
         row.uid,
@@ -93,7 +96,9 @@ pub(super) fn put_client(conn: &Connection, row: &AppClientRow) -> Result<()> {
         row.token_key,
         row.public_key,
         row.wrapped_app_key,
-        row.bound
+        row.bound,
+        row.access_minutes,
+        row.owner_token_key
     ])?;
     Ok(())
 }
@@ -103,4 +108,47 @@ pub(super) fn delete_client(conn: &Connection, uid: &str) -> Result<bool> {
         .prepare_cached("DELETE FROM app_clients WHERE uid = ?1")?
         .execute([uid])?;
     Ok(n > 0)
+}
+
+pub(super) fn app_record_keys(conn: &Connection, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = ?1 ORDER BY record_uid"
+    ))?;
+    let rows = st.query_map([app_uid], key_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn update_app_key(conn: &Connection, uid: &str, wrapped_key: &[u8]) -> Result<()> {
+    let n = conn
+        .prepare_cached("UPDATE apps SET wrapped_key = ?2 WHERE uid = ?1")?
+        .execute(params![uid, wrapped_key])?;
+    if n == 0 {
+        return Err(VaultError::NotFound {
+            kind: "application",
+            name: uid.to_string(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn delete_app(conn: &Connection, uid: &str) -> Result<bool> {
+    conn.prepare_cached("DELETE FROM record_keys WHERE holder_uid = ?1")?
+        .execute([uid])?;
+    conn.prepare_cached("DELETE FROM app_clients WHERE app_uid = ?1")?
+        .execute([uid])?;
+    let n = conn
+        .prepare_cached("DELETE FROM apps WHERE uid = ?1")?
+        .execute([uid])?;
+    Ok(n > 0)
+}
+
+pub(super) fn erase_expired_tokens(conn: &Connection, tenant_uid: &str, now: i64) -> Result<u64> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE app_clients SET token_key = NULL, owner_token_key = NULL \
+             WHERE tenant_uid = ?1 AND token_expires <= ?2 \
+             AND (token_key IS NOT NULL OR owner_token_key IS NOT NULL)",
+        )?
+        .execute(params![tenant_uid, now])?;
+    Ok(n as u64)
 }

@@ -372,4 +372,16 @@ impl StoreTx for SqliteTx<'_> {
     fn delete_app_client(&mut self, uid: &str) -> Result<bool> {
         super::apps::delete_client(self.conn, uid)
     }
+
+    fn update_app_key(&mut self, uid: &str, wrapped_key: &[u8]) -> Result<()> {
+        super::apps::update_app_key(self.conn, uid, wrapped_key)
+    }
+
+    fn delete_app(&mut self, uid: &str) -> Result<bool> {
+        super::apps::delete_app(self.conn, uid)
+    }
+
+    fn erase_expired_tokens(&mut self, tenant_uid: &str, now: i64) -> Result<u64> {
+        super::apps::erase_expired_tokens(self.conn, tenant_uid, now)
+    }
 }
