@@ -138,6 +138,32 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
+/// A version-4 vault (applications without re-keying or access from first
+/// use) gains `app_clients.access_minutes` and `owner_token_key` when
+/// opened.
+#[test]
+fn a_version_4_vault_gains_the_migration_5_columns() {
+    let db = TempDb::new();
+    let store = new_store(&db);
+    let client = store.conns.get().expect("client");
+    Db::Client(&client)
+        .batch(
+            "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
+             DELETE FROM migrations WHERE version >= 5;",
+        )
+        .expect("make it version 4");
+    drop(client);
+    drop(store);
+    let mut store = PgStore::open(&db.url).expect("open upgrades");
+    let client = store.conns.get().expect("client");
+    assert_eq!(
+        schema::version(&Db::Client(&client)).expect("version"),
+        SCHEMA_VERSION
+    );
+    drop(client);
+    backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
 /// A version-2 vault (before MSPs) gains the enterprise tables when
 /// opened; they then hold and delete what they should.
 #[test]

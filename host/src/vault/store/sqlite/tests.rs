@@ -159,6 +159,28 @@ fn a_version_4_vault_gains_applications_when_opened() {
     crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
+/// A version-5 vault (applications without re-keying or access from first
+/// use) gains `app_clients.access_minutes`, `owner_token_key` and the
+/// `app_clients_tenant` index when opened.
+#[test]
+fn a_version_5_vault_gains_the_schema_6_columns_and_index() {
+    let (_dir, mut store) = upgraded_from(
+        5,
+        "DROP INDEX app_clients_tenant; ALTER TABLE app_clients DROP COLUMN access_minutes; \
+         ALTER TABLE app_clients DROP COLUMN owner_token_key;",
+    );
+    let plan: String = store
+        .connection()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT uid FROM app_clients WHERE tenant_uid = 't1'",
+            [],
+            |r| r.get(3),
+        )
+        .expect("plan");
+    assert!(plan.contains("app_clients_tenant"), "{plan}");
+    crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
 /// A new vault made into a `version` one by `drop_sql` (with a tenant
 /// `t1` to keep), then opened: upgraded to [`SCHEMA_VERSION`], tenant kept.
 fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStore) {
