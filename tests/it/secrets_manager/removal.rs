@@ -36,10 +36,6 @@ fn removing_a_client_rekeys_what_the_others_keep() {
         &["client", "remove", "--app", "CI", "--client", &removed_id],
     )
     .ok();
-    assert!(
-        out.contains("new key (2 record key(s), 1 device(s), 1 waiting token(s) re-wrapped)"),
-        "{out}"
-    );
     // Every raw row the application holds is wrapped anew: none opens
     // with what the removed device kept; one row per record, as before.
     for record in [&db, &api] {
@@ -54,6 +50,10 @@ fn removing_a_client_rekeys_what_the_others_keep() {
             &format!("SELECT count(*) FROM {{t}}record_keys WHERE holder_uid = '{app}'"),
         ),
         rows_before
+    );
+    assert!(
+        out.contains("new key (2 record key(s), 1 device(s), 1 waiting token(s) re-wrapped)"),
+        "{out}"
     );
     let err = removed.run(&["secret", "list"]).fails();
     assert!(err.contains("was removed"), "{err}");

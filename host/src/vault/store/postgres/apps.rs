@@ -3,9 +3,8 @@
 use tokio_postgres::Row;
 
 use super::conn::Db;
-use super::reads::{KEY_COLS, key_row};
 use crate::vault::error::{Result, VaultError};
-use crate::vault::store::{AppClientRow, AppRow, RecordKeyRow};
+use crate::vault::store::{AppClientRow, AppRow};
 
 const CLIENT_COLS: &str = "uid, app_uid, tenant_uid, created, token_expires, access_expires, unlock_ip, \
      token_key, public_key, wrapped_app_key, bound, access_minutes, owner_token_key";
@@ -118,14 +117,6 @@ pub(super) fn put_client(db: &Db<'_, '_>, row: &AppClientRow) -> Result<()> {
 
 pub(super) fn delete_client(db: &Db<'_, '_>, uid: &str) -> Result<bool> {
     Ok(db.execute("DELETE FROM app_clients WHERE uid = $1", &[&uid])? > 0)
-}
-
-pub(super) fn app_record_keys(db: &Db<'_, '_>, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
-    let rows = db.query(
-        &format!("SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = $1 ORDER BY record_uid"),
-        &[&app_uid],
-    )?;
-    Ok(rows.iter().map(key_row).collect())
 }
 
 pub(super) fn update_app_key(db: &Db<'_, '_>, uid: &str, wrapped_key: &[u8]) -> Result<()> {

@@ -17,8 +17,7 @@ pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_ke
      wrapped_private_key, checksum, created";
 const RECORD_COLS: &str = "uid, tenant_uid, owner_uid, revision, created, modified, data";
 /// The columns [`key_row`] reads.
-pub(super) const KEY_COLS: &str =
-    "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
+const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
 
 fn user_row(r: &Row) -> UserRow {
     UserRow {
@@ -48,7 +47,7 @@ fn record_row(r: &Row, at: usize) -> RecordRow {
 }
 
 /// A key row from [`KEY_COLS`].
-pub(super) fn key_row(r: &Row) -> RecordKeyRow {
+fn key_row(r: &Row) -> RecordKeyRow {
     RecordKeyRow {
         record_uid: r.get(0),
         holder_uid: r.get(1),
@@ -414,6 +413,12 @@ impl StoreRead for Db<'_, '_> {
     }
 
     fn app_record_keys(&self, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
-        super::apps::app_record_keys(self, app_uid)
+        let rows = self.query(
+            &format!(
+                "SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = $1 ORDER BY record_uid"
+            ),
+            &[&app_uid],
+        )?;
+        Ok(rows.iter().map(key_row).collect())
     }
 }

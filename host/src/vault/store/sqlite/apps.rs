@@ -2,9 +2,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::reads::{KEY_COLS, key_row};
 use crate::vault::error::{Result, VaultError};
-use crate::vault::store::{AppClientRow, AppRow, RecordKeyRow};
+use crate::vault::store::{AppClientRow, AppRow};
 
 const CLIENT_COLS: &str = "uid, app_uid, tenant_uid, created, token_expires, access_expires, unlock_ip, \
      token_key, public_key, wrapped_app_key, bound, access_minutes, owner_token_key";
@@ -108,14 +107,6 @@ pub(super) fn delete_client(conn: &Connection, uid: &str) -> Result<bool> {
         .prepare_cached("DELETE FROM app_clients WHERE uid = ?1")?
         .execute([uid])?;
     Ok(n > 0)
-}
-
-pub(super) fn app_record_keys(conn: &Connection, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = ?1 ORDER BY record_uid"
-    ))?;
-    let rows = st.query_map([app_uid], key_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn update_app_key(conn: &Connection, uid: &str, wrapped_key: &[u8]) -> Result<()> {

@@ -30,8 +30,7 @@ pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_ke
 const RECORD_COLS: &str = "r.uid, r.tenant_uid, r.owner_uid, r.revision, r.created, r.modified, r.data, \
      k.holder_uid, k.wrapped_key, k.can_edit, k.can_share, k.expires";
 /// The columns [`key_row`] reads.
-pub(super) const KEY_COLS: &str =
-    "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
+const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
 /// Leaves out key rows whose share has ended (`?1` = now, epoch ms).
 const UNEXPIRED: &str = "(expires IS NULL OR expires > ?1)";
 
@@ -50,7 +49,7 @@ fn record_row(r: &Row<'_>) -> rusqlite::Result<RecordRow> {
 }
 
 /// A record key row from [`KEY_COLS`].
-pub(super) fn key_row(r: &Row<'_>) -> rusqlite::Result<RecordKeyRow> {
+fn key_row(r: &Row<'_>) -> rusqlite::Result<RecordKeyRow> {
     Ok(RecordKeyRow {
         record_uid: r.get(0)?,
         holder_uid: r.get(1)?,
@@ -469,6 +468,10 @@ impl StoreRead for Reads<'_> {
     }
 
     fn app_record_keys(&self, app_uid: &str) -> Result<Vec<RecordKeyRow>> {
-        super::apps::app_record_keys(self.0, app_uid)
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {KEY_COLS} FROM record_keys WHERE holder_uid = ?1 ORDER BY record_uid"
+        ))?;
+        let rows = st.query_map([app_uid], key_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
