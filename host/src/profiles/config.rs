@@ -289,7 +289,7 @@ pub(super) fn ini_section(name: &str, pairs: &[(&str, Zeroizing<String>)]) -> Ze
             && !v.starts_with(['"', '\''])
             && !v.contains(|c: char| c.is_control() || matches!(c, ';' | '#' | '\\'));
         t.push_str(k);
-        t.push_str(" = ");
+        t.push('=');
         if plain {
             t.push_str(v);
         } else {
@@ -385,7 +385,7 @@ mod tests {
         ];
         assert_eq!(
             ini_section("s", &pairs).as_str(),
-            "[s]\na = abc=\nb = \"x;y\"\n"
+            "[s]\na=abc=\nb=\"x;y\"\n"
         );
     }
 }

@@ -144,24 +144,30 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
 #[test]
 fn a_version_4_vault_gains_the_migration_5_columns() {
     let db = TempDb::new();
-    let store = new_store(&db);
+    let mut store = upgraded_from(
+        &db,
+        "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
+         DELETE FROM migrations WHERE version >= 5;",
+    );
+    backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
+/// A new vault in `db` made older by `sql`, then opened: upgraded to
+/// [`SCHEMA_VERSION`].
+fn upgraded_from(db: &TempDb, sql: &str) -> PgStore {
+    let store = new_store(db);
     let client = store.conns.get().expect("client");
-    Db::Client(&client)
-        .batch(
-            "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
-             DELETE FROM migrations WHERE version >= 5;",
-        )
-        .expect("make it version 4");
+    Db::Client(&client).batch(sql).expect("make it older");
     drop(client);
     drop(store);
-    let mut store = PgStore::open(&db.url).expect("open upgrades");
+    let store = PgStore::open(&db.url).expect("open upgrades");
     let client = store.conns.get().expect("client");
     assert_eq!(
         schema::version(&Db::Client(&client)).expect("version"),
         SCHEMA_VERSION
     );
     drop(client);
-    backend_checks::apps_and_clients_round_trip(&mut store);
+    store
 }
 
 /// A version-2 vault (before MSPs) gains the enterprise tables when
@@ -169,25 +175,15 @@ fn a_version_4_vault_gains_the_migration_5_columns() {
 #[test]
 fn a_version_2_vault_gains_the_enterprise_tables() {
     let db = TempDb::new();
-    let store = new_store(&db);
-    let client = store.conns.get().expect("client");
-    Db::Client(&client)
-        .batch(&format!(
+    let mut store = upgraded_from(
+        &db,
+        &format!(
             "{} DROP TABLE apps; DROP TABLE app_clients; DELETE FROM migrations WHERE version >= 3; \
              DELETE FROM records; DELETE FROM record_keys; \
              DELETE FROM tenants;",
             checks::DROP_ENTERPRISE_TABLES
-        ))
-        .expect("make it version 2");
-    drop(client);
-    drop(store);
-    let mut store = PgStore::open(&db.url).expect("open upgrades");
-    let client = store.conns.get().expect("client");
-    assert_eq!(
-        schema::version(&Db::Client(&client)).expect("version"),
-        SCHEMA_VERSION
+        ),
     );
-    drop(client);
     checks::enterprise_rows_round_trip(&mut store);
 }
 
