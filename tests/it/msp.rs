@@ -828,6 +828,19 @@ fn switch_to_mc_keeps_each_companys_records_to_itself() {
     }
 }
 
+/// A new, empty store on the backend `k` is not on, to migrate to: its
+/// location, and what must live as long as it is used.
+pub(crate) fn other_backend(k: &Keeper) -> (String, Box<dyn std::any::Any>) {
+    if k.on_postgres() {
+        let dir = tempfile::tempdir().expect("dir");
+        let to = dir.path().join("copy.db").display().to_string();
+        (to, Box::new(dir))
+    } else {
+        let db = crate::support::TestDb::new();
+        (db.url.to_url_string(), Box::new(db))
+    }
+}
+
 #[test]
 fn store_migrate_carries_the_msp_and_its_companies() {
     let k = msp_vault(SEED_MSP);
@@ -849,14 +862,7 @@ fn store_migrate_carries_the_msp_and_its_companies() {
     let ledger = raw_rows(&k, "SELECT count(*) FROM {t}billing_events");
 
     // To the other backend and read from there.
-    let (to, _db, _dir);
-    if k.on_postgres() {
-        _dir = tempfile::tempdir().expect("dir");
-        to = _dir.path().join("copy.db").display().to_string();
-    } else {
-        _db = crate::support::TestDb::new();
-        to = _db.url.to_url_string();
-    }
+    let (to, _keep) = other_backend(&k);
     let out = kp(&k, &["store", "migrate", "--to", &to, "--format", "json"]).json();
     assert_eq!(out["tables"]["managed_companies"], 7, "{out}");
     assert_eq!(

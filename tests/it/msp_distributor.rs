@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::automation::{keeper, kp, vault};
-use crate::msp::{batch, enterprise_rows, fixture, msp_vault, raw_rows};
+use crate::msp::{batch, enterprise_rows, fixture, msp_vault, other_backend, raw_rows};
 use crate::support::{Keeper, Run};
 use crate::vault::PW;
 
@@ -842,15 +842,21 @@ fn enterprise_init_is_for_the_first_user_of_a_top_level_tenant() {
         .env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
     Run(init.output().expect("run")).ok();
     let before = enterprise_rows(&k);
-    for args in [
-        &["enterprise-init", "--msp", "Mine", "--licences", licences][..],
-        &[
-            "enterprise-init",
-            "--distributor",
-            "Mine",
-            "--licences",
-            dist,
-        ],
+    for (args, alices) in [
+        (
+            &["enterprise-init", "--msp", "Mine", "--licences", licences][..],
+            "this tenant is already an enterprise (distributor 3000)",
+        ),
+        (
+            &[
+                "enterprise-init",
+                "--distributor",
+                "Mine",
+                "--licences",
+                dist,
+            ],
+            "this tenant is the distributor \"Dist\" (ID=3000); to add MSPs to it, name it",
+        ),
     ] {
         let err = bob(&k, args).fails();
         assert!(
@@ -858,10 +864,7 @@ fn enterprise_init_is_for_the_first_user_of_a_top_level_tenant() {
             "{err}"
         );
         let err = alice(&k, args).fails();
-        assert!(
-            err.contains("already an enterprise (distributor 3000)"),
-            "{err}"
-        );
+        assert!(err.contains(alices), "{err}");
     }
     assert_eq!(enterprise_rows(&k), before, "nothing changed");
     let mut add = keeper(
@@ -929,5 +932,111 @@ fn the_seeds_distributor_examples_run_as_written() {
         permits(&k, 4000).starts_with("1|0|"),
         "{}",
         permits(&k, 4000)
+    );
+}
+
+/// The distributor's admin adds MSPs by running a file again: the MSPs it
+/// has are skipped, the others made; nobody else can.
+#[test]
+fn a_distributor_adds_msps_by_running_its_file_again() {
+    let k = distributor_vault();
+    let more = k.data_dir().join("more.toml");
+    let text = std::fs::read_to_string(distributor_fixture()).expect("fixture")
+        + "\n[[msps]]\nname = \"New MSP\"\nadmin = \"dan@new.example\"\n\
+           [[msps.pool]]\nplan = \"business\"\ntotal = 3\n";
+    std::fs::write(&more, text).expect("write");
+    let more = more.to_str().expect("path");
+    let run = |email: &str, pw: &str, name: &str| {
+        Run(keeper(
+            &k,
+            &["enterprise-init", "--distributor", name, "--licences", more],
+        )
+        .env("KEEPER_USER", email)
+        .env("KEEPER_PASSWORD", pw)
+        .env("KEEPER_NEW_USER_PASSWORD", "dan-pw")
+        .output()
+        .expect("run"))
+    };
+    let bob_before = bob(&k, &["msp-info", "--format", "json"]).json();
+
+    // Not its admin, or not its name: refused, nothing written.
+    let before = enterprise_rows(&k);
+    let err = run("bob@msp.example", MSP_PW, "Dist").fails();
+    assert!(err.contains("already an enterprise (msp 3456)"), "{err}");
+    let err = run("alice@example.com", PW, "Other").fails();
+    assert!(
+        err.contains("this tenant is the distributor \"Dist\" (ID=3000)"),
+        "{err}"
+    );
+    assert_eq!(enterprise_rows(&k), before);
+
+    let out = run("alice@example.com", PW, "dist").ok();
+    assert!(
+        out.contains("Distributor \"Dist\" (ID=3000): 1 MSPs added"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MSP \"Bob's MSP\" already exists: Skipping"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MSP \"My MSP\" already exists: Skipping"),
+        "{out}"
+    );
+    assert!(
+        out.contains("MSP \"New MSP\" created. ID=4001; admin: dan@new.example"),
+        "{out}"
+    );
+    let all = alice(&k, &["distributor", "info", "--format", "json"]).json();
+    assert_eq!(all.as_array().map(Vec::len), Some(3));
+    assert_eq!(
+        bob(&k, &["msp-info", "--format", "json"]).json(),
+        bob_before,
+        "bob's MSP as it was"
+    );
+    let dan = as_user(
+        &k,
+        "dan@new.example",
+        "dan-pw",
+        &["msp-info", "--format", "json"],
+    )
+    .json();
+    assert_eq!(dan["licenses"][0]["total_licenses"], 3);
+
+    // Again: everything skipped, nothing written.
+    let before = enterprise_rows(&k);
+    let out = run("alice@example.com", PW, "Dist").ok();
+    assert!(out.contains("0 MSPs added"), "{out}");
+    assert_eq!(enterprise_rows(&k), before);
+}
+
+#[test]
+fn store_migrate_carries_the_distributor_and_its_msps() {
+    let k = distributor_vault();
+    alice(
+        &k,
+        &[
+            "distributor",
+            "license",
+            "3456",
+            "--remove-product",
+            "enterprise",
+        ],
+    )
+    .ok();
+    let before = alice(&k, &["distributor", "info", "--format", "json"]).json();
+    let (to, _keep) = other_backend(&k);
+    let out = alice(&k, &["store", "migrate", "--to", &to, "--format", "json"]).json();
+    assert_eq!(out["tables"]["enterprises"], 5, "{out}");
+    let copy = alice(
+        &k,
+        &["--store", &to, "distributor", "info", "--format", "json"],
+    )
+    .json();
+    assert_eq!(copy, before);
+    let err = bob(&k, &["--store", &to, "msp-add", "-p", "enterprise", "X"]).fails();
+    assert!(
+        err.contains("Managed Company plan \"enterprise\" is not allowed"),
+        "{err}"
     );
 }

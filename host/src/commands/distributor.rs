@@ -48,21 +48,33 @@ pub(crate) fn init(ctx: &Context, a: &EnterpriseInitArgs) -> anyhow::Result<Exit
     let name = a.distributor.as_deref().unwrap_or_default();
     let plan = DistributorPlan::read(&a.licences)?;
     let mut vault = unlock(ctx)?;
-    // Refuse before asking for any password.
-    crate::enterprise::access::may_init(&vault)?;
-    let passwords = plan
+    // Refused before any password is asked for.
+    let prepared = provision::prepare(&vault, name, &plan)?;
+    let passwords = prepared
         .admins()
         .iter()
         .map(|email| new_user_password(ctx, email))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let made = provision::init(&mut vault, name, &plan, &passwords, &new_kdf_params())?;
-    println!(
-        "Distributor \"{}\" created. ID={}; admin: {}; {} MSPs",
-        made.name,
-        made.id,
-        made.admin,
-        made.msps.len()
-    );
+    let made = provision::init(&mut vault, &prepared, &passwords, &new_kdf_params())?;
+    if made.existed {
+        println!(
+            "Distributor \"{}\" (ID={}): {} MSPs added",
+            made.name,
+            made.id,
+            made.msps.len()
+        );
+    } else {
+        println!(
+            "Distributor \"{}\" created. ID={}; admin: {}; {} MSPs",
+            made.name,
+            made.id,
+            made.admin,
+            made.msps.len()
+        );
+    }
+    for skipped in &prepared.skipped {
+        println!("MSP \"{skipped}\" already exists: Skipping");
+    }
     for (id, name, admin) in &made.msps {
         println!("MSP \"{name}\" created. ID={id}; admin: {admin}");
     }

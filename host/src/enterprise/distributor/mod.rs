@@ -20,6 +20,8 @@ use view::MspView;
 pub(crate) struct Distributor {
     /// Its tenant.
     pub uid: String,
+    /// Its enterprise id.
+    pub id: i64,
     /// Its name.
     pub name: String,
 }
@@ -43,6 +45,7 @@ impl Distributor {
         })?;
         Ok(Self {
             uid: user.tenant_uid,
+            id: admin.id,
             name: admin.name,
         })
     }

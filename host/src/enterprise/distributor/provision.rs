@@ -6,14 +6,17 @@
 //! and companies as an MSP's own licences file gives them. One
 //! transaction: a refused MSP or company leaves everything as it was.
 //!
-//! A distributor never attaches an MSP that exists: on a shared store
-//! that would let any tenant take another's MSP over.
+//! Its admin adds MSPs later by running a file again (with the
+//! distributor's name): the MSPs it has (by name) are skipped, the others
+//! made. A distributor never attaches an MSP that exists elsewhere: on a
+//! shared store that would let one tenant take another's MSP over.
 
 use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 use serde::Deserialize;
 
+use super::Distributor;
 use crate::enterprise::access;
 use crate::enterprise::error::{EnterpriseError, Result};
 use crate::enterprise::licences::{
@@ -77,9 +80,11 @@ pub(crate) struct DistributorMade {
     pub id: i64,
     /// Its name.
     pub name: String,
+    /// Whether it was a distributor already (the file's new MSPs added).
+    pub existed: bool,
     /// Its admin.
     pub admin: String,
-    /// Its MSPs: id, name, admin.
+    /// The MSPs made: id, name, admin.
     pub msps: Vec<(i64, String, String)>,
 }
 
@@ -143,44 +148,95 @@ impl DistributorPlan {
             msps,
         })
     }
+}
 
-    /// The MSP admins to make, in file order (each needs a password).
+/// A distributor's file checked against the vault: the MSPs it adds.
+#[derive(Debug)]
+pub(crate) struct Prepared<'p> {
+    plan: &'p DistributorPlan,
+    name: String,
+    /// The distributor there already, whose admin runs the file again.
+    existing: Option<Distributor>,
+    /// The file's MSPs to make.
+    new: Vec<&'p PlannedMsp>,
+    /// The file's MSPs the distributor has already (skipped).
+    pub skipped: Vec<String>,
+}
+
+impl Prepared<'_> {
+    /// The admins of the MSPs to make, in file order (each needs a
+    /// master password).
     pub(crate) fn admins(&self) -> Vec<String> {
-        self.msps.iter().map(|m| m.admin.clone()).collect()
+        self.new.iter().map(|m| m.admin.clone()).collect()
     }
 }
 
-/// Makes the logged-in user's tenant the distributor `name` with the MSPs
-/// of `plan`; `passwords[i]` is the master password of `plan.admins()[i]`.
+/// Checks that the logged-in user may run `plan` as the distributor
+/// `name`: either they may make their tenant an enterprise
+/// ([`access::may_init`]), or it is that distributor already and they are
+/// its admin, when the file's MSPs it does not have (by name, any case)
+/// are added and the others skipped.
 ///
 /// # Errors
 ///
-/// [`access::may_init`]'s refusals; [`EnterpriseError::Rejected`] for an
-/// empty name, a missing password or an admin e-mail some user of the
-/// store has; [`EnterpriseError::Licences`] for a taken id or node, or a
-/// company `msp-add` would refuse. Nothing is written then.
-pub(crate) fn init(
-    vault: &mut Vault,
+/// [`access::may_init`]'s refusals (or, for a distributor, not being its
+/// admin); [`EnterpriseError::Rejected`] for an empty or other name, an
+/// id that is not the distributor's, or an admin e-mail some user of the
+/// store has.
+pub(crate) fn prepare<'p>(
+    vault: &Vault,
     name: &str,
-    plan: &DistributorPlan,
-    passwords: &[SecretString],
-    params: &KdfParams,
-) -> Result<DistributorMade> {
+    plan: &'p DistributorPlan,
+) -> Result<Prepared<'p>> {
     let name = name.trim();
     if name.is_empty() {
         return Err(EnterpriseError::Rejected(
             "the distributor needs a name".into(),
         ));
     }
-    access::may_init(vault)?;
-    if passwords.len() != plan.msps.len() {
-        return Err(EnterpriseError::Rejected(
-            "every MSP admin needs a master password".into(),
-        ));
+    let tenant = vault.user().tenant_uid;
+    let store = vault.store_read();
+    let mut prepared = Prepared {
+        plan,
+        name: name.to_string(),
+        existing: None,
+        new: plan.msps.iter().collect(),
+        skipped: Vec::new(),
+    };
+    match store.enterprise(&tenant)? {
+        Some(e) if e.kind == EnterpriseKind::Distributor => {
+            let d = Distributor::of(vault)?;
+            if !d.name.eq_ignore_ascii_case(name) {
+                return Err(EnterpriseError::Rejected(format!(
+                    "this tenant is the distributor \"{}\" (ID={}); to add MSPs to it, name it: \
+                     enterprise-init --distributor \"{}\"; nothing was changed",
+                    d.name, d.id, d.name
+                )));
+            }
+            if plan.id.is_some_and(|id| id != d.id) {
+                return Err(EnterpriseError::Rejected(format!(
+                    "the file's id is not the distributor's ({}); nothing was changed",
+                    d.id
+                )));
+            }
+            let have: Vec<String> = d
+                .msps(vault)?
+                .into_iter()
+                .map(|m| m.enterprise_name.to_lowercase())
+                .collect();
+            let (skipped, new): (Vec<&PlannedMsp>, Vec<&PlannedMsp>) = plan
+                .msps
+                .iter()
+                .partition(|m| have.contains(&m.name.to_lowercase()));
+            prepared.skipped = skipped.into_iter().map(|m| m.name.clone()).collect();
+            prepared.new = new;
+            prepared.existing = Some(d);
+        }
+        _ => access::may_init(vault)?,
     }
-    let users = vault.store_read().all_users()?;
-    if let Some(taken) = plan
-        .msps
+    let users = store.all_users()?;
+    if let Some(taken) = prepared
+        .new
         .iter()
         .find(|m| users.iter().any(|u| u.email == m.admin))
     {
@@ -190,6 +246,30 @@ pub(crate) fn init(
             taken.admin
         )));
     }
+    Ok(prepared)
+}
+
+/// Makes the logged-in user's tenant the distributor `prepared` names
+/// (unless it is already) and the MSPs it adds; `passwords[i]` is the
+/// master password of `prepared.admins()[i]`.
+///
+/// # Errors
+///
+/// [`EnterpriseError::Rejected`] for a missing password;
+/// [`EnterpriseError::Licences`] for a taken id or node, or a company
+/// `msp-add` would refuse. Nothing is written then.
+pub(crate) fn init(
+    vault: &mut Vault,
+    prepared: &Prepared<'_>,
+    passwords: &[SecretString],
+    params: &KdfParams,
+) -> Result<DistributorMade> {
+    if passwords.len() != prepared.new.len() {
+        return Err(EnterpriseError::Rejected(
+            "every MSP admin needs a master password".into(),
+        ));
+    }
+    let (plan, name) = (prepared.plan, prepared.name.as_str());
     let user = vault.user();
     let tenant = user.tenant_uid.clone();
     let tree_key = Key::generate();
@@ -200,7 +280,7 @@ pub(crate) fn init(
     };
     // Keys and password hashes first: the transaction may run twice.
     let mut made = Vec::new();
-    for (m, password) in plan.msps.iter().zip(passwords) {
+    for (m, password) in prepared.new.iter().zip(passwords) {
         let msp_tenant = TenantRow {
             uid: crypto::new_uid(),
             name: m.name.clone(),
@@ -224,25 +304,28 @@ pub(crate) fn init(
     }
     let path = plan.path.as_path();
     let (id, ids) = refusable(vault, |tx| {
-        let id = match plan.id {
-            Some(id) => id,
-            None => tx.next_enterprise_id()?,
+        let id = match (&prepared.existing, plan.id) {
+            (Some(d), _) => d.id,
+            (None, Some(id)) => id,
+            (None, None) => tx.next_enterprise_id()?,
         };
-        if tx.enterprises()?.iter().any(|e| e.enterprise_id == id) {
-            return Err(EnterpriseError::Licences {
-                path: path.display().to_string(),
-                reason: format!("enterprise id {id} is taken"),
-            });
+        if prepared.existing.is_none() {
+            if tx.enterprises()?.iter().any(|e| e.enterprise_id == id) {
+                return Err(EnterpriseError::Licences {
+                    path: path.display().to_string(),
+                    reason: format!("enterprise id {id} is taken"),
+                });
+            }
+            tx.rename_tenant(&tenant, name)?;
+            tx.insert_enterprise(&EnterpriseRow {
+                tenant_uid: tenant.clone(),
+                enterprise_id: id,
+                kind: EnterpriseKind::Distributor,
+                parent_uid: None,
+                created: now_ms(),
+            })?;
+            tx.put_enterprise_admin(&admin)?;
         }
-        tx.rename_tenant(&tenant, name)?;
-        tx.insert_enterprise(&EnterpriseRow {
-            tenant_uid: tenant.clone(),
-            enterprise_id: id,
-            kind: EnterpriseKind::Distributor,
-            parent_uid: None,
-            created: now_ms(),
-        })?;
-        tx.put_enterprise_admin(&admin)?;
         let mut ids = Vec::new();
         for (msp_tenant, row, new, m) in &made {
             tx.insert_tenant(msp_tenant)?;
@@ -261,7 +344,11 @@ pub(crate) fn init(
     })?;
     Ok(DistributorMade {
         id,
-        name: name.to_string(),
+        name: prepared
+            .existing
+            .as_ref()
+            .map_or_else(|| name.to_string(), |d| d.name.clone()),
+        existed: prepared.existing.is_some(),
         admin: user.email,
         msps: made
             .iter()
