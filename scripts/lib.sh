@@ -113,8 +113,9 @@ ensure_slapd() {
 # A Secret Service for the keyring test of `profile setup --type keyring`
 # (tests/it/profile_setup.rs runs gnome-keyring on a private D-Bus session).
 ensure_secret_service() {
-    command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null && return 0
-    apt_install gnome-keyring dbus
+    command -v gnome-keyring-daemon >/dev/null && command -v dbus-run-session >/dev/null &&
+        command -v dbus-send >/dev/null && return 0
+    apt_install gnome-keyring dbus dbus-bin
 }
 
 # moto's server (PyPI `moto[server]`): a local AWS API stand-in for the

@@ -509,18 +509,26 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     std::fs::create_dir_all(&aws_dir).expect("~/.aws");
     std::fs::write(
         aws_dir.join("credentials"),
-        format!("[ci]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"),
+        format!(
+            "[ci]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n\
+             [session]\naws_access_key_id = {}\naws_secret_access_key = {}\naws_session_token = {}\n",
+            aws.session.0, aws.session.1, aws.session.2
+        ),
     )
     .expect("credentials");
     std::fs::write(
         aws_dir.join("config"),
-        format!("[profile ci]\nregion = us-east-1\nendpoint_url = {endpoint}\n"),
+        format!(
+            "[profile ci]\nregion = us-east-1\nendpoint_url = {endpoint}\n\
+             [profile session]\nregion = us-east-1\nendpoint_url = {endpoint}\n"
+        ),
     )
     .expect("config");
-    let profile_ini = m.home().join("profile.ini");
-    let profile_ini_s = profile_ini.to_string_lossy().into_owned();
-    m.run(
-        &[
+    // `setup --credentials profile --credentials-profile NAME` into NAME.ini.
+    let with_profile = |name: &str, extra: &[&str], env: &[(&str, &str)]| {
+        let ini = m.home().join(format!("{name}.ini"));
+        let ini_s = ini.to_string_lossy().into_owned();
+        let mut args = vec![
             "profile",
             "setup",
             "--type",
@@ -528,40 +536,31 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
             "--credentials",
             "profile",
             "--credentials-profile",
-            "ci",
+            name,
             "--ini-file",
-            &profile_ini_s,
-        ],
-        &[],
-    )
-    .ok();
+            &ini_s,
+        ];
+        args.extend_from_slice(extra);
+        (m.run(&args, env), ini)
+    };
+    let (run, profile_ini) = with_profile("ci", &[], &[]);
+    run.ok();
     let text = std::fs::read_to_string(&profile_ini).expect("ini");
     assert!(
         text.contains("provider=profile") && text.contains("credentials_profile=ci"),
         "{text}"
     );
     assert!(!text.contains(secret), "{text}");
-    m.reads(&["--ini-file", &profile_ini_s], &[]);
+    m.reads(&["--ini-file", &profile_ini.to_string_lossy()], &[]);
+    // Temporary credentials: the session token is signed and sent (moto
+    // refuses the role session's key without it).
+    let (run, session_ini) = with_profile("session", &[], &[]);
+    run.ok();
+    m.reads(&["--ini-file", &session_ini.to_string_lossy()], &[]);
     // A profile the files do not have.
-    let missing = m.home().join("missing.ini");
+    let (run, missing) = with_profile("nope", &["--region", "us-east-1"], &with_endpoint);
     refused(
-        m.run(
-            &[
-                "profile",
-                "setup",
-                "--type",
-                "aws",
-                "--credentials",
-                "profile",
-                "--credentials-profile",
-                "nope",
-                "--region",
-                "us-east-1",
-                "--ini-file",
-                &missing.to_string_lossy(),
-            ],
-            &with_endpoint,
-        ),
+        run,
         &["no AWS credentials from the AWS profile \"nope\""],
         &missing,
         &never_shown,
@@ -735,14 +734,24 @@ fn setup_keyring_with_and_without_a_secret_service() {
     if !daemon {
         assert!(
             std::env::var_os("KEEPER_REQUIRE_SECRET_SERVICE").is_none(),
-            "gnome-keyring-daemon and dbus-run-session are required (scripts/lib.sh ensure_secret_service)"
+            "gnome-keyring-daemon, dbus-run-session and dbus-send are required (scripts/lib.sh ensure_secret_service)"
         );
-        eprintln!("skipped the keyring round trip: no gnome-keyring-daemon/dbus-run-session here");
+        eprintln!(
+            "skipped the keyring round trip: no gnome-keyring-daemon/dbus-run-session/dbus-send here"
+        );
         return;
     }
     // One D-Bus session for the daemon and both keeper runs.
+    // The daemon is started unlocked (it makes a "login" collection) in
+    // the foreground of this shell, which stops it at the end; keeper runs
+    // only once it owns the Secret Service name (a request before that
+    // would have D-Bus start a second, locked daemon).
     let script = format!(
-        "printf keyring-pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1 && \
+        "printf keyring-pw | gnome-keyring-daemon --foreground --unlock --components=secrets \
+         >/dev/null 2>&1 & daemon=$!; trap 'kill $daemon' EXIT; \
+         i=0; until dbus-send --session --print-reply --dest=org.freedesktop.DBus / \
+         org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q true; do \
+         i=$((i+1)); [ $i -gt 100 ] && exit 8; sleep 0.1; done; \
          {bin} profile setup --type keyring --secret ci-config < {cfg} && \
          {bin} secret get 'Prod DB' --field password",
         bin = keeper_bin().display(),

@@ -240,3 +240,86 @@ impl Storage {
         keyring::set(&self.secret, text)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(text: &str) -> Vec<(&str, &str)> {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect()
+    }
+
+    #[test]
+    fn sections_round_trip_and_keep_the_key_out_of_debug() {
+        for text in [
+            "storage=aws\nprovider=ec2instance\nsecret=ksm-config",
+            "storage=aws\nprovider=profile\nsecret=s\ncredentials_profile=ci\nregion=eu-west-1\nfallback=true",
+            "storage=aws\nprovider=keys\nsecret=s\naws_access_key_id=AKIA1\naws_secret_access_key=Sekrit/Key+1",
+            "storage=env\nsecret=KSM_CONFIG",
+            "storage=file\nsecret=/run/secrets/ksm",
+            "storage=keyring\nsecret=ksm-config",
+        ] {
+            let storage = Storage::from_pairs(pairs(text), "t").expect(text);
+            let back: Vec<String> = storage
+                .to_pairs()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str()))
+                .collect();
+            assert_eq!(back.join("\n"), text);
+            let debug = format!("{storage:?} {:?}", storage.aws);
+            assert!(!debug.contains("Sekrit"), "{debug}");
+        }
+    }
+
+    #[test]
+    fn malformed_sections_are_refused() {
+        for (text, why) in [
+            ("storage=s3\nsecret=x", "none of keyring, env, file, aws"),
+            (
+                "storage=env\nsecret=X\nregion=eu-west-1",
+                "unknown key \"region\"",
+            ),
+            (
+                "storage=aws\nprovider=keys\naws_access_key_id=A",
+                "needs aws_access_key_id",
+            ),
+            (
+                "storage=aws\nprovider=ec2\n",
+                "none of ec2instance, profile, keys",
+            ),
+            ("storage=aws\nfallback=maybe", "not true or false"),
+            ("storage=aws\nbucket=b", "unknown key \"bucket\""),
+            ("storage=file", "needs --secret PATH"),
+            (
+                "storage=env\nsecret=A=B",
+                "cannot be an environment variable name",
+            ),
+        ] {
+            let err = Storage::from_pairs(pairs(text), "t").expect_err(text);
+            assert!(
+                matches!(err, ProfileError::Malformed(_)) && err.to_string().contains(why),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_configuration_that_does_not_parse_is_never_quoted() {
+        let storage = Storage::new(Kind::Env, None, None).expect("env");
+        for text in [
+            "not base64 at all: Hunter2!",
+            "eyJzdG9yZSI6IDV9",
+            "{\"store\": \"Hunter2\"}",
+        ] {
+            let err = storage.parse(text).expect_err(text).to_string();
+            assert!(
+                err.contains("does not hold a keeper device configuration"),
+                "{err}"
+            );
+            assert!(!err.contains("Hunter2") && !err.contains("store"), "{err}");
+        }
+    }
+}

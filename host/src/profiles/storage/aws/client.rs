@@ -136,3 +136,33 @@ fn refusal(status: u16, text: &str, secret: &str, using: &str) -> AwsError {
         message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_read_json_and_xml_and_stay_short() {
+        let json = r#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException","message":"can't find it"}"#;
+        let xml = "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>bad\ntoken</Message></Error></ErrorResponse>";
+        for (text, status, code, message) in [
+            (json, 400, "ResourceNotFoundException", "can't find it"),
+            (xml, 403, "InvalidClientTokenId", "badtoken"),
+            ("<html>oops</html>", 502, "HTTP 502", "(no message)"),
+        ] {
+            match refusal(status, text, "s", "k") {
+                AwsError::Refused {
+                    code: c,
+                    message: m,
+                    ..
+                } => assert_eq!((c.as_str(), m.as_str()), (code, message)),
+                other => panic!("{other}"),
+            }
+        }
+        let long = format!(r#"{{"__type":"X","message":"{}"}}"#, "m".repeat(1000));
+        let AwsError::Refused { message, .. } = refusal(400, &long, "s", "k") else {
+            panic!("not a refusal")
+        };
+        assert_eq!(message.len(), 300);
+    }
+}
