@@ -431,6 +431,28 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     assert!(!ini.contains("privatekey"), "{ini}");
     assert_eq!(mode(&m.ini()), 0o600);
     m.reads(&[], &with_endpoint);
+    // notation and exec load it the same way (exec inside keeper's runtime).
+    let uid = m
+        .run(&["secret", "list", "--format", "json"], &with_endpoint)
+        .json()[0]["uid"]
+        .as_str()
+        .expect("uid")
+        .to_string();
+    let notation = format!("keeper://{uid}/field/password");
+    assert_eq!(
+        m.run(&["secret", "notation", &notation], &with_endpoint)
+            .ok()
+            .trim(),
+        PASSWORD
+    );
+    let exec = m.run(
+        &["exec", "--", "sh", "-c", "printf '%s' \"$DB_PW\""],
+        &[
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("DB_PW", &notation),
+        ],
+    );
+    assert_eq!(exec.ok(), PASSWORD);
     assert_eq!(
         m.run(&["secret", "list", "--format", "json"], &with_endpoint)
             .json()[0]["title"],
