@@ -28,6 +28,7 @@ pub mod import {
 
 /// MSPs and managed companies.
 pub mod enterprise {
+    pub use crate::enterprise::roles::sealed_name;
     pub use crate::enterprise::switch::company_vault;
 }
 

@@ -16,6 +16,7 @@ mod membership;
 mod moto;
 mod msp;
 mod msp_distributor;
+mod msp_roles;
 mod native_importer;
 mod native_plugins;
 mod plugin_cli;

@@ -727,7 +727,7 @@ seats = 0
 "#;
 
 /// The store's location: the PostgreSQL URL or the vault file.
-fn location(k: &Keeper) -> Location {
+pub(crate) fn location(k: &Keeper) -> Location {
     let at = k
         .store_url()
         .unwrap_or_else(|| k.data_dir().join("vault.db").display().to_string());

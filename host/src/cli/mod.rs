@@ -7,6 +7,7 @@ pub mod membership;
 pub mod msp;
 mod plugin;
 pub mod profiles;
+pub mod roles;
 pub mod rotate;
 pub mod secrets_manager;
 pub mod sharing;
@@ -134,6 +135,9 @@ pub enum Command {
     /// A distributor's MSPs: info, msp-info, license.
     #[command(visible_alias = "ds")]
     Distributor(distributor::DistributorNamespace),
+    /// Roles with enforcements, users' nodes, msp-copy-role, msp-convert-node.
+    #[command(flatten)]
+    Roles(roles::RolesCommand),
     /// Anything else: a batch file, `-` (stdin) or a quoted command line;
     /// an unknown name is an error with a suggestion.
     #[command(external_subcommand)]
@@ -179,6 +183,14 @@ const TWO_LETTER: &[(&str, &str, Option<&str>)] = &[
     ("-aa", "--add-addon", Some("mu")),
     ("-ra", "--remove-addon", Some("msp-update")),
     ("-ra", "--remove-addon", Some("mu")),
+    ("-vb", "--visible-below", Some("enterprise-role")),
+    ("-vb", "--visible-below", Some("er")),
+    ("-nu", "--new-user", Some("enterprise-role")),
+    ("-nu", "--new-user", Some("er")),
+    ("-au", "--add-user", Some("enterprise-role")),
+    ("-au", "--add-user", Some("er")),
+    ("-ru", "--remove-user", Some("enterprise-role")),
+    ("-ru", "--remove-user", Some("er")),
 ];
 
 /// A password argument (`rotate --password`, `add --pass`): kept as a

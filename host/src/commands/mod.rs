@@ -8,6 +8,7 @@ mod msp;
 mod plugin;
 mod profile_setup;
 mod profiles;
+mod roles;
 mod rotate;
 mod vault;
 
@@ -59,6 +60,7 @@ pub(crate) fn dispatch(
             },
             Command::Msp(cmd) => msp::run(ctx, cmd),
             Command::Distributor(ns) => distributor::run(ctx, ns),
+            Command::Roles(cmd) => roles::run(ctx, cmd),
             Command::External(args) => {
                 let name = args.first().map(|a| a.to_string_lossy().into_owned());
                 anyhow::bail!("unknown command {:?}", name.unwrap_or_default())

@@ -15,16 +15,24 @@
 //! | `switch.rs` | switch-to-mc: a company's identity, unlocked with its tree key |
 //! | `access.rs` | who may run what: MC users refused, `enterprise-init`'s limits |
 //! | `distributor/` | a distributor: provisioning its MSPs, `distributor info/msp-info/license` |
+//! | `roles.rs` | roles with enforcements (`enterprise-role`), users' nodes (`enterprise-user --node`) |
+//! | `enforcements.rs` | the enforcements keeper knows, their types, `KEY:VALUE` parsing |
+//! | `copy_role.rs` | msp-copy-role: MSP roles made equal in managed companies |
+//! | `convert.rs` | msp-convert-node: a sub-tree becomes a managed company, re-sealed under its key |
 //! | `error.rs` | [`EnterpriseError`] |
 //!
 //! The store's rows are `crate::vault::store::enterprise`.
 
 pub(crate) mod access;
 pub(crate) mod distributor;
+pub(crate) mod convert;
+pub(crate) mod copy_role;
+pub(crate) mod enforcements;
 mod error;
 pub(crate) mod licences;
 pub(crate) mod model;
 pub(crate) mod ops;
+pub(crate) mod roles;
 pub(crate) mod state;
 pub(crate) mod switch;
 #[cfg(test)]

@@ -135,21 +135,7 @@ impl MspState {
 
     /// A node's path from its root, `\`-separated.
     pub(crate) fn node_path(&self, id: i64) -> String {
-        let by_id: HashMap<i64, &Node> = self.nodes.iter().map(|n| (n.id, n)).collect();
-        let mut parts = Vec::new();
-        let mut at = by_id.get(&id);
-        while let Some(node) = at {
-            parts.push(node.name.as_str());
-            if parts.len() > by_id.len() {
-                break; // a cycle: say what we have
-            }
-            at = node.parent.and_then(|p| by_id.get(&p));
-        }
-        if parts.is_empty() {
-            return id.to_string();
-        }
-        parts.reverse();
-        parts.join("\\")
+        path_of(&self.nodes, id)
     }
 
     /// The name of a node (its id when unknown).
@@ -161,8 +147,28 @@ impl MspState {
     }
 }
 
+/// Node `id`'s path from its root among `nodes`, `\`-separated (its id
+/// when unknown).
+pub(crate) fn path_of(nodes: &[Node], id: i64) -> String {
+    let by_id: HashMap<i64, &Node> = nodes.iter().map(|n| (n.id, n)).collect();
+    let mut parts = Vec::new();
+    let mut at = by_id.get(&id);
+    while let Some(node) = at {
+        parts.push(node.name.as_str());
+        if parts.len() > by_id.len() {
+            break; // a cycle: say what we have
+        }
+        at = node.parent.and_then(|p| by_id.get(&p));
+    }
+    if parts.is_empty() {
+        return id.to_string();
+    }
+    parts.reverse();
+    parts.join("\\")
+}
+
 /// Opens a node's name.
-fn open_node(row: &NodeRow, tree_key: &Key) -> Result<Node> {
+pub(crate) fn open_node(row: &NodeRow, tree_key: &Key) -> Result<Node> {
     let name = tree_key.open(&row.data, &ad::node(&row.tenant_uid, row.node_id))?;
     Ok(Node {
         id: row.node_id,

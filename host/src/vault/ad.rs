@@ -62,6 +62,10 @@ pub fn enterprise_data(tenant: &str) -> Vec<u8> {
 pub fn node(tenant: &str, node_id: i64) -> Vec<u8> {
     format!("keeper/v1/node|{tenant}|{node_id}").into_bytes()
 }
+/// A role's name, sealed under its enterprise's tree key.
+pub fn role(tenant: &str, role_id: i64) -> Vec<u8> {
+    format!("keeper/v1/role|{tenant}|{role_id}").into_bytes()
+}
 /// An application's key, wrapped under its owner's data key.
 pub fn app_key(app: &str, owner: &str) -> Vec<u8> {
     format!("keeper/v1/app-key|{app}|{owner}").into_bytes()

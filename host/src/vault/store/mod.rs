@@ -14,12 +14,14 @@ pub mod enterprise;
 mod location;
 pub mod migrate;
 pub mod postgres;
+pub mod roles;
 pub mod sqlite;
 
 use super::error::Result;
 pub use apps::{AppClientRow, AppRow};
 pub use enterprise::{EnterpriseRead, EnterpriseTx};
 pub use location::Location;
+pub use roles::{RolesRead, RolesTx};
 
 /// Opens the vault at `location` with its backend.
 ///
@@ -335,7 +337,7 @@ pub struct AuditRow {
 }
 
 /// Read access to a store (the enterprise tables' reads included).
-pub trait StoreRead: EnterpriseRead {
+pub trait StoreRead: EnterpriseRead + RolesRead {
     /// All tenants.
     fn tenants(&self) -> Result<Vec<TenantRow>>;
     /// Users of a tenant.
@@ -407,7 +409,7 @@ pub trait StoreRead: EnterpriseRead {
 }
 
 /// The vault's tables, as both backends name them.
-pub const TABLES: [&str; 24] = [
+pub const TABLES: [&str; 28] = [
     "tenants",
     "users",
     "teams",
@@ -434,10 +436,15 @@ pub const TABLES: [&str; 24] = [
     // apps.rs
     "apps",
     "app_clients",
+    // roles.rs
+    "enterprise_roles",
+    "role_enforcements",
+    "role_users",
+    "enterprise_users",
 ];
 
 /// Writes inside one transaction (the enterprise tables' writes included).
-pub trait StoreTx: StoreRead + EnterpriseTx {
+pub trait StoreTx: StoreRead + EnterpriseTx + RolesTx {
     /// Adds a tenant.
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()>;
     /// Adds a user.

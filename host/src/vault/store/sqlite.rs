@@ -22,10 +22,12 @@ mod apps;
 mod enterprise;
 mod header;
 mod reads;
+mod roles;
 mod writes;
 
 use header::check_header;
 use reads::reads;
+use roles::ROLES_DDL;
 use writes::SqliteTx;
 
 /// `PRAGMA application_id` of a keeper vault ("KPRV").
@@ -34,9 +36,10 @@ pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// `record_keys.expires` (shares that end), 4 the enterprise tables
 /// ([`ENTERPRISE_SCHEMA`]), 5 `apps` and `app_clients` (Secrets Manager
 /// applications, [`APPS_DDL`]), 6 `app_clients.access_minutes` and
-/// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]);
+/// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]),
+/// 7 roles with enforcements and users' nodes ([`roles::ROLES_DDL`]);
 /// opening an older vault upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -112,7 +115,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -126,6 +129,8 @@ const MIGRATIONS: [&str; 5] = [
     // 5 → 6: access counted from first use, re-keying waiting tokens, and
     // the tenant index PostgreSQL had.
     APPS_V6_DDL,
+    // 6 → 7: roles with enforcements, users' nodes.
+    ROLES_DDL,
 ];
 
 /// The tables of Secrets Manager applications (`vault/apps/`).
@@ -202,7 +207,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} {ROLES_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

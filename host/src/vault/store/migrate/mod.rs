@@ -9,9 +9,11 @@
 
 mod apps;
 mod enterprise;
+mod roles;
 
 use apps::Apps;
 use enterprise::Enterprises;
+use roles::Roles;
 
 use super::{
     AttachmentRow, AuditRow, FolderRow, Location, PendingRow, RecordKeyRow, RecordRow,
@@ -47,6 +49,7 @@ struct Snapshot {
     locks: Vec<RotationLockRow>,
     enterprises: Enterprises,
     apps: Apps,
+    roles: Roles,
 }
 
 impl Snapshot {
@@ -79,6 +82,7 @@ impl Snapshot {
         }
         s.enterprises = Enterprises::read(store)?;
         s.apps = Apps::read(store, &s.tenants)?;
+        s.roles = Roles::read(store, &s.tenants)?;
         s.sort();
         Ok(s)
     }
@@ -130,6 +134,7 @@ impl Snapshot {
         .into_iter()
         .chain(self.enterprises.counts())
         .chain(self.apps.counts())
+        .chain(self.roles.counts())
         .collect()
     }
 
@@ -287,6 +292,7 @@ impl Snapshot {
         }
         self.enterprises.hash(&mut put);
         self.apps.hash(&mut put);
+        self.roles.hash(&mut put);
         hex::encode(h.finalize())
     }
 
@@ -345,7 +351,8 @@ impl Snapshot {
             tx.take_rotation_lock(l, None)?;
         }
         self.enterprises.write(tx)?;
-        self.apps.write(tx)
+        self.apps.write(tx)?;
+        self.roles.write(tx)
     }
 }
 

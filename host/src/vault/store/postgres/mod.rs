@@ -24,6 +24,7 @@ mod apps;
 mod conn;
 mod enterprise;
 mod reads;
+mod roles;
 mod schema;
 mod tls;
 mod url;

@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -121,6 +121,20 @@ CREATE INDEX app_clients_tenant ON app_clients (tenant_uid);
         "client devices: access counted from first use, the token's key for re-keying (as SQLite vault format 6)",
         r#"
 ALTER TABLE app_clients ADD COLUMN access_minutes BIGINT, ADD COLUMN owner_token_key BYTEA;
+"#,
+    ),
+    (
+        6,
+        "roles with enforcements and members, users' nodes (as SQLite vault format 7)",
+        r#"
+CREATE TABLE enterprise_roles (role_id BIGINT PRIMARY KEY, tenant_uid TEXT NOT NULL, node_id BIGINT NOT NULL,
+  data BYTEA NOT NULL, visible_below BOOLEAN NOT NULL, new_user_inherit BOOLEAN NOT NULL);
+CREATE INDEX enterprise_roles_tenant ON enterprise_roles (tenant_uid);
+CREATE TABLE role_enforcements (role_id BIGINT NOT NULL, key TEXT NOT NULL, value_type TEXT NOT NULL,
+  value TEXT NOT NULL, PRIMARY KEY (role_id, key));
+CREATE TABLE role_users (role_id BIGINT NOT NULL, user_uid TEXT NOT NULL, PRIMARY KEY (role_id, user_uid));
+CREATE TABLE enterprise_users (user_uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, node_id BIGINT NOT NULL);
+CREATE INDEX enterprise_users_tenant ON enterprise_users (tenant_uid);
 "#,
     ),
 ];

@@ -117,7 +117,7 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     let client = store.conns.get().expect("client");
     Db::Client(&client)
         .batch(&format!(
-            "ALTER TABLE record_keys DROP COLUMN expires; {} DROP TABLE apps; DROP TABLE app_clients; \
+            "ALTER TABLE record_keys DROP COLUMN expires; {} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
              DELETE FROM migrations WHERE version >= 2;",
             checks::DROP_ENTERPRISE_TABLES
         ))
@@ -147,9 +147,23 @@ fn a_version_4_vault_gains_the_migration_5_columns() {
     let mut store = upgraded_from(
         &db,
         "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
-         DELETE FROM migrations WHERE version >= 5;",
+         DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+         DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 5;",
     );
     backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
+/// A version-5 vault (before roles) gains the role tables when opened;
+/// they then hold and delete roles as they should.
+#[test]
+fn a_version_5_vault_gains_the_role_tables() {
+    let db = TempDb::new();
+    let mut store = upgraded_from(
+        &db,
+        "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+         DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 6;",
+    );
+    crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
 
 /// A new vault in `db` made older by `sql`, then opened: upgraded to
@@ -178,7 +192,7 @@ fn a_version_2_vault_gains_the_enterprise_tables() {
     let mut store = upgraded_from(
         &db,
         &format!(
-            "{} DROP TABLE apps; DROP TABLE app_clients; DELETE FROM migrations WHERE version >= 3; \
+            "{} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 3; \
              DELETE FROM records; DELETE FROM record_keys; \
              DELETE FROM tenants;",
             checks::DROP_ENTERPRISE_TABLES

@@ -97,7 +97,7 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(&format!(
         "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; {} \
-         DROP TABLE apps; DROP TABLE app_clients; \
+         DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
          PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);",
@@ -140,7 +140,7 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
     let (_dir, mut store) = upgraded_from(
         3,
         &format!(
-            "{} DROP TABLE apps; DROP TABLE app_clients;",
+            "{} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;",
             checks::DROP_ENTERPRISE_TABLES
         ),
     );
@@ -155,7 +155,7 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
 /// applications and clients like any other table.
 #[test]
 fn a_version_4_vault_gains_applications_when_opened() {
-    let (_dir, mut store) = upgraded_from(4, "DROP TABLE apps; DROP TABLE app_clients;");
+    let (_dir, mut store) = upgraded_from(4, "DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;");
     crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
@@ -167,7 +167,8 @@ fn a_version_5_vault_gains_the_schema_6_columns_and_index() {
     let (_dir, mut store) = upgraded_from(
         5,
         "DROP INDEX app_clients_tenant; ALTER TABLE app_clients DROP COLUMN access_minutes; \
-         ALTER TABLE app_clients DROP COLUMN owner_token_key;",
+         ALTER TABLE app_clients DROP COLUMN owner_token_key; DROP TABLE enterprise_roles; \
+         DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;",
     );
     let plan: String = store
         .connection()
@@ -179,6 +180,18 @@ fn a_version_5_vault_gains_the_schema_6_columns_and_index() {
         .expect("plan");
     assert!(plan.contains("app_clients_tenant"), "{plan}");
     crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
+}
+
+/// A version-6 vault (before roles) gains the role tables when opened,
+/// keeping its rows; they then hold and delete roles as they should.
+#[test]
+fn a_version_6_vault_gains_roles_when_opened() {
+    let (_dir, mut store) = upgraded_from(
+        6,
+        "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+         DROP TABLE enterprise_users;",
+    );
+    crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
 
 /// A new vault made into a `version` one by `drop_sql` (with a tenant

@@ -1,0 +1,265 @@
+//! `msp-convert-node`: an MSP sub-tree becomes a managed company, in one
+//! transaction. The root is refused; a sub-tree that cannot move is
+//! refused with every reason listed (a managed company on it, an MSP admin
+//! on it, role, team or share links across its boundary). Seats are
+//! max(`-s`, users moved, 1), the plan `business` by default, and a
+//! company of the node's name is reused. What moves is re-sealed under
+//! the company's tree key: each node's and each role's name with its own
+//! AD (so the MSP's key no longer opens it); users move with what they own
+//! (their data keys are under their own passwords, not under a tree key).
+
+use std::collections::HashSet;
+
+use super::Msp;
+use super::error::{EnterpriseError, Result};
+use super::ops::{AddRequest, refusable};
+use super::roles::find_node;
+use super::state::{MspState, Node};
+use crate::vault::Vault;
+use crate::vault::store::StoreTx;
+use crate::vault::store::roles::RoleRow;
+
+/// `msp-convert-node`'s request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ConvertRequest {
+    /// Node name or id.
+    pub node: String,
+    /// `-s`: seats at least.
+    pub seats: Option<i64>,
+    /// `-p`: plan (default business).
+    pub plan: Option<String>,
+}
+
+/// What a conversion did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Converted {
+    /// The company's id.
+    pub mc_id: i64,
+    /// Its name.
+    pub mc_name: String,
+    /// Whether it existed already.
+    pub reused: bool,
+    /// Its seats.
+    pub seats: i64,
+    /// Nodes, roles and users moved.
+    pub nodes: usize,
+    /// Roles moved.
+    pub roles: usize,
+    /// Users moved.
+    pub users: usize,
+}
+
+/// The ids of `top` and every node below it.
+fn subtree(nodes: &[Node], top: i64) -> HashSet<i64> {
+    let mut ids = HashSet::from([top]);
+    loop {
+        let before = ids.len();
+        for n in nodes {
+            if n.parent.is_some_and(|p| ids.contains(&p)) {
+                ids.insert(n.id);
+            }
+        }
+        if ids.len() == before {
+            return ids;
+        }
+    }
+}
+
+/// Why the users `moving` (on the sub-tree `ids`) cannot move: every
+/// link that would cross the boundary.
+fn blockers(
+    tx: &dyn StoreTx,
+    msp: &Msp,
+    state: &MspState,
+    ids: &HashSet<i64>,
+    roles: &[(RoleRow, String)],
+    moving: &HashSet<String>,
+) -> Result<Vec<String>> {
+    let mut why = Vec::new();
+    let users = tx.users(&msp.uid)?;
+    let email = |uid: &str| {
+        users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map_or_else(|| uid.to_string(), |u| u.email.clone())
+    };
+    for mc in &state.companies {
+        if ids.contains(&mc.node_id) {
+            why.push(format!(
+                "managed company \"{}\" (ID={}) is on node \"{}\"",
+                mc.name,
+                mc.enterprise_id,
+                state.node_path(mc.node_id)
+            ));
+        }
+    }
+    for admin in tx.enterprise_admins(&msp.uid)? {
+        if moving.contains(&admin.user_uid) {
+            why.push(format!("user {} is an MSP admin", email(&admin.user_uid)));
+        }
+    }
+    for (role, name) in roles {
+        let inside = ids.contains(&role.node_id);
+        for member in &role.users {
+            if moving.contains(member) != inside {
+                let side = if inside { "inside" } else { "outside" };
+                why.push(format!(
+                    "user {} is a member of role \"{name}\" (ID={}), which is {side} the node \
+                     while the user is not",
+                    email(member),
+                    role.role_id
+                ));
+            }
+        }
+    }
+    let teams = tx.teams(&msp.uid)?;
+    for m in tx.team_members(&msp.uid)? {
+        if moving.contains(&m.user_uid) {
+            let team = teams
+                .iter()
+                .find(|t| t.uid == m.team_uid)
+                .map_or(m.team_uid.as_str(), |t| t.name.as_str());
+            why.push(format!(
+                "user {} is a member of team \"{team}\" (teams stay with the MSP)",
+                email(&m.user_uid)
+            ));
+        }
+    }
+    // Which side a key holder is on: a user, a folder or an application
+    // goes with its owner; a team stays.
+    let folders = tx.folders(&msp.uid)?;
+    let apps = tx.apps(&msp.uid)?;
+    let moves = |holder: &str| {
+        moving.contains(holder)
+            || folders
+                .iter()
+                .any(|f| f.uid == holder && moving.contains(&f.owner_uid))
+            || apps
+                .iter()
+                .any(|a| a.uid == holder && moving.contains(&a.owner_uid))
+    };
+    for share in tx.shares(&msp.uid)? {
+        if moves(&share.shared_folder_uid) != moves(&share.holder_uid) {
+            why.push(format!(
+                "shared folder {} is shared across the node's boundary",
+                share.shared_folder_uid
+            ));
+        }
+    }
+    let mut records = Vec::new();
+    tx.tenant_records(&msp.uid, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    for r in records {
+        let owner = moving.contains(&r.owner_uid);
+        if tx
+            .record_keys(&r.uid)?
+            .iter()
+            .any(|k| moves(&k.holder_uid) != owner)
+        {
+            why.push(format!(
+                "record {} is shared across the node's boundary",
+                r.uid
+            ));
+        }
+    }
+    why.dedup();
+    Ok(why)
+}
+
+impl Msp {
+    /// Converts a node (name or id) and everything below it into a
+    /// managed company.
+    ///
+    /// # Errors
+    ///
+    /// [`EnterpriseError::Rejected`]: an unknown or ambiguous node, the
+    /// root, a sub-tree that cannot move (every reason listed), the checks
+    /// of msp-add for a new company; [`EnterpriseError::Pool`]. Nothing is
+    /// written then.
+    pub(crate) fn convert_node(
+        &self,
+        vault: &mut Vault,
+        req: &ConvertRequest,
+    ) -> Result<Converted> {
+        refusable(vault, |tx| {
+            let state = self.state_in(&*tx)?;
+            let node = find_node(&state.nodes, &req.node)?.clone();
+            let Some(parent) = node.parent else {
+                return Err(EnterpriseError::Rejected(format!(
+                    "\"{}\" is the root node: it cannot be converted to a managed company",
+                    node.name
+                )));
+            };
+            let ids = subtree(&state.nodes, node.id);
+            let own = self.scope(&*tx, None)?;
+            let roles: Vec<(RoleRow, String)> = own
+                .roles(&*tx)?
+                .into_iter()
+                .map(|r| (r.row, r.name))
+                .collect();
+            let moving: HashSet<String> = tx
+                .user_nodes(&self.uid)?
+                .into_iter()
+                .filter(|u| ids.contains(&u.node_id))
+                .map(|u| u.user_uid)
+                .collect();
+            let why = blockers(&*tx, self, &state, &ids, &roles, &moving)?;
+            if !why.is_empty() {
+                return Err(EnterpriseError::Rejected(format!(
+                    "Node \"{}\" cannot be converted to a managed company:\n  {}",
+                    node.name,
+                    why.join("\n  ")
+                )));
+            }
+            let users = i64::try_from(moving.len()).unwrap_or(i64::MAX);
+            let seats = req.seats.unwrap_or(0).max(users).max(1);
+            let (mc, reused) = match state.company(&node.name) {
+                Some(mc) => (mc.clone(), true),
+                None => {
+                    let add = AddRequest {
+                        name: node.name.clone(),
+                        plan: req.plan.clone().unwrap_or_else(|| "business".into()),
+                        seats: Some(seats),
+                        node: Some(parent.to_string()),
+                        ..AddRequest::default()
+                    };
+                    (self.add_in(tx, &state, &add)?, false)
+                }
+            };
+            let scope = self.company_scope(&mc)?;
+            let root = scope.root(tx)?;
+            let mut moved_nodes = 0;
+            for n in state.nodes.iter().filter(|n| ids.contains(&n.id)) {
+                let parent = if n.id == node.id {
+                    Some(root)
+                } else {
+                    n.parent
+                };
+                tx.move_enterprise_node(&scope.seal_node(n.id, parent, &n.name))?;
+                moved_nodes += 1;
+            }
+            let mut moved_roles = 0;
+            for (role, name) in roles.iter().filter(|(r, _)| ids.contains(&r.node_id)) {
+                let mut row = role.clone();
+                row.tenant_uid = mc.tenant_uid.clone();
+                row.data = scope.seal_role(role.role_id, name);
+                tx.put_role(&row)?;
+                moved_roles += 1;
+            }
+            for uid in &moving {
+                tx.move_user(uid, &mc.tenant_uid)?;
+            }
+            Ok(Converted {
+                mc_id: mc.enterprise_id,
+                mc_name: mc.name.clone(),
+                reused,
+                seats: mc.seats,
+                nodes: moved_nodes,
+                roles: moved_roles,
+                users: moving.len(),
+            })
+        })
+    }
+}
