@@ -202,7 +202,8 @@ fn roles_are_listed_with_their_enforcements_typed() {
         ],
     )
     .ok();
-    let e = &named(&roles(&k, None), "Desktop Users")["enforcements"];
+    let after = roles(&k, None);
+    let e = &named(&after, "Desktop Users")["enforcements"];
     assert!(e.get("restrict_import").is_none() && e.get("restrict_ip_addresses").is_none());
     assert_eq!(e.as_object().map(serde_json::Map::len), Some(6));
 
@@ -376,18 +377,16 @@ fn copy_role_makes_company_roles_equal_and_is_idempotent() {
     for _ in 0..2 {
         alice(&k, &["er", "--mc", "Other", "--add", "Desktop Users"]).ok();
     }
-    let run = alice(
-        &k,
-        &[
-            "msp-copy-role",
-            "-r",
-            "Desktop Users",
-            "-r",
-            &by_id,
-            "SmithCoMC",
-            "Other",
-        ],
-    );
+    let both = [
+        "msp-copy-role",
+        "-r",
+        "Desktop Users",
+        "-r",
+        &by_id,
+        "SmithCoMC",
+        "Other",
+    ];
+    let run = alice(&k, &both);
     let out = run.ok();
     assert!(
         run.stderr().contains(&format!(
@@ -419,19 +418,7 @@ fn copy_role_makes_company_roles_equal_and_is_idempotent() {
             .all(|r| r["enforcements"] == json!({})),
         "the skipped roles are untouched"
     );
-    let out = alice(
-        &k,
-        &[
-            "msp-copy-role",
-            "-r",
-            "Desktop Users",
-            "-r",
-            &by_id,
-            "SmithCoMC",
-            "Other",
-        ],
-    )
-    .ok();
+    let out = alice(&k, &both).ok();
     assert!(
         out.contains(&format!("MC {smith}: Roles are in sync")),
         "{out}"
@@ -659,7 +646,8 @@ fn convert_node_moves_the_subtree_under_the_companys_key() {
     let mc = &info["managed_companies"][0];
     assert_eq!(
         (&mc["plan"], &mc["allocated"], &mc["active"], &mc["node"]),
-        (&json!("business"), &json!(2), &json!(2), &json!("My MSP"))
+        (&json!("business"), &json!(2), &json!(0), &json!("My MSP")),
+        "nobody has moved yet: each user moves at their next unlock"
     );
 
     // Raw rows: each moved node and role is the company's, opens with its
@@ -702,6 +690,37 @@ fn convert_node_moves_the_subtree_under_the_companys_key() {
         assert_eq!(opens(&k, None, true, &acme_tenant, *id), None);
         assert_eq!(opens(&k, None, true, &msp, *id), None);
     }
+    // The users are recorded as moving; each moves with what they own at
+    // their next password unlock, which re-wraps their data key.
+    let users = |k: &Keeper| raw_rows(k, "SELECT email, tenant_uid FROM {t}users ORDER BY email");
+    let placed = raw_rows(&k, "SELECT tenant_uid FROM {t}enterprise_users");
+    assert_eq!(placed, [acme_tenant.clone(), acme_tenant.clone()]);
+    assert!(users(&k).contains(&format!("bob@example.com|{msp}")));
+    let listed = bob(&["ls", "--format", "json"]).json();
+    assert!(
+        listed.to_string().contains("Bob's"),
+        "bob still opens it: {listed}"
+    );
+    let now = users(&k);
+    assert!(
+        now.contains(&format!("bob@example.com|{acme_tenant}")),
+        "{now:?}"
+    );
+    assert!(now.contains(&format!("carol@example.com|{msp}")), "{now:?}");
+    assert!(now.contains(&format!("{ALICE}|{msp}")), "{now:?}");
+    let records = raw_rows(&k, "SELECT tenant_uid FROM {t}records");
+    assert_eq!(
+        records,
+        [acme_tenant.clone()],
+        "bob's record moved with him"
+    );
+    let listed = bob(&["ls", "--format", "json"]).json();
+    assert!(listed.to_string().contains("Bob's"), "and again: {listed}");
+    run_as(&k, Some("carol@example.com"), "carol-pw", &["ls"]).ok();
+    assert!(users(&k).contains(&format!("carol@example.com|{acme_tenant}")));
+    let info = alice(&k, &["msp-info", "-mc", "Acme", "--format", "json"]).json();
+    assert_eq!(info["managed_companies"][0]["active"], 2);
+
     let theirs = roles(&k, Some("Acme"));
     assert_eq!(
         named(&theirs, "Acme Admins")["enforcements"],
@@ -714,27 +733,6 @@ fn convert_node_moves_the_subtree_under_the_companys_key() {
     assert_eq!(named(&theirs, "Sales")["node"], "root\\Acme\\Acme Sales");
     let ours = roles(&k, None);
     assert_eq!(ours.len(), 1, "{ours:?}");
-    let users = raw_rows(&k, "SELECT email, tenant_uid FROM {t}users ORDER BY email");
-    assert!(
-        users.contains(&format!("bob@example.com|{acme_tenant}")),
-        "{users:?}"
-    );
-    assert!(
-        users.contains(&format!("carol@example.com|{acme_tenant}")),
-        "{users:?}"
-    );
-    assert!(users.contains(&format!("{ALICE}|{msp}")), "{users:?}");
-    let records = raw_rows(&k, "SELECT tenant_uid FROM {t}records");
-    assert_eq!(
-        records,
-        [acme_tenant.clone()],
-        "bob's record moved with him"
-    );
-    let listed = bob(&["ls", "--format", "json"]).json();
-    assert!(
-        listed.to_string().contains("Bob's"),
-        "bob still opens it: {listed}"
-    );
     let err = alice(&k, &["enterprise-user", ALICE, "--node", "Acme Sales"]).fails();
     assert!(
         err.contains("Node \"Acme Sales\" is not found"),

@@ -5,8 +5,10 @@
 //! max(`-s`, users moved, 1), the plan `business` by default, and a
 //! company of the node's name is reused. What moves is re-sealed under
 //! the company's tree key: each node's and each role's name with its own
-//! AD (so the MSP's key no longer opens it); users move with what they own
-//! (their data keys are under their own passwords, not under a tree key).
+//! AD (so the MSP's key no longer opens it). Users are recorded as moving:
+//! their data keys are bound to their tenant under their own passwords,
+//! so each user's move (with what they own) is finished by their next
+//! password unlock (`crate::vault`'s `tenant_move.rs`).
 
 use std::collections::HashSet;
 
@@ -17,7 +19,7 @@ use super::roles::find_node;
 use super::state::{MspState, Node};
 use crate::vault::Vault;
 use crate::vault::store::StoreTx;
-use crate::vault::store::roles::RoleRow;
+use crate::vault::store::roles::{RoleRow, UserNodeRow};
 
 /// `msp-convert-node`'s request.
 #[derive(Debug, Clone, Default)]
@@ -248,8 +250,15 @@ impl Msp {
                 tx.put_role(&row)?;
                 moved_roles += 1;
             }
-            for uid in &moving {
-                tx.move_user(uid, &mc.tenant_uid)?;
+            // Each user's move is finished by their next password unlock
+            // (their data key is bound to their tenant; only they open it).
+            for placed in tx.user_nodes(&self.uid)? {
+                if moving.contains(&placed.user_uid) {
+                    tx.put_user_node(&UserNodeRow {
+                        tenant_uid: mc.tenant_uid.clone(),
+                        ..placed
+                    })?;
+                }
             }
             Ok(Converted {
                 mc_id: mc.enterprise_id,

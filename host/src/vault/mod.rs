@@ -31,6 +31,7 @@ pub mod rotation_lock;
 pub mod search;
 pub mod store;
 pub(crate) mod tenancy;
+mod tenant_move;
 #[doc(hidden)]
 pub mod testing;
 mod users;
@@ -397,7 +398,7 @@ impl LockedVault {
     /// [`VaultError::Ambiguous`] when `email` is `None` and there are several
     /// users; [`VaultError::Corrupted`] when the key header or keys were
     /// damaged; [`VaultError::ExcessiveWork`] for hostile KDF parameters.
-    pub fn unlock(self, email: Option<&str>, password: &SecretString) -> Result<Vault> {
+    pub fn unlock(mut self, email: Option<&str>, password: &SecretString) -> Result<Vault> {
         let user = self.select_user(email)?;
         let params = KdfParams::decode(&user.kdf)?;
         let kek = params.derive(password)?;
@@ -408,6 +409,7 @@ impl LockedVault {
             )
             .ok_or(VaultError::WrongPassword)
             .and_then(|bytes| Key::from_slice(&bytes))?;
+        let user = self.finish_tenant_move(user, &kek, &data_key)?;
         self.finish_unlock(&user, data_key, params.is_weak())
     }
 

@@ -65,6 +65,9 @@ pub trait RolesRead {
     fn next_role_id(&self, enterprise_id: i64) -> Result<i64>;
     /// The users of a tenant placed on a node.
     fn user_nodes(&self, tenant_uid: &str) -> Result<Vec<UserNodeRow>>;
+    /// Where one user is placed (a tenant other than the user's: a move
+    /// `msp-convert-node` recorded, finished at the user's next unlock).
+    fn user_node(&self, user_uid: &str) -> Result<Option<UserNodeRow>>;
 }
 
 /// Writes of the role tables, inside one store transaction.
@@ -156,6 +159,8 @@ pub(crate) mod checks {
             .expect("write");
         assert_eq!(store.roles("t1").expect("roles"), vec![role.clone()]);
         assert_eq!(store.user_nodes("t1").expect("nodes"), vec![placed.clone()]);
+        assert_eq!(store.user_node("u1").expect("node"), Some(placed.clone()));
+        assert_eq!(store.user_node("u2").expect("node"), None);
         assert_eq!(store.next_role_id(7).expect("next"), role_id_base(7) + 2);
         assert_eq!(store.next_role_id(8).expect("next"), role_id_base(8) + 1);
         role.enforcements.truncate(1);

@@ -78,12 +78,26 @@ impl RolesRead for Db<'_, '_> {
                 &[&tenant_uid],
             )?
             .iter()
-            .map(|r| UserNodeRow {
-                user_uid: r.get(0),
-                tenant_uid: r.get(1),
-                node_id: r.get(2),
-            })
+            .map(user_node_row)
             .collect())
+    }
+
+    fn user_node(&self, user_uid: &str) -> Result<Option<UserNodeRow>> {
+        Ok(self
+            .query_opt(
+                "SELECT user_uid, tenant_uid, node_id FROM enterprise_users WHERE user_uid = $1",
+                &[&user_uid],
+            )?
+            .as_ref()
+            .map(user_node_row))
+    }
+}
+
+fn user_node_row(r: &tokio_postgres::Row) -> UserNodeRow {
+    UserNodeRow {
+        user_uid: r.get(0),
+        tenant_uid: r.get(1),
+        node_id: r.get(2),
     }
 }
 
@@ -96,6 +110,9 @@ impl RolesRead for PgStore {
     }
     fn user_nodes(&self, t: &str) -> Result<Vec<UserNodeRow>> {
         self.read(|db| db.user_nodes(t))
+    }
+    fn user_node(&self, u: &str) -> Result<Option<UserNodeRow>> {
+        self.read(|db| db.user_node(u))
     }
 }
 

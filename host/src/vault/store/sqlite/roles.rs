@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, named_params, params};
+use rusqlite::{Connection, OptionalExtension, named_params, params};
 
 use super::SqliteStore;
 use super::reads::Reads;
@@ -107,6 +107,21 @@ fn user_nodes(conn: &Connection, tenant_uid: &str) -> Result<Vec<UserNodeRow>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+fn user_node(conn: &Connection, user_uid: &str) -> Result<Option<UserNodeRow>> {
+    let mut st = conn.prepare_cached(
+        "SELECT user_uid, tenant_uid, node_id FROM enterprise_users WHERE user_uid = ?1",
+    )?;
+    Ok(st
+        .query_row([user_uid], |r| {
+            Ok(UserNodeRow {
+                user_uid: r.get(0)?,
+                tenant_uid: r.get(1)?,
+                node_id: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
 /// Forwards every [`RolesRead`] method to the connection.
 macro_rules! forward_role_reads {
     ($ty:ty, $conn:tt) => {
@@ -119,6 +134,9 @@ macro_rules! forward_role_reads {
             }
             fn user_nodes(&self, t: &str) -> Result<Vec<UserNodeRow>> {
                 user_nodes(&self.$conn, t)
+            }
+            fn user_node(&self, u: &str) -> Result<Option<UserNodeRow>> {
+                user_node(&self.$conn, u)
             }
         }
     };
