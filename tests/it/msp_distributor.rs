@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use crate::automation::{keeper, kp, vault};
 use crate::msp::{batch, enterprise_rows, fixture, msp_vault, other_backend, raw_rows};
-use crate::support::{Keeper, Run};
+use crate::support::{Keeper, Run, run_with_input};
 use crate::vault::PW;
 
 /// The master password of the MSP admins the distributor's file makes.
@@ -166,6 +166,7 @@ fn provisioning_makes_the_msps_with_their_admins() {
 fn a_distributor_file_that_cannot_be_used_writes_nothing() {
     let k = vault();
     let file = k.data_dir().join("d.toml");
+    let (before, users_before) = (enterprise_rows(&k), users(&k));
     for (text, message) in [
         (
             "[[msps]]\nname = \"A\"\nadmin = \"not-an-email\"\n",
@@ -191,33 +192,75 @@ fn a_distributor_file_that_cannot_be_used_writes_nothing() {
             "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps.companies]]\nname = \"C\"\nplan = \"business\"\nseats = 3\n",
             "MSP \"A\": company \"C\": not enough \"business\" licences",
         ),
+        // The first MSP is written inside the transaction, then the
+        // second is refused: the first is rolled back with it.
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\nid = 5000\n\
+             [[msps]]\nname = \"B\"\nadmin = \"b@x.example\"\nid = 5000\n",
+            "MSP \"B\": enterprise id 5000 is taken",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n\
+             [[msps.nodes]]\nname = \"N\"\nid = 77\n\
+             [[msps]]\nname = \"B\"\nadmin = \"b@x.example\"\n\
+             [[msps.nodes]]\nname = \"M\"\nid = 77\n",
+            "MSP \"B\": node id 77 is taken by another enterprise",
+        ),
+        // The distributor's own id, taken by an MSP of its file.
+        (
+            "id = 5000\n[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\nid = 5000\n",
+            "MSP \"A\": enterprise id 5000 is taken",
+        ),
     ] {
         std::fs::write(&file, text).expect("write");
-        let mut cmd = keeper(
-            &k,
-            &[
-                "enterprise-init",
-                "--distributor",
-                "D",
-                "--licences",
-                file.to_str().expect("path"),
-            ],
-        );
-        cmd.env("KEEPER_PASSWORD", PW)
-            .env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
+        let mut cmd = distributor_init(&k, "D", &file);
+        cmd.env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
         let err = Run(cmd.output().expect("run")).fails();
         assert!(err.contains(message), "{text}: {err}");
-        assert_eq!(
-            raw_rows(&k, "SELECT count(*) FROM {t}enterprises"),
-            ["0"],
-            "{text}: nothing written"
-        );
-        assert_eq!(
-            raw_rows(&k, "SELECT count(*) FROM {t}users"),
-            ["1"],
-            "{text}: no admin made"
-        );
+        assert_eq!(enterprise_rows(&k), before, "{text}: nothing written");
+        assert_eq!(users(&k), users_before, "{text}: no admin made");
     }
+}
+
+/// `enterprise-init --distributor NAME --licences FILE` as alice.
+fn distributor_init(k: &Keeper, name: &str, file: &std::path::Path) -> std::process::Command {
+    let mut cmd = keeper(
+        k,
+        &[
+            "enterprise-init",
+            "--distributor",
+            name,
+            "--licences",
+            file.to_str().expect("path"),
+        ],
+    );
+    cmd.env("KEEPER_PASSWORD", PW);
+    cmd
+}
+
+/// Every user row: uid, tenant, e-mail.
+fn users(k: &Keeper) -> Vec<String> {
+    raw_rows(
+        k,
+        "SELECT uid, tenant_uid, email FROM {t}users ORDER BY uid",
+    )
+}
+
+/// An MSP admin's master password may not be empty (asked for on stdin:
+/// an empty line); nothing is written.
+#[test]
+fn an_empty_msp_admin_password_is_refused() {
+    let k = vault();
+    let (before, users_before) = (enterprise_rows(&k), users(&k));
+    let mut cmd = distributor_init(&k, "Dist", &distributor_fixture());
+    cmd.env("KEEPER_NEW_USER_PASSWORD", "");
+    let err = run_with_input(cmd, "\n\n").fails();
+    assert!(
+        err.contains("bob@msp.example needs a master password: an empty one is refused"),
+        "{err}"
+    );
+    assert_eq!(enterprise_rows(&k), before, "nothing written");
+    assert_eq!(users(&k), users_before, "no admin made");
 }
 
 #[test]

@@ -464,3 +464,39 @@ fn unlimited_to_counted_seats_draws_from_the_pool() {
     .expect("within the pool");
     assert_eq!(available(&vault, &msp, "business"), 3);
 }
+
+/// A distributor's id another tenant's enterprise has is refused, and
+/// nothing of the file is written (its MSP neither).
+#[test]
+fn a_distributor_cannot_take_another_enterprises_id() {
+    let (dir, mut vault, _msp) = msp();
+    let mut other = second_tenant(&dir, &mut vault);
+    let file = dir.path().join("dist.toml");
+    std::fs::write(
+        &file,
+        "id = 100\n[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n",
+    )
+    .expect("write");
+    let plan = super::distributor::provision::DistributorPlan::read(&file).expect("plan");
+    let prepared = super::distributor::provision::prepare(&other, "D", &plan).expect("may try");
+    let (enterprises, users) = (
+        vault.store_read().enterprises().expect("read").len(),
+        vault.store_read().all_users().expect("read").len(),
+    );
+    let err = super::distributor::provision::init(
+        &mut other,
+        &prepared,
+        &[SecretString::from("a-pw")],
+        &KdfParams::insecure_fast(),
+    )
+    .expect_err("id 100 is the MSP's");
+    assert!(
+        err.to_string().contains("enterprise id 100 is taken"),
+        "{err}"
+    );
+    assert_eq!(
+        vault.store_read().enterprises().expect("read").len(),
+        enterprises
+    );
+    assert_eq!(vault.store_read().all_users().expect("read").len(), users);
+}

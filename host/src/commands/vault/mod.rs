@@ -166,11 +166,16 @@ pub(crate) fn read_new_password(ctx: &Context) -> anyhow::Result<SecretString> {
 
 /// A new user's master password: `KEEPER_NEW_USER_PASSWORD`, a prompt
 /// (twice), or a line of stdin.
+/// An empty one is refused.
 pub(crate) fn new_user_password(ctx: &Context, email: &str) -> anyhow::Result<SecretString> {
-    match std::env::var("KEEPER_NEW_USER_PASSWORD") {
-        Ok(p) if !p.is_empty() => Ok(SecretString::from(p)),
-        _ => read_secret(ctx, &format!("Master password for {email}: "), true),
+    let password = match std::env::var("KEEPER_NEW_USER_PASSWORD") {
+        Ok(p) if !p.is_empty() => SecretString::from(p),
+        _ => read_secret(ctx, &format!("Master password for {email}: "), true)?,
+    };
+    if password.expose_secret().is_empty() {
+        bail!("{email} needs a master password: an empty one is refused");
     }
+    Ok(password)
 }
 
 /// Key-derivation parameters for a new vault or user: tuned to about 0.75 s

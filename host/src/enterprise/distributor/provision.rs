@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::Distributor;
@@ -255,7 +255,7 @@ pub(crate) fn prepare<'p>(
 ///
 /// # Errors
 ///
-/// [`EnterpriseError::Rejected`] for a missing password;
+/// [`EnterpriseError::Rejected`] for a missing or empty password;
 /// [`EnterpriseError::Licences`] for a taken id or node, or a company
 /// `msp-add` would refuse. Nothing is written then.
 pub(crate) fn init(
@@ -268,6 +268,17 @@ pub(crate) fn init(
         return Err(EnterpriseError::Rejected(
             "every MSP admin needs a master password".into(),
         ));
+    }
+    if let Some((m, _)) = prepared
+        .new
+        .iter()
+        .zip(passwords)
+        .find(|(_, p)| p.expose_secret().is_empty())
+    {
+        return Err(EnterpriseError::Rejected(format!(
+            "{} needs a master password: an empty one is refused; nothing was changed",
+            m.admin
+        )));
     }
     let (plan, name) = (prepared.plan, prepared.name.as_str());
     let user = vault.user();
