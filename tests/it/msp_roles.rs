@@ -778,3 +778,58 @@ fn convert_node_moves_the_subtree_under_the_companys_key() {
         Some("Beta")
     );
 }
+
+/// Runs `sql` on the raw store (`{t}`: the schema prefix on PostgreSQL).
+fn raw_exec(k: &Keeper, sql: &str) {
+    if k.on_postgres() {
+        k.sql_rows(&sql.replace("{t}", "keeper."));
+        return;
+    }
+    rusqlite::Connection::open(k.data_dir().join("vault.db"))
+        .expect("open the vault file")
+        .execute_batch(&sql.replace("{t}", ""))
+        .expect("write");
+}
+
+#[test]
+fn an_unlock_moves_a_user_only_into_a_company_of_their_own_msp() {
+    let k = msp_vault(&std::fs::read_to_string(fixture()).expect("fixture"));
+    add_user(&k, "bob@example.com", "bob-pw");
+    alice(&k, &["msp-add", "-p", "business", "-s", "1", "Other"]).ok();
+    let (_, other) = company(&k, "Other");
+    let msp = msp_tenant(&k);
+    let bob_uid = raw_rows(
+        &k,
+        "SELECT uid FROM {t}users WHERE email = 'bob@example.com'",
+    )[0]
+    .clone();
+    let tenant_of_bob = |k: &Keeper| {
+        raw_rows(
+            k,
+            "SELECT tenant_uid FROM {t}users WHERE email = 'bob@example.com'",
+        )[0]
+        .clone()
+    };
+    // A row written straight into the store naming a tenant that is no
+    // company of bob's MSP: bob's unlock ignores it and he stays.
+    raw_exec(
+        &k,
+        &format!(
+            "INSERT INTO {{t}}tenants (uid, name, parent_uid, created) VALUES ('elsewhere', 'x', NULL, 0); \
+             INSERT INTO {{t}}enterprise_users (user_uid, tenant_uid, node_id) \
+             VALUES ('{bob_uid}', 'elsewhere', 1);"
+        ),
+    );
+    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
+    assert_eq!(tenant_of_bob(&k), msp, "not moved out of his MSP");
+    // Into a company of his own MSP the move is honoured.
+    raw_exec(
+        &k,
+        &format!(
+            "UPDATE {{t}}enterprise_users SET tenant_uid = '{other}' WHERE user_uid = '{bob_uid}';"
+        ),
+    );
+    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
+    assert_eq!(tenant_of_bob(&k), other);
+    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
+}

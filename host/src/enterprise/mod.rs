@@ -24,9 +24,9 @@
 //! The store's rows are `crate::vault::store::enterprise`.
 
 pub(crate) mod access;
-pub(crate) mod distributor;
 pub(crate) mod convert;
 pub(crate) mod copy_role;
+pub(crate) mod distributor;
 pub(crate) mod enforcements;
 mod error;
 pub(crate) mod licences;

@@ -155,7 +155,10 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
 /// applications and clients like any other table.
 #[test]
 fn a_version_4_vault_gains_applications_when_opened() {
-    let (_dir, mut store) = upgraded_from(4, "DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;");
+    let (_dir, mut store) = upgraded_from(
+        4,
+        "DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;",
+    );
     crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
 }
 
