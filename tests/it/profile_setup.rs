@@ -921,3 +921,61 @@ fn profile_init_takes_a_hostname() {
     let help = m.run(&["profile", "init", "--help"], &[]).ok();
     assert!(help.contains("--hostname") && help.contains("-h"), "{help}");
 }
+
+/// `exec` hands its child none of the device's secrets: not the variable
+/// an env profile's configuration is in, not a one-time token under any of
+/// its names. The child still gets what it asked for and the rest.
+#[test]
+fn exec_keeps_the_device_secrets_from_its_child() {
+    let k = app();
+    let config = config(&k);
+    let store = location(&k);
+    let m = Machine::new();
+    let env = [("MY_DEVICE", config.as_str())];
+    m.run(
+        &["profile", "setup", "--type", "env", "--secret", "MY_DEVICE"],
+        &env,
+    )
+    .ok();
+    let t = token(&k);
+    let run = m.run(
+        &["exec", "--", "env"],
+        &[
+            ("MY_DEVICE", config.as_str()),
+            ("KSM_CONFIG", config.as_str()),
+            ("KEEPER_CLI_TOKEN", t.as_str()),
+            ("KSM_TOKEN", t.as_str()),
+            ("KSM_CLI_TOKEN", t.as_str()),
+            ("KEEPER_STORE", store.as_str()),
+            ("DB_PW", "keeper://Prod DB/field/password"),
+            ("UNRELATED", "kept"),
+        ],
+    );
+    let out = run.ok();
+    let names: Vec<&str> = out
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(n, _)| n)
+        .collect();
+    for gone in [
+        "MY_DEVICE",
+        "KSM_CONFIG",
+        "KEEPER_CLI_TOKEN",
+        "KSM_TOKEN",
+        "KSM_CLI_TOKEN",
+    ] {
+        assert!(
+            !names.contains(&gone),
+            "{gone} reached the child: {names:?}"
+        );
+    }
+    assert!(
+        !out.contains(&config) && !out.contains(&t),
+        "a secret reached the child"
+    );
+    assert!(
+        out.lines().any(|l| l == format!("DB_PW={PASSWORD}")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l == "UNRELATED=kept"), "{out}");
+}

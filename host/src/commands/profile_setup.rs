@@ -22,7 +22,7 @@ pub(super) const TOKEN_ENV: &str = "KEEPER_CLI_TOKEN";
 /// The Secrets Manager CLI's name for it (ours wins when both are set).
 pub(super) const KSM_TOKEN_ENV: &str = "KSM_CLI_TOKEN";
 /// The variables a container's token may be in, ours first.
-const AUTO_TOKEN_ENV: [&str; 2] = [TOKEN_ENV, "KSM_TOKEN"];
+pub(super) const AUTO_TOKEN_ENV: [&str; 2] = [TOKEN_ENV, "KSM_TOKEN"];
 
 /// `profile setup`: check that the storage holds a valid configuration
 /// (the keyring's is taken from standard input when it has none), then

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, bail};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use super::profile_setup::{KSM_TOKEN_ENV, TOKEN_ENV, initialise};
+use super::profile_setup::{AUTO_TOKEN_ENV, KSM_TOKEN_ENV, TOKEN_ENV, initialise};
 use crate::cli::Format;
 use crate::cli::profiles::{
     DeviceArgs, ExecArgs, FileFormat, ProfileCommand, ProfileInitArgs, SecretCommand,
@@ -15,6 +15,7 @@ use crate::cli::profiles::{
 use crate::context::Context;
 use crate::output::{print_listing, table};
 use crate::profiles::notation::{Notation, SCHEME, Selector};
+use crate::profiles::storage::Kind;
 use crate::profiles::{IniFile, Profile, ProfileConfig, keeper_ini, open_device};
 use crate::vault::apps::DeviceVault;
 use crate::vault::model::Record;
@@ -212,8 +213,29 @@ fn print_record(r: &Record, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The variables `exec`'s child never sees: every name a one-time token
+/// is read from, `KSM_CONFIG`, and the variable the profile's
+/// configuration is in when it is an env profile.
+fn device_secret_variables(args: &DeviceArgs) -> Vec<String> {
+    let mut names: Vec<String> = [TOKEN_ENV, KSM_TOKEN_ENV]
+        .into_iter()
+        .chain(AUTO_TOKEN_ENV)
+        .chain(Kind::Env.default_secret())
+        .map(str::to_string)
+        .collect();
+    let file = IniFile::load(&keeper_ini::locate(args.ini_file.as_deref()));
+    if let Ok(file) = file
+        && let Ok((_, Profile::External(s))) = file.get(args.profile.as_deref())
+        && s.kind == Kind::Env
+    {
+        names.push(s.secret.clone());
+    }
+    names
+}
+
 /// `exec -- CMD`: runs CMD with every environment variable whose value is
-/// a keeper:// notation replaced by the value it names; exits as CMD does.
+/// a keeper:// notation replaced by the value it names, and without the
+/// device's secrets ([`device_secret_variables`]); exits as CMD does.
 pub(crate) async fn exec(ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitCode> {
     let references: Vec<(String, Notation)> = std::env::vars_os()
         .filter_map(|(k, v)| {
@@ -232,6 +254,9 @@ pub(crate) async fn exec(ctx: &Context, args: ExecArgs) -> anyhow::Result<ExitCo
         .context("name the command to run after --")?;
     let mut command = tokio::process::Command::new(program);
     command.args(rest);
+    for name in device_secret_variables(&args.device) {
+        command.env_remove(name);
+    }
     if !references.is_empty() {
         let vault = device(ctx, &args.device)?;
         let records = vault.records()?;
