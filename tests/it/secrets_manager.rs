@@ -515,6 +515,66 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     );
 }
 
+/// A vault path INI could break (`=`, `;`, `#`, a newline, quotes)
+/// survives keeper.ini, `profile export --file-format ini` and
+/// `profile import` through the binary. SQLite only: a PostgreSQL URL
+/// cannot hold these (the INI code is the same for both stores).
+#[test]
+fn an_awkward_vault_path_survives_ini_export_and_import() {
+    let (k, db, _, _) = shared_app();
+    if k.on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    // (Not surrounding spaces: `--store` is trimmed before keeper.ini
+    // sees it; the unit tests cover those.)
+    let awkward = dir.path().join("a=b;c #d\ne \"q\"");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(k.data_dir().join("vault.db"), &awkward).expect("link");
+    let awkward = awkward.to_str().expect("UTF-8").to_string();
+    let (t, _) = token(&k, "CI", &[]);
+    let dev = Device::new();
+    dev.init(&awkward, &t, &[]).ok();
+    let read = |d: &Device, ini: &str| {
+        d.run(&[
+            "secret",
+            "get",
+            &db,
+            "--field",
+            "password",
+            "--ini-file",
+            ini,
+        ])
+        .ok()
+        .trim()
+        .to_string()
+    };
+    let ini = dev.ini().to_str().expect("UTF-8").to_string();
+    assert_eq!(read(&dev, &ini), "Db-pass-1!", "keeper.ini keeps the path");
+    for plain in [true, false] {
+        let mut args = vec!["profile", "export", "--file-format", "ini"];
+        if plain {
+            args.push("--plain");
+        }
+        let text = dev.run(&args).ok();
+        let other = Device::new();
+        other
+            .run(&[
+                "profile",
+                "import",
+                "--output-file",
+                "x.ini",
+                text.trim_end_matches('\n'),
+            ])
+            .ok();
+        let json = other
+            .run(&["profile", "export", "--plain", "--ini-file", "x.ini"])
+            .json();
+        assert_eq!(json["store"], awkward.as_str(), "plain {plain}: {text}");
+        assert_eq!(read(&other, "x.ini"), "Db-pass-1!", "plain {plain}");
+    }
+}
+
 #[test]
 fn profiles_round_trip_and_refuse_tampering() {
     let (k, db, _, _) = shared_app();
