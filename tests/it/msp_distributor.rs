@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::automation::{keeper, kp, vault};
 use crate::msp::{batch, enterprise_rows, fixture, msp_vault, other_backend, raw_rows};
+use crate::secrets_manager::raw_execute;
 use crate::support::{Keeper, Run, run_with_input};
 use crate::vault::PW;
 
@@ -48,21 +49,20 @@ fn bob(k: &Keeper, args: &[&str]) -> Run {
 fn distributor_vault() -> Keeper {
     let k = vault();
     let file = distributor_fixture();
-    let out = Run(keeper(
-        &k,
-        &[
-            "enterprise-init",
-            "--distributor",
-            "Dist",
-            "--licences",
-            file.to_str().expect("path"),
-        ],
-    )
-    .env("KEEPER_PASSWORD", PW)
-    .env("KEEPER_NEW_USER_PASSWORD", MSP_PW)
-    .output()
-    .expect("run"))
-    .ok();
+    let run = Run(distributor_init(&k, "Dist", &file)
+        .env("KEEPER_NEW_USER_PASSWORD", MSP_PW)
+        .output()
+        .expect("run"));
+    let out = run.ok();
+    // The distributor is told that it can open the MSPs it made.
+    assert!(
+        run.stderr().contains(
+            "warning: you chose the master password of each new MSP admin: with it you (or anyone who \
+             knows it) can log in as them and open their MSP"
+        ),
+        "{}",
+        run.stderr()
+    );
     assert!(
         out.contains("Distributor \"Dist\" created. ID=3000; admin: alice@example.com; 2 MSPs"),
         "{out}"
@@ -170,7 +170,8 @@ fn a_distributor_file_that_cannot_be_used_writes_nothing() {
     for (text, message) in [
         (
             "[[msps]]\nname = \"A\"\nadmin = \"not-an-email\"\n",
-            "admin \"not-an-email\" is not an e-mail address",
+            "MSP \"A\": \"not-an-email\" cannot be its admin: an MSP admin is a new user, an e-mail \
+             address no user of this store has",
         ),
         (
             "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps]]\nname = \"a\"\nadmin = \"b@x.example\"\n",
@@ -186,7 +187,8 @@ fn a_distributor_file_that_cannot_be_used_writes_nothing() {
         ),
         (
             "[[msps]]\nname = \"A\"\nadmin = \"alice@example.com\"\n",
-            "alice@example.com is a user of this store already",
+            "MSP \"A\": \"alice@example.com\" cannot be its admin: an MSP admin is a new user, an e-mail \
+             address no user of this store has",
         ),
         (
             "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps.companies]]\nname = \"C\"\nplan = \"business\"\nseats = 3\n",
@@ -605,6 +607,7 @@ fn license_selects_by_id_name_and_glob_and_ignores_edits_without_one() {
 fn a_permit_change_is_what_msp_add_and_msp_update_obey() {
     let k = distributor_vault();
     bob(&k, &["msp-add", "-p", "enterprise", "-s", "1", "Beta"]).ok();
+    bob(&k, &["msp-update", "Beta", "-f", "1tb"]).ok();
 
     alice(
         &k,
@@ -671,6 +674,12 @@ fn a_permit_change_is_what_msp_add_and_msp_update_obey() {
         err.contains("Managed Company file storage \"1TB\" is not allowed"),
         "{err}"
     );
+    // Beta's 1TB, carried to another plan, is checked like a new one.
+    let err = bob(&k, &["msp-update", "Beta", "-p", "business"]).fails();
+    assert!(
+        err.contains("Managed Company file storage \"1TB\" is not allowed"),
+        "{err}"
+    );
     assert_eq!(
         raw_rows(&k, "SELECT count(*) FROM {t}enterprises WHERE kind = 'mc'"),
         ["3"],
@@ -708,6 +717,11 @@ fn a_permit_change_is_what_msp_add_and_msp_update_obey() {
     )
     .ok();
     bob(&k, &["msp-update", "Beta", "-s", "-1"]).ok();
+
+    // Allowing what an unrestricted MSP has changes nothing: it stays
+    // unrestricted.
+    alice(&k, &["ds", "l", "4000", "--add-product", "business"]).ok();
+    assert_eq!(permits(&k, 4000), "0|1|||");
 }
 
 #[test]
@@ -845,6 +859,13 @@ fn enterprise_init_is_for_the_first_user_of_a_top_level_tenant() {
     add.env("KEEPER_PASSWORD", PW)
         .env("KEEPER_NEW_USER_PASSWORD", "dave-pw");
     assert!(add.output().expect("run").status.success());
+    // dave's row back-dated (a member whose clock is wrong, or who wrote
+    // the row with SQL): the tenant's maker is on its row, so no clock
+    // makes dave "first".
+    raw_execute(
+        &k,
+        "UPDATE {t}users SET created = 0 WHERE email = 'dave@example.com'",
+    );
     let dist = distributor_fixture();
     let dist = dist.to_str().expect("path");
 

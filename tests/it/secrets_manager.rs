@@ -179,7 +179,7 @@ fn raw_number(k: &Keeper, sql: &str) -> i64 {
 }
 
 /// Runs one statement on the store's raw tables.
-fn raw_execute(k: &Keeper, sql: &str) {
+pub(crate) fn raw_execute(k: &Keeper, sql: &str) {
     if k.on_postgres() {
         k.sql_rows(&sql.replace("{t}", "keeper."));
         return;

@@ -78,6 +78,14 @@ pub(crate) fn init(ctx: &Context, a: &EnterpriseInitArgs) -> anyhow::Result<Exit
     for (id, name, admin) in &made.msps {
         println!("MSP \"{name}\" created. ID={id}; admin: {admin}");
     }
+    if !made.msps.is_empty() {
+        eprintln!(
+            "warning: you chose the master password of each new MSP admin: with it you (or anyone who \
+             knows it) can log in as them and open their MSP and every company it runs. Changing that \
+             password does not change the MSP's keys (keeper cannot re-key an MSP yet); see \
+             docs/msp.md, \"Provision a distributor\"."
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

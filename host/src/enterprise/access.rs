@@ -1,7 +1,8 @@
 //! Who may run what, beyond "is an admin of this enterprise": a user of a
 //! managed company's tenant (an MC admin) sees only its company and is
 //! refused MSP and distributor commands; `enterprise-init` is for the
-//! first user of a top-level tenant that is no enterprise yet, so that on
+//! first user of a top-level tenant that is no enterprise yet (the user
+//! recorded on the tenant's row as its maker), so that on
 //! a shared (PostgreSQL) store nobody makes a tenant that someone else
 //! manages, or a tenant they merely joined, an enterprise of their own.
 
@@ -10,7 +11,7 @@ use crate::vault::crypto::Key;
 use crate::vault::store::StoreRead;
 use crate::vault::store::enterprise::EnterpriseKind;
 use crate::vault::tenancy::is_key_held;
-use crate::vault::{Vault, ad};
+use crate::vault::{UserInfo, Vault, ad};
 
 /// The enterprise the logged-in user administers, as its admin opens it.
 pub(crate) struct Admin {
@@ -69,11 +70,14 @@ pub(crate) fn admin_of(
 ///
 /// [`EnterpriseError::InCompany`]; storage errors.
 pub(crate) fn refuse_company_user(vault: &Vault) -> Result<()> {
-    let user = vault.user();
-    let store = vault.store_read();
+    refuse_company_user_in(vault.store_read(), &vault.user())
+}
+
+/// [`refuse_company_user`] on `store` (a transaction's, say).
+fn refuse_company_user_in(store: &dyn StoreRead, user: &UserInfo) -> Result<()> {
     match store.enterprise(&user.tenant_uid)? {
         Some(e) if e.kind == EnterpriseKind::ManagedCompany => Err(EnterpriseError::InCompany {
-            email: user.email,
+            email: user.email.clone(),
             id: e.enterprise_id,
             name: tenant_name(store, &user.tenant_uid)?,
         }),
@@ -84,8 +88,8 @@ pub(crate) fn refuse_company_user(vault: &Vault) -> Result<()> {
 /// Whether the logged-in user may make their tenant an enterprise
 /// (`enterprise-init`): not from inside a managed company (switched or as
 /// its user), not twice, not in a tenant another tenant manages, and only
-/// as the tenant's first user (the one who made it: earliest created,
-/// never a key-held identity).
+/// as the user who made the tenant (recorded on its row when it was made:
+/// no user's clock decides it).
 ///
 /// # Errors
 ///
@@ -94,12 +98,22 @@ pub(crate) fn refuse_company_user(vault: &Vault) -> Result<()> {
 /// [`EnterpriseError::ManagedTenant`], [`EnterpriseError::NotFirstUser`];
 /// storage errors.
 pub(crate) fn may_init(vault: &Vault) -> Result<()> {
-    if vault.is_key_held()? {
+    may_init_in(vault.store_read(), &vault.user())
+}
+
+/// [`may_init`] on `store`: run again inside the transaction that makes
+/// the enterprise, so that of two racing processes the loser gets the
+/// same refusal, not a storage error.
+///
+/// # Errors
+///
+/// As [`may_init`].
+pub(crate) fn may_init_in(store: &dyn StoreRead, user: &UserInfo) -> Result<()> {
+    let users = store.users(&user.tenant_uid)?;
+    if users.iter().any(|u| u.uid == user.uid && is_key_held(u)) {
         return Err(EnterpriseError::InsideCompany);
     }
-    refuse_company_user(vault)?;
-    let user = vault.user();
-    let store = vault.store_read();
+    refuse_company_user_in(store, user)?;
     if let Some(e) = store.enterprise(&user.tenant_uid)? {
         return Err(EnterpriseError::AlreadyEnterprise(format!(
             "{} {}",
@@ -115,26 +129,23 @@ pub(crate) fn may_init(vault: &Vault) -> Result<()> {
             .find(|t| t.uid == parent)
             .map_or_else(|| parent.to_string(), |t| t.name.clone());
         return Err(EnterpriseError::ManagedTenant {
-            email: user.email,
+            email: user.email.clone(),
             manager,
         });
     }
-    let first = store
-        .users(&user.tenant_uid)?
-        .into_iter()
-        .filter(|u| !is_key_held(u))
-        .min_by(|a, b| (a.created, &a.uid).cmp(&(b.created, &b.uid)));
-    match first {
-        Some(f) if f.uid == user.uid => Ok(()),
-        Some(f) => Err(EnterpriseError::NotFirstUser {
-            email: user.email,
-            first: f.email,
-        }),
-        None => Err(EnterpriseError::NotFirstUser {
-            email: user.email.clone(),
-            first: user.email,
-        }),
+    let creator = tenant.and_then(|t| t.creator_uid.as_deref());
+    if creator == Some(user.uid.as_str()) {
+        return Ok(());
     }
+    Err(EnterpriseError::NotFirstUser {
+        email: user.email.clone(),
+        first: creator
+            .and_then(|c| users.iter().find(|u| u.uid == c))
+            .map_or_else(
+                || "the user who made it, who is gone".into(),
+                |u| u.email.clone(),
+            ),
+    })
 }
 
 /// A tenant's name (empty when it is gone).

@@ -283,7 +283,12 @@ pub(crate) fn init(vault: &mut Vault, name: &str, path: &Path) -> Result<Initial
         tree_key,
         parent: None,
     };
-    let id = refusable(vault, |tx| provision_in(tx, &new, &file, path))?;
+    let id = refusable(vault, |tx| {
+        // Again inside the transaction: another process may have made the
+        // tenant an enterprise since.
+        access::may_init_in(&*tx, &user)?;
+        provision_in(tx, &new, &file, path)
+    })?;
     Ok(Initialised {
         id,
         name: name.to_string(),
@@ -384,11 +389,8 @@ pub(super) fn provision_in(
         Some(id) => id,
         None => tx.next_enterprise_id()?,
     };
-    if let Some(taken) = tx.enterprises()?.iter().find(|e| e.enterprise_id == id) {
-        return Err(at(format!(
-            "enterprise id {id} is taken (tenant {})",
-            taken.tenant_uid
-        )));
+    if tx.enterprises()?.iter().any(|e| e.enterprise_id == id) {
+        return Err(at(format!("enterprise id {id} is taken")));
     }
     let nodes = nodes(file, path, tenant, id, name, &new.tree_key)?;
     tx.rename_tenant(tenant, name)?;

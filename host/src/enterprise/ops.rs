@@ -162,6 +162,7 @@ impl Msp {
             name: name.clone(),
             parent_uid: Some(self.uid.clone()),
             created: now,
+            creator_uid: None,
         })?;
         tx.insert_enterprise(&EnterpriseRow {
             tenant_uid: uid.clone(),
@@ -243,10 +244,15 @@ impl Msp {
                     new.plan
                 ))
             })?;
-            new.file_plan = match &req.file_plan {
-                Some(text) => validate::file_plan(state, plan, text)?,
+            new.file_plan = match (&req.file_plan, old.file_plan.as_deref()) {
+                (Some(text), _) => validate::file_plan(state, plan, text)?,
+                // A file plan carried to another plan is checked as if
+                // asked for: the permits may have lowered the maximum.
+                (None, Some(code)) if new.plan != old.plan => {
+                    validate::file_plan(state, plan, code)?
+                }
                 // An existing file plan stays unless the plan includes it.
-                None => old
+                (None, _) => old
                     .file_plan
                     .clone()
                     .filter(|code| model::file_plan(code).is_some_and(|f| f.id > plan.file_plan)),

@@ -234,11 +234,12 @@ fn each_company_has_its_own_tree_key_under_the_msps() {
 /// A second top-level tenant of the same store (no CLI command makes one:
 /// a store with two, merged from elsewhere), logged in.
 fn second_tenant(dir: &tempfile::TempDir, vault: &mut Vault) -> Vault {
-    let tenant = crate::vault::store::TenantRow {
+    let mut tenant = crate::vault::store::TenantRow {
         uid: crate::vault::crypto::new_uid(),
         name: "Other".into(),
         parent_uid: None,
         created: crate::vault::now_ms(),
+        creator_uid: None,
     };
     let (user, _, _) = crate::vault::new_user_row(
         &tenant.uid,
@@ -247,6 +248,7 @@ fn second_tenant(dir: &tempfile::TempDir, vault: &mut Vault) -> Vault {
         &KdfParams::insecure_fast(),
     )
     .expect("user");
+    tenant.creator_uid = Some(user.uid.clone());
     vault
         .transact(|tx| {
             tx.insert_tenant(&tenant)?;

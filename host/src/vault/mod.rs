@@ -237,13 +237,15 @@ impl Vault {
                 "the master password must not be empty".into(),
             ));
         }
-        let tenant = TenantRow {
+        let mut tenant = TenantRow {
             uid: crypto::new_uid(),
             name: "default".into(),
             parent_uid: None,
             created: now_ms(),
+            creator_uid: None,
         };
         let (user, data_key, keypair) = new_user_row(&tenant.uid, email, password, params)?;
+        tenant.creator_uid = Some(user.uid.clone());
         let store = store::create(location, &mut |tx: &mut dyn StoreTx| {
             tx.insert_tenant(&tenant)?;
             tx.insert_user(&user)

@@ -499,13 +499,15 @@ impl Vault {
                 "a tenant name must not be empty".into(),
             ));
         }
-        let tenant = TenantRow {
+        let mut tenant = TenantRow {
             uid: crypto::new_uid(),
             name: name.trim().to_string(),
             parent_uid: Some(self.s.tenant_uid.clone()),
             created: now_ms(),
+            creator_uid: None,
         };
         let (user, _, _) = new_user_row(&tenant.uid, admin_email, admin_password, params)?;
+        tenant.creator_uid = Some(user.uid.clone());
         self.write(|tx, _| {
             tx.insert_tenant(&tenant)?;
             tx.insert_user(&user)

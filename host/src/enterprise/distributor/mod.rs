@@ -59,18 +59,20 @@ impl Distributor {
         view::msps(vault.store_read(), &self.uid, &self.name)
     }
 
-    /// The MSP whose id or name (any case) is `wanted`.
+    /// The MSP whose id (a number is only ever an id) or name (any case)
+    /// is `wanted`.
     ///
     /// # Errors
     ///
     /// [`EnterpriseError::Rejected`] with Commander's `MSP "X" not found.`
     pub(crate) fn msp(&self, vault: &Vault, wanted: &str) -> Result<MspView> {
+        let id = wanted.trim().parse::<i64>().ok();
         let wanted_l = wanted.trim().to_lowercase();
         self.msps(vault)?
             .into_iter()
-            .find(|m| {
-                m.enterprise_id.to_string() == wanted_l
-                    || m.enterprise_name.to_lowercase() == wanted_l
+            .find(|m| match id {
+                Some(id) => m.enterprise_id == id,
+                None => m.enterprise_name.to_lowercase() == wanted_l,
             })
             .ok_or_else(|| EnterpriseError::Rejected(format!("MSP \"{wanted}\" not found.")))
     }

@@ -96,6 +96,20 @@ impl PermitEdits {
     }
 }
 
+/// What `permits` allow, lists sorted: two rows that allow the same are
+/// equal whatever their order and whether one is "unrestricted".
+fn allowed(permits: &PermitsRow) -> (bool, Vec<String>, Vec<String>, Option<String>) {
+    let mut e = effective(permits);
+    e.allowed_products.sort();
+    e.allowed_addons.sort();
+    (
+        e.allow_unlimited,
+        e.allowed_products,
+        e.allowed_addons,
+        e.max_file_plan,
+    )
+}
+
 /// What `distributor license` did.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Licensed {
@@ -107,30 +121,37 @@ pub(crate) struct Licensed {
     pub ignored: bool,
 }
 
-/// The MSPs `selectors` name: each a numeric id, or a name pattern
-/// (`fnmatch`: `*`, `?`, `[…]`; an exact name matches itself), any case.
+/// The MSPs `selectors` name: each a numeric id (only ever an id), or a
+/// name pattern (`fnmatch`: `*`, `?`, `[…]`; an exact name matches
+/// itself), any case (Unicode: `É` is `é`).
 ///
 /// # Errors
 ///
 /// [`EnterpriseError::Rejected`] naming the selectors that match no MSP.
 pub(crate) fn select(msps: &[MspView], selectors: &[String]) -> Result<Vec<i64>> {
     let options = glob::MatchOptions {
-        case_sensitive: false,
+        case_sensitive: true,
         require_literal_separator: false,
         require_literal_leading_dot: false,
     };
     let mut ids: Vec<i64> = Vec::new();
     let mut unmatched: Vec<&str> = Vec::new();
     for s in selectors {
-        let pattern = glob::Pattern::new(s).ok();
+        let id = s.trim().parse::<i64>().ok();
+        // Both sides folded alike: glob's own folding is ASCII only.
+        let wanted = s.to_lowercase();
+        let pattern = glob::Pattern::new(&wanted).ok();
         let hits: Vec<i64> = msps
             .iter()
-            .filter(|m| {
-                m.enterprise_id.to_string() == s.trim()
-                    || pattern
-                        .as_ref()
-                        .is_some_and(|p| p.matches_with(&m.enterprise_name, options))
-                    || m.enterprise_name.eq_ignore_ascii_case(s)
+            .filter(|m| match id {
+                Some(id) => m.enterprise_id == id,
+                None => {
+                    let name = m.enterprise_name.to_lowercase();
+                    name == wanted
+                        || pattern
+                            .as_ref()
+                            .is_some_and(|p| p.matches_with(&name, options))
+                }
             })
             .map(|m| m.enterprise_id)
             .collect();
@@ -192,7 +213,8 @@ impl Distributor {
                     continue;
                 };
                 let permits = edits.apply(&licences.permits);
-                if effective(&permits) == effective(&licences.permits) {
+                if allowed(&permits) == allowed(&licences.permits) {
+                    // A no-op edit leaves an unrestricted MSP unrestricted.
                     continue;
                 }
                 licences.permits = permits;
@@ -230,6 +252,13 @@ mod tests {
         }
     }
 
+    fn pick(msps: &[MspView], selectors: &[&str]) -> Result<Vec<i64>> {
+        select(
+            msps,
+            &selectors.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    }
+
     #[test]
     fn selection_by_id_exact_name_and_case_insensitive_glob() {
         let msps = [
@@ -237,12 +266,7 @@ mod tests {
             msp(3457, "My MSP"),
             msp(12, "Other [x]"),
         ];
-        let s = |sel: &[&str]| {
-            select(
-                &msps,
-                &sel.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-            )
-        };
+        let s = |sel: &[&str]| pick(&msps, sel);
         assert_eq!(s(&["3456"]).expect("id"), [3456]);
         assert_eq!(s(&["bob's msp"]).expect("name"), [3456]);
         assert_eq!(s(&["*"]).expect("all"), [12, 3456, 3457]);
@@ -255,6 +279,13 @@ mod tests {
             "{err}"
         );
         assert!(s(&[]).expect("none").is_empty());
+        // A number is an id only, never a name; names fold beyond ASCII.
+        let msps = [msp(12, "Zwölf"), msp(13, "12"), msp(14, "ÉCOLE MSP")];
+        let s = |sel: &[&str]| pick(&msps, sel);
+        assert_eq!(s(&["12"]).expect("id"), [12]);
+        assert_eq!(s(&["école msp"]).expect("Unicode name"), [14]);
+        assert_eq!(s(&["éc*"]).expect("Unicode glob"), [14]);
+        assert_eq!(s(&["ZWÖLF"]).expect("Unicode name"), [12]);
     }
 
     #[test]
@@ -287,6 +318,15 @@ mod tests {
         assert!(!after.allowed_addons.contains(&"chat".to_string()));
         assert_eq!(after.allowed_addons.len(), model::ADDONS.len() - 1);
         assert_eq!(after.max_file_plan.as_deref(), Some("STORAGE_1TB"));
+        // Allowing what is allowed already changes nothing, in any order.
+        let noop = PermitEdits {
+            add_products: vec!["business".into()],
+            ..PermitEdits::default()
+        };
+        assert_eq!(allowed(&noop.apply(&open)), allowed(&open));
+        let mut reordered = after.clone();
+        reordered.allowed_products.reverse();
+        assert_eq!(allowed(&reordered), allowed(&after));
         for (bad, message) in [
             (
                 PermitEdits {

@@ -108,12 +108,12 @@ impl DistributorPlan {
                 return Err(bad("an MSP needs a name".into()));
             }
             if admin.is_empty() || !admin.contains('@') || admin.chars().any(char::is_whitespace) {
-                return Err(bad(format!(
-                    "MSP {name:?}: admin {:?} is not an e-mail address",
-                    m.admin
-                )));
+                return Err(unusable_admin(&name, &m.admin));
             }
-            if msps.iter().any(|p| p.name.eq_ignore_ascii_case(&name)) {
+            if msps
+                .iter()
+                .any(|p| p.name.to_lowercase() == name.to_lowercase())
+            {
                 return Err(bad(format!("MSP {name:?} is listed twice")));
             }
             if msps.iter().any(|p| p.admin == admin) {
@@ -206,7 +206,7 @@ pub(crate) fn prepare<'p>(
     match store.enterprise(&tenant)? {
         Some(e) if e.kind == EnterpriseKind::Distributor => {
             let d = Distributor::of(vault)?;
-            if !d.name.eq_ignore_ascii_case(name) {
+            if d.name.to_lowercase() != name.to_lowercase() {
                 return Err(EnterpriseError::Rejected(format!(
                     "this tenant is the distributor \"{}\" (ID={}); to add MSPs to it, name it: \
                      enterprise-init --distributor \"{}\"; nothing was changed",
@@ -240,13 +240,19 @@ pub(crate) fn prepare<'p>(
         .iter()
         .find(|m| users.iter().any(|u| u.email == m.admin))
     {
-        return Err(EnterpriseError::Rejected(format!(
-            "{} is a user of this store already: an MSP admin is a new user of the MSP's tenant; \
-             nothing was changed",
-            taken.admin
-        )));
+        return Err(unusable_admin(&taken.name, &taken.admin));
     }
     Ok(prepared)
+}
+
+/// The one refusal for an admin e-mail that cannot be used, whether it is
+/// no address or one some user of the store has (the same words either
+/// way).
+fn unusable_admin(msp: &str, admin: &str) -> EnterpriseError {
+    EnterpriseError::Rejected(format!(
+        "MSP {msp:?}: {admin:?} cannot be its admin: an MSP admin is a new user, an e-mail \
+         address no user of this store has; nothing was changed"
+    ))
 }
 
 /// Makes the logged-in user's tenant the distributor `prepared` names
@@ -292,13 +298,15 @@ pub(crate) fn init(
     // Keys and password hashes first: the transaction may run twice.
     let mut made = Vec::new();
     for (m, password) in prepared.new.iter().zip(passwords) {
-        let msp_tenant = TenantRow {
+        let mut msp_tenant = TenantRow {
             uid: crypto::new_uid(),
             name: m.name.clone(),
             parent_uid: Some(tenant.clone()),
             created: now_ms(),
+            creator_uid: None,
         };
         let (row, data_key, _) = new_user_row(&msp_tenant.uid, &m.admin, password, params)?;
+        msp_tenant.creator_uid = Some(row.uid.clone());
         let msp_key = Key::generate();
         let new = NewMsp {
             admin: EnterpriseAdminRow {
@@ -320,6 +328,28 @@ pub(crate) fn init(
             (None, Some(id)) => id,
             (None, None) => tx.next_enterprise_id()?,
         };
+        // The checks of `prepare` again, inside the transaction: another
+        // process may have changed the store since.
+        match &prepared.existing {
+            None => access::may_init_in(&*tx, &user)?,
+            Some(d) => {
+                if !tx.enterprise(&tenant)?.is_some_and(|e| {
+                    e.kind == EnterpriseKind::Distributor && e.enterprise_id == d.id
+                }) {
+                    return Err(EnterpriseError::Rejected(format!(
+                        "the distributor \"{}\" changed while this ran; nothing was changed",
+                        d.name
+                    )));
+                }
+            }
+        }
+        let users = tx.all_users()?;
+        if let Some((_, row, _, m)) = made
+            .iter()
+            .find(|(_, row, _, _)| users.iter().any(|u| u.email == row.email))
+        {
+            return Err(unusable_admin(&m.name, &row.email));
+        }
         if prepared.existing.is_none() {
             if tx.enterprises()?.iter().any(|e| e.enterprise_id == id) {
                 return Err(EnterpriseError::Licences {

@@ -288,6 +288,7 @@ pub(crate) mod checks {
             name: format!("name of {uid}"),
             parent_uid: parent.map(str::to_string),
             created: 1,
+            creator_uid: None,
         }
     }
 

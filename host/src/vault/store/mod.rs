@@ -62,6 +62,12 @@ pub struct TenantRow {
     pub parent_uid: Option<String>,
     /// Creation time, epoch ms.
     pub created: i64,
+    /// The user who made it (`keeper init`'s user, the admin a
+    /// distributor's file made, `create_tenant`'s admin): the only one who
+    /// may make it an enterprise. `None` for a managed company's tenant
+    /// (its identity comes later), and for a tenant an older vault had
+    /// without any password user.
+    pub creator_uid: Option<String>,
 }
 
 /// A user and their key header.

@@ -37,15 +37,17 @@ pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// ([`ENTERPRISE_SCHEMA`]), 5 `apps` and `app_clients` (Secrets Manager
 /// applications, [`APPS_DDL`]), 6 `app_clients.access_minutes` and
 /// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]),
-/// 7 roles with enforcements and users' nodes ([`roles::ROLES_DDL`]);
-/// opening an older vault upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 7;
+/// 7 roles with enforcements and users' nodes ([`roles::ROLES_DDL`]), 8
+/// `tenants.creator_uid` ([`CREATOR_DDL`]); opening an older vault
+/// upgrades it ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 8;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 const SCHEMA: &str = r#"
 CREATE TABLE vault_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
-CREATE TABLE tenants (uid TEXT PRIMARY KEY, name TEXT NOT NULL, parent_uid TEXT, created INTEGER NOT NULL) STRICT;
+CREATE TABLE tenants (uid TEXT PRIMARY KEY, name TEXT NOT NULL, parent_uid TEXT, created INTEGER NOT NULL,
+  creator_uid TEXT) STRICT;
 CREATE TABLE users (
   uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, email TEXT NOT NULL, kdf BLOB NOT NULL,
   wrapped_data_key BLOB NOT NULL, public_key BLOB NOT NULL, wrapped_private_key BLOB NOT NULL,
@@ -115,7 +117,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -131,7 +133,19 @@ const MIGRATIONS: [&str; 6] = [
     APPS_V6_DDL,
     // 6 → 7: roles with enforcements, users' nodes.
     ROLES_DDL,
+    // 7 → 8: who made each tenant.
+    CREATOR_DDL,
 ];
+
+/// Schema 8: the user who made each tenant (the one who may make it an
+/// enterprise), for an existing tenant its earliest password user (the
+/// one the clock rule picked before; a company's identity is never one).
+const CREATOR_DDL: &str = r#"
+ALTER TABLE tenants ADD COLUMN creator_uid TEXT;
+UPDATE tenants SET creator_uid = (SELECT u.uid FROM users u WHERE u.tenant_uid = tenants.uid
+  AND u.kdf <> CAST('keeper/key-held' AS BLOB) ORDER BY u.created, u.uid LIMIT 1)
+  WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.tenant_uid = tenants.uid AND e.kind = 'mc');
+"#;
 
 /// The tables of Secrets Manager applications (`vault/apps/`).
 const APPS_DDL: &str = r#"

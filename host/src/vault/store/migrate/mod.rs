@@ -161,6 +161,7 @@ impl Snapshot {
                 t.name.as_bytes(),
                 &o(&t.parent_uid),
                 &i(t.created),
+                &o(&t.creator_uid),
             ]);
         }
         for u in &self.users {

@@ -94,7 +94,7 @@ fn merged_keys(db: &Db<'_, '_>, holders: &[String]) -> Result<HashMap<String, Re
 impl StoreRead for Db<'_, '_> {
     fn tenants(&self) -> Result<Vec<TenantRow>> {
         let rows = self.query(
-            "SELECT uid, name, parent_uid, created FROM tenants ORDER BY created, uid",
+            "SELECT uid, name, parent_uid, created, creator_uid FROM tenants ORDER BY created, uid",
             &[],
         )?;
         Ok(rows
@@ -104,6 +104,7 @@ impl StoreRead for Db<'_, '_> {
                 name: r.get(1),
                 parent_uid: r.get(2),
                 created: r.get(3),
+                creator_uid: r.get(4),
             })
             .collect())
     }

@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -135,6 +135,16 @@ CREATE TABLE role_enforcements (role_id BIGINT NOT NULL, key TEXT NOT NULL, valu
 CREATE TABLE role_users (role_id BIGINT NOT NULL, user_uid TEXT NOT NULL, PRIMARY KEY (role_id, user_uid));
 CREATE TABLE enterprise_users (user_uid TEXT PRIMARY KEY, tenant_uid TEXT NOT NULL, node_id BIGINT NOT NULL);
 CREATE INDEX enterprise_users_tenant ON enterprise_users (tenant_uid);
+"#,
+    ),
+    (
+        7,
+        "who made each tenant: tenants.creator_uid (as SQLite vault format 8)",
+        r#"
+ALTER TABLE tenants ADD COLUMN creator_uid TEXT;
+UPDATE tenants t SET creator_uid = (SELECT u.uid FROM users u WHERE u.tenant_uid = t.uid
+  AND u.kdf <> convert_to('keeper/key-held', 'UTF8') ORDER BY u.created, u.uid LIMIT 1)
+  WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.tenant_uid = t.uid AND e.kind = 'mc');
 "#,
     ),
 ];

@@ -43,6 +43,7 @@ fn tenant(uid: &str) -> TenantRow {
         name: "t".into(),
         parent_uid: None,
         created: 1,
+        creator_uid: None,
     }
 }
 
@@ -117,7 +118,8 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     let client = store.conns.get().expect("client");
     Db::Client(&client)
         .batch(&format!(
-            "ALTER TABLE record_keys DROP COLUMN expires; {} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
+            "ALTER TABLE record_keys DROP COLUMN expires; ALTER TABLE tenants DROP COLUMN creator_uid; \
+             {} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
              DELETE FROM migrations WHERE version >= 2;",
             checks::DROP_ENTERPRISE_TABLES
         ))
@@ -166,12 +168,38 @@ fn a_version_5_vault_gains_the_role_tables() {
     crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
 
+/// A migration-6 vault gains `tenants.creator_uid`, each tenant's
+/// earliest password user (never a company's key-held identity).
+#[test]
+fn a_version_6_vault_records_who_made_each_tenant() {
+    let db = TempDb::new();
+    let store = upgraded_from(
+        &db,
+        "DELETE FROM users; DELETE FROM tenants; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0); \
+         INSERT INTO users (uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
+         wrapped_private_key, checksum, created) VALUES \
+         ('late', 't1', 'late@x.example', '\\x00', '\\x00', '\\x00', '\\x00', '\\x00', 5), \
+         ('first', 't1', 'first@x.example', '\\x00', '\\x00', '\\x00', '\\x00', '\\x00', 2), \
+         ('held', 't1', 'held@x.example', convert_to('keeper/key-held', 'UTF8'), '\\x00', '\\x00', \
+         '\\x00', '\\x00', 1);",
+    );
+    let tenants = store.tenants().expect("tenants");
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0].creator_uid.as_deref(), Some("first"));
+}
+
 /// A new vault in `db` made older by `sql`, then opened: upgraded to
 /// [`SCHEMA_VERSION`].
 fn upgraded_from(db: &TempDb, sql: &str) -> PgStore {
     let store = new_store(db);
     let client = store.conns.get().expect("client");
-    Db::Client(&client).batch(sql).expect("make it older");
+    // Every older version lacks `tenants.creator_uid` (migration 7).
+    Db::Client(&client)
+        .batch(&format!(
+            "ALTER TABLE tenants DROP COLUMN creator_uid; DELETE FROM migrations WHERE version >= 7; {sql}"
+        ))
+        .expect("make it older");
     drop(client);
     drop(store);
     let store = PgStore::open(&db.url).expect("open upgrades");

@@ -14,8 +14,15 @@ use crate::vault::store::{
 impl StoreTx for Db<'_, '_> {
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()> {
         self.execute(
-            "INSERT INTO tenants (uid, name, parent_uid, created) VALUES ($1, $2, $3, $4)",
-            &[&row.uid, &row.name, &row.parent_uid, &row.created],
+            "INSERT INTO tenants (uid, name, parent_uid, created, creator_uid) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &row.uid,
+                &row.name,
+                &row.parent_uid,
+                &row.created,
+                &row.creator_uid,
+            ],
         )?;
         Ok(())
     }

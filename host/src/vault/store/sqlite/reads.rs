@@ -119,7 +119,7 @@ pub(super) struct Reads<'c>(pub(super) &'c Connection);
 impl StoreRead for Reads<'_> {
     fn tenants(&self) -> Result<Vec<TenantRow>> {
         let mut st = self.0.prepare_cached(
-            "SELECT uid, name, parent_uid, created FROM tenants ORDER BY created",
+            "SELECT uid, name, parent_uid, created, creator_uid FROM tenants ORDER BY created",
         )?;
         let rows = st.query_map([], |r| {
             Ok(TenantRow {
@@ -127,6 +127,7 @@ impl StoreRead for Reads<'_> {
                 name: r.get(1)?,
                 parent_uid: r.get(2)?,
                 created: r.get(3)?,
+                creator_uid: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -24,6 +24,7 @@ fn deferred_writes_commit_and_restore_full_durability() {
         name: "tenant".into(),
         parent_uid: None,
         created: 0,
+        creator_uid: None,
     };
     store
         .write_deferred(&mut |tx| tx.insert_tenant(&tenant("t1")))
@@ -74,6 +75,7 @@ fn a_write_then_flush_commits_and_syncs_the_wal_later() {
                 name: "tenant".into(),
                 parent_uid: None,
                 created: 0,
+                creator_uid: None,
             })
         })
         .expect("write");
@@ -97,6 +99,7 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(&format!(
         "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; {} \
+         ALTER TABLE tenants DROP COLUMN creator_uid; \
          DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
          PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
@@ -197,6 +200,23 @@ fn a_version_6_vault_gains_roles_when_opened() {
     crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
 
+/// A version-7 vault gains `tenants.creator_uid`, each tenant's earliest
+/// password user (never a company's key-held identity, whatever its
+/// time).
+#[test]
+fn a_version_7_vault_records_who_made_each_tenant() {
+    let (_dir, store) = upgraded_from(
+        7,
+        "INSERT INTO users (uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
+         wrapped_private_key, checksum, created) VALUES \
+         ('late', 't1', 'late@x.example', X'00', X'00', X'00', X'00', X'00', 5), \
+         ('first', 't1', 'first@x.example', X'00', X'00', X'00', X'00', X'00', 2), \
+         ('held', 't1', 'held@x.example', CAST('keeper/key-held' AS BLOB), X'00', X'00', X'00', X'00', 1);",
+    );
+    let tenants = store.tenants().expect("tenants");
+    assert_eq!(tenants[0].creator_uid.as_deref(), Some("first"));
+}
+
 /// A new vault made into a `version` one by `drop_sql` (with a tenant
 /// `t1` to keep), then opened: upgraded to [`SCHEMA_VERSION`], tenant kept.
 fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStore) {
@@ -204,8 +224,14 @@ fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStor
     let path = dir.path().join("v.db");
     drop(SqliteStore::create(&path, &mut |_| Ok(())).expect("create"));
     let conn = Connection::open(&path).expect("sqlite");
+    // Every older format lacks `tenants.creator_uid` (format 8).
+    let creator = if version < 8 {
+        "ALTER TABLE tenants DROP COLUMN creator_uid;"
+    } else {
+        ""
+    };
     conn.execute_batch(&format!(
-        "{drop_sql} PRAGMA user_version = {version}; \
+        "{creator} {drop_sql} PRAGMA user_version = {version}; \
          UPDATE vault_meta SET value = '{version}' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);"
     ))

@@ -45,8 +45,8 @@ fn gone(uid: &str) -> VaultError {
 impl StoreTx for SqliteTx<'_> {
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()> {
         self.execute(
-            "INSERT INTO tenants (uid, name, parent_uid, created) VALUES (?1, ?2, ?3, ?4)",
-            params![row.uid, row.name, row.parent_uid, row.created],
+            "INSERT INTO tenants (uid, name, parent_uid, created, creator_uid) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![row.uid, row.name, row.parent_uid, row.created, row.creator_uid],
         )?;
         Ok(())
     }
