@@ -1104,3 +1104,49 @@ fn store_migrate_carries_the_distributor_and_its_msps() {
         "{err}"
     );
 }
+
+/// Two processes of the tenant's first user run `enterprise-init --msp`
+/// at once, three rounds: one makes the MSP, the other is refused with
+/// the same words as a later run (the checks run again inside the write
+/// transaction), never a storage error, and one enterprise exists.
+#[test]
+fn two_racing_enterprise_inits_make_one_msp() {
+    let licences = fixture();
+    let licences = licences.to_str().expect("path");
+    for round in 0..3 {
+        let k = vault();
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                keeper(
+                    &k,
+                    &["enterprise-init", "--msp", "Mine", "--licences", licences],
+                )
+                .env("KEEPER_PASSWORD", PW)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+            })
+            .collect();
+        let runs: Vec<Run> = children
+            .into_iter()
+            .map(|c| Run(c.wait_with_output().expect("wait")))
+            .collect();
+        let won = runs.iter().filter(|r| r.0.status.success()).count();
+        assert_eq!(won, 1, "round {round}: one wins");
+        let lost = runs
+            .iter()
+            .find(|r| !r.0.status.success())
+            .expect("a loser")
+            .stderr();
+        assert!(
+            lost.contains("this tenant is already an enterprise (msp 5498)"),
+            "round {round}: {lost}"
+        );
+        assert_eq!(
+            raw_rows(&k, "SELECT count(*) FROM {t}enterprises"),
+            ["1"],
+            "round {round}"
+        );
+    }
+}
