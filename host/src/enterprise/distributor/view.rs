@@ -182,10 +182,10 @@ fn summed(companies: &[McView]) -> Vec<AddonView> {
 }
 
 /// An add-on's column text (Commander's KSM / KCM / PAM columns): `N
-/// seats`, `enabled` or `disabled`.
+/// seats` (unlimited too, as Commander: `2147483647 seats`), `enabled` or
+/// `disabled`.
 pub(crate) fn addon_column(addons: &[AddonView], code: &str) -> String {
     match addons.iter().find(|a| a.name == code) {
-        Some(a) if a.seats >= UNLIMITED => "Unlimited seats".into(),
         Some(a) if a.seats > 0 => format!("{} seats", a.seats),
         Some(_) => "enabled".into(),
         None => "disabled".into(),
@@ -238,4 +238,35 @@ pub(crate) fn cut(name: &str, verbose: bool) -> String {
     }
     let head: String = name.chars().take(37).collect();
     format!("{head}...")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Commander's `N seats`, unlimited included; `enabled` without seats.
+    #[test]
+    fn addon_columns_show_seats_as_commander() {
+        let addon = |name: &str, seats: i64| AddonView {
+            name: name.into(),
+            seats,
+            enabled: true,
+            included_in_product: false,
+        };
+        let addons = [
+            addon("connection_manager", UNLIMITED),
+            addon("privileged_access_manager", 5),
+            addon("secrets_manager", 0),
+        ];
+        assert_eq!(
+            addon_column(&addons, "connection_manager"),
+            "2147483647 seats"
+        );
+        assert_eq!(
+            addon_column(&addons, "privileged_access_manager"),
+            "5 seats"
+        );
+        assert_eq!(addon_column(&addons, "secrets_manager"), "enabled");
+        assert_eq!(addon_column(&addons, "chat"), "disabled");
+    }
 }
