@@ -574,6 +574,43 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     );
     assert!(!text.contains(secret), "{text}");
     m.reads(&["--ini-file", &profile_ini.to_string_lossy()], &[]);
+    // A region that is no region's name is refused before any request,
+    // from the environment or from --region (nothing written).
+    let err = m
+        .run(
+            &[
+                "secret",
+                "list",
+                "--ini-file",
+                &profile_ini.to_string_lossy(),
+            ],
+            &[("AWS_REGION", "x@evil.example/")],
+        )
+        .fails();
+    assert!(
+        err.contains("the AWS region \"x@evil.example/\" is not a region name"),
+        "{err}"
+    );
+    let unwritten = m.home().join("region.ini");
+    let unwritten_s = unwritten.to_string_lossy().into_owned();
+    refused(
+        m.run(
+            &[
+                "profile",
+                "setup",
+                "--type",
+                "aws",
+                "--region",
+                "us-east-1.evil.example#",
+                "--ini-file",
+                &unwritten_s,
+            ],
+            &with_endpoint,
+        ),
+        &["\"us-east-1.evil.example#\" is not a region name"],
+        &unwritten,
+        &never_shown,
+    );
     // Temporary credentials: the session token is signed and sent (moto
     // refuses the role session's key without it).
     let (run, session_ini) = with_profile("session", &[], &[]);
@@ -711,6 +748,57 @@ fn setup_env_and_file_round_trip() {
         .run(&["secret", "list", "--ini-file", &ini2_s], &[])
         .fails();
     assert!(err.contains("can be read by other users"), "{err}");
+    // Refused at use: someone else's file, a FIFO (at once, not waited
+    // on), a file larger than a configuration can be.
+    let use_it = || {
+        m.run(&["secret", "list", "--ini-file", &ini2_s], &[])
+            .fails()
+    };
+    chmod(&file, 0o600);
+    let me = std::fs::metadata(&file).map(|md| std::os::unix::fs::MetadataExt::uid(&md));
+    if me.is_ok_and(|uid| uid == 0) {
+        std::os::unix::fs::chown(&file, Some(4242), None).expect("chown");
+        let err = use_it();
+        assert!(
+            err.contains("belongs to user 4242, not to this user (0)"),
+            "{err}"
+        );
+        std::os::unix::fs::chown(&file, Some(0), None).expect("chown");
+    } else {
+        eprintln!("not root: the foreign-owner case is not run");
+    }
+    std::fs::write(&file, format!("{config}{}", " ".repeat(64 * 1024))).expect("write");
+    let err = use_it();
+    assert!(err.contains("is larger than 65536 bytes"), "{err}");
+    std::fs::remove_file(&file).expect("rm");
+    let made = Command::new("mkfifo").arg(&file).status().expect("mkfifo");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let err = use_it();
+    assert!(err.contains("is not a regular file"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    std::fs::remove_file(&file).expect("rm");
+    // A relative --secret is kept absolute in keeper.ini.
+    std::fs::write(&file, &config).expect("write");
+    chmod(&file, 0o600);
+    let ini3 = m.home().join("relative.ini");
+    let ini3_s = ini3.to_string_lossy().into_owned();
+    m.run(
+        &[
+            "profile",
+            "setup",
+            "--type",
+            "file",
+            "--secret",
+            "ksm.conf",
+            "--ini-file",
+            &ini3_s,
+        ],
+        &[],
+    )
+    .ok();
+    let text = std::fs::read_to_string(&ini3).expect("ini");
+    assert!(text.contains(&format!("secret={file_s}")), "{text}");
     // --type file needs its path; AWS flags go with aws only.
     let err = m
         .run(&["profile", "setup", "--type", "file", "-p", "x"], &[])

@@ -36,7 +36,17 @@ pub(crate) fn setup(args: &ProfileSetupArgs) -> anyhow::Result<()> {
         StorageType::Aws => Kind::Aws,
     };
     let aws = aws_spec(args, kind)?;
-    let storage = Storage::new(kind, args.secret.clone(), aws)?;
+    // A relative file path is kept absolute: later uses run elsewhere.
+    let secret = match (&args.secret, kind) {
+        (Some(p), Kind::File) if !p.trim().is_empty() => Some(
+            std::path::absolute(p)
+                .with_context(|| format!("--secret {p}"))?
+                .to_string_lossy()
+                .into_owned(),
+        ),
+        (s, _) => s.clone(),
+    };
+    let storage = Storage::new(kind, secret, aws)?;
     let path = keeper_ini::locate(args.ini_file.as_deref());
     // Read (and check) the file first: a malformed one is left alone.
     let mut file = IniFile::load(&path)?;
@@ -119,6 +129,9 @@ fn aws_spec(args: &ProfileSetupArgs, kind: Kind) -> anyhow::Result<Option<AwsSpe
             }
         }
     };
+    if let Some(region) = &args.region {
+        crate::profiles::storage::aws::check_region(region)?;
+    }
     Ok(Some(AwsSpec {
         provider,
         region: args.region.clone(),

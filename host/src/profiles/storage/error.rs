@@ -35,6 +35,15 @@ pub enum StorageError {
         "{0} does not hold a keeper device configuration (what `secrets-manager client add --config-init b64` prints): {1}"
     )]
     NotAConfig(String, &'static str),
+    /// The configuration file is not one keeper reads (someone else's, not
+    /// a regular file, too large).
+    #[error("{} {why}", path.display())]
+    Unsafe {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        why: String,
+    },
     /// A file could not be read.
     #[error("{}: {source}", path.display())]
     Io {

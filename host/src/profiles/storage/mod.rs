@@ -292,6 +292,15 @@ mod tests {
             ),
             ("storage=aws\nfallback=maybe", "not true or false"),
             ("storage=aws\nbucket=b", "unknown key \"bucket\""),
+            (
+                "storage=aws\nregion=x@evil.example/",
+                "\"x@evil.example/\" is not a region name",
+            ),
+            ("storage=aws\nregion=EU-WEST-1", "is not a region name"),
+            (
+                "storage=aws\nregion=a-region-name-longer-than-32-chars",
+                "is not a region name",
+            ),
             ("storage=file", "needs --secret PATH"),
             (
                 "storage=env\nsecret=A=B",

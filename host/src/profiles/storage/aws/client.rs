@@ -4,7 +4,7 @@
 use secrecy::ExposeSecret as _;
 use zeroize::Zeroizing;
 
-use super::types::{AwsError, Credentials, chain};
+use super::types::{AwsError, Credentials, MAX_SECRET_ANSWER, body as read_body, chain};
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 const TARGET: &str = "secretsmanager.GetSecretValue";
@@ -68,7 +68,9 @@ pub(super) async fn get_secret_value(
     };
     let response = request.send().await.map_err(unreachable)?;
     let status = response.status().as_u16();
-    let text = Zeroizing::new(response.text().await.map_err(unreachable)?);
+    let text = read_body(response, MAX_SECRET_ANSWER)
+        .await
+        .map_err(|why| AwsError::Answer(format!("GetSecretValue at {endpoint}: {why}")))?;
     if status != 200 {
         return Err(refusal(status, &text, secret_id, &creds.using));
     }

@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::imds;
-use super::types::{AwsError, Credentials, Found};
+use super::types::{AwsError, Credentials, Found, MAX_AWS_FILE};
+use crate::runtime::files::{CheckedReadError, read_checked};
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -40,11 +41,13 @@ fn section(path: Option<&PathBuf>, section: &str) -> Result<Vec<(String, SecretS
     let Some(path) = path else {
         return Ok(Vec::new());
     };
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => zeroize::Zeroizing::new(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(format!("{}: {e}", path.display())),
+    let bytes = match read_checked(path, MAX_AWS_FILE, false) {
+        Ok(b) => b,
+        Err(CheckedReadError::Missing) => return Ok(Vec::new()),
+        Err(e) => return Err(format!("{} {e}", path.display())),
     };
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| format!("{} is not text", path.display()))?;
     let ini = ini::Ini::load_from_str_noescape(&text)
         .map_err(|e| format!("{}: line {}: {}", path.display(), e.line, e.msg))?;
     Ok(ini

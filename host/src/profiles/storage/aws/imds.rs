@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::types::{AwsError, Credentials, chain};
+use super::types::{AwsError, Credentials, MAX_IMDS_ANSWER, body, chain};
 
 const DEFAULT_ENDPOINT: &str = "http://169.254.169.254";
 const TOKEN_TTL: &str = "21600";
@@ -38,16 +38,12 @@ async fn call(request: reqwest::RequestBuilder, what: &str) -> Result<Zeroizing<
         .await
         .map_err(|e| failure(format!("{what}: {}", chain(&e))))?;
     let status = response.status();
-    let body = Zeroizing::new(
-        response
-            .text()
-            .await
-            .map_err(|e| failure(format!("{what}: {}", chain(&e))))?,
-    );
     if !status.is_success() {
         return Err(failure(format!("{what}: HTTP {status}")));
     }
-    Ok(body)
+    body(response, MAX_IMDS_ANSWER)
+        .await
+        .map_err(|why| failure(format!("{what}: {why}")))
 }
 
 /// A session token, then GET `path` with it.

@@ -130,9 +130,13 @@ impl AwsSpec {
                 )));
             }
         };
+        let region = region.filter(|r| !r.is_empty());
+        if let Some(r) = &region {
+            check_region(r).map_err(|e| malformed(e.to_string()))?;
+        }
         Ok(Self {
             provider,
-            region: region.filter(|r| !r.is_empty()),
+            region,
             fallback,
         })
     }
@@ -161,6 +165,25 @@ impl AwsSpec {
             pairs.push((FALLBACK, Zeroizing::new("true".into())));
         }
         pairs
+    }
+}
+
+/// Refuses a region that is not lowercase letters, digits and dashes (1
+/// to 32): it goes into the endpoint's host name, and `x@evil.example/`
+/// would send the signed request elsewhere.
+///
+/// # Errors
+///
+/// [`AwsError::BadRegion`].
+pub fn check_region(region: &str) -> Result<(), AwsError> {
+    let ok = (1..=32).contains(&region.len())
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(AwsError::BadRegion(region.chars().take(40).collect()))
     }
 }
 
@@ -259,6 +282,7 @@ async fn attempt(
         region = imds::region(&http.imds).await.ok();
     }
     let region = region.ok_or(AwsError::NoRegion)?;
+    check_region(&region)?;
     let endpoint = env("AWS_ENDPOINT_URL_SECRETS_MANAGER")
         .or_else(|| env("AWS_ENDPOINT_URL"))
         .or(found.endpoint.take())
