@@ -1067,3 +1067,131 @@ fn exec_keeps_the_device_secrets_from_its_child() {
     );
     assert!(out.lines().any(|l| l == "UNRELATED=kept"), "{out}");
 }
+
+/// Runs keeper with each of `args` (a shell-quoted argument string) in
+/// processes that wait for one file, so they start together.
+fn together(m: &Machine, args: &[String], env: &[(&str, &str)]) -> Vec<Run> {
+    let go = m.home().join("go");
+    let _ = std::fs::remove_file(&go);
+    let base = m.cmd(&[], env);
+    let children: Vec<_> = args
+        .iter()
+        .map(|a| {
+            let script = format!(
+                "until [ -e {go} ]; do sleep 0.01; done; exec {bin} {a}",
+                go = go.display(),
+                bin = keeper_bin().display()
+            );
+            Command::new("sh")
+                .args(["-c", &script])
+                .env_clear()
+                .envs(base.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .current_dir(m.home())
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    std::fs::write(&go, "").expect("go");
+    children
+        .into_iter()
+        .map(|c| Run(c.wait_with_output().expect("wait")))
+        .collect()
+}
+
+/// Several containers' processes start at once on one volume, all from one
+/// token, with no keeper.ini yet: each reads the secret; the token is
+/// redeemed once (one "initialising", one device bound); keeper.ini is
+/// whole (one profile, which reads). A token already spent elsewhere
+/// fails saying so, and writes nothing.
+#[test]
+fn parallel_auto_inits_from_one_token_redeem_it_once() {
+    let k = app();
+    let store = location(&k);
+    let m = Machine::new();
+    let dir = m.home().join("shared");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let t = token(&k);
+    let env = [
+        ("KSM_TOKEN", t.as_str()),
+        ("KEEPER_STORE", store.as_str()),
+        ("KSM_INI_DIR", dir.to_str().expect("utf-8")),
+    ];
+    let runs = together(
+        &m,
+        &vec!["secret get 'Prod DB' --field password".to_string(); 8],
+        &env,
+    );
+    let mut initialised = 0;
+    for run in &runs {
+        assert_eq!(run.stdout().trim(), PASSWORD, "{}", run.stderr());
+        initialised += usize::from(run.stderr().contains("initialising profile default"));
+    }
+    assert_eq!(initialised, 1, "the token was redeemed more than once");
+    let ini = std::fs::read_to_string(dir.join("keeper.ini")).expect("ini");
+    assert_eq!(ini.matches("[default]").count(), 1, "{ini}");
+    let clients = kp(
+        &k,
+        &[
+            "secrets-manager",
+            "client",
+            "list",
+            "--app",
+            "CI",
+            "--format",
+            "json",
+        ],
+    )
+    .json();
+    let bound = clients
+        .as_array()
+        .expect("clients")
+        .iter()
+        .filter(|c| c["bound"].is_number())
+        .count();
+    assert_eq!(bound, 1, "{clients}");
+    // Another machine with the spent token: refused, nothing written.
+    let other = Machine::new();
+    let err = other
+        .run(
+            &["secret", "list"],
+            &[("KSM_TOKEN", t.as_str()), ("KEEPER_STORE", store.as_str())],
+        )
+        .fails();
+    assert!(
+        err.contains("this one-time token was already used"),
+        "{err}"
+    );
+    assert!(!other.ini().exists());
+}
+
+/// `profile setup` runs at once into one keeper.ini, each adding its own
+/// profile: every profile is there afterwards (none lost to another's
+/// write), and each reads.
+#[test]
+fn parallel_setups_keep_each_others_profiles() {
+    let k = app();
+    let config = config(&k);
+    let m = Machine::new();
+    let env = [("KSM_CONFIG", config.as_str())];
+    let names: Vec<String> = (0..8).map(|i| format!("p{i}")).collect();
+    let args: Vec<String> = names
+        .iter()
+        .map(|n| format!("profile setup --type env -p {n}"))
+        .collect();
+    for run in together(&m, &args, &env) {
+        run.ok();
+    }
+    for n in &names {
+        m.reads(&["--profile", n], &env);
+    }
+    let listed = m.run(&["profile", "list", "--format", "json"], &[]).json();
+    assert_eq!(
+        listed.as_array().expect("list").len(),
+        names.len(),
+        "{listed}"
+    );
+}

@@ -48,6 +48,9 @@ pub(crate) fn setup(args: &ProfileSetupArgs) -> anyhow::Result<()> {
     };
     let storage = Storage::new(kind, secret, aws)?;
     let path = keeper_ini::locate(args.ini_file.as_deref());
+    // Held from reading to writing: a profile another process adds
+    // meanwhile is kept.
+    let _lock = keeper_ini::lock(&path)?;
     // Read (and check) the file first: a malformed one is left alone.
     let mut file = IniFile::load(&path)?;
     let config = match storage.load() {
@@ -180,21 +183,40 @@ pub(crate) fn auto_init(
         return Ok(());
     };
     let name = name.unwrap_or("default");
+    // Processes starting together: one redeems the token and writes the
+    // file while the others wait here, then read through that file.
+    let _lock = keeper_ini::lock(&path)?;
+    if path.exists() {
+        return Ok(());
+    }
     eprintln!(
         "No keeper.ini was found; initialising profile {name} in {} from the one-time token in {var}.",
         path.display()
     );
-    let client = initialise(ctx, &token, &path, name, None)?;
+    let client = redeem_into(ctx, &token, &path, name, None)?;
     eprintln!("Added profile {name} (client {client}); it is the active profile.");
     Ok(())
 }
 
 /// Redeems `token` at the context's vault into profile `name` of the
-/// keeper.ini at `path`, made the active one; the new client's id.
+/// keeper.ini at `path`, made the active one, holding keeper.ini's lock;
+/// the new client's id.
 pub(super) fn initialise(
     ctx: &Context,
     token: &SecretString,
-    path: &std::path::Path,
+    path: &Path,
+    name: &str,
+    hostname: Option<String>,
+) -> anyhow::Result<String> {
+    let _lock = keeper_ini::lock(path)?;
+    redeem_into(ctx, token, path, name, hostname)
+}
+
+/// [`initialise`] with the lock already held.
+fn redeem_into(
+    ctx: &Context,
+    token: &SecretString,
+    path: &Path,
     name: &str,
     hostname: Option<String>,
 ) -> anyhow::Result<String> {

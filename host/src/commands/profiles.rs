@@ -68,6 +68,7 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
         } => {
             let (exported, config) = ProfileConfig::parse(configuration.expose_secret())?;
             let path = keeper_ini::locate(output_file.as_deref());
+            let _lock = keeper_ini::lock(&path)?;
             let mut file = IniFile::load(&path)?;
             let name = profile_name
                 .or(exported)
@@ -80,7 +81,9 @@ pub(crate) fn profile(ctx: &Context, cmd: ProfileCommand) -> anyhow::Result<Exit
             println!("Imported profile {name} into {}.", path.display());
         }
         ProfileCommand::Active { name, ini_file } => {
-            let mut file = IniFile::load(&keeper_ini::locate(ini_file.as_deref()))?;
+            let path = keeper_ini::locate(ini_file.as_deref());
+            let _lock = keeper_ini::lock(&path)?;
+            let mut file = IniFile::load(&path)?;
             file.set_active(&name)?;
             file.save()?;
             println!("{name} is now the active profile.");

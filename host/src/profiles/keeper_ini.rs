@@ -233,6 +233,50 @@ impl IniFile {
     }
 }
 
+/// An exclusive hold on one keeper.ini (an advisory `flock` on
+/// `keeper.ini.lock` beside it), released when dropped. Whoever reads,
+/// changes and writes keeper.ini, or spends a token into it, holds it, so
+/// processes starting together never both redeem one token nor drop each
+/// other's profiles.
+#[derive(Debug)]
+pub struct IniLock {
+    _file: std::fs::File,
+}
+
+/// Waits for the exclusive hold on the keeper.ini at `path` (its folder
+/// is made when missing; the lock file is 0600 and never a link).
+///
+/// # Errors
+///
+/// [`ProfileError::Io`].
+pub fn lock(path: &Path) -> Result<IniLock, ProfileError> {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| DEFAULT_NAME.into());
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| ProfileError::io(dir, e))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32);
+    }
+    let file = options
+        .open(&lock_path)
+        .map_err(|e| ProfileError::io(&lock_path, e))?;
+    #[cfg(unix)]
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| ProfileError::io(&lock_path, e.into()))?;
+    Ok(IniLock { _file: file })
+}
+
 /// A profile name must be usable as an INI section name.
 fn check_name(name: &str) -> Result<(), ProfileError> {
     let bad = name.trim().is_empty()
