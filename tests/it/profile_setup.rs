@@ -1195,3 +1195,37 @@ fn parallel_setups_keep_each_others_profiles() {
         "{listed}"
     );
 }
+
+/// The process dies (abort, as kill -9) after the vault bound the device
+/// and before keeper.ini was saved: the key is in keeper.ini.pending
+/// (0600), and the next run with the same token completes with it instead
+/// of failing with a spent token; the pending file is then gone.
+#[test]
+fn a_crash_between_bind_and_save_loses_no_device() {
+    let k = app();
+    let store = location(&k);
+    let m = Machine::new();
+    let t = token(&k);
+    let env = [("KSM_TOKEN", t.as_str()), ("KEEPER_STORE", store.as_str())];
+    let mut crashing = env.to_vec();
+    crashing.push(("KEEPER_FAULT", "after-bind"));
+    let crashed = m.run(&["secret", "list"], &crashing);
+    assert!(
+        crashed.stderr().contains("injected fault at after-bind"),
+        "{}",
+        crashed.stderr()
+    );
+    assert!(!m.ini().exists());
+    let pending = m.home().join("keeper.ini.pending");
+    assert_eq!(mode(&pending), 0o600);
+    let run = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    assert_eq!(run.ok().trim(), PASSWORD);
+    assert!(
+        run.stderr()
+            .contains("Completing the earlier initialisation"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!pending.exists());
+    m.reads(&[], &[]);
+}

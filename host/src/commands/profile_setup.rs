@@ -212,7 +212,12 @@ pub(super) fn initialise(
     redeem_into(ctx, token, path, name, hostname)
 }
 
-/// [`initialise`] with the lock already held.
+/// [`initialise`] with the lock already held, in two phases so a crash
+/// loses no device: the new key pair is first saved (0600) as the only
+/// profile of `keeper.ini.pending` beside keeper.ini, then bound at the
+/// vault, then moved into keeper.ini. A rerun with the same token after a
+/// crash between the bind and the save finds the pending profile, whose
+/// key the vault already holds, and completes.
 fn redeem_into(
     ctx: &Context,
     token: &SecretString,
@@ -223,15 +228,62 @@ fn redeem_into(
     // Read (and check) the file before the token is spent.
     let mut file = IniFile::load(path)?;
     let location = ctx.vault_location()?;
-    let creds = DeviceVault::redeem(&location, token)?;
+    let fresh = DeviceVault::prepare(token)?;
+    let pending_path = pending_path(path);
+    let kept = IniFile::load(&pending_path)
+        .ok()
+        .and_then(|p| p.get(None).ok()?.1.config().ok()?.credentials().ok())
+        .filter(|c| c.client_uid == fresh.client_uid);
+    let creds = match kept {
+        Some(creds) => {
+            eprintln!(
+                "Completing the earlier initialisation of client {} kept in {}.",
+                creds.client_uid,
+                pending_path.display()
+            );
+            creds
+        }
+        None => {
+            // Another token's leftover (its device was never bound, or
+            // is given up for this new token): replaced.
+            match std::fs::remove_file(&pending_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("cannot replace {}", pending_path.display())));
+                }
+                _ => {}
+            }
+            let mut pending = IniFile::load(&pending_path)?;
+            pending.put(
+                name,
+                ProfileConfig::new(location.config_value(), &fresh, None),
+            )?;
+            pending.save()?;
+            fresh
+        }
+    };
+    DeviceVault::bind(&location, token, &creds)?;
+    crate::rotation::fault::point("after-bind");
     let config = ProfileConfig::new(location.config_value(), &creds, None).with_hostname(hostname);
     file.put(name, config)?;
     file.set_active(name)?;
     file.save().with_context(|| {
         format!(
-            "the token was used, but the profile could not be saved; ask for a new token (client {})",
+            "the token was used, but the profile could not be saved; it is kept in {} (rerun with the same token to finish) (client {})",
+            pending_path.display(),
             creds.client_uid
         )
     })?;
+    let _ = std::fs::remove_file(&pending_path);
     Ok(creds.client_uid)
+}
+
+/// Where a redeem in progress keeps the device's key: `keeper.ini.pending`.
+fn pending_path(path: &Path) -> std::path::PathBuf {
+    let mut name = path
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .unwrap_or_else(|| keeper_ini::DEFAULT_NAME.into());
+    name.push(".pending");
+    path.with_file_name(name)
 }

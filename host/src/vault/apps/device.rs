@@ -108,9 +108,49 @@ impl DeviceVault {
     /// [`VaultError::Corrupted`] when the stored key does not open;
     /// storage and connection errors.
     pub fn redeem(location: &Location, token: &SecretString) -> Result<DeviceCredentials> {
+        let creds = Self::prepare(token)?;
+        Self::bind(location, token, &creds)?;
+        Ok(creds)
+    }
+
+    /// The first half of a redeem that survives a crash: the device's new
+    /// key pair for the client `token` names, touching no vault (keep it
+    /// somewhere private, then [`DeviceVault::bind`] it).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::Invalid`] for text that is not a token.
+    pub fn prepare(token: &SecretString) -> Result<DeviceCredentials> {
+        let secret = parse_token(token)?;
+        Ok(DeviceCredentials {
+            client_uid: client_uid(&secret),
+            private_key: KeyPair::generate().secret(),
+        })
+    }
+
+    /// The second half: binds `creds`' public key to the client `token`
+    /// names, as [`DeviceVault::redeem`]. A client already bound to that
+    /// very key (this bind committed, then the process died before the
+    /// profile was saved) is accepted as done.
+    ///
+    /// # Errors
+    ///
+    /// As [`DeviceVault::redeem`]; [`VaultError::Invalid`] when `creds`
+    /// name another client than the token.
+    pub fn bind(
+        location: &Location,
+        token: &SecretString,
+        creds: &DeviceCredentials,
+    ) -> Result<()> {
         let secret = parse_token(token)?;
         let uid = client_uid(&secret);
-        let pair = KeyPair::generate();
+        if uid != creds.client_uid {
+            return Err(VaultError::Invalid(format!(
+                "the device key prepared is for client {}, the token is for client {uid}",
+                creds.client_uid
+            )));
+        }
+        let pair = KeyPair::from_secret(&creds.private_key);
         let mut store = store::open(location)?;
         let now = now_ms();
         store.write(&mut |tx| {
@@ -126,8 +166,10 @@ impl DeviceVault {
                      ask for a new one (`keeper secrets-manager client add`)"
                 ))
             };
-            if row.public_key.is_some() {
-                return Err(used());
+            match &row.public_key {
+                Some(bound) if bound.as_slice() == pair.public().as_slice() => return Ok(()),
+                Some(_) => return Err(used()),
+                None => {}
             }
             // Checked before the key copy: an expired token's copy may
             // have been erased already.
@@ -157,10 +199,6 @@ impl DeviceVault {
             row.wrapped_app_key = Some(crypto::seal_key_to(&pair.public(), &app_key, &ad));
             row.bound = Some(now);
             tx.put_app_client(&row)
-        })?;
-        Ok(DeviceCredentials {
-            client_uid: uid,
-            private_key: pair.secret(),
         })
     }
 
