@@ -574,6 +574,52 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     );
     assert!(!text.contains(secret), "{text}");
     m.reads(&["--ini-file", &profile_ini.to_string_lossy()], &[]);
+    // The secret key off the command line: from AWS_SECRET_ACCESS_KEY,
+    // else standard input; with neither, refused.
+    let ini_s = |name: &str| m.home().join(name).to_string_lossy().into_owned();
+    let keys_only = |ini: &str| {
+        m.cmd(
+            &[
+                "profile",
+                "setup",
+                "--type",
+                "aws",
+                "--credentials",
+                "keys",
+                "--aws-access-key-id",
+                id,
+                "--region",
+                "us-east-1",
+                "--ini-file",
+                ini,
+            ],
+            &with_endpoint,
+        )
+    };
+    let from_env = ini_s("env-key.ini");
+    let mut cmd = keys_only(&from_env);
+    Run(cmd
+        .env("AWS_SECRET_ACCESS_KEY", secret)
+        .output()
+        .expect("run"))
+    .ok();
+    m.reads(&["--ini-file", &from_env], &with_endpoint);
+    let from_stdin = ini_s("stdin-key.ini");
+    let key_file = m.home().join("key.txt");
+    std::fs::write(&key_file, format!("{secret}\n")).expect("write");
+    let mut cmd = keys_only(&from_stdin);
+    cmd.stdin(std::fs::File::open(&key_file).expect("open"));
+    Run(cmd.output().expect("run")).ok();
+    m.reads(&["--ini-file", &from_stdin], &with_endpoint);
+    let none = m.home().join("no-key.ini");
+    refused(
+        Run(keys_only(&none.to_string_lossy()).output().expect("run")),
+        &[
+            "needs the secret access key: --aws-secret-access-key, AWS_SECRET_ACCESS_KEY or standard input",
+        ],
+        &none,
+        &never_shown,
+    );
     // A region that is no region's name is refused before any request,
     // from the environment or from --region (nothing written).
     let err = m

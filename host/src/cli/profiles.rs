@@ -154,7 +154,9 @@ pub struct ProfileSetupArgs {
     /// aws, --credentials keys: the access key id (kept in keeper.ini).
     #[arg(long, value_name = "ID")]
     pub aws_access_key_id: Option<String>,
-    /// aws, --credentials keys: the secret access key (kept in keeper.ini, mode 0600).
+    /// aws, --credentials keys: the secret access key (kept in keeper.ini,
+    /// mode 0600); when omitted, AWS_SECRET_ACCESS_KEY, else a hidden
+    /// prompt or standard input (so it stays off the command line).
     #[arg(long, value_name = "KEY", value_parser = super::secret)]
     pub aws_secret_access_key: Option<SecretString>,
     /// aws: the region (else AWS_REGION, the AWS profile's, the instance's).

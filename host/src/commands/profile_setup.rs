@@ -121,14 +121,16 @@ fn aws_spec(args: &ProfileSetupArgs, kind: Kind) -> anyhow::Result<Option<AwsSpe
             if args.credentials_profile.is_some() {
                 bail!("--credentials-profile goes with --credentials profile");
             }
-            match (&args.aws_access_key_id, &args.aws_secret_access_key) {
-                (Some(id), Some(secret)) => Provider::Keys {
-                    access_key_id: id.clone(),
-                    secret_access_key: secret.clone(),
-                },
-                _ => bail!(
-                    "--credentials keys needs --aws-access-key-id and --aws-secret-access-key"
-                ),
+            let Some(id) = &args.aws_access_key_id else {
+                bail!("--credentials keys needs --aws-access-key-id");
+            };
+            let secret_access_key = match &args.aws_secret_access_key {
+                Some(secret) => secret.clone(),
+                None => aws_secret_key()?,
+            };
+            Provider::Keys {
+                access_key_id: id.clone(),
+                secret_access_key,
             }
         }
     };
@@ -140,6 +142,31 @@ fn aws_spec(args: &ProfileSetupArgs, kind: Kind) -> anyhow::Result<Option<AwsSpe
         region: args.region.clone(),
         fallback: args.fallback,
     }))
+}
+
+/// The AWS secret access key when `--aws-secret-access-key` is omitted:
+/// `AWS_SECRET_ACCESS_KEY`, else a hidden prompt on a terminal, else the
+/// first line of standard input.
+fn aws_secret_key() -> anyhow::Result<SecretString> {
+    if let Some(key) = std::env::var("AWS_SECRET_ACCESS_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+    {
+        return Ok(SecretString::from(key.trim()));
+    }
+    let text = if std::io::stdin().is_terminal() {
+        Zeroizing::new(rpassword::prompt_password("AWS secret access key: ")?)
+    } else {
+        let mut line = Zeroizing::new(String::new());
+        std::io::stdin().read_line(&mut line)?;
+        line
+    };
+    if text.trim().is_empty() {
+        bail!(
+            "--credentials keys needs the secret access key: --aws-secret-access-key, AWS_SECRET_ACCESS_KEY or standard input"
+        );
+    }
+    Ok(SecretString::from(text.trim()))
 }
 
 /// The configuration to put in the keyring: a hidden prompt on a

@@ -120,12 +120,20 @@ fn refusal(status: u16, text: &str, secret: &str, using: &str) -> AwsError {
         .or_else(|| xml("Code"))
         .map(|t| t.rsplit('#').next().unwrap_or(&t).to_string())
         .unwrap_or_else(|| format!("HTTP {status}"));
-    let message: String = value["message"]
+    let message = value["message"]
         .as_str()
         .or_else(|| value["Message"].as_str())
         .map(str::to_string)
         .or_else(|| xml("Message"))
-        .unwrap_or_else(|| "(no message)".into())
+        .unwrap_or_else(|| "(no message)".into());
+    // A signature refusal may quote what was signed (the session token
+    // among the headers): the message stops before it.
+    let message: String = ["The Canonical String", "String-to-Sign", "StringToSign"]
+        .iter()
+        .filter_map(|marker| message.find(marker))
+        .min()
+        .map_or(message.as_str(), |at| &message[..at])
+        .trim_end()
         .chars()
         .filter(|c| !c.is_control())
         .take(300)
@@ -166,5 +174,13 @@ mod tests {
             panic!("not a refusal")
         };
         assert_eq!(message.len(), 300);
+        let signed = r#"{"__type":"InvalidSignatureException","message":"The request signature we calculated does not match. The Canonical String for this request should have been 'POST\n/\n\nx-amz-security-token:SESSION-TOKEN-1\n' The String-to-Sign should have been 'AWS4'"}"#;
+        let AwsError::Refused { message, .. } = refusal(403, signed, "s", "k") else {
+            panic!("not a refusal")
+        };
+        assert_eq!(
+            message,
+            "The request signature we calculated does not match."
+        );
     }
 }
