@@ -125,6 +125,13 @@ impl Machine {
         cmd
     }
 
+    /// `profile setup --type aws ARGS --ini-file INI`.
+    fn setup_aws(&self, args: &[&str], ini: &Path, env: &[(&str, &str)]) -> Command {
+        let mut cmd = self.cmd(&["profile", "setup", "--type", "aws"], env);
+        cmd.args(args).arg("--ini-file").arg(ini);
+        cmd
+    }
+
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         Run(self.cmd(args, env).output().expect("run keeper"))
     }
@@ -187,7 +194,6 @@ fn chmod(path: &Path, mode: u32) {
 /// GetSecretValue, and a role session (for the instance role) allowed the same.
 struct Aws {
     moto: Moto,
-    admin: (String, String),
     device: (String, String),
     /// Key id, secret, session token of the role session.
     session: (String, String, String),
@@ -294,7 +300,6 @@ impl Aws {
         );
         Self {
             moto,
-            admin,
             device,
             session,
         }
@@ -517,7 +522,12 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
         };
         keys_with(extra, "WRONGwrongWRONG", &fresh, &fallback_env)
     };
-    refused(setup_wrong(false), &["refused"], &fresh, &never_shown);
+    refused(
+        setup_wrong(false),
+        &["AWS Secrets Manager refused", "SignatureDoesNotMatch"],
+        &fresh,
+        &never_shown,
+    );
     setup_wrong(true).ok();
     assert!(
         std::fs::read_to_string(&fresh)
@@ -578,21 +588,16 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     // else standard input; with neither, refused.
     let ini_s = |name: &str| m.home().join(name).to_string_lossy().into_owned();
     let keys_only = |ini: &str| {
-        m.cmd(
+        m.setup_aws(
             &[
-                "profile",
-                "setup",
-                "--type",
-                "aws",
                 "--credentials",
                 "keys",
                 "--aws-access-key-id",
                 id,
                 "--region",
                 "us-east-1",
-                "--ini-file",
-                ini,
             ],
+            Path::new(ini),
             &with_endpoint,
         )
     };
@@ -638,21 +643,15 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
         "{err}"
     );
     let unwritten = m.home().join("region.ini");
-    let unwritten_s = unwritten.to_string_lossy().into_owned();
     refused(
-        m.run(
-            &[
-                "profile",
-                "setup",
-                "--type",
-                "aws",
-                "--region",
-                "us-east-1.evil.example#",
-                "--ini-file",
-                &unwritten_s,
-            ],
-            &with_endpoint,
-        ),
+        Run(m
+            .setup_aws(
+                &["--region", "us-east-1.evil.example#"],
+                &unwritten,
+                &with_endpoint,
+            )
+            .output()
+            .expect("run")),
         &["\"us-east-1.evil.example#\" is not a region name"],
         &unwritten,
         &never_shown,
@@ -679,17 +678,10 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     ];
     let role_ini = m.home().join("role.ini");
     let role_ini_s = role_ini.to_string_lossy().into_owned();
-    m.run(
-        &[
-            "profile",
-            "setup",
-            "--type",
-            "aws",
-            "--ini-file",
-            &role_ini_s,
-        ],
-        &role_env,
-    )
+    Run(m
+        .setup_aws(&[], &role_ini, &role_env)
+        .output()
+        .expect("run"))
     .ok();
     let text = std::fs::read_to_string(&role_ini).expect("ini");
     assert!(text.contains("provider=ec2instance"), "{text}");
@@ -703,12 +695,53 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
             && seen.iter().any(|l| l.contains("/placement/region")),
         "{seen:?}"
     );
-    // The role session's credentials work only with its token (moto checks it).
-    assert_ne!(aws.session.0, aws.admin.0);
+    // The role session's key without its token is refused by moto, so the
+    // reads above sent and signed the token.
+    let no_token = m.home().join("no-token.ini");
+    let session_keys = [
+        "--credentials",
+        "keys",
+        "--aws-access-key-id",
+        &aws.session.0,
+        "--aws-secret-access-key",
+        &aws.session.1,
+        "--region",
+        "us-east-1",
+    ];
+    refused(
+        Run(m
+            .setup_aws(&session_keys, &no_token, &with_endpoint)
+            .output()
+            .expect("run")),
+        &["AWS Secrets Manager refused", "InvalidClientTokenId"],
+        &no_token,
+        &never_shown,
+    );
 
     // Read at each use, never written: nothing under the home holds the
-    // configuration; with moto gone, reading fails clearly.
-    assert!(!m.everything_written().contains(&config));
+    // configuration, nor its decoded private key; with moto gone, reading
+    // fails clearly.
+    let written = m.everything_written();
+    assert!(!written.contains(&config));
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(config.trim())
+        .expect("base64 configuration");
+    let fields: serde_json::Value = serde_json::from_slice(&decoded).expect("JSON configuration");
+    let keys: Vec<&str> = fields
+        .as_object()
+        .expect("object")
+        .iter()
+        .filter(|(k, _)| k.to_ascii_lowercase().contains("privatekey"))
+        .filter_map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        1,
+        "{:?}",
+        fields.as_object().map(|o| o.keys().collect::<Vec<_>>())
+    );
+    assert!(!written.contains(keys[0]), "the private key was written");
     let secret = secret.to_string();
     drop(aws);
     let err = m
@@ -981,7 +1014,10 @@ fn a_container_initialises_itself_from_ksm_token_once() {
     let err = other
         .run(&["secret", "list"], &[("KEEPER_STORE", &store)])
         .fails();
-    assert!(err.contains("profile"), "{err}");
+    assert!(
+        err.contains("initialise one with `keeper profile init --token TOKEN`"),
+        "{err}"
+    );
     assert!(!other.ini().exists());
     // KEEPER_INI_DIR before KSM_INI_DIR; KEEPER_CLI_TOKEN too.
     let ours = m.home().join("ours");
