@@ -791,45 +791,150 @@ fn raw_exec(k: &Keeper, sql: &str) {
         .expect("write");
 }
 
+/// A blob literal of the raw store.
+fn blob(k: &Keeper) -> &'static str {
+    if k.on_postgres() {
+        "'\\x00'::bytea"
+    } else {
+        "X'00'"
+    }
+}
+
 #[test]
 fn an_unlock_moves_a_user_only_into_a_company_of_their_own_msp() {
     let k = msp_vault(&std::fs::read_to_string(fixture()).expect("fixture"));
     add_user(&k, "bob@example.com", "bob-pw");
     alice(&k, &["msp-add", "-p", "business", "-s", "1", "Other"]).ok();
-    let (_, other) = company(&k, "Other");
+    let (other_id, other) = company(&k, "Other");
+    let other_root = (other_id << 32) + 1;
     let msp = msp_tenant(&k);
-    let bob_uid = raw_rows(
-        &k,
-        "SELECT uid FROM {t}users WHERE email = 'bob@example.com'",
-    )[0]
-    .clone();
-    let tenant_of_bob = |k: &Keeper| {
+    let uid_of = |k: &Keeper, email: &str| {
         raw_rows(
             k,
-            "SELECT tenant_uid FROM {t}users WHERE email = 'bob@example.com'",
+            &format!("SELECT uid FROM {{t}}users WHERE email = '{email}'"),
         )[0]
         .clone()
     };
-    // A row written straight into the store naming a tenant that is no
-    // company of bob's MSP: bob's unlock ignores it and he stays.
+    let bob_uid = uid_of(&k, "bob@example.com");
+    let alice_uid = uid_of(&k, ALICE);
+    let tenant_of = |k: &Keeper, email: &str| {
+        raw_rows(
+            k,
+            &format!("SELECT tenant_uid FROM {{t}}users WHERE email = '{email}'"),
+        )[0]
+        .clone()
+    };
+    let place = |k: &Keeper, uid: &str, tenant: &str, node: i64| {
+        raw_exec(
+            k,
+            &format!(
+                "DELETE FROM {{t}}enterprise_users WHERE user_uid = '{uid}'; \
+                 INSERT INTO {{t}}enterprise_users (user_uid, tenant_uid, node_id) \
+                 VALUES ('{uid}', '{tenant}', {node});"
+            ),
+        );
+    };
+    let bob = |k: &Keeper| run_as(k, Some("bob@example.com"), "bob-pw", &["ls"]);
+    let b = blob(&k);
+    // Rows written straight into the store (Other's root node as
+    // convert-node would write it; its sealed name is never read here): a
+    // tenant that is no
+    // enterprise, a fake company row (an enterprises row naming bob's MSP
+    // with no managed_companies row), a company of another MSP.
     raw_exec(
         &k,
         &format!(
             "INSERT INTO {{t}}tenants (uid, name, parent_uid, created) VALUES ('elsewhere', 'x', NULL, 0); \
-             INSERT INTO {{t}}enterprise_users (user_uid, tenant_uid, node_id) \
-             VALUES ('{bob_uid}', 'elsewhere', 1);"
+             INSERT INTO {{t}}tenants (uid, name, parent_uid, created) VALUES ('fake', 'Fake', '{msp}', 0); \
+             INSERT INTO {{t}}enterprises (tenant_uid, enterprise_id, kind, parent_uid, created) \
+             VALUES ('fake', 7001, 'mc', '{msp}', 0); \
+             INSERT INTO {{t}}tenants (uid, name, parent_uid, created) VALUES ('msp2', 'MSP 2', NULL, 0); \
+             INSERT INTO {{t}}enterprises (tenant_uid, enterprise_id, kind, parent_uid, created) \
+             VALUES ('msp2', 7002, 'msp', NULL, 0); \
+             INSERT INTO {{t}}tenants (uid, name, parent_uid, created) VALUES ('mc2', 'MC 2', 'msp2', 0); \
+             INSERT INTO {{t}}enterprises (tenant_uid, enterprise_id, kind, parent_uid, created) \
+             VALUES ('mc2', 7003, 'mc', 'msp2', 0); \
+             INSERT INTO {{t}}managed_companies (tenant_uid, msp_uid, node_id, plan, seats, file_plan, \
+             paused, wrapped_tree_key, data) VALUES ('mc2', 'msp2', 1, 'business', 5, NULL, false, {b}, {b}); \
+             INSERT INTO {{t}}enterprise_nodes (node_id, tenant_uid, parent_id, data) \
+             VALUES ({n2}, 'mc2', NULL, {b}); \
+             INSERT INTO {{t}}enterprise_nodes (node_id, tenant_uid, parent_id, data) \
+             VALUES ({nf}, 'fake', NULL, {b}); \
+             INSERT INTO {{t}}enterprise_nodes (node_id, tenant_uid, parent_id, data) \
+             VALUES ({other_root}, '{other}', NULL, {b});",
+            n2 = (7003_i64 << 32) + 1,
+            nf = (7001_i64 << 32) + 1,
         ),
     );
-    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
-    assert_eq!(tenant_of_bob(&k), msp, "not moved out of his MSP");
-    // Into a company of his own MSP the move is honoured.
+    for (tenant, node) in [
+        ("elsewhere", 1),
+        ("fake", (7001_i64 << 32) + 1),
+        ("mc2", (7003_i64 << 32) + 1),
+        (other.as_str(), 1),
+    ] {
+        place(&k, &bob_uid, tenant, node);
+        let run = bob(&k);
+        run.ok();
+        assert_eq!(
+            tenant_of(&k, "bob@example.com"),
+            msp,
+            "not moved into {tenant}"
+        );
+        assert!(
+            run.stderr().contains("a recorded move was not made"),
+            "{}",
+            run.stderr()
+        );
+    }
+    // The MSP admin is never moved, even into a company of her own MSP
+    // onto its root node; she still runs the MSP's commands.
+    place(&k, &alice_uid, &other, other_root);
+    let run = alice(&k, &["ls"]);
+    assert!(
+        run.stderr().contains("an enterprise admin never moves"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(tenant_of(&k, ALICE), msp, "the admin stays");
+    alice(&k, &["msp-info"]).ok();
+    // An application name the company already has: the unlock goes on,
+    // warns, and bob stays until the clash is gone.
+    run_as(
+        &k,
+        Some("bob@example.com"),
+        "bob-pw",
+        &["secrets-manager", "app", "create", "CI"],
+    )
+    .ok();
     raw_exec(
         &k,
         &format!(
-            "UPDATE {{t}}enterprise_users SET tenant_uid = '{other}' WHERE user_uid = '{bob_uid}';"
+            "INSERT INTO {{t}}apps (uid, tenant_uid, owner_uid, name, wrapped_key, created) \
+             VALUES ('theirs', '{other}', 'nobody', 'CI', {b}, 0);"
         ),
     );
-    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
-    assert_eq!(tenant_of_bob(&k), other);
-    run_as(&k, Some("bob@example.com"), "bob-pw", &["ls"]).ok();
+    place(&k, &bob_uid, &other, other_root);
+    let run = bob(&k);
+    run.ok();
+    assert!(
+        run.stderr()
+            .contains("already has an application named \"CI\""),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(tenant_of(&k, "bob@example.com"), msp);
+    raw_exec(&k, "DELETE FROM {t}apps WHERE uid = 'theirs';");
+    // Into a company of his own MSP, onto one of its nodes, the move is
+    // honoured and said.
+    let run = bob(&k);
+    run.ok();
+    assert!(
+        run.stderr().contains("moved to company \"Other\" of MSP"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(tenant_of(&k, "bob@example.com"), other);
+    let again = bob(&k);
+    again.ok();
+    assert!(!again.stderr().contains("moved"), "{}", again.stderr());
 }

@@ -1,7 +1,8 @@
 //! `msp-convert-node`: an MSP sub-tree becomes a managed company, in one
 //! transaction. The root is refused; a sub-tree that cannot move is
 //! refused with every reason listed (a managed company on it, an MSP admin
-//! on it, role, team or share links across its boundary). Seats are
+//! on it, role, team or share links across its boundary, an e-mail or an
+//! application name a reused company already has). Seats are
 //! max(`-s`, users moved, 1), the plan `business` by default, and a
 //! company of the node's name is reused. What moves is re-sealed under
 //! the company's tree key: each node's and each role's name with its own
@@ -18,8 +19,10 @@ use super::ops::{AddRequest, refusable};
 use super::roles::find_node;
 use super::state::{MspState, Node};
 use crate::vault::Vault;
-use crate::vault::store::StoreTx;
+use crate::vault::store::enterprise::ManagedCompanyRow;
 use crate::vault::store::roles::{RoleRow, UserNodeRow};
+use crate::vault::store::{StoreTx, UserRow};
+use crate::vault::tenant_move::move_clashes;
 
 /// `msp-convert-node`'s request.
 #[derive(Debug, Clone, Default)]
@@ -76,9 +79,14 @@ fn blockers(
     ids: &HashSet<i64>,
     roles: &[(RoleRow, String)],
     moving: &HashSet<String>,
+    reused: Option<&ManagedCompanyRow>,
 ) -> Result<Vec<String>> {
     let mut why = Vec::new();
     let users = tx.users(&msp.uid)?;
+    if let Some(mc) = reused {
+        let movers: Vec<&UserRow> = users.iter().filter(|u| moving.contains(&u.uid)).collect();
+        why.extend(move_clashes(tx, &movers, &mc.tenant_uid)?);
+    }
     let email = |uid: &str| {
         users
             .iter()
@@ -207,7 +215,8 @@ impl Msp {
                 .filter(|u| ids.contains(&u.node_id))
                 .map(|u| u.user_uid)
                 .collect();
-            let why = blockers(&*tx, self, &state, &ids, &roles, &moving)?;
+            let reused = state.company(&node.name).cloned();
+            let why = blockers(&*tx, self, &state, &ids, &roles, &moving, reused.as_ref())?;
             if !why.is_empty() {
                 return Err(EnterpriseError::Rejected(format!(
                     "Node \"{}\" cannot be converted to a managed company:\n  {}",
@@ -217,8 +226,8 @@ impl Msp {
             }
             let users = i64::try_from(moving.len()).unwrap_or(i64::MAX);
             let seats = req.seats.unwrap_or(0).max(users).max(1);
-            let (mc, reused) = match state.company(&node.name) {
-                Some(mc) => (mc.clone(), true),
+            let (mc, reused) = match reused {
+                Some(mc) => (mc, true),
                 None => {
                     let add = AddRequest {
                         name: node.name.clone(),

@@ -31,7 +31,7 @@ pub mod rotation_lock;
 pub mod search;
 pub mod store;
 pub(crate) mod tenancy;
-mod tenant_move;
+pub(crate) mod tenant_move;
 #[doc(hidden)]
 pub mod testing;
 mod users;
@@ -136,6 +136,8 @@ pub struct Vault {
     location: Location,
     s: Session,
     weak_kdf: bool,
+    /// What the unlock has to tell the user (a finished or refused move).
+    notices: Vec<String>,
 }
 
 impl std::fmt::Debug for Vault {
@@ -265,6 +267,7 @@ impl Vault {
                 },
             },
             weak_kdf: params.is_weak(),
+            notices: Vec::new(),
         })
     }
 
@@ -411,8 +414,10 @@ impl LockedVault {
             )
             .ok_or(VaultError::WrongPassword)
             .and_then(|bytes| Key::from_slice(&bytes))?;
-        let user = self.finish_tenant_move(user, &kek, &data_key)?;
-        self.finish_unlock(&user, data_key, params.is_weak())
+        let (user, notice) = self.finish_tenant_move(user, &kek, &data_key)?;
+        let mut vault = self.finish_unlock(&user, data_key, params.is_weak())?;
+        vault.notices.extend(notice);
+        Ok(vault)
     }
 
     /// The user row to unlock as: `email`, or the only user when `None`;
@@ -489,6 +494,7 @@ impl LockedVault {
                 },
             },
             weak_kdf,
+            notices: Vec::new(),
         })
     }
 }

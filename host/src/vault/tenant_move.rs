@@ -2,51 +2,227 @@
 //! A user's data key is wrapped under their password with their tenant in
 //! the associated data, so no admin can move a user's key header to
 //! another tenant: `msp-convert-node` only records the move (the user's
-//! `enterprise_users` row names the company's tenant), and the user's next
-//! password unlock, which holds the data key, re-wraps it for the new
-//! tenant and moves the user with what they own, in one transaction. Only
-//! a move into a managed company of the user's own tenant is honoured.
+//! `enterprise_users` row names the company's tenant and a node of it),
+//! and the user's next password unlock, which holds the data key, re-wraps
+//! it for the new tenant and moves the user with what they own, in one
+//! transaction. Inside that transaction the move is checked again: only
+//! into a managed company of the user's own MSP (`managed_companies`), onto
+//! a node of that company, never an enterprise admin nor a key-held
+//! identity, never over a uniqueness rule of the company (an e-mail, an
+//! application name), and only if the user row is still the one the
+//! password opened. A move that is not honoured leaves the user where they
+//! are and says why; the unlock itself always goes on.
 
 use super::crypto::Key;
-use super::store::UserRow;
-use super::store::enterprise::EnterpriseKind;
-use super::{LockedVault, Result, ad, user_checksum};
+use super::store::{StoreRead, StoreTx, UserRow};
+use super::tenancy::is_key_held;
+use super::{LockedVault, Result, Vault, ad, user_checksum};
+
+/// What the unlock tells the user about a recorded move.
+enum Outcome {
+    /// No move recorded.
+    None,
+    /// Moved into company `mc` of MSP `msp`.
+    Moved { mc: String, msp: String },
+    /// Not moved, and why.
+    Stayed(String),
+}
+
+/// Why users `moving` cannot move into tenant `to` without breaking a
+/// uniqueness rule there: an e-mail or an application name the company
+/// already has, or will have once the users already recorded as moving
+/// into it have moved.
+///
+/// # Errors
+///
+/// Storage errors.
+pub(crate) fn move_clashes(
+    read: &dyn StoreRead,
+    moving: &[&UserRow],
+    to: &str,
+) -> Result<Vec<String>> {
+    let everyone = read.all_users()?;
+    let is_moving = |uid: &str| moving.iter().any(|u| u.uid == uid);
+    // Users already in `to`, and those recorded as moving into it.
+    let pending: Vec<&UserRow> = {
+        let placed = read.user_nodes(to)?;
+        everyone
+            .iter()
+            .filter(|u| !is_moving(&u.uid))
+            .filter(|u| u.tenant_uid == to || placed.iter().any(|p| p.user_uid == u.uid))
+            .collect()
+    };
+    let mut names: Vec<String> = read.apps(to)?.into_iter().map(|a| a.name).collect();
+    let mut why = Vec::new();
+    let mut sources: Vec<&str> = Vec::new();
+    for u in pending.iter().chain(moving.iter()) {
+        if !sources.contains(&u.tenant_uid.as_str()) && u.tenant_uid != to {
+            sources.push(&u.tenant_uid);
+        }
+    }
+    let mut apps = Vec::new();
+    for tenant in sources {
+        apps.extend(read.apps(tenant)?);
+    }
+    for u in &pending {
+        names.extend(
+            apps.iter()
+                .filter(|a| a.owner_uid == u.uid && a.tenant_uid != to)
+                .map(|a| a.name.clone()),
+        );
+    }
+    for u in moving {
+        if pending.iter().any(|p| p.email == u.email) {
+            why.push(format!(
+                "user {}: the company already has a user with that e-mail",
+                u.email
+            ));
+        }
+        for app in apps.iter().filter(|a| a.owner_uid == u.uid) {
+            if names.contains(&app.name) {
+                why.push(format!(
+                    "user {}: the company already has an application named \"{}\"",
+                    u.email, app.name
+                ));
+            }
+        }
+    }
+    Ok(why)
+}
+
+/// Whether `user` may be moved into `to` onto `node_id`: `Ok(names)` of the
+/// company and the MSP, or `Err(why not)`.
+fn honoured(
+    tx: &dyn StoreTx,
+    user: &UserRow,
+    to: &str,
+    node_id: i64,
+) -> Result<std::result::Result<(String, String), String>> {
+    let Some(mc) = tx
+        .managed_companies(&user.tenant_uid)?
+        .into_iter()
+        .find(|mc| mc.tenant_uid == to && mc.msp_uid == user.tenant_uid)
+    else {
+        return Ok(Err(format!(
+            "tenant {to} is no managed company of your MSP"
+        )));
+    };
+    if !tx
+        .enterprise_nodes(to)?
+        .iter()
+        .any(|n| n.node_id == node_id)
+    {
+        return Ok(Err(format!(
+            "node {node_id} is no node of company \"{}\"",
+            mc.name
+        )));
+    }
+    if is_key_held(user) {
+        return Ok(Err("a company's identity never moves".into()));
+    }
+    for tenant in tx.tenants()? {
+        if tx
+            .enterprise_admins(&tenant.uid)?
+            .iter()
+            .any(|a| a.user_uid == user.uid)
+        {
+            return Ok(Err("an enterprise admin never moves".into()));
+        }
+    }
+    let clashes = move_clashes(tx, &[user], to)?;
+    if !clashes.is_empty() {
+        return Ok(Err(clashes.join("; ")));
+    }
+    let msp = tx
+        .tenants()?
+        .into_iter()
+        .find(|t| t.uid == user.tenant_uid)
+        .map_or_else(|| user.tenant_uid.clone(), |t| t.name);
+    Ok(Ok((mc.name, msp)))
+}
 
 impl LockedVault {
     /// `user` as it is after finishing a recorded move (itself when there
-    /// is none); `kek` and `data_key` are what opened it.
+    /// is none or it is not honoured), with what to tell the user; `kek`
+    /// and `data_key` are what opened it.
     pub(super) fn finish_tenant_move(
         &mut self,
         user: UserRow,
         kek: &Key,
         data_key: &Key,
-    ) -> Result<UserRow> {
-        let Some(to) = self
+    ) -> Result<(UserRow, Option<String>)> {
+        if !self
             .store
             .user_node(&user.uid)?
-            .map(|row| row.tenant_uid)
-            .filter(|t| t != &user.tenant_uid)
-        else {
-            return Ok(user);
-        };
-        let into_own_company = self.store.enterprise(&to)?.is_some_and(|e| {
-            e.kind == EnterpriseKind::ManagedCompany
-                && e.parent_uid.as_deref() == Some(&user.tenant_uid)
-        });
-        if !into_own_company {
-            return Ok(user);
+            .is_some_and(|row| row.tenant_uid != user.tenant_uid)
+        {
+            return Ok((user, None));
         }
-        let mut moved = user;
-        moved.tenant_uid = to;
-        moved.wrapped_data_key = kek.wrap(
-            data_key,
-            &ad::data_key(&moved.tenant_uid, &moved.uid, &moved.kdf),
-        );
-        moved.checksum = user_checksum(&moved);
-        self.store.write(&mut |tx| {
+        let mut outcome = Outcome::None;
+        let mut moved = user.clone();
+        let written = self.store.write(&mut |tx| {
+            outcome = Outcome::None;
+            // The row the password opened must still be the user's (a
+            // password changed meanwhile would be reverted otherwise).
+            let now = tx.all_users()?.into_iter().find(|u| u.uid == user.uid);
+            if now.as_ref().is_none_or(|now| {
+                now.kdf != user.kdf
+                    || now.wrapped_data_key != user.wrapped_data_key
+                    || now.tenant_uid != user.tenant_uid
+            }) {
+                outcome = Outcome::Stayed(
+                    "your account changed while unlocking; it is left for your next unlock".into(),
+                );
+                return Ok(());
+            }
+            let Some(placed) = tx
+                .user_node(&user.uid)?
+                .filter(|p| p.tenant_uid != user.tenant_uid)
+            else {
+                return Ok(());
+            };
+            let (mc, msp) = match honoured(&*tx, &user, &placed.tenant_uid, placed.node_id)? {
+                Ok(names) => names,
+                Err(why) => {
+                    outcome = Outcome::Stayed(why);
+                    return Ok(());
+                }
+            };
+            moved = user.clone();
+            moved.tenant_uid = placed.tenant_uid.clone();
+            moved.wrapped_data_key = kek.wrap(
+                data_key,
+                &ad::data_key(&moved.tenant_uid, &moved.uid, &moved.kdf),
+            );
+            moved.checksum = user_checksum(&moved);
             tx.move_user(&moved.uid, &moved.tenant_uid)?;
-            tx.update_user(&moved)
-        })?;
-        Ok(moved)
+            tx.update_user(&moved)?;
+            outcome = Outcome::Moved { mc, msp };
+            Ok(())
+        });
+        let notice = match (written, outcome) {
+            (Ok(()), Outcome::Moved { mc, msp }) => {
+                return Ok((
+                    moved,
+                    Some(format!("moved to company \"{mc}\" of MSP \"{msp}\"")),
+                ));
+            }
+            (Ok(()), Outcome::None) => None,
+            (Ok(()), Outcome::Stayed(why)) => Some(why),
+            (Err(e), _) => Some(format!("the move failed: {e}")),
+        };
+        Ok((
+            user,
+            notice.map(|why| format!("warning: a recorded move was not made ({why})")),
+        ))
+    }
+}
+
+impl Vault {
+    /// What the unlock has to tell the user: a recorded move into a
+    /// managed company finished, or not made and why.
+    #[must_use]
+    pub fn unlock_notices(&self) -> &[String] {
+        &self.notices
     }
 }

@@ -246,6 +246,9 @@ pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Re
     let user = user.or_else(|| requested_user(ctx));
     let password = master_password(ctx, false)?;
     let vault = locked.unlock(user.as_deref(), &password)?;
+    for notice in vault.unlock_notices() {
+        eprintln!("{notice}");
+    }
     if vault.has_weak_kdf() {
         eprintln!(
             "warning: this vault's key derivation uses test-only parameters (made with {FAST_KDF_ENV}); \
