@@ -167,17 +167,8 @@ pub(super) async fn body(
 }
 
 /// An error and its causes on one line (reqwest's own text names only
-/// the URL).
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+/// the URL): the HTTP capability's.
+pub(crate) use crate::runtime::capability::http_client::chain;
 
 #[cfg(test)]
 mod tests {
