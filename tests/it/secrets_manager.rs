@@ -262,6 +262,7 @@ fn a_device_reads_only_its_application_until_removed() {
         ],
         "keeper.ini holds exactly these: {ini}"
     );
+    assert!(!ini.contains(PW), "no master password in keeper.ini");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
@@ -598,8 +599,11 @@ fn profiles_round_trip_and_refuse_tampering() {
     let exported = dev.run(&["profile", "export", "prod"]).ok();
     let decoded = unbase64(&exported);
     assert_eq!(json_keys(&decoded), PROFILE_JSON_KEYS, "{decoded}");
+    assert!(!decoded.contains(PW), "no master password: {decoded}");
     let plain = dev.run(&["profile", "export", "--plain"]).ok();
     assert_eq!(json_keys(&plain), PROFILE_JSON_KEYS, "{plain}");
+    assert!(!plain.contains(PW), "no master password: {plain}");
+    assert!(!exported.contains(PW), "no master password: {exported}");
     let elsewhere = Device::new();
     let conf_dir = elsewhere.home().join("conf");
     let import = Run(elsewhere
@@ -637,6 +641,7 @@ fn profiles_round_trip_and_refuse_tampering() {
         ],
         "{ini_text}"
     );
+    assert!(!ini_text.contains(PW), "no master password: {ini_text}");
     elsewhere
         .run(&[
             "profile",
@@ -763,6 +768,7 @@ fn config_init_binds_at_once() {
         ("json", config_json(&json).to_string()),
     ] {
         assert_eq!(json_keys(&text), PROFILE_JSON_KEYS, "{form}: {text}");
+        assert!(!text.contains(PW), "{form}: no master password: {text}");
     }
     if let Some(url) = k.store_url() {
         // The admin connects with a database password (the test server

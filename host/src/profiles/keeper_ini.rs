@@ -127,6 +127,10 @@ impl IniFile {
                     }
                 }
                 Some(name) => {
+                    // The INI reader unescapes section names (`\n` becomes
+                    // a newline): a name that could not be written back as
+                    // it is would inject lines at the next save.
+                    check_name(name).map_err(|e| malformed(e.to_string()))?;
                     let what = format!("{}: profile [{name}]", path.display());
                     let profile = if Storage::is_external(props.iter()) {
                         Profile::External(Storage::from_pairs(props.iter(), &what)?)
@@ -292,4 +296,32 @@ fn check_name(name: &str) -> Result<(), ProfileError> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A section name the INI reader unescapes into one that cannot be
+    /// written back (a newline, `=`) is refused at load, before a save
+    /// could write it raw.
+    #[test]
+    fn a_section_name_that_cannot_be_written_back_is_refused_at_load() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("keeper.ini");
+        for section in [r"[a\nstore = /tmp/evil.db]", r"[a\=b]"] {
+            std::fs::write(&path, format!("{section}\nclientid = x\n")).expect("write");
+            let err = IniFile::load(&path).expect_err(section);
+            assert!(
+                matches!(&err, ProfileError::Malformed(m) if m.contains("cannot be a profile name")),
+                "{section}: {err}"
+            );
+        }
+        std::fs::write(&path, "[ok]\nclientid = x\n").expect("write");
+        let err = IniFile::load(&path).expect_err("incomplete profile");
+        assert!(
+            !err.to_string().contains("cannot be a profile name"),
+            "{err}"
+        );
+    }
 }

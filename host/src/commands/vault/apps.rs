@@ -178,6 +178,12 @@ fn client(ctx: &Context, cmd: ClientCommand) -> anyhow::Result<ExitCode> {
                      key ({} record key(s), {} device(s), {} waiting token(s) re-wrapped).",
                     removed.info.uid, removed.info.app, r.records, r.devices, r.tokens
                 );
+                if r.ended > 0 {
+                    println!(
+                        "{} device(s) whose access had ended were removed (no copy of the new key).",
+                        r.ended
+                    );
+                }
                 if r.revoked > 0 {
                     println!(
                         "{} unused token(s) issued before this keeper version were revoked (their \

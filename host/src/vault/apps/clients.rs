@@ -236,7 +236,7 @@ impl Vault {
     pub fn remove_client(&mut self, app: &str, client: &str) -> Result<RemovedClient> {
         let client = client.trim();
         let now = now_ms();
-        self.write(|tx, s| {
+        let removed = self.write(|tx, s| {
             tx.erase_expired_tokens(&s.tenant_uid, now)?;
             let (app, old_key) = own_app(&*tx, s, app)?;
             let mut matching: Vec<AppClientRow> = tx
@@ -262,11 +262,13 @@ impl Vault {
                 }
             };
             tx.delete_app_client(&row.uid)?;
-            let rekeyed = super::rekey::rekey(tx, s, &app, &old_key)?;
+            let rekeyed = super::rekey::rekey(tx, s, &app, &old_key, now)?;
             Ok(RemovedClient {
                 info: ClientInfo::of(&row, &app.name),
                 rekeyed,
             })
-        })
+        })?;
+        self.store.erase_freed()?;
+        Ok(removed)
     }
 }

@@ -208,7 +208,7 @@ impl Vault {
     ///
     /// As [`Vault::share_with_app`].
     pub fn unshare_from_app(&mut self, app: &str, records: &[String]) -> Result<AppShareOutcome> {
-        self.write(|tx, s| {
+        let out = self.write(|tx, s| {
             tx.erase_expired_tokens(&s.tenant_uid, now_ms())?;
             let (app, _) = own_app(&*tx, s, app)?;
             let mut out = AppShareOutcome::default();
@@ -222,7 +222,9 @@ impl Vault {
                 }
             }
             Ok(out)
-        })
+        })?;
+        self.store.erase_freed()?;
+        Ok(out)
     }
 
     /// Removes application `app` (its name or uid) with its client devices
@@ -234,7 +236,7 @@ impl Vault {
     /// [`VaultError::NotFound`] / [`VaultError::Denied`] for an unknown
     /// or foreign application; storage errors.
     pub fn remove_app(&mut self, app: &str) -> Result<AppInfo> {
-        self.write(|tx, s| {
+        let removed = self.write(|tx, s| {
             tx.erase_expired_tokens(&s.tenant_uid, now_ms())?;
             let (app, _) = own_app(&*tx, s, app)?;
             let keys = tx.app_record_keys(&app.uid)?;
@@ -252,6 +254,8 @@ impl Vault {
                 name: app.name,
                 created: app.created,
             })
-        })
+        })?;
+        self.store.erase_freed()?;
+        Ok(removed)
     }
 }

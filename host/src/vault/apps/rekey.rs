@@ -15,7 +15,8 @@
 //!
 //! A token issued before schema 6 has no owner's copy of its key, so the
 //! new application key cannot be wrapped for it: it is revoked (its row
-//! deleted) and counted.
+//! deleted) and counted. A device whose access has ended gets no copy
+//! either: its row is deleted (it is refused from then on) and counted.
 
 use super::RecordKeyRow;
 use crate::vault::crypto::{self, Key};
@@ -34,6 +35,8 @@ pub struct Rekeyed {
     /// Waiting tokens from before schema 6, revoked (no owner's copy of
     /// their key to wrap the new application key with).
     pub revoked: usize,
+    /// Bound devices whose access had ended, removed instead of re-sealed.
+    pub ended: usize,
 }
 
 fn does_not_open(what: String) -> VaultError {
@@ -41,7 +44,8 @@ fn does_not_open(what: String) -> VaultError {
 }
 
 /// Gives application `app` (whose current key is `old_key`; the session
-/// owns it) a new key, in `tx`.
+/// owns it) a new key, in `tx`; `now` (epoch ms) decides whose access has
+/// ended.
 ///
 /// # Errors
 ///
@@ -52,6 +56,7 @@ pub(super) fn rekey(
     s: &Session,
     app: &AppRow,
     old_key: &Key,
+    now: i64,
 ) -> Result<Rekeyed> {
     let mut done = Rekeyed::default();
     let new_key = Key::generate();
@@ -74,6 +79,11 @@ pub(super) fn rekey(
         .filter(|c| c.app_uid == app.uid)
         .collect();
     for mut c in clients {
+        if c.public_key.is_some() && c.access_expires.is_some_and(|end| end <= now) {
+            tx.delete_app_client(&c.uid)?;
+            done.ended += 1;
+            continue;
+        }
         if let Some(public) = &c.public_key {
             let public: [u8; 32] = public
                 .as_slice()

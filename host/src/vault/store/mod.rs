@@ -581,6 +581,21 @@ pub trait Store: StoreRead + Send {
     ) -> Result<Flush> {
         self.write(f).map(|()| Flush::Done)
     }
+
+    /// After a write that replaced or deleted keys a removed party may
+    /// still hold the old key of (re-key, `app remove`, `app unshare`):
+    /// empties whatever log still holds old page images, so the old
+    /// wrapped keys are in no file a reader of the store can carve.
+    /// SQLite truncates its write-ahead log (freed cells and pages are
+    /// already zeroed: `secure_delete` is on); PostgreSQL has nothing to
+    /// do (a device role reads rows, never pages).
+    ///
+    /// # Errors
+    ///
+    /// Storage errors (the write itself is committed either way).
+    fn erase_freed(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// The wait for the disk that makes committed transactions durable, to be

@@ -217,7 +217,7 @@ impl SqliteStore {
         let result = (|| {
             let conn = Connection::open(path)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
-            conn.execute_batch("PRAGMA cache_size = -32768")?;
+            conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA secure_delete = ON")?;
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
@@ -264,6 +264,10 @@ impl SqliteStore {
         // Up to 32 MiB of page cache (allocated only as used): a bulk import
         // otherwise spills pages to the WAL and reads them back constantly.
         conn.execute_batch("PRAGMA cache_size = -32768")?;
+        // Deleted and replaced cells, and freed pages, are zeroed: a
+        // removed device that kept an old application key finds no old
+        // wrapped record key in the file's free space.
+        conn.execute_batch("PRAGMA secure_delete = ON")?;
         conn.set_prepared_statement_cache_capacity(64);
         // Every commit waits for the disk unless it asks not to.
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -419,6 +423,19 @@ impl Store for SqliteStore {
         };
         self.write_deferred(f)?;
         Ok(Flush::Sync { file, path })
+    }
+
+    fn erase_freed(&mut self) -> Result<()> {
+        if self.wal {
+            // Copies the log into the file (where secure_delete zeroed the
+            // freed cells) and truncates it to nothing; a reader holding
+            // an old snapshot makes it wait (busy timeout), then leaves
+            // the log for the next checkpoint.
+            let _: i64 = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        }
+        Ok(())
     }
 }
 
