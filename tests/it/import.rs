@@ -243,3 +243,38 @@ fn a_large_import_is_written_in_parts_and_resumes_after_a_failure() {
     titles.dedup();
     assert_eq!(titles.len(), rows, "no duplicates");
 }
+
+/// A title is stored exactly as the source gave it (a tab, a right-to-left
+/// mark: `get --format json` reads it back unchanged, and importing the
+/// same source again adds nothing), and escaped only where it is printed:
+/// the dry run's plan and `ls -l`.
+#[test]
+fn a_csv_title_is_stored_as_given_and_escaped_where_printed() {
+    let k = vault();
+    let title = "Tab\there\u{200f}RTL\u{1b}[2J";
+    let shown = "Tab\\there\\u{200f}RTL\\u{1b}[2J";
+    let csv = k.data_dir().join("hostile.csv");
+    std::fs::write(&csv, format!("Work,{title},octocat,Csv-hostile-1,,\n")).expect("write");
+    let csv = csv.to_str().expect("utf8");
+    let dry = kp(&k, &["import", "--format", "csv", csv, "--dry-run"]).ok();
+    assert!(dry.contains(shown), "{dry}");
+    assert!(
+        !dry.contains('\u{200f}') && !dry.contains('\u{1b}') && !dry.contains('\t'),
+        "{dry:?}"
+    );
+    kp(&k, &["import", "--format", "csv", csv]).ok();
+    let all = records(&k);
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(all[0]["title"], title, "stored as given");
+    let uid = all[0]["uid"].as_str().expect("a uid").to_string();
+    let got = kp(&k, &["get", &uid, "--format", "json"]).json();
+    assert_eq!(got["title"], title, "{got}");
+    let list = kp(&k, &["ls", "-l", "Work"]).ok();
+    assert!(list.contains(shown), "{list}");
+    assert!(
+        !list.contains('\u{200f}') && !list.contains('\u{1b}'),
+        "{list:?}"
+    );
+    kp(&k, &["import", "--format", "csv", csv]).ok();
+    assert_eq!(records(&k).len(), 1, "re-import duplicated the record");
+}

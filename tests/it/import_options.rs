@@ -401,3 +401,66 @@ fn records_over_five_megabytes_move_fields_into_attachments() {
     );
     assert_eq!(records(&k).len(), 1);
 }
+
+/// Shared-folder paths and member names from a source are printed
+/// escaped wherever keeper shows them: `import --users` saying what it did
+/// not apply, and `tree` showing an imported shared folder's name.
+#[test]
+fn hostile_folder_paths_and_member_names_are_printed_escaped() {
+    let k = team_vault();
+    let evil = "Evil\u{1b}]52;c;aGk=\u{7}\u{1b}[2J\u{202e}";
+    let shown = "Evil\\u{1b}]52;c;aGk=\\u{7}\\u{1b}[2J\\u{202e}";
+    let doc = json!({
+        "shared_folders": [
+            {"path": format!("Shared{evil}"), "manage_users": false, "manage_records": true,
+             "permissions": [{"name": format!("{evil}@old.example"),
+                              "manage_users": false, "manage_records": true},
+                             {"name": format!("Team{evil}")}]}],
+        "records": [{"title": "Team DB", "login": "db", "password": "db-pw",
+            "folders": [{"shared_folder": format!("Shared{evil}"), "can_edit": true}]}]
+    });
+    let doc = write(&k, "hostile.json", &doc.to_string());
+    // Before the folder exists: its path is what is not applied.
+    let run = alice(&k, &["import", "--format", "json", &doc, "--users"]);
+    run.ok();
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("not applied: shared folder Shared{shown}")),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    alice(&k, &["import", "--format", "json", &doc]).ok();
+    // Then its members, a user and a team that do not exist here.
+    let run = alice(&k, &["import", "--format", "json", &doc, "--users"]);
+    run.ok();
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("not applied: user {shown}@old.example")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("not applied: team Team{shown}")),
+        "{err}"
+    );
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    let tree = alice(&k, &["tree"]).ok();
+    assert!(tree.contains(&format!("Shared{shown} [shared]")), "{tree}");
+    assert!(
+        !tree.contains('\u{1b}') && !tree.contains('\u{7}'),
+        "{tree:?}"
+    );
+    // Stored as the source wrote it.
+    let exported = alice(&k, &["export", "--format", "json"]).json();
+    assert!(
+        exported["shared_folders"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["path"] == format!("Shared{evil}"))),
+        "{exported}"
+    );
+}

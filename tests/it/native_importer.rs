@@ -3,8 +3,9 @@
 //! shared library by `tests/build.rs` (as shipped, with another ABI
 //! version, breaking the answer rules). Installed with `--native`, marked
 //! "native, unsandboxed" in `plugin list`, `plugin info` and `import`'s
-//! output; it imports what the host reads it; its titles are escaped and
-//! its answers size-capped and parsed strictly as a WIT importer's are; a
+//! output; it imports what the host reads it; its titles are stored as
+//! given and printed escaped, and its answers size-capped and parsed
+//! strictly, as a WIT importer's are; a
 //! source that cannot be read reaches it through the error channel; a
 //! wrong ABI is refused; and a failed import writes nothing.
 
@@ -143,15 +144,15 @@ fn a_native_importer_is_marked_unsandboxed_and_imports_what_keeper_reads_it() {
     assert_eq!(records(&k).len(), 3);
 }
 
-/// A title with terminal escapes (OSC 52 clipboard, clear screen) is
-/// escaped where the importer's text enters keeper, as a WIT importer's
-/// is: the dry run shows it as text, and the vault stores it as text.
+/// A title with terminal escapes (OSC 52 clipboard, clear screen) and a
+/// tab is stored exactly as the importer gave it, as a WIT importer's is,
+/// and escaped where it is printed: the dry run's plan and `ls -l`.
 #[test]
-fn a_native_importers_hostile_title_is_escaped() {
+fn a_native_importers_hostile_title_is_stored_as_given_and_printed_escaped() {
     let k = installed(IMPORTER);
     let file = source(
         &k,
-        &["\u{1b}]52;c;aGk=\u{7}Evil\u{1b}[2J\tmallory\tNative-import-4"],
+        &["\u{1b}]52;c;aGk=\u{7}Evil\u{1b}[2J\u{200f}\tmallory\tNative-import-4"],
     );
     let dry = import(&k, &file, &["--dry-run"]);
     let out = format!("{}{}", dry.ok(), dry.stderr());
@@ -161,10 +162,15 @@ fn a_native_importers_hostile_title_is_escaped() {
     let all = records(&k);
     assert_eq!(all.len(), 1, "{all:?}");
     let title = all[0]["title"].as_str().expect("a title");
-    assert_eq!(title, "\\u{1b}]52;c;aGk=\\u{7}Evil\\u{1b}[2J");
+    assert_eq!(title, "\u{1b}]52;c;aGk=\u{7}Evil\u{1b}[2J\u{200f}");
+    let uid = all[0]["uid"].as_str().expect("a uid").to_string();
+    let got = kp(&k, &["get", &uid, "--format", "json"]).json();
+    assert_eq!(got["title"], title, "{got}");
     let list = kp(&k, &["ls", "-l"]).ok();
     assert!(
-        list.contains("Evil") && !list.contains('\u{1b}'),
+        list.contains("\\u{1b}]52;c;aGk=\\u{7}Evil\\u{1b}[2J\\u{200f}")
+            && !list.contains('\u{1b}')
+            && !list.contains('\u{200f}'),
         "{list:?}"
     );
 }
@@ -193,10 +199,12 @@ fn a_native_importers_malformed_or_oversize_answer_writes_nothing() {
         assert!(refused.contains("native-tsv"), "{refused}");
         assert!(refused.contains(expected), "{title}: {refused}");
         assert!(refused.contains("nothing was imported"), "{refused}");
-        assert!(
-            !refused.contains("Native-import-5"),
-            "no source data in the error: {refused}"
-        );
+        for password in ["Native-import-5", "Native-import-6"] {
+            assert!(
+                !refused.contains(password),
+                "no source data in the error: {refused}"
+            );
+        }
         assert!(records(&k).is_empty(), "{title}: nothing written");
     }
     // The same build imports a well-formed source.

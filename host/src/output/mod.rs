@@ -32,7 +32,9 @@ pub fn print_listing<T: Serialize>(
     Ok(())
 }
 
-/// Renders a table for a terminal.
+/// Renders a table for a terminal: each cell's text escaped
+/// (`runtime::text::escaped_lines`), its line breaks kept, since a cell
+/// may hold what a source or a plugin wrote (a title, a folder's name).
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Table {
     let mut table = Table::new();
     table
@@ -40,7 +42,10 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> Table {
         .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(headers.iter().copied());
     for row in rows {
-        table.add_row(row.iter().map(String::as_str));
+        table.add_row(
+            row.iter()
+                .map(|cell| crate::runtime::text::escaped_lines(cell)),
+        );
     }
     table
 }

@@ -8,7 +8,11 @@
 //! forge a log line (LF); bidirectional overrides can make text read other
 //! than it is. [`escape_controls`] is applied once, where such text enters
 //! the host (`runtime::plugin`, `capability::log`, `manifest`), so no print
-//! site has to remember it.
+//! site has to remember it. Data an importer hands over (titles, folder
+//! paths, member names) is the user's and is stored exactly as the source
+//! gave it; it is escaped where it is printed instead (`output::table`
+//! with [`escaped_lines`], `tree`, an import's plan and what `--users` did
+//! not apply).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -51,6 +55,16 @@ pub fn escaped(text: &str) -> String {
     escape_controls(text).into_owned()
 }
 
+/// [`escape_controls`] of each line of `text`, its line breaks kept: for
+/// a table cell, which may span lines but must not reach the terminal
+/// with any other control or bidirectional character.
+pub fn escaped_lines(text: &str) -> String {
+    text.split('\n')
+        .map(escape_controls)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// [`escape_controls`] applied in place.
 pub fn escape_in_place(text: &mut String) {
     if let Cow::Owned(escaped) = escape_controls(text) {
@@ -82,6 +96,15 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(escape_controls(input), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_cells_lines_are_kept_and_its_controls_escaped() {
+        assert_eq!(
+            escaped_lines("a\tb\u{200f}\nc\u{1b}[2J\r"),
+            "a\\tb\\u{200f}\nc\\u{1b}[2J\\r"
+        );
+        assert_eq!(escaped_lines("one\ntwo"), "one\ntwo");
     }
 
     #[test]

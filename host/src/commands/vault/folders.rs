@@ -13,6 +13,7 @@ use crate::cli::vault::{
 };
 use crate::context::Context;
 use crate::output::print_listing;
+use crate::runtime::text::escape_controls;
 use crate::vault::{FolderKind, FolderTree, Grantee, Record, SharedFolderDefaults, Vault, path};
 
 fn kind_label(k: FolderKind) -> &'static str {
@@ -145,9 +146,10 @@ pub(super) fn tree(ctx: &Context, args: &TreeArgs) -> anyhow::Result<ExitCode> {
             } else {
                 tree.path_of(&start)
             };
-            println!("{root}");
+            // Folder names and titles as they were created or imported.
+            println!("{}", escape_controls(&root));
             for (depth, label, _, _) in &lines {
-                println!("{}{label}", "  ".repeat(depth + 1));
+                println!("{}{}", "  ".repeat(depth + 1), escape_controls(label));
             }
         }
         _ => {

@@ -210,7 +210,11 @@ pub(super) fn report_membership(s: &ApplySummary) {
         s.team_members_removed
     );
     for what in &s.not_applied {
-        eprintln!("not applied: {what}");
+        // Folder paths and member names as the source wrote them.
+        eprintln!(
+            "not applied: {}",
+            crate::runtime::text::escape_controls(what)
+        );
     }
 }
 
@@ -237,8 +241,7 @@ fn print_plan(plan: &[Planned], skipped: usize) {
     let rows: Vec<Vec<String>> = plan
         .iter()
         .map(|p| {
-            // The source's text, shown as text (a title was escaped where
-            // an importer plugin's text enters the host, the rest not).
+            // The source's text, stored as it came, shown as text.
             let shown = |text: &str| crate::runtime::text::escaped(text);
             vec![
                 shown(&p.folder),

@@ -128,8 +128,10 @@ impl ImportSession {
 }
 
 impl LoadedPlugin {
-    /// Refuses a batch over the item or byte limit; escapes what is shown
-    /// as it is (a skipped item's reason, a record's title).
+    /// Refuses a batch over the item or byte limit; escapes a skipped
+    /// item's reason (the plugin's words, only ever shown). A record's
+    /// text is the user's data: stored exactly as the source gave it, and
+    /// escaped where it is printed (`output::table`, the import's plan).
     fn check_batch(&self, items: &mut [ImportItem]) -> Result<(), Error> {
         let limits = &self.limits;
         if items.len() > limits.batch_items {
@@ -150,10 +152,8 @@ impl LoadedPlugin {
             });
         }
         for item in items.iter_mut() {
-            match item {
-                ImportItem::Skipped(reason) => escape_in_place(reason),
-                ImportItem::Record(record) => escape_in_place(&mut record.title),
-                ImportItem::SharedFolder(_) => {}
+            if let ImportItem::Skipped(reason) = item {
+                escape_in_place(reason);
             }
         }
         Ok(())
