@@ -10,15 +10,27 @@
 //! ([`private_copy`]), never from the plugin's folder by path, so a file
 //! swapped in there after the hash cannot be what runs.
 //!
+//! Each library is loaded once per process ([`loaded`]: keyed by the
+//! SHA-256 of its bytes), and its copy stays open for the life of the
+//! process, whether the load succeeded or not: the loader knows a library
+//! by its path (`/proc/self/fd/N`) and may keep one loaded after it is
+//! closed (`-z nodelete`, a constructor pinning it), so a descriptor
+//! number closed and reused would make a later `dlopen` of another
+//! library return the old one. One load per library also means one lock
+//! serialising its calls, however many plugins or imports use it, and no
+//! copy, descriptor or initialiser run per use in a batch or a shell.
+//!
 //! What cannot be checked, and is the user's consent
 //! (`--i-understand-unsandboxed`): the library runs with keeper's rights,
 //! its initialisers run when it is opened, and its functions are trusted
 //! to have the ABI's signatures once the version symbol says so.
 
-use std::mem::ManuallyDrop;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use sha2::{Digest as _, Sha256};
 
 use zeroize::Zeroizing;
 
@@ -91,40 +103,75 @@ enum Entry {
     Import(ImportFn),
 }
 
-/// An open native plugin library whose ABI version was checked.
-pub(crate) struct Library {
+/// A library loaded into this process, kept for the life of the process
+/// (in [`LOADED`], never removed).
+struct Loaded {
     /// Taken for the whole of each call: calls into one library are
     /// serialised (a plugin need not be thread-safe), so a call that
     /// overran its limit keeps later ones waiting until it returns.
     turn: Mutex<()>,
+    /// The open library (never closed: an abandoned call may still be
+    /// running in it, and its threads or destructors may outlive any
+    /// use), or why the loader refused it.
+    library: Result<libloading::Library, String>,
+    /// The private copy it was loaded from, open for good: the loader
+    /// knows the library by that path (`/proc/self/fd/N`), which must
+    /// never name another file in this process.
+    _copy: Copy,
+}
+
+/// Every library loaded in this process, by the SHA-256 of its bytes.
+static LOADED: LazyLock<Mutex<HashMap<[u8; 32], Arc<Loaded>>>> = LazyLock::new(Default::default);
+
+/// `bytes` loaded once per process: the library loaded earlier from the
+/// same bytes, else a new private copy handed to the loader (and kept,
+/// with the loader's answer, whatever it is).
+fn loaded(bytes: &[u8]) -> Result<Arc<Loaded>, OpenError> {
+    let hash: [u8; 32] = Sha256::digest(bytes).into();
+    // Held while loading: the same bytes are never loaded twice at once.
+    let mut all = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(loaded) = all.get(&hash) {
+        return Ok(loaded.clone());
+    }
+    let (path, copy) = private_copy(bytes, &hash).map_err(|e| OpenError::Copy(e.to_string()))?;
+    // SAFETY: opening runs the library's initialisers with keeper's
+    // rights; the user installed it as unsandboxed native code
+    // (`--i-understand-unsandboxed`) and allowed native plugins in the
+    // configuration, and these are the bytes whose hash matched the one
+    // they installed.
+    let library = unsafe { libloading::Library::new(&path) }.map_err(|e| e.to_string());
+    let loaded = Arc::new(Loaded {
+        turn: Mutex::new(()),
+        library,
+        _copy: copy,
+    });
+    all.insert(hash, loaded.clone());
+    Ok(loaded)
+}
+
+/// An open native plugin library whose ABI version was checked, as a
+/// `Role`'s entry point.
+pub(crate) struct Library {
+    /// The library, loaded once in this process and never closed, so the
+    /// pointers below stay valid.
+    loaded: Arc<Loaded>,
     entry: Entry,
     free: FreeFn,
-    /// Never closed (no `dlclose`): an abandoned call may still be running
-    /// in it, and a library's threads or destructors may outlive `Self`.
-    _library: ManuallyDrop<libloading::Library>,
-    /// The private copy it was loaded from, kept open for good: the
-    /// loader knows the library by that path (`/proc/self/fd/N`), which
-    /// must never name another file in this process.
-    _copy: ManuallyDrop<Copy>,
 }
 
 impl Library {
     /// Loads `bytes` (a library whose hash the caller checked) from a
-    /// private copy, checks its ABI version before looking up anything
-    /// else, then finds the entry point of its `role` and the free
-    /// function.
+    /// private copy, or finds it loaded already; checks its ABI version
+    /// before looking up anything else, then finds the entry point of its
+    /// `role` and the free function.
     pub(crate) fn open(bytes: &[u8], role: Role) -> Result<Self, OpenError> {
-        let (path, copy) = private_copy(bytes).map_err(|e| OpenError::Copy(e.to_string()))?;
-        // SAFETY: opening runs the library's initialisers with keeper's
-        // rights; the user installed it as unsandboxed native code
-        // (`--i-understand-unsandboxed`) and allowed native plugins in the
-        // configuration, and these are the bytes whose hash matched the
-        // one they installed.
-        let library = unsafe { libloading::Library::new(&path) }
-            .map_err(|e| OpenError::Load(e.to_string()))?;
+        let loaded = loaded(bytes)?;
+        let library = loaded
+            .library
+            .as_ref()
+            .map_err(|e| OpenError::Load(e.clone()))?;
         // SAFETY: the ABI declares the symbol with this signature; the
-        // pointer is used only while `library` is open (it is dropped here
-        // on every early return, and kept in `Self` otherwise).
+        // library is never closed (`Loaded`), so the pointer stays valid.
         let version: VersionFn = unsafe { library.get::<VersionFn>(VERSION_SYMBOL.as_bytes()) }
             .map(|symbol| *symbol)
             .map_err(|_| OpenError::Missing(VERSION_SYMBOL))?;
@@ -138,7 +185,7 @@ impl Library {
             return Err(OpenError::Version { found });
         }
         // SAFETY: the ABI version checked above declares these signatures;
-        // the pointers live in `Self` beside the open library.
+        // the library they point into is never closed.
         let entry = match role {
             Role::Rotator => unsafe { library.get::<CallFn>(CALL_SYMBOL.as_bytes()) }
                 .map(|symbol| Entry::Call(*symbol))
@@ -153,11 +200,9 @@ impl Library {
             .map(|symbol| *symbol)
             .map_err(|_| OpenError::Missing(FREE_SYMBOL))?;
         Ok(Self {
-            turn: Mutex::new(()),
+            loaded: loaded.clone(),
             entry,
             free,
-            _library: ManuallyDrop::new(library),
-            _copy: ManuallyDrop::new(copy),
         })
     }
 
@@ -174,7 +219,11 @@ impl Library {
         max: usize,
         abandoned: &AtomicBool,
     ) -> Result<Zeroizing<Vec<u8>>, CallError> {
-        let _turn = self.turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let _turn = self
+            .loaded
+            .turn
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if abandoned.load(Ordering::SeqCst) {
             // Its caller timed out while an earlier call ran: a late
             // call (a revert after a rotate) must not run at all.
@@ -238,16 +287,21 @@ type Copy = std::fs::File;
 #[cfg(not(target_os = "linux"))]
 type Copy = tempfile::TempDir;
 
+/// The name of a library's private copy: its hash's first 8 bytes.
+fn copy_name(hash: &[u8; 32]) -> String {
+    format!("keeper-native-{}", hex::encode(&hash[..8]))
+}
+
 /// `bytes` in an anonymous memory file no one else can open for writing,
 /// sealed against any change (grow, shrink, write) before it is loaded;
 /// its path is `/proc/self/fd/N`, valid while the file stays open.
 #[cfg(target_os = "linux")]
-fn private_copy(bytes: &[u8]) -> std::io::Result<(PathBuf, Copy)> {
+fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, Copy)> {
     use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
     use std::io::Write;
     use std::os::fd::AsRawFd;
     let fd = memfd_create(
-        "keeper-native-plugin",
+        copy_name(hash),
         MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
     )?;
     let mut file = std::fs::File::from(fd);
@@ -263,9 +317,9 @@ fn private_copy(bytes: &[u8]) -> std::io::Result<(PathBuf, Copy)> {
 /// `bytes` in a file of a fresh folder only keeper's user can enter
 /// (mode 0700), loaded from there.
 #[cfg(not(target_os = "linux"))]
-fn private_copy(bytes: &[u8]) -> std::io::Result<(PathBuf, Copy)> {
+fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, Copy)> {
     let dir = tempfile::Builder::new()
-        .prefix("keeper-native-")
+        .prefix(&format!("{}-", copy_name(hash)))
         .tempdir()?;
     let path = dir
         .path()

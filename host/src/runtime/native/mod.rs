@@ -11,7 +11,11 @@
 //! `--i-understand-unsandboxed`, and keeper labels it "native,
 //! unsandboxed" wherever it shows a plugin. What keeper can still do, it
 //! does: the library loaded is the copy whose hash was checked (never
-//! the file by path, `library.rs`), the ABI version is checked before
+//! the file by path, `library.rs`; only that file: the libraries it
+//! needs, its `DT_NEEDED` entries, are found and loaded by the dynamic
+//! loader's usual search, by path and unhashed, and `$ORIGIN` in its
+//! `RPATH`/`RUNPATH` means `/proc/self/fd`, not the plugin's folder),
+//! loaded once per process (by its sha256), the ABI version is checked before
 //! anything else is called, each call has the plugin's wall-clock limit
 //! (a call that overruns is abandoned, not stopped: its thread runs on,
 //! so its outcome is unknown and the engine neither reverts nor rolls
@@ -203,5 +207,121 @@ mod tests {
             None if cfg!(target_os = "linux") => panic!("no libm.so.6 found to open"),
             None => {}
         }
+    }
+
+    /// Builds `keeper_native_abi_version` returning `version` (and `more`
+    /// C code) into a shared library with the system's C compiler (with
+    /// `flags`).
+    #[cfg(target_os = "linux")]
+    fn c_library(
+        dir: &std::path::Path,
+        name: &str,
+        version: u32,
+        more: &str,
+        flags: &[&str],
+    ) -> Vec<u8> {
+        let source = dir.join(format!("{name}.c"));
+        std::fs::write(
+            &source,
+            format!(
+                "#include <stddef.h>\n#include <stdint.h>\n#include <stdlib.h>\n\
+                 unsigned keeper_native_abi_version(void) {{ return {version}; }}\n{more}\n"
+            ),
+        )
+        .expect("write the C source");
+        let library = dir.join(format!("{name}.so"));
+        let status =
+            std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+                .args(["-shared", "-fPIC", "-o"])
+                .arg(&library)
+                .arg(&source)
+                .args(flags)
+                .status()
+                .expect("run the C compiler");
+        assert!(status.success(), "cc failed");
+        std::fs::read(&library).expect("read the library")
+    }
+
+    /// How many of this process's descriptors are the private copy of
+    /// `bytes` (named by its hash).
+    #[cfg(target_os = "linux")]
+    fn copies_of(bytes: &[u8]) -> usize {
+        use sha2::Digest as _;
+        let name = format!(
+            "keeper-native-{}",
+            hex::encode(&sha2::Sha256::digest(bytes)[..8])
+        );
+        std::fs::read_dir("/proc/self/fd")
+            .expect("list descriptors")
+            .filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+            .filter(|target| target.to_string_lossy().contains(&name))
+            .count()
+    }
+
+    /// A library that stays loaded after it was refused (`-z nodelete`)
+    /// is never what a later open of other bytes returns: the copy it was
+    /// loaded from stays open, so the next library's copy cannot reuse its
+    /// descriptor number (`/proc/self/fd/N`, the name the loader knows it
+    /// by). Opening the same bytes again loads nothing new: one copy per
+    /// library for the life of the process.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_library_kept_loaded_is_never_returned_for_another() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pinned = c_library(dir.path(), "pinned", 7, "", &["-Wl,-z,nodelete"]);
+        for round in 0..3 {
+            let error = NativePlugin::open(&pinned, Role::Importer)
+                .err()
+                .expect("refused");
+            assert!(error.contains("version 7"), "{error}");
+            assert_eq!(copies_of(&pinned), 1, "round {round}: one copy, kept open");
+            let other = c_library(dir.path(), &format!("other{round}"), 100 + round, "", &[]);
+            let error = NativePlugin::open(&other, Role::Importer)
+                .err()
+                .expect("refused");
+            assert!(
+                error.contains(&format!("version {}", 100 + round)),
+                "round {round}: another library's bytes were not what loaded: {error}"
+            );
+            assert_eq!(copies_of(&other), 1);
+        }
+    }
+
+    /// The ABI versions each kind may declare: a rotator 1 or 2 (2 is 1
+    /// plus importers), an importer only 2, even with every symbol an
+    /// importer needs.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_rotator_may_declare_abi_2_and_an_importer_not_abi_1() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let free = "void keeper_native_free(uint8_t *b, size_t n) { (void)n; free(b); }";
+        let call = "uint8_t *keeper_native_call(const uint8_t *m, size_t ml, \
+                    const uint8_t *r, size_t rl, size_t *n) { *n = 0; return NULL; }";
+        let import = "uint8_t *keeper_native_import(const uint8_t *m, size_t ml, \
+                      const uint8_t *r, size_t rl, const void *i, size_t *n) \
+                      { *n = 0; return NULL; }";
+        let rotator = c_library(dir.path(), "rotator2", 2, &format!("{free}\n{call}"), &[]);
+        assert!(NativePlugin::open(&rotator, Role::Rotator).is_ok());
+        let importer = c_library(
+            dir.path(),
+            "importer1",
+            1,
+            &format!("{free}\n{import}"),
+            &[],
+        );
+        let error = NativePlugin::open(&importer, Role::Importer)
+            .err()
+            .expect("refused");
+        assert!(error.contains("ABI version 1, keeper speaks"), "{error}");
+        assert!(error.contains("2 for an importer"), "{error}");
+        // The same bytes as version 2 are an importer.
+        let importer = c_library(
+            dir.path(),
+            "importer2",
+            2,
+            &format!("{free}\n{import}"),
+            &[],
+        );
+        assert!(NativePlugin::open(&importer, Role::Importer).is_ok());
     }
 }
