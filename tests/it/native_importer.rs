@@ -141,7 +141,60 @@ fn a_native_importer_is_marked_unsandboxed_and_imports_what_keeper_reads_it() {
     let other = source(&k, &["Other	bob	Native-import-9"]);
     let refused = import(&k, &other, &[]).fails();
     assert!(refused.contains("\"native_plugins\": true"), "{refused}");
+    assert!(
+        !refused.contains("all of keeper's rights"),
+        "said to run, then refused: {refused}"
+    );
     assert_eq!(records(&k).len(), 3);
+}
+
+/// The audit entries of `k` left by the native importer.
+fn native_audit(k: &Keeper) -> Vec<Value> {
+    kp(k, &["audit-log", "--format", "json"])
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e["plugin"] == "native-tsv 0.1.0 (native, unsandboxed)")
+        .collect()
+}
+
+/// An import by a native importer leaves an audit entry saying so (no
+/// record of its own; the importer as "native, unsandboxed", "import"
+/// and the source, the outcome), a dry run too; nothing of the source's
+/// data is in it; a WIT importer's import adds none.
+#[test]
+fn a_native_import_is_audited() {
+    let k = installed(IMPORTER);
+    let file = source(&k, &["Mail\talice\tNative-import-7"]);
+    import(&k, &file, &["--dry-run"]).ok();
+    import(&k, &file, &[]).ok();
+    let entries = native_audit(&k);
+    let outcomes: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["dry run", "success"], "{entries:?}");
+    for entry in &entries {
+        assert_eq!(entry["record_uid"], "", "{entry}");
+        assert_eq!(entry["target"], format!("import {file}"), "{entry}");
+    }
+    let log = kp(&k, &["audit-log"]).ok();
+    assert!(log.contains("native, unsandboxed"), "{log}");
+    assert!(
+        !log.contains("Native-import-7") && !log.contains("alice"),
+        "{log}"
+    );
+    let all = kp(&k, &["audit-log", "--format", "json"]).json();
+    let csv = k.data_dir().join("plain.csv");
+    std::fs::write(&csv, "Work,Plain,bob,Csv-pw-1,,\n").expect("write");
+    kp(
+        &k,
+        &["import", "--format", "csv", csv.to_str().expect("utf8")],
+    )
+    .ok();
+    assert_eq!(kp(&k, &["audit-log", "--format", "json"]).json(), all);
 }
 
 /// A title with terminal escapes (OSC 52 clipboard, clear screen) and a
@@ -207,6 +260,13 @@ fn a_native_importers_malformed_or_oversize_answer_writes_nothing() {
         }
         assert!(records(&k).is_empty(), "{title}: nothing written");
     }
+    // Each failed import is audited as failed.
+    let entries = native_audit(&k);
+    let outcomes: Vec<&str> = entries
+        .iter()
+        .filter_map(|e| e["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["failed", "failed"], "{entries:?}");
     // The same build imports a well-formed source.
     let file = source(&k, &["Good one\tgood\tNative-import-5"]);
     import(&k, &file, &[]).ok();

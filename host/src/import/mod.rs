@@ -96,6 +96,20 @@ pub struct Request<'a> {
     /// The configuration's `native_plugins`: a native importer may run
     /// (off: it is refused, naming the setting).
     pub native_plugins: bool,
+    /// Told the name and version of the importer once it is loaded as a
+    /// native (unsandboxed) plugin, before any of its code is called:
+    /// from the package actually loaded, and never for one refused.
+    pub on_native: Option<OnNative<'a>>,
+}
+
+/// What [`Request::on_native`] calls.
+#[derive(Clone, Copy)]
+pub struct OnNative<'a>(pub &'a (dyn Fn(&str) + Sync));
+
+impl std::fmt::Debug for OnNative<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnNative")
+    }
 }
 
 /// The most records `keeper import` writes in one transaction; a larger
@@ -162,6 +176,11 @@ pub async fn stream(
     let runtime = Runtime::new(ArtifactCache::new(cache_dir.to_path_buf()))?
         .with_native_plugins(request.native_plugins);
     let plugin = runtime.load(&package)?;
+    if plugin.is_native()
+        && let Some(told) = request.on_native
+    {
+        (told.0)(&package.manifest.id());
+    }
     let info = plugin.describe_importer().await?;
 
     let path = Path::new(request.source);

@@ -86,6 +86,12 @@ fn lastpass(ctx: &Context, args: &DownloadMembershipArgs) -> anyhow::Result<Memb
         dry_run: false,
         match_uids: false,
         native_plugins: ctx.config.native_plugins,
+        on_native: Some(crate::import::OnNative(&|id: &str| {
+            eprintln!(
+                "Importing with {}: it runs with all of keeper's rights.",
+                crate::rotation::native_label(id)
+            );
+        })),
     };
     let collected =
         crate::import::bridge::collect_blocking(&ctx.plugin_dir(), &ctx.cache_dir(), &request)?;

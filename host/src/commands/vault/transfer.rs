@@ -7,7 +7,6 @@ use anyhow::Context as _;
 
 use super::unlock;
 use crate::cli::vault::{ExportArgs, ExportFormat, ImportArgs};
-use crate::commands::plugin::UNSANDBOXED;
 use crate::context::Context;
 use crate::import::Collected;
 use crate::import::bridge::stream_blocking;
@@ -15,6 +14,7 @@ use crate::import::engine::ImportOptions;
 use crate::import::keeper_json;
 use crate::import::run::{Finished, Notice, Planned, Run, RunOptions};
 use crate::import::shape::Shape;
+use crate::rotation::native_label;
 use crate::vault::Action;
 use crate::vault::membership::ApplySummary;
 
@@ -91,15 +91,22 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
     };
     let mut vault;
     let mut run;
-    // A native importer is said to be one before it runs and in the report.
-    let mut native = None;
+    // A native importer is said to be one once it is loaded, before it
+    // runs, and in the report and the audit log.
+    let native = std::sync::OnceLock::<String>::new();
+    let on_native = |id: &str| {
+        let label = native_label(id);
+        eprintln!("Importing with {label}: it runs with all of keeper's rights.");
+        let _ = native.set(label);
+    };
+    let started = std::time::Instant::now();
+    let source = args.name.to_string_lossy().into_owned();
     let read = if args.format.eq_ignore_ascii_case("json") {
         let collected = read_keeper_json(args)?;
         vault = unlock(ctx)?;
         run = Run::new(&vault, options, notify)?;
         run.take(&mut vault, collected).map_err(anyhow::Error::from)
     } else {
-        let source = args.name.to_string_lossy().into_owned();
         let online = if args.format == "lastpass" && source.contains('@') && !args.name.is_file() {
             lastpass_online_options(&source, args.otp.as_deref())?
         } else {
@@ -116,14 +123,8 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
             dry_run: args.dry_run || args.users,
             match_uids: args.match_uids,
             native_plugins: ctx.config.native_plugins,
+            on_native: Some(crate::import::OnNative(&on_native)),
         };
-        native = crate::runtime::registry::find(&ctx.plugin_dir(), &args.format)
-            .ok()
-            .filter(|p| p.manifest.native)
-            .map(|p| format!("{} ({UNSANDBOXED})", p.manifest.id()));
-        if let Some(plugin) = &native {
-            eprintln!("Importing with {plugin}: it runs with all of keeper's rights.");
-        }
         // Unlock first, so that a wrong master password fails before any work.
         vault = unlock(ctx)?;
         run = Run::new(&vault, options, notify)?;
@@ -134,12 +135,45 @@ pub(super) fn import(ctx: &Context, args: &ImportArgs) -> anyhow::Result<ExitCod
     };
     let finished = read
         .and_then(|()| Ok(run.finish(&mut vault)?))
-        .map_err(|e| explain(&run, e))?;
-    report(&finished);
-    if let Some(plugin) = native {
+        .map_err(|e| explain(&run, e));
+    if let Some(plugin) = native.get() {
+        let outcome = match &finished {
+            Err(_) => "failed",
+            Ok(Finished::Planned { .. }) => "dry run",
+            Ok(_) => "success",
+        };
+        audit_native_import(&mut vault, plugin, &source, outcome, started);
+    }
+    report(&finished?);
+    if let Some(plugin) = native.get() {
         println!("Importer: {plugin}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The audit entry of an import a native (unsandboxed) importer did (or
+/// tried, or ran dry): no record of its own (`record_uid` empty), the
+/// importer, "import" and the source as its target. A failure to write
+/// it is said, and does not undo the import.
+fn audit_native_import(
+    vault: &mut crate::vault::Vault,
+    plugin: &str,
+    source: &str,
+    outcome: &str,
+    started: std::time::Instant,
+) {
+    let entry = crate::vault::store::AuditRow {
+        tenant_uid: String::new(),
+        record_uid: String::new(),
+        plugin: plugin.to_string(),
+        target: format!("import {source}"),
+        outcome: outcome.to_string(),
+        duration_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        at: crate::vault::model::now_ms(),
+    };
+    if let Err(e) = vault.append_audit(&entry) {
+        eprintln!("warning: the audit entry of this import was not written: {e}");
+    }
 }
 
 /// Says what a failed import leaves behind.
