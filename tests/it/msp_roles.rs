@@ -340,10 +340,13 @@ fn copy_role_makes_company_roles_equal_and_is_idempotent() {
         "{}",
         twin.stderr()
     );
-    let before = raw_rows(
-        &k,
-        "SELECT role_id, tenant_uid FROM {t}enterprise_roles ORDER BY role_id",
-    );
+    let role_rows = |k: &Keeper| {
+        raw_rows(
+            k,
+            "SELECT role_id, tenant_uid FROM {t}enterprise_roles ORDER BY role_id",
+        )
+    };
+    let before = role_rows(&k);
     let err = alice(&k, &["msp-copy-role", "-r", "Nope", "SmithCoMC"]).fails();
     assert!(err.contains("Role \"Nope\" not found"), "{err}");
     let err = alice(&k, &["msp-copy-role", "-r", "dup", "SmithCoMC"]).fails();
@@ -357,20 +360,35 @@ fn copy_role_makes_company_roles_equal_and_is_idempotent() {
         err.contains("Managed Company \"NoSuchMC\" not found"),
         "{err}"
     );
-    assert_eq!(
-        raw_rows(
-            &k,
-            "SELECT role_id, tenant_uid FROM {t}enterprise_roles ORDER BY role_id"
-        ),
-        before,
-        "nothing written"
-    );
+    assert_eq!(role_rows(&k), before, "nothing written");
     let dup_ids: Vec<i64> = roles(&k, None)
         .iter()
         .filter(|r| r["name"] == "Dup")
         .map(|r| r["role_id"].as_i64().expect("id"))
         .collect();
     let by_id = dup_ids[1].to_string();
+    // Two sources of one name (by id; any case) would make two roles of
+    // that name in each company: refused, nothing written.
+    alice(&k, &["er", "--add", "DUP"]).ok();
+    let upper = roles(&k, None)
+        .iter()
+        .find(|r| r["name"] == "DUP")
+        .and_then(|r| r["role_id"].as_i64())
+        .expect("DUP")
+        .to_string();
+    let before = role_rows(&k);
+    for pair in [
+        [dup_ids[0].to_string(), by_id.clone()],
+        [by_id.clone(), upper.clone()],
+    ] {
+        let err = alice(
+            &k,
+            &["msp-copy-role", "-r", &pair[0], "-r", &pair[1], "SmithCoMC"],
+        )
+        .fails();
+        assert!(err.contains("are both named"), "{err}");
+    }
+    assert_eq!(role_rows(&k), before, "nothing written");
 
     // A company with two roles of the name is skipped with a warning;
     // several roles and companies in one run.

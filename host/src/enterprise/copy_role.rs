@@ -49,6 +49,14 @@ impl Msp {
             let mut sources: Vec<&Role> = Vec::new();
             for text in roles {
                 let role = find(&all, text)?;
+                if let Some(twin) = sources.iter().find(|r| {
+                    r.row.role_id != role.row.role_id && r.name.eq_ignore_ascii_case(&role.name)
+                }) {
+                    return Err(EnterpriseError::Rejected(format!(
+                        "Roles {} and {} are both named \"{}\": copy one of them at a time",
+                        twin.row.role_id, role.row.role_id, role.name
+                    )));
+                }
                 if !sources.iter().any(|r| r.row.role_id == role.row.role_id) {
                     sources.push(role);
                 }
