@@ -15,6 +15,7 @@ mod login;
 mod membership;
 mod moto;
 mod msp;
+mod msp_billing;
 mod msp_distributor;
 mod msp_roles;
 mod native_importer;

@@ -195,7 +195,7 @@ fn provision_add_list_update_and_remove() {
     assert!(!verbose.contains("beta"), "-mc filters: {verbose}");
     let csv = kp(&k, &["msp-info", "--format", "csv"]).ok();
     assert!(
-        csv.starts_with("#,Company ID,Company Name,Node,Plan,Storage,Addons,Allocated,Active"),
+        csv.starts_with("company_id,company_name,node,plan,storage,addons,allocated,active\n"),
         "{csv}"
     );
 

@@ -5,6 +5,7 @@ pub mod automation;
 pub mod distributor;
 pub mod membership;
 pub mod msp;
+pub mod msp_reports;
 mod plugin;
 pub mod profiles;
 pub mod roles;
@@ -138,6 +139,9 @@ pub enum Command {
     /// Roles with enforcements, users' nodes, msp-copy-role, msp-convert-node.
     #[command(flatten)]
     Roles(roles::RolesCommand),
+    /// MSP billing: msp-billing-report, msp-legacy-report, msp-prices.
+    #[command(flatten)]
+    MspReports(msp_reports::MspReportCommand),
     /// Anything else: a batch file, `-` (stdin) or a quoted command line;
     /// an unknown name is an error with a suggestion.
     #[command(external_subcommand)]

@@ -57,7 +57,7 @@ pub struct EnterpriseInitArgs {
 /// `keeper msp-info`.
 #[derive(Debug, Args)]
 pub struct MspInfoArgs {
-    /// Display pricing information (not available yet).
+    /// Display the MSP's price table (provisioned with the MSP; `msp-prices` replaces it).
     #[arg(short, long)]
     pub pricing: bool,
     /// Display the MSP's restrictions (permits).
@@ -73,6 +73,9 @@ pub struct MspInfoArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Write the listing to this file instead of the screen.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `keeper msp-add`.

@@ -5,6 +5,7 @@ mod automation;
 mod distributor;
 mod login;
 mod msp;
+mod msp_reports;
 mod plugin;
 mod profile_setup;
 mod profiles;
@@ -61,6 +62,7 @@ pub(crate) fn dispatch(
             Command::Msp(cmd) => msp::run(ctx, cmd),
             Command::Distributor(ns) => distributor::run(ctx, ns),
             Command::Roles(cmd) => roles::run(ctx, cmd),
+            Command::MspReports(cmd) => msp_reports::run(ctx, cmd),
             Command::External(args) => {
                 let name = args.first().map(|a| a.to_string_lossy().into_owned());
                 anyhow::bail!("unknown command {:?}", name.unwrap_or_default())

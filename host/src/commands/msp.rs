@@ -16,7 +16,7 @@ use crate::enterprise::model::{self, seats_text};
 use crate::enterprise::ops::{AddRequest, UpdateRequest};
 use crate::enterprise::state::{CompanyView, MspState};
 use crate::enterprise::{Msp, licences};
-use crate::output::{print_listing, table};
+use crate::output::report::{Report, write_private};
 use crate::vault::Vault;
 
 /// Runs one MSP command.
@@ -160,19 +160,30 @@ fn remove(ctx: &Context, a: &MspRemoveArgs) -> anyhow::Result<()> {
 fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
     let vault = unlock(ctx)?;
     let msp = Msp::of(&vault)?;
-    let state = msp.state(&vault)?;
     if a.pricing {
-        bail!(
-            "msp-info --pricing: keeper has no price table yet (it comes with msp-billing-report)"
-        );
+        return super::msp_reports::pricing(&vault, &msp, a.format, a.output.as_deref());
     }
-    if a.restriction {
-        return restrictions(&state, a.format);
+    let state = msp.state(&vault)?;
+    let text = if a.restriction {
+        restrictions(&state, a.format)?
+    } else {
+        listing(&state, a)?
+    };
+    match &a.output {
+        Some(path) => write_private(path, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     }
+}
+
+/// `msp-info`'s pool and companies as text in `a.format`.
+fn listing(state: &MspState, a: &MspInfoArgs) -> anyhow::Result<String> {
     let mut companies: Vec<CompanyView> = state
         .companies
         .iter()
-        .map(|c| CompanyView::of(&state, c))
+        .map(|c| CompanyView::of(state, c))
         .collect();
     if let Some(wanted) = &a.managed_company {
         let Some(mc) = state.company(wanted) else {
@@ -184,16 +195,14 @@ fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
     let pool = state.pool();
     if a.format == Format::Json {
         let json = json!({"licenses": pool, "managed_companies": companies});
-        println!("{}", serde_json::to_string_pretty(&json)?);
-        return Ok(());
+        return Ok(format!("{}\n", serde_json::to_string_pretty(&json)?));
     }
+    let mut text = String::new();
     if a.format == Format::Table && a.managed_company.is_none() {
         let rows: Vec<Vec<String>> = pool
             .iter()
-            .enumerate()
-            .map(|(i, p)| {
+            .map(|p| {
                 vec![
-                    (i + 1).to_string(),
                     p.plan_id.clone(),
                     p.available_licenses.to_string(),
                     p.total_licenses.to_string(),
@@ -201,22 +210,23 @@ fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
                 ]
             })
             .collect();
-        println!("MSP Plans and Licenses");
-        let headers = [
-            "#",
-            "Plan Id",
-            "Available Licenses",
-            "Total Licenses",
-            "Stash",
-        ];
-        println!("{}", table(&headers, &rows));
+        text.push_str(
+            &Report {
+                title: Some("MSP Plans and Licenses"),
+                titles: &["Plan Id", "Available Licenses", "Total Licenses", "Stash"],
+                fields: &["plan_id", "available_licenses", "total_licenses", "stash"],
+                rows: &rows,
+                json: &pool,
+                row_numbers: true,
+            }
+            .render(Format::Table)?,
+        );
         if companies.is_empty() {
-            println!("No Managed Companies");
-            return Ok(());
+            text.push_str("No Managed Companies\n");
+            return Ok(text);
         }
     }
-    let mut headers = vec![
-        "#",
+    let mut titles = vec![
         "Company ID",
         "Company Name",
         "Node",
@@ -226,18 +236,24 @@ fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
         "Allocated",
         "Active",
     ];
+    let mut fields = vec![
+        "company_id",
+        "company_name",
+        "node",
+        "plan",
+        "storage",
+        "addons",
+        "allocated",
+        "active",
+    ];
     if a.details {
-        headers.insert(4, "Node Name");
+        titles.insert(3, "Node Name");
+        fields.insert(3, "node_name");
     }
     let rows: Vec<Vec<String>> = companies
         .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let mut row = vec![
-                (i + 1).to_string(),
-                c.company_id.to_string(),
-                c.company_name.clone(),
-            ];
+        .map(|c| {
+            let mut row = vec![c.company_id.to_string(), c.company_name.clone()];
             if a.details {
                 row.extend([
                     c.node_id.to_string(),
@@ -263,18 +279,28 @@ fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {
             row
         })
         .collect();
-    print_listing(a.format, &headers, &rows, &companies)
+    text.push_str(
+        &Report {
+            title: None,
+            titles: &titles,
+            fields: &fields,
+            rows: &rows,
+            json: &companies,
+            row_numbers: true,
+        }
+        .render(a.format)?,
+    );
+    Ok(text)
 }
 
 /// `msp-info -r`: the permits, or "MSP has no restrictions".
-fn restrictions(state: &MspState, format: Format) -> anyhow::Result<()> {
+fn restrictions(state: &MspState, format: Format) -> anyhow::Result<String> {
     let Some(p) = state.permits() else {
-        if format == Format::Json {
-            println!("{}", json!({"restricted": false}));
+        return Ok(if format == Format::Json {
+            format!("{}\n", json!({"restricted": false}))
         } else {
-            println!("MSP has no restrictions");
-        }
-        return Ok(());
+            "MSP has no restrictions\n".to_string()
+        });
     };
     let products: Vec<String> = p
         .allowed_products
@@ -307,5 +333,13 @@ fn restrictions(state: &MspState, format: Format) -> anyhow::Result<()> {
         vec!["Allowed Add-Ons".to_string(), addons.join("\n")],
         vec!["Max File Storage plan".to_string(), max],
     ];
-    print_listing(format, &["Permit Name", "Value"], &rows, &json)
+    Report {
+        title: None,
+        titles: &["Permit Name", "Value"],
+        fields: &["permit_name", "value"],
+        rows: &rows,
+        json: &json,
+        row_numbers: false,
+    }
+    .render(format)
 }

@@ -12,8 +12,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::error::{EnterpriseError, Result};
+pub(super) use super::files::parse;
 use super::model;
 use super::ops::{AddRequest, refusable};
+use super::pricing::{self, PriceEntry, PriceTable};
 use super::state::seal_node;
 use super::{Msp, access};
 use crate::vault::crypto::Key;
@@ -46,6 +48,8 @@ pub(super) struct LicencesFile {
     /// Companies the MSP manages already.
     #[serde(default)]
     pub(super) companies: Vec<CompanyEntry>,
+    /// The price table (`pricing.rs`); none: no prices.
+    pub(super) prices: Option<Vec<PriceEntry>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,23 +119,6 @@ fn read(path: &Path) -> Result<LicencesFile> {
     Ok(file)
 }
 
-/// Parses a TOML file (JSON when its name ends in `.json`).
-pub(super) fn parse<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let bad = |reason: String| EnterpriseError::Licences {
-        path: path.display().to_string(),
-        reason,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    {
-        serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
-    } else {
-        toml::from_str(&text).map_err(|e| bad(e.to_string()))
-    }
-}
-
 /// Checks a licences file's codes and ids; `bad` makes the error.
 pub(super) fn check(file: &LicencesFile, bad: &dyn Fn(String) -> EnterpriseError) -> Result<()> {
     for p in &file.pool {
@@ -183,6 +170,9 @@ pub(super) fn check(file: &LicencesFile, bad: &dyn Fn(String) -> EnterpriseError
                 NODE_ID_LIMIT - 1
             )));
         }
+    }
+    if let Some(prices) = &file.prices {
+        PriceTable::check(prices).map_err(bad)?;
     }
     Ok(())
 }
@@ -414,6 +404,10 @@ pub(super) fn provision_in(
         })?;
     }
     tx.put_msp_licences(&licences_row(tenant, file))?;
+    if let Some(prices) = &file.prices {
+        let table = PriceTable::check(prices).map_err(at)?;
+        tx.put_msp_prices(&pricing::row(tenant, &table)?)?;
+    }
     let msp = Msp::new(tenant.clone(), id, name.to_string(), new.tree_key.clone());
     // Read once, then kept up to date here: reading it again for each
     // company made a file of 1 000 companies take 10 s.

@@ -19,19 +19,29 @@
 //! | `enforcements.rs` | the enforcements keeper knows, their types, `KEY:VALUE` parsing |
 //! | `copy_role.rs` | msp-copy-role: MSP roles made equal in managed companies |
 //! | `convert.rs` | msp-convert-node: a sub-tree becomes a managed company, re-sealed under its key |
+//! | `files.rs` | reading provisioning files (TOML or JSON) |
+//! | `clock.rs` | the ledger's clock (`KEEPER_NOW` in debug builds) |
+//! | `pricing.rs` | the MSP's price table (`[[prices]]`, `msp-info -p`, `msp-prices`) |
+//! | `billing.rs` | `msp-billing-report`: daily licence counts from the ledger |
+//! | `legacy.rs` | `msp-legacy-report`: the ledger's adjustments in a range |
 //! | `error.rs` | [`EnterpriseError`] |
 //!
 //! The store's rows are `crate::vault::store::enterprise`.
 
 pub(crate) mod access;
+pub(crate) mod billing;
+pub(crate) mod clock;
 pub(crate) mod convert;
 pub(crate) mod copy_role;
 pub(crate) mod distributor;
 pub(crate) mod enforcements;
 mod error;
+mod files;
+pub(crate) mod legacy;
 pub(crate) mod licences;
 pub(crate) mod model;
 pub(crate) mod ops;
+pub(crate) mod pricing;
 pub(crate) mod roles;
 pub(crate) mod state;
 pub(crate) mod switch;

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::Msp;
+use super::clock::now_ms;
 use super::error::{EnterpriseError, Result};
 use super::model;
 use super::state::{CompanyView, MspState};
@@ -16,7 +17,7 @@ use crate::vault::store::enterprise::{
     AddonRow, BillingEventRow, EnterpriseKind, EnterpriseRow, ManagedCompanyRow,
 };
 use crate::vault::store::{StoreTx, TenantRow};
-use crate::vault::{Vault, VaultError, ad, now_ms};
+use crate::vault::{Vault, VaultError, ad};
 
 /// `msp-add`: a new managed company.
 #[derive(Debug, Clone, Default)]
@@ -335,6 +336,7 @@ pub(crate) fn record_changes(
     new: Option<&ManagedCompanyRow>,
     at: i64,
 ) -> Result<()> {
+    let company = new.or(old).map_or_else(String::new, |c| c.name.clone());
     let before = old.map(holdings).unwrap_or_default();
     let after = new.map(holdings).unwrap_or_default();
     let mut products: Vec<&String> = before.keys().chain(after.keys()).collect();
@@ -363,12 +365,14 @@ pub(crate) fn record_changes(
             _ => "addon_seats",
         };
         tx.insert_billing_event(&BillingEventRow {
+            id: 0,
             msp_uid: msp_uid.to_string(),
             mc_id,
             at,
             change: change.to_string(),
             product: product.clone(),
             licences: now.copied().unwrap_or(0),
+            company: company.clone(),
         })?;
     }
     Ok(())

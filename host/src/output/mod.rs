@@ -1,5 +1,7 @@
 //! Printing listings as a table, JSON or CSV (`--format`).
 
+pub mod report;
+
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use serde::Serialize;
 

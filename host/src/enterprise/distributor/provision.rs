@@ -125,6 +125,8 @@ impl DistributorPlan {
                 permits: m.permits,
                 nodes: m.nodes,
                 companies: m.companies,
+                // An MSP's admin sets its prices (`msp-prices`).
+                prices: None,
             };
             licences::check(&licences, &|reason| bad(format!("MSP {name:?}: {reason}")))?;
             msps.push(PlannedMsp {

@@ -166,6 +166,8 @@ pub struct ManagedCompanyRow {
 /// `licences` of `product` (0: none any more).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillingEventRow {
+    /// The store's sequence number (ignored when writing: 0 will do).
+    pub id: i64,
     /// The MSP's tenant.
     pub msp_uid: String,
     /// The MC's enterprise id (kept after the MC is removed).
@@ -178,6 +180,20 @@ pub struct BillingEventRow {
     pub product: String,
     /// Licences of `product` from then on.
     pub licences: i64,
+    /// The company's name then (`''` in events written before vault
+    /// format 6 / PostgreSQL migration 5).
+    pub company: String,
+}
+
+/// An MSP's price table (`[[prices]]`), as the JSON document
+/// `crate::enterprise::pricing` writes; in the clear, as Keeper's server
+/// holds its price list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricesRow {
+    /// The MSP's tenant.
+    pub msp_uid: String,
+    /// The table, JSON.
+    pub prices: String,
 }
 
 /// Reads of the enterprise tables.
@@ -197,8 +213,13 @@ pub trait EnterpriseRead {
     fn msp_licences(&self, msp_uid: &str) -> Result<Option<MspLicencesRow>>;
     /// An MSP's managed companies, by enterprise id.
     fn managed_companies(&self, msp_uid: &str) -> Result<Vec<ManagedCompanyRow>>;
-    /// An MSP's billing ledger, oldest first.
+    /// An MSP's billing ledger, in the order written.
     fn billing_events(&self, msp_uid: &str) -> Result<Vec<BillingEventRow>>;
+    /// The events of an MSP's ledger with `from <= at < to`, in the order
+    /// written.
+    fn billing_events_in(&self, msp_uid: &str, from: i64, to: i64) -> Result<Vec<BillingEventRow>>;
+    /// An MSP's price table, if one was provisioned.
+    fn msp_prices(&self, msp_uid: &str) -> Result<Option<PricesRow>>;
 }
 
 /// Writes of the enterprise tables, inside one store transaction.
@@ -225,7 +246,13 @@ pub trait EnterpriseTx {
     fn delete_managed_company(&mut self, tenant_uid: &str) -> Result<()>;
     /// Appends to the billing ledger.
     fn insert_billing_event(&mut self, row: &BillingEventRow) -> Result<()>;
+    /// Sets (replaces) an MSP's price table.
+    fn put_msp_prices(&mut self, row: &PricesRow) -> Result<()>;
 }
+
+/// The ledger's columns, as both backends write them (and read them,
+/// followed by `id`).
+pub const BILLING_COLS: &str = "msp_uid, mc_id, at, change, product, licences, company";
 
 /// The query behind [`EnterpriseRead::next_enterprise_id`] (both backends).
 pub const NEXT_ENTERPRISE_ID: &str = "SELECT COALESCE(max(id), 0) + 1 FROM \
@@ -255,6 +282,7 @@ pub const DELETE_TENANT: &[&str] = &[
     "DELETE FROM enterprise_roles WHERE tenant_uid = $1",
     "DELETE FROM enterprise_users WHERE tenant_uid = $1",
     "DELETE FROM mc_addons WHERE mc_uid = $1",
+    "DELETE FROM msp_prices WHERE msp_uid = $1",
     "DELETE FROM managed_companies WHERE tenant_uid = $1",
     "DELETE FROM enterprises WHERE tenant_uid = $1",
     "DELETE FROM app_clients WHERE tenant_uid = $1",
@@ -296,7 +324,32 @@ pub(crate) mod checks {
     /// (for upgrade tests).
     pub const DROP_ENTERPRISE_TABLES: &str = "DROP TABLE enterprises; DROP TABLE enterprise_admins; \
          DROP TABLE enterprise_nodes; DROP TABLE msp_permits; DROP TABLE msp_pools; \
-         DROP TABLE managed_companies; DROP TABLE mc_addons; DROP TABLE billing_events;";
+         DROP TABLE managed_companies; DROP TABLE mc_addons; DROP TABLE billing_events; \
+         DROP TABLE IF EXISTS msp_prices;";
+
+    /// After an upgrade from before the ledger's company names, with one
+    /// event of MSP `m` written then: it has no name; an event written now
+    /// keeps its name, and a price table is written and read back.
+    pub fn company_names_and_prices_after_upgrade(store: &mut dyn Store) {
+        let old = store.billing_events("m").expect("ledger");
+        assert_eq!((old.len(), old[0].company.as_str()), (1, ""));
+        let mut new = old[0].clone();
+        new.company = "Acme".into();
+        let prices = PricesRow {
+            msp_uid: "m".into(),
+            prices: "[]".into(),
+        };
+        store
+            .write(&mut |tx| {
+                tx.insert_billing_event(&new)?;
+                tx.put_msp_prices(&prices)
+            })
+            .expect("write");
+        let ledger = store.billing_events("m").expect("ledger");
+        assert_eq!(ledger[1].company, "Acme");
+        assert!(ledger[1].id > ledger[0].id);
+        assert_eq!(store.msp_prices("m").expect("prices"), Some(prices));
+    }
 
     /// An MSP (`msp`) with one company (`mc`, which has a user), read
     /// back as written; deleting the company removes its tenant, user,
@@ -336,12 +389,18 @@ pub(crate) mod checks {
             },
         };
         let event = BillingEventRow {
+            id: 1,
             msp_uid: "msp".into(),
             mc_id: 11,
             at: 5,
             change: "added".into(),
             product: "business".into(),
             licences: 5,
+            company: "name of mc".into(),
+        };
+        let prices = PricesRow {
+            msp_uid: "msp".into(),
+            prices: "[]".into(),
         };
         let user = UserRow {
             uid: "mcu".into(),
@@ -409,6 +468,7 @@ pub(crate) mod checks {
                 tx.put_managed_company(&mc)?;
                 tx.insert_app(&app)?;
                 tx.put_app_client(&client)?;
+                tx.put_msp_prices(&prices)?;
                 tx.insert_billing_event(&event)
             })
             .expect("write");
@@ -439,7 +499,21 @@ pub(crate) mod checks {
             store.managed_companies("msp").expect("mcs"),
             vec![mc.clone()]
         );
-        assert_eq!(store.billing_events("msp").expect("ledger"), vec![event]);
+        assert_eq!(
+            store.billing_events("msp").expect("ledger"),
+            vec![event.clone()]
+        );
+        assert_eq!(
+            store.billing_events_in("msp", 5, 6).expect("ledger"),
+            vec![event]
+        );
+        assert!(
+            store
+                .billing_events_in("msp", 0, 5)
+                .expect("ledger")
+                .is_empty()
+        );
+        assert_eq!(store.msp_prices("msp").expect("prices"), Some(prices));
 
         store
             .write(&mut |tx| tx.rename_tenant("mc", "renamed"))
@@ -467,5 +541,6 @@ pub(crate) mod checks {
         assert_eq!(counts["app_clients"], 0, "its devices are gone");
         assert!(store.app_client("mcclient").expect("client").is_none());
         assert_eq!(counts["enterprises"], 1);
+        assert_eq!(counts["msp_prices"], 1, "the MSP's prices stay");
     }
 }

@@ -415,7 +415,7 @@ pub trait StoreRead: EnterpriseRead + RolesRead {
 }
 
 /// The vault's tables, as both backends name them.
-pub const TABLES: [&str; 28] = [
+pub const TABLES: [&str; 29] = [
     "tenants",
     "users",
     "teams",
@@ -439,6 +439,7 @@ pub const TABLES: [&str; 28] = [
     "managed_companies",
     "mc_addons",
     "billing_events",
+    "msp_prices",
     // apps.rs
     "apps",
     "app_clients",

@@ -38,9 +38,10 @@ pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// applications, [`APPS_DDL`]), 6 `app_clients.access_minutes` and
 /// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]),
 /// 7 roles with enforcements and users' nodes ([`roles::ROLES_DDL`]), 8
-/// `tenants.creator_uid` ([`CREATOR_DDL`]); opening an older vault
+/// `tenants.creator_uid` ([`CREATOR_DDL`]), 9 the ledger's company names
+/// and the MSPs' price tables ([`BILLING_DDL`]); opening an older vault
 /// upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -117,7 +118,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -135,6 +136,8 @@ const MIGRATIONS: [&str; 7] = [
     ROLES_DDL,
     // 7 → 8: who made each tenant.
     CREATOR_DDL,
+    // 8 → 9: the company's name in each ledger event, MSP price tables.
+    BILLING_DDL,
 ];
 
 /// Schema 8: the user who made each tenant (the one who may make it an
@@ -145,6 +148,13 @@ ALTER TABLE tenants ADD COLUMN creator_uid TEXT;
 UPDATE tenants SET creator_uid = (SELECT u.uid FROM users u WHERE u.tenant_uid = tenants.uid
   AND u.kdf <> CAST('keeper/key-held' AS BLOB) ORDER BY u.created, u.uid LIMIT 1)
   WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.tenant_uid = tenants.uid AND e.kind = 'mc');
+"#;
+
+/// The ledger's company names and the MSPs' price tables
+/// (`enterprise/billing.rs`, `enterprise/pricing.rs`).
+const BILLING_DDL: &str = r#"
+ALTER TABLE billing_events ADD COLUMN company TEXT NOT NULL DEFAULT '';
+CREATE TABLE msp_prices (msp_uid TEXT PRIMARY KEY, prices TEXT NOT NULL) STRICT;
 "#;
 
 /// The tables of Secrets Manager applications (`vault/apps/`).
@@ -221,7 +231,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} {ROLES_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} {ROLES_DDL} {BILLING_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

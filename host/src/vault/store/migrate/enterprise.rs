@@ -4,7 +4,7 @@
 use crate::vault::error::Result;
 use crate::vault::store::enterprise::{
     BillingEventRow, EnterpriseAdminRow, EnterpriseKind, EnterpriseRow, ManagedCompanyRow,
-    MspLicencesRow, NodeRow,
+    MspLicencesRow, NodeRow, PricesRow,
 };
 use crate::vault::store::{StoreRead, StoreTx};
 
@@ -17,6 +17,7 @@ pub(super) struct Enterprises {
     licences: Vec<MspLicencesRow>,
     companies: Vec<ManagedCompanyRow>,
     ledger: Vec<BillingEventRow>,
+    prices: Vec<PricesRow>,
 }
 
 impl Enterprises {
@@ -33,6 +34,7 @@ impl Enterprises {
                 s.licences.extend(store.msp_licences(&e.tenant_uid)?);
                 s.companies.extend(store.managed_companies(&e.tenant_uid)?);
                 s.ledger.extend(store.billing_events(&e.tenant_uid)?);
+                s.prices.extend(store.msp_prices(&e.tenant_uid)?);
             }
         }
         s.companies.sort_by_key(|c| c.enterprise_id);
@@ -61,6 +63,7 @@ impl Enterprises {
                 n(self.companies.iter().map(|c| c.addons.len()).sum()),
             ),
             ("billing_events", n(self.ledger.len())),
+            ("msp_prices", n(self.prices.len())),
         ]
     }
 
@@ -149,7 +152,11 @@ impl Enterprises {
                 b.change.as_bytes(),
                 b.product.as_bytes(),
                 &i(b.licences),
+                b.company.as_bytes(),
             ]);
+        }
+        for p in &self.prices {
+            put(&[b"prices", p.msp_uid.as_bytes(), p.prices.as_bytes()]);
         }
     }
 
@@ -172,6 +179,9 @@ impl Enterprises {
         }
         for b in &self.ledger {
             tx.insert_billing_event(b)?;
+        }
+        for p in &self.prices {
+            tx.put_msp_prices(p)?;
         }
         Ok(())
     }

@@ -8,9 +8,9 @@ use super::PgStore;
 use super::conn::Db;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::enterprise::{
-    AddonRow, BillingEventRow, DELETE_TENANT, EnterpriseAdminRow, EnterpriseKind, EnterpriseRead,
-    EnterpriseRow, EnterpriseTx, ManagedCompanyRow, MspLicencesRow, NEXT_ENTERPRISE_ID, NodeRow,
-    PermitsRow, PoolRow, join_list, split_list,
+    AddonRow, BILLING_COLS, BillingEventRow, DELETE_TENANT, EnterpriseAdminRow, EnterpriseKind,
+    EnterpriseRead, EnterpriseRow, EnterpriseTx, ManagedCompanyRow, MspLicencesRow,
+    NEXT_ENTERPRISE_ID, NodeRow, PermitsRow, PoolRow, PricesRow, join_list, split_list,
 };
 
 const ENTERPRISE_COLS: &str = "tenant_uid, enterprise_id, kind, parent_uid, created";
@@ -169,11 +169,17 @@ impl EnterpriseRead for Db<'_, '_> {
     }
 
     fn billing_events(&self, msp_uid: &str) -> Result<Vec<BillingEventRow>> {
+        self.billing_events_in(msp_uid, i64::MIN, i64::MAX)
+    }
+
+    fn billing_events_in(&self, msp_uid: &str, from: i64, to: i64) -> Result<Vec<BillingEventRow>> {
         Ok(self
             .query(
-                "SELECT msp_uid, mc_id, at, change, product, licences FROM billing_events \
-                 WHERE msp_uid = $1 ORDER BY id",
-                &[&msp_uid],
+                &format!(
+                    "SELECT {BILLING_COLS}, id FROM billing_events \
+                     WHERE msp_uid = $1 AND at >= $2 AND at < $3 ORDER BY id"
+                ),
+                &[&msp_uid, &from, &to],
             )?
             .iter()
             .map(|r| BillingEventRow {
@@ -183,8 +189,22 @@ impl EnterpriseRead for Db<'_, '_> {
                 change: r.get(3),
                 product: r.get(4),
                 licences: r.get(5),
+                company: r.get(6),
+                id: r.get(7),
             })
             .collect())
+    }
+
+    fn msp_prices(&self, msp_uid: &str) -> Result<Option<PricesRow>> {
+        Ok(self
+            .query_opt(
+                "SELECT msp_uid, prices FROM msp_prices WHERE msp_uid = $1",
+                &[&msp_uid],
+            )?
+            .map(|r| PricesRow {
+                msp_uid: r.get(0),
+                prices: r.get(1),
+            }))
     }
 }
 
@@ -212,6 +232,12 @@ impl EnterpriseRead for PgStore {
     }
     fn billing_events(&self, m: &str) -> Result<Vec<BillingEventRow>> {
         self.read(|db| db.billing_events(m))
+    }
+    fn billing_events_in(&self, m: &str, f: i64, t: i64) -> Result<Vec<BillingEventRow>> {
+        self.read(|db| db.billing_events_in(m, f, t))
+    }
+    fn msp_prices(&self, m: &str) -> Result<Option<PricesRow>> {
+        self.read(|db| db.msp_prices(m))
     }
 }
 
@@ -336,8 +362,9 @@ impl EnterpriseTx for Db<'_, '_> {
 
     fn insert_billing_event(&mut self, row: &BillingEventRow) -> Result<()> {
         self.execute(
-            "INSERT INTO billing_events (msp_uid, mc_id, at, change, product, licences) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            &format!(
+                "INSERT INTO billing_events ({BILLING_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+            ),
             &[
                 &row.msp_uid,
                 &row.mc_id,
@@ -345,7 +372,17 @@ impl EnterpriseTx for Db<'_, '_> {
                 &row.change,
                 &row.product,
                 &row.licences,
+                &row.company,
             ],
+        )?;
+        Ok(())
+    }
+
+    fn put_msp_prices(&mut self, row: &PricesRow) -> Result<()> {
+        self.execute(
+            "INSERT INTO msp_prices (msp_uid, prices) VALUES ($1, $2) \
+             ON CONFLICT (msp_uid) DO UPDATE SET prices = excluded.prices",
+            &[&row.msp_uid, &row.prices],
         )?;
         Ok(())
     }

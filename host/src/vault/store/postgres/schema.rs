@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -145,6 +145,14 @@ ALTER TABLE tenants ADD COLUMN creator_uid TEXT;
 UPDATE tenants t SET creator_uid = (SELECT u.uid FROM users u WHERE u.tenant_uid = t.uid
   AND u.kdf <> convert_to('keeper/key-held', 'UTF8') ORDER BY u.created, u.uid LIMIT 1)
   WHERE NOT EXISTS (SELECT 1 FROM enterprises e WHERE e.tenant_uid = t.uid AND e.kind = 'mc');
+"#,
+    ),
+    (
+        8,
+        "the company's name in each billing event, MSP price tables (as SQLite vault format 9)",
+        r#"
+ALTER TABLE billing_events ADD COLUMN company TEXT NOT NULL DEFAULT '';
+CREATE TABLE msp_prices (msp_uid TEXT PRIMARY KEY, prices TEXT NOT NULL);
 "#,
     ),
 ];

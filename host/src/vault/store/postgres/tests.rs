@@ -148,9 +148,11 @@ fn a_version_4_vault_gains_the_migration_5_columns() {
     let db = TempDb::new();
     let mut store = upgraded_from(
         &db,
-        "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
-         DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
-         DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 5;",
+        &format!(
+            "ALTER TABLE app_clients DROP COLUMN access_minutes, DROP COLUMN owner_token_key; \
+             DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+             DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 5;"
+        ),
     );
     backend_checks::apps_and_clients_round_trip(&mut store);
 }
@@ -162,8 +164,10 @@ fn a_version_5_vault_gains_the_role_tables() {
     let db = TempDb::new();
     let mut store = upgraded_from(
         &db,
-        "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
-         DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 6;",
+        &format!(
+            "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+             DROP TABLE enterprise_users; DELETE FROM migrations WHERE version >= 6;"
+        ),
     );
     crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
@@ -189,15 +193,33 @@ fn a_version_6_vault_records_who_made_each_tenant() {
     assert_eq!(tenants[0].creator_uid.as_deref(), Some("first"));
 }
 
+/// What migration 8 added (the ledger's company names, price tables).
+const BEFORE_8: &str = "ALTER TABLE billing_events DROP COLUMN company; DROP TABLE msp_prices;";
+
+/// A migration-7 vault's ledger events gain an empty company name and the
+/// vault a price table when opened; both then hold what is written.
+#[test]
+fn a_version_7_vault_gains_company_names_and_prices() {
+    let db = TempDb::new();
+    let mut store = upgraded_from(
+        &db,
+        "INSERT INTO billing_events (msp_uid, mc_id, at, change, product, licences) \
+         VALUES ('m', 7, 1, 'added', 'business', 3);",
+    );
+    checks::company_names_and_prices_after_upgrade(&mut store);
+}
+
 /// A new vault in `db` made older by `sql`, then opened: upgraded to
 /// [`SCHEMA_VERSION`].
 fn upgraded_from(db: &TempDb, sql: &str) -> PgStore {
     let store = new_store(db);
     let client = store.conns.get().expect("client");
-    // Every older version lacks `tenants.creator_uid` (migration 7).
+    // Every older version lacks `tenants.creator_uid` (migration 7) and
+    // the ledger's company names and price tables (migration 8).
     Db::Client(&client)
         .batch(&format!(
-            "ALTER TABLE tenants DROP COLUMN creator_uid; DELETE FROM migrations WHERE version >= 7; {sql}"
+            "ALTER TABLE tenants DROP COLUMN creator_uid; {BEFORE_8} \
+             DELETE FROM migrations WHERE version >= 7; {sql}"
         ))
         .expect("make it older");
     drop(client);

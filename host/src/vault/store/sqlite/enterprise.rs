@@ -7,9 +7,9 @@ use super::reads::{Reads, reads};
 use super::writes::SqliteTx;
 use crate::vault::error::{Result, VaultError};
 use crate::vault::store::enterprise::{
-    AddonRow, BillingEventRow, DELETE_TENANT, EnterpriseAdminRow, EnterpriseKind, EnterpriseRead,
-    EnterpriseRow, EnterpriseTx, ManagedCompanyRow, MspLicencesRow, NEXT_ENTERPRISE_ID, NodeRow,
-    PermitsRow, PoolRow, join_list, split_list,
+    AddonRow, BILLING_COLS, BillingEventRow, DELETE_TENANT, EnterpriseAdminRow, EnterpriseKind,
+    EnterpriseRead, EnterpriseRow, EnterpriseTx, ManagedCompanyRow, MspLicencesRow,
+    NEXT_ENTERPRISE_ID, NodeRow, PermitsRow, PoolRow, PricesRow, join_list, split_list,
 };
 
 const ENTERPRISE_COLS: &str = "tenant_uid, enterprise_id, kind, parent_uid, created";
@@ -178,11 +178,15 @@ impl EnterpriseRead for Reads<'_> {
     }
 
     fn billing_events(&self, msp_uid: &str) -> Result<Vec<BillingEventRow>> {
-        let mut st = self.0.prepare_cached(
-            "SELECT msp_uid, mc_id, at, change, product, licences FROM billing_events \
-             WHERE msp_uid = ?1 ORDER BY id",
-        )?;
-        let rows = st.query_map([msp_uid], |r| {
+        self.billing_events_in(msp_uid, i64::MIN, i64::MAX)
+    }
+
+    fn billing_events_in(&self, msp_uid: &str, from: i64, to: i64) -> Result<Vec<BillingEventRow>> {
+        let mut st = self.0.prepare_cached(&format!(
+            "SELECT {BILLING_COLS}, id FROM billing_events \
+             WHERE msp_uid = ?1 AND at >= ?2 AND at < ?3 ORDER BY id"
+        ))?;
+        let rows = st.query_map(params![msp_uid, from, to], |r| {
             Ok(BillingEventRow {
                 msp_uid: r.get(0)?,
                 mc_id: r.get(1)?,
@@ -190,9 +194,24 @@ impl EnterpriseRead for Reads<'_> {
                 change: r.get(3)?,
                 product: r.get(4)?,
                 licences: r.get(5)?,
+                company: r.get(6)?,
+                id: r.get(7)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn msp_prices(&self, msp_uid: &str) -> Result<Option<PricesRow>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT msp_uid, prices FROM msp_prices WHERE msp_uid = ?1")?
+            .query_row([msp_uid], |r| {
+                Ok(PricesRow {
+                    msp_uid: r.get(0)?,
+                    prices: r.get(1)?,
+                })
+            })
+            .optional()?)
     }
 }
 
@@ -223,6 +242,12 @@ macro_rules! forward_enterprise_reads {
             }
             fn billing_events(&self, m: &str) -> Result<Vec<BillingEventRow>> {
                 reads(&self.conn).billing_events(m)
+            }
+            fn billing_events_in(&self, m: &str, f: i64, t: i64) -> Result<Vec<BillingEventRow>> {
+                reads(&self.conn).billing_events_in(m, f, t)
+            }
+            fn msp_prices(&self, m: &str) -> Result<Option<PricesRow>> {
+                reads(&self.conn).msp_prices(m)
             }
         }
     };
@@ -355,18 +380,28 @@ impl EnterpriseTx for SqliteTx<'_> {
 
     fn insert_billing_event(&mut self, row: &BillingEventRow) -> Result<()> {
         self.conn
-            .prepare_cached(
-                "INSERT INTO billing_events (msp_uid, mc_id, at, change, product, licences) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
+            .prepare_cached(&format!(
+                "INSERT INTO billing_events ({BILLING_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+            ))?
             .execute(params![
                 row.msp_uid,
                 row.mc_id,
                 row.at,
                 row.change,
                 row.product,
-                row.licences
+                row.licences,
+                row.company
             ])?;
+        Ok(())
+    }
+
+    fn put_msp_prices(&mut self, row: &PricesRow) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO msp_prices (msp_uid, prices) VALUES (?1, ?2) \
+                 ON CONFLICT (msp_uid) DO UPDATE SET prices = excluded.prices",
+            )?
+            .execute(params![row.msp_uid, row.prices])?;
         Ok(())
     }
 }

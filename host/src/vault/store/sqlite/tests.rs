@@ -160,7 +160,10 @@ fn a_version_3_vault_gains_the_enterprise_tables() {
 fn a_version_4_vault_gains_applications_when_opened() {
     let (_dir, mut store) = upgraded_from(
         4,
-        "DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;",
+        &format!(
+            "DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; \
+             DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;"
+        ),
     );
     crate::vault::store::backend_checks::apps_and_clients_round_trip(&mut store);
 }
@@ -172,9 +175,11 @@ fn a_version_4_vault_gains_applications_when_opened() {
 fn a_version_5_vault_gains_the_schema_6_columns_and_index() {
     let (_dir, mut store) = upgraded_from(
         5,
-        "DROP INDEX app_clients_tenant; ALTER TABLE app_clients DROP COLUMN access_minutes; \
-         ALTER TABLE app_clients DROP COLUMN owner_token_key; DROP TABLE enterprise_roles; \
-         DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;",
+        &format!(
+            "DROP INDEX app_clients_tenant; ALTER TABLE app_clients DROP COLUMN access_minutes; \
+             ALTER TABLE app_clients DROP COLUMN owner_token_key; DROP TABLE enterprise_roles; \
+             DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users;"
+        ),
     );
     let plan: String = store
         .connection()
@@ -194,8 +199,10 @@ fn a_version_5_vault_gains_the_schema_6_columns_and_index() {
 fn a_version_6_vault_gains_roles_when_opened() {
     let (_dir, mut store) = upgraded_from(
         6,
-        "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
-         DROP TABLE enterprise_users;",
+        &format!(
+            "DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; \
+             DROP TABLE enterprise_users;"
+        ),
     );
     crate::vault::store::roles::checks::roles_round_trip(&mut store);
 }
@@ -217,6 +224,21 @@ fn a_version_7_vault_records_who_made_each_tenant() {
     assert_eq!(tenants[0].creator_uid.as_deref(), Some("first"));
 }
 
+/// What version 9 added (the ledger's company names, price tables).
+const BEFORE_9: &str = "ALTER TABLE billing_events DROP COLUMN company; DROP TABLE msp_prices;";
+
+/// A version-8 vault's ledger events gain an empty company name and the
+/// vault a price table when opened; both then hold what is written.
+#[test]
+fn a_version_8_vault_gains_company_names_and_prices_when_opened() {
+    let (_dir, mut store) = upgraded_from(
+        8,
+        "INSERT INTO billing_events (msp_uid, mc_id, at, change, product, licences) \
+         VALUES ('m', 7, 1, 'added', 'business', 3);",
+    );
+    checks::company_names_and_prices_after_upgrade(&mut store);
+}
+
 /// A new vault made into a `version` one by `drop_sql` (with a tenant
 /// `t1` to keep), then opened: upgraded to [`SCHEMA_VERSION`], tenant kept.
 fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStore) {
@@ -230,8 +252,10 @@ fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStor
     } else {
         ""
     };
+    // ... and the ledger's company names and price tables (format 9).
+    let billing = if version < 9 { BEFORE_9 } else { "" };
     conn.execute_batch(&format!(
-        "{creator} {drop_sql} PRAGMA user_version = {version}; \
+        "{creator} {billing} {drop_sql} PRAGMA user_version = {version}; \
          UPDATE vault_meta SET value = '{version}' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);"
     ))
