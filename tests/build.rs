@@ -4,9 +4,10 @@
 //! native example rotator as a shared library five ways (as shipped, with
 //! another ABI version, without the version symbol, with a rotate that
 //! never answers, breaking the answer rules):
-//! `KEEPER_TEST_NATIVE_<FLAVOUR>`; and the native example importer three
+//! `KEEPER_TEST_NATIVE_<FLAVOUR>`; and the native example importer four
 //! ways (as shipped, with another ABI version, breaking the answer
-//! rules): `KEEPER_TEST_NATIVE_IMPORTER_<FLAVOUR>`.
+//! rules, with a batch that never answers):
+//! `KEEPER_TEST_NATIVE_IMPORTER_<FLAVOUR>`.
 
 fn main() {
     let components = keeper_build_support::build_components(&[
@@ -44,6 +45,7 @@ fn main() {
         ("DEFAULT", &[][..]),
         ("WRONG_ABI", &["wrong-abi"][..]),
         ("MISBEHAVE", &["misbehave"][..]),
+        ("HANG", &["hang"][..]),
     ] {
         let library =
             keeper_build_support::build_native_library("examples/native-importer", features);

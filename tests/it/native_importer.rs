@@ -7,17 +7,20 @@
 //! given and printed escaped, and its answers size-capped and parsed
 //! strictly, as a WIT importer's are; a
 //! source that cannot be read reaches it through the error channel; a
-//! wrong ABI is refused; and a failed import writes nothing.
+//! wrong ABI is refused; a failed import writes nothing; the passwords of
+//! the records it returned are redacted from its words; and a batch that
+//! never answers times out, writing nothing, and keeper exits.
 
 use serde_json::Value;
 
-use crate::native_plugins::{allow_native, install, package_of};
+use crate::native_plugins::{allow_native, install, package_of, package_of_2s, run_until_exit};
 use crate::support::Keeper;
 use crate::vault::{kp, vault};
 
 const IMPORTER: &str = env!("KEEPER_TEST_NATIVE_IMPORTER_DEFAULT");
 const WRONG_ABI: &str = env!("KEEPER_TEST_NATIVE_IMPORTER_WRONG_ABI");
 const MISBEHAVE: &str = env!("KEEPER_TEST_NATIVE_IMPORTER_MISBEHAVE");
+const HANG: &str = env!("KEEPER_TEST_NATIVE_IMPORTER_HANG");
 /// The native rotator (ABI 1): not an importer.
 const ROTATOR: &str = env!("KEEPER_TEST_NATIVE_DEFAULT");
 
@@ -271,6 +274,74 @@ fn a_native_importers_malformed_or_oversize_answer_writes_nothing() {
     let file = source(&k, &["Good one\tgood\tNative-import-5"]);
     import(&k, &file, &[]).ok();
     assert_eq!(records(&k).len(), 1);
+}
+
+/// The passwords of the records a native importer returned are secrets
+/// of the import (as a rotator's request's are): a skipped line's reason
+/// and a later error quoting one (the `misbehave` build's `!leak` line:
+/// the record before it, in an earlier batch for the error, upper-cased
+/// there) are redacted wherever they are shown; nothing is written.
+#[test]
+fn a_native_importers_words_are_redacted_of_the_passwords_it_returned() {
+    let k = installed(MISBEHAVE);
+    let file = source(&k, &["Mail	alice	Leaked-pass-9", "!leak	x	y"]);
+    let run = import(&k, &file, &["--show-skipped"]);
+    let shown = run.fails();
+    assert!(
+        shown.contains("skipped: after the password [redacted]"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("cannot go on after the password [redacted]"),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing was imported"), "{shown}");
+    let everything = format!("{}{shown}", run.stdout()).to_lowercase();
+    assert!(!everything.contains("leaked-pass-9"), "{everything}");
+    assert!(records(&k).is_empty());
+    let log = kp(&k, &["audit-log", "--format", "json"]).stdout();
+    assert!(!log.to_lowercase().contains("leaked-pass-9"), "{log}");
+    assert_eq!(native_audit(&k).len(), 1, "audited as failed");
+}
+
+/// A native importer whose batch never answers (the `hang` build, on a
+/// `!hang` line after a first batch of 500 records): with a 2 s wall
+/// clock keeper gives up on it, says so, writes nothing (not the first
+/// batch either: a source this small is written in one transaction at
+/// the end), audits the import as failed, and exits within seconds of
+/// the limit, the abandoned call still running on its thread.
+#[test]
+fn a_native_import_that_never_answers_times_out_and_writes_nothing() {
+    use std::time::Duration;
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package_of_2s("native-importer", HANG);
+    install(
+        &k,
+        dir.path(),
+        &["--native", "--i-understand-unsandboxed", "--grant"],
+    )
+    .ok();
+    let mut lines: Vec<String> = (0..600)
+        .map(|i| format!("Record {i}\tuser{i}\tNative-hang-{i}"))
+        .collect();
+    lines.push("!hang\tx\ty".into());
+    let file = source(&k, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let (run, took) = run_until_exit(crate::vault::kp_command(
+        &k,
+        &["import", "--format", "native-tsv", &file],
+    ));
+    let refused = run.fails();
+    assert!(took < Duration::from_secs(15), "exited after {took:?}");
+    assert!(refused.contains("did not answer within 2 s"), "{refused}");
+    assert!(refused.contains("nothing was imported"), "{refused}");
+    assert!(records(&k).is_empty(), "nothing written");
+    let outcomes: Vec<Value> = native_audit(&k)
+        .iter()
+        .map(|e| e["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes, ["failed"]);
 }
 
 /// A source keeper cannot read reaches the importer through the input

@@ -9,7 +9,8 @@
 //! answers are still checked (escaped); a wrong ABI is refused, and so
 //! is a library swapped after install or one dropped in without a grant;
 //! a call that never answers is abandoned without a revert, left pending,
-//! and keeper exits.
+//! and keeper exits; a library with a `DT_RUNPATH` is refused at install
+//! and at load; `plugin info` lists the libraries it needs.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -42,6 +43,15 @@ pub(crate) fn package_of(example: &str, library: &str) -> tempfile::TempDir {
     std::fs::copy(folder.join("plugin.toml"), dir.path().join("plugin.toml")).expect("copy");
     let file = format!("lib{}.so", example.replace('-', "_"));
     std::fs::copy(library, dir.path().join(file)).expect("copy");
+    dir
+}
+
+/// [`package_of`], its manifest asking for a 2 s wall clock per call.
+pub(crate) fn package_of_2s(example: &str, library: &str) -> tempfile::TempDir {
+    let dir = package_of(example, library);
+    let manifest = dir.path().join("plugin.toml");
+    let text = std::fs::read_to_string(&manifest).expect("read") + "\n[limits]\ntimeout-secs = 2\n";
+    std::fs::write(&manifest, text).expect("write");
     dir
 }
 
@@ -201,8 +211,16 @@ fn a_native_rotator_is_marked_unsandboxed_everywhere_and_rotates() {
         "no sandbox limits: {json}"
     );
     assert_eq!(json["timeout_secs"], 60, "{json}");
+    let needed = json["needed_libraries"].as_array().expect("listed");
+    assert!(
+        needed
+            .iter()
+            .any(|n| n.as_str().is_some_and(|n| n.starts_with("libc.so"))),
+        "{json}"
+    );
     let info = kp(&k, &["plugin", "info", "native-file"]).ok();
     assert!(info.contains("native, unsandboxed"), "{info}");
+    assert!(info.contains("not hashed"), "{info}");
     assert!(info.contains("<cmdr:dir>/<login>"), "described: {info}");
 
     // rotate --dry-run, then the rotation.
@@ -324,6 +342,84 @@ fn a_native_library_of_another_abi_is_refused() {
     assert_eq!(vault_password(&k, &uid), "Before-native-4");
 }
 
+/// A keeper ABI 1 rotator in C whose every call fails, linked with
+/// `-rpath $ORIGIN/vendor` (a `DT_RUNPATH`), built in `dir`.
+fn runpath_library(dir: &Path) -> PathBuf {
+    let source = dir.join("runpath.c");
+    std::fs::write(
+        &source,
+        r#"#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+uint32_t keeper_native_abi_version(void) { return 1; }
+uint8_t *keeper_native_call(const uint8_t *m, size_t ml, const uint8_t *r, size_t rl, size_t *n) {
+    const char *a = "{\"error\": {\"kind\": \"internal\", \"message\": \"a stub\"}}";
+    uint8_t *b = malloc(strlen(a));
+    if (!b) return NULL;
+    memcpy(b, a, strlen(a));
+    *n = strlen(a);
+    return b;
+}
+void keeper_native_free(uint8_t *b, size_t n) { (void)n; free(b); }
+"#,
+    )
+    .expect("write the C source");
+    let library = dir.join("librunpath.so");
+    let status = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .args([
+            "-shared",
+            "-fPIC",
+            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendor",
+            "-o",
+        ])
+        .arg(&library)
+        .arg(&source)
+        .status()
+        .expect("run the C compiler");
+    assert!(status.success(), "cc failed");
+    library
+}
+
+/// A library whose dynamic section adds a folder to the loader's search
+/// (a `DT_RUNPATH`) would have the libraries it needs loaded, unhashed,
+/// from there: refused at install, nothing installed; and at load when
+/// it was installed before keeper checked (its hashes matching): never
+/// called, nothing changed.
+#[test]
+fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
+    let k = vault();
+    allow_native(&k, true);
+    let build = tempfile::tempdir().expect("dir");
+    let runpath = runpath_library(build.path());
+    let dir = package(runpath.to_str().expect("UTF-8"));
+    let refused = install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).fails();
+    assert!(
+        refused.contains("its dynamic section sets DT_RUNPATH \"$ORIGIN/vendor\""),
+        "{refused}"
+    );
+    assert!(refused.contains("relink it without -rpath"), "{refused}");
+    assert!(!installed(&k).exists(), "nothing installed");
+
+    let dir = package(LIBRARY);
+    install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
+    std::fs::copy(&runpath, installed(&k).join("libnative_rotator.so")).expect("replace");
+    let hash =
+        keeper::testing::runtime::registry::sha256_hex(&std::fs::read(&runpath).expect("read"));
+    for file in ["plugin.toml", "grant.toml"] {
+        set_sha256(&installed(&k).join(file), &hash);
+    }
+    let files = tempfile::tempdir().expect("dir");
+    let uid = account(&k, files.path(), "frank", "Before-native-9");
+    let report = rotate(&k, &uid);
+    assert_failed(&report, "DT_RUNPATH");
+    assert!(!report.to_string().contains("a stub"), "called: {report}");
+    assert_eq!(file_password(files.path(), "frank"), "Before-native-9");
+    assert_eq!(vault_password(&k, &uid), "Before-native-9");
+    let refused = kp(&k, &["plugin", "info", "native-file"]).fails();
+    assert!(refused.contains("DT_RUNPATH"), "{refused}");
+}
+
 /// A library swapped after install is refused at load, its hashes left
 /// as they were (the manifest's) or the manifest's edited to match (the
 /// grant's), and so is a native plugin whose grant is missing (a
@@ -369,34 +465,14 @@ fn a_swapped_or_ungranted_native_library_is_not_loaded() {
     assert_eq!(vault_password(&k, &uid), "Before-native-6");
 }
 
-/// The `hang` build's rotate sets the new password and never answers.
-/// With a 2 s wall clock (the one `[limits]` a native plugin may ask for)
-/// keeper gives up on it, reverts nothing (the abandoned call may still
-/// land, so a revert could lock the account out), keeps both passwords
-/// pending, and exits within seconds of the limit; `rotate --resume`
-/// then settles it.
-#[test]
-fn a_native_call_that_never_answers_is_left_pending_and_keeper_exits() {
-    let k = vault();
-    allow_native(&k, true);
-    let dir = package(HANG);
-    let manifest = dir.path().join("plugin.toml");
-    let text = std::fs::read_to_string(&manifest).expect("read") + "\n[limits]\ntimeout-secs = 2\n";
-    std::fs::write(&manifest, text).expect("write");
-    let out = install(
-        &k,
-        dir.path(),
-        &["--native", "--i-understand-unsandboxed", "--grant"],
-    )
-    .ok();
-    assert!(out.contains("limits: 2 s per call"), "{out}");
-    let files = tempfile::tempdir().expect("dir");
-    let uid = account(&k, files.path(), "dora", "Before-native-5");
-
-    // A keeper that never exits fails the test (and is killed) instead
-    // of hanging it.
+/// Runs keeper as `command` and waits for it to exit; how long it took.
+/// A keeper that never exits fails the test (and is killed) instead of
+/// hanging it.
+pub(crate) fn run_until_exit(
+    mut command: std::process::Command,
+) -> (crate::support::Run, Duration) {
     let started = Instant::now();
-    let mut child = kp_command(&k, &["rotate", &uid, "--format", "json"])
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -409,7 +485,34 @@ fn a_native_call_that_never_answers_is_left_pending_and_keeper_exits() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let took = started.elapsed();
-    let run = crate::support::Run(child.wait_with_output().expect("output"));
+    (
+        crate::support::Run(child.wait_with_output().expect("output")),
+        took,
+    )
+}
+
+/// The `hang` build's rotate sets the new password and never answers.
+/// With a 2 s wall clock (the one `[limits]` a native plugin may ask for)
+/// keeper gives up on it, reverts nothing (the abandoned call may still
+/// land, so a revert could lock the account out), keeps both passwords
+/// pending, and exits within seconds of the limit; `rotate --resume`
+/// then settles it.
+#[test]
+fn a_native_call_that_never_answers_is_left_pending_and_keeper_exits() {
+    let k = vault();
+    allow_native(&k, true);
+    let dir = package_of_2s("native-rotator", HANG);
+    let out = install(
+        &k,
+        dir.path(),
+        &["--native", "--i-understand-unsandboxed", "--grant"],
+    )
+    .ok();
+    assert!(out.contains("limits: 2 s per call"), "{out}");
+    let files = tempfile::tempdir().expect("dir");
+    let uid = account(&k, files.path(), "dora", "Before-native-5");
+
+    let (run, took) = run_until_exit(kp_command(&k, &["rotate", &uid, "--format", "json"]));
     assert!(took < Duration::from_secs(15), "exited after {took:?}");
     let report: Value = serde_json::from_str(&run.stdout())
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}{}", run.stdout(), run.stderr()));

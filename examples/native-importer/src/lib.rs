@@ -82,6 +82,7 @@ fn answer(method: &[u8], read: &mut Read<'_>) -> Vec<u8> {
 
 /// The next batch of items, or `null` once the source is done.
 fn next_batch(read: &mut Read<'_>) -> Result<Value, Failure> {
+    quirks::before_batch()?;
     let mut guard = IMPORT.lock().unwrap_or_else(|e| e.into_inner());
     let Some(import) = guard.as_mut() else {
         return Err(Failure("internal", "next_batch before start".into()));
@@ -92,14 +93,14 @@ fn next_batch(read: &mut Read<'_>) -> Result<Value, Failure> {
         if let Some(end) = import.pending.iter().position(|&b| b == b'\n') {
             let line: Vec<u8> = import.pending.drain(..=end).collect();
             import.line += 1;
-            items.extend(item(import.line, &line[..end]));
+            items.extend(item(import.line, &line[..end]).map(quirks::item));
             continue;
         }
         if import.ended {
             if !import.pending.is_empty() {
                 let line = std::mem::take(&mut import.pending);
                 import.line += 1;
-                items.extend(item(import.line, &line));
+                items.extend(item(import.line, &line).map(quirks::item));
             }
             break;
         }
@@ -156,6 +157,59 @@ fn item(number: usize, line: &[u8]) -> Option<Value> {
         "fields": fields,
         "locations": locations,
     }}))
+}
+
+/// Test builds only (`misbehave`, `hang`): what they do to a line's
+/// item and before a batch; as shipped, nothing.
+mod quirks {
+    use serde_json::Value;
+
+    use super::Failure;
+
+    /// `misbehave`: the password of the last record, and whether a
+    /// `!leak` line asked the next batch to fail quoting it.
+    #[cfg(feature = "misbehave")]
+    static LEAK: std::sync::Mutex<(String, bool)> = std::sync::Mutex::new((String::new(), false));
+
+    /// `misbehave`: a record titled `!leak` becomes a skipped line
+    /// quoting the password of the record before it, and the next batch
+    /// fails quoting it too (keeper must redact both). `hang`: a record
+    /// titled `!hang` is never answered.
+    pub(super) fn item(item: Value) -> Value {
+        let title = item["record"]["title"].as_str().unwrap_or_default();
+        if cfg!(feature = "hang") && title == "!hang" {
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
+        #[cfg(feature = "misbehave")]
+        {
+            let mut leak = LEAK.lock().unwrap_or_else(|e| e.into_inner());
+            if title == "!leak" {
+                leak.1 = true;
+                return serde_json::json!({ "skipped": format!("after the password {}", leak.0) });
+            }
+            if let Some(password) = item["record"]["fields"][1]["values"][0].as_str() {
+                leak.0 = password.to_string();
+            }
+        }
+        item
+    }
+
+    /// `misbehave`: fails the batch after a `!leak` line.
+    pub(super) fn before_batch() -> Result<(), Failure> {
+        #[cfg(feature = "misbehave")]
+        {
+            let mut leak = LEAK.lock().unwrap_or_else(|e| e.into_inner());
+            if std::mem::take(&mut leak.1) {
+                return Err(Failure(
+                    "internal",
+                    format!("cannot go on after the password {}", leak.0.to_uppercase()),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A test build (`misbehave`) that breaks the ABI on purpose: an answer

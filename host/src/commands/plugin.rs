@@ -206,6 +206,10 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         default_port: Option<u16>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         required_params: Vec<String>,
+        /// A native plugin's `DT_NEEDED` libraries: found by the dynamic
+        /// loader's usual search, not hashed. None for a component.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        needed_libraries: Option<Vec<String>>,
     }
     let (summary, default_port, required_params) = match package.manifest.kind {
         crate::runtime::Kind::Rotator => {
@@ -225,6 +229,13 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         cpu_fuel: (!package.manifest.native).then_some(limits.fuel),
         default_port,
         required_params,
+        // The library's words: escaped.
+        needed_libraries: package.manifest.native.then(|| {
+            crate::runtime::native::needed_libraries(&package.wasm)
+                .iter()
+                .map(|name| crate::runtime::text::escaped(name))
+                .collect()
+        }),
     };
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&info)?);
@@ -254,6 +265,16 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
                     "{} s per call (no memory or CPU limit outside a sandbox)",
                     info.timeout_secs
                 ),
+            ),
+            (
+                "Needs",
+                match info.needed_libraries.as_deref().unwrap_or_default() {
+                    [] => "no other library".to_string(),
+                    names => format!(
+                        "{} (found by the dynamic loader's usual search; not hashed)",
+                        names.join(", ")
+                    ),
+                },
             ),
         ]);
     } else {

@@ -309,8 +309,8 @@ impl fmt::Display for Refusal {
 }
 
 /// Every secret a rotation request shows the plugin: both passwords, the
-/// values of the record fields it is shown (but login, host, url and plain
-/// `cmdr:` parameters) and of the prepared material. JSON values (a
+/// values of the record fields it is shown that are secrets
+/// ([`secret_values`]) and of the prepared material. JSON values (a
 /// `keyPair`) count whole and by each of their strings.
 pub fn secrets_of(request: &Rotation) -> Vec<Zeroizing<String>> {
     let mut secrets = vec![
@@ -318,20 +318,35 @@ pub fn secrets_of(request: &Rotation) -> Vec<Zeroizing<String>> {
         Zeroizing::new(request.new_password.clone()),
     ];
     let record = &request.record;
-    let secret = |f: &&Field| {
-        if f.label.as_deref().is_some_and(is_cmdr) {
-            SECRET_KINDS.contains(&f.kind.as_str())
-        } else {
-            !PLAIN_KINDS.contains(&f.kind.as_str())
-        }
-    };
-    for field in record
-        .fields
-        .iter()
-        .chain(&record.custom)
-        .filter(secret)
-        .chain(&request.prepared)
-    {
+    let shown = record.fields.iter().chain(&record.custom);
+    push_values(
+        &mut secrets,
+        shown.filter(|f| is_secret(f)).chain(&request.prepared),
+    );
+    secrets
+}
+
+/// The secrets among `fields` (a record's, shown to a plugin or returned
+/// by one): the values of every field but login, host, url and plain
+/// `cmdr:` parameters, JSON values whole and by each of their strings.
+pub fn secret_values<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<Zeroizing<String>> {
+    let mut secrets = Vec::new();
+    push_values(&mut secrets, fields.into_iter().filter(|f| is_secret(f)));
+    secrets
+}
+
+/// Whether a field's values are secrets.
+fn is_secret(field: &Field) -> bool {
+    if field.label.as_deref().is_some_and(is_cmdr) {
+        SECRET_KINDS.contains(&field.kind.as_str())
+    } else {
+        !PLAIN_KINDS.contains(&field.kind.as_str())
+    }
+}
+
+/// Adds the values of `fields` to `secrets`, a JSON object's strings too.
+fn push_values<'a>(secrets: &mut Vec<Zeroizing<String>>, fields: impl Iterator<Item = &'a Field>) {
+    for field in fields {
         for value in &field.values {
             secrets.push(Zeroizing::new(value.clone()));
             if value.starts_with('{')
@@ -345,7 +360,6 @@ pub fn secrets_of(request: &Rotation) -> Vec<Zeroizing<String>> {
             }
         }
     }
-    secrets
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ pub mod since_v1_1_0;
 
 pub use since_v1_1_0 as latest;
 
-pub(crate) use importer::{ImporterPlugin, ImporterPre};
+pub(crate) use importer::{ImporterPlugin, ImporterPre, into_newest_importer_types};
 pub use rotator::Step;
 pub(crate) use rotator::{RotatorPlugin, RotatorPre, Wiped};
 

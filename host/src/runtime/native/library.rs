@@ -20,6 +20,12 @@
 //! serialising its calls, however many plugins or imports use it, and no
 //! copy, descriptor or initialiser run per use in a batch or a shell.
 //!
+//! Before anything is copied or loaded, the library's dynamic section
+//! (`elf.rs`) must add no folder to the loader's search: a `DT_RPATH` or
+//! `DT_RUNPATH` would have the libraries it needs (unhashed) looked for
+//! there, a folder anyone may control; nor may it need a library by a
+//! relative path (resolved against the current folder).
+//!
 //! What cannot be checked, and is the user's consent
 //! (`--i-understand-unsandboxed`): the library runs with keeper's rights,
 //! its initialisers run when it is opened, and its functions are trusted
@@ -37,6 +43,7 @@ use zeroize::Zeroizing;
 use super::abi::{
     ABI_VERSION, CALL_SYMBOL, FREE_SYMBOL, IMPORT_SYMBOL, IMPORTER_ABI_VERSION, VERSION_SYMBOL,
 };
+use super::elf;
 use super::input::{InputTable, table};
 use crate::runtime::capability::input::InputSource;
 
@@ -64,6 +71,30 @@ pub(crate) enum Role {
 /// Why a library cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum OpenError {
+    /// Its dynamic section cannot be read.
+    #[error(transparent)]
+    Elf(#[from] elf::Malformed),
+    /// Its dynamic section adds a folder to the loader's search.
+    #[error(
+        "its dynamic section sets {tag} \"{value}\": the dynamic loader would look there for \
+         the libraries it needs, which keeper does not hash, so keeper refuses a library with \
+         DT_RPATH or DT_RUNPATH; relink it without -rpath (or `patchelf --remove-rpath`)"
+    )]
+    SearchPath {
+        /// `DT_RPATH` or `DT_RUNPATH`.
+        tag: &'static str,
+        /// The folders it names.
+        value: String,
+    },
+    /// It needs a library by a relative path.
+    #[error(
+        "it needs \"{0}\", a relative path the dynamic loader would resolve against the \
+         current folder; relink it against the library's name (its SONAME)"
+    )]
+    RelativeNeeded(String),
+    /// The kernel refused the anonymous file it is loaded from.
+    #[error("cannot make the sealed in-memory copy it is loaded from: {0}")]
+    Memfd(String),
     /// No private copy could be made to load.
     #[error("cannot copy it to load: {0}")]
     Copy(String),
@@ -114,10 +145,8 @@ struct Loaded {
     /// running in it, and its threads or destructors may outlive any
     /// use), or why the loader refused it.
     library: Result<libloading::Library, String>,
-    /// The private copy it was loaded from, open for good: the loader
-    /// knows the library by that path (`/proc/self/fd/N`), which must
-    /// never name another file in this process.
-    _copy: Copy,
+    /// What stays of the private copy it was loaded from ([`Kept`]).
+    _copy: Kept,
 }
 
 /// Every library loaded in this process, by the SHA-256 of its bytes.
@@ -133,20 +162,41 @@ fn loaded(bytes: &[u8]) -> Result<Arc<Loaded>, OpenError> {
     if let Some(loaded) = all.get(&hash) {
         return Ok(loaded.clone());
     }
-    let (path, copy) = private_copy(bytes, &hash).map_err(|e| OpenError::Copy(e.to_string()))?;
+    check_dynamic(bytes)?;
+    let (path, copy) = private_copy(bytes, &hash)?;
     // SAFETY: opening runs the library's initialisers with keeper's
     // rights; the user installed it as unsandboxed native code
     // (`--i-understand-unsandboxed`) and allowed native plugins in the
     // configuration, and these are the bytes whose hash matched the one
-    // they installed.
+    // they installed; its dynamic section was checked above.
     let library = unsafe { libloading::Library::new(&path) }.map_err(|e| e.to_string());
     let loaded = Arc::new(Loaded {
         turn: Mutex::new(()),
         library,
-        _copy: copy,
+        _copy: keep(copy),
     });
     all.insert(hash, loaded.clone());
     Ok(loaded)
+}
+
+/// Refuses a library whose dynamic section (ELF; other formats are left
+/// to the loader) adds a folder to the loader's search or needs a
+/// library by a relative path.
+fn check_dynamic(bytes: &[u8]) -> Result<(), OpenError> {
+    let Some(dynamic) = elf::dynamic(bytes)? else {
+        return Ok(());
+    };
+    if let Some((tag, value)) = dynamic.search.into_iter().next() {
+        return Err(OpenError::SearchPath { tag, value });
+    }
+    match dynamic
+        .needed
+        .into_iter()
+        .find(|name| name.contains('/') && !name.starts_with('/'))
+    {
+        Some(name) => Err(OpenError::RelativeNeeded(name)),
+        None => Ok(()),
+    }
 }
 
 /// An open native plugin library whose ABI version was checked, as a
@@ -280,12 +330,36 @@ impl Library {
     }
 }
 
-/// A private copy of a library, alive as long as the library is loaded.
+/// A private copy of a library, as made for the loader.
 #[cfg(target_os = "linux")]
 type Copy = std::fs::File;
-/// A private copy of a library, alive as long as the library is loaded.
+/// A private copy of a library, as made for the loader.
 #[cfg(not(target_os = "linux"))]
 type Copy = tempfile::TempDir;
+
+/// What stays of a private copy once the loader has opened it. On
+/// Linux, the anonymous file, open for good: the loader knows the
+/// library by its path (`/proc/self/fd/N`), which must never name another
+/// file in this process.
+#[cfg(target_os = "linux")]
+type Kept = std::fs::File;
+/// What stays of a private copy once the loader has opened it. Off
+/// Linux, nothing: the loader has mapped the file, so the copy and its
+/// folder are removed at once ([`LOADED`] is never dropped, so a copy
+/// kept there would outlive the process); the folder's random name, which
+/// starts with the library's hash, is never another library's.
+#[cfg(not(target_os = "linux"))]
+type Kept = ();
+
+#[cfg(target_os = "linux")]
+fn keep(copy: Copy) -> Kept {
+    copy
+}
+
+#[cfg(not(target_os = "linux"))]
+fn keep(copy: Copy) -> Kept {
+    drop(copy);
+}
 
 /// The name of a library's private copy: its hash's first 8 bytes.
 fn copy_name(hash: &[u8; 32]) -> String {
@@ -296,28 +370,90 @@ fn copy_name(hash: &[u8; 32]) -> String {
 /// sealed against any change (grow, shrink, write) before it is loaded;
 /// its path is `/proc/self/fd/N`, valid while the file stays open.
 #[cfg(target_os = "linux")]
-fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, Copy)> {
-    use rustix::fs::{MemfdFlags, SealFlags, fcntl_add_seals, memfd_create};
+fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> Result<(PathBuf, Copy), OpenError> {
+    use rustix::fs::{SealFlags, fcntl_add_seals};
     use std::io::Write;
     use std::os::fd::AsRawFd;
-    let fd = memfd_create(
-        copy_name(hash),
-        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
-    )?;
+    let fd = memfd(&copy_name(hash)).map_err(|errno| {
+        let noexec = std::fs::read_to_string("/proc/sys/vm/memfd_noexec").ok();
+        OpenError::Memfd(memfd_refused(errno, noexec.as_deref().map(str::trim)))
+    })?;
     let mut file = std::fs::File::from(fd);
-    file.write_all(bytes)?;
-    fcntl_add_seals(
-        &file,
-        SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
-    )?;
+    let copied = file.write_all(bytes).and_then(|()| {
+        fcntl_add_seals(
+            &file,
+            SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL,
+        )
+        .map_err(Into::into)
+    });
+    copied.map_err(|e| OpenError::Copy(e.to_string()))?;
     let path = PathBuf::from(format!("/proc/self/fd/{}", file.as_raw_fd()));
     Ok((path, file))
 }
 
+/// An anonymous memory file named `name`, executable: `MFD_EXEC` (Linux
+/// 6.3 and later), without which `vm.memfd_noexec = 1` would seal it
+/// against execution and the loader could not map it; without the flag
+/// on a kernel that does not know it (`EINVAL`).
+#[cfg(target_os = "linux")]
+fn memfd(name: &str) -> rustix::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::{MemfdFlags, memfd_create};
+    #[cfg(test)]
+    if let Some(errno) = tests::REFUSE_MEMFD.get() {
+        return Err(errno);
+    }
+    let flags = MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING;
+    match memfd_create(name, flags | MemfdFlags::EXEC) {
+        Err(rustix::io::Errno::INVAL) => memfd_create(name, flags),
+        made => made,
+    }
+}
+
+/// Why `memfd_create` failed with `errno`, in words naming the likely
+/// cause; `noexec` is the `vm.memfd_noexec` setting, when readable.
+#[cfg(target_os = "linux")]
+fn memfd_refused(errno: rustix::io::Errno, noexec: Option<&str>) -> String {
+    use rustix::io::Errno;
+    let name = match errno {
+        Errno::ACCESS => "EACCES",
+        Errno::PERM => "EPERM",
+        Errno::NOSYS => "ENOSYS",
+        Errno::INVAL => "EINVAL",
+        Errno::MFILE => "EMFILE",
+        Errno::NFILE => "ENFILE",
+        Errno::NOMEM => "ENOMEM",
+        _ => "errno",
+    };
+    let cause = match errno {
+        Errno::ACCESS | Errno::PERM if noexec == Some("2") => {
+            "this system forbids executable memory files (the sysctl vm.memfd_noexec is 2)"
+        }
+        Errno::ACCESS | Errno::PERM => {
+            "a seccomp filter or a security module forbids it (a container's or a service's \
+             sandbox, such as systemd's SystemCallFilter= or MemoryDenyWriteExecute=)"
+        }
+        Errno::NOSYS => {
+            "this kernel has no memfd_create (Linux 3.17 and later have it), or a seccomp \
+             filter hides it"
+        }
+        Errno::MFILE | Errno::NFILE => "too many files are open",
+        Errno::NOMEM => "out of memory",
+        _ => "an unexpected failure",
+    };
+    format!(
+        "memfd_create was refused ({name}: {}): {cause}. keeper loads a native library only \
+         from a sealed in-memory copy of the bytes it hashed, so native plugins cannot run \
+         where that is refused",
+        std::io::Error::from(errno)
+    )
+}
+
 /// `bytes` in a file of a fresh folder only keeper's user can enter
-/// (mode 0700), loaded from there.
-#[cfg(not(target_os = "linux"))]
-fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, Copy)> {
+/// (mode 0700), loaded from there; the folder goes when the returned
+/// guard is dropped ([`keep`]). The copy off Linux; compiled everywhere
+/// so that Linux builds check it and its tests run it.
+#[cfg_attr(all(target_os = "linux", not(test)), allow(dead_code))]
+fn temp_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, tempfile::TempDir)> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("{}-", copy_name(hash)))
         .tempdir()?;
@@ -326,4 +462,92 @@ fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> std::io::Result<(PathBuf, Copy
         .join(format!("plugin{}", std::env::consts::DLL_SUFFIX));
     std::fs::write(&path, bytes)?;
     Ok((path, dir))
+}
+
+/// [`temp_copy`], off Linux.
+#[cfg(not(target_os = "linux"))]
+fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> Result<(PathBuf, Copy), OpenError> {
+    temp_copy(bytes, hash).map_err(|e| OpenError::Copy(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use rustix::io::Errno;
+
+    use super::*;
+
+    thread_local! {
+        /// The testing hook: while set, `memfd_create` fails on this
+        /// thread with this errno (as under a seccomp filter or
+        /// `vm.memfd_noexec = 2`).
+        pub(super) static REFUSE_MEMFD: Cell<Option<Errno>> = const { Cell::new(None) };
+    }
+
+    /// `memfd_create` refused: the load fails with words naming the
+    /// call, the errno and its likely cause (the sysctl when it says 2),
+    /// loads nothing and remembers nothing (a later load may succeed).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_refused_memfd_create_is_named_with_its_cause() {
+        let bytes = b"bytes no other test loads: memfd refused".as_slice();
+        for errno in [Errno::ACCESS, Errno::PERM] {
+            REFUSE_MEMFD.set(Some(errno));
+            let error = Library::open(bytes, Role::Rotator)
+                .err()
+                .expect("refused")
+                .to_string();
+            REFUSE_MEMFD.set(None);
+            assert!(
+                error.starts_with("cannot make the sealed in-memory copy it is loaded from: memfd_create was refused (E"),
+                "{error}"
+            );
+            assert!(
+                error.contains("Permission denied") || error.contains("not permitted"),
+                "{error}"
+            );
+            assert!(error.contains("seccomp"), "{error}");
+        }
+        REFUSE_MEMFD.set(Some(Errno::NOSYS));
+        let error = Library::open(bytes, Role::Rotator)
+            .err()
+            .expect("refused")
+            .to_string();
+        REFUSE_MEMFD.set(None);
+        assert!(error.contains("(ENOSYS: "), "{error}");
+        assert!(
+            memfd_refused(Errno::ACCESS, Some("2")).contains("vm.memfd_noexec is 2"),
+            "the sysctl named"
+        );
+        // Unhooked, the same bytes reach the loader (which refuses them).
+        let error = Library::open(bytes, Role::Rotator)
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(error.starts_with("cannot load it"), "{error}");
+    }
+
+    /// The copy made off Linux (run here too): the library loaded from
+    /// it keeps working once its folder is removed, as it is when
+    /// [`keep`] drops it there.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_temporary_copy_is_removed_once_loaded() {
+        let libm = crate::runtime::native::tests::libm().expect("a libm.so.6 to copy");
+        let bytes = std::fs::read(libm).expect("read libm");
+        let hash: [u8; 32] = <Sha256 as sha2::Digest>::digest(&bytes).into();
+        let (path, copy) = temp_copy(&bytes, &hash).expect("copied");
+        let folder = copy.path().to_path_buf();
+        assert!(path.starts_with(&folder) && path.exists());
+        // SAFETY: the C library's maths library, whose initialisers are
+        // the system's.
+        let library = unsafe { libloading::Library::new(&path) }.expect("loaded");
+        drop(copy);
+        assert!(!folder.exists(), "the temporary copy is left behind");
+        // SAFETY: `cos` has this signature in libm.
+        let cos = unsafe { library.get::<unsafe extern "C" fn(f64) -> f64>(b"cos") }.expect("cos");
+        // SAFETY: as above.
+        assert_eq!(unsafe { (*cos)(0.0) }, 1.0);
+    }
 }

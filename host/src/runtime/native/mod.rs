@@ -13,8 +13,9 @@
 //! does: the library loaded is the copy whose hash was checked (never
 //! the file by path, `library.rs`; only that file: the libraries it
 //! needs, its `DT_NEEDED` entries, are found and loaded by the dynamic
-//! loader's usual search, by path and unhashed, and `$ORIGIN` in its
-//! `RPATH`/`RUNPATH` means `/proc/self/fd`, not the plugin's folder),
+//! loader's usual search, by path and unhashed, so a library whose
+//! dynamic section adds to that search, `DT_RPATH` or `DT_RUNPATH`, is
+//! refused, `elf.rs`),
 //! loaded once per process (by its sha256), the ABI version is checked before
 //! anything else is called, each call has the plugin's wall-clock limit
 //! (a call that overruns is abandoned, not stopped: its thread runs on,
@@ -29,6 +30,7 @@
 
 pub mod abi;
 pub mod abi_import;
+mod elf;
 #[allow(unsafe_code)]
 mod input;
 #[allow(unsafe_code)]
@@ -113,13 +115,15 @@ impl NativePlugin {
             drop(request);
             match answer {
                 // serde's message may quote the answer (a secret): only
-                // what kind of error, and where.
+                // what kind of error, and where, or keeper's own words.
                 Ok(bytes) => serde_json::from_slice::<Response<T>>(&bytes).map_err(|e| {
+                    let own = Zeroizing::new(e.to_string()).starts_with(abi_import::NOT_BASE64);
                     Failure::Malformed(format!(
-                        "its answer is not valid JSON of the expected shape ({:?} error at line {}, column {})",
+                        "its answer is not valid JSON of the expected shape ({:?} error at line {}, column {}{})",
                         e.classify(),
                         e.line(),
-                        e.column()
+                        e.column(),
+                        if own { format!(": {}", abi_import::NOT_BASE64) } else { String::new() }
                     ))
                 }),
                 Err(CallError::NoAnswer) => {
@@ -140,6 +144,18 @@ impl NativePlugin {
             Ok(Ok(Ok(Response::Error(error)))) => Err(Failure::Plugin(error)),
         }
     }
+}
+
+/// The libraries a native library needs (its ELF `DT_NEEDED` entries),
+/// which the dynamic loader finds by its usual search and keeper does not
+/// hash; empty when its dynamic section cannot be read (loading it says
+/// why).
+pub(crate) fn needed_libraries(bytes: &[u8]) -> Vec<String> {
+    elf::dynamic(bytes)
+        .ok()
+        .flatten()
+        .map(|dynamic| dynamic.needed)
+        .unwrap_or_default()
 }
 
 /// Serialises `value` into a buffer that is zeroized when dropped.
@@ -183,19 +199,7 @@ mod tests {
         // The maths library is a real shared object without keeper's ABI
         // (loaded from a private copy: a second copy of it in the process,
         // harmless, unlike a second C library).
-        let libm = [
-            "/lib/x86_64-linux-gnu/libm.so.6",
-            "/lib/aarch64-linux-gnu/libm.so.6",
-            "/usr/lib/x86_64-linux-gnu/libm.so.6",
-            "/usr/lib/aarch64-linux-gnu/libm.so.6",
-            "/lib64/libm.so.6",
-            "/usr/lib64/libm.so.6",
-            "/usr/lib/libm.so.6",
-        ]
-        .into_iter()
-        .map(std::path::Path::new)
-        .find(|p| p.exists());
-        match libm {
+        match libm() {
             Some(libm) => {
                 let bytes = std::fs::read(libm).expect("read libm");
                 for role in [Role::Rotator, Role::Importer] {
@@ -209,11 +213,27 @@ mod tests {
         }
     }
 
+    /// The system's maths library, if found where distributions put it.
+    pub(super) fn libm() -> Option<&'static std::path::Path> {
+        [
+            "/lib/x86_64-linux-gnu/libm.so.6",
+            "/lib/aarch64-linux-gnu/libm.so.6",
+            "/usr/lib/x86_64-linux-gnu/libm.so.6",
+            "/usr/lib/aarch64-linux-gnu/libm.so.6",
+            "/lib64/libm.so.6",
+            "/usr/lib64/libm.so.6",
+            "/usr/lib/libm.so.6",
+        ]
+        .into_iter()
+        .map(std::path::Path::new)
+        .find(|p| p.exists())
+    }
+
     /// Builds `keeper_native_abi_version` returning `version` (and `more`
     /// C code) into a shared library with the system's C compiler (with
     /// `flags`).
     #[cfg(target_os = "linux")]
-    fn c_library(
+    pub(super) fn c_library(
         dir: &std::path::Path,
         name: &str,
         version: u32,
@@ -285,6 +305,69 @@ mod tests {
             );
             assert_eq!(copies_of(&other), 1);
         }
+    }
+
+    /// A library whose dynamic section adds a folder to the loader's
+    /// search (`DT_RUNPATH`, `DT_RPATH`) or needs a library by a relative
+    /// path is refused before it is copied or loaded: its initialiser
+    /// never runs. The same code linked without them is a rotator (and
+    /// its initialiser runs, so the test can see one).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_library_that_searches_folders_or_needs_a_relative_path_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("initialised");
+        let code = format!(
+            "#include <stdio.h>\n\
+             __attribute__((constructor)) static void initialised(void) \
+             {{ FILE *f = fopen(\"{}\", \"w\"); if (f) fclose(f); }}\n\
+             void keeper_native_free(uint8_t *b, size_t n) {{ (void)n; free(b); }}\n\
+             uint8_t *keeper_native_call(const uint8_t *m, size_t ml, \
+             const uint8_t *r, size_t rl, size_t *n) {{ *n = 0; return NULL; }}",
+            marker.display()
+        );
+        let dependency = dir.path().join("dependency.so");
+        c_library(
+            dir.path(),
+            "dependency",
+            1,
+            "",
+            &["-Wl,-soname,./dependency.so"],
+        );
+        let dependency = dependency.to_str().expect("UTF-8");
+        for (name, flags, refusal) in [
+            (
+                "runpath",
+                &["-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendor"][..],
+                "its dynamic section sets DT_RUNPATH \"$ORIGIN/vendor\"",
+            ),
+            (
+                "rpath",
+                &["-Wl,--disable-new-dtags,-rpath,/tmp/vendor"][..],
+                "its dynamic section sets DT_RPATH \"/tmp/vendor\"",
+            ),
+            (
+                "relative",
+                &["-Wl,--no-as-needed", dependency][..],
+                "it needs \"./dependency.so\", a relative path",
+            ),
+        ] {
+            let bytes = c_library(dir.path(), name, 1, &code, flags);
+            let error = NativePlugin::open(&bytes, Role::Rotator)
+                .err()
+                .expect("refused");
+            assert!(error.contains(refusal), "{name}: {error}");
+            assert!(!marker.exists(), "{name}: its initialiser ran");
+            assert_eq!(copies_of(&bytes), 0, "{name}: copied to load");
+        }
+        let plain = c_library(dir.path(), "plain", 1, &code, &[]);
+        assert!(NativePlugin::open(&plain, Role::Rotator).is_ok());
+        assert!(marker.exists(), "a library loaded runs its initialiser");
+        assert!(
+            needed_libraries(&plain)
+                .iter()
+                .any(|n| n.starts_with("libc.so"))
+        );
     }
 
     /// The ABI versions each kind may declare: a rotator 1 or 2 (2 is 1
