@@ -470,7 +470,9 @@ fn private_copy(bytes: &[u8], hash: &[u8; 32]) -> Result<(PathBuf, Copy), OpenEr
     temp_copy(bytes, hash).map_err(|e| OpenError::Copy(e.to_string()))
 }
 
-#[cfg(test)]
+/// Linux only: the memfd hook, and a temporary copy loaded where it can
+/// be checked.
+#[cfg(all(test, target_os = "linux"))]
 mod tests {
     use std::cell::Cell;
 
@@ -488,7 +490,6 @@ mod tests {
     /// `memfd_create` refused: the load fails with words naming the
     /// call, the errno and its likely cause (the sysctl when it says 2),
     /// loads nothing and remembers nothing (a later load may succeed).
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_refused_memfd_create_is_named_with_its_cause() {
         let bytes = b"bytes no other test loads: memfd refused".as_slice();
@@ -531,7 +532,6 @@ mod tests {
     /// The copy made off Linux (run here too): the library loaded from
     /// it keeps working once its folder is removed, as it is when
     /// [`keep`] drops it there.
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_temporary_copy_is_removed_once_loaded() {
         let libm = crate::runtime::native::tests::libm().expect("a libm.so.6 to copy");
