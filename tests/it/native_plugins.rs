@@ -10,7 +10,8 @@
 //! is a library swapped after install or one dropped in without a grant;
 //! a call that never answers is abandoned without a revert, left pending,
 //! and keeper exits; a library with a `DT_RUNPATH` is refused at install
-//! and at load; `plugin info` lists the libraries it needs.
+//! and at load; one whose initialiser hangs, killed, has written nothing;
+//! `plugin info` lists the libraries it needs.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -342,16 +343,17 @@ fn a_native_library_of_another_abi_is_refused() {
     assert_eq!(vault_password(&k, &uid), "Before-native-4");
 }
 
-/// A keeper ABI 1 rotator in C whose every call fails, linked with
-/// `-rpath $ORIGIN/vendor` (a `DT_RUNPATH`), built in `dir`.
-fn runpath_library(dir: &Path) -> PathBuf {
-    let source = dir.join("runpath.c");
+/// A keeper ABI 1 rotator in C whose every call fails, with `more` C
+/// code, linked with `flags`, built in `dir` as `lib<name>.so`.
+fn c_rotator(dir: &Path, name: &str, more: &str, flags: &[&str]) -> PathBuf {
+    let source = dir.join(format!("{name}.c"));
     std::fs::write(
         &source,
         r#"#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 uint32_t keeper_native_abi_version(void) { return 1; }
 uint8_t *keeper_native_call(const uint8_t *m, size_t ml, const uint8_t *r, size_t rl, size_t *n) {
     const char *a = "{\"error\": {\"kind\": \"internal\", \"message\": \"a stub\"}}";
@@ -362,23 +364,33 @@ uint8_t *keeper_native_call(const uint8_t *m, size_t ml, const uint8_t *r, size_
     return b;
 }
 void keeper_native_free(uint8_t *b, size_t n) { (void)n; free(b); }
-"#,
+"#
+        .to_string()
+            + more,
     )
     .expect("write the C source");
-    let library = dir.join("librunpath.so");
+    let library = dir.join(format!("lib{name}.so"));
     let status = std::process::Command::new(std::env::var("CC").unwrap_or_else(|_| "cc".into()))
-        .args([
-            "-shared",
-            "-fPIC",
-            "-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendor",
-            "-o",
-        ])
+        .args(["-shared", "-fPIC", "-o"])
         .arg(&library)
         .arg(&source)
+        .args(flags)
         .status()
         .expect("run the C compiler");
     assert!(status.success(), "cc failed");
     library
+}
+
+/// Replaces the installed native-file's library by `library`, its
+/// hashes in the manifest and the grant updated to match (as a library
+/// installed before a check keeper makes now would be).
+fn installed_instead(k: &Keeper, library: &Path) {
+    std::fs::copy(library, installed(k).join("libnative_rotator.so")).expect("replace");
+    let hash =
+        keeper::testing::runtime::registry::sha256_hex(&std::fs::read(library).expect("read"));
+    for file in ["plugin.toml", "grant.toml"] {
+        set_sha256(&installed(k).join(file), &hash);
+    }
 }
 
 /// A library whose dynamic section adds a folder to the loader's search
@@ -391,7 +403,12 @@ fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
     let k = vault();
     allow_native(&k, true);
     let build = tempfile::tempdir().expect("dir");
-    let runpath = runpath_library(build.path());
+    let runpath = c_rotator(
+        build.path(),
+        "runpath",
+        "",
+        &["-Wl,--enable-new-dtags,-rpath,$ORIGIN/vendor"],
+    );
     let dir = package(runpath.to_str().expect("UTF-8"));
     let refused = install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).fails();
     assert!(
@@ -403,12 +420,7 @@ fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
 
     let dir = package(LIBRARY);
     install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
-    std::fs::copy(&runpath, installed(&k).join("libnative_rotator.so")).expect("replace");
-    let hash =
-        keeper::testing::runtime::registry::sha256_hex(&std::fs::read(&runpath).expect("read"));
-    for file in ["plugin.toml", "grant.toml"] {
-        set_sha256(&installed(&k).join(file), &hash);
-    }
+    installed_instead(&k, &runpath);
     let files = tempfile::tempdir().expect("dir");
     let uid = account(&k, files.path(), "frank", "Before-native-9");
     let report = rotate(&k, &uid);
@@ -418,6 +430,64 @@ fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
     assert_eq!(vault_password(&k, &uid), "Before-native-9");
     let refused = kp(&k, &["plugin", "info", "native-file"]).fails();
     assert!(refused.contains("DT_RUNPATH"), "{refused}");
+}
+
+/// Starts keeper as `command`, lets it run `secs` seconds, checks that
+/// it has not exited, and kills it (SIGKILL).
+fn killed_after(mut command: std::process::Command, secs: u64) {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("run keeper");
+    std::thread::sleep(Duration::from_secs(secs));
+    let running = child.try_wait().expect("wait").is_none();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        running,
+        "keeper exited: it was not stuck opening the library"
+    );
+}
+
+/// A library whose initialiser never returns hangs keeper where it opens
+/// it: initialisers run inside the dynamic loader, under its lock, so no
+/// thread or timeout can bound them safely (even exiting takes that
+/// lock). It is opened before anything is written: killed there, `plugin
+/// install` has installed nothing, and `rotate` has changed nothing and
+/// left nothing pending.
+#[test]
+fn a_native_library_whose_initialiser_hangs_is_killed_with_nothing_written() {
+    let k = vault();
+    allow_native(&k, true);
+    let build = tempfile::tempdir().expect("dir");
+    let hanging = c_rotator(
+        build.path(),
+        "hanging",
+        "__attribute__((constructor)) static void hang(void) { for (;;) sleep(1000); }\n",
+        &[],
+    );
+    let dir = package(hanging.to_str().expect("UTF-8"));
+    let folder = dir.path().to_str().expect("UTF-8");
+    let flags = ["--native", "--i-understand-unsandboxed", "--grant"];
+    let mut args = vec!["plugin", "install"];
+    args.extend(flags);
+    args.push(folder);
+    killed_after(kp_command(&k, &args), 3);
+    assert!(!installed(&k).exists(), "nothing installed");
+
+    let dir = package(LIBRARY);
+    install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).ok();
+    installed_instead(&k, &hanging);
+    let files = tempfile::tempdir().expect("dir");
+    let uid = account(&k, files.path(), "gina", "Before-native-10");
+    killed_after(kp_command(&k, &["rotate", &uid, "--format", "json"]), 3);
+    assert_eq!(file_password(files.path(), "gina"), "Before-native-10");
+    assert_eq!(vault_password(&k, &uid), "Before-native-10");
+    assert!(
+        unlocked(&k).pending_rotation(&uid).expect("read").is_none(),
+        "nothing pending"
+    );
 }
 
 /// A library swapped after install is refused at load, its hashes left

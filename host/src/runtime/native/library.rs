@@ -29,7 +29,11 @@
 //! What cannot be checked, and is the user's consent
 //! (`--i-understand-unsandboxed`): the library runs with keeper's rights,
 //! its initialisers run when it is opened, and its functions are trusted
-//! to have the ABI's signatures once the version symbol says so.
+//! to have the ABI's signatures once the version symbol says so. Its
+//! initialisers have no time limit: they run inside the dynamic loader,
+//! under its lock, which a thread given up on would keep (and exiting
+//! takes), so one that never returns hangs keeper in [`loaded`], before
+//! the command has written anything.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
