@@ -18,8 +18,11 @@ use crate::secrets_manager::raw_execute;
 use crate::support::{Keeper, Run, run_with_input};
 use crate::vault::PW;
 
-/// The master password of the MSP admins the distributor's file makes.
-const MSP_PW: &str = "msp-admin-pw";
+/// The master password the distributor chose for the MSP admins its
+/// file makes.
+pub(crate) const FIRST_PW: &str = "msp-admin-pw";
+/// The master password each MSP admin chose when they re-keyed.
+pub(crate) const MSP_PW: &str = "msp-admin-own-pw";
 
 /// The sample distributor file (`tests/fixtures/msp/distributor.toml`).
 fn distributor_fixture() -> PathBuf {
@@ -45,21 +48,39 @@ fn bob(k: &Keeper, args: &[&str]) -> Run {
     as_user(k, "bob@msp.example", MSP_PW, args)
 }
 
-/// alice's vault made the distributor "Dist" (id 3000) from the fixture.
+/// alice's vault made the distributor "Dist" (id 3000) from the
+/// fixture, and its MSP admins bob and carol re-keyed (their master
+/// password now `MSP_PW`).
 fn distributor_vault() -> Keeper {
+    let k = provisioned();
+    for admin in ["bob@msp.example", "carol@mymsp.example"] {
+        crate::msp_rekey::rekey(&k, admin, FIRST_PW, MSP_PW).ok();
+    }
+    k
+}
+
+/// alice's vault made the distributor "Dist" (id 3000) from the fixture;
+/// its MSP admins' master password is `FIRST_PW`, not re-keyed yet.
+pub(crate) fn provisioned() -> Keeper {
     let k = vault();
     let file = distributor_fixture();
     let run = Run(distributor_init(&k, "Dist", &file)
-        .env("KEEPER_NEW_USER_PASSWORD", MSP_PW)
+        .env("KEEPER_NEW_USER_PASSWORD", FIRST_PW)
         .output()
         .expect("run"));
     let out = run.ok();
-    // The distributor is told that it can open the MSPs it made.
+    // The distributor is told that it can open the MSPs it made until
+    // their admins re-key.
     assert!(
         run.stderr().contains(
-            "warning: you chose the master password of each new MSP admin: with it you (or anyone who \
-             knows it) can log in as them and open their MSP"
+            "warning: you chose the master password of each new MSP admin: until they re-key, you (or \
+             anyone who knows it) can log in as them and open their MSP"
         ),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("Each must run `keeper enterprise-rekey`"),
         "{}",
         run.stderr()
     );
@@ -216,7 +237,7 @@ fn a_distributor_file_that_cannot_be_used_writes_nothing() {
     ] {
         std::fs::write(&file, text).expect("write");
         let mut cmd = distributor_init(&k, "D", &file);
-        cmd.env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
+        cmd.env("KEEPER_NEW_USER_PASSWORD", FIRST_PW);
         let err = Run(cmd.output().expect("run")).fails();
         assert!(err.contains(message), "{text}: {err}");
         assert_eq!(enterprise_rows(&k), before, "{text}: nothing written");
@@ -903,8 +924,9 @@ fn enterprise_init_is_for_the_first_user_of_a_top_level_tenant() {
     );
     init.env("KEEPER_USER", "alice@example.com")
         .env("KEEPER_PASSWORD", PW)
-        .env("KEEPER_NEW_USER_PASSWORD", MSP_PW);
+        .env("KEEPER_NEW_USER_PASSWORD", FIRST_PW);
     Run(init.output().expect("run")).ok();
+    crate::msp_rekey::rekey(&k, "bob@msp.example", FIRST_PW, MSP_PW).ok();
     let before = enterprise_rows(&k);
     for (args, alices) in [
         (
@@ -1058,10 +1080,17 @@ fn a_distributor_adds_msps_by_running_its_file_again() {
         bob_before,
         "bob's MSP as it was"
     );
+    // dan, made by the distributor, must re-key first.
+    let err = as_user(&k, "dan@new.example", "dan-pw", &["msp-info"]).fails();
+    assert!(
+        err.contains("dan@new.example must be re-keyed before use"),
+        "{err}"
+    );
+    crate::msp_rekey::rekey(&k, "dan@new.example", "dan-pw", "dan-own-pw").ok();
     let dan = as_user(
         &k,
         "dan@new.example",
-        "dan-pw",
+        "dan-own-pw",
         &["msp-info", "--format", "json"],
     )
     .json();

@@ -1,7 +1,8 @@
 //! MSP commands, with Commander's names, aliases and flags: msp-info (mi),
 //! msp-down (md), msp-add (ma), msp-remove (mrm), msp-update (mu),
-//! switch-to-mc, switch-to-msp, and `enterprise-init`, which provisions an
-//! MSP in the embedded vault.
+//! switch-to-mc, switch-to-msp, `enterprise-init`, which provisions an
+//! MSP in the embedded vault, and `enterprise-rekey`, which replaces the
+//! MSP admin's keys and the MSP's tree key.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ use super::Format;
 pub enum MspCommand {
     /// Make this vault's tenant an MSP or a distributor, with you as its admin, from a licences file.
     EnterpriseInit(EnterpriseInitArgs),
+    /// Replace your keys and master password and the MSP's tree key (an MSP admin a distributor
+    /// provisioned must run it before anything else); the new password comes from
+    /// KEEPER_NEW_MASTER_PASSWORD or a prompt.
+    EnterpriseRekey,
     /// Display MSP details: licences and managed companies.
     #[command(name = "msp-info", visible_alias = "mi")]
     MspInfo(MspInfoArgs),

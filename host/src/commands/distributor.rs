@@ -80,10 +80,13 @@ pub(crate) fn init(ctx: &Context, a: &EnterpriseInitArgs) -> anyhow::Result<Exit
     }
     if !made.msps.is_empty() {
         eprintln!(
-            "warning: you chose the master password of each new MSP admin: with it you (or anyone who \
-             knows it) can log in as them and open their MSP and every company it runs. Changing that \
-             password does not change the MSP's keys (keeper cannot re-key an MSP yet); see \
-             docs/msp.md, \"Provision a distributor\"."
+            "warning: you chose the master password of each new MSP admin: until they re-key, you (or \
+             anyone who knows it) can log in as them and open their MSP and every company it runs. \
+             Each must run `keeper enterprise-rekey` (every other command refuses them until they \
+             do): it gives them new keys and a new master password and the MSP a new tree key, so \
+             what you know or kept opens nothing of the MSP afterwards, except the companies made \
+             before it (listed in this file), whose own keys can only be re-wrapped; see docs/msp.md, \
+             \"Re-key an MSP\"."
         );
     }
     Ok(ExitCode::SUCCESS)

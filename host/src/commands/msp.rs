@@ -1,13 +1,14 @@
-//! MSP commands: enterprise-init, msp-info, msp-down, msp-add, msp-remove,
-//! msp-update, switch-to-mc, switch-to-msp. They parse, call
+//! MSP commands: enterprise-init, enterprise-rekey, msp-info, msp-down,
+//! msp-add, msp-remove, msp-update, switch-to-mc, switch-to-msp. They parse, call
 //! `crate::enterprise` and print; only an MSP admin gets past [`Msp::of`].
 
 use std::process::ExitCode;
 
 use anyhow::bail;
+use secrecy::ExposeSecret as _;
 use serde_json::json;
 
-use super::vault::{confirm, unlock};
+use super::vault::{confirm, new_kdf_params, read_new_password, unlock, unlock_to_rekey};
 use crate::automation::variables::LAST_MC_ID;
 use crate::cli::Format;
 use crate::cli::msp::{MspAddArgs, MspCommand, MspInfoArgs, MspRemoveArgs, MspUpdateArgs};
@@ -15,7 +16,7 @@ use crate::context::Context;
 use crate::enterprise::model::{self, seats_text};
 use crate::enterprise::ops::{AddRequest, UpdateRequest};
 use crate::enterprise::state::{CompanyView, MspState};
-use crate::enterprise::{Msp, licences};
+use crate::enterprise::{Msp, licences, rekey};
 use crate::output::report::{Report, write_private};
 use crate::vault::Vault;
 
@@ -37,6 +38,7 @@ pub(crate) fn run(ctx: &Context, cmd: MspCommand) -> anyhow::Result<ExitCode> {
                 made.name, made.id, made.admin, made.companies
             );
         }
+        MspCommand::EnterpriseRekey => enterprise_rekey(ctx)?,
         MspCommand::MspInfo(a) => info(ctx, &a)?,
         MspCommand::MspDown => {
             let vault = unlock(ctx)?;
@@ -63,6 +65,57 @@ pub(crate) fn run(ctx: &Context, cmd: MspCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `enterprise-rekey`: the MSP admin's new keys and master password and
+/// a new MSP tree key, in one transaction; then every session of this
+/// process and device made with the old keys is let go.
+fn enterprise_rekey(ctx: &Context) -> anyhow::Result<()> {
+    ctx.session.forget();
+    let (mut vault, current) = unlock_to_rekey(ctx)?;
+    let password = read_new_password(ctx)?;
+    if password.expose_secret() == current.expose_secret() {
+        bail!(
+            "the new master password must differ from the current one (whoever chose or knows the \
+             current one would still log in); nothing was changed"
+        );
+    }
+    let email = vault.user().email;
+    let done = rekey::rekey(&mut vault, &password, &new_kdf_params())?;
+    drop(vault);
+    ctx.session.forget();
+    let u = &done.user;
+    println!(
+        "MSP \"{}\" (ID={}) re-keyed: {email} has a new data key, key pair and master password, and \
+         the MSP a new tree key.",
+        done.msp, done.id
+    );
+    println!(
+        "Re-wrapped under the new keys: {} record keys, {} folder names, {} team and shared-folder \
+         keys, {} application keys, {} node names, {} role names, {} company tree keys.",
+        u.records,
+        u.folders,
+        u.memberships,
+        u.apps,
+        done.nodes,
+        done.roles,
+        done.companies.len()
+    );
+    if !done.companies.is_empty() {
+        println!(
+            "The {} companies that existed before this re-key ({}) keep their own tree keys, only \
+             re-wrapped under the new MSP tree key: whoever held the old MSP keys (such as the \
+             distributor that chose your first master password) can still open their data. Companies \
+             added from now on are out of their reach.",
+            done.companies.len(),
+            done.companies.join(", ")
+        );
+    }
+    println!(
+        "Persistent login sessions made with the old keys have ended; log in with the new master \
+         password."
+    );
+    Ok(())
 }
 
 /// `switch-to-mc`: from now on in this process, vault commands run as the

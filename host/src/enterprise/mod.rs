@@ -19,6 +19,7 @@
 //! | `enforcements.rs` | the enforcements keeper knows, their types, `KEY:VALUE` parsing |
 //! | `copy_role.rs` | msp-copy-role: MSP roles made equal in managed companies |
 //! | `convert.rs` | msp-convert-node: a sub-tree becomes a managed company, re-sealed under its key |
+//! | `rekey.rs` | enterprise-rekey: the MSP admin's new keys and master password, a new MSP tree key |
 //! | `files.rs` | reading provisioning files (TOML or JSON) |
 //! | `clock.rs` | the ledger's clock (`KEEPER_NOW` in debug builds) |
 //! | `pricing.rs` | the MSP's price table (`[[prices]]`, `msp-info -p`, `msp-prices`) |
@@ -42,6 +43,7 @@ pub(crate) mod licences;
 pub(crate) mod model;
 pub(crate) mod ops;
 pub(crate) mod pricing;
+pub(crate) mod rekey;
 pub(crate) mod roles;
 pub(crate) mod state;
 pub(crate) mod switch;

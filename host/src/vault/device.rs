@@ -62,7 +62,7 @@ impl Vault {
     }
 
     /// The logged-in user's stored row.
-    fn user_row(&self) -> Result<UserRow> {
+    pub(super) fn user_row(&self) -> Result<UserRow> {
         self.store
             .all_users()?
             .into_iter()

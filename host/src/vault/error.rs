@@ -104,6 +104,16 @@ pub enum VaultError {
          this one wrote nothing more, and the new holder resolves the rotation"
     )]
     LockLost(String),
+    /// The user must be re-keyed before anything else: someone else (the
+    /// distributor that provisioned their MSP) chose their first master
+    /// password and can open their keys until then.
+    #[error(
+        "{0} must be re-keyed before use: this account was provisioned by a distributor, who chose \
+         its first master password and can open its keys (and the MSP's) until they are replaced. \
+         Run `keeper enterprise-rekey` as {0}: it asks for a new master password and replaces the \
+         keys (see docs/msp.md, \"Re-key an MSP\"); every other command is refused until then"
+    )]
+    MustRekey(String),
     /// The storage backend failed (I/O, locking, SQL).
     #[error("vault storage error: {0}")]
     Storage(String),

@@ -30,6 +30,7 @@ mod records;
 pub mod rotation_lock;
 pub mod search;
 pub mod store;
+mod rekey;
 pub(crate) mod tenancy;
 pub(crate) mod tenant_move;
 #[doc(hidden)]
@@ -45,6 +46,7 @@ pub use folders::FolderTree;
 pub use model::{Field, PasswordChange, Record, RecordData, now_ms};
 pub use record_permissions::{PermissionChange, PermissionRequest};
 pub use record_shares::{Expiry, ShareAction, ShareChangeKind, SharePlan, ShareRequest};
+pub(crate) use rekey::{Rekeying, UserRekeyed};
 pub use records::MAX_ATTACHMENT;
 pub(crate) use records::check_attachment;
 pub use rotation_lock::RotationLock;
@@ -120,6 +122,9 @@ impl Session {
 pub struct LockedVault {
     store: Box<dyn Store>,
     location: Location,
+    /// Whether a user who must be re-keyed may be unlocked
+    /// ([`LockedVault::to_rekey`]).
+    rekeying: bool,
 }
 
 impl std::fmt::Debug for LockedVault {
@@ -186,6 +191,7 @@ pub(crate) fn new_user_row(
         kdf,
         checksum: Vec::new(),
         created: now_ms(),
+        must_rekey: false,
     };
     row.checksum = user_checksum(&row);
     Ok((row, data_key, keypair))
@@ -293,6 +299,7 @@ impl Vault {
         Ok(LockedVault {
             store,
             location: location.clone(),
+            rekeying: false,
         })
     }
 
@@ -395,11 +402,22 @@ impl LockedVault {
             .collect())
     }
 
+    /// Lets the unlock open a user who must be re-keyed, to re-key them
+    /// (`enterprise-rekey`, [`Vault::rekey_user`]); every other unlock of
+    /// such a user fails with [`VaultError::MustRekey`].
+    #[must_use]
+    pub fn to_rekey(mut self) -> Self {
+        self.rekeying = true;
+        self
+    }
+
     /// Unlocks the vault as `email` (or the only user when `None`).
     ///
     /// # Errors
     ///
     /// [`VaultError::WrongPassword`]; [`VaultError::UnknownUser`];
+    /// [`VaultError::MustRekey`] for a user who must be re-keyed first
+    /// (unless [`LockedVault::to_rekey`]);
     /// [`VaultError::Ambiguous`] when `email` is `None` and there are several
     /// users; [`VaultError::Corrupted`] when the key header or keys were
     /// damaged; [`VaultError::ExcessiveWork`] for hostile KDF parameters.
@@ -468,6 +486,9 @@ impl LockedVault {
     /// Opens the user's private, team and shared-folder keys with the data
     /// key and returns the unlocked vault.
     fn finish_unlock(self, user: &UserRow, data_key: Key, weak_kdf: bool) -> Result<Vault> {
+        if user.must_rekey && !self.rekeying {
+            return Err(VaultError::MustRekey(user.email.clone()));
+        }
         let private =
             data_key.unwrap_key(&user.wrapped_private_key, &ad::private_key(&user.uid))?;
         let keypair = KeyPair::from_secret(&private);

@@ -69,6 +69,7 @@ pub(crate) fn key_held_user(tenant_uid: &str, email: &str, holder: &Key) -> User
         kdf: KEY_HELD.to_vec(),
         checksum: Vec::new(),
         created: now_ms(),
+        must_rekey: false,
     };
     row.checksum = user_checksum(&row);
     row

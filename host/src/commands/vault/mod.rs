@@ -242,7 +242,25 @@ fn requested_user(ctx: &Context) -> Option<String> {
 /// Opens the vault and unlocks it as `user` (else `KEEPER_USER`, the
 /// config's `user`, or the only user) with the master password.
 pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Result<Vault> {
-    let locked = Vault::open_at(&ctx.vault_location()?)?;
+    Ok(unlock_with_password(ctx, user, false)?.0)
+}
+
+/// [`password_unlock`] for `enterprise-rekey`: a user who must be
+/// re-keyed is let in, and the master password comes back too (the new
+/// one must differ from it).
+pub(crate) fn unlock_to_rekey(ctx: &Context) -> anyhow::Result<(Vault, SecretString)> {
+    unlock_with_password(ctx, None, true)
+}
+
+fn unlock_with_password(
+    ctx: &Context,
+    user: Option<String>,
+    rekey: bool,
+) -> anyhow::Result<(Vault, SecretString)> {
+    let mut locked = Vault::open_at(&ctx.vault_location()?)?;
+    if rekey {
+        locked = locked.to_rekey();
+    }
     let user = user.or_else(|| requested_user(ctx));
     let password = master_password(ctx, false)?;
     let vault = locked.unlock(user.as_deref(), &password)?;
@@ -255,7 +273,7 @@ pub(crate) fn password_unlock(ctx: &Context, user: Option<String>) -> anyhow::Re
              its master password is easy to brute-force"
         );
     }
-    Ok(vault)
+    Ok((vault, password))
 }
 
 /// Asks "proceed? [y/N]" on a terminal; without one, requires `--force`.

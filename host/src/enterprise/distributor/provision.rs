@@ -5,6 +5,8 @@
 //! from `KEEPER_NEW_USER_PASSWORD`), and the MSP's pool, permits, nodes
 //! and companies as an MSP's own licences file gives them. One
 //! transaction: a refused MSP or company leaves everything as it was.
+//! Each new admin must re-key before anything else (`users.must_rekey`,
+//! `enterprise/rekey.rs`): the distributor chose their password.
 //!
 //! Its admin adds MSPs later by running a file again (with the
 //! distributor's name): the MSPs it has (by name) are skipped, the others
@@ -307,7 +309,10 @@ pub(crate) fn init(
             created: now_ms(),
             creator_uid: None,
         };
-        let (row, data_key, _) = new_user_row(&msp_tenant.uid, &m.admin, password, params)?;
+        let (mut row, data_key, _) = new_user_row(&msp_tenant.uid, &m.admin, password, params)?;
+        // The distributor chose this password: the admin's keys (and the
+        // MSP's) must be replaced before anything else (`enterprise-rekey`).
+        row.must_rekey = true;
         msp_tenant.creator_uid = Some(row.uid.clone());
         let msp_key = Key::generate();
         let new = NewMsp {

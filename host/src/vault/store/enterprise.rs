@@ -412,6 +412,7 @@ pub(crate) mod checks {
             wrapped_private_key: vec![0],
             checksum: vec![0],
             created: 1,
+            must_rekey: false,
         };
         let app = AppRow {
             uid: "mcapp".into(),

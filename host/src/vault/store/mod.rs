@@ -93,6 +93,12 @@ pub struct UserRow {
     pub checksum: Vec<u8>,
     /// Creation time, epoch ms.
     pub created: i64,
+    /// The user must be re-keyed (new data key, key pair and master
+    /// password: `enterprise-rekey`) before any other use: someone else
+    /// chose their first master password (a distributor provisioning an
+    /// MSP admin). A plain column, not part of the checksum: SQLite
+    /// vault format 10, PostgreSQL migration 9.
+    pub must_rekey: bool,
 }
 
 /// A team.
@@ -456,7 +462,8 @@ pub trait StoreTx: StoreRead + EnterpriseTx + RolesTx {
     fn insert_tenant(&mut self, row: &TenantRow) -> Result<()>;
     /// Adds a user.
     fn insert_user(&mut self, row: &UserRow) -> Result<()>;
-    /// Replaces a user's key header (password change).
+    /// Replaces a user's key header and key pair (password change,
+    /// re-key) and its `must_rekey` flag.
     fn update_user(&mut self, row: &UserRow) -> Result<()>;
     /// Adds a team.
     fn insert_team(&mut self, row: &TeamRow) -> Result<()>;
@@ -641,6 +648,47 @@ impl Flush {
 pub(crate) mod backend_checks {
     use super::{AppClientRow, AppRow, RecordKeyRow, Store, StoreRead, StoreTx};
     use crate::vault::error::{Result, VaultError};
+
+    /// After an upgrade from before `users.must_rekey`, with user `old` of
+    /// tenant `t1` written then: it need not be re-keyed; a user written
+    /// to be re-keyed reads back so, and a re-key (`update_user`) clears
+    /// the flag and replaces the key pair.
+    pub fn must_rekey_after_upgrade(store: &mut dyn Store) {
+        use super::UserRow;
+        let users = store.users("t1").expect("users");
+        assert_eq!(users.len(), 1);
+        assert!(!users[0].must_rekey, "a user from before is not flagged");
+        let mut flagged = UserRow {
+            uid: "new".into(),
+            email: "new@x.example".into(),
+            must_rekey: true,
+            ..users[0].clone()
+        };
+        store
+            .write(&mut |tx| tx.insert_user(&flagged))
+            .expect("insert");
+        let read = |store: &dyn Store| {
+            store
+                .users("t1")
+                .expect("users")
+                .into_iter()
+                .find(|u| u.uid == "new")
+                .expect("the new user")
+        };
+        assert!(read(&*store).must_rekey);
+        flagged.must_rekey = false;
+        flagged.public_key = vec![9; 32];
+        flagged.wrapped_private_key = vec![8; 8];
+        store
+            .write(&mut |tx| tx.update_user(&flagged))
+            .expect("update");
+        let now = read(&*store);
+        assert!(!now.must_rekey);
+        assert_eq!(
+            (now.public_key, now.wrapped_private_key),
+            (vec![9; 32], vec![8; 8])
+        );
+    }
 
     /// A share of record `r1` (whose key `u1` holds) with `holder`.
     fn share(holder: &str, expires: Option<i64>) -> RecordKeyRow {

@@ -39,9 +39,9 @@ pub const APPLICATION_ID: u32 = 0x4B50_5256;
 /// `owner_token_key` with the `app_clients_tenant` index ([`APPS_V6_DDL`]),
 /// 7 roles with enforcements and users' nodes ([`roles::ROLES_DDL`]), 8
 /// `tenants.creator_uid` ([`CREATOR_DDL`]), 9 the ledger's company names
-/// and the MSPs' price tables ([`BILLING_DDL`]); opening an older vault
-/// upgrades it ([`MIGRATIONS`]).
-pub const SCHEMA_VERSION: i64 = 9;
+/// and the MSPs' price tables ([`BILLING_DDL`]), 10 `users.must_rekey`
+/// ([`REKEY_DDL`]); opening an older vault upgrades it ([`MIGRATIONS`]).
+pub const SCHEMA_VERSION: i64 = 10;
 /// How long a writer waits for another process's transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -118,7 +118,7 @@ CREATE INDEX billing_events_msp ON billing_events (msp_uid, at);
 /// What upgrades a vault from version `n` (the index + 1) to the next, in
 /// one transaction with the new `user_version`. Older keepers refuse the
 /// upgraded file (they would not honour what the new tables mean).
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     // 1 → 2: per-record rotation locks.
     "CREATE TABLE IF NOT EXISTS rotation_locks (record_uid TEXT PRIMARY KEY, token TEXT NOT NULL, \
      pid INTEGER NOT NULL, host TEXT NOT NULL, machine TEXT NOT NULL, process_start INTEGER NOT NULL, \
@@ -138,7 +138,14 @@ const MIGRATIONS: [&str; 8] = [
     CREATOR_DDL,
     // 8 → 9: the company's name in each ledger event, MSP price tables.
     BILLING_DDL,
+    // 9 → 10: users who must be re-keyed before use.
+    REKEY_DDL,
 ];
+
+/// Schema 10: a user someone else chose the first master password of (an
+/// MSP admin a distributor provisioned) must be re-keyed before use
+/// (`vault/rekey.rs`, `enterprise/rekey.rs`).
+const REKEY_DDL: &str = "ALTER TABLE users ADD COLUMN must_rekey INTEGER NOT NULL DEFAULT 0;";
 
 /// Schema 8: the user who made each tenant (the one who may make it an
 /// enterprise), for an existing tenant its earliest password user (the
@@ -231,7 +238,7 @@ impl SqliteStore {
             conn.set_prepared_statement_cache_capacity(64);
             conn.execute_batch(&format!(
                 "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION}; \
-                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} {ROLES_DDL} {BILLING_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
+                 BEGIN; {SCHEMA} {ENTERPRISE_SCHEMA} {APPS_DDL} {APPS_V6_DDL} {ROLES_DDL} {BILLING_DDL} {REKEY_DDL} INSERT INTO vault_meta (key, value) VALUES ('format', 'keeper-vault'), \
                  ('version', '{SCHEMA_VERSION}'); COMMIT;"
             ))?;
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;

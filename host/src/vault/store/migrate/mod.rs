@@ -176,6 +176,7 @@ impl Snapshot {
                 &u.wrapped_private_key,
                 &u.checksum,
                 &i(u.created),
+                &b(u.must_rekey),
             ]);
         }
         for t in &self.teams {

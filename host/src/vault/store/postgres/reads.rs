@@ -14,7 +14,7 @@ use crate::vault::store::{
 };
 
 pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
-     wrapped_private_key, checksum, created";
+     wrapped_private_key, checksum, created, must_rekey";
 const RECORD_COLS: &str = "uid, tenant_uid, owner_uid, revision, created, modified, data";
 /// The columns [`key_row`] reads.
 const KEY_COLS: &str = "record_uid, holder_uid, wrapped_key, can_edit, can_share, expires";
@@ -30,6 +30,7 @@ fn user_row(r: &Row) -> UserRow {
         wrapped_private_key: r.get(6),
         checksum: r.get(7),
         created: r.get(8),
+        must_rekey: r.get(9),
     }
 }
 

@@ -16,7 +16,7 @@ use super::conn::{Db, SCHEMA};
 use crate::vault::error::{Result, VaultError};
 
 /// The newest schema version this keeper knows.
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// The advisory-lock key serialising schema changes (`KPRV` + 1).
 pub(super) const MIGRATION_LOCK: i64 = 0x4B50_5256_0001;
@@ -154,6 +154,11 @@ UPDATE tenants t SET creator_uid = (SELECT u.uid FROM users u WHERE u.tenant_uid
 ALTER TABLE billing_events ADD COLUMN company TEXT NOT NULL DEFAULT '';
 CREATE TABLE msp_prices (msp_uid TEXT PRIMARY KEY, prices TEXT NOT NULL);
 "#,
+    ),
+    (
+        9,
+        "users who must be re-keyed before use: users.must_rekey (as SQLite vault format 10)",
+        "ALTER TABLE users ADD COLUMN must_rekey BOOLEAN NOT NULL DEFAULT FALSE;",
     ),
 ];
 

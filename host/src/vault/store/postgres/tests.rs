@@ -119,7 +119,7 @@ fn expired_key_rows_are_left_out_and_version_1_upgrades() {
     Db::Client(&client)
         .batch(&format!(
             "ALTER TABLE record_keys DROP COLUMN expires; ALTER TABLE tenants DROP COLUMN creator_uid; \
-             {} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
+             {BEFORE_9} {} DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
              DELETE FROM migrations WHERE version >= 2;",
             checks::DROP_ENTERPRISE_TABLES
         ))
@@ -209,16 +209,36 @@ fn a_version_7_vault_gains_company_names_and_prices() {
     checks::company_names_and_prices_after_upgrade(&mut store);
 }
 
+/// What migration 9 added (`users.must_rekey`).
+const BEFORE_9: &str = "ALTER TABLE users DROP COLUMN must_rekey;";
+
+/// A migration-8 vault's users need no re-key when opened; the flag then
+/// holds what is written.
+#[test]
+fn a_version_8_vault_gains_must_rekey() {
+    let db = TempDb::new();
+    let mut store = upgraded_from(
+        &db,
+        "DELETE FROM users; DELETE FROM tenants; \
+         INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0); \
+         INSERT INTO users (uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
+         wrapped_private_key, checksum, created) VALUES \
+         ('old', 't1', 'old@x.example', '\\x00', '\\x00', '\\x00', '\\x00', '\\x00', 1);",
+    );
+    crate::vault::store::backend_checks::must_rekey_after_upgrade(&mut store);
+}
+
 /// A new vault in `db` made older by `sql`, then opened: upgraded to
 /// [`SCHEMA_VERSION`].
 fn upgraded_from(db: &TempDb, sql: &str) -> PgStore {
     let store = new_store(db);
     let client = store.conns.get().expect("client");
-    // Every older version lacks `tenants.creator_uid` (migration 7) and
-    // the ledger's company names and price tables (migration 8).
+    // Every older version lacks `tenants.creator_uid` (migration 7), the
+    // ledger's company names and price tables (migration 8) and
+    // `users.must_rekey` (migration 9).
     Db::Client(&client)
         .batch(&format!(
-            "ALTER TABLE tenants DROP COLUMN creator_uid; {BEFORE_8} \
+            "ALTER TABLE tenants DROP COLUMN creator_uid; {BEFORE_8} {BEFORE_9} \
              DELETE FROM migrations WHERE version >= 7; {sql}"
         ))
         .expect("make it older");

@@ -30,7 +30,7 @@ impl StoreTx for Db<'_, '_> {
     fn insert_user(&mut self, row: &UserRow) -> Result<()> {
         let n = self.execute(
             &format!(
-                "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                "INSERT INTO users ({USER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT DO NOTHING"
             ),
             &[
@@ -43,6 +43,7 @@ impl StoreTx for Db<'_, '_> {
                 &row.wrapped_private_key,
                 &row.checksum,
                 &row.created,
+                &row.must_rekey,
             ],
         )?;
         if n == 0 {
@@ -53,14 +54,16 @@ impl StoreTx for Db<'_, '_> {
 
     fn update_user(&mut self, row: &UserRow) -> Result<()> {
         self.execute(
-            "UPDATE users SET kdf = $2, wrapped_data_key = $3, wrapped_private_key = $4, checksum = $5 \
-             WHERE uid = $1",
+            "UPDATE users SET kdf = $2, wrapped_data_key = $3, wrapped_private_key = $4, checksum = $5, \
+             public_key = $6, must_rekey = $7 WHERE uid = $1",
             &[
                 &row.uid,
                 &row.kdf,
                 &row.wrapped_data_key,
                 &row.wrapped_private_key,
                 &row.checksum,
+                &row.public_key,
+                &row.must_rekey,
             ],
         )?;
         Ok(())

@@ -23,10 +23,11 @@ fn user_row(r: &Row<'_>) -> rusqlite::Result<UserRow> {
         wrapped_private_key: r.get(6)?,
         checksum: r.get(7)?,
         created: r.get(8)?,
+        must_rekey: r.get::<_, i64>(9)? != 0,
     })
 }
 
-pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, wrapped_private_key, checksum, created";
+pub(super) const USER_COLS: &str = "uid, tenant_uid, email, kdf, wrapped_data_key, public_key, wrapped_private_key, checksum, created, must_rekey";
 const RECORD_COLS: &str = "r.uid, r.tenant_uid, r.owner_uid, r.revision, r.created, r.modified, r.data, \
      k.holder_uid, k.wrapped_key, k.can_edit, k.can_share, k.expires";
 /// The columns [`key_row`] reads.

@@ -99,7 +99,7 @@ fn a_version_1_vault_gains_rotation_locks_and_share_ends_when_opened() {
     let conn = Connection::open(&path).expect("sqlite");
     conn.execute_batch(&format!(
         "DROP TABLE rotation_locks; ALTER TABLE record_keys DROP COLUMN expires; {} \
-         ALTER TABLE tenants DROP COLUMN creator_uid; \
+         ALTER TABLE tenants DROP COLUMN creator_uid; {BEFORE_10} \
          DROP TABLE apps; DROP TABLE app_clients; DROP TABLE enterprise_roles; DROP TABLE role_enforcements; DROP TABLE role_users; DROP TABLE enterprise_users; \
          PRAGMA user_version = 1; \
          UPDATE vault_meta SET value = '1' WHERE key = 'version'; \
@@ -239,6 +239,22 @@ fn a_version_8_vault_gains_company_names_and_prices_when_opened() {
     checks::company_names_and_prices_after_upgrade(&mut store);
 }
 
+/// What version 10 added (`users.must_rekey`).
+const BEFORE_10: &str = "ALTER TABLE users DROP COLUMN must_rekey;";
+
+/// A version-9 vault's users need no re-key when opened; the flag then
+/// holds what is written.
+#[test]
+fn a_version_9_vault_gains_must_rekey_when_opened() {
+    let (_dir, mut store) = upgraded_from(
+        9,
+        "INSERT INTO users (uid, tenant_uid, email, kdf, wrapped_data_key, public_key, \
+         wrapped_private_key, checksum, created) VALUES \
+         ('old', 't1', 'old@x.example', X'00', X'00', X'00', X'00', X'00', 1);",
+    );
+    crate::vault::store::backend_checks::must_rekey_after_upgrade(&mut store);
+}
+
 /// A new vault made into a `version` one by `drop_sql` (with a tenant
 /// `t1` to keep), then opened: upgraded to [`SCHEMA_VERSION`], tenant kept.
 fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStore) {
@@ -254,8 +270,10 @@ fn upgraded_from(version: i64, drop_sql: &str) -> (tempfile::TempDir, SqliteStor
     };
     // ... and the ledger's company names and price tables (format 9).
     let billing = if version < 9 { BEFORE_9 } else { "" };
+    // ... and `users.must_rekey` (format 10).
+    let rekey = if version < 10 { BEFORE_10 } else { "" };
     conn.execute_batch(&format!(
-        "{creator} {billing} {drop_sql} PRAGMA user_version = {version}; \
+        "{creator} {billing} {rekey} {drop_sql} PRAGMA user_version = {version}; \
          UPDATE vault_meta SET value = '{version}' WHERE key = 'version'; \
          INSERT INTO tenants (uid, name, parent_uid, created) VALUES ('t1', 'kept', NULL, 0);"
     ))

@@ -53,7 +53,7 @@ impl StoreTx for SqliteTx<'_> {
 
     fn insert_user(&mut self, row: &UserRow) -> Result<()> {
         let n = self.execute(
-            &format!("INSERT OR IGNORE INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            &format!("INSERT OR IGNORE INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             params![
                 row.uid,
                 row.tenant_uid,
@@ -63,7 +63,8 @@ impl StoreTx for SqliteTx<'_> {
                 row.public_key,
                 row.wrapped_private_key,
                 row.checksum,
-                row.created
+                row.created,
+                row.must_rekey
             ],
         )?;
         if n == 0 {
@@ -74,8 +75,17 @@ impl StoreTx for SqliteTx<'_> {
 
     fn update_user(&mut self, row: &UserRow) -> Result<()> {
         self.execute(
-            "UPDATE users SET kdf = ?2, wrapped_data_key = ?3, wrapped_private_key = ?4, checksum = ?5 WHERE uid = ?1",
-            params![row.uid, row.kdf, row.wrapped_data_key, row.wrapped_private_key, row.checksum],
+            "UPDATE users SET kdf = ?2, wrapped_data_key = ?3, wrapped_private_key = ?4, checksum = ?5, \
+             public_key = ?6, must_rekey = ?7 WHERE uid = ?1",
+            params![
+                row.uid,
+                row.kdf,
+                row.wrapped_data_key,
+                row.wrapped_private_key,
+                row.checksum,
+                row.public_key,
+                row.must_rekey
+            ],
         )?;
         Ok(())
     }
