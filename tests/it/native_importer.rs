@@ -13,7 +13,9 @@
 
 use serde_json::Value;
 
-use crate::native_plugins::{allow_native, install, package_of, package_of_2s, run_until_exit};
+use crate::native_plugins::{
+    allow_native, install, killed_after, package_of, package_of_2s, run_until_exit,
+};
 use crate::support::Keeper;
 use crate::vault::{kp, vault};
 
@@ -305,11 +307,12 @@ fn a_native_importers_words_are_redacted_of_the_passwords_it_returned() {
 }
 
 /// A native importer whose batch never answers (the `hang` build, on a
-/// `!hang` line after a first batch of 500 records): with a 2 s wall
-/// clock keeper gives up on it, says so, writes nothing (not the first
-/// batch either: a source this small is written in one transaction at
-/// the end), audits the import as failed, and exits within seconds of
-/// the limit, the abandoned call still running on its thread.
+/// `!hang` line after a first batch of 500 records): keeper killed while
+/// it hangs has written nothing; left to run, with a 2 s wall clock,
+/// keeper gives up on it, says so, writes nothing (not the first batch
+/// either: a source this small is written in one transaction at the
+/// end), audits the import as failed, and exits within seconds of the
+/// limit, the abandoned call still running on its thread.
 #[test]
 fn a_native_import_that_never_answers_times_out_and_writes_nothing() {
     use std::time::Duration;
@@ -327,6 +330,13 @@ fn a_native_import_that_never_answers_times_out_and_writes_nothing() {
         .collect();
     lines.push("!hang\tx\ty".into());
     let file = source(&k, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // Killed while the batch hangs (before its limit): nothing written.
+    killed_after(
+        crate::vault::kp_command(&k, &["import", "--format", "native-tsv", &file]),
+        1,
+    );
+    assert!(records(&k).is_empty(), "nothing written");
 
     let (run, took) = run_until_exit(crate::vault::kp_command(
         &k,

@@ -434,7 +434,7 @@ fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
 
 /// Starts keeper as `command`, lets it run `secs` seconds, checks that
 /// it has not exited, and kills it (SIGKILL).
-fn killed_after(mut command: std::process::Command, secs: u64) {
+pub(crate) fn killed_after(mut command: std::process::Command, secs: u64) {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
