@@ -229,6 +229,17 @@ fn a_distributor_file_that_cannot_be_used_writes_nothing() {
              [[msps.nodes]]\nname = \"M\"\nid = 77\n",
             "MSP \"B\": node id 77 is taken by another enterprise",
         ),
+        // A bad price table for the MSPs: named once, without an MSP.
+        (
+            "[[prices]]\ncode = \"gold\"\ncategory = \"products\"\namount = 1\ncurrency = \"USD\"\n\
+             unit = \"month\"\n[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n",
+            "d.toml: prices entry 1 (\"gold\"): not a plan, add-on or file plan code",
+        ),
+        (
+            "[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\n[[msps.prices]]\ncode = \"chat\"\n\
+             category = \"products\"\namount = 1\ncurrency = \"USD\"\nunit = \"month\"\n",
+            "MSP \"A\": prices entry 1 (\"chat\"): it belongs to Addons, not products",
+        ),
         // The distributor's own id, taken by an MSP of its file.
         (
             "id = 5000\n[[msps]]\nname = \"A\"\nadmin = \"a@x.example\"\nid = 5000\n",
@@ -336,10 +347,12 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
         "unrestricted: every plan"
     );
 
-    // The table: Commander's columns; KCM and PAM each in their own
-    // column (not Commander's bug writing PAM seats under KCM).
+    // The table: Commander's columns, numbered in a first '#' column;
+    // KCM and PAM each in their own column (not Commander's bug writing
+    // PAM seats under KCM).
     let table = alice(&k, &["distributor"]).ok();
     for text in [
+        "│ # ┆ ID ",
         "MSP Name",
         "# MC's",
         "Unlimited allowed",
@@ -354,25 +367,27 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     ] {
         assert!(table.contains(text), "{text} in {table}");
     }
+    // CSV: the titles and the data, no '#' column (as msp-info's).
     let csv = alice(&k, &["ds", "info", "--format", "csv"]).ok();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "#,ID,MSP Name,# MC's,Unlimited allowed,Allowed Addons,Licenses used,KSM,KCM,PAM,Addons"
+        "ID,MSP Name,# MC's,Unlimited allowed,Allowed Addons,Licenses used,KSM,KCM,PAM,Addons,\
+         Above Permits"
     );
     // A list is one cell, a line per item.
     assert!(
         csv.contains(
-            "\n1,3456,Bob's MSP,2,Allowed,\"Chat\nKCM\nPAM\nKSM\",5,enabled,5 seats,3 seats,Chat\n"
+            "\n3456,Bob's MSP,2,Allowed,\"Chat\nKCM\nPAM\nKSM\",5,enabled,5 seats,3 seats,Chat,0\n"
         ),
         "{csv}"
     );
     assert!(
-        csv.contains("\n2,4000,My MSP,0,Allowed,\"Chat\nARAM\n"),
+        csv.contains("\n4000,My MSP,0,Allowed,\"Chat\nARAM\n"),
         "{csv}"
     );
     assert!(
-        csv.ends_with("KEPM\",0,disabled,disabled,disabled,\n"),
+        csv.ends_with("KEPM\",0,disabled,disabled,disabled,,0\n"),
         "{csv}"
     );
 
@@ -386,15 +401,16 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "#,ID,MSP Name,# MC's,MC Name,Plan,Storage,Total Licenses,Licenses used,KSM,KCM,PAM,Addons"
+        "ID,MSP Name,# MC's,MC Name,Plan,Storage,Total Licenses,Licenses used,KSM,KCM,PAM,Addons,\
+         Above Permits"
     );
     assert_eq!(
         lines[2],
-        "2,3457,Bob's MSP,,Acme,Business,100GB,4,0,enabled,5 seats,3 seats,Chat"
+        "3457,Bob's MSP,,Acme,Business,100GB,4,0,enabled,5 seats,3 seats,Chat,"
     );
     assert_eq!(
         lines[3],
-        "3,3458,Bob's MSP,,A company whose name is longer than f...,Enterprise,100GB,1,0,disabled,disabled,disabled,"
+        "3458,Bob's MSP,,A company whose name is longer than f...,Enterprise,100GB,1,0,disabled,disabled,disabled,,"
     );
     let verbose = alice(&k, &["ds", "i", "--mc-details", "-v", "--format", "csv"]).ok();
     assert!(
@@ -405,6 +421,7 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     // msp-info: by name (any case) or id.
     let table = alice(&k, &["distributor", "msp-info", "bob's msp"]).ok();
     for text in [
+        "│ # ┆ ID ",
         "MC Name",
         "Node ID",
         "Allocated",
@@ -418,10 +435,10 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "#,ID,MC Name,Node ID,Plan,Storage,Addons,Allocated,Active"
+        "ID,MC Name,Node ID,Plan,Storage,Addons,Allocated,Active,Above Permits"
     );
     let node = (3456_i64 << 32) | 1;
-    let acme = format!("\n1,3457,Acme,{node},Business,100GB,\"Chat\nKCM (5)\nKSM\nPAM (3)\",4,0\n");
+    let acme = format!("\n3457,Acme,{node},Business,100GB,\"Chat\nKCM (5)\nKSM\nPAM (3)\",4,0,\n");
     assert!(csv.contains(&acme), "{csv}");
     let json = alice(&k, &["distributor", "msp-info", "3456", "--format", "json"]).json();
     assert_eq!(json["enterprise_id"], 3456);
@@ -429,14 +446,48 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     let err = alice(&k, &["distributor", "msp-info", "Nobody"]).fails();
     assert!(err.contains("MSP \"Nobody\" not found."), "{err}");
 
-    // --output writes the CSV / JSON report to a file.
-    let out = k.data_dir().join("msp-report.csv");
+    // --output writes the report, in any format, to a file readable by
+    // its owner only, and prints nothing.
+    for (format, start) in [
+        ("csv", "ID,MSP Name,# MC's,MC Name"),
+        ("json", "[\n"),
+        ("table", "┌"),
+    ] {
+        let out = k.data_dir().join(format!("msp-report.{format}"));
+        let printed = alice(
+            &k,
+            &[
+                "distributor",
+                "info",
+                "--mc-details",
+                "--format",
+                format,
+                "--output",
+                out.to_str().expect("path"),
+            ],
+        )
+        .ok();
+        assert_eq!(printed, "", "{format}: nothing on stdout");
+        let written = std::fs::read_to_string(&out).expect("report written");
+        assert!(written.starts_with(start), "{format}: {written}");
+        assert!(written.contains("Acme"), "{format}: {written}");
+        assert_eq!(
+            written.contains("│ # ┆ ID "),
+            format == "table",
+            "{format}: '#' only in a table: {written}"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&out).expect("metadata").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{format}");
+    }
+    let out = k.data_dir().join("mi.csv");
     alice(
         &k,
         &[
-            "distributor",
-            "info",
-            "--mc-details",
+            "ds",
+            "mi",
+            "3456",
             "--format",
             "csv",
             "--output",
@@ -445,11 +496,7 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     )
     .ok();
     let written = std::fs::read_to_string(&out).expect("report written");
-    assert!(
-        written.starts_with("#,ID,MSP Name,# MC's,MC Name"),
-        "{written}"
-    );
-    assert!(written.contains("Acme"), "{written}");
+    assert!(written.starts_with("ID,MC Name,"), "{written}");
 }
 
 #[test]
@@ -1095,6 +1142,18 @@ fn a_distributor_adds_msps_by_running_its_file_again() {
     )
     .json();
     assert_eq!(dan["licenses"][0]["total_licenses"], 3);
+    // The file's price table is the new MSP's.
+    let dan_prices = as_user(
+        &k,
+        "dan@new.example",
+        "dan-own-pw",
+        &["msp-info", "-p", "--format", "csv"],
+    )
+    .ok();
+    assert!(
+        dan_prices.contains("Products,Business,business,$3.75/user/month"),
+        "{dan_prices}"
+    );
 
     // Again: everything skipped, nothing written.
     let before = enterprise_rows(&k);
@@ -1127,6 +1186,12 @@ fn store_migrate_carries_the_distributor_and_its_msps() {
     )
     .json();
     assert_eq!(copy, before);
+    let prices = bob(&k, &["msp-info", "-p", "--format", "json"]).json();
+    assert_eq!(
+        bob(&k, &["--store", &to, "msp-info", "-p", "--format", "json"]).json(),
+        prices,
+        "the price table the distributor's file gave"
+    );
     let err = bob(&k, &["--store", &to, "msp-add", "-p", "enterprise", "X"]).fails();
     assert!(
         err.contains("Managed Company plan \"enterprise\" is not allowed"),
@@ -1178,4 +1243,337 @@ fn two_racing_enterprise_inits_make_one_msp() {
             "round {round}"
         );
     }
+}
+
+/// `msp-info -p` of the MSP admin `email` in `format`.
+fn prices(k: &Keeper, email: &str, format: &str) -> Run {
+    as_user(k, email, MSP_PW, &["msp-info", "-p", "--format", format])
+}
+
+/// The distributor's file gives each MSP it makes a price table: the
+/// file's `[[prices]]`, or the MSP's own `[[msps.prices]]`; the MSP's
+/// admin replaces it with `msp-prices`, and its reports use it.
+#[test]
+fn the_distributors_file_prices_the_msps_it_makes() {
+    let k = distributor_vault();
+    let bob_prices = prices(&k, "bob@msp.example", "json").json();
+    assert_eq!(
+        bob_prices,
+        serde_json::json!([
+            {"category": "Products", "name": "Business", "code": "business",
+             "price": "$3.75/user/month"},
+            {"category": "Products", "name": "Enterprise", "code": "enterprise",
+             "price": "$5.00/user/month"},
+        ])
+    );
+    let csv = prices(&k, "bob@msp.example", "csv").ok();
+    assert_eq!(
+        csv,
+        "category,name,code,price\n\
+         Products,Business,business,$3.75/user/month\n\
+         Products,Enterprise,enterprise,$5.00/user/month\n"
+    );
+    let table = prices(&k, "carol@mymsp.example", "table").ok();
+    assert!(
+        table.contains("Business Plus") && table.contains("€4.50/user/month"),
+        "My MSP's own table: {table}"
+    );
+    assert!(!table.contains("$3.75"), "not the file's: {table}");
+    // The legacy report prices Acme's 4 business seats with it.
+    let mlr = bob(&k, &["mlr", "--format", "json"]).json();
+    assert!(
+        mlr.as_array()
+            .expect("events")
+            .iter()
+            .any(|e| e["company_name"] == "Acme"
+                && e["plan"] == "Business"
+                && e["price_estimate"] == "$15.00/month"),
+        "the rate of the file's table: {mlr}"
+    );
+
+    // The MSP's admin replaces it.
+    let file = k.data_dir().join("prices.toml");
+    std::fs::write(
+        &file,
+        "[[prices]]\ncode = \"business\"\ncategory = \"products\"\namount = 4\n\
+         currency = \"GBP\"\nunit = \"user/month\"\n",
+    )
+    .expect("write");
+    bob(&k, &["msp-prices", file.to_str().expect("path")]).ok();
+    assert_eq!(
+        prices(&k, "bob@msp.example", "json").json(),
+        serde_json::json!([{"category": "Products", "name": "Business", "code": "business",
+                            "price": "£4.00/user/month"}])
+    );
+    assert!(
+        prices(&k, "carol@mymsp.example", "csv")
+            .ok()
+            .contains("Products,Business Plus,businessPlus,€4.50/user/month"),
+        "another MSP's table is its own"
+    );
+}
+
+/// `distributor info` and `msp-info` flag what a company has that the
+/// distributor has since disallowed: plan, unlimited seats, a file plan
+/// above the maximum, add-ons, in table, JSON and CSV.
+#[test]
+fn info_flags_companies_above_their_permits() {
+    let k = distributor_vault();
+    bob(
+        &k,
+        &[
+            "msp-add",
+            "-p",
+            "enterprise",
+            "-s",
+            "-1",
+            "-f",
+            "1tb",
+            "-a",
+            "chat",
+            "Wide",
+        ],
+    )
+    .ok();
+    let wide_id = bob(&k, &["msp-info", "--format", "json"]).json()["managed_companies"]
+        .as_array()
+        .expect("companies")
+        .iter()
+        .find(|c| c["company_name"] == "Wide")
+        .expect("Wide")["company_id"]
+        .as_i64()
+        .expect("id");
+    // Before: nothing above the permits.
+    let msp = msp_json(&k, 3456);
+    assert_eq!(msp["companies_above_permits"], 0);
+    for mc in msp["managed_companies"].as_array().expect("companies") {
+        assert_eq!(mc["above_permits"], serde_json::json!([]), "{mc}");
+    }
+
+    alice(
+        &k,
+        &[
+            "ds",
+            "l",
+            "3456",
+            "--remove-product",
+            "enterprise",
+            "--remove-addon",
+            "chat",
+            "--allocate-unlimited",
+            "off",
+            "--max-file-plan",
+            "100GB",
+        ],
+    )
+    .ok();
+    let msp = msp_json(&k, 3456);
+    assert_eq!(msp["companies_above_permits"], 3);
+    let above = |id: i64| {
+        msp["managed_companies"]
+            .as_array()
+            .expect("companies")
+            .iter()
+            .find(|c| c["mc_enterprise_id"] == id)
+            .expect("listed")["above_permits"]
+            .clone()
+    };
+    assert_eq!(
+        above(3457),
+        serde_json::json!([{"permit": "add_on", "code": "chat"}]),
+        "Acme: business is allowed, chat no more"
+    );
+    assert_eq!(
+        above(3458),
+        serde_json::json!([{"permit": "plan", "code": "enterprise"}])
+    );
+    assert_eq!(
+        above(wide_id),
+        serde_json::json!([
+            {"permit": "plan", "code": "enterprise"},
+            {"permit": "unlimited_seats"},
+            {"permit": "file_plan", "code": "STORAGE_1TB"},
+            {"permit": "add_on", "code": "chat"},
+        ])
+    );
+    assert_eq!(msp_json(&k, 4000)["companies_above_permits"], 0);
+
+    // Table and CSV: the MSP's count, each company's list.
+    let table = alice(&k, &["distributor", "info"]).ok();
+    assert!(table.contains("Above Permits"), "{table}");
+    let csv = alice(&k, &["ds", "i", "--format", "csv"]).ok();
+    assert!(
+        csv.contains(
+            "\n3456,Bob's MSP,3,Not Allowed,\"KSM\nKCM\nPAM\",5,enabled,5 seats,3 seats,Chat,3\n"
+        ),
+        "{csv}"
+    );
+    let csv = alice(&k, &["ds", "i", "--mc-details", "--format", "csv"]).ok();
+    assert!(
+        csv.contains(&format!(
+            "\n{wide_id},Bob's MSP,,Wide,Enterprise,1TB,Unlimited,0,disabled,disabled,disabled,Chat,\
+             \"Plan: Enterprise\nUnlimited seats\nStorage: 1TB\nAdd-on: Chat\"\n"
+        )),
+        "{csv}"
+    );
+    assert!(csv.contains(",Chat,Add-on: Chat\n"), "Acme: {csv}");
+    let table = alice(&k, &["ds", "i", "--mc-details"]).ok();
+    assert!(
+        table.contains("Unlimited seats") && table.contains("Plan: Enterprise"),
+        "{table}"
+    );
+    let csv = alice(&k, &["ds", "mi", "3456", "--format", "csv"]).ok();
+    assert!(
+        csv.contains(&format!(
+            ",Unlimited,0,\"Plan: Enterprise\nUnlimited seats\nStorage: 1TB\nAdd-on: Chat\"\n"
+        )),
+        "{csv}"
+    );
+    let json = alice(&k, &["ds", "mi", "3456", "--format", "json"]).json();
+    assert_eq!(json["companies_above_permits"], 3);
+
+    // Given back, nothing is above them.
+    alice(&k, &["ds", "l", "3456", "--lift-restrictions"]).ok();
+    assert_eq!(msp_json(&k, 3456)["companies_above_permits"], 0);
+}
+
+/// `distributor license --max-file-plan none` clears the limit and
+/// `--lift-restrictions` makes an MSP unrestricted again (Commander has
+/// neither); the MSP's commands obey.
+#[test]
+fn license_clears_the_file_plan_limit_and_lifts_restrictions() {
+    let k = distributor_vault();
+    let err = bob(&k, &["msp-update", "Acme", "-f", "10tb"]).fails();
+    assert!(
+        err.contains("Managed Company file storage \"10TB\" is not allowed"),
+        "{err}"
+    );
+    let json = alice(
+        &k,
+        &[
+            "ds",
+            "l",
+            "3456",
+            "--max-file-plan",
+            "none",
+            "--format",
+            "json",
+        ],
+    )
+    .json();
+    assert_eq!(json[0]["changed"], true);
+    assert_eq!(json[0]["max_file_plan_type"], serde_json::Value::Null);
+    assert_eq!(json[0]["restricted"], true);
+    assert_eq!(
+        permits(&k, 3456),
+        "1|1|business,enterprise|chat,secrets_manager,connection_manager,privileged_access_manager|",
+        "only the limit is gone"
+    );
+    bob(&k, &["msp-update", "Acme", "-f", "10tb"]).ok();
+    // On an unrestricted MSP it changes nothing: it stays unrestricted.
+    let csv = alice(
+        &k,
+        &[
+            "ds",
+            "l",
+            "4000",
+            "--max-file-plan",
+            "NONE",
+            "--format",
+            "csv",
+        ],
+    )
+    .ok();
+    assert!(csv.starts_with("MSP ID,MSP Name,"), "{csv}");
+    assert_eq!(permits(&k, 4000), "0|1|||");
+
+    // Refused: with another change, or unknown; nothing changed.
+    let before = enterprise_rows(&k);
+    for (args, message) in [
+        (
+            &[
+                "ds",
+                "l",
+                "3456",
+                "--lift-restrictions",
+                "--add-product",
+                "business",
+            ][..],
+            "lifting restrictions allows everything: it takes no other change; nothing was changed",
+        ),
+        (
+            &[
+                "ds",
+                "l",
+                "3456",
+                "--lift-restrictions",
+                "--max-file-plan",
+                "none",
+            ],
+            "lifting restrictions allows everything",
+        ),
+        (
+            &["ds", "l", "3456", "--max-file-plan", "nothing"],
+            "Unknown File Plan: nothing",
+        ),
+    ] {
+        let err = alice(&k, args).fails();
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert_eq!(enterprise_rows(&k), before, "{args:?} changed the store");
+    }
+
+    alice(&k, &["ds", "l", "bob*", "--allocate-unlimited", "off"]).ok();
+    let err = bob(&k, &["msp-add", "-p", "businessPlus", "-s", "1", "Plus"]).fails();
+    assert!(
+        err.contains("plan \"businessPlus\" is not allowed"),
+        "{err}"
+    );
+    let json = alice(
+        &k,
+        &["ds", "l", "3456", "--lift-restrictions", "--format", "json"],
+    )
+    .json();
+    assert_eq!(json[0]["changed"], true);
+    assert_eq!(json[0]["restricted"], false);
+    assert_eq!(json[0]["allow_unlimited_licenses"], true);
+    assert_eq!(
+        json[0]["allowed_mc_products"].as_array().map(Vec::len),
+        Some(5)
+    );
+    assert_eq!(permits(&k, 3456), "0|1|||");
+    let restrictions = bob(&k, &["msp-info", "-r"]).ok();
+    assert!(
+        restrictions.contains("MSP has no restrictions"),
+        "{restrictions}"
+    );
+    bob(&k, &["msp-update", "Acme", "-s", "-1"]).ok();
+    let table = alice(&k, &["ds", "l", "3456", "--lift-restrictions"]).ok();
+    assert!(table.contains("Bob's MSP"), "{table}");
+    assert_eq!(
+        alice(
+            &k,
+            &["ds", "l", "3456", "--lift-restrictions", "--format", "json"]
+        )
+        .json()[0]["changed"],
+        false,
+        "lifted already"
+    );
+    // A no-op edit leaves it unrestricted; an MSP restricted to
+    // everything is still restricted, and lifting that is a change.
+    alice(&k, &["ds", "l", "3456", "--add-product", "business"]).ok();
+    assert_eq!(permits(&k, 3456), "0|1|||");
+    alice(&k, &["ds", "l", "3456", "--remove-addon", "chat"]).ok();
+    alice(&k, &["ds", "l", "3456", "--add-addon", "chat"]).ok();
+    assert!(
+        permits(&k, 3456).starts_with("1|1|"),
+        "{}",
+        permits(&k, 3456)
+    );
+    let json = alice(
+        &k,
+        &["ds", "l", "3456", "--lift-restrictions", "--format", "json"],
+    )
+    .json();
+    assert_eq!(json[0]["changed"], true);
+    assert_eq!(permits(&k, 3456), "0|1|||");
 }

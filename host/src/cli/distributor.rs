@@ -66,7 +66,7 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
-    /// Write the output to FILE (ignored for table format).
+    /// Write the report to FILE (created readable by its owner only) instead of the screen.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 }
@@ -95,12 +95,16 @@ pub struct DistributorLicenseArgs {
     /// Stop MSPs giving an add-on; repeatable.
     #[arg(long, value_name = "ADDON")]
     pub remove_addon: Vec<String>,
-    /// The largest file plan MSPs may give: 100GB, 1TB, 10TB.
+    /// The largest file plan MSPs may give: 100GB, 1TB, 10TB, or none (no limit).
     #[arg(long, value_name = "PLAN")]
     pub max_file_plan: Option<String>,
     /// Whether MSPs may give unlimited licences.
     #[arg(long, value_enum)]
     pub allocate_unlimited: Option<OnOff>,
+    /// Lift every restriction: MSPs may give every product, add-on and file plan, and
+    /// unlimited licences (their `msp-info -r`: no restrictions). Takes no other change.
+    #[arg(long)]
+    pub lift_restrictions: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

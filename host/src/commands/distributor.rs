@@ -6,11 +6,9 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use serde::Serialize;
 
 use super::vault::{new_kdf_params, new_user_password, unlock};
-use crate::cli::Format;
 use crate::cli::distributor::{
     DistributorCommand, DistributorInfoArgs, DistributorLicenseArgs, DistributorMspInfoArgs,
     DistributorNamespace, OnOff, ReportArgs,
@@ -18,14 +16,14 @@ use crate::cli::distributor::{
 use crate::cli::msp::EnterpriseInitArgs;
 use crate::context::Context;
 use crate::enterprise::distributor::Distributor;
-use crate::enterprise::distributor::permits::PermitEdits;
+use crate::enterprise::distributor::permits::{MaxFilePlan, PermitEdits};
 use crate::enterprise::distributor::provision::{self, DistributorPlan};
 use crate::enterprise::distributor::view::{
-    McView, MspView, addon_column, cut, file_plan_display, other_addons, plan_display,
-    seats_column, short,
+    AbovePermit, AddonView, McView, MspView, addon_column, cut, file_plan_display, other_addons,
+    plan_display, seats_column, short,
 };
 use crate::enterprise::model;
-use crate::output::table;
+use crate::output::report::Report;
 
 /// Runs one `distributor` command.
 ///
@@ -92,49 +90,26 @@ pub(crate) fn init(ctx: &Context, a: &EnterpriseInitArgs) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
-/// Prints (or with `--output`, for CSV and JSON, writes) a report with a
-/// row-number column first, as Commander's `dump_report_data`.
+/// Prints `rows` under `titles` as Commander's `dump_report_data` with
+/// `row_number=True`: a table numbers its rows in a first `#` column, CSV
+/// and JSON carry the data only; `--output` writes the report to a file
+/// (0600) and prints nothing, as `msp-info` does.
 fn report<T: Serialize>(
     args: &ReportArgs,
-    headers: &[&str],
+    titles: &[&str],
     rows: &[Vec<String>],
     json: &T,
 ) -> anyhow::Result<()> {
-    let mut headers_n = vec!["#"];
-    headers_n.extend_from_slice(headers);
-    let numbered: Vec<Vec<String>> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            std::iter::once((i + 1).to_string())
-                .chain(r.iter().cloned())
-                .collect()
-        })
-        .collect();
-    let text = match args.format {
-        Format::Table => {
-            println!("{}", table(&headers_n, &numbered));
-            return Ok(());
-        }
-        Format::Json => format!("{}\n", serde_json::to_string_pretty(json)?),
-        Format::Csv => {
-            let mut writer = csv::Writer::from_writer(Vec::new());
-            writer.write_record(&headers_n)?;
-            for row in &numbered {
-                writer.write_record(row)?;
-            }
-            String::from_utf8(writer.into_inner()?)?
-        }
-    };
-    match args.output.as_deref() {
-        Some(path) => {
-            std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            println!("Report saved to {}", path.display());
-        }
-        None => print!("{text}"),
+    Report {
+        title: None,
+        titles,
+        // Commander's CSV headers are the table's titles.
+        fields: titles,
+        rows,
+        json,
+        row_numbers: true,
     }
-    Ok(())
+    .emit(args.format, args.output.as_deref())
 }
 
 fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
@@ -147,7 +122,14 @@ fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
     } else {
         headers.extend(["Unlimited allowed", "Allowed Addons"]);
     }
-    headers.extend(["Licenses used", "KSM", "KCM", "PAM", "Addons"]);
+    headers.extend([
+        "Licenses used",
+        "KSM",
+        "KCM",
+        "PAM",
+        "Addons",
+        ABOVE_PERMITS,
+    ]);
     let mut rows = Vec::new();
     for msp in &msps {
         let name = cut(&msp.enterprise_name, a.report.details);
@@ -174,6 +156,7 @@ fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
             msp.allocated_licenses.to_string(),
             &msp.add_ons,
         ));
+        row.push(msp.companies_above_permits.to_string());
         rows.push(row);
         if a.mc_details {
             for mc in &msp.managed_companies {
@@ -187,6 +170,7 @@ fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
                     seats_column(mc.number_of_seats),
                 ];
                 row.extend(addon_columns(used(mc), &mc.add_ons));
+                row.push(above_permits(mc));
                 rows.push(row);
             }
         }
@@ -195,10 +179,7 @@ fn info(ctx: &Context, a: &DistributorInfoArgs) -> anyhow::Result<()> {
 }
 
 /// `Licenses used`, then the KSM, KCM, PAM and other add-on columns.
-fn addon_columns(
-    used: String,
-    addons: &[crate::enterprise::distributor::view::AddonView],
-) -> [String; 5] {
+fn addon_columns(used: String, addons: &[AddonView]) -> [String; 5] {
     [
         used,
         addon_column(addons, "secrets_manager"),
@@ -206,6 +187,16 @@ fn addon_columns(
         addon_column(addons, "privileged_access_manager"),
         other_addons(addons).join("\n"),
     ]
+}
+
+/// keeper's own column: on an MSP's row the number of its companies that
+/// have something its permits do not allow, on a company's row what.
+const ABOVE_PERMITS: &str = "Above Permits";
+
+/// What a company has that its MSP's permits do not allow, a line each.
+fn above_permits(mc: &McView) -> String {
+    let lines: Vec<String> = mc.above_permits.iter().map(AbovePermit::text).collect();
+    lines.join("\n")
 }
 
 /// A company's users, `-` when it is paused (expired).
@@ -230,6 +221,7 @@ fn msp_info(ctx: &Context, a: &DistributorMspInfoArgs) -> anyhow::Result<()> {
         "Addons",
         "Allocated",
         "Active",
+        ABOVE_PERMITS,
     ];
     let rows: Vec<Vec<String>> = msp
         .managed_companies
@@ -262,6 +254,7 @@ fn msp_info(ctx: &Context, a: &DistributorMspInfoArgs) -> anyhow::Result<()> {
                 addons,
                 seats_column(mc.number_of_seats),
                 used(mc),
+                above_permits(mc),
             ]
         })
         .collect();
@@ -276,8 +269,9 @@ fn license(ctx: &Context, a: &DistributorLicenseArgs) -> anyhow::Result<()> {
         remove_products: a.remove_product.clone(),
         add_addons: a.add_addon.clone(),
         remove_addons: a.remove_addon.clone(),
-        max_file_plan: a.max_file_plan.clone(),
+        max_file_plan: a.max_file_plan.as_deref().map(MaxFilePlan::parse),
         allocate_unlimited: a.allocate_unlimited.map(|o| o == OnOff::On),
+        lift_restrictions: a.lift_restrictions,
     };
     let done = distributor.license(&mut vault, &a.msp, &edits)?;
     if done.ignored {
@@ -331,6 +325,7 @@ fn license(ctx: &Context, a: &DistributorLicenseArgs) -> anyhow::Result<()> {
                 "allowed_mc_products": m.allowed_mc_products,
                 "allowed_add_ons": m.allowed_add_ons,
                 "max_file_plan_type": m.max_file_plan_type,
+                "restricted": m.restricted,
                 "changed": done.changed.contains(&m.enterprise_id),
             })
         })

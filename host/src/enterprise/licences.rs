@@ -315,15 +315,10 @@ fn licences_row(tenant: &str, file: &LicencesFile) -> MspLicencesRow {
                 stash: p.stash,
             })
             .collect(),
-        permits: file.permits.as_ref().map_or(
-            PermitsRow {
-                restricted: false,
-                allow_unlimited: true,
-                allowed_products: Vec::new(),
-                allowed_addons: Vec::new(),
-                max_file_plan: None,
-            },
-            |p| PermitsRow {
+        permits: file
+            .permits
+            .as_ref()
+            .map_or_else(PermitsRow::unrestricted, |p| PermitsRow {
                 restricted: true,
                 allow_unlimited: p.allow_unlimited,
                 allowed_products: p
@@ -341,8 +336,7 @@ fn licences_row(tenant: &str, file: &LicencesFile) -> MspLicencesRow {
                     .as_deref()
                     .and_then(model::file_plan)
                     .map(|f| f.code.to_string()),
-            },
-        ),
+            }),
     }
 }
 

@@ -1,8 +1,9 @@
 //! `distributor license`: selecting MSPs (numeric id, exact name, or a
 //! case-insensitive glob such as `*` or `bob*`) and changing their permits
-//! (allowed products and add-ons, max file plan, unlimited seats), all in
-//! one transaction. What the permits then say is what the MSP's
-//! `msp-add` / `msp-update` obey.
+//! (allowed products and add-ons, max file plan or none, unlimited seats),
+//! or lifting them (keeper's own: Commander has no way back to "no
+//! restrictions"), all in one transaction. What the permits then say is
+//! what the MSP's `msp-add` / `msp-update` obey.
 
 use super::Distributor;
 use super::view::{MspView, effective};
@@ -23,21 +24,49 @@ pub(crate) struct PermitEdits {
     pub add_addons: Vec<String>,
     /// Add-ons to disallow.
     pub remove_addons: Vec<String>,
-    /// The largest file plan (`100GB`, `1TB`, `10TB`).
-    pub max_file_plan: Option<String>,
+    /// The largest file plan.
+    pub max_file_plan: Option<MaxFilePlan>,
     /// Whether unlimited seats may be given.
     pub allocate_unlimited: Option<bool>,
+    /// Lift every restriction (nothing else may be edited with it).
+    pub lift_restrictions: bool,
+}
+
+/// A new largest file plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MaxFilePlan {
+    /// No limit (`--max-file-plan none`).
+    NoLimit,
+    /// A file plan as given (`100GB`, `1TB`, `10TB`, any case).
+    Plan(String),
+}
+
+impl MaxFilePlan {
+    /// `none` (any case) is no limit; anything else names a file plan,
+    /// checked when the edits are.
+    pub(crate) fn parse(text: &str) -> Self {
+        if text.trim().eq_ignore_ascii_case("none") {
+            Self::NoLimit
+        } else {
+            Self::Plan(text.to_string())
+        }
+    }
 }
 
 impl PermitEdits {
     /// Whether it changes nothing.
     pub(crate) fn is_empty(&self) -> bool {
-        self.add_products.is_empty()
+        !self.lift_restrictions && !self.edits_permits()
+    }
+
+    /// Whether it changes a permit (rather than lifting them all).
+    fn edits_permits(&self) -> bool {
+        !(self.add_products.is_empty()
             && self.remove_products.is_empty()
             && self.add_addons.is_empty()
             && self.remove_addons.is_empty()
             && self.max_file_plan.is_none()
-            && self.allocate_unlimited.is_none()
+            && self.allocate_unlimited.is_none())
     }
 
     /// Checks every code, with Commander's messages.
@@ -53,18 +82,29 @@ impl PermitEdits {
                 return refuse(format!("Unknown Add On: {a}"));
             }
         }
-        if let Some(f) = &self.max_file_plan
+        if let Some(MaxFilePlan::Plan(f)) = &self.max_file_plan
             && !model::FILE_PLANS
                 .iter()
                 .any(|p| p.display.eq_ignore_ascii_case(f))
         {
             return refuse(format!("Unknown File Plan: {f}"));
         }
+        if self.lift_restrictions && self.edits_permits() {
+            return refuse(
+                "lifting restrictions allows everything: it takes no other change; nothing was \
+                 changed"
+                    .into(),
+            );
+        }
         Ok(())
     }
 
-    /// `permits` after these edits (they then restrict the MSP).
+    /// `permits` after these edits (they then restrict the MSP, unless
+    /// they lift its restrictions).
     fn apply(&self, permits: &PermitsRow) -> PermitsRow {
+        if self.lift_restrictions {
+            return PermitsRow::unrestricted();
+        }
         let mut out = effective(permits);
         out.restricted = true;
         let plan = |c: &String| model::plan(c).map(|p| p.code.to_string());
@@ -86,8 +126,14 @@ impl PermitEdits {
         out.allowed_products
             .sort_by_key(|c| model::PLANS.iter().position(|p| p.code == c));
         out.allowed_addons.sort_by_key(|c| model::addon_order(c));
-        if let Some(f) = self.max_file_plan.as_deref().and_then(model::file_plan) {
-            out.max_file_plan = Some(f.code.to_string());
+        match &self.max_file_plan {
+            Some(MaxFilePlan::NoLimit) => out.max_file_plan = None,
+            Some(MaxFilePlan::Plan(f)) => {
+                if let Some(f) = model::file_plan(f) {
+                    out.max_file_plan = Some(f.code.to_string());
+                }
+            }
+            None => {}
         }
         if let Some(on) = self.allocate_unlimited {
             out.allow_unlimited = on;
@@ -213,8 +259,12 @@ impl Distributor {
                     continue;
                 };
                 let permits = edits.apply(&licences.permits);
-                if allowed(&permits) == allowed(&licences.permits) {
-                    // A no-op edit leaves an unrestricted MSP unrestricted.
+                if allowed(&permits) == allowed(&licences.permits)
+                    && (permits.restricted || !licences.permits.restricted)
+                {
+                    // A no-op edit leaves an unrestricted MSP unrestricted;
+                    // lifting restrictions that allow everything changes
+                    // what `msp-info -r` says.
                     continue;
                 }
                 licences.permits = permits;
@@ -248,6 +298,7 @@ mod tests {
             restricted: false,
             managed_companies: Vec::new(),
             add_ons: Vec::new(),
+            companies_above_permits: 0,
             tenant_uid: format!("t{id}"),
         }
     }
@@ -300,7 +351,7 @@ mod tests {
         let edits = PermitEdits {
             remove_products: vec!["Enterprise".into()],
             remove_addons: vec!["chat".into()],
-            max_file_plan: Some("1tb".into()),
+            max_file_plan: Some(MaxFilePlan::parse("1tb")),
             allocate_unlimited: Some(false),
             ..PermitEdits::default()
         };
@@ -344,14 +395,51 @@ mod tests {
             ),
             (
                 PermitEdits {
-                    max_file_plan: Some("2TB".into()),
+                    max_file_plan: Some(MaxFilePlan::parse("2TB")),
                     ..PermitEdits::default()
                 },
                 "Unknown File Plan: 2TB",
+            ),
+            (
+                PermitEdits {
+                    lift_restrictions: true,
+                    add_products: vec!["business".into()],
+                    ..PermitEdits::default()
+                },
+                "lifting restrictions allows everything: it takes no other change; nothing was \
+                 changed",
             ),
         ] {
             let err = bad.check().expect_err("refused");
             assert_eq!(err.to_string(), message);
         }
+    }
+
+    #[test]
+    fn the_file_plan_limit_clears_and_restrictions_lift() {
+        let limited = PermitsRow {
+            restricted: true,
+            allow_unlimited: false,
+            allowed_products: vec!["business".into()],
+            allowed_addons: Vec::new(),
+            max_file_plan: Some("STORAGE_100GB".into()),
+        };
+        let cleared = PermitEdits {
+            max_file_plan: Some(MaxFilePlan::parse(" NONE ")),
+            ..PermitEdits::default()
+        };
+        cleared.check().expect("none is no limit");
+        let after = cleared.apply(&limited);
+        assert_eq!(after.max_file_plan, None);
+        assert!(after.restricted, "only the file plan limit is gone");
+        assert_eq!(after.allowed_products, ["business"]);
+
+        let lift = PermitEdits {
+            lift_restrictions: true,
+            ..PermitEdits::default()
+        };
+        lift.check().expect("alone");
+        assert!(!lift.is_empty());
+        assert_eq!(lift.apply(&limited), PermitsRow::unrestricted());
     }
 }

@@ -2,11 +2,13 @@
 //! logged-in user's tenant a distributor (they become its admin) and
 //! creates the MSPs its file lists, each a new tenant managed by it with a
 //! new user as the MSP's admin (their password is asked for, or taken
-//! from `KEEPER_NEW_USER_PASSWORD`), and the MSP's pool, permits, nodes
-//! and companies as an MSP's own licences file gives them. One
-//! transaction: a refused MSP or company leaves everything as it was.
-//! Each new admin must re-key before anything else (`users.must_rekey`,
-//! `enterprise/rekey.rs`): the distributor chose their password.
+//! from `KEEPER_NEW_USER_PASSWORD`), and the MSP's pool, permits, nodes,
+//! companies and price table as an MSP's own licences file gives them
+//! (the file's top-level `[[prices]]` is each new MSP's table unless the
+//! MSP lists its own). One transaction: a refused MSP or company leaves
+//! everything as it was. Each new admin must re-key before anything else
+//! (`users.must_rekey`, `enterprise/rekey.rs`): the distributor chose
+//! their password.
 //!
 //! Its admin adds MSPs later by running a file again (with the
 //! distributor's name): the MSPs it has (by name) are skipped, the others
@@ -25,6 +27,7 @@ use crate::enterprise::licences::{
     self, CompanyEntry, LicencesFile, NewMsp, NodeEntry, Permits, PoolEntry,
 };
 use crate::enterprise::ops::refusable;
+use crate::enterprise::pricing::{PriceEntry, PriceTable};
 use crate::vault::crypto::{self, KdfParams, Key};
 use crate::vault::store::TenantRow;
 use crate::vault::store::enterprise::{EnterpriseAdminRow, EnterpriseKind, EnterpriseRow};
@@ -36,6 +39,9 @@ use crate::vault::{Vault, ad, new_user_row, now_ms};
 struct DistributorFile {
     /// The distributor's enterprise id (default: the next free one).
     id: Option<i64>,
+    /// The price table of each MSP the file makes (unless the MSP has its
+    /// own `[[msps.prices]]`); none: no prices.
+    prices: Option<Vec<PriceEntry>>,
     /// Its MSPs.
     #[serde(default)]
     msps: Vec<MspEntry>,
@@ -57,6 +63,8 @@ struct MspEntry {
     nodes: Vec<NodeEntry>,
     #[serde(default)]
     companies: Vec<CompanyEntry>,
+    /// Its own price table, instead of the file's.
+    prices: Option<Vec<PriceEntry>>,
 }
 
 /// One MSP to make: name, admin, licences.
@@ -102,6 +110,10 @@ impl DistributorPlan {
             path: path.display().to_string(),
             reason,
         };
+        // Checked once here, so that an error names no MSP.
+        if let Some(prices) = &file.prices {
+            PriceTable::check(prices).map_err(bad)?;
+        }
         let mut msps: Vec<PlannedMsp> = Vec::new();
         for m in file.msps {
             let name = m.name.trim().to_string();
@@ -127,8 +139,8 @@ impl DistributorPlan {
                 permits: m.permits,
                 nodes: m.nodes,
                 companies: m.companies,
-                // An MSP's admin sets its prices (`msp-prices`).
-                prices: None,
+                // Its admin may replace them later (`msp-prices`).
+                prices: m.prices.or_else(|| file.prices.clone()),
             };
             licences::check(&licences, &|reason| bad(format!("MSP {name:?}: {reason}")))?;
             msps.push(PlannedMsp {

@@ -1,7 +1,8 @@
 //! What a distributor sees of its MSPs (Commander's
 //! `get_distributor_info`): per MSP its permits, allocated licences and
 //! managed companies, each with plan, seats, users, file plan and
-//! add-ons. Read from rows in the clear; JSON keeps Commander's names.
+//! add-ons, and what each company has that its MSP's permits no longer
+//! allow. Read from rows in the clear; JSON keeps Commander's names.
 
 use serde::Serialize;
 
@@ -44,6 +45,39 @@ pub(crate) struct McView {
     pub file_plan_type: Option<String>,
     /// Add-ons, in Commander's order.
     pub add_ons: Vec<AddonView>,
+    /// What it has that its MSP's permits do not allow (keeper's own:
+    /// the distributor disallowed it after the company got it).
+    pub above_permits: Vec<AbovePermit>,
+}
+
+/// Something a company has that its MSP's permits do not allow. JSON:
+/// `{"permit": "plan", "code": "enterprise"}`, `{"permit": "add_on",
+/// "code": "chat"}`, `{"permit": "file_plan", "code": "STORAGE_10TB"}`,
+/// `{"permit": "unlimited_seats"}`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "permit", content = "code", rename_all = "snake_case")]
+pub(crate) enum AbovePermit {
+    /// Its plan (code) is not an allowed product.
+    Plan(String),
+    /// Unlimited seats, which the MSP may not give.
+    UnlimitedSeats,
+    /// Its file plan (code) is above the largest allowed.
+    FilePlan(String),
+    /// An add-on (code) that is not allowed.
+    AddOn(String),
+}
+
+impl AbovePermit {
+    /// As a table shows it: `Plan: Enterprise`, `Unlimited seats`,
+    /// `Storage: 10TB`, `Add-on: Chat`.
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Self::Plan(code) => format!("Plan: {}", plan_display(code)),
+            Self::UnlimitedSeats => "Unlimited seats".into(),
+            Self::FilePlan(code) => format!("Storage: {}", file_plan_display(Some(code))),
+            Self::AddOn(code) => format!("Add-on: {}", short(code)),
+        }
+    }
 }
 
 /// An MSP as its distributor sees it.
@@ -72,6 +106,9 @@ pub(crate) struct MspView {
     /// What its companies have, summed per add-on (keeper's MSPs have no
     /// add-ons of their own).
     pub add_ons: Vec<AddonView>,
+    /// How many of its companies have something its permits do not
+    /// allow (keeper's own).
+    pub companies_above_permits: usize,
     /// Its tenant.
     #[serde(skip)]
     pub tenant_uid: String,
@@ -112,7 +149,7 @@ pub(super) fn msps(
         let companies: Vec<McView> = store
             .managed_companies(&e.tenant_uid)?
             .iter()
-            .map(company)
+            .map(|mc| company(mc, &licences.permits))
             .collect();
         out.push(MspView {
             distributor_name: distributor_name.to_string(),
@@ -132,6 +169,10 @@ pub(super) fn msps(
             allow_unlimited_licenses: permits.allow_unlimited,
             restricted: permits.restricted,
             add_ons: summed(&companies),
+            companies_above_permits: companies
+                .iter()
+                .filter(|c| !c.above_permits.is_empty())
+                .count(),
             managed_companies: companies,
             tenant_uid: e.tenant_uid,
         });
@@ -149,9 +190,10 @@ fn addon_view(a: &AddonRow) -> AddonView {
     }
 }
 
-fn company(mc: &ManagedCompanyRow) -> McView {
+fn company(mc: &ManagedCompanyRow, permits: &PermitsRow) -> McView {
     let mut addons: Vec<AddonView> = mc.addons.iter().map(addon_view).collect();
     addons.sort_by_key(|a| model::addon_order(&a.name));
+    let above_permits = above_permits(mc, &addons, permits);
     let own = model::plan(&mc.plan)
         .and_then(|p| model::file_plan_by_id(p.file_plan))
         .map(|f| f.code.to_string());
@@ -165,7 +207,43 @@ fn company(mc: &ManagedCompanyRow) -> McView {
         is_expired: mc.paused,
         file_plan_type: mc.file_plan.clone().or(own),
         add_ons: addons,
+        above_permits,
     }
+}
+
+/// What `mc` (whose add-ons, in order, are `addons`) has that `permits`
+/// do not allow, by the rules `msp-add` / `msp-update` check (none when
+/// unrestricted): its plan, unlimited seats, a file plan chosen above the
+/// largest allowed (the plan's own storage is part of the plan), add-ons.
+fn above_permits(
+    mc: &ManagedCompanyRow,
+    addons: &[AddonView],
+    permits: &PermitsRow,
+) -> Vec<AbovePermit> {
+    if !permits.restricted {
+        return Vec::new();
+    }
+    let allows = |list: &[String], code: &str| list.iter().any(|c| c.eq_ignore_ascii_case(code));
+    let mut out = Vec::new();
+    if !allows(&permits.allowed_products, &mc.plan) {
+        out.push(AbovePermit::Plan(mc.plan.clone()));
+    }
+    if mc.seats >= UNLIMITED && !permits.allow_unlimited {
+        out.push(AbovePermit::UnlimitedSeats);
+    }
+    let max = permits.max_file_plan.as_deref().and_then(model::file_plan);
+    if let (Some(max), Some(chosen)) = (max, mc.file_plan.as_deref().and_then(model::file_plan))
+        && chosen.id > max.id
+    {
+        out.push(AbovePermit::FilePlan(chosen.code.to_string()));
+    }
+    out.extend(
+        addons
+            .iter()
+            .filter(|a| !allows(&permits.allowed_addons, &a.name))
+            .map(|a| AbovePermit::AddOn(a.name.clone())),
+    );
+    out
 }
 
 /// The companies' add-ons summed per add-on, in Commander's order.
@@ -243,6 +321,85 @@ pub(crate) fn cut(name: &str, verbose: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a company has beyond permits changed after it got it, in
+    /// order; nothing for an unrestricted MSP or within the permits.
+    #[test]
+    fn companies_above_their_permits_are_named() {
+        let mc = ManagedCompanyRow {
+            tenant_uid: "mc".into(),
+            msp_uid: "msp".into(),
+            enterprise_id: 7,
+            name: "Wide".into(),
+            node_id: 1,
+            plan: "enterprise".into(),
+            seats: UNLIMITED,
+            file_plan: Some("STORAGE_10TB".into()),
+            paused: false,
+            wrapped_tree_key: Vec::new(),
+            data: Vec::new(),
+            addons: vec![
+                AddonRow {
+                    addon: "secrets_manager".into(),
+                    seats: 0,
+                },
+                AddonRow {
+                    addon: "chat".into(),
+                    seats: 0,
+                },
+            ],
+            active_users: 0,
+        };
+        let permits = PermitsRow {
+            restricted: true,
+            allow_unlimited: false,
+            allowed_products: vec!["business".into()],
+            allowed_addons: vec!["secrets_manager".into()],
+            max_file_plan: Some("STORAGE_1TB".into()),
+        };
+        let view = company(&mc, &permits);
+        assert_eq!(
+            view.above_permits,
+            [
+                AbovePermit::Plan("enterprise".into()),
+                AbovePermit::UnlimitedSeats,
+                AbovePermit::FilePlan("STORAGE_10TB".into()),
+                AbovePermit::AddOn("chat".into()),
+            ]
+        );
+        let texts: Vec<String> = view.above_permits.iter().map(AbovePermit::text).collect();
+        assert_eq!(
+            texts,
+            [
+                "Plan: Enterprise",
+                "Unlimited seats",
+                "Storage: 10TB",
+                "Add-on: Chat"
+            ]
+        );
+        assert_eq!(
+            serde_json::to_value(&view.above_permits).expect("json"),
+            serde_json::json!([
+                {"permit": "plan", "code": "enterprise"},
+                {"permit": "unlimited_seats"},
+                {"permit": "file_plan", "code": "STORAGE_10TB"},
+                {"permit": "add_on", "code": "chat"},
+            ])
+        );
+        assert!(
+            company(&mc, &PermitsRow::unrestricted())
+                .above_permits
+                .is_empty()
+        );
+        let roomy = PermitsRow {
+            allow_unlimited: true,
+            allowed_products: vec!["Enterprise".into()],
+            allowed_addons: vec!["chat".into(), "secrets_manager".into()],
+            max_file_plan: Some("STORAGE_10TB".into()),
+            ..permits
+        };
+        assert!(company(&mc, &roomy).above_permits.is_empty());
+    }
 
     /// Commander's `N seats`, unlimited included; `enabled` without seats.
     #[test]

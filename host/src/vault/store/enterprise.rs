@@ -109,6 +109,20 @@ pub struct PermitsRow {
     pub max_file_plan: Option<String>,
 }
 
+impl PermitsRow {
+    /// No restrictions: the row of an MSP its distributor lets give
+    /// everything.
+    pub fn unrestricted() -> Self {
+        Self {
+            restricted: false,
+            allow_unlimited: true,
+            allowed_products: Vec::new(),
+            allowed_addons: Vec::new(),
+            max_file_plan: None,
+        }
+    }
+}
+
 /// An MSP's licences: its pool and its permits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MspLicencesRow {
