@@ -123,6 +123,11 @@ pub mod vault {
     pub mod store {
         pub use crate::vault::store::StoreRead;
 
+        /// The role tables: what moves with a user.
+        pub mod roles {
+            pub use crate::vault::store::roles::MOVE_USER;
+        }
+
         /// The PostgreSQL backend.
         pub mod postgres {
             pub use crate::vault::store::postgres::{PgUrl, create_database, drop_database};

@@ -17,6 +17,7 @@ mod moto;
 mod msp;
 mod msp_billing;
 mod msp_distributor;
+mod msp_moves;
 mod msp_rekey;
 mod msp_roles;
 mod native_importer;

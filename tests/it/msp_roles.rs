@@ -16,15 +16,15 @@ use crate::msp::{fixture, location, msp_vault, other_backend, raw_rows};
 use crate::support::{Keeper, Run};
 use crate::vault::{PW, add_user, run_as};
 
-const ALICE: &str = "alice@example.com";
+pub(crate) const ALICE: &str = "alice@example.com";
 
 /// Runs `keeper ARGS` as alice, the MSP admin.
-fn alice(k: &Keeper, args: &[&str]) -> Run {
+pub(crate) fn alice(k: &Keeper, args: &[&str]) -> Run {
     run_as(k, Some(ALICE), PW, args)
 }
 
 /// The roles of the MSP (`mc` = `None`) or of a company, as JSON.
-fn roles(k: &Keeper, mc: Option<&str>) -> Vec<Value> {
+pub(crate) fn roles(k: &Keeper, mc: Option<&str>) -> Vec<Value> {
     let mut args = vec!["enterprise-role", "--format", "json"];
     if let Some(mc) = mc {
         args.extend(["--mc", mc]);
@@ -33,14 +33,14 @@ fn roles(k: &Keeper, mc: Option<&str>) -> Vec<Value> {
 }
 
 /// The one role named `name` in `list`.
-fn named<'a>(list: &'a [Value], name: &str) -> &'a Value {
+pub(crate) fn named<'a>(list: &'a [Value], name: &str) -> &'a Value {
     let found: Vec<&Value> = list.iter().filter(|r| r["name"] == name).collect();
     assert_eq!(found.len(), 1, "{name} in {list:?}");
     found[0]
 }
 
 /// A company's enterprise id and tenant.
-fn company(k: &Keeper, name: &str) -> (i64, String) {
+pub(crate) fn company(k: &Keeper, name: &str) -> (i64, String) {
     let info = alice(k, &["msp-info", "--format", "json"]).json();
     let id = info["managed_companies"]
         .as_array()
@@ -57,7 +57,7 @@ fn company(k: &Keeper, name: &str) -> (i64, String) {
 }
 
 /// The MSP's tenant.
-fn msp_tenant(k: &Keeper) -> String {
+pub(crate) fn msp_tenant(k: &Keeper) -> String {
     raw_rows(
         k,
         "SELECT tenant_uid FROM {t}enterprises WHERE kind = 'msp'",
@@ -477,7 +477,7 @@ fn copy_role_makes_company_roles_equal_and_is_idempotent() {
 
 /// An MSP with the nodes Acme (Acme Sales below it), Beta, Gamma, Delta,
 /// Blocked (Blocked Child below it); ids 5498 << 32 + 2 … + 8.
-const TREE: &str = r#"
+pub(crate) const TREE: &str = r#"
 id = 5498
 [[pool]]
 plan = "business"
@@ -505,10 +505,10 @@ name = "Blocked Child"
 parent = "Blocked"
 "#;
 
-const NODE: i64 = 5498 << 32;
+pub(crate) const NODE: i64 = 5498 << 32;
 
 /// Every row convert-node may change, as raw text.
-fn movable_rows(k: &Keeper) -> Vec<String> {
+pub(crate) fn movable_rows(k: &Keeper) -> Vec<String> {
     let mut rows = Vec::new();
     for sql in [
         "SELECT node_id, tenant_uid, parent_id FROM {t}enterprise_nodes ORDER BY node_id",
@@ -798,7 +798,7 @@ fn convert_node_moves_the_subtree_under_the_companys_key() {
 }
 
 /// Runs `sql` on the raw store (`{t}`: the schema prefix on PostgreSQL).
-fn raw_exec(k: &Keeper, sql: &str) {
+pub(crate) fn raw_exec(k: &Keeper, sql: &str) {
     if k.on_postgres() {
         k.sql_rows(&sql.replace("{t}", "keeper."));
         return;

@@ -14,10 +14,11 @@ use crate::cli::Format;
 use crate::cli::msp::{MspAddArgs, MspCommand, MspInfoArgs, MspRemoveArgs, MspUpdateArgs};
 use crate::context::Context;
 use crate::enterprise::model::{self, seats_text};
-use crate::enterprise::ops::{AddRequest, UpdateRequest};
+use crate::enterprise::ops::{AddRequest, Removal, UpdateRequest};
 use crate::enterprise::state::{CompanyView, MspState};
 use crate::enterprise::{Msp, licences, rekey};
 use crate::output::report::{Report, write_private};
+use crate::runtime::text::escaped;
 use crate::vault::Vault;
 
 /// Runs one MSP command.
@@ -190,24 +191,69 @@ fn remove(ctx: &Context, a: &MspRemoveArgs) -> anyhow::Result<()> {
     let Some(mc) = state.company(&a.mc) else {
         return Err(crate::enterprise::EnterpriseError::NoCompany(a.mc.clone()).into());
     };
+    let id = mc.enterprise_id.to_string();
+    let removal = msp.removal(&vault, &id)?;
+    let impact = removal_text(&removal);
     let question = format!(
         "ALERT!\nRemove Managed Company.\n\nRemoving will expire the licences for the managed company \
-         and your admin access for the account.\nManaged Company Name: \"{}\", Licences: {}\n\n\
+         and your admin access for the account.\nManaged Company Name: \"{}\", Licences: {}\n{impact}\n\
          I want to remove these licences managed vault folder and my access to the admin console \
          from my MSP account.",
-        mc.name,
+        escaped(&mc.name),
         seats_text(mc.seats)
     );
-    if !confirm(&question, a.force)? {
+    if a.force {
+        print!("{impact}");
+    } else if !confirm(&question, a.force)? {
         bail!("cancelled; nothing was removed");
     }
-    let id = mc.enterprise_id.to_string();
-    let gone = msp.remove(&mut vault, &id)?;
+    let gone = msp.remove(&mut vault, &id, &removal)?;
     println!(
         "Managed company \"{}\" removed. ID={}",
         gone.company_name, gone.company_id
     );
     Ok(())
+}
+
+/// What `msp-remove`'s confirmation (and `-f`) says a removal deletes
+/// beyond the company's own rows: its users who log in with a password,
+/// with the records they own, and whose move it cancels; every line ends
+/// with a line break, and e-mails are escaped for the terminal.
+fn removal_text(removal: &Removal) -> String {
+    let plural = |n: usize, one: &str| {
+        if n == 1 {
+            format!("{n} {one}")
+        } else {
+            format!("{n} {one}s")
+        }
+    };
+    let mut text = String::new();
+    if !removal.users.is_empty() {
+        let records: usize = removal.users.iter().map(|(_, n)| n).sum();
+        text.push_str(&format!(
+            "It also deletes {} of the company, who log in with their own master password, \
+             and {} they own:\n",
+            plural(removal.users.len(), "user"),
+            plural(records, "record")
+        ));
+        for (email, n) in &removal.users {
+            text.push_str(&format!(
+                "  {} ({})\n",
+                escaped(email),
+                plural(*n, "record")
+            ));
+        }
+    }
+    if !removal.moving.is_empty() {
+        text.push_str(&format!(
+            "{} recorded as moving into it will stay with the MSP (their move is cancelled):\n",
+            plural(removal.moving.len(), "user")
+        ));
+        for email in &removal.moving {
+            text.push_str(&format!("  {}\n", escaped(email)));
+        }
+    }
+    text
 }
 
 fn info(ctx: &Context, a: &MspInfoArgs) -> anyhow::Result<()> {

@@ -51,9 +51,12 @@ pub(crate) fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<ExitCode> 
             } else {
                 "new managed company"
             };
+            let raised = done
+                .raised_from
+                .map_or_else(String::new, |n| format!(", raised from {n}"));
             println!(
-                "Node \"{}\" converted to {company} \"{}\" (ID={}, seats {}): {} node(s), {} role(s), \
-                 {} user(s) moved",
+                "Node \"{}\" converted to {company} \"{}\" (ID={}, seats {}{raised}): {} node(s), \
+                 {} role(s), {} user(s) moved",
                 a.node.trim(),
                 done.mc_name,
                 done.mc_id,

@@ -2,9 +2,11 @@
 //! transaction. The root is refused; a sub-tree that cannot move is
 //! refused with every reason listed (a managed company on it, an MSP admin
 //! on it, role, team or share links across its boundary, an e-mail or an
-//! application name a reused company already has). Seats are
-//! max(`-s`, users moved, 1), the plan `business` by default, and a
-//! company of the node's name is reused. What moves is re-sealed under
+//! application name a reused company already has, an `account_share`
+//! enforcement naming a role on the other side). Seats are max(`-s`,
+//! users moved, 1), the plan `business` by default, and a company of the
+//! node's name is reused with its plan, its seats raised to hold every
+//! user it will have. What moves is re-sealed under
 //! the company's tree key: each node's and each role's name with its own
 //! AD (so the MSP's key no longer opens it). Users are recorded as moving:
 //! their data keys are bound to their tenant under their own passwords,
@@ -14,15 +16,18 @@
 use std::collections::HashSet;
 
 use super::Msp;
+use super::clock::now_ms;
 use super::error::{EnterpriseError, Result};
-use super::ops::{AddRequest, refusable};
+use super::model::UNLIMITED;
+use super::ops::{AddRequest, record_changes, refusable};
 use super::roles::find_node;
 use super::state::{MspState, Node};
+use super::validate::{self, PlanOrder};
 use crate::vault::Vault;
 use crate::vault::store::enterprise::ManagedCompanyRow;
 use crate::vault::store::roles::{RoleRow, UserNodeRow};
 use crate::vault::store::{StoreTx, UserRow};
-use crate::vault::tenant_move::move_clashes;
+use crate::vault::tenant_move::{move_clashes, moving_into};
 
 /// `msp-convert-node`'s request.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +51,9 @@ pub(crate) struct Converted {
     pub reused: bool,
     /// Its seats.
     pub seats: i64,
+    /// A reused company's seats before they were raised to hold the
+    /// users it will have.
+    pub raised_from: Option<i64>,
     /// Nodes, roles and users moved.
     pub nodes: usize,
     /// Roles moved.
@@ -122,6 +130,32 @@ fn blockers(
             }
         }
     }
+    // An account_share enforcement names a role of its own enterprise.
+    for (role, name) in roles {
+        let inside = ids.contains(&role.node_id);
+        for e in role
+            .enforcements
+            .iter()
+            .filter(|e| e.value_type == "account_share")
+        {
+            let Some((target, target_name)) = e
+                .value
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| roles.iter().find(|(r, _)| r.role_id == id))
+            else {
+                continue;
+            };
+            if ids.contains(&target.node_id) != inside {
+                let side = if inside { "inside" } else { "outside" };
+                why.push(format!(
+                    "role \"{name}\" (ID={}), {side} the node, has {} naming role \
+                     \"{target_name}\" (ID={}), which is not",
+                    role.role_id, e.key, target.role_id
+                ));
+            }
+        }
+    }
     let teams = tx.teams(&msp.uid)?;
     for m in tx.team_members(&msp.uid)? {
         if moving.contains(&m.user_uid) {
@@ -179,6 +213,54 @@ fn blockers(
 }
 
 impl Msp {
+    /// Company `old` (of the node's name), reused: its plan stays (a `-p`
+    /// naming another is refused), and its seats are raised, drawn from
+    /// the pool and entered in the ledger as `msp-update` would, to `-s` or
+    /// to every user it will hold (its own, those recorded as moving into
+    /// it, and the `moving` users of this conversion), whichever is more;
+    /// unlimited seats stay.
+    fn reuse(
+        &self,
+        tx: &mut dyn StoreTx,
+        state: &MspState,
+        old: &ManagedCompanyRow,
+        req: &ConvertRequest,
+        moving: i64,
+    ) -> Result<ManagedCompanyRow> {
+        if let Some(text) = &req.plan {
+            let plan = validate::plan(state, text, PlanOrder::KnownFirst)?;
+            if plan.code != old.plan {
+                return Err(EnterpriseError::Rejected(format!(
+                    "Managed company \"{}\" exists with plan {}: msp-convert-node reuses it with \
+                     its plan (change it with msp-update)",
+                    old.name, old.plan
+                )));
+            }
+        }
+        let pending = i64::try_from(moving_into(&*tx, &old.tenant_uid)?.len()).unwrap_or(i64::MAX);
+        let wanted = req.seats.unwrap_or(0).max(
+            old.active_users
+                .saturating_add(pending)
+                .saturating_add(moving),
+        );
+        if old.seats >= UNLIMITED || wanted <= old.seats {
+            return Ok(old.clone());
+        }
+        let mut new = old.clone();
+        new.seats = validate::seats(state, wanted)?;
+        validate::pool(state, &new.plan, new.seats, Some(&old.tenant_uid))?;
+        tx.put_managed_company(&new)?;
+        record_changes(
+            tx,
+            &self.uid,
+            new.enterprise_id,
+            Some(old),
+            Some(&new),
+            now_ms(),
+        )?;
+        Ok(new)
+    }
+
     /// Converts a node (name or id) and everything below it into a
     /// managed company.
     ///
@@ -226,8 +308,15 @@ impl Msp {
             }
             let users = i64::try_from(moving.len()).unwrap_or(i64::MAX);
             let seats = req.seats.unwrap_or(0).max(users).max(1);
+            let mut raised_from = None;
             let (mc, reused) = match reused {
-                Some(mc) => (mc, true),
+                Some(old) => {
+                    let mc = self.reuse(tx, &state, &old, req, users)?;
+                    if mc.seats != old.seats {
+                        raised_from = Some(old.seats);
+                    }
+                    (mc, true)
+                }
                 None => {
                     let add = AddRequest {
                         name: node.name.clone(),
@@ -274,6 +363,7 @@ impl Msp {
                 mc_name: mc.name.clone(),
                 reused,
                 seats: mc.seats,
+                raised_from,
                 nodes: moved_nodes,
                 roles: moved_roles,
                 users: moving.len(),

@@ -16,7 +16,9 @@ use crate::vault::crypto::{self, Key};
 use crate::vault::store::enterprise::{
     AddonRow, BillingEventRow, EnterpriseKind, EnterpriseRow, ManagedCompanyRow,
 };
-use crate::vault::store::{StoreTx, TenantRow};
+use crate::vault::store::{StoreRead, StoreTx, TenantRow};
+use crate::vault::tenancy::is_key_held;
+use crate::vault::tenant_move::moving_into;
 use crate::vault::{Vault, VaultError, ad};
 
 /// `msp-add`: a new managed company.
@@ -292,23 +294,91 @@ impl Msp {
         })
     }
 
-    /// Removes a managed company (by name or id) with everything in its
-    /// tenant; returns what it was.
+    /// What removing company `mc` (by name or id) deletes beyond the
+    /// company's own rows, and whose move it cancels.
     ///
     /// # Errors
     ///
     /// [`EnterpriseError::NoCompany`]; storage errors.
-    pub(crate) fn remove(&self, vault: &mut Vault, mc: &str) -> Result<CompanyView> {
+    pub(crate) fn removal(&self, vault: &Vault, mc: &str) -> Result<Removal> {
+        let store = vault.store_read();
+        let state = self.state_in(store)?;
+        let old = state
+            .company(mc)
+            .ok_or_else(|| EnterpriseError::NoCompany(mc.to_string()))?;
+        removal_of(store, &old.tenant_uid)
+    }
+
+    /// Removes a managed company (by name or id) with everything in its
+    /// tenant; returns what it was. `seen` is what the admin confirmed
+    /// ([`Msp::removal`]): if the company's users or their records changed
+    /// since, nothing is removed.
+    ///
+    /// # Errors
+    ///
+    /// [`EnterpriseError::NoCompany`]; [`EnterpriseError::Rejected`] when
+    /// the removal is no longer what was confirmed; storage errors.
+    pub(crate) fn remove(
+        &self,
+        vault: &mut Vault,
+        mc: &str,
+        seen: &Removal,
+    ) -> Result<CompanyView> {
         self.transact(vault, |tx, state| {
             let old = state
                 .company(mc)
                 .ok_or_else(|| EnterpriseError::NoCompany(mc.to_string()))?;
+            if removal_of(&*tx, &old.tenant_uid)? != *seen {
+                return Err(EnterpriseError::Rejected(format!(
+                    "Managed company \"{}\" changed since the confirmation (its users or their \
+                     records): nothing was removed; run msp-remove again",
+                    old.name
+                )));
+            }
             let view = CompanyView::of(state, old);
             tx.delete_managed_company(&old.tenant_uid)?;
             record_changes(tx, &self.uid, old.enterprise_id, Some(old), None, now_ms())?;
             Ok(view)
         })
     }
+}
+
+/// What `msp-remove` deletes with a company that a plain company does not
+/// have: users who log in with their own master password (moved in by
+/// `msp-convert-node`, or added after `switch-to-mc`), each with the
+/// number of records they own, and the users recorded as moving into it,
+/// whose move is cancelled (they stay with the MSP, on its root node).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Removal {
+    /// `(e-mail, records owned)` of each password user, by e-mail.
+    pub users: Vec<(String, usize)>,
+    /// E-mails of the users recorded as moving into the company.
+    pub moving: Vec<String>,
+}
+
+/// [`Removal`] of the company whose tenant is `tenant`.
+fn removal_of(store: &dyn StoreRead, tenant: &str) -> Result<Removal> {
+    let mut owned: BTreeMap<String, usize> = BTreeMap::new();
+    store.tenant_records(tenant, &mut |r| {
+        *owned.entry(r.owner_uid).or_default() += 1;
+        Ok(())
+    })?;
+    let mut users: Vec<(String, usize)> = store
+        .users(tenant)?
+        .into_iter()
+        .filter(|u| !is_key_held(u))
+        .map(|u| {
+            let n = owned.get(&u.uid).copied().unwrap_or(0);
+            (u.email, n)
+        })
+        .collect();
+    users.sort();
+    let mut moving: Vec<String> = moving_into(store, tenant)?
+        .into_iter()
+        .map(|u| u.email)
+        .collect();
+    moving.sort();
+    Ok(Removal { users, moving })
 }
 
 /// What a company holds, product by product: its plan (seats), file plan

@@ -16,7 +16,8 @@ use super::state::{Node, open_node, path_of, seal_node};
 use crate::vault::crypto::Key;
 use crate::vault::store::enterprise::{ManagedCompanyRow, NodeRow};
 use crate::vault::store::roles::{RoleRow, UserNodeRow};
-use crate::vault::store::{StoreRead, StoreTx};
+use crate::vault::store::{StoreRead, StoreTx, UserRow};
+use crate::vault::tenant_move::{moving_into, refuse_moving};
 use crate::vault::{Vault, ad};
 
 /// An enterprise whose roles are read or written: the MSP itself or one
@@ -161,10 +162,25 @@ impl Scope {
         Ok(row)
     }
 
+    /// The users who may be members of its roles: its tenant's, and for a
+    /// company also those recorded as moving into it (`msp-convert-node`
+    /// left them members of the roles that moved with them).
+    ///
+    /// # Errors
+    ///
+    /// Storage errors.
+    pub(crate) fn members(&self, store: &dyn StoreRead) -> Result<Vec<UserRow>> {
+        let mut users = store.users(&self.tenant_uid)?;
+        if self.company {
+            users.extend(moving_into(store, &self.tenant_uid)?);
+        }
+        Ok(users)
+    }
+
     /// The views of `roles`, with node paths and members' e-mails.
     pub(crate) fn views(&self, store: &dyn StoreRead, roles: &[Role]) -> Result<Vec<RoleView>> {
         let nodes = self.nodes(store)?;
-        let users = store.users(&self.tenant_uid)?;
+        let users = self.members(store)?;
         let email = |uid: &String| {
             users
                 .iter()
@@ -310,7 +326,9 @@ impl Msp {
     /// # Errors
     ///
     /// [`EnterpriseError::Rejected`]: an unknown or ambiguous role, node or
-    /// user, an enforcement of the wrong type; nothing is written then.
+    /// user, an enforcement of the wrong type; [`crate::vault::VaultError::Moving`]
+    /// for a user recorded as moving added to an MSP role; nothing is
+    /// written then.
     pub(crate) fn edit_role(
         &self,
         vault: &mut Vault,
@@ -357,25 +375,28 @@ impl Msp {
                 }
             }
             row.enforcements.sort_by(|a, b| a.key.cmp(&b.key));
-            let users = tx.users(&scope.tenant_uid)?;
+            let users = scope.members(&*tx)?;
             let user = |email: &str| {
                 users
                     .iter()
                     .find(|u| u.email.eq_ignore_ascii_case(email.trim()))
-                    .map(|u| u.uid.clone())
                     .ok_or_else(|| {
                         EnterpriseError::Rejected(format!("User \"{}\" not found", email.trim()))
                     })
             };
             for email in &edit.add_users {
-                let uid = user(email)?;
-                if !row.users.contains(&uid) {
-                    row.users.push(uid);
+                let added = user(email)?;
+                // An MSP role would hold them across the company's boundary.
+                if !scope.company {
+                    refuse_moving(&*tx, added)?;
+                }
+                if !row.users.contains(&added.uid) {
+                    row.users.push(added.uid.clone());
                 }
             }
             for email in &edit.remove_users {
-                let uid = user(email)?;
-                row.users.retain(|u| u != &uid);
+                let uid = &user(email)?.uid;
+                row.users.retain(|u| u != uid);
             }
             row.users.sort();
             tx.put_role(&row)?;
@@ -389,7 +410,8 @@ impl Msp {
     ///
     /// # Errors
     ///
-    /// [`EnterpriseError::Rejected`]: no such user or node.
+    /// [`EnterpriseError::Rejected`]: no such user or node;
+    /// [`crate::vault::VaultError::Moving`] for a user recorded as moving.
     pub(crate) fn place_user(&self, vault: &mut Vault, email: &str, node: &str) -> Result<String> {
         refusable(vault, |tx| {
             let scope = self.scope(&*tx, None)?;
@@ -402,6 +424,8 @@ impl Msp {
                 .ok_or_else(|| {
                     EnterpriseError::Rejected(format!("User \"{}\" not found", email.trim()))
                 })?;
+            // Placing them again would silently undo a recorded move.
+            refuse_moving(&*tx, &user)?;
             tx.put_user_node(&UserNodeRow {
                 user_uid: user.uid,
                 tenant_uid: self.uid.clone(),

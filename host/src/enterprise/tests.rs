@@ -103,7 +103,13 @@ fn seats_come_from_the_pool_and_go_back_to_it() {
         ),
         "{err}"
     );
-    msp.remove(&mut vault, "Acme").expect("remove");
+    let seen = msp.removal(&vault, "Acme").expect("removal");
+    assert_eq!(
+        seen,
+        super::ops::Removal::default(),
+        "no users, none moving"
+    );
+    msp.remove(&mut vault, "Acme", &seen).expect("remove");
     assert_eq!(available(&vault, &msp, "enterprise"), 5);
     let ledger = vault.store_read().billing_events(&msp.uid).expect("ledger");
     let lines: Vec<String> = ledger

@@ -76,6 +76,20 @@ pub enum VaultError {
     /// Input that does not fit the record model (field shape, path…).
     #[error("{0}")]
     Invalid(String),
+    /// The user is recorded as moving into a managed company
+    /// (`msp-convert-node`) and their next password unlock has not
+    /// finished the move yet: nothing may link them to their old tenant
+    /// meanwhile.
+    #[error(
+        "{email} is moving to managed company \"{company}\" (msp-convert-node); the move \
+         finishes at their next login with their master password: run this after it"
+    )]
+    Moving {
+        /// The user's e-mail.
+        email: String,
+        /// The company's name.
+        company: String,
+    },
     /// An item already exists (user, team, folder).
     #[error("{0} already exists")]
     Exists(String),

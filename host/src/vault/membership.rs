@@ -428,6 +428,10 @@ impl Vault {
                     Err(VaultError::Denied(why)) => {
                         summary.not_applied.push(format!("{}: {why}", entry.path));
                     }
+                    // A user recorded as moving into a managed company.
+                    Err(e @ VaultError::Moving { .. }) => {
+                        summary.not_applied.push(format!("{}: {e}", entry.path));
+                    }
                     Err(e) => return Err(e),
                 }
             }

@@ -121,7 +121,9 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::UnknownUser`]; [`VaultError::Invalid`] for sharing with
+    /// [`VaultError::UnknownUser`]; [`VaultError::Moving`] for a grant or
+    /// transfer to a user recorded as moving into a managed company;
+    /// [`VaultError::Invalid`] for sharing with
     /// oneself, an end in the past, or several users for a transfer;
     /// [`VaultError::Denied`] / [`VaultError::NotFound`] for a single record.
     pub fn plan_record_shares(
@@ -144,7 +146,12 @@ impl Vault {
         }
         let mut users = Vec::with_capacity(emails.len());
         for email in emails {
-            let user = self.find_user(email)?;
+            // Only a grant or a transfer makes a new link.
+            let user = if request.action == ShareAction::Revoke {
+                self.find_user(email)?
+            } else {
+                self.find_grantee(email)?
+            };
             if user.uid == self.s.user_uid {
                 return Err(VaultError::Invalid(
                     "a record cannot be shared with yourself".into(),

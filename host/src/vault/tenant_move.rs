@@ -12,6 +12,11 @@
 //! application name), and only if the user row is still the one the
 //! password opened. A move that is not honoured leaves the user where they
 //! are and says why; the unlock itself always goes on.
+//!
+//! Until then the user is *moving*: [`pending_move`] says into which
+//! company, and commands of others that would link them to their old
+//! tenant (a share, a team, an MSP role, another node) refuse them with
+//! [`super::VaultError::Moving`], since nothing checks the boundary again.
 
 use super::crypto::Key;
 use super::store::{StoreRead, StoreTx, UserRow};
@@ -28,6 +33,60 @@ enum Outcome {
     Stayed(String),
 }
 
+/// Where `user` is recorded as moving: `(tenant uid, name)` of the
+/// company named by their `enterprise_users` row, when that is not the
+/// user's own tenant.
+///
+/// # Errors
+///
+/// Storage errors.
+pub(crate) fn pending_move(
+    read: &dyn StoreRead,
+    user: &UserRow,
+) -> Result<Option<(String, String)>> {
+    let Some(placed) = read
+        .user_node(&user.uid)?
+        .filter(|p| p.tenant_uid != user.tenant_uid)
+    else {
+        return Ok(None);
+    };
+    let name = read
+        .tenants()?
+        .into_iter()
+        .find(|t| t.uid == placed.tenant_uid)
+        .map_or_else(|| placed.tenant_uid.clone(), |t| t.name);
+    Ok(Some((placed.tenant_uid, name)))
+}
+
+/// [`super::VaultError::Moving`] when `user` is recorded as moving.
+///
+/// # Errors
+///
+/// That, or storage errors.
+pub(crate) fn refuse_moving(read: &dyn StoreRead, user: &UserRow) -> Result<()> {
+    match pending_move(read, user)? {
+        None => Ok(()),
+        Some((_, company)) => Err(super::VaultError::Moving {
+            email: user.email.clone(),
+            company,
+        }),
+    }
+}
+
+/// The users of other tenants recorded as moving into tenant `to`.
+///
+/// # Errors
+///
+/// Storage errors.
+pub(crate) fn moving_into(read: &dyn StoreRead, to: &str) -> Result<Vec<UserRow>> {
+    let placed = read.user_nodes(to)?;
+    Ok(read
+        .all_users()?
+        .into_iter()
+        .filter(|u| u.tenant_uid != to && placed.iter().any(|p| p.user_uid == u.uid))
+        .collect())
+}
+
 /// Why users `moving` cannot move into tenant `to` without breaking a
 /// uniqueness rule there: an e-mail or an application name the company
 /// already has, or will have once the users already recorded as moving
@@ -41,21 +100,18 @@ pub(crate) fn move_clashes(
     moving: &[&UserRow],
     to: &str,
 ) -> Result<Vec<String>> {
-    let everyone = read.all_users()?;
     let is_moving = |uid: &str| moving.iter().any(|u| u.uid == uid);
     // Users already in `to`, and those recorded as moving into it.
-    let pending: Vec<&UserRow> = {
-        let placed = read.user_nodes(to)?;
-        everyone
-            .iter()
-            .filter(|u| !is_moving(&u.uid))
-            .filter(|u| u.tenant_uid == to || placed.iter().any(|p| p.user_uid == u.uid))
-            .collect()
-    };
+    let pending: Vec<UserRow> = read
+        .users(to)?
+        .into_iter()
+        .chain(moving_into(read, to)?)
+        .filter(|u| !is_moving(&u.uid))
+        .collect();
     let mut names: Vec<String> = read.apps(to)?.into_iter().map(|a| a.name).collect();
     let mut why = Vec::new();
     let mut sources: Vec<&str> = Vec::new();
-    for u in pending.iter().chain(moving.iter()) {
+    for u in pending.iter().chain(moving.iter().copied()) {
         if !sources.contains(&u.tenant_uid.as_str()) && u.tenant_uid != to {
             sources.push(&u.tenant_uid);
         }

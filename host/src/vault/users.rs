@@ -97,11 +97,32 @@ impl Vault {
             .ok_or_else(|| VaultError::UnknownUser(who.to_string()))
     }
 
+    /// [`Vault::find_user`] for a grant (a share, a team): a user recorded
+    /// as moving into a managed company is refused, since the link would
+    /// cross the company's boundary once they have moved.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::UnknownUser`]; [`VaultError::Moving`].
+    pub fn find_grantee(&self, who: &str) -> Result<UserInfo> {
+        let user = self.find_user(who)?;
+        if let Some(row) = self
+            .store
+            .users(&self.s.tenant_uid)?
+            .iter()
+            .find(|u| u.uid == user.uid)
+        {
+            super::tenant_move::refuse_moving(self.store.as_ref(), row)?;
+        }
+        Ok(user)
+    }
+
     /// Adds a user with their own master password to the current tenant.
     ///
     /// # Errors
     ///
-    /// [`VaultError::Exists`], [`VaultError::Invalid`].
+    /// [`VaultError::Exists`], [`VaultError::Invalid`] (also for the
+    /// e-mail of a user moving into the tenant).
     pub fn add_user(
         &mut self,
         email: &str,
@@ -114,6 +135,18 @@ impl Vault {
             return Err(VaultError::Invalid(
                 "the master password must not be empty".into(),
             ));
+        }
+        // A user moving into this tenant (a managed company) has the e-mail
+        // already: a second one would keep them from moving.
+        if super::tenant_move::moving_into(self.store.as_ref(), &self.s.tenant_uid)?
+            .iter()
+            .any(|u| u.email.eq_ignore_ascii_case(email.trim()))
+        {
+            return Err(VaultError::Invalid(format!(
+                "{} is moving into this company (msp-convert-node) and joins it at their next \
+                 login; another user of that e-mail cannot be added",
+                email.trim()
+            )));
         }
         let (row, _, _) = new_user_row(&self.s.tenant_uid, email, password, params)?;
         self.write(|tx, _| tx.insert_user(&row))?;
@@ -176,7 +209,8 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::Exists`], [`VaultError::UnknownUser`].
+    /// [`VaultError::Exists`], [`VaultError::UnknownUser`],
+    /// [`VaultError::Moving`].
     pub fn add_team(&mut self, name: &str, members: &[&str]) -> Result<TeamInfo> {
         let name = name.trim();
         if name.is_empty() {
@@ -184,7 +218,7 @@ impl Vault {
         }
         let mut users = vec![self.find_user(&self.s.user_uid)?];
         for m in members {
-            let u = self.find_user(m)?;
+            let u = self.find_grantee(m)?;
             if !users.iter().any(|x| x.uid == u.uid) {
                 users.push(u);
             }
@@ -217,10 +251,11 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::Denied`] when the current user is not a member.
+    /// [`VaultError::Denied`] when the current user is not a member;
+    /// [`VaultError::Moving`].
     pub fn add_team_member(&mut self, team: &str, email: &str) -> Result<()> {
         let team = self.find_team(team)?;
-        let user = self.find_user(email)?;
+        let user = self.find_grantee(email)?;
         let key = self.s.ring.teams.get(&team.uid).cloned().ok_or_else(|| {
             VaultError::Denied(format!("you are not a member of team {}", team.name))
         })?;
@@ -278,6 +313,7 @@ impl Vault {
     /// # Errors
     ///
     /// [`VaultError::Denied`] without manage-users on the folder;
+    /// [`VaultError::Moving`] for a user recorded as moving;
     /// [`VaultError::Invalid`] when the folder is not a shared folder.
     pub fn share_folder(
         &mut self,
@@ -289,7 +325,7 @@ impl Vault {
         let (sf, key, defaults) = self.manageable_shared_folder(folder_uid)?;
         let (holder_uid, holder_kind, wrapped) = match grantee {
             Grantee::User(email) => {
-                let user = self.find_user(email)?;
+                let user = self.find_grantee(email)?;
                 let pk = public_key_of(&self.store.users(&self.s.tenant_uid)?, &user.uid)?;
                 let wrapped =
                     crypto::seal_key_to(&pk, &key, &ad::shared_folder_key(&sf, &user.uid));
