@@ -282,3 +282,149 @@ impl Vault {
         &self.notices
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::vault::crypto::KdfParams;
+    use crate::vault::store::TenantRow;
+    use crate::vault::store::enterprise::{
+        EnterpriseKind, EnterpriseRow, ManagedCompanyRow, NodeRow,
+    };
+    use crate::vault::store::roles::UserNodeRow;
+
+    fn pw(s: &str) -> SecretString {
+        SecretString::from(s.to_string())
+    }
+
+    /// A master password changed between an unlock's read of the key
+    /// header and its write transaction (another process): the move is
+    /// not made, since it would write the old header back over the new
+    /// one; the next unlock, with the new password, makes it.
+    #[test]
+    fn a_header_changed_while_unlocking_leaves_the_move_for_the_next_unlock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let fast = KdfParams::insecure_fast();
+        let mut alice = Vault::create(&path, "alice@x.example", &pw("a"), &fast).expect("create");
+        alice
+            .add_user("bob@x.example", &pw("old"), &fast)
+            .expect("add bob");
+        let mut bob = Vault::open(&path)
+            .expect("open")
+            .unlock(Some("bob@x.example"), &pw("old"))
+            .expect("bob");
+        let msp = alice.s.tenant_uid.clone();
+        let bob_uid = bob.s.user_uid.clone();
+        // A company of bob's MSP (its keys are never opened here) and
+        // bob recorded as moving onto its root node.
+        let node = (7_i64 << 32) + 1;
+        alice
+            .transact(|tx| {
+                tx.insert_tenant(&TenantRow {
+                    uid: "mc".into(),
+                    name: "Acme".into(),
+                    parent_uid: Some(msp.clone()),
+                    created: 0,
+                    creator_uid: None,
+                })?;
+                tx.insert_enterprise(&EnterpriseRow {
+                    tenant_uid: "mc".into(),
+                    enterprise_id: 7,
+                    kind: EnterpriseKind::ManagedCompany,
+                    parent_uid: Some(msp.clone()),
+                    created: 0,
+                })?;
+                tx.put_managed_company(&ManagedCompanyRow {
+                    tenant_uid: "mc".into(),
+                    msp_uid: msp.clone(),
+                    enterprise_id: 7,
+                    name: "Acme".into(),
+                    node_id: 1,
+                    plan: "business".into(),
+                    seats: 1,
+                    file_plan: None,
+                    paused: false,
+                    wrapped_tree_key: vec![0],
+                    data: vec![0],
+                    addons: Vec::new(),
+                    active_users: 0,
+                })?;
+                tx.insert_enterprise_node(&NodeRow {
+                    node_id: node,
+                    tenant_uid: "mc".into(),
+                    parent_id: None,
+                    data: vec![0],
+                })?;
+                tx.put_user_node(&UserNodeRow {
+                    user_uid: bob_uid.clone(),
+                    tenant_uid: "mc".into(),
+                    node_id: node,
+                })
+            })
+            .expect("record the move");
+
+        // An unlock reads bob's header and opens his data key…
+        let stale = alice
+            .store
+            .all_users()
+            .expect("users")
+            .into_iter()
+            .find(|u| u.uid == bob_uid)
+            .expect("bob's row");
+        let kek = KdfParams::decode(&stale.kdf)
+            .and_then(|p| p.derive(&pw("old")))
+            .expect("kek");
+        let data_key = kek
+            .try_open(
+                &stale.wrapped_data_key,
+                &ad::data_key(&stale.tenant_uid, &stale.uid, &stale.kdf),
+            )
+            .map(|bytes| Key::from_slice(&bytes))
+            .expect("opens")
+            .expect("a key");
+        // …while bob, already unlocked elsewhere, changes his password.
+        bob.change_master_password(&pw("new"), &fast)
+            .expect("change");
+        let mut locked = Vault::open(&path).expect("open");
+        let (row, notice) = locked
+            .finish_tenant_move(stale, &kek, &data_key)
+            .expect("the unlock goes on");
+        assert_eq!(row.tenant_uid, msp);
+        assert!(
+            notice
+                .as_deref()
+                .is_some_and(|n| n.contains("your account changed while unlocking")),
+            "{notice:?}"
+        );
+        let tenant = |uid: &str| {
+            let users = alice.store.all_users().expect("users");
+            users
+                .into_iter()
+                .find(|u| u.uid == uid)
+                .map(|u| u.tenant_uid)
+        };
+        assert_eq!(tenant(&bob_uid).as_deref(), Some(msp.as_str()), "not moved");
+
+        // The new password opens bob and moves him.
+        let moved = Vault::open(&path)
+            .expect("open")
+            .unlock(Some("bob@x.example"), &pw("new"))
+            .expect("the new password still unlocks");
+        assert!(
+            moved
+                .unlock_notices()
+                .iter()
+                .any(|n| n.contains("moved to company \"Acme\"")),
+            "{:?}",
+            moved.unlock_notices()
+        );
+        assert_eq!(tenant(&bob_uid).as_deref(), Some("mc"));
+        Vault::open(&path)
+            .expect("open")
+            .unlock(Some("bob@x.example"), &pw("new"))
+            .expect("and again, in the company");
+    }
+}
