@@ -123,7 +123,7 @@ pub struct LockedVault {
     store: Box<dyn Store>,
     location: Location,
     /// Whether a user who must be re-keyed may be unlocked
-    /// ([`LockedVault::to_rekey`]).
+    /// ([`LockedVault::for_rekey`]).
     rekeying: bool,
 }
 
@@ -406,7 +406,7 @@ impl LockedVault {
     /// (`enterprise-rekey`, [`Vault::rekey_user`]); every other unlock of
     /// such a user fails with [`VaultError::MustRekey`].
     #[must_use]
-    pub fn to_rekey(mut self) -> Self {
+    pub fn for_rekey(mut self) -> Self {
         self.rekeying = true;
         self
     }
@@ -417,7 +417,7 @@ impl LockedVault {
     ///
     /// [`VaultError::WrongPassword`]; [`VaultError::UnknownUser`];
     /// [`VaultError::MustRekey`] for a user who must be re-keyed first
-    /// (unless [`LockedVault::to_rekey`]);
+    /// (unless [`LockedVault::for_rekey`]);
     /// [`VaultError::Ambiguous`] when `email` is `None` and there are several
     /// users; [`VaultError::Corrupted`] when the key header or keys were
     /// damaged; [`VaultError::ExcessiveWork`] for hostile KDF parameters.

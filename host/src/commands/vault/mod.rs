@@ -259,7 +259,7 @@ fn unlock_with_password(
 ) -> anyhow::Result<(Vault, SecretString)> {
     let mut locked = Vault::open_at(&ctx.vault_location()?)?;
     if rekey {
-        locked = locked.to_rekey();
+        locked = locked.for_rekey();
     }
     let user = user.or_else(|| requested_user(ctx));
     let password = master_password(ctx, false)?;
