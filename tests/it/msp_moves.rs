@@ -120,6 +120,7 @@ fn a_moving_user_is_refused_by_what_would_link_them_to_the_msp() {
     dave(&["add", "-t", "Dave's", "password=d"]).ok();
     dave(&["mkdir", "--sf", "-e", "Dave SF"]).ok();
     dave(&["team", "add", "Ops"]).ok();
+    user(&k, BOB, &["secrets-manager", "app", "create", "CI"]).ok();
     let out = alice(&k, &["msp-convert-node", "Acme"]).ok();
     assert!(out.contains("2 user(s) moved"), "{out}");
     let (_, acme) = company(&k, "Acme");
@@ -179,19 +180,26 @@ fn a_moving_user_is_refused_by_what_would_link_them_to_the_msp() {
     assert_eq!(every_row(&k), before, "nothing written");
     assert_eq!(tenant_of(&k, BOB), msp);
 
-    // In the company, a second user of bob's e-mail is refused.
-    let file = k.data_dir().join("mc-user.txt");
-    std::fs::write(&file, format!("switch-to-mc Acme\nuser add {BOB}\n")).expect("write");
-    let mut cmd = k.cmd(&[file.to_str().expect("path")]);
-    cmd.env("KEEPER_PASSWORD", PW)
-        .env("KEEPER_TEST_FAST_KDF", "1")
-        .env("KEEPER_USER", ALICE)
-        .env("KEEPER_NEW_USER_PASSWORD", "other-pw");
-    let err = Run(cmd.output().expect("run")).fails();
-    assert!(
-        err.contains(&format!("{BOB} is moving into this company")),
-        "{err}"
-    );
+    // In the company, a second user of bob's e-mail, or an application
+    // of the name of his, is refused (either would keep him from moving).
+    as_company(&k, "Acme", "ls").ok();
+    let before = every_row(&k);
+    for (line, says) in [
+        (
+            format!("user add {BOB}"),
+            format!("{BOB} is moving into this company"),
+        ),
+        (
+            "secrets-manager app create CI".to_string(),
+            format!(
+                "{BOB} is moving into this company (msp-convert-node) with an application named \"CI\""
+            ),
+        ),
+    ] {
+        let err = as_company(&k, "Acme", &line).fails();
+        assert!(err.contains(&says), "{line}: {err}");
+    }
+    assert_eq!(every_row(&k), before, "nothing written");
 
     // bob's login finishes the move; the company's roles keep him.
     let run = user(&k, BOB, &["ls"]);
@@ -207,6 +215,19 @@ fn a_moving_user_is_refused_by_what_would_link_them_to_the_msp() {
             .to_string()
             .contains(BOB)
     );
+}
+
+/// Runs `line` as alice switched into company `mc` (a batch; a new user
+/// gets the password `other-pw`).
+fn as_company(k: &Keeper, mc: &str, line: &str) -> Run {
+    let file = k.data_dir().join("in-company.txt");
+    std::fs::write(&file, format!("switch-to-mc {mc}\n{line}\n")).expect("write");
+    let mut cmd = k.cmd(&[file.to_str().expect("path")]);
+    cmd.env("KEEPER_PASSWORD", PW)
+        .env("KEEPER_TEST_FAST_KDF", "1")
+        .env("KEEPER_USER", ALICE)
+        .env("KEEPER_NEW_USER_PASSWORD", "other-pw");
+    Run(cmd.output().expect("run"))
 }
 
 #[test]
@@ -371,14 +392,7 @@ fn convert_node_refuses_a_clash_and_a_second_run_writing_nothing() {
     let k = msp_with(&[(BOB, "Gamma"), (CAROL, "Acme")]);
     alice(&k, &["msp-add", "-p", "business", "-s", "2", "Gamma"]).ok();
     // The company has a user of bob's e-mail already.
-    let file = k.data_dir().join("mc-user.txt");
-    std::fs::write(&file, format!("switch-to-mc Gamma\nuser add {BOB}\n")).expect("write");
-    let mut cmd = k.cmd(&[file.to_str().expect("path")]);
-    cmd.env("KEEPER_PASSWORD", PW)
-        .env("KEEPER_TEST_FAST_KDF", "1")
-        .env("KEEPER_USER", ALICE)
-        .env("KEEPER_NEW_USER_PASSWORD", "other-pw");
-    Run(cmd.output().expect("run")).ok();
+    as_company(&k, "Gamma", &format!("user add {BOB}")).ok();
     let before = every_row(&k);
     let err = alice(&k, &["msp-convert-node", "Gamma"]).fails();
     assert!(

@@ -79,7 +79,8 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::Invalid`] for an empty name; [`VaultError::Exists`]
+    /// [`VaultError::Invalid`] for an empty name, or the name of an
+    /// application of a user moving into the tenant; [`VaultError::Exists`]
     /// when the tenant has an application of that name; storage errors.
     pub fn create_app(&mut self, name: &str) -> Result<AppInfo> {
         let name = name.trim();
@@ -103,6 +104,21 @@ impl Vault {
             created: now_ms(),
         };
         self.write(|tx, s| {
+            // A user moving into this tenant (a managed company) with an
+            // application of that name would be kept from moving.
+            for mover in crate::vault::tenant_move::moving_into(&*tx, &s.tenant_uid)? {
+                if tx
+                    .apps(&mover.tenant_uid)?
+                    .iter()
+                    .any(|a| a.owner_uid == mover.uid && a.name == row.name)
+                {
+                    return Err(VaultError::Invalid(format!(
+                        "{} is moving into this company (msp-convert-node) with an application \
+                         named \"{}\"; another of that name cannot be added",
+                        mover.email, row.name
+                    )));
+                }
+            }
             tx.erase_expired_tokens(&s.tenant_uid, row.created)?;
             tx.insert_app(&row)
         })?;
