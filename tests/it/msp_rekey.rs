@@ -18,6 +18,7 @@ use keeper::testing::vault::{KeptHeader, SecretString, company_key, opens_node};
 use crate::automation::keeper;
 use crate::msp::{other_backend, raw_rows};
 use crate::msp_distributor::{FIRST_PW, MSP_PW, provisioned};
+use crate::secrets_manager::removal::vault_bytes;
 use crate::support::{Keeper, Run};
 
 const BOB: &str = "bob@msp.example";
@@ -406,4 +407,58 @@ fn store_migrate_carries_must_rekey() {
     as_user(&k, BOB, MSP_PW, &["--store", &to, "msp-info"]).ok();
     // The original is untouched.
     assert_eq!(flagged(&k), "1");
+}
+
+/// After the re-key, none of the old wrapped keys and sealed names is left
+/// anywhere in the SQLite file or its log (`secure_delete`, then the log
+/// truncated, while another process holds the file open): not the admin's
+/// old header, nor the MSP's old tree key row,
+/// nor its nodes' or companies' old rows.
+#[test]
+fn the_old_rows_leave_no_copy_in_the_sqlite_file() {
+    let k = provisioned();
+    if !k.has_vault_file() {
+        return;
+    }
+    let blobs = |k: &Keeper| -> Vec<Vec<u8>> {
+        [
+            "SELECT wrapped_data_key FROM {t}users WHERE email = 'bob@msp.example'",
+            "SELECT wrapped_private_key FROM {t}users WHERE email = 'bob@msp.example'",
+            "SELECT a.wrapped_tree_key FROM {t}enterprise_admins a JOIN {t}users u \
+             ON u.uid = a.user_uid WHERE u.email = 'bob@msp.example'",
+            "SELECT n.data FROM {t}enterprise_nodes n JOIN {t}users u \
+             ON u.tenant_uid = n.tenant_uid WHERE u.email = 'bob@msp.example'",
+            "SELECT m.wrapped_tree_key FROM {t}managed_companies m JOIN {t}users u \
+             ON u.tenant_uid = m.msp_uid WHERE u.email = 'bob@msp.example'",
+        ]
+        .iter()
+        .flat_map(|sql| raw_rows(k, sql))
+        .map(|h| unhex(&h))
+        .collect()
+    };
+    let old = blobs(&k);
+    assert_eq!(old.len(), 6, "header, key pair, tree key, root node, 2 companies");
+    let bytes = vault_bytes(&k);
+    assert!(
+        old.iter()
+            .all(|b| bytes.windows(b.len()).any(|w| w == b.as_slice())),
+        "the blobs are found before (the search works)"
+    );
+    // Another process keeps the vault open (its log is not removed when
+    // keeper exits): only the re-key's own truncation empties it.
+    let other = rusqlite::Connection::open(k.data_dir().join("vault.db")).expect("open");
+    other
+        .query_row("SELECT count(*) FROM users", [], |r| r.get::<_, i64>(0))
+        .expect("read");
+    rekey(&k, BOB, FIRST_PW, MSP_PW).ok();
+    let now = blobs(&k);
+    assert!(old.iter().all(|b| !now.contains(b)), "every row replaced");
+    let bytes = vault_bytes(&k);
+    drop(other);
+    for (i, blob) in old.iter().enumerate() {
+        assert!(
+            !bytes.windows(blob.len()).any(|w| w == blob.as_slice()),
+            "old blob {i} is still in the file or its log"
+        );
+    }
 }

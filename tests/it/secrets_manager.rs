@@ -9,7 +9,7 @@
 
 mod access;
 mod race;
-mod removal;
+pub(crate) mod removal;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

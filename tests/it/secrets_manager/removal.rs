@@ -205,7 +205,7 @@ fn app_blobs(k: &crate::support::Keeper, app: &str) -> Vec<Vec<u8>> {
 }
 
 /// The SQLite file and its write-ahead log, as bytes.
-fn vault_bytes(k: &crate::support::Keeper) -> Vec<u8> {
+pub(crate) fn vault_bytes(k: &crate::support::Keeper) -> Vec<u8> {
     let mut bytes = std::fs::read(k.data_dir().join("vault.db")).expect("read vault.db");
     bytes.extend(std::fs::read(k.data_dir().join("vault.db-wal")).unwrap_or_default());
     bytes
