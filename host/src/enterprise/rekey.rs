@@ -22,7 +22,6 @@ use secrecy::SecretString;
 
 use super::Msp;
 use super::error::{EnterpriseError, Result};
-use super::state::{open_node, seal_node};
 use crate::vault::crypto::{KdfParams, Key};
 use crate::vault::store::StoreTx;
 use crate::vault::{Rekeying, UserRekeyed, Vault, VaultError, ad};
@@ -109,15 +108,15 @@ fn reseal_tree(
     admin.wrapped_tree_key = keys.wrap_for_user(new, &admin_ad);
     tx.put_enterprise_admin(&admin)?;
     let nodes = tx.enterprise_nodes(tenant)?;
-    for row in &nodes {
-        let node = open_node(row, &old).map_err(sealed("a node name"))?;
-        tx.move_enterprise_node(&seal_node(tenant, node.id, node.parent, &node.name, new))?;
+    let node_count = nodes.len();
+    for mut node in nodes {
+        node.data = reseal(&old, new, &node.data, &ad::node(tenant, node.node_id))?;
+        tx.move_enterprise_node(&node)?;
     }
     let roles = tx.roles(tenant)?;
-    for mut role in roles.clone() {
-        let ad = ad::role(tenant, role.role_id);
-        let name = old.open(&role.data, &ad)?;
-        role.data = new.seal(&name, &ad);
+    let role_count = roles.len();
+    for mut role in roles {
+        role.data = reseal(&old, new, &role.data, &ad::role(tenant, role.role_id))?;
         tx.put_role(&role)?;
     }
     let mut companies = Vec::new();
@@ -128,13 +127,10 @@ fn reseal_tree(
         tx.put_managed_company(&mc)?;
         companies.push(mc.name);
     }
-    Ok((nodes.len(), roles.len(), companies))
+    Ok((node_count, role_count, companies))
 }
 
-/// Maps an enterprise error opening `what` back to the vault's.
-fn sealed(what: &'static str) -> impl Fn(EnterpriseError) -> VaultError {
-    move |e| match e {
-        EnterpriseError::Vault(e) => e,
-        e => VaultError::Corrupted(format!("{what}: {e}")),
-    }
+/// `blob` (sealed under `old` with `ad`) sealed under `new` instead.
+fn reseal(old: &Key, new: &Key, blob: &[u8], ad: &[u8]) -> crate::vault::Result<Vec<u8>> {
+    Ok(new.seal(&old.open(blob, ad)?, ad))
 }
