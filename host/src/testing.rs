@@ -82,7 +82,7 @@ pub mod runtime {
     /// Plugin files: reading, installing, packaging.
     pub mod registry {
         pub use crate::runtime::registry::{
-            install, package, read_candidate, read_dir, sha256_hex,
+            builtin, install, package, read_candidate, read_dir, sha256_hex,
         };
     }
 }

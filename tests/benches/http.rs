@@ -7,13 +7,19 @@
 //! Run: `cargo bench -p keeper-tests --bench http` (release build). Uses
 //! the hostile test rotator's `http` attack with `count` GETs per call, so
 //! the sandbox's own cost (instantiation, one call) is amortised and also
-//! measured alone (`count` 0). Prints Markdown for docs/BENCHMARKS.md;
-//! ratios are against reqwest directly, measured in the same process over
-//! the same origin and proxy.
+//! measured alone (`count` 0) and subtracted. Direct GETs, GETs through
+//! the capability and calls without a GET are measured in turn, round
+//! after round, so load from other processes falls on all three alike;
+//! each row gives the medians over the rounds and the median of the
+//! per-round ratios, and the client side's CPU time per GET (the measured
+//! loop's thread and tokio's workers, not the loopback origin's or
+//! proxy's threads), which load barely moves. Prints Markdown for
+//! docs/BENCHMARKS.md; ratios are against reqwest directly, measured in
+//! the same process over the same origin and proxy.
 
 use std::time::{Duration, Instant};
 
-use common::request;
+use common::{median, request};
 use keeper::testing::config::Proxy;
 use keeper::testing::runtime::capability::origin::Origin;
 use keeper::testing::runtime::{
@@ -25,8 +31,14 @@ mod common;
 
 /// GETs per plugin call (the policy allows 64).
 const PER_CALL: usize = 50;
-/// Calls per measurement.
-const CALLS: usize = 20;
+/// Plugin calls per round against the origin that answers at once.
+const CALLS_FAST: usize = 8;
+/// Plugin calls per round against the origin with 2 ms of latency.
+const CALLS_SLOW: usize = 1;
+/// Rounds per row: direct GETs, then the same number through the
+/// capability, then as many calls without a GET, in turn, so that load
+/// from other processes falls on all three alike.
+const ROUNDS: usize = 15;
 
 fn package() -> keeper::testing::runtime::PluginPackage {
     common::package(
@@ -35,8 +47,8 @@ fn package() -> keeper::testing::runtime::PluginPackage {
     )
 }
 
-/// Mean time of one call of the plugin doing `count` GETs of `url`.
-async fn through_plugin(plugin: &LoadedPlugin, origin: &str, url: &str, count: usize) -> Duration {
+/// `calls` calls of the plugin, each doing `count` GETs of `url`.
+async fn through_plugin(plugin: &LoadedPlugin, origin: &str, url: &str, count: usize, calls: usize) {
     let count = count.to_string();
     let run = || async {
         let call = CallContext {
@@ -52,16 +64,13 @@ async fn through_plugin(plugin: &LoadedPlugin, origin: &str, url: &str, count: u
             .await
             .expect("the plugin's GETs succeed");
     };
-    run().await; // warm: connection open, sandbox pool primed
-    let start = Instant::now();
-    for _ in 0..CALLS {
+    for _ in 0..calls {
         run().await;
     }
-    start.elapsed() / CALLS as u32
 }
 
-/// Mean time of one GET with reqwest directly (same client settings).
-async fn direct(client: &reqwest::Client, url: &str) -> Duration {
+/// `n` GETs of `url` with reqwest directly (same client settings).
+async fn direct(client: &reqwest::Client, url: &str, n: usize) {
     let get = || async {
         let body = client
             .get(url)
@@ -73,13 +82,9 @@ async fn direct(client: &reqwest::Client, url: &str) -> Duration {
             .expect("body");
         assert_eq!(&body[..], b"pong");
     };
-    get().await;
-    let n = CALLS * PER_CALL;
-    let start = Instant::now();
     for _ in 0..n {
         get().await;
     }
-    start.elapsed() / n as u32
 }
 
 fn reqwest_client(proxy: Option<&str>) -> reqwest::Client {
@@ -97,18 +102,96 @@ fn micros(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
+/// CPU time the client side of this process has used: the main thread
+/// (where `block_on` runs the measured loop) and tokio's workers (where
+/// reqwest's connections and the capability's request tasks run), not
+/// the loopback origin's and proxy's threads. From the scheduler's own
+/// count (`/proc/self/task/*/schedstat`, nanoseconds).
+fn client_cpu() -> Duration {
+    let me = std::process::id().to_string();
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task").flatten() {
+        let tid = task.file_name().to_string_lossy().into_owned();
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        // tokio names its threads `tokio-rt-worker` (`tokio-runtime-w…`
+        // before 1.44).
+        if tid != me && !comm.starts_with("tokio-r") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    Duration::from_nanos(total)
+}
+
+/// Wall and client CPU time of `work`.
+async fn timed<F: Future<Output = ()>>(work: F) -> (Duration, Duration) {
+    let (cpu, start) = (client_cpu(), Instant::now());
+    work.await;
+    (start.elapsed(), client_cpu().saturating_sub(cpu))
+}
+
+
+/// One row's measurements, per GET, over the rounds.
+#[derive(Default)]
+struct Row {
+    direct: Vec<f64>,
+    plugin: Vec<f64>,
+    ratio: Vec<f64>,
+    direct_cpu: Duration,
+    plugin_cpu: Duration,
+    gets: u32,
+}
+
+/// A row: `ROUNDS` rounds of direct GETs, GETs through the capability and
+/// calls without a GET; also the time of a call without a GET, per round.
+async fn measure(
+    plugin: LoadedPlugin,
+    client: reqwest::Client,
+    origin: String,
+    url: String,
+    calls: usize,
+) -> (Row, Vec<f64>) {
+    let gets = u32::try_from(calls * PER_CALL).expect("small");
+    let mut row = Row::default();
+    let mut empty = Vec::new();
+    // Warm: connections open, sandbox pool primed.
+    direct(&client, &url, 1).await;
+    through_plugin(&plugin, &origin, &url, PER_CALL, 1).await;
+    for _ in 0..ROUNDS {
+        let (direct_wall, direct_cpu) = timed(direct(&client, &url, calls * PER_CALL)).await;
+        let (call_wall, call_cpu) =
+            timed(through_plugin(&plugin, &origin, &url, PER_CALL, calls)).await;
+        let (empty_wall, empty_cpu) = timed(through_plugin(&plugin, &origin, &url, 0, calls)).await;
+        let per_get = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(gets);
+        let direct = per_get(direct_wall);
+        let through = per_get(call_wall.saturating_sub(empty_wall));
+        row.direct.push(direct);
+        row.plugin.push(through);
+        row.ratio.push(through / direct);
+        row.direct_cpu += direct_cpu;
+        row.plugin_cpu += call_cpu.saturating_sub(empty_cpu);
+        row.gets += gets;
+        empty.push(empty_wall.as_secs_f64() * 1e6 / calls as f64);
+    }
+    (row, empty)
+}
+
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio");
+    // `KEEPER_BENCH_WORKERS=N` runs the same benchmark on N tokio workers.
+    let tokio = common::tokio_runtime();
     let cache = tempfile::tempdir().expect("cache");
     println!(
-        "| origin latency | proxy | reqwest directly (per GET) | through the capability (per GET) | ratio |"
+        "| origin latency | proxy | reqwest directly (median per GET) | through the capability \
+         (median per GET) | ratio (median, range) | client CPU per GET: direct / capability (ratio) |"
     );
-    println!("|---|---|---|---|---|");
-    let mut sandbox_only = Duration::ZERO;
-    for delay in [Duration::ZERO, Duration::from_millis(2)] {
+    println!("|---|---|---|---|---|---|");
+    let mut sandbox_only = Vec::new();
+    for (delay, calls) in [(Duration::ZERO, CALLS_FAST), (Duration::from_millis(2), CALLS_SLOW)] {
         let (addr, _, _) = origin_server_with_delay(delay);
         let origin = format!("http://{addr}");
         let url = format!("{origin}/bench");
@@ -122,31 +205,36 @@ fn main() {
                     "",
                 ));
             let plugin = runtime.load(&package()).expect("load");
-            let (reqwest_get, call, empty) = tokio.block_on(async {
-                let reqwest_get = direct(&reqwest_client(proxy), &url).await;
-                let call = through_plugin(&plugin, &origin, &url, PER_CALL).await;
-                let empty = through_plugin(&plugin, &origin, &url, 0).await;
-                (reqwest_get, call, empty)
-            });
-            sandbox_only = empty;
-            let per_get = call.saturating_sub(empty) / PER_CALL as u32;
+            let client = reqwest_client(proxy);
+            let measured = measure(plugin, client, origin.clone(), url.clone(), calls);
+            let (row, empty) = if std::env::var_os("KEEPER_BENCH_ON_MAIN").is_some() {
+                tokio.block_on(measured)
+            } else {
+                // On a worker, as `keeper rotate` runs its plugin calls
+                // (`Engine::rotate_all` spawns them on a JoinSet).
+                tokio.block_on(async { tokio::spawn(measured).await.expect("measured") })
+            };
+            sandbox_only.extend(empty);
+            let (low, high) = row.ratio.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+            let cpu_direct = row.direct_cpu / row.gets;
+            let cpu_plugin = row.plugin_cpu / row.gets;
             println!(
-                "| {} ms | {} | {} | {} | {:.2}× |",
+                "| {} ms | {} | {:.1} µs | {:.1} µs | {:.2}× ({low:.2}–{high:.2}) | {} / {} ({:.2}×) |",
                 delay.as_millis(),
-                if with_proxy {
-                    "HTTP proxy (loopback)"
-                } else {
-                    "none"
-                },
-                micros(reqwest_get),
-                micros(per_get),
-                per_get.as_secs_f64() / reqwest_get.as_secs_f64()
+                if with_proxy { "HTTP proxy (loopback)" } else { "none" },
+                median(row.direct.clone()),
+                median(row.plugin.clone()),
+                median(row.ratio.clone()),
+                micros(cpu_direct),
+                micros(cpu_plugin),
+                cpu_plugin.as_secs_f64() / cpu_direct.as_secs_f64(),
             );
         }
     }
     println!(
-        "\nA plugin call without a request (fresh sandbox, one call): {}; \
-         {PER_CALL} GETs per call, {CALLS} calls per row.",
-        micros(sandbox_only)
+        "\nA plugin call without a request (fresh sandbox, one call): {:.1} µs (median); \
+         {PER_CALL} GETs per call, {CALLS_FAST} calls per round (2 ms rows: {CALLS_SLOW}), \
+         {ROUNDS} interleaved rounds per row.",
+        median(sandbox_only)
     );
 }

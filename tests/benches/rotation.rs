@@ -182,22 +182,10 @@ fn cpu_ms() -> f64 {
     (ticks(11) + ticks(12)) * 10.0
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
-}
 
 fn main() {
-    // `KEEPER_BENCH_WORKERS=N` runs the same benchmark on N tokio workers
-    // (default: one per core, as `keeper` does).
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("KEEPER_BENCH_WORKERS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-    {
-        builder.worker_threads(n);
-    }
-    let tokio = builder.enable_all().build().expect("tokio");
+    // `KEEPER_BENCH_WORKERS=N` runs the same benchmark on N tokio workers.
+    let tokio = common::tokio_runtime();
     let prefix = format!("kbench{}_", std::process::id());
     let mut admin = root();
     let mut native_set = Accounts::create(&mut admin, &format!("{prefix}n"));
@@ -287,7 +275,7 @@ fn main() {
     }
 
     let ratio = |i: usize| {
-        median(
+        common::median(
             times[i]
                 .iter()
                 .zip(&times[0])
@@ -313,9 +301,9 @@ fn main() {
     {
         println!(
             "| {name} | {:.2} ms | {:.2}× | {:.2} ms |",
-            median(times[i].clone()),
+            common::median(times[i].clone()),
             ratio(i),
-            median(cpu[i].clone())
+            common::median(cpu[i].clone())
         );
     }
     println!(
@@ -323,7 +311,7 @@ fn main() {
         (ratio(1) - 1.0) * 100.0
     );
     let share = |way: usize| {
-        median(
+        common::median(
             times[5]
                 .iter()
                 .zip(&times[way])

@@ -85,3 +85,22 @@ pub fn rotation_records(
         })
         .collect()
 }
+
+/// The tokio runtime a benchmark runs on: one worker per core, as `keeper`
+/// has, unless `KEEPER_BENCH_WORKERS=N` asks for N.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("KEEPER_BENCH_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
+        builder.worker_threads(n);
+    }
+    builder.enable_all().build().expect("tokio")
+}
+
+/// The median of `values` (the upper one of an even count).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}

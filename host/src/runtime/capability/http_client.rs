@@ -179,13 +179,9 @@ impl HttpClient {
         request: http::Request<WasiBody>,
         timeouts: Timeouts,
     ) -> Result<http::Response<WasiBody>, SendFailure> {
-        let host = request.uri().host().unwrap_or_default().to_string();
-        let origin = super::origin::Origin::from_uri(request.uri())
-            .map_or_else(|_| host.clone(), |o| o.to_string());
-        let via = self
-            .proxy_for(&host)
-            .map(|p| format!(" through the proxy {p}"));
-        let via = via.unwrap_or_default();
+        // What a failure names (origin, proxy) is only worked out when one
+        // happens: a request that succeeds pays for none of it.
+        let uri = request.uri().clone();
         let client = self.client().map_err(|reason| SendFailure {
             code: wasmtime_wasi_http::Error::ConfigurationError,
             reason,
@@ -195,45 +191,65 @@ impl HttpClient {
         )
         .map_err(|e| SendFailure {
             code: wasmtime_wasi_http::Error::HttpRequestUriInvalid,
-            reason: format!("{origin}: {}", chain(&e.without_url())),
+            reason: format!("{}: {}", self.origin_of(&uri), chain(&e.without_url())),
         })?;
         let wait = timeouts.connect + timeouts.first_byte;
         let response = match tokio::time::timeout(wait, client.execute(request)).await {
+            Ok(Ok(response)) => response,
             Err(_) => {
                 return Err(SendFailure {
                     code: wasmtime_wasi_http::Error::ConnectionReadTimeout,
-                    reason: format!("{origin}{via}: no answer within {} s", wait.as_secs()),
+                    reason: format!(
+                        "{}{}: no answer within {} s",
+                        self.origin_of(&uri),
+                        self.via(&uri),
+                        wait.as_secs()
+                    ),
                 });
             }
-            Ok(Err(e)) => {
-                let e = e.without_url();
-                let (code, what) = classify(&e);
-                let reason = if e.is_connect() && !via.is_empty() {
-                    format!(
-                        "{origin}: the proxy {} could not be reached or refused the \
-                         connection ({what}: {})",
-                        self.proxy_for(&host)
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
-                        chain(&e)
-                    )
-                } else {
-                    format!("{origin}{via}: {what}: {}", chain(&e))
-                };
-                return Err(SendFailure { code, reason });
+            Ok(Err(e)) => return Err(self.failure(&uri, &e.without_url())),
+        };
+        let limit = timeouts.between_bytes;
+        Ok(http::Response::from(response).map(|inner| {
+            Idle {
+                inner,
+                limit,
+                timer: None,
+                armed: false,
             }
-            Ok(Ok(response)) => response,
+            .boxed_unsync()
+        }))
+    }
+
+    /// `scheme://host[:port]` of `uri`, for a message (never its path or
+    /// query, which may carry a token).
+    fn origin_of(&self, uri: &http::Uri) -> String {
+        super::origin::Origin::from_uri(uri).map_or_else(
+            |_| uri.host().unwrap_or_default().to_string(),
+            |o| o.to_string(),
+        )
+    }
+
+    /// ` through the proxy …` when a request to `uri` goes through one.
+    fn via(&self, uri: &http::Uri) -> String {
+        self.proxy_for(uri.host().unwrap_or_default())
+            .map(|p| format!(" through the proxy {p}"))
+            .unwrap_or_default()
+    }
+
+    /// Why sending a request to `uri` failed with `e`.
+    fn failure(&self, uri: &http::Uri, e: &reqwest::Error) -> SendFailure {
+        let (code, what) = classify(e);
+        let origin = self.origin_of(uri);
+        let reason = match self.proxy_for(uri.host().unwrap_or_default()) {
+            Some(proxy) if e.is_connect() => format!(
+                "{origin}: the proxy {proxy} could not be reached or refused the \
+                 connection ({what}: {})",
+                chain(e)
+            ),
+            _ => format!("{origin}{}: {what}: {}", self.via(uri), chain(e)),
         };
-        let mut head = http::Response::new(());
-        *head.status_mut() = response.status();
-        *head.version_mut() = response.version();
-        *head.headers_mut() = response.headers().clone();
-        let body = Idle {
-            inner: reqwest::Body::from(response),
-            limit: timeouts.between_bytes,
-            timer: Box::pin(tokio::time::sleep(timeouts.between_bytes)),
-        };
-        Ok(head.map(|()| body.boxed_unsync()))
+        SendFailure { code, reason }
     }
 }
 
@@ -309,11 +325,16 @@ impl Body for SyncBody {
     }
 }
 
-/// An answer body that fails when no byte arrives for `limit`.
+/// An answer body that fails when no byte arrives for `limit`. The timer
+/// starts when the body first has to wait, so an answer that is already
+/// here (most small ones) never registers one.
 struct Idle {
     inner: reqwest::Body,
     limit: Duration,
-    timer: Pin<Box<tokio::time::Sleep>>,
+    /// Made at the first wait and re-armed at each later one.
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    /// Whether the timer counts the current wait.
+    armed: bool,
 }
 
 impl Body for Idle {
@@ -327,8 +348,8 @@ impl Body for Idle {
         let this = self.get_mut();
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                let next = tokio::time::Instant::now() + this.limit;
-                this.timer.as_mut().reset(next);
+                // The next wait starts afresh.
+                this.armed = false;
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => {
@@ -341,7 +362,18 @@ impl Body for Idle {
             }
             Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
-                ready!(this.timer.as_mut().poll(cx));
+                let deadline = tokio::time::Instant::now() + this.limit;
+                let armed = std::mem::replace(&mut this.armed, true);
+                let timer = match &mut this.timer {
+                    Some(timer) => {
+                        if !armed {
+                            timer.as_mut().reset(deadline);
+                        }
+                        timer
+                    }
+                    empty @ None => empty.insert(Box::pin(tokio::time::sleep_until(deadline))),
+                };
+                ready!(timer.as_mut().poll(cx));
                 Poll::Ready(Some(Err(wasmtime_wasi_http::Error::ConnectionReadTimeout)))
             }
         }
@@ -470,6 +502,83 @@ mod tests {
         assert!(client.proxy_for("direct.example").is_none());
         assert!(HttpClient::with_no_proxy(None, "").proxy_for("x").is_none());
         assert!(!format!("{client:?}").contains("pw@"), "{client:?}");
+    }
+
+    /// A body that sends `frames`, each after its delay.
+    struct Paced {
+        frames: std::collections::VecDeque<(Duration, &'static [u8])>,
+        wait: Option<Pin<Box<tokio::time::Sleep>>>,
+    }
+
+    impl Body for Paced {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            let this = self.get_mut();
+            let Some(&(delay, bytes)) = this.frames.front() else {
+                return Poll::Ready(None);
+            };
+            let wait = this
+                .wait
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(delay)));
+            ready!(wait.as_mut().poll(cx));
+            this.wait = None;
+            this.frames.pop_front();
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(bytes)))))
+        }
+    }
+
+    /// Reads an answer body through [`Idle`] with `limit` between bytes.
+    fn read_idle(
+        frames: &[(u64, &'static [u8])],
+        limit: Duration,
+    ) -> Result<Vec<u8>, wasmtime_wasi_http::Error> {
+        let paced = Paced {
+            frames: frames
+                .iter()
+                .map(|&(ms, b)| (Duration::from_millis(ms), b))
+                .collect(),
+            wait: None,
+        };
+        let body = Idle {
+            inner: reqwest::Body::wrap(paced),
+            limit,
+            timer: None,
+            armed: false,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("tokio");
+        runtime.block_on(async { body.collect().await.map(|b| b.to_bytes().to_vec()) })
+    }
+
+    #[test]
+    fn an_answer_may_take_longer_than_the_limit_while_bytes_keep_coming() {
+        // Four pauses of 40 ms under a 150 ms limit: 160 ms in all.
+        let frames = [(0, &b"a"[..]), (40, b"b"), (40, b"c"), (40, b"d"), (40, b"e")];
+        let body = read_idle(&frames, Duration::from_millis(150)).expect("no pause is too long");
+        assert_eq!(body, b"abcde");
+    }
+
+    #[test]
+    fn an_answer_that_stops_sending_fails_after_the_limit() {
+        for frames in [
+            // Stalls after its first byte: the timer restarts at each frame.
+            &[(0, &b"a"[..]), (40, b"b"), (1_000, b"c")][..],
+            // Never sends a byte.
+            &[(1_000, &b"a"[..])][..],
+        ] {
+            let err = read_idle(frames, Duration::from_millis(150)).expect_err("stalled");
+            assert!(
+                matches!(err, wasmtime_wasi_http::Error::ConnectionReadTimeout),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]
