@@ -1,9 +1,11 @@
 //! An importer's calls: one [`ImportSession`] per import, batch by batch,
 //! in a sandbox or (`native.rs`) into a native importer's library; the
-//! checks every batch passes, whichever it came from.
+//! checks every batch passes, whichever it came from, and the secrets its
+//! words are redacted of ([`ImportSecrets`]).
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
+use zeroize::Zeroizing;
 
 use super::native::NativeImport;
 use super::{ImportItem, LoadedPlugin, Pre, field_size};
@@ -12,6 +14,8 @@ use crate::runtime::bindings::ImporterPlugin;
 use crate::runtime::capability::input::InputSource;
 use crate::runtime::capability::{CallContext, PluginState};
 use crate::runtime::error::Error;
+use crate::runtime::fields;
+use crate::runtime::redact::Redactor;
 use crate::runtime::text::escape_in_place;
 
 impl LoadedPlugin {
@@ -26,16 +30,19 @@ impl LoadedPlugin {
         input: InputSource,
         options: &[(String, String)],
     ) -> Result<ImportSession, Error> {
+        // The options may hold the user's password (an online source).
+        let secrets = ImportSecrets::new(call.secrets.clone());
         if let Pre::Native(library) = &self.pre {
             if self.manifest.kind != Kind::Importer {
                 return Err(self.kind_mismatch(Kind::Importer));
             }
             let import = self
-                .start_native_import(library, call, input, options)
+                .start_native_import(library, input, options, &secrets)
                 .await?;
             return Ok(ImportSession {
                 plugin: self.clone(),
                 calls: Calls::Native(import),
+                secrets,
             });
         }
         let pre = self.importer_pre()?.clone();
@@ -54,6 +61,7 @@ impl LoadedPlugin {
                 instance,
                 session,
             },
+            secrets,
         })
     }
 }
@@ -64,6 +72,7 @@ impl LoadedPlugin {
 pub struct ImportSession {
     plugin: LoadedPlugin,
     calls: Calls,
+    secrets: ImportSecrets,
 }
 
 /// Where an import's batches come from.
@@ -108,10 +117,21 @@ impl ImportSession {
                     .await?;
                 result.map_err(|e| plugin.plugin_error(e, store.data()))?
             }
-            Calls::Native(import) => plugin.native_batch(import).await?,
+            Calls::Native(import) => plugin.native_batch(import, &self.secrets).await?,
         };
         if let Some(items) = &mut batch {
             plugin.check_batch(items)?;
+            let returned = self.secrets.returned_in(items);
+            // A sandbox redacts what it says as it says it (log lines, a
+            // panic, an error): from now on, of these secrets too.
+            if let Calls::Wasm { store, .. } = &mut self.calls {
+                store.data_mut().redactor.add(returned);
+            }
+            for item in items.iter_mut() {
+                if let ImportItem::Skipped(reason) = item {
+                    escape_in_place(reason);
+                }
+            }
         }
         Ok(batch)
     }
@@ -128,11 +148,12 @@ impl ImportSession {
 }
 
 impl LoadedPlugin {
-    /// Refuses a batch over the item or byte limit; escapes a skipped
-    /// item's reason (the plugin's words, only ever shown). A record's
-    /// text is the user's data: stored exactly as the source gave it, and
-    /// escaped where it is printed (`output::table`, the import's plan).
-    fn check_batch(&self, items: &mut [ImportItem]) -> Result<(), Error> {
+    /// Refuses a batch over the item or byte limit. A skipped item's
+    /// reason (the plugin's words, only ever shown) is then redacted and
+    /// escaped by the caller; a record's text is the user's data: stored
+    /// exactly as the source gave it, and escaped where it is printed
+    /// (`output::table`, the import's plan).
+    fn check_batch(&self, items: &[ImportItem]) -> Result<(), Error> {
         let limits = &self.limits;
         if items.len() > limits.batch_items {
             return Err(Error::ResultTooLarge {
@@ -151,12 +172,59 @@ impl LoadedPlugin {
                 limit: limits.batch_bytes,
             });
         }
-        for item in items.iter_mut() {
-            if let ImportItem::Skipped(reason) = item {
-                escape_in_place(reason);
+        Ok(())
+    }
+}
+
+/// The secrets an importer's words (errors, skipped lines' reasons, log
+/// lines) are redacted of, sandboxed or native: the options' (an online
+/// source's password) and those of the records it has returned so far
+/// ([`fields::secret_values`], the rule a rotator's requests follow).
+pub(super) struct ImportSecrets {
+    options: Vec<Zeroizing<String>>,
+    returned: Vec<Zeroizing<String>>,
+}
+
+impl ImportSecrets {
+    fn new(options: Vec<Zeroizing<String>>) -> Self {
+        Self {
+            options,
+            returned: Vec::new(),
+        }
+    }
+
+    /// A redactor of every secret of the import so far. A native import
+    /// builds it when a call fails (once an import, which ends with it),
+    /// not per batch: a large import returns more secrets than a redactor
+    /// should match every batch's text against.
+    pub(super) fn redactor(&self) -> Redactor {
+        let mut redactor = Redactor::new(&self.options);
+        redactor.add(&self.returned);
+        redactor
+    }
+
+    /// Keeps the secrets of a batch's records, and redacts its skipped
+    /// items' reasons (shown to the user) of them and of the options':
+    /// a reason may quote a line of the source. Returns the batch's
+    /// secrets.
+    fn returned_in(&mut self, items: &mut [ImportItem]) -> &[Zeroizing<String>] {
+        let records = items.iter().filter_map(|item| match item {
+            ImportItem::Record(r) => Some(r.fields.iter().chain(&r.custom)),
+            _ => None,
+        });
+        let secrets = fields::secret_values(records.flatten());
+        if items.iter().any(|i| matches!(i, ImportItem::Skipped(_))) {
+            let mut redactor = Redactor::new(&self.options);
+            redactor.add(&secrets);
+            for item in items.iter_mut() {
+                if let ImportItem::Skipped(reason) = item {
+                    *reason = redactor.redact(reason);
+                }
             }
         }
-        Ok(())
+        let start = self.returned.len();
+        self.returned.extend(secrets);
+        &self.returned[start..]
     }
 }
 

@@ -7,14 +7,11 @@
 
 use std::sync::{Arc, Mutex};
 
-use zeroize::Zeroizing;
-
+use super::import::ImportSecrets;
 use super::{ImportItem, ImporterInfo, LoadedPlugin, PluginInfo, Pre, Rotation, wit};
 use crate::runtime::Kind;
-use crate::runtime::capability::CallContext;
 use crate::runtime::capability::input::InputSource;
 use crate::runtime::error::Error;
-use crate::runtime::fields;
 use crate::runtime::native::abi::{ErrorJson, FieldJson, Method, PluginInfoJson, RotationRequest};
 use crate::runtime::native::abi_import::{ImportMethod, ImporterInfoJson, ItemJson, StartRequest};
 use crate::runtime::native::{self, Failure, NativePlugin};
@@ -69,20 +66,17 @@ impl LoadedPlugin {
     }
 
     /// Starts a native importer's import of `input` with the user's
-    /// `options`.
+    /// `options`; its words are redacted of `secrets`.
     pub(super) async fn start_native_import(
         &self,
         library: &NativePlugin,
-        call: CallContext,
         input: InputSource,
         options: &[(String, String)],
+        secrets: &ImportSecrets,
     ) -> Result<NativeImport, Error> {
         let import = NativeImport {
             library: library.clone(),
             input: Arc::new(Mutex::new(input)),
-            // The options may hold the user's password (an online source).
-            options: call.secrets,
-            returned: Vec::new(),
             position: 0,
         };
         let answer = library
@@ -94,15 +88,17 @@ impl LoadedPlugin {
                 self.limits.message_bytes,
             )
             .await;
-        answer.map_err(|failure| self.native_failure(failure, &import.redactor()))?;
+        answer.map_err(|failure| self.native_failure(failure, &secrets.redactor()))?;
         Ok(import)
     }
 
     /// A native importer's next batch, or `None` when it is done; checked
-    /// by the caller as a component's (`import.rs`).
+    /// and redacted by the caller as a component's (`import.rs`), its
+    /// failure redacted of `secrets`.
     pub(super) async fn native_batch(
         &self,
         import: &mut NativeImport,
+        secrets: &ImportSecrets,
     ) -> Result<Option<Vec<ImportItem>>, Error> {
         let answer = import
             .library
@@ -120,13 +116,11 @@ impl LoadedPlugin {
             import.position = input.position();
         }
         let Some(items) =
-            answer.map_err(|failure| self.native_failure(failure, &import.redactor()))?
+            answer.map_err(|failure| self.native_failure(failure, &secrets.redactor()))?
         else {
             return Ok(None);
         };
-        let mut items: Vec<ImportItem> = items.into_iter().map(Into::into).collect();
-        import.returned_in(&mut items);
-        Ok(Some(items))
+        Ok(Some(items.into_iter().map(Into::into).collect()))
     }
 
     /// One step of a native rotator; a failure other than the plugin's own
@@ -208,16 +202,10 @@ impl LoadedPlugin {
 }
 
 /// A native importer's running import: its library and the source it
-/// reads (`native/input.rs`), handed to each call, and the secrets its
-/// words are redacted of.
+/// reads (`native/input.rs`), handed to each call.
 pub(super) struct NativeImport {
     library: NativePlugin,
     input: Arc<Mutex<InputSource>>,
-    /// The secrets among the user's options (an online source's password).
-    options: Vec<Zeroizing<String>>,
-    /// The secrets of the records it has returned so far
-    /// ([`fields::secret_values`], the rule a rotator's requests follow).
-    returned: Vec<Zeroizing<String>>,
     position: u64,
 }
 
@@ -225,37 +213,6 @@ impl NativeImport {
     /// Bytes of the source read so far (as of the last batch).
     pub(super) fn position(&self) -> u64 {
         self.position
-    }
-
-    /// A redactor of every secret of the import so far: the options' and
-    /// the returned records'. Built when a call fails (once an import,
-    /// which ends with it), not per batch: a large import returns more
-    /// secrets than a redactor should match every batch's text against.
-    fn redactor(&self) -> Redactor {
-        let mut redactor = Redactor::new(&self.options);
-        redactor.add(&self.returned);
-        redactor
-    }
-
-    /// Keeps the secrets of a batch's records, and redacts its skipped
-    /// items' reasons (shown to the user) of them and of the options':
-    /// a reason may quote a line of the source.
-    fn returned_in(&mut self, items: &mut [ImportItem]) {
-        let records = items.iter().filter_map(|item| match item {
-            ImportItem::Record(r) => Some(r.fields.iter().chain(&r.custom)),
-            _ => None,
-        });
-        let secrets = fields::secret_values(records.flatten());
-        if items.iter().any(|i| matches!(i, ImportItem::Skipped(_))) {
-            let mut redactor = Redactor::new(&self.options);
-            redactor.add(&secrets);
-            for item in items.iter_mut() {
-                if let ImportItem::Skipped(reason) = item {
-                    *reason = redactor.redact(reason);
-                }
-            }
-        }
-        self.returned.extend(secrets);
     }
 }
 

@@ -6,7 +6,10 @@
 //! `mallory`, password `pwned-by-plugin`, host `127.0.0.2`), and a skipped
 //! item whose reason carries terminal escapes ([`ESCAPES`]). Its describe
 //! summary carries them too. With the option `fail`, `next_batch` fails
-//! with them instead.
+//! with them instead. A source `!leak` is the leak attack instead: the
+//! first batch returns a record with the password [`LEAKED`] and a
+//! skipped item quoting it, the second logs it and fails quoting it
+//! upper-cased (keeper must redact all three).
 //!
 //! Built by the host's tests; by hand:
 //! `cargo build --target wasm32-wasip2 --profile plugin -p rogue-importer`.
@@ -20,9 +23,14 @@ use keeper_plugin_sdk::{
 /// carriage return over the line, a forged log line, BEL and C1 CSI.
 pub const ESCAPES: &str = "\u{1b}[2J\u{1b}]52;c;cHduZWQ=\u{7}\u{1b}[?1049h\u{1b}]0;owned\u{7}\rforged\nINFO forged line\u{7}\u{9b}31m";
 
+/// The password the `leak` attack returns, then quotes.
+pub const LEAKED: &str = "Leaked-wit-pass-7";
+
 /// The plugin.
 pub struct Rogue {
     fail: bool,
+    /// The leak attack's first batch was returned.
+    leaked: bool,
     done: bool,
 }
 
@@ -34,6 +42,7 @@ impl Importer for Rogue {
     fn new(options: Options) -> Result<Self, PluginError> {
         Ok(Self {
             fail: options.get("fail").is_some(),
+            leaked: false,
             done: false,
         })
     }
@@ -42,6 +51,13 @@ impl Importer for Rogue {
         if self.fail {
             return Err(PluginError::MalformedInput(format!("bad input{ESCAPES}")));
         }
+        if self.leaked {
+            keeper_plugin_sdk::log::warn(&format!("still holding the password {LEAKED}"));
+            return Err(PluginError::Internal(format!(
+                "cannot go on after the password {}",
+                LEAKED.to_uppercase()
+            )));
+        }
         if std::mem::replace(&mut self.done, true) {
             return Ok(None);
         }
@@ -49,6 +65,10 @@ impl Importer for Rogue {
             .read_all()
             .map_err(|e| PluginError::MalformedInput(e.to_string()))?;
         let uid = String::from_utf8_lossy(&source).trim().to_string();
+        if uid == "!leak" {
+            self.leaked = true;
+            return Ok(Some(leak()));
+        }
         let record = ImportRecord::new("Taken over", "login")
             .uid(uid)
             .field(Field::new("login", "mallory"))
@@ -62,6 +82,18 @@ impl Importer for Rogue {
             ImportItem::Skipped(format!("line 2{ESCAPES}")),
         ]))
     }
+}
+
+/// The leak attack's first batch: a record with the password [`LEAKED`],
+/// and a skipped line quoting it.
+fn leak() -> Vec<ImportItem> {
+    let record = ImportRecord::new("Leaky", "login")
+        .field(Field::new("login", "leaky"))
+        .field(Field::new("password", LEAKED));
+    vec![
+        record.into(),
+        ImportItem::Skipped(format!("after the password {LEAKED}")),
+    ]
 }
 
 keeper_plugin_sdk::register_importer!(Rogue);
