@@ -497,6 +497,73 @@ fn distributor_info_and_msp_info_in_table_json_and_csv() {
     .ok();
     let written = std::fs::read_to_string(&out).expect("report written");
     assert!(written.starts_with("ID,MC Name,"), "{written}");
+    output_replaces_the_file_whole(&k);
+}
+
+/// `--output` over what is already at the path: an existing file ends
+/// 0600 with the new report, a link is replaced (its target untouched), and
+/// a write that fails midway leaves the old file whole.
+fn output_replaces_the_file_whole(k: &Keeper) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let out = k.data_dir().join("existing.csv");
+    let report = |out: &std::path::Path| {
+        let path = out.to_str().expect("path").to_string();
+        let args = ["ds", "info", "--format", "csv", "--output", &path];
+        alice(k, &args).ok();
+    };
+    std::fs::write(&out, "old").expect("write");
+    std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    report(&out);
+    let mode = std::fs::metadata(&out).expect("metadata").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "an existing 0644 file ends 0600");
+    let written = std::fs::read_to_string(&out).expect("read");
+    assert!(written.starts_with("ID,MSP Name,"), "{written}");
+
+    let victim = k.data_dir().join("victim");
+    std::fs::write(&victim, "keep me").expect("write");
+    std::fs::remove_file(&out).expect("remove");
+    std::os::unix::fs::symlink(&victim, &out).expect("symlink");
+    report(&out);
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "keep me");
+    assert!(
+        std::fs::symlink_metadata(&out).expect("metadata").is_file(),
+        "the link is replaced by the report, not followed"
+    );
+
+    // A file size limit of 1 KiB kills keeper (SIGXFSZ) while it writes a
+    // longer report: the old file must still be there, whole.
+    let old = "old\n".repeat(16 * 1024);
+    std::fs::write(&out, &old).expect("write");
+    let path = out.to_str().expect("path").to_string();
+    let args = ["ds", "info", "--mc-details", "--format", "json", "--output", &path];
+    let shown = alice(k, &args[..5]).ok();
+    assert!(shown.len() > 1024, "the report is over the limit: {shown}");
+    let inner = keeper(k, &args);
+    let mut limited = std::process::Command::new("sh");
+    limited
+        .arg("-c")
+        .arg("ulimit -f 1 && exec \"$0\" \"$@\"")
+        .arg(inner.get_program())
+        .args(inner.get_args());
+    if let Some(dir) = inner.get_current_dir() {
+        limited.current_dir(dir);
+    }
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => limited.env(name, value),
+            None => limited.env_remove(name),
+        };
+    }
+    limited
+        .env("KEEPER_USER", "alice@example.com")
+        .env("KEEPER_PASSWORD", PW);
+    let status = limited.status().expect("run keeper");
+    assert!(!status.success(), "keeper cannot write past the limit");
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("read"),
+        old,
+        "the old file is whole"
+    );
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! and the data only (no `#`). With `--output` the report goes to the
 //! file (created readable by its owner only) and nothing to stdout.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
@@ -97,23 +96,17 @@ impl<T: Serialize> Report<'_, T> {
     }
 }
 
-/// Writes `bytes` to `path`, replacing it; a new file is readable by its
-/// owner only (0600).
+/// Writes `bytes` to `path` through [`crate::runtime::files::write_private`]:
+/// a temp file beside it, mode 0600, renamed over `path`, so an existing
+/// file ends 0600 too, a link at `path` is replaced rather than followed, and
+/// a write that fails leaves the old file whole.
 ///
 /// # Errors
 ///
 /// The file cannot be written (named in the error).
 pub fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let write = || -> std::io::Result<()> {
-        let mut file = options.open(path)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    };
-    write().map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
+    crate::runtime::files::write_private(path, bytes)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]
