@@ -234,6 +234,39 @@ fn a_1_1_rotator_whose_declaration_disagrees_with_its_manifest_is_refused() {
     );
 }
 
+/// Issue 19: the material a step returns is a secret of its own checks
+/// too. A refused field labelled with the token `rotate` generated with
+/// it (`generate=leak`) is named in the error `[redacted]`, not with the
+/// token. Seen failing without the fix.
+#[test]
+fn a_refusal_does_not_show_the_material_the_step_returned() {
+    let k = vault();
+    install(&k, &plugins::v11_rotator(), None).expect("installs");
+    let uid = add(
+        &k,
+        &[
+            "-t",
+            "Leaky",
+            "login=erin",
+            "password=Kept-pass-1",
+            "c.text.cmdr:plugin=v11-rotator",
+            "c.text.cmdr:generate=leak",
+        ],
+    );
+    let run = kp(&k, &["rotate", &uid, "--format", "json"]);
+    run.fails();
+    let report: Value = serde_json::from_str(&run.stdout()).expect("a JSON report");
+    let message = report[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("rotate returned a `secret:[redacted]` field"),
+        "{message}"
+    );
+    let everything = format!("{}{}", run.stdout(), run.stderr());
+    assert!(!everything.contains("token-none-"), "{everything}");
+    let log = kp(&k, &["audit-log", "--format", "json"]).stdout();
+    assert!(!log.contains("token-none-"), "{log}");
+}
+
 #[test]
 fn generated_material_survives_a_crash_right_after_rotate() {
     let k = vault();

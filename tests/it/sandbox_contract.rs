@@ -400,7 +400,13 @@ fn rogue_import(k: &Keeper, content: &str) -> crate::support::Run {
     let path = source.to_str().expect("utf8");
     let mut cmd = crate::vault::kp_command(
         k,
-        &["import", "--format", "rogue-importer", path, "--show-skipped"],
+        &[
+            "import",
+            "--format",
+            "rogue-importer",
+            path,
+            "--show-skipped",
+        ],
     );
     cmd.env("KEEPER_LOG", "info");
     crate::support::Run(cmd.output().expect("run keeper"))

@@ -335,6 +335,15 @@ pub fn secret_values<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<Zer
     secrets
 }
 
+/// Every value of material a plugin returned (`prepare`'s, what `rotate`
+/// generated: all of it secret, as in [`secrets_of`]), JSON values whole
+/// and by each of their strings.
+pub fn material_values<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<Zeroizing<String>> {
+    let mut secrets = Vec::new();
+    push_values(&mut secrets, fields.into_iter());
+    secrets
+}
+
 /// Whether a field's values are secrets.
 fn is_secret(field: &Field) -> bool {
     if field.label.as_deref().is_some_and(is_cmdr) {

@@ -217,13 +217,17 @@ impl RotationSession {
 
     /// Material `prepare` or (`generated`) `rotate` returned, refused unless
     /// the plugin may return it (`fields.rs`) and it fits the message
-    /// limit. The count first: a flood of empty fields is refused without
-    /// walking it.
+    /// limit; a refusal is redacted of the material too. The count first:
+    /// a flood of empty fields is refused without walking it.
     fn material(&self, fields: Vec<Field>, generated: bool) -> Result<Vec<Field>, Error> {
         let plugin = &self.plugin;
         if let Err(mut refusal) = plugin.fields.check_prepared(&fields) {
             if let Some(field) = refusal.field_mut() {
-                *field = escaped(&self.redactor().redact(field));
+                // The name of a refused field is the plugin's word: redacted
+                // of the material it returned with it too.
+                let mut redactor = self.redactor().clone();
+                redactor.add(&crate::runtime::fields::material_values(&fields));
+                *field = escaped(&redactor.redact(field));
             }
             let plugin = plugin.id();
             return Err(if generated {

@@ -8,7 +8,9 @@
 //! - `rotate` hands back a `secret:token` field "the target generated"
 //!   (`token-<account>-<length of the new password>`), or, with the record
 //!   parameter `cmdr:generate`, `reserved` (a `password` field, which the
-//!   host must refuse), `unowned` (a `secret:other` field, likewise) or
+//!   host must refuse), `unowned` (a `secret:other` field, likewise),
+//!   `leak` (the token, and a field the host must refuse labelled with
+//!   it: the refusal, which names the field, must not show the token) or
 //!   `none`;
 //! - `verify` fails unless the token came back in `rotation.prepared`
 //!   (the host stored it and passes it on), unless `cmdr:generate` is set.
@@ -84,6 +86,10 @@ impl Guest for V11 {
                 values: vec!["plugin-chosen-password".into()],
             }],
             Some("unowned") => vec![field("secret", "other", "x".into())],
+            Some("leak") => vec![
+                field("secret", "token", token(&req)),
+                field("secret", &token(&req), "x".into()),
+            ],
             Some(_) => Vec::new(),
         })
     }
