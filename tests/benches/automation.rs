@@ -10,13 +10,15 @@
 //! Prints a Markdown table for docs/BENCHMARKS.md with ratios against the
 //! batch file measured in the same run.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[path = "../it/support.rs"]
 mod support;
 
+mod common;
+
+use common::{Processes, timed};
 use support::keeper_bin;
 
 const PASSWORD: &str = "benchmark master password";
@@ -24,26 +26,12 @@ const LINES: usize = 1000;
 const ONE_SHOT_RUNS: usize = 200;
 const PASSWORD_RUNS: usize = 10;
 
-struct Bench {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-}
+/// `keeper` as whole processes on the benchmark's vault.
+struct Bench(Processes);
 
 impl Bench {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("KEEPER_DATA_DIR", self.dir.path())
-            .env("KEEPER_CONFIG_STORAGE", "file")
-            .env_remove("KEEPER_PASSWORD")
-            .env_remove("KEEPER_TEST_FAST_KDF")
-            .env_remove("KEEPER_CONFIG_FILE")
-            .env_remove("KEEPER_USER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        cmd
+        self.0.cmd(args)
     }
 
     /// Runs and checks `keeper ARGS`, returning its wall time.
@@ -52,15 +40,7 @@ impl Bench {
         if password {
             cmd.env("KEEPER_PASSWORD", PASSWORD);
         }
-        let start = Instant::now();
-        let out = cmd.output().expect("run keeper");
-        let elapsed = start.elapsed();
-        assert!(
-            out.status.success(),
-            "keeper {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        elapsed
+        timed(&mut cmd).0
     }
 }
 
@@ -90,17 +70,13 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let bench = Bench {
-        bin: keeper_bin(),
-        dir: tempfile::tempdir().expect("tempdir"),
-    };
-    assert!(bench.bin.is_file(), "{} not built", bench.bin.display());
+    let bench = Bench(Processes::new(keeper_bin()));
     bench.run(&["init", "--user", "bench@example.com"], true);
     // Some content: 100 records.
     let seed: String = (0..100)
         .map(|i| format!("add -t Seed{i} login=s{i}\n"))
         .collect();
-    std::fs::write(bench.dir.path().join("seed.cmd"), seed).expect("seed");
+    std::fs::write(bench.0.dir.path().join("seed.cmd"), seed).expect("seed");
     bench.run(&["seed.cmd"], true);
 
     // 1. The batch file: one process, one unlock (Argon2 once).
@@ -121,7 +97,7 @@ fn main() {
     let batch: String = (0..LINES)
         .map(|i| words(&uids, i).join(" ") + "\n")
         .collect();
-    std::fs::write(bench.dir.path().join("batch.cmd"), batch).expect("batch");
+    std::fs::write(bench.0.dir.path().join("batch.cmd"), batch).expect("batch");
     let t_batch = bench.run(&["batch.cmd"], true);
 
     // 2. Persistent login on, then the same commands as 1 000 processes.

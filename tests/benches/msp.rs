@@ -15,8 +15,7 @@
 //! (`KEEPER_TEST_FAST_KDF`), so unlocking costs no Argon2.
 //!
 //! Run: `cargo test --workspace --no-run` (builds the debug `keeper`),
-//! then `cargo test --workspace --bench msp` (debug, cheap to compile: the
-//! bench links nothing but std, tempfile and rusqlite), or with
+//! then `cargo test --workspace --bench msp` (debug), or with
 //! `KEEPER_BIN` pointing at a release `keeper`. Prints a Markdown table
 //! for docs/BENCHMARKS.md.
 
@@ -24,10 +23,14 @@
 #[allow(dead_code)]
 mod support;
 
+mod common;
+
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::{Processes, median_time, timed};
 
 const PASSWORD: &str = "benchmark master password";
 const COMPANIES: usize = 1000;
@@ -37,54 +40,30 @@ const RUNS: usize = 5;
 const YEAR_START_MS: i64 = 1_735_689_600_000;
 const DAY_MS: i64 = 86_400_000;
 
-struct Bench {
-    bin: PathBuf,
-    dir: tempfile::TempDir,
-}
+/// `keeper` as whole processes on the benchmark's vault, unlocked with
+/// [`PASSWORD`] by the test-only key derivation.
+struct Bench(Processes);
 
 impl Bench {
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(&self.bin);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("KEEPER_DATA_DIR", self.dir.path())
-            .env("KEEPER_CONFIG_STORAGE", "file")
-            .env("KEEPER_PASSWORD", PASSWORD)
-            .env("KEEPER_TEST_FAST_KDF", "1")
-            .env_remove("KEEPER_STORE")
-            .env_remove("KEEPER_NOW")
-            .env_remove("KEEPER_CONFIG_FILE")
-            .env_remove("KEEPER_USER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
     /// Runs and checks `keeper ARGS`: wall time and stdout size.
     fn run(&self, args: &[&str]) -> (Duration, usize) {
-        let start = Instant::now();
-        let out = self.cmd(args).output().expect("run keeper");
-        let elapsed = start.elapsed();
-        assert!(
-            out.status.success(),
-            "keeper {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut cmd = self.0.cmd(args);
+        cmd.env("KEEPER_PASSWORD", PASSWORD)
+            .env("KEEPER_TEST_FAST_KDF", "1")
+            .stdout(Stdio::piped());
+        let (elapsed, out) = timed(&mut cmd);
         (elapsed, out.stdout.len())
     }
 
     /// Median wall time of [`RUNS`] runs, and the output's size.
     fn median(&self, args: &[&str]) -> (Duration, usize) {
-        let mut times = Vec::new();
         let mut size = 0;
-        for _ in 0..RUNS {
+        let time = median_time(RUNS, || {
             let (t, n) = self.run(args);
-            times.push(t);
             size = n;
-        }
-        times.sort();
-        (times[RUNS / 2], size)
+            t
+        });
+        (time, size)
     }
 }
 
@@ -156,13 +135,10 @@ fn ms(d: Duration) -> String {
 }
 
 fn main() {
-    let bench = Bench {
-        bin: support::keeper_bin(),
-        dir: tempfile::tempdir().expect("tempdir"),
-    };
-    println!("keeper {}", bench.bin.display());
+    let bench = Bench(Processes::new(support::keeper_bin()));
+    println!("keeper {}", bench.0.bin.display());
     bench.run(&["init", "--user", "bench@example.com"]);
-    let file = bench.dir.path().join("licences.toml");
+    let file = bench.0.dir.path().join("licences.toml");
     licences(&file);
     let (t_init, _) = bench.run(&[
         "enterprise-init",
@@ -171,7 +147,7 @@ fn main() {
         "--licences",
         file.to_str().expect("path"),
     ]);
-    let events = ledger(&bench.dir.path().join("vault.db"));
+    let events = ledger(&bench.0.dir.path().join("vault.db"));
     println!(
         "{COMPANIES} companies (enterprise-init: {}), {events} ledger events\n",
         ms(t_init)

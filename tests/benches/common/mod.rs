@@ -1,9 +1,14 @@
-//! What the plugin and rotation benchmarks share: a test plugin as an installed
-//! package with everything it asks for granted, a rotation request, and vault
-//! records that rotate accounts.
+//! What the benchmarks share: a test plugin as an installed package with
+//! everything it asks for granted, a rotation request, vault records that
+//! rotate accounts, a tokio runtime, medians, and `keeper` run as whole,
+//! timed processes.
 
 // Each bench uses part of this module.
 #![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use keeper::testing::runtime::plugin::{RecordView, Rotation};
 use keeper::testing::runtime::registry::sha256_hex;
@@ -103,4 +108,65 @@ pub fn tokio_runtime() -> tokio::runtime::Runtime {
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
+}
+
+/// The median of `runs` wall times taken by `time` (the upper one of an
+/// even count).
+pub fn median_time(runs: usize, mut time: impl FnMut() -> Duration) -> Duration {
+    Duration::from_secs_f64(median((0..runs).map(|_| time().as_secs_f64()).collect()))
+}
+
+/// The `keeper` binary timed as whole processes on a data directory of its
+/// own (also their working folder).
+pub struct Processes {
+    pub bin: PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+impl Processes {
+    /// `bin` (which must be built) on a new, empty data directory.
+    pub fn new(bin: PathBuf) -> Self {
+        assert!(bin.is_file(), "{} not built", bin.display());
+        Self {
+            bin,
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// `keeper ARGS` on the data directory, its configuration in a file,
+    /// none of the caller's password, key derivation, store, clock,
+    /// configuration file or user; standard input empty, standard output
+    /// discarded, standard error kept.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("KEEPER_DATA_DIR", self.dir.path())
+            .env("KEEPER_CONFIG_STORAGE", "file")
+            .env_remove("KEEPER_PASSWORD")
+            .env_remove("KEEPER_TEST_FAST_KDF")
+            .env_remove("KEEPER_STORE")
+            .env_remove("KEEPER_NOW")
+            .env_remove("KEEPER_CONFIG_FILE")
+            .env_remove("KEEPER_USER")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        cmd
+    }
+}
+
+/// Runs `cmd`, checks that it succeeded, and returns its wall time and
+/// output.
+pub fn timed(cmd: &mut Command) -> (Duration, Output) {
+    let start = Instant::now();
+    let out = cmd.output().expect("run keeper");
+    let elapsed = start.elapsed();
+    assert!(
+        out.status.success(),
+        "keeper {:?} failed: {}",
+        cmd.get_args().collect::<Vec<_>>(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (elapsed, out)
 }
