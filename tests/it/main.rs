@@ -12,6 +12,7 @@ mod import;
 mod import_lastpass;
 mod import_options;
 mod login;
+mod machine;
 mod membership;
 mod moto;
 mod msp;

@@ -18,17 +18,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::machine::{self, Machine, location, value_after};
 use crate::moto::{Moto, element};
 use crate::support::{Keeper, Run, keeper_bin};
 use crate::vault::{add, kp, vault};
 
 const PASSWORD: &str = "Db-pass-setup-1!";
-
-/// Where alice's vault is, as a device is told (`--store`).
-fn location(k: &Keeper) -> String {
-    k.store_url()
-        .unwrap_or_else(|| k.data_dir().join("vault.db").to_string_lossy().into_owned())
-}
 
 /// A vault whose record "Prod DB" is shared with application CI.
 fn app() -> Keeper {
@@ -62,7 +57,7 @@ fn app() -> Keeper {
 /// A device configuration, base64 (`client add --config-init b64`).
 fn config(k: &Keeper) -> String {
     let out = kp(
-        &k,
+        k,
         &[
             "secrets-manager",
             "client",
@@ -79,68 +74,33 @@ fn config(k: &Keeper) -> String {
 
 /// A one-time token of application CI.
 fn token(k: &Keeper) -> String {
-    let out = kp(k, &["secrets-manager", "client", "add", "--app", "CI"]).ok();
-    value_after(&out, "One-Time Access Token:")
+    machine::token(k, "CI", &[]).0
 }
 
-fn value_after(out: &str, label: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .unwrap_or_else(|| panic!("no {label:?} in {out}"))
-        .trim()
-        .to_string()
-}
-
-/// A machine with nothing but PATH in its environment: its own home,
-/// working folder and data directory.
-struct Machine {
-    dir: tempfile::TempDir,
-}
-
+/// What these tests do on a [`Machine`].
 impl Machine {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("machine dir"),
-        }
-    }
-
-    fn home(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ini(&self) -> PathBuf {
-        self.home().join("keeper.ini")
-    }
-
-    fn cmd(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(keeper_bin());
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home())
-            .env("KEEPER_DATA_DIR", self.home().join("data"))
-            .envs(env.iter().copied())
-            .current_dir(self.home())
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
     /// `profile setup --type aws ARGS --ini-file INI`.
     fn setup_aws(&self, args: &[&str], ini: &Path, env: &[(&str, &str)]) -> Command {
-        let mut cmd = self.cmd(&["profile", "setup", "--type", "aws"], env);
+        let mut cmd = self.cmd_with(&["profile", "setup", "--type", "aws"], env);
         cmd.args(args).arg("--ini-file").arg(ini);
         cmd
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        Run(self.cmd(args, env).output().expect("run keeper"))
+    /// Runs [`Machine::setup_aws`].
+    fn run_setup_aws(&self, args: &[&str], ini: &Path, env: &[(&str, &str)]) -> Run {
+        Run(self.setup_aws(args, ini, env).output().expect("run keeper"))
     }
 
-    /// `secret get "Prod DB" --field password`, which must print the password.
-    fn reads(&self, extra: &[&str], env: &[(&str, &str)]) {
+    /// `secret get "Prod DB" --field password EXTRA`.
+    fn get_password(&self, extra: &[&str], env: &[(&str, &str)]) -> Run {
         let mut args = vec!["secret", "get", "Prod DB", "--field", "password"];
         args.extend_from_slice(extra);
-        assert_eq!(self.run(&args, env).ok().trim(), PASSWORD);
+        self.run_with(&args, env)
+    }
+
+    /// [`Machine::get_password`], which must print the password.
+    fn reads(&self, extra: &[&str], env: &[(&str, &str)]) {
+        assert_eq!(self.get_password(extra, env).ok().trim(), PASSWORD);
     }
 
     /// Every file under the home, as text (to look for what must not be there).
@@ -383,17 +343,12 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     let k = app();
     let config = config(&k);
     let aws = Aws::new(&config);
-    let m = Machine::new();
+    let m = Machine::bare();
     let endpoint = aws.moto.url();
     let with_endpoint = [("AWS_ENDPOINT_URL", endpoint.as_str())];
     let (id, secret) = (aws.device.0.as_str(), aws.device.1.as_str());
     let keys_with = |extra: &[&str], secret_key: &str, ini: &Path, env: &[(&str, &str)]| -> Run {
-        let ini = ini.to_string_lossy().into_owned();
         let mut args = vec![
-            "profile",
-            "setup",
-            "--type",
-            "aws",
             "--credentials",
             "keys",
             "--aws-access-key-id",
@@ -402,11 +357,9 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
             secret_key,
             "--region",
             "us-east-1",
-            "--ini-file",
-            &ini,
         ];
         args.extend_from_slice(extra);
-        m.run(&args, env)
+        m.run_setup_aws(&args, ini, env)
     };
     let keys = |extra: &[&str], secret_key: &str, ini: &Path| {
         keys_with(extra, secret_key, ini, &with_endpoint)
@@ -438,19 +391,19 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     m.reads(&[], &with_endpoint);
     // notation and exec load it the same way (exec inside keeper's runtime).
     let uid = m
-        .run(&["secret", "list", "--format", "json"], &with_endpoint)
+        .run_with(&["secret", "list", "--format", "json"], &with_endpoint)
         .json()[0]["uid"]
         .as_str()
         .expect("uid")
         .to_string();
     let notation = format!("keeper://{uid}/field/password");
     assert_eq!(
-        m.run(&["secret", "notation", &notation], &with_endpoint)
+        m.run_with(&["secret", "notation", &notation], &with_endpoint)
             .ok()
             .trim(),
         PASSWORD
     );
-    let exec = m.run(
+    let exec = m.run_with(
         &["exec", "--", "sh", "-c", "printf '%s' \"$DB_PW\""],
         &[
             ("AWS_ENDPOINT_URL", endpoint.as_str()),
@@ -459,12 +412,12 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     );
     assert_eq!(exec.ok(), PASSWORD);
     assert_eq!(
-        m.run(&["secret", "list", "--format", "json"], &with_endpoint)
+        m.run_with(&["secret", "list", "--format", "json"], &with_endpoint)
             .json()[0]["title"],
         "Prod DB"
     );
     // Exported? No: the configuration is not in keeper.ini.
-    let err = m.run(&["profile", "export"], &[]).fails();
+    let err = m.run_with(&["profile", "export"], &[]).fails();
     assert!(err.contains("is not exported"), "{err}");
 
     // The errors, each into a fresh keeper.ini that must stay unwritten.
@@ -559,21 +512,9 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     // `setup --credentials profile --credentials-profile NAME` into NAME.ini.
     let with_profile = |name: &str, extra: &[&str], env: &[(&str, &str)]| {
         let ini = m.home().join(format!("{name}.ini"));
-        let ini_s = ini.to_string_lossy().into_owned();
-        let mut args = vec![
-            "profile",
-            "setup",
-            "--type",
-            "aws",
-            "--credentials",
-            "profile",
-            "--credentials-profile",
-            name,
-            "--ini-file",
-            &ini_s,
-        ];
+        let mut args = vec!["--credentials", "profile", "--credentials-profile", name];
         args.extend_from_slice(extra);
-        (m.run(&args, env), ini)
+        (m.run_setup_aws(&args, &ini, env), ini)
     };
     let (run, profile_ini) = with_profile("ci", &[], &[]);
     run.ok();
@@ -628,7 +569,7 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     // A region that is no region's name is refused before any request,
     // from the environment or from --region (nothing written).
     let err = m
-        .run(
+        .run_with(
             &[
                 "secret",
                 "list",
@@ -644,14 +585,11 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     );
     let unwritten = m.home().join("region.ini");
     refused(
-        Run(m
-            .setup_aws(
-                &["--region", "us-east-1.evil.example#"],
-                &unwritten,
-                &with_endpoint,
-            )
-            .output()
-            .expect("run")),
+        m.run_setup_aws(
+            &["--region", "us-east-1.evil.example#"],
+            &unwritten,
+            &with_endpoint,
+        ),
         &["\"us-east-1.evil.example#\" is not a region name"],
         &unwritten,
         &never_shown,
@@ -678,11 +616,7 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     ];
     let role_ini = m.home().join("role.ini");
     let role_ini_s = role_ini.to_string_lossy().into_owned();
-    Run(m
-        .setup_aws(&[], &role_ini, &role_env)
-        .output()
-        .expect("run"))
-    .ok();
+    m.run_setup_aws(&[], &role_ini, &role_env).ok();
     let text = std::fs::read_to_string(&role_ini).expect("ini");
     assert!(text.contains("provider=ec2instance"), "{text}");
     m.reads(&["--ini-file", &role_ini_s], &role_env);
@@ -709,10 +643,7 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
         "us-east-1",
     ];
     refused(
-        Run(m
-            .setup_aws(&session_keys, &no_token, &with_endpoint)
-            .output()
-            .expect("run")),
+        m.run_setup_aws(&session_keys, &no_token, &with_endpoint),
         &["AWS Secrets Manager refused", "InvalidClientTokenId"],
         &no_token,
         &never_shown,
@@ -744,12 +675,7 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
     assert!(!written.contains(keys[0]), "the private key was written");
     let secret = secret.to_string();
     drop(aws);
-    let err = m
-        .run(
-            &["secret", "get", "Prod DB", "--field", "password"],
-            &with_endpoint,
-        )
-        .fails();
+    let err = m.get_password(&[], &with_endpoint).fails();
     assert!(err.contains("could not be reached"), "{err}");
     assert!(!err.contains(PASSWORD) && !err.contains(&secret), "{err}");
 }
@@ -760,16 +686,18 @@ fn setup_aws_reads_the_configuration_from_secrets_manager() {
 fn setup_env_and_file_round_trip() {
     let k = app();
     let config = config(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let env = [("KSM_CONFIG", config.as_str())];
     // env
     refused(
-        m.run(&["profile", "setup", "--type", "env"], &[]),
+        m.run_with(&["profile", "setup", "--type", "env"], &[]),
         &["KSM_CONFIG is not set"],
         &m.ini(),
         &[],
     );
-    let out = m.run(&["profile", "setup", "--type", "env"], &env).ok();
+    let out = m
+        .run_with(&["profile", "setup", "--type", "env"], &env)
+        .ok();
     assert!(out.contains("the environment variable KSM_CONFIG"), "{out}");
     let ini = std::fs::read_to_string(m.ini()).expect("ini");
     assert!(
@@ -778,12 +706,12 @@ fn setup_env_and_file_round_trip() {
     );
     assert!(!ini.contains(&config), "{ini}");
     m.reads(&[], &env);
-    let err = m.run(&["secret", "list"], &[]).fails();
+    let err = m.run_with(&["secret", "list"], &[]).fails();
     assert!(err.contains("KSM_CONFIG is not set"), "{err}");
     // A damaged configuration in the variable.
     let damaged = format!("{}AAAA", &config[..config.len() - 8]);
     let err = m
-        .run(&["secret", "list"], &[("KSM_CONFIG", &damaged)])
+        .run_with(&["secret", "list"], &[("KSM_CONFIG", &damaged)])
         .fails();
     assert!(
         err.contains("does not hold a keeper device configuration"),
@@ -799,7 +727,7 @@ fn setup_env_and_file_round_trip() {
     let ini2 = m.home().join("file.ini");
     let ini2_s = ini2.to_string_lossy().into_owned();
     let setup = || {
-        m.run(
+        m.run_with(
             &[
                 "profile",
                 "setup",
@@ -824,13 +752,13 @@ fn setup_env_and_file_round_trip() {
     m.reads(&["--ini-file", &ini2_s], &[]);
     chmod(&file, 0o640);
     let err = m
-        .run(&["secret", "list", "--ini-file", &ini2_s], &[])
+        .run_with(&["secret", "list", "--ini-file", &ini2_s], &[])
         .fails();
     assert!(err.contains("can be read by other users"), "{err}");
     // Refused at use: someone else's file, a FIFO (at once, not waited
     // on), a file larger than a configuration can be.
     let use_it = || {
-        m.run(&["secret", "list", "--ini-file", &ini2_s], &[])
+        m.run_with(&["secret", "list", "--ini-file", &ini2_s], &[])
             .fails()
     };
     chmod(&file, 0o600);
@@ -862,7 +790,7 @@ fn setup_env_and_file_round_trip() {
     chmod(&file, 0o600);
     let ini3 = m.home().join("relative.ini");
     let ini3_s = ini3.to_string_lossy().into_owned();
-    m.run(
+    m.run_with(
         &[
             "profile",
             "setup",
@@ -880,11 +808,11 @@ fn setup_env_and_file_round_trip() {
     assert!(text.contains(&format!("secret={file_s}")), "{text}");
     // --type file needs its path; AWS flags go with aws only.
     let err = m
-        .run(&["profile", "setup", "--type", "file", "-p", "x"], &[])
+        .run_with(&["profile", "setup", "--type", "file", "-p", "x"], &[])
         .fails();
     assert!(err.contains("--type file needs --secret PATH"), "{err}");
     let err = m
-        .run(
+        .run_with(
             &["profile", "setup", "--type", "env", "--region", "eu-west-1"],
             &env,
         )
@@ -900,10 +828,10 @@ fn setup_env_and_file_round_trip() {
 fn setup_keyring_with_and_without_a_secret_service() {
     let k = app();
     let config = config(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let cfg = m.home().join("config.b64");
     std::fs::write(&cfg, &config).expect("write");
-    let mut cmd = m.cmd(&["profile", "setup", "--type", "keyring"], &[]);
+    let mut cmd = m.cmd_with(&["profile", "setup", "--type", "keyring"], &[]);
     cmd.stdin(std::fs::File::open(&cfg).expect("open"));
     let err = refused(
         Run(cmd.output().expect("run")),
@@ -971,6 +899,52 @@ fn setup_keyring_with_and_without_a_secret_service() {
     assert!(!ini.contains(&config), "{ini}");
 }
 
+/// A container's machine with no keeper.ini anywhere, for application CI's
+/// vault; its token is for KSM_TOKEN and its keeper.ini goes to KSM_INI_DIR.
+struct Container {
+    k: Keeper,
+    store: String,
+    m: Machine,
+    /// A folder of the machine's home, made empty.
+    ini_dir: PathBuf,
+    token: String,
+}
+
+impl Container {
+    /// A container whose KSM_INI_DIR is `ini_dir` in its home.
+    fn new(ini_dir: &str) -> Self {
+        let k = app();
+        let m = Machine::bare();
+        let ini_dir = m.home().join(ini_dir);
+        std::fs::create_dir_all(&ini_dir).expect("dir");
+        Self {
+            store: location(&k),
+            token: token(&k),
+            k,
+            m,
+            ini_dir,
+        }
+    }
+
+    /// KSM_TOKEN, KEEPER_STORE and KSM_INI_DIR.
+    fn env(&self) -> [(&str, &str); 3] {
+        [
+            ("KSM_TOKEN", &self.token),
+            ("KEEPER_STORE", &self.store),
+            ("KSM_INI_DIR", self.ini_dir.to_str().expect("utf-8")),
+        ]
+    }
+}
+
+/// Another bare machine running `secret list` with `env` is refused,
+/// saying `what`, and writes no keeper.ini.
+fn refused_elsewhere(env: &[(&str, &str)], what: &str) {
+    let other = Machine::bare();
+    let err = other.run_with(&["secret", "list"], env).fails();
+    assert!(err.contains(what), "{err}");
+    assert!(!other.ini().exists());
+}
+
 /// A container: no keeper.ini anywhere and a token in KSM_TOKEN. The first
 /// reading command initialises profile "default" into KSM_INI_DIR (0600);
 /// a second run reads through it without touching the token again (it
@@ -978,18 +952,10 @@ fn setup_keyring_with_and_without_a_secret_service() {
 /// wins over KSM_INI_DIR; without either the file goes to the current folder.
 #[test]
 fn a_container_initialises_itself_from_ksm_token_once() {
-    let k = app();
-    let store = location(&k);
-    let m = Machine::new();
-    let ksm_dir = m.home().join("ksm");
-    std::fs::create_dir_all(&ksm_dir).expect("dir");
-    let t = token(&k);
-    let env = [
-        ("KSM_TOKEN", t.as_str()),
-        ("KEEPER_STORE", store.as_str()),
-        ("KSM_INI_DIR", ksm_dir.to_str().expect("utf-8")),
-    ];
-    let first = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    let c = Container::new("ksm");
+    let (k, store, m, ksm_dir) = (&c.k, &c.store, &c.m, &c.ini_dir);
+    let env = c.env();
+    let first = m.get_password(&[], &env);
     // Standard output is the password alone (scripts capture it).
     assert_eq!(first.ok().trim(), PASSWORD);
     assert!(
@@ -1001,7 +967,7 @@ fn a_container_initialises_itself_from_ksm_token_once() {
     let before = std::fs::read(&ini).expect("keeper.ini in KSM_INI_DIR");
     assert_eq!(mode(&ini), 0o600);
     assert!(!m.ini().exists());
-    let second = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    let second = m.get_password(&[], &env);
     assert_eq!(second.ok().trim(), PASSWORD);
     assert!(
         !second.stderr().contains("initialising"),
@@ -1010,20 +976,15 @@ fn a_container_initialises_itself_from_ksm_token_once() {
     );
     assert_eq!(std::fs::read(&ini).expect("ini"), before);
     // Without a token nothing is initialised: the usual error.
-    let other = Machine::new();
-    let err = other
-        .run(&["secret", "list"], &[("KEEPER_STORE", &store)])
-        .fails();
-    assert!(
-        err.contains("initialise one with `keeper profile init --token TOKEN`"),
-        "{err}"
+    refused_elsewhere(
+        &[("KEEPER_STORE", store)],
+        "initialise one with `keeper profile init --token TOKEN`",
     );
-    assert!(!other.ini().exists());
     // KEEPER_INI_DIR before KSM_INI_DIR; KEEPER_CLI_TOKEN too.
     let ours = m.home().join("ours");
     std::fs::create_dir_all(&ours).expect("dir");
-    let t2 = token(&k);
-    m.run(
+    let t2 = token(k);
+    m.run_with(
         &["secret", "list"],
         &[
             ("KEEPER_CLI_TOKEN", t2.as_str()),
@@ -1038,8 +999,8 @@ fn a_container_initialises_itself_from_ksm_token_once() {
     .ok();
     assert!(ours.join("keeper.ini").exists());
     // The current folder, and KSM_INI_FILE naming the file.
-    let t3 = token(&k);
-    m.run(
+    let t3 = token(k);
+    m.run_with(
         &["secret", "list"],
         &[
             ("KSM_TOKEN", t3.as_str()),
@@ -1059,10 +1020,10 @@ fn a_container_initialises_itself_from_ksm_token_once() {
 fn profile_init_takes_a_hostname() {
     let k = app();
     let store = location(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let t = token(&k);
     let err = m
-        .run(
+        .run_with(
             &["--store", &store, "profile", "init", "-t", &t, "-h", "MARS"],
             &[],
         )
@@ -1072,7 +1033,7 @@ fn profile_init_takes_a_hostname() {
         "{err}"
     );
     assert!(!m.ini().exists());
-    m.run(
+    m.run_with(
         &["--store", &store, "profile", "init", "-t", &t, "-h", "eu"],
         &[],
     )
@@ -1082,13 +1043,13 @@ fn profile_init_takes_a_hostname() {
     m.reads(&[], &[]);
     // The hostname is under the check: editing it is refused.
     std::fs::write(m.ini(), ini.replace("hostname=EU", "hostname=JP")).expect("write");
-    let err = m.run(&["secret", "list"], &[]).fails();
+    let err = m.run_with(&["secret", "list"], &[]).fails();
     assert!(err.contains("tampered"), "{err}");
     // It travels with an export.
     std::fs::write(m.ini(), &ini).expect("write");
-    let plain = m.run(&["profile", "export", "--plain"], &[]).ok();
+    let plain = m.run_with(&["profile", "export", "--plain"], &[]).ok();
     assert!(plain.contains("\"hostname\": \"EU\""), "{plain}");
-    let help = m.run(&["profile", "init", "--help"], &[]).ok();
+    let help = m.run_with(&["profile", "init", "--help"], &[]).ok();
     assert!(help.contains("--hostname") && help.contains("-h"), "{help}");
 }
 
@@ -1100,15 +1061,15 @@ fn exec_keeps_the_device_secrets_from_its_child() {
     let k = app();
     let config = config(&k);
     let store = location(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let env = [("MY_DEVICE", config.as_str())];
-    m.run(
+    m.run_with(
         &["profile", "setup", "--type", "env", "--secret", "MY_DEVICE"],
         &env,
     )
     .ok();
     let t = token(&k);
-    let run = m.run(
+    let run = m.run_with(
         &["exec", "--", "env"],
         &[
             ("MY_DEVICE", config.as_str()),
@@ -1155,7 +1116,7 @@ fn exec_keeps_the_device_secrets_from_its_child() {
 fn together(m: &Machine, args: &[String], env: &[(&str, &str)]) -> Vec<Run> {
     let go = m.home().join("go");
     let _ = std::fs::remove_file(&go);
-    let base = m.cmd(&[], env);
+    let base = m.cmd_with(&[], env);
     let children: Vec<_> = args
         .iter()
         .map(|a| {
@@ -1191,19 +1152,11 @@ fn together(m: &Machine, args: &[String], env: &[(&str, &str)]) -> Vec<Run> {
 /// fails saying so, and writes nothing.
 #[test]
 fn parallel_auto_inits_from_one_token_redeem_it_once() {
-    let k = app();
-    let store = location(&k);
-    let m = Machine::new();
-    let dir = m.home().join("shared");
-    std::fs::create_dir_all(&dir).expect("dir");
-    let t = token(&k);
-    let env = [
-        ("KSM_TOKEN", t.as_str()),
-        ("KEEPER_STORE", store.as_str()),
-        ("KSM_INI_DIR", dir.to_str().expect("utf-8")),
-    ];
+    let c = Container::new("shared");
+    let (k, store, m, dir) = (&c.k, &c.store, &c.m, &c.ini_dir);
+    let env = c.env();
     let runs = together(
-        &m,
+        m,
         &vec!["secret get 'Prod DB' --field password".to_string(); 8],
         &env,
     );
@@ -1216,7 +1169,7 @@ fn parallel_auto_inits_from_one_token_redeem_it_once() {
     let ini = std::fs::read_to_string(dir.join("keeper.ini")).expect("ini");
     assert_eq!(ini.matches("[default]").count(), 1, "{ini}");
     let clients = kp(
-        &k,
+        k,
         &[
             "secrets-manager",
             "client",
@@ -1236,18 +1189,10 @@ fn parallel_auto_inits_from_one_token_redeem_it_once() {
         .count();
     assert_eq!(bound, 1, "{clients}");
     // Another machine with the spent token: refused, nothing written.
-    let other = Machine::new();
-    let err = other
-        .run(
-            &["secret", "list"],
-            &[("KSM_TOKEN", t.as_str()), ("KEEPER_STORE", store.as_str())],
-        )
-        .fails();
-    assert!(
-        err.contains("this one-time token was already used"),
-        "{err}"
+    refused_elsewhere(
+        &[("KSM_TOKEN", &c.token), ("KEEPER_STORE", store)],
+        "this one-time token was already used",
     );
-    assert!(!other.ini().exists());
 }
 
 /// `profile setup` runs at once into one keeper.ini, each adding its own
@@ -1257,7 +1202,7 @@ fn parallel_auto_inits_from_one_token_redeem_it_once() {
 fn parallel_setups_keep_each_others_profiles() {
     let k = app();
     let config = config(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let env = [("KSM_CONFIG", config.as_str())];
     let names: Vec<String> = (0..8).map(|i| format!("p{i}")).collect();
     let args: Vec<String> = names
@@ -1270,7 +1215,9 @@ fn parallel_setups_keep_each_others_profiles() {
     for n in &names {
         m.reads(&["--profile", n], &env);
     }
-    let listed = m.run(&["profile", "list", "--format", "json"], &[]).json();
+    let listed = m
+        .run_with(&["profile", "list", "--format", "json"], &[])
+        .json();
     assert_eq!(
         listed.as_array().expect("list").len(),
         names.len(),
@@ -1286,12 +1233,12 @@ fn parallel_setups_keep_each_others_profiles() {
 fn a_crash_between_bind_and_save_loses_no_device() {
     let k = app();
     let store = location(&k);
-    let m = Machine::new();
+    let m = Machine::bare();
     let t = token(&k);
     let env = [("KSM_TOKEN", t.as_str()), ("KEEPER_STORE", store.as_str())];
     let mut crashing = env.to_vec();
     crashing.push(("KEEPER_FAULT", "after-bind"));
-    let crashed = m.run(&["secret", "list"], &crashing);
+    let crashed = m.run_with(&["secret", "list"], &crashing);
     assert!(
         crashed.stderr().contains("injected fault at after-bind"),
         "{}",
@@ -1300,7 +1247,7 @@ fn a_crash_between_bind_and_save_loses_no_device() {
     assert!(!m.ini().exists());
     let pending = m.home().join("keeper.ini.pending");
     assert_eq!(mode(&pending), 0o600);
-    let run = m.run(&["secret", "get", "Prod DB", "--field", "password"], &env);
+    let run = m.get_password(&[], &env);
     assert_eq!(run.ok().trim(), PASSWORD);
     assert!(
         run.stderr()

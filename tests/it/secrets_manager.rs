@@ -11,69 +11,15 @@ mod access;
 mod race;
 pub(crate) mod removal;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
 use keeper::testing::profiles::open_device;
 use keeper::testing::vault::{Location, SecretString, Vault, holders_opening};
 
-use crate::support::{Keeper, Run, keeper_bin};
+use crate::machine::{Machine, location, token, value_after};
+use crate::support::{Keeper, Run};
 use crate::vault::{PW, add, kp, vault};
 
-/// Where alice's vault is, as a device is told (`--store`).
-fn location(k: &Keeper) -> String {
-    k.store_url()
-        .unwrap_or_else(|| k.data_dir().join("vault.db").to_string_lossy().into_owned())
-}
-
-/// A machine that reads as a client device: its own home, working folder
-/// and data directory; no master password, no store in its environment.
-struct Device {
-    dir: tempfile::TempDir,
-}
-
-impl Device {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().expect("device dir"),
-        }
-    }
-
-    fn home(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn ini(&self) -> PathBuf {
-        self.home().join("keeper.ini")
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(keeper_bin());
-        for var in [
-            "KEEPER_PASSWORD",
-            "KEEPER_STORE",
-            "KEEPER_USER",
-            "KEEPER_CONFIG_FILE",
-            "KEEPER_LOG",
-            "KEEPER_INI_DIR",
-            "KEEPER_INI_FILE",
-            "KEEPER_CLI_TOKEN",
-            "KEEPER_TEST_FAST_KDF",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.env("HOME", self.home())
-            .env("KEEPER_DATA_DIR", self.home().join("data"))
-            .current_dir(self.home())
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        Run(self.cmd(args).output().expect("run keeper"))
-    }
-
+/// What these tests do on a client device.
+impl Machine {
     /// `profile init` with `token` for the vault at `store`.
     fn init(&self, store: &str, token: &str, extra: &[&str]) -> Run {
         let mut args = vec!["--store", store, "profile", "init", "--token", token];
@@ -82,31 +28,11 @@ impl Device {
     }
 }
 
-/// The value after `label: ` on one line of `out`.
-fn value_after(out: &str, label: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix(label))
-        .unwrap_or_else(|| panic!("no {label:?} in {out}"))
-        .trim()
-        .to_string()
-}
-
 /// `keeper secrets-manager ARGS` as alice.
 fn sm(k: &Keeper, args: &[&str]) -> Run {
     let mut all = vec!["secrets-manager"];
     all.extend_from_slice(args);
     kp(k, &all)
-}
-
-/// Issues one client of `app` and returns (token, client id).
-fn token(k: &Keeper, app: &str, extra: &[&str]) -> (String, String) {
-    let mut args = vec!["secrets-manager", "client", "add", "--app", app];
-    args.extend_from_slice(extra);
-    let out = kp(k, &args).ok();
-    (
-        value_after(&out, "One-Time Access Token:"),
-        value_after(&out, "Client ID:"),
-    )
 }
 
 /// The keys a profile's JSON holds (`profile export`, `--config-init`).
@@ -247,7 +173,7 @@ fn a_device_reads_only_its_application_until_removed() {
         "issued, waiting for its token"
     );
 
-    let dev = Device::new();
+    let dev = Machine::device();
     let out = dev.init(&store, &token, &[]).ok();
     assert!(out.contains("Added profile default"), "{out}");
     let ini = std::fs::read_to_string(dev.ini()).expect("keeper.ini in the working folder");
@@ -423,7 +349,7 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     let (k, _, _, _) = shared_app();
     let store = location(&k);
     let (first, _) = token(&k, "CI", &[]);
-    let dev = Device::new();
+    let dev = Machine::device();
     // KEEPER_CLI_TOKEN instead of --token, into a named profile and file.
     let out = Run(dev
         .cmd(&[
@@ -450,7 +376,7 @@ fn used_expired_and_foreign_tokens_change_nothing() {
     assert_eq!(bound(&k), 1);
 
     // Used twice: refused; the second device gets no file.
-    let other = Device::new();
+    let other = Machine::device();
     let err = other.init(&store, &first, &[]).fails();
     assert!(err.contains("already used"), "{err}");
     assert!(!other.ini().exists());
@@ -534,9 +460,9 @@ fn an_awkward_vault_path_survives_ini_export_and_import() {
     std::os::unix::fs::symlink(k.data_dir().join("vault.db"), &awkward).expect("link");
     let awkward = awkward.to_str().expect("UTF-8").to_string();
     let (t, _) = token(&k, "CI", &[]);
-    let dev = Device::new();
+    let dev = Machine::device();
     dev.init(&awkward, &t, &[]).ok();
-    let read = |d: &Device, ini: &str| {
+    let read = |d: &Machine, ini: &str| {
         d.run(&[
             "secret",
             "get",
@@ -558,7 +484,7 @@ fn an_awkward_vault_path_survives_ini_export_and_import() {
             args.push("--plain");
         }
         let text = dev.run(&args).ok();
-        let other = Device::new();
+        let other = Machine::device();
         other
             .run(&[
                 "profile",
@@ -580,7 +506,7 @@ fn an_awkward_vault_path_survives_ini_export_and_import() {
 fn profiles_round_trip_and_refuse_tampering() {
     let (k, db, _, _) = shared_app();
     let store = location(&k);
-    let dev = Device::new();
+    let dev = Machine::device();
     let (t1, _) = token(&k, "CI", &[]);
     let (t2, _) = token(&k, "CI", &[]);
     dev.init(&store, &t1, &["-p", "prod"]).ok();
@@ -604,7 +530,7 @@ fn profiles_round_trip_and_refuse_tampering() {
     assert_eq!(json_keys(&plain), PROFILE_JSON_KEYS, "{plain}");
     assert!(!plain.contains(PW), "no master password: {plain}");
     assert!(!exported.contains(PW), "no master password: {exported}");
-    let elsewhere = Device::new();
+    let elsewhere = Machine::device();
     let conf_dir = elsewhere.home().join("conf");
     let import = Run(elsewhere
         .cmd(&["profile", "import", exported.trim()])
@@ -706,7 +632,7 @@ fn profiles_round_trip_and_refuse_tampering() {
     let err = dev.init(&store, &t3, &["-p", "third"]).fails();
     assert!(err.contains("keeper.ini"), "{err}");
     assert_eq!(std::fs::read_to_string(dev.ini()).expect("ini"), malformed);
-    let fresh = Device::new();
+    let fresh = Machine::device();
     fresh.init(&store, &t3, &[]).ok();
     std::fs::write(dev.ini(), "[_default]\nactive_profile = gone\n").expect("write");
     let err = dev.run(&["profile", "list"]).fails();
@@ -731,7 +657,7 @@ fn config_init_binds_at_once() {
     .ok();
     let config = value_after(&out, "Initialized Config:");
     assert!(!out.contains("One-Time Access Token"), "{out}");
-    let dev = Device::new();
+    let dev = Machine::device();
     dev.run(&["profile", "import", &config]).ok();
     assert_eq!(
         dev.run(&["secret", "get", &db, "--field", "login"])
@@ -800,7 +726,7 @@ fn config_init_binds_at_once() {
             config.contains(&format!("\"{url}\"")),
             "the device is told the vault's URL: {config}"
         );
-        let dev = Device::new();
+        let dev = Machine::device();
         dev.run(&["profile", "import", config]).ok();
         assert_eq!(
             dev.run(&["secret", "get", &db, "--field", "login"])
@@ -879,7 +805,7 @@ fn an_application_gets_no_more_than_its_sharer_holds() {
     // A device of bob's application still opens it (the end is in the AD).
     let out = bob(&["secrets-manager", "client", "add", "--app", "BobApp"]).ok();
     let token = value_after(&out, "One-Time Access Token:");
-    let dev = Device::new();
+    let dev = Machine::device();
     dev.init(&location(&k), &token, &[]).ok();
     assert!(
         dev.run(&["secret", "get", &rec, "--field", "password"])

@@ -4,7 +4,7 @@
 //! counts from the device's first access (Commander's meaning), and the
 //! minutes are bound into the token's key.
 
-use super::{Device, location, raw_execute, raw_number, shared_app, sm, token, value_after};
+use super::{Machine, location, raw_execute, raw_number, shared_app, sm, token, value_after};
 use crate::vault::{PW, add_user, run_as};
 
 #[test]
@@ -87,7 +87,7 @@ fn access_is_counted_from_the_first_access() {
     assert_eq!(listed[0]["access_minutes"], 30, "{listed}");
     assert!(listed[0]["access_expires"].is_null(), "{listed}");
     std::thread::sleep(std::time::Duration::from_millis(20));
-    let dev = Device::new();
+    let dev = Machine::device();
     dev.init(&store, &t, &[]).ok();
     let (created, bound, end) = (column("created"), column("bound"), column("access_expires"));
     assert!(bound > created, "bound {bound} after issue {created}");
@@ -106,7 +106,7 @@ fn access_is_counted_from_the_first_access() {
         &k,
         &format!("UPDATE {{t}}app_clients SET access_minutes = NULL WHERE uid = '{id2}'"),
     );
-    let err = Device::new().init(&store, &t2, &[]).fails();
+    let err = Machine::device().init(&store, &t2, &[]).fails();
     assert!(err.contains("does not open"), "{err}");
 
     // Bound at once (--config-init): the end is fixed at issue.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use keeper::testing::profiles::open_device;
 
-use super::{Device, Keeper, location, raw_number, shared_app, token};
+use super::{Keeper, Machine, location, raw_number, shared_app, token};
 use crate::support::Rng;
 
 /// Processes started at once per round.
@@ -18,10 +18,10 @@ const RACERS: usize = 6;
 
 /// Starts [`RACERS`] `profile init --token TOKEN` processes, each on its
 /// own device, before waiting for any.
-fn start(store: &str, token: &str) -> Vec<(Device, Child)> {
+fn start(store: &str, token: &str) -> Vec<(Machine, Child)> {
     (0..RACERS)
         .map(|_| {
-            let dev = Device::new();
+            let dev = Machine::device();
             let child = dev
                 .cmd(&["--store", store, "profile", "init", "--token", token])
                 .stdout(Stdio::piped())
@@ -33,7 +33,7 @@ fn start(store: &str, token: &str) -> Vec<(Device, Child)> {
         .collect()
 }
 
-fn finish(racers: Vec<(Device, Child)>) -> Vec<(Device, Output)> {
+fn finish(racers: Vec<(Machine, Child)>) -> Vec<(Machine, Output)> {
     racers
         .into_iter()
         .map(|(dev, child)| (dev, child.wait_with_output().expect("wait")))
@@ -64,7 +64,7 @@ fn bound(k: &Keeper, id: &str) -> bool {
 
 /// Checks the device that won reads, and that every process that lost
 /// was told so and wrote no keeper.ini.
-fn check_losers(results: &[(Device, Output)], skip: Option<usize>) {
+fn check_losers(results: &[(Machine, Output)], skip: Option<usize>) {
     for (i, (dev, out)) in results.iter().enumerate() {
         if out.status.success() || Some(i) == skip {
             continue;

@@ -7,7 +7,7 @@
 
 use keeper::testing::profiles::open_device;
 
-use super::{Device, location, raw_number, shared_app, sm, token};
+use super::{Machine, location, raw_number, shared_app, sm, token};
 use crate::vault::add;
 
 #[test]
@@ -17,7 +17,7 @@ fn removing_a_client_rekeys_what_the_others_keep() {
     let (t1, removed_id) = token(&k, "CI", &[]);
     let (t2, _) = token(&k, "CI", &[]);
     let (waiting, _) = token(&k, "CI", &[]);
-    let (removed, kept) = (Device::new(), Device::new());
+    let (removed, kept) = (Machine::device(), Machine::device());
     removed.init(&store, &t1, &[]).ok();
     kept.init(&store, &t2, &[]).ok();
     // The removed device as an attacker who kept everything: its profile
@@ -65,7 +65,7 @@ fn removing_a_client_rekeys_what_the_others_keep() {
             .trim(),
         "Db-pass-1!"
     );
-    let late = Device::new();
+    let late = Machine::device();
     late.init(&store, &waiting, &[]).ok();
     assert_eq!(
         late.run(&["secret", "get", "API", "--field", "password"])
@@ -97,7 +97,7 @@ fn removing_an_application_refuses_its_devices() {
     let store = location(&k);
     let (t, _) = token(&k, "CI", &[]);
     let (_unused, _) = token(&k, "CI", &[]);
-    let dev = Device::new();
+    let dev = Machine::device();
     dev.init(&store, &t, &[]).ok();
     let app = open_device(Some(&dev.ini()), None)
         .expect("opens")
@@ -176,7 +176,7 @@ fn expired_token_copies_are_erased_by_the_next_command() {
     assert_eq!(copies(&live_id), 1, "a live token keeps its copies");
     let listed = sm(&k, &["client", "list", "--format", "json"]).json();
     assert!(listed.to_string().contains(&late_id), "{listed}");
-    let err = Device::new().init(&location(&k), &late, &[]).fails();
+    let err = Machine::device().init(&location(&k), &late, &[]).fails();
     assert!(err.contains("expired"), "{err}");
 }
 
@@ -226,9 +226,9 @@ fn removed_keys_leave_no_copy_in_the_sqlite_file() {
     let (t1, removed_id) = token(&k, "CI", &[]);
     let (t2, _) = token(&k, "CI", &[]);
     let (_waiting, _) = token(&k, "CI", &[]);
-    let removed = Device::new();
+    let removed = Machine::device();
     removed.init(&store, &t1, &[]).ok();
-    Device::new().init(&store, &t2, &[]).ok();
+    Machine::device().init(&store, &t2, &[]).ok();
     let app = open_device(Some(&removed.ini()), None)
         .expect("opens")
         .app_uid()
@@ -277,7 +277,7 @@ fn rekeying_drops_devices_whose_access_ended() {
     let (t_ended, ended_id) = token(&k, "CI", &["--access-expire-in-min", "5"]);
     let (t_kept, _) = token(&k, "CI", &[]);
     let (_, removed_id) = token(&k, "CI", &[]);
-    let (ended, kept) = (Device::new(), Device::new());
+    let (ended, kept) = (Machine::device(), Machine::device());
     ended.init(&store, &t_ended, &[]).ok();
     kept.init(&store, &t_kept, &[]).ok();
     // Ended (its end moved back in the raw row, a stand-in for waiting).
