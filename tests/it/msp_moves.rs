@@ -424,6 +424,149 @@ fn convert_node_refuses_a_clash_and_a_second_run_writing_nothing() {
     assert_eq!(tenant_of(&k, CAROL), acme);
 }
 
+/// Runs `keeper ARGS` as `email` on a config of their own
+/// (`<name>.json`), with `password` when given; without it their
+/// persistent-login device session ([`persistent_session`]) opens the
+/// vault, which never finishes a move. A new master password is
+/// `<name>-new-pw`.
+fn in_session(k: &Keeper, email: &str, args: &[&str], password: Option<&str>) -> Run {
+    let name = email.split('@').next().expect("local part");
+    let config = k.data_dir().join(format!("{name}.json"));
+    let mut all = vec!["--config", config.to_str().expect("path")];
+    all.extend_from_slice(args);
+    let mut cmd = k.cmd(&all);
+    cmd.env("KEEPER_TEST_FAST_KDF", "1")
+        .env("KEEPER_USER", email)
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/keeper-test-bus",
+        )
+        .env("KEEPER_NEW_MASTER_PASSWORD", format!("{name}-new-pw"));
+    if let Some(p) = password {
+        cmd.env("KEEPER_PASSWORD", p);
+    }
+    Run(cmd.output().expect("run"))
+}
+
+/// Registers `email`'s device with persistent login (password
+/// `<name>-pw`), for [`in_session`] without a password.
+fn persistent_session(k: &Keeper, email: &str) {
+    let name = email.split('@').next().expect("local part");
+    for args in [
+        ["this-device", "register"].as_slice(),
+        &["this-device", "persistent-login", "on"],
+        &["this-device", "ip-auto-approve", "on"],
+        &["this-device", "timeout", "1h"],
+    ] {
+        in_session(k, email, args, Some(&format!("{name}-pw"))).ok();
+    }
+}
+
+#[test]
+fn a_moving_user_s_own_links_are_refused_and_one_made_meanwhile_keeps_them_in_the_msp() {
+    let k = msp_with(&[(BOB, "Acme"), (DAVE, "")]);
+    user(&k, BOB, &["add", "-t", "Bob's", "password=b"]).ok();
+    user(&k, BOB, &["mkdir", "--sf", "-e", "Bob SF"]).ok();
+    persistent_session(&k, BOB);
+    alice(&k, &["msp-convert-node", "Acme"]).ok();
+    let msp = msp_tenant(&k);
+
+    // Through his session (no password: the move waits), every link bob
+    // would make to the MSP is refused, nothing written.
+    let before = every_row(&k);
+    let says = format!("{BOB} is moving to managed company \"Acme\"");
+    for args in [
+        ["share-record", "-e", DAVE, "Bob's"].as_slice(),
+        &["share-record", "-a", "owner", "-e", DAVE, "Bob's"],
+        &["share-folder", "Bob SF", "-e", DAVE],
+        &["team", "add", "Ops 2", "-m", DAVE],
+    ] {
+        let err = in_session(&k, BOB, args, None).fails();
+        assert!(err.contains(&says), "{args:?}: {err}");
+    }
+    assert_eq!(every_row(&k), before, "nothing written");
+
+    // A link made meanwhile anyway (here by a raw insert: dave holds a
+    // key of bob's record) keeps bob in the MSP at his next login, and
+    // the notice names the record.
+    let listed = in_session(&k, BOB, &["ls", "--format", "json"], None).json();
+    let record = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["name"] == "Bob's"))
+        .and_then(|r| r["uid"].as_str())
+        .unwrap_or_else(|| panic!("no Bob's in {listed}"))
+        .to_string();
+    let dave = raw_rows(
+        &k,
+        &format!("SELECT uid FROM {{t}}users WHERE email = '{DAVE}'"),
+    )
+    .join("");
+    raw_exec(
+        &k,
+        &format!(
+            "INSERT INTO {{t}}record_keys (record_uid, holder_uid, wrapped_key, can_edit, can_share) \
+             SELECT record_uid, '{dave}', wrapped_key, can_edit, can_share FROM {{t}}record_keys \
+             WHERE record_uid = '{record}'"
+        ),
+    );
+    let run = user(&k, BOB, &["ls"]);
+    run.ok();
+    assert!(
+        run.stderr().contains("a recorded move was not made")
+            && run
+                .stderr()
+                .contains(&format!("record {record} is shared across")),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(tenant_of(&k, BOB), msp);
+}
+
+#[test]
+fn apply_membership_lists_a_moving_team_member_as_not_applied() {
+    let k = msp_with(&[(BOB, "Acme"), (CAROL, ""), (DAVE, "")]);
+    let dave = |args: &[&str]| user(&k, DAVE, args);
+    dave(&["mkdir", "--sf", "-e", "Dave SF"]).ok();
+    dave(&["team", "add", "Ops"]).ok();
+    alice(&k, &["msp-convert-node", "Acme"]).ok();
+    let file = k.data_dir().join("membership.json");
+    std::fs::write(
+        &file,
+        json!({
+            "shared_folders": [{"path": "Dave SF", "permissions": [
+                {"name": CAROL, "manage_users": false, "manage_records": false}]}],
+            "teams": [{"name": "Ops", "members": [BOB, CAROL]}]
+        })
+        .to_string(),
+    )
+    .expect("write");
+    let run = dave(&["apply-membership", file.to_str().expect("path")]);
+    run.ok();
+    assert!(
+        run.stderr().contains(&format!(
+            "not applied: team Ops: {BOB} is moving to managed company"
+        )),
+        "{}",
+        run.stderr()
+    );
+    // carol is granted and joins the team; bob is in no team.
+    let bob_uid = raw_rows(
+        &k,
+        &format!("SELECT uid FROM {{t}}users WHERE email = '{BOB}'"),
+    )
+    .join("");
+    let carol_uid = raw_rows(
+        &k,
+        &format!("SELECT uid FROM {{t}}users WHERE email = '{CAROL}'"),
+    )
+    .join("");
+    let in_teams = raw_rows(&k, "SELECT user_uid FROM {t}team_members");
+    assert!(!in_teams.contains(&bob_uid), "{in_teams:?}");
+    assert!(in_teams.contains(&carol_uid), "{in_teams:?}");
+    let shares = raw_rows(&k, "SELECT holder_uid FROM {t}shares");
+    assert!(shares.contains(&carol_uid), "{shares:?}");
+}
+
 #[test]
 fn a_master_password_changed_mid_move_moves_with_the_new_one() {
     let k = msp_with(&[(BOB, "Acme"), (CAROL, "Acme")]);
@@ -431,39 +574,14 @@ fn a_master_password_changed_mid_move_moves_with_the_new_one() {
         user(&k, who, &["add", "-t", &format!("{who}'s"), "password=x"]).ok();
     }
     // bob keeps a persistent-login session on a config of his own.
-    let config = k.data_dir().join("bob.json");
-    let config = config.to_str().expect("path");
-    let bob_session = |args: &[&str], password: Option<&str>| {
-        let mut all = vec!["--config", config];
-        all.extend_from_slice(args);
-        let mut cmd = k.cmd(&all);
-        cmd.env("KEEPER_TEST_FAST_KDF", "1")
-            .env("KEEPER_USER", BOB)
-            .env(
-                "DBUS_SESSION_BUS_ADDRESS",
-                "unix:path=/nonexistent/keeper-test-bus",
-            )
-            .env("KEEPER_NEW_MASTER_PASSWORD", "bob-new-pw");
-        if let Some(p) = password {
-            cmd.env("KEEPER_PASSWORD", p);
-        }
-        Run(cmd.output().expect("run"))
-    };
-    for args in [
-        ["this-device", "register"].as_slice(),
-        &["this-device", "persistent-login", "on"],
-        &["this-device", "ip-auto-approve", "on"],
-        &["this-device", "timeout", "1h"],
-    ] {
-        bob_session(args, Some("bob-pw")).ok();
-    }
+    persistent_session(&k, BOB);
     alice(&k, &["msp-convert-node", "Acme"]).ok();
     let (_, acme) = company(&k, "Acme");
     let msp = msp_tenant(&k);
 
     // Through his session (no password: the move waits), bob changes his
     // master password: his key header changes while he is still the MSP's.
-    bob_session(&["change-master-password"], None).ok();
+    in_session(&k, BOB, &["change-master-password"], None).ok();
     assert_eq!(tenant_of(&k, BOB), msp, "no password, no move");
     assert!(
         user(&k, BOB, &["ls"])

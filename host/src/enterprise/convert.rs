@@ -27,7 +27,7 @@ use crate::vault::Vault;
 use crate::vault::store::enterprise::ManagedCompanyRow;
 use crate::vault::store::roles::{RoleRow, UserNodeRow};
 use crate::vault::store::{StoreTx, UserRow};
-use crate::vault::tenant_move::{move_clashes, moving_into};
+use crate::vault::tenant_move::{crossing_links, move_clashes, moving_into};
 
 /// `msp-convert-node`'s request.
 #[derive(Debug, Clone, Default)]
@@ -156,58 +156,7 @@ fn blockers(
             }
         }
     }
-    let teams = tx.teams(&msp.uid)?;
-    for m in tx.team_members(&msp.uid)? {
-        if moving.contains(&m.user_uid) {
-            let team = teams
-                .iter()
-                .find(|t| t.uid == m.team_uid)
-                .map_or(m.team_uid.as_str(), |t| t.name.as_str());
-            why.push(format!(
-                "user {} is a member of team \"{team}\" (teams stay with the MSP)",
-                email(&m.user_uid)
-            ));
-        }
-    }
-    // Which side a key holder is on: a user, a folder or an application
-    // goes with its owner; a team stays.
-    let folders = tx.folders(&msp.uid)?;
-    let apps = tx.apps(&msp.uid)?;
-    let moves = |holder: &str| {
-        moving.contains(holder)
-            || folders
-                .iter()
-                .any(|f| f.uid == holder && moving.contains(&f.owner_uid))
-            || apps
-                .iter()
-                .any(|a| a.uid == holder && moving.contains(&a.owner_uid))
-    };
-    for share in tx.shares(&msp.uid)? {
-        if moves(&share.shared_folder_uid) != moves(&share.holder_uid) {
-            why.push(format!(
-                "shared folder {} is shared across the node's boundary",
-                share.shared_folder_uid
-            ));
-        }
-    }
-    let mut records = Vec::new();
-    tx.tenant_records(&msp.uid, &mut |r| {
-        records.push(r);
-        Ok(())
-    })?;
-    for r in records {
-        let owner = moving.contains(&r.owner_uid);
-        if tx
-            .record_keys(&r.uid)?
-            .iter()
-            .any(|k| moves(&k.holder_uid) != owner)
-        {
-            why.push(format!(
-                "record {} is shared across the node's boundary",
-                r.uid
-            ));
-        }
-    }
+    why.extend(crossing_links(tx, &msp.uid, &[&msp.uid], moving)?);
     why.dedup();
     Ok(why)
 }

@@ -485,6 +485,10 @@ impl Vault {
                         denied = true;
                         break;
                     }
+                    // A user recorded as moving into a managed company.
+                    Err(e @ VaultError::Moving { .. }) => {
+                        summary.not_applied.push(format!("team {}: {e}", t.name));
+                    }
                     Err(e) => return Err(e),
                 }
             }

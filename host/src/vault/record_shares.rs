@@ -269,22 +269,9 @@ impl Vault {
     /// [`VaultError::Denied`] / [`VaultError::NotFound`] when a record
     /// changed meanwhile; storage errors. Nothing is applied then.
     pub fn apply_record_shares(&mut self, plan: &SharePlan) -> Result<()> {
-        let users = self.store.users(&self.s.tenant_uid)?;
-        let public = |uid: &str| -> Result<[u8; 32]> {
-            users
-                .iter()
-                .find(|u| u.uid == uid)
-                .and_then(|u| u.public_key.as_slice().try_into().ok())
-                .ok_or_else(|| VaultError::Corrupted(format!("user {uid} has no valid public key")))
-        };
-        let keys: Vec<[u8; 32]> = plan
-            .changes
-            .iter()
-            .map(|c| public(&c.user_uid))
-            .collect::<Result<_>>()?;
         self.write(|tx, s| {
-            for (c, public) in plan.changes.iter().zip(&keys) {
-                apply_change(tx, s, c, public)?;
+            for c in &plan.changes {
+                apply_change(tx, s, c)?;
             }
             Ok(())
         })
@@ -358,12 +345,7 @@ fn planned(request: &ShareRequest, current: Option<&RecordKeyRow>) -> Option<Sha
     }
 }
 
-fn apply_change(
-    tx: &mut dyn StoreTx,
-    s: &Session,
-    c: &ShareChange,
-    public: &[u8; 32],
-) -> Result<()> {
+fn apply_change(tx: &mut dyn StoreTx, s: &Session, c: &ShareChange) -> Result<()> {
     let row = s.keyed_row(&*tx, &c.record_uid)?;
     let action = match c.change {
         ShareChangeKind::Transfer => ShareAction::Owner,
@@ -373,12 +355,19 @@ fn apply_change(
     if c.change == ShareChangeKind::Remove {
         return tx.delete_record_key(&c.record_uid, &c.user_uid);
     }
+    // Checked again here: a move recorded or finished since the plan.
+    let grantee = super::tenant_move::check_link(&*tx, s, Some(&c.user_uid))?
+        .ok_or_else(|| VaultError::UnknownUser(c.email.clone()))?;
+    let public: [u8; 32] =
+        grantee.public_key.as_slice().try_into().map_err(|_| {
+            VaultError::Corrupted(format!("user {} has no valid public key", c.email))
+        })?;
     let key = record_key(s, &row)?;
     let ad = ad::record_key_until(&c.record_uid, &c.user_uid, c.expires);
     tx.put_record_key(&RecordKeyRow {
         record_uid: c.record_uid.clone(),
         holder_uid: c.user_uid.clone(),
-        wrapped_key: crypto::seal_key_to(public, &key, &ad),
+        wrapped_key: crypto::seal_key_to(&public, &key, &ad),
         can_edit: c.can_edit,
         can_share: c.can_share,
         expires: c.expires,

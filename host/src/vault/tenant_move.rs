@@ -16,7 +16,12 @@
 //! Until then the user is *moving*: [`pending_move`] says into which
 //! company, and commands of others that would link them to their old
 //! tenant (a share, a team, an MSP role, another node) refuse them with
-//! [`super::VaultError::Moving`], since nothing checks the boundary again.
+//! [`super::VaultError::Moving`], and so do such commands of the moving
+//! user themselves ([`check_link`], inside each write). The move checks
+//! the links again ([`crossing_links`]): one made across the boundary
+//! meanwhile keeps the user where they are, and the notice names it.
+
+use std::collections::HashSet;
 
 use super::crypto::Key;
 use super::store::{StoreRead, StoreTx, UserRow};
@@ -146,6 +151,119 @@ pub(crate) fn move_clashes(
     Ok(why)
 }
 
+/// Every link of tenant `msp`'s data that crosses the line between the
+/// users on the `side` set and everyone else: a team membership (teams
+/// stay with the MSP), a shared folder shared across it, a record key held
+/// across it. A folder or an application goes with its owner; its owner
+/// is looked up in `tenants` (the MSP, and the company a move goes to).
+///
+/// # Errors
+///
+/// Storage errors.
+pub(crate) fn crossing_links(
+    read: &dyn StoreRead,
+    msp: &str,
+    tenants: &[&str],
+    side: &HashSet<String>,
+) -> Result<Vec<String>> {
+    let mut why = Vec::new();
+    let mut users = Vec::new();
+    let mut folders = Vec::new();
+    let mut apps = Vec::new();
+    for tenant in tenants {
+        users.extend(read.users(tenant)?);
+        folders.extend(read.folders(tenant)?);
+        apps.extend(read.apps(tenant)?);
+    }
+    let email = |uid: &str| {
+        users
+            .iter()
+            .find(|u| u.uid == uid)
+            .map_or_else(|| uid.to_string(), |u| u.email.clone())
+    };
+    let teams = read.teams(msp)?;
+    for m in read.team_members(msp)? {
+        if side.contains(&m.user_uid) {
+            let team = teams
+                .iter()
+                .find(|t| t.uid == m.team_uid)
+                .map_or(m.team_uid.as_str(), |t| t.name.as_str());
+            why.push(format!(
+                "user {} is a member of team \"{team}\" (teams stay with the MSP)",
+                email(&m.user_uid)
+            ));
+        }
+    }
+    let moves = |holder: &str| {
+        side.contains(holder)
+            || folders
+                .iter()
+                .any(|f| f.uid == holder && side.contains(&f.owner_uid))
+            || apps
+                .iter()
+                .any(|a| a.uid == holder && side.contains(&a.owner_uid))
+    };
+    for share in read.shares(msp)? {
+        if moves(&share.shared_folder_uid) != moves(&share.holder_uid) {
+            why.push(format!(
+                "shared folder {} is shared across the node's boundary",
+                share.shared_folder_uid
+            ));
+        }
+    }
+    let mut records = Vec::new();
+    read.tenant_records(msp, &mut |r| {
+        records.push(r);
+        Ok(())
+    })?;
+    for r in records {
+        let owner = side.contains(&r.owner_uid);
+        if read
+            .record_keys(&r.uid)?
+            .iter()
+            .any(|k| moves(&k.holder_uid) != owner)
+        {
+            why.push(format!(
+                "record {} is shared across the node's boundary",
+                r.uid
+            ));
+        }
+    }
+    why.dedup();
+    Ok(why)
+}
+
+/// Refuses, inside a write transaction, a link the session's user would
+/// make to `grantee_uid` (a share, a team): [`super::VaultError::Moving`]
+/// when either is recorded as moving into a managed company (a moving user
+/// must not make new links to their old tenant either),
+/// [`super::VaultError::UnknownUser`] when the grantee is no longer a user
+/// of the session's tenant. `None` checks the session's user only. The
+/// grantee's row as it is now, for their public key.
+///
+/// # Errors
+///
+/// Those, or storage errors.
+pub(crate) fn check_link(
+    read: &dyn StoreRead,
+    s: &super::Session,
+    grantee_uid: Option<&str>,
+) -> Result<Option<UserRow>> {
+    let users = read.users(&s.tenant_uid)?;
+    if let Some(me) = users.iter().find(|u| u.uid == s.user_uid) {
+        refuse_moving(read, me)?;
+    }
+    let Some(uid) = grantee_uid else {
+        return Ok(None);
+    };
+    let grantee = users
+        .into_iter()
+        .find(|u| u.uid == uid)
+        .ok_or_else(|| super::VaultError::UnknownUser(uid.to_string()))?;
+    refuse_moving(read, &grantee)?;
+    Ok(Some(grantee))
+}
+
 /// Whether `user` may be moved into `to` onto `node_id`: `Ok(names)` of the
 /// company and the MSP, or `Err(why not)`.
 fn honoured(
@@ -188,6 +306,31 @@ fn honoured(
     let clashes = move_clashes(tx, &[user], to)?;
     if !clashes.is_empty() {
         return Ok(Err(clashes.join("; ")));
+    }
+    // A link made across the boundary since the conversion (by the user
+    // through a session opened before it, or by a write that raced it):
+    // the company's side is its users and those recorded as moving into it.
+    let side: HashSet<String> = tx
+        .users(to)?
+        .into_iter()
+        .chain(moving_into(tx, to)?)
+        .map(|u| u.uid)
+        .chain([user.uid.clone()])
+        .collect();
+    let mut links = crossing_links(tx, &user.tenant_uid, &[&user.tenant_uid, to], &side)?;
+    links.extend(
+        tx.roles(&user.tenant_uid)?
+            .iter()
+            .filter(|r| r.users.iter().any(|u| side.contains(u)))
+            .map(|r| {
+                format!(
+                    "role ID={} of the MSP has a member moving into the company",
+                    r.role_id
+                )
+            }),
+    );
+    if !links.is_empty() {
+        return Ok(Err(links.join("; ")));
     }
     let msp = tx
         .tenants()?

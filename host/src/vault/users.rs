@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::crypto::{self, KdfParams, Key};
 use super::store::{FolderKind, HolderKind, ShareRow, TeamMemberRow, TeamRow, TenantRow};
+use super::tenant_move::{check_link, moving_into};
 use super::{Result, SecretString, Vault, VaultError, ad, new_user_row, now_ms, validate_email};
+use crate::runtime::text::escaped;
 
 /// A user (no keys).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -138,18 +140,23 @@ impl Vault {
         }
         // A user moving into this tenant (a managed company) has the e-mail
         // already: a second one would keep them from moving.
-        if super::tenant_move::moving_into(self.store.as_ref(), &self.s.tenant_uid)?
+        if moving_into(self.store.as_ref(), &self.s.tenant_uid)?
             .iter()
             .any(|u| u.email.eq_ignore_ascii_case(email.trim()))
         {
-            return Err(VaultError::Invalid(format!(
-                "{} is moving into this company (msp-convert-node) and joins it at their next \
-                 login; another user of that e-mail cannot be added",
-                email.trim()
-            )));
+            return Err(moving_email(email));
         }
         let (row, _, _) = new_user_row(&self.s.tenant_uid, email, password, params)?;
-        self.write(|tx, _| tx.insert_user(&row))?;
+        self.write(|tx, s| {
+            // Checked again here: a conversion committed since the check.
+            if moving_into(&*tx, &s.tenant_uid)?
+                .iter()
+                .any(|u| u.email.eq_ignore_ascii_case(&row.email))
+            {
+                return Err(moving_email(email));
+            }
+            tx.insert_user(&row)
+        })?;
         Ok(UserInfo {
             uid: row.uid,
             email: row.email,
@@ -230,8 +237,12 @@ impl Vault {
             created: now_ms(),
         };
         let key = Key::generate();
-        let rows = self.store.users(&self.s.tenant_uid)?;
-        self.write(|tx, _| {
+        self.write(|tx, s| {
+            let mut rows = Vec::with_capacity(users.len());
+            for u in &users {
+                // Checked again here: a move recorded since `find_grantee`.
+                rows.extend(check_link(&*tx, s, Some(&u.uid))?);
+            }
             tx.insert_team(&team)?;
             for u in &users {
                 let pk = public_key_of(&rows, &u.uid)?;
@@ -259,8 +270,9 @@ impl Vault {
         let key = self.s.ring.teams.get(&team.uid).cloned().ok_or_else(|| {
             VaultError::Denied(format!("you are not a member of team {}", team.name))
         })?;
-        let pk = public_key_of(&self.store.users(&self.s.tenant_uid)?, &user.uid)?;
-        self.write(|tx, _| {
+        self.write(|tx, s| {
+            let rows: Vec<_> = check_link(&*tx, s, Some(&user.uid))?.into_iter().collect();
+            let pk = public_key_of(&rows, &user.uid)?;
             tx.put_team_member(&TeamMemberRow {
                 team_uid: team.uid.clone(),
                 user_uid: user.uid.clone(),
@@ -358,7 +370,13 @@ impl Vault {
                 .unwrap_or(defaults.manage_records),
             parent_uid: existing.and_then(|e| e.parent_uid),
         };
-        self.write(|tx, _| tx.put_share(&row))
+        let grantee = (row.holder_kind == HolderKind::User).then(|| row.holder_uid.clone());
+        self.write(|tx, s| {
+            // Checked again here: a move recorded since `find_grantee`, or
+            // the current user's own.
+            check_link(&*tx, s, grantee.as_deref())?;
+            tx.put_share(&row)
+        })
     }
 
     /// Removes a user's or team's access to a shared folder.
@@ -550,6 +568,15 @@ impl Vault {
         })?;
         Ok(tenant)
     }
+}
+
+/// `user add`'s refusal of the e-mail of a user moving into the company.
+fn moving_email(email: &str) -> VaultError {
+    VaultError::Invalid(format!(
+        "{} is moving into this company (msp-convert-node) and joins it at their next login; \
+         another user of that e-mail cannot be added",
+        escaped(email.trim())
+    ))
 }
 
 fn public_key_of(users: &[super::store::UserRow], uid: &str) -> Result<[u8; 32]> {
