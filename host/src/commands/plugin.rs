@@ -206,10 +206,15 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         default_port: Option<u16>,
         #[serde(skip_serializing_if = "Vec::is_empty")]
         required_params: Vec<String>,
-        /// A native plugin's `DT_NEEDED` libraries: found by the dynamic
-        /// loader's usual search, not hashed. None for a component.
+        /// A native plugin's needed libraries (`DT_NEEDED`, `DT_AUXILIARY`,
+        /// `DT_FILTER`): found by the dynamic loader's usual search, not
+        /// hashed; null when keeper cannot read them, absent for a
+        /// component.
         #[serde(skip_serializing_if = "Option::is_none")]
-        needed_libraries: Option<Vec<String>>,
+        needed_libraries: Option<Option<Vec<String>>>,
+        /// Why `needed_libraries` is null.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        needed_libraries_unknown: Option<String>,
     }
     let (summary, default_port, required_params) = match package.manifest.kind {
         crate::runtime::Kind::Rotator => {
@@ -220,6 +225,10 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
             (plugin.describe_importer().await?.summary, None, Vec::new())
         }
     };
+    let needs = package
+        .manifest
+        .native
+        .then(|| crate::runtime::native::needed_libraries(&package.wasm));
     let info = Info {
         plugin: row,
         summary,
@@ -230,12 +239,13 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
         default_port,
         required_params,
         // The library's words: escaped.
-        needed_libraries: package.manifest.native.then(|| {
-            crate::runtime::native::needed_libraries(&package.wasm)
-                .iter()
-                .map(|name| crate::runtime::text::escaped(name))
-                .collect()
-        }),
+        needed_libraries: needs
+            .as_ref()
+            .map(|found| found.as_ref().ok().map(|names| escaped_all(names))),
+        needed_libraries_unknown: needs
+            .as_ref()
+            .and_then(|found| found.as_ref().err())
+            .map(ToString::to_string),
     };
     if format == Format::Json {
         println!("{}", serde_json::to_string_pretty(&info)?);
@@ -268,13 +278,10 @@ async fn info(ctx: &Context, name: &str, format: Format) -> anyhow::Result<ExitC
             ),
             (
                 "Needs",
-                match info.needed_libraries.as_deref().unwrap_or_default() {
-                    [] => "no other library".to_string(),
-                    names => format!(
-                        "{} (found by the dynamic loader's usual search; not hashed)",
-                        names.join(", ")
-                    ),
-                },
+                needs_row(
+                    info.needed_libraries.clone().flatten().as_deref(),
+                    info.needed_libraries_unknown.as_deref(),
+                ),
             ),
         ]);
     } else {
@@ -555,4 +562,52 @@ fn package(
         out.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each of a library's own words, escaped for the terminal.
+fn escaped_all(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .map(|name| crate::runtime::text::escaped(name))
+        .collect()
+}
+
+/// `plugin info`'s "Needs" row: the libraries a native library needs, or
+/// why keeper cannot say (never "no other library" then).
+fn needs_row(needed: Option<&[String]>, unknown: Option<&str>) -> String {
+    match (needed, unknown) {
+        (Some([]), _) => "no other library".to_string(),
+        (Some(names), _) => format!(
+            "{} (found by the dynamic loader's usual search; not hashed)",
+            names.join(", ")
+        ),
+        (None, Some(why)) => why.to_string(),
+        (None, None) => "unknown".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A library keeper cannot read says so, never "no other library".
+    #[test]
+    fn the_needs_row_of_what_keeper_cannot_read_says_so() {
+        let unknown = crate::runtime::native::needed_libraries(b"\xcf\xfa\xed\xfe a Mach-O")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            needs_row(None, unknown.as_deref()),
+            "unknown (not an ELF library)"
+        );
+        let mut broken = b"\x7fELF\x02\x01\x01".to_vec();
+        broken.resize(40, 0);
+        let unreadable = crate::runtime::native::needed_libraries(&broken)
+            .err()
+            .map(|e| e.to_string())
+            .expect("unreadable");
+        assert!(unreadable.starts_with("unreadable: "), "{unreadable}");
+        assert_eq!(needs_row(None, Some(&unreadable)), unreadable);
+        assert_eq!(needs_row(Some(&[]), None), "no other library");
+    }
 }

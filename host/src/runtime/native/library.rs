@@ -23,8 +23,10 @@
 //! Before anything is copied or loaded, the library's dynamic section
 //! (`elf.rs`) must add no folder to the loader's search: a `DT_RPATH` or
 //! `DT_RUNPATH` would have the libraries it needs (unhashed) looked for
-//! there, a folder anyone may control; nor may it need a library by a
-//! relative path (resolved against the current folder).
+//! there, a folder anyone may control; nor may it need or filter through
+//! a library by a path or a `$` substitution (opened as is, from a folder
+//! keeper does not check); and it must be readable as glibc reads it
+//! (`elf.rs` refuses what the loader could read otherwise).
 //!
 //! What cannot be checked, and is the user's consent
 //! (`--i-understand-unsandboxed`): the library runs with keeper's rights,
@@ -90,12 +92,14 @@ pub(crate) enum OpenError {
         /// The folders it names.
         value: String,
     },
-    /// It needs a library by a relative path.
+    /// It needs (`DT_NEEDED`) or filters through (`DT_AUXILIARY`,
+    /// `DT_FILTER`) a library by a path or a `$` substitution.
     #[error(
-        "it needs \"{0}\", a relative path the dynamic loader would resolve against the \
-         current folder; relink it against the library's name (its SONAME)"
+        "it needs \"{0}\", a path (or a $-substitution) the dynamic loader would open \
+         as is, from a folder keeper does not check; relink it against the library's \
+         name (its SONAME), found by the system's usual search"
     )]
-    RelativeNeeded(String),
+    NeededByPath(String),
     /// The kernel refused the anonymous file it is loaded from.
     #[error("cannot make the sealed in-memory copy it is loaded from: {0}")]
     Memfd(String),
@@ -184,8 +188,10 @@ fn loaded(bytes: &[u8]) -> Result<Arc<Loaded>, OpenError> {
 }
 
 /// Refuses a library whose dynamic section (ELF; other formats are left
-/// to the loader) adds a folder to the loader's search or needs a
-/// library by a relative path.
+/// to the loader) cannot be read as the loader reads it, adds a folder to
+/// the loader's search, or needs (or filters through) a library by a path,
+/// absolute or relative, or by a `$` substitution: only bare names, found
+/// by the system's usual search, are let through.
 fn check_dynamic(bytes: &[u8]) -> Result<(), OpenError> {
     let Some(dynamic) = elf::dynamic(bytes)? else {
         return Ok(());
@@ -196,9 +202,9 @@ fn check_dynamic(bytes: &[u8]) -> Result<(), OpenError> {
     match dynamic
         .needed
         .into_iter()
-        .find(|name| name.contains('/') && !name.starts_with('/'))
+        .find(|name| name.contains(['/', '$']))
     {
-        Some(name) => Err(OpenError::RelativeNeeded(name)),
+        Some(name) => Err(OpenError::NeededByPath(name)),
         None => Ok(()),
     }
 }

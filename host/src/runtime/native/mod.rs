@@ -146,16 +146,32 @@ impl NativePlugin {
     }
 }
 
-/// The libraries a native library needs (its ELF `DT_NEEDED` entries),
-/// which the dynamic loader finds by its usual search and keeper does not
-/// hash; empty when its dynamic section cannot be read (loading it says
-/// why).
-pub(crate) fn needed_libraries(bytes: &[u8]) -> Vec<String> {
-    elf::dynamic(bytes)
-        .ok()
-        .flatten()
-        .map(|dynamic| dynamic.needed)
-        .unwrap_or_default()
+/// The libraries a native library has the dynamic loader load with it
+/// (its ELF `DT_NEEDED`, `DT_AUXILIARY` and `DT_FILTER` names, which
+/// keeper does not hash), or why keeper cannot say.
+///
+/// # Errors
+///
+/// [`UnknownNeeds`]: the bytes are not ELF, or their dynamic section
+/// cannot be read as the loader reads it (loading it is refused too).
+pub(crate) fn needed_libraries(bytes: &[u8]) -> Result<Vec<String>, UnknownNeeds> {
+    match elf::dynamic(bytes) {
+        Ok(Some(dynamic)) => Ok(dynamic.needed),
+        Ok(None) => Err(UnknownNeeds::NotElf),
+        Err(e) => Err(UnknownNeeds::Unreadable(e)),
+    }
+}
+
+/// Why keeper cannot list the libraries a native library needs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub(crate) enum UnknownNeeds {
+    /// Not ELF (a Mach-O or DLL is not read; it needs libraries too).
+    #[error("unknown (not an ELF library)")]
+    NotElf,
+    /// ELF whose dynamic section keeper cannot read as the loader would.
+    #[error("unreadable: {0}")]
+    Unreadable(elf::Malformed),
 }
 
 /// Serialises `value` into a buffer that is zeroized when dropped.
@@ -308,8 +324,9 @@ mod tests {
     }
 
     /// A library whose dynamic section adds a folder to the loader's
-    /// search (`DT_RUNPATH`, `DT_RPATH`) or needs a library by a relative
-    /// path is refused before it is copied or loaded: its initialiser
+    /// search (`DT_RUNPATH`, `DT_RPATH`) or needs a library by a path,
+    /// relative or absolute, or through a `$` substitution, as `DT_NEEDED`,
+    /// `DT_AUXILIARY` or `DT_FILTER`, is refused before it is copied or loaded: its initialiser
     /// never runs. The same code linked without them is a rotator (and
     /// its initialiser runs, so the test can see one).
     #[cfg(target_os = "linux")]
@@ -335,6 +352,13 @@ mod tests {
             &["-Wl,-soname,./dependency.so"],
         );
         let dependency = dependency.to_str().expect("UTF-8");
+        // No SONAME: linked by its full path, it is needed by that path.
+        let unnamed = dir.path().join("unnamed.so");
+        c_library(dir.path(), "unnamed", 1, "", &[]);
+        let unnamed = unnamed.to_str().expect("UTF-8");
+        let auxiliary = format!("-Wl,-f,{dependency}");
+        let by_path = format!("it needs \"{unnamed}\", a path");
+        let filtered = format!("it needs \"{dependency}\", a path");
         for (name, flags, refusal) in [
             (
                 "runpath",
@@ -349,7 +373,27 @@ mod tests {
             (
                 "relative",
                 &["-Wl,--no-as-needed", dependency][..],
-                "it needs \"./dependency.so\", a relative path",
+                "it needs \"./dependency.so\", a path",
+            ),
+            (
+                "auxiliary",
+                &["-Wl,-f,./dependency.so"][..],
+                "it needs \"./dependency.so\", a path",
+            ),
+            (
+                "filter",
+                &[auxiliary.replace("-f,", "-F,").as_str()][..],
+                filtered.as_str(),
+            ),
+            (
+                "absolute",
+                &["-Wl,--no-as-needed", unnamed][..],
+                by_path.as_str(),
+            ),
+            (
+                "substitution",
+                &["-Wl,-f,$ORIGIN/dependency.so"][..],
+                "it needs \"$ORIGIN/dependency.so\", a path",
             ),
         ] {
             let bytes = c_library(dir.path(), name, 1, &code, flags);
@@ -365,6 +409,7 @@ mod tests {
         assert!(marker.exists(), "a library loaded runs its initialiser");
         assert!(
             needed_libraries(&plain)
+                .expect("ELF")
                 .iter()
                 .any(|n| n.starts_with("libc.so"))
         );
