@@ -129,3 +129,21 @@ pub(crate) fn token(k: &Keeper, app: &str, extra: &[&str]) -> (String, String) {
         value_after(&out, "Client ID:"),
     )
 }
+
+/// What `client add --app APP --config-init FORMAT` prints: a client of
+/// `app` bound at once, its configuration in `format`.
+pub(crate) fn config_init(k: &Keeper, app: &str, format: &str) -> String {
+    kp(
+        k,
+        &[
+            "secrets-manager",
+            "client",
+            "add",
+            "--app",
+            app,
+            "--config-init",
+            format,
+        ],
+    )
+    .ok()
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use crate::machine::{self, Machine, location, value_after};
+use crate::machine::{self, Machine, config_init, location, value_after};
 use crate::moto::{Moto, element};
 use crate::support::{Keeper, Run, keeper_bin};
 use crate::vault::{add, kp, vault};
@@ -56,20 +56,7 @@ fn app() -> Keeper {
 
 /// A device configuration, base64 (`client add --config-init b64`).
 fn config(k: &Keeper) -> String {
-    let out = kp(
-        k,
-        &[
-            "secrets-manager",
-            "client",
-            "add",
-            "--app",
-            "CI",
-            "--config-init",
-            "b64",
-        ],
-    )
-    .ok();
-    value_after(&out, "Initialized Config:")
+    value_after(&config_init(k, "CI", "b64"), "Initialized Config:")
 }
 
 /// A one-time token of application CI.
@@ -84,6 +71,20 @@ impl Machine {
         let mut cmd = self.cmd_with(&["profile", "setup", "--type", "aws"], env);
         cmd.args(args).arg("--ini-file").arg(ini);
         cmd
+    }
+
+    /// `profile setup --type file --secret SECRET --ini-file INI`.
+    fn setup_file(&self, secret: &str, ini: &str) -> Run {
+        self.run(&[
+            "profile",
+            "setup",
+            "--type",
+            "file",
+            "--secret",
+            secret,
+            "--ini-file",
+            ini,
+        ])
     }
 
     /// Runs [`Machine::setup_aws`].
@@ -726,21 +727,7 @@ fn setup_env_and_file_round_trip() {
     let file_s = file.to_string_lossy().into_owned();
     let ini2 = m.home().join("file.ini");
     let ini2_s = ini2.to_string_lossy().into_owned();
-    let setup = || {
-        m.run_with(
-            &[
-                "profile",
-                "setup",
-                "--type",
-                "file",
-                "--secret",
-                &file_s,
-                "--ini-file",
-                &ini2_s,
-            ],
-            &[],
-        )
-    };
+    let setup = || m.setup_file(&file_s, &ini2_s);
     refused(
         setup(),
         &["can be read by other users", "chmod 600"],
@@ -790,20 +777,7 @@ fn setup_env_and_file_round_trip() {
     chmod(&file, 0o600);
     let ini3 = m.home().join("relative.ini");
     let ini3_s = ini3.to_string_lossy().into_owned();
-    m.run_with(
-        &[
-            "profile",
-            "setup",
-            "--type",
-            "file",
-            "--secret",
-            "ksm.conf",
-            "--ini-file",
-            &ini3_s,
-        ],
-        &[],
-    )
-    .ok();
+    m.setup_file("ksm.conf", &ini3_s).ok();
     let text = std::fs::read_to_string(&ini3).expect("ini");
     assert!(text.contains(&format!("secret={file_s}")), "{text}");
     // --type file needs its path; AWS flags go with aws only.

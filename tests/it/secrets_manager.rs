@@ -14,7 +14,7 @@ pub(crate) mod removal;
 use keeper::testing::profiles::open_device;
 use keeper::testing::vault::{Location, SecretString, Vault, holders_opening};
 
-use crate::machine::{Machine, location, token, value_after};
+use crate::machine::{Machine, config_init, location, token, value_after};
 use crate::support::{Keeper, Run};
 use crate::vault::{PW, add, kp, vault};
 
@@ -642,19 +642,7 @@ fn profiles_round_trip_and_refuse_tampering() {
 #[test]
 fn config_init_binds_at_once() {
     let (k, db, _, _) = shared_app();
-    let out = kp(
-        &k,
-        &[
-            "secrets-manager",
-            "client",
-            "add",
-            "--app",
-            "CI",
-            "--config-init",
-            "b64",
-        ],
-    )
-    .ok();
+    let out = config_init(&k, "CI", "b64");
     let config = value_after(&out, "Initialized Config:");
     assert!(!out.contains("One-Time Access Token"), "{out}");
     let dev = Machine::device();
@@ -665,29 +653,13 @@ fn config_init_binds_at_once() {
             .trim(),
         "app"
     );
-    let k8s = kp(
-        &k,
-        &[
-            "secrets-manager",
-            "client",
-            "add",
-            "--app",
-            "CI",
-            "--config-init",
-            "k8s",
-        ],
-    )
-    .ok();
+    let k8s = config_init(&k, "CI", "k8s");
     assert!(
         k8s.contains("kind: Secret") && k8s.contains("  config: "),
         "{k8s}"
     );
     // Each form holds exactly a profile's keys (nothing of the admin's).
-    let json = sm(
-        &k,
-        &["client", "add", "--app", "CI", "--config-init", "json"],
-    )
-    .ok();
+    let json = config_init(&k, "CI", "json");
     for (form, text) in [
         ("b64", unbase64(&config)),
         ("k8s", unbase64(&value_after(&k8s, "  config:"))),
