@@ -119,6 +119,25 @@ pub(crate) fn value_after(out: &str, label: &str) -> String {
         .to_string()
 }
 
+/// Creates application CI and shares `secret` (a record or folder) with
+/// it; returns what the share printed.
+pub(crate) fn app_sharing(k: &Keeper, secret: &str) -> String {
+    kp(k, &["secrets-manager", "app", "create", "CI"]).ok();
+    kp(
+        k,
+        &[
+            "secrets-manager",
+            "app",
+            "share",
+            "--app",
+            "CI",
+            "--secret",
+            secret,
+        ],
+    )
+    .ok()
+}
+
 /// Issues one client of `app` and returns (one-time token, client id).
 pub(crate) fn token(k: &Keeper, app: &str, extra: &[&str]) -> (String, String) {
     let mut args = vec!["secrets-manager", "client", "add", "--app", app];

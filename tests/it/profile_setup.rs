@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use crate::machine::{self, Machine, config_init, location, value_after};
+use crate::machine::{self, Machine, app_sharing, config_init, location, value_after};
 use crate::moto::{Moto, element};
 use crate::support::{Keeper, Run, keeper_bin};
 use crate::vault::{add, kp, vault};
@@ -37,20 +37,7 @@ fn app() -> Keeper {
             &format!("password={PASSWORD}"),
         ],
     );
-    kp(&k, &["secrets-manager", "app", "create", "CI"]).ok();
-    kp(
-        &k,
-        &[
-            "secrets-manager",
-            "app",
-            "share",
-            "--app",
-            "CI",
-            "--secret",
-            "Prod DB",
-        ],
-    )
-    .ok();
+    app_sharing(&k, "Prod DB");
     k
 }
 

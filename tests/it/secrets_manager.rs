@@ -14,7 +14,7 @@ pub(crate) mod removal;
 use keeper::testing::profiles::open_device;
 use keeper::testing::vault::{Location, SecretString, Vault, holders_opening};
 
-use crate::machine::{Machine, config_init, location, token, value_after};
+use crate::machine::{Machine, app_sharing, config_init, location, token, value_after};
 use crate::support::{Keeper, Run};
 use crate::vault::{PW, add, kp, vault};
 
@@ -138,20 +138,7 @@ fn shared_app() -> (Keeper, String, String, String) {
         &["-t", "API", "--folder", "Infra", "password=Api-pass-2!"],
     );
     let outside = add(&k, &["-t", "Outside", "password=Not-for-ci-3!"]);
-    kp(&k, &["secrets-manager", "app", "create", "CI"]).ok();
-    let out = kp(
-        &k,
-        &[
-            "secrets-manager",
-            "app",
-            "share",
-            "--app",
-            "CI",
-            "--secret",
-            "Infra",
-        ],
-    )
-    .ok();
+    let out = app_sharing(&k, "Infra");
     assert!(out.contains("Shared 2 record(s)"), "{out}");
     (k, db, api, outside)
 }
