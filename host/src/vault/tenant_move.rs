@@ -442,27 +442,12 @@ mod tests {
         SecretString::from(s.to_string())
     }
 
-    /// A master password changed between an unlock's read of the key
-    /// header and its write transaction (another process): the move is
-    /// not made, since it would write the old header back over the new
-    /// one; the next unlock, with the new password, makes it.
-    #[test]
-    fn a_header_changed_while_unlocking_leaves_the_move_for_the_next_unlock() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("v.db");
-        let fast = KdfParams::insecure_fast();
-        let mut alice = Vault::create(&path, "alice@x.example", &pw("a"), &fast).expect("create");
-        alice
-            .add_user("bob@x.example", &pw("old"), &fast)
-            .expect("add bob");
-        let mut bob = Vault::open(&path)
-            .expect("open")
-            .unlock(Some("bob@x.example"), &pw("old"))
-            .expect("bob");
+    /// Records `user` (of `alice`'s tenant) as moving onto the root node
+    /// of a company "Acme" (tenant `mc`) of alice's MSP; its keys are
+    /// never opened here.
+    fn record_move(alice: &mut Vault, user: &str) {
         let msp = alice.s.tenant_uid.clone();
-        let bob_uid = bob.s.user_uid.clone();
-        // A company of bob's MSP (its keys are never opened here) and
-        // bob recorded as moving onto its root node.
+        let bob_uid = user.to_string();
         let node = (7_i64 << 32) + 1;
         alice
             .transact(|tx| {
@@ -508,6 +493,77 @@ mod tests {
                 })
             })
             .expect("record the move");
+    }
+
+    /// A share planned before its grantee was recorded as moving is
+    /// refused when applied (the check is made again inside the write),
+    /// and nothing is written.
+    #[test]
+    fn a_share_planned_before_a_move_is_refused_when_applied() {
+        use crate::vault::model::RecordData;
+        use crate::vault::record_shares::{Expiry, ShareAction, ShareRequest};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let fast = KdfParams::insecure_fast();
+        let mut alice = Vault::create(&path, "alice@x.example", &pw("a"), &fast).expect("create");
+        let bob = alice
+            .add_user("bob@x.example", &pw("b"), &fast)
+            .expect("add bob");
+        let record = alice
+            .add_record(RecordData::new("login", "r"), None)
+            .expect("record");
+        let plan = alice
+            .plan_record_shares(
+                std::slice::from_ref(&record),
+                &[bob.email.clone()],
+                &ShareRequest {
+                    action: ShareAction::Grant,
+                    can_edit: false,
+                    can_share: false,
+                    expiry: Expiry::Unchanged,
+                },
+            )
+            .expect("plan");
+        assert_eq!(plan.changes.len(), 1);
+        // msp-convert-node, in another process, records bob's move.
+        let mut other = Vault::open(&path)
+            .expect("open")
+            .unlock(Some("alice@x.example"), &pw("a"))
+            .expect("alice again");
+        record_move(&mut other, &bob.uid);
+        let err = alice.apply_record_shares(&plan).expect_err("refused");
+        assert!(
+            matches!(&err, crate::vault::VaultError::Moving { email, .. } if email == "bob@x.example"),
+            "{err}"
+        );
+        let keys = alice.store.record_keys(&record).expect("keys");
+        assert!(
+            keys.iter().all(|k| k.holder_uid != bob.uid),
+            "no key for bob"
+        );
+    }
+
+    /// A master password changed between an unlock's read of the key
+    /// header and its write transaction (another process): the move is
+    /// not made, since it would write the old header back over the new
+    /// one; the next unlock, with the new password, makes it.
+    #[test]
+    fn a_header_changed_while_unlocking_leaves_the_move_for_the_next_unlock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let fast = KdfParams::insecure_fast();
+        let mut alice = Vault::create(&path, "alice@x.example", &pw("a"), &fast).expect("create");
+        alice
+            .add_user("bob@x.example", &pw("old"), &fast)
+            .expect("add bob");
+        let mut bob = Vault::open(&path)
+            .expect("open")
+            .unlock(Some("bob@x.example"), &pw("old"))
+            .expect("bob");
+        let msp = alice.s.tenant_uid.clone();
+        let bob_uid = bob.s.user_uid.clone();
+        record_move(&mut alice, &bob_uid);
 
         // An unlock reads bob's header and opens his data key…
         let stale = alice
