@@ -80,7 +80,8 @@ pub(crate) fn provisioned() -> Keeper {
         run.stderr()
     );
     assert!(
-        run.stderr().contains("Each must run `keeper enterprise-rekey`"),
+        run.stderr()
+            .contains("Each must run `keeper enterprise-rekey`"),
         "{}",
         run.stderr()
     );
@@ -514,7 +515,10 @@ fn output_replaces_the_file_whole(k: &Keeper) {
     std::fs::write(&out, "old").expect("write");
     std::fs::set_permissions(&out, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     report(&out);
-    let mode = std::fs::metadata(&out).expect("metadata").permissions().mode();
+    let mode = std::fs::metadata(&out)
+        .expect("metadata")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "an existing 0644 file ends 0600");
     let written = std::fs::read_to_string(&out).expect("read");
     assert!(written.starts_with("ID,MSP Name,"), "{written}");
@@ -535,7 +539,15 @@ fn output_replaces_the_file_whole(k: &Keeper) {
     let old = "old\n".repeat(16 * 1024);
     std::fs::write(&out, &old).expect("write");
     let path = out.to_str().expect("path").to_string();
-    let args = ["ds", "info", "--mc-details", "--format", "json", "--output", &path];
+    let args = [
+        "ds",
+        "info",
+        "--mc-details",
+        "--format",
+        "json",
+        "--output",
+        &path,
+    ];
     let shown = alice(k, &args[..5]).ok();
     assert!(shown.len() > 1024, "the report is over the limit: {shown}");
     let inner = keeper(k, &args);
@@ -1157,7 +1169,10 @@ fn a_distributor_adds_msps_by_running_its_file_again() {
         .output()
         .expect("run"))
     };
+    // bob's own price table, which the file's must not replace.
+    bob_prices_business_in_pounds(&k);
     let bob_before = bob(&k, &["msp-info", "--format", "json"]).json();
+    let bob_prices = prices(&k, "bob@msp.example", "json").json();
 
     // Not its admin, or not its name: refused, nothing written.
     let before = enterprise_rows(&k);
@@ -1193,6 +1208,11 @@ fn a_distributor_adds_msps_by_running_its_file_again() {
         bob(&k, &["msp-info", "--format", "json"]).json(),
         bob_before,
         "bob's MSP as it was"
+    );
+    assert_eq!(
+        prices(&k, "bob@msp.example", "json").json(),
+        bob_prices,
+        "a skipped MSP keeps its own price table"
     );
     // dan, made by the distributor, must re-key first.
     let err = as_user(&k, "dan@new.example", "dan-pw", &["msp-info"]).fails();
@@ -1317,6 +1337,30 @@ fn prices(k: &Keeper, email: &str, format: &str) -> Run {
     as_user(k, email, MSP_PW, &["msp-info", "-p", "--format", format])
 }
 
+/// The `above_permits` of company `id` in a `distributor msp-info` JSON.
+fn above_permits(msp: &Value, id: i64) -> Value {
+    msp["managed_companies"]
+        .as_array()
+        .expect("companies")
+        .iter()
+        .find(|c| c["mc_enterprise_id"] == id)
+        .expect("listed")["above_permits"]
+        .clone()
+}
+
+/// bob replaces his MSP's price table with `msp-prices`: business at
+/// £4.00/user/month.
+fn bob_prices_business_in_pounds(k: &Keeper) {
+    let file = k.data_dir().join("prices.toml");
+    std::fs::write(
+        &file,
+        "[[prices]]\ncode = \"business\"\ncategory = \"products\"\namount = 4\n\
+         currency = \"GBP\"\nunit = \"user/month\"\n",
+    )
+    .expect("write");
+    bob(k, &["msp-prices", file.to_str().expect("path")]).ok();
+}
+
 /// The distributor's file gives each MSP it makes a price table: the
 /// file's `[[prices]]`, or the MSP's own `[[msps.prices]]`; the MSP's
 /// admin replaces it with `msp-prices`, and its reports use it.
@@ -1359,14 +1403,7 @@ fn the_distributors_file_prices_the_msps_it_makes() {
     );
 
     // The MSP's admin replaces it.
-    let file = k.data_dir().join("prices.toml");
-    std::fs::write(
-        &file,
-        "[[prices]]\ncode = \"business\"\ncategory = \"products\"\namount = 4\n\
-         currency = \"GBP\"\nunit = \"user/month\"\n",
-    )
-    .expect("write");
-    bob(&k, &["msp-prices", file.to_str().expect("path")]).ok();
+    bob_prices_business_in_pounds(&k);
     assert_eq!(
         prices(&k, "bob@msp.example", "json").json(),
         serde_json::json!([{"category": "Products", "name": "Business", "code": "business",
@@ -1436,15 +1473,7 @@ fn info_flags_companies_above_their_permits() {
     .ok();
     let msp = msp_json(&k, 3456);
     assert_eq!(msp["companies_above_permits"], 3);
-    let above = |id: i64| {
-        msp["managed_companies"]
-            .as_array()
-            .expect("companies")
-            .iter()
-            .find(|c| c["mc_enterprise_id"] == id)
-            .expect("listed")["above_permits"]
-            .clone()
-    };
+    let above = |id: i64| above_permits(&msp, id);
     assert_eq!(
         above(3457),
         serde_json::json!([{"permit": "add_on", "code": "chat"}]),
@@ -1502,6 +1531,40 @@ fn info_flags_companies_above_their_permits() {
     // Given back, nothing is above them.
     alice(&k, &["ds", "l", "3456", "--lift-restrictions"]).ok();
     assert_eq!(msp_json(&k, 3456)["companies_above_permits"], 0);
+
+    // Unlimited add-on seats are not a permit (as in Commander): never
+    // flagged, even once unlimited seats are not allowed.
+    alice(&k, &["ds", "l", "3456", "--allocate-unlimited", "off"]).ok();
+    bob(
+        &k,
+        &[
+            "msp-add",
+            "-p",
+            "business",
+            "-s",
+            "2",
+            "-a",
+            "connection_manager:2147483647",
+            "Addons",
+        ],
+    )
+    .ok();
+    let msp = msp_json(&k, 3456);
+    let above = |id: i64| above_permits(&msp, id);
+    let addons_id = msp["managed_companies"]
+        .as_array()
+        .expect("companies")
+        .iter()
+        .find(|c| c["mc_enterprise_name"] == "Addons")
+        .expect("Addons")["mc_enterprise_id"]
+        .as_i64()
+        .expect("id");
+    assert_eq!(above(addons_id), serde_json::json!([]), "add-on seats");
+    assert_eq!(
+        above(wide_id),
+        serde_json::json!([{"permit": "unlimited_seats"}]),
+        "the company's own unlimited seats are"
+    );
 }
 
 /// `distributor license --max-file-plan none` clears the limit and

@@ -110,7 +110,8 @@ impl DistributorPlan {
             path: path.display().to_string(),
             reason,
         };
-        // Checked once here, so that an error names no MSP.
+        // First checked here, so that an error names no MSP (each MSP's
+        // copy is checked again, harmlessly, by licences::check).
         if let Some(prices) = &file.prices {
             PriceTable::check(prices).map_err(bad)?;
         }

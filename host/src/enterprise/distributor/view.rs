@@ -399,6 +399,33 @@ mod tests {
             ..permits
         };
         assert!(company(&mc, &roomy).above_permits.is_empty());
+
+        // A plan's own storage (businessPlus: 1TB) is part of the plan,
+        // never flagged, even above the maximum; a chosen file plan equal
+        // to the maximum is not above it.
+        let plus = ManagedCompanyRow {
+            plan: "businessPlus".into(),
+            seats: 5,
+            file_plan: None,
+            addons: Vec::new(),
+            ..mc.clone()
+        };
+        let small = PermitsRow {
+            allow_unlimited: true,
+            allowed_products: vec!["businessPlus".into()],
+            max_file_plan: Some("STORAGE_100GB".into()),
+            ..roomy.clone()
+        };
+        assert!(company(&plus, &small).above_permits.is_empty());
+        let at_max = ManagedCompanyRow {
+            file_plan: Some("STORAGE_1TB".into()),
+            ..plus
+        };
+        let max = PermitsRow {
+            max_file_plan: Some("STORAGE_1TB".into()),
+            ..small
+        };
+        assert!(company(&at_max, &max).above_permits.is_empty());
     }
 
     /// Commander's `N seats`, unlimited included; `enabled` without seats.
