@@ -54,9 +54,18 @@ impl Session {
     ///
     /// Vault errors; when the seal no longer opens the vault (the master
     /// password changed meanwhile) the login is forgotten and `Ok(None)`
-    /// returned.
+    /// returned; when the held vault's keys or tenant changed in another
+    /// process, the login is forgotten and [`VaultError::StaleSession`]
+    /// returned (the next command logs in afresh).
     pub fn resume(&self, location: &Location) -> Result<Option<Unlocked<'_>>> {
-        if let Some(mut vault) = lock(&self.vault).take() {
+        let held = lock(&self.vault).take();
+        if let Some(mut vault) = held {
+            if let Err(e) = vault.check_unlocked_header() {
+                if matches!(e, VaultError::StaleSession(_)) {
+                    self.forget();
+                }
+                return Err(e);
+            }
             vault.reload_keys()?;
             return Ok(Some(self.hold(vault)));
         }

@@ -35,7 +35,10 @@ impl Vault {
     ///
     /// # Errors
     ///
-    /// [`VaultError::Invalid`] for an empty password; storage errors.
+    /// [`VaultError::Invalid`] for an empty password;
+    /// [`VaultError::StaleSession`] when the user's keys or tenant changed
+    /// since this session unlocked (nothing is written then); storage
+    /// errors.
     pub fn change_master_password(
         &mut self,
         password: &SecretString,
@@ -47,16 +50,26 @@ impl Vault {
                 "the master password must not be empty".into(),
             ));
         }
-        let mut user = self.user_row()?;
         let kdf = params.encode();
         let kek = params.derive(password)?;
-        user.wrapped_data_key = kek.wrap(
-            &self.s.ring.data_key,
-            &ad::data_key(&user.tenant_uid, &user.uid, &kdf),
-        );
-        user.kdf = kdf;
-        user.checksum = user_checksum(&user);
-        self.write(|tx, _| tx.update_user(&user))?;
+        // Read, checked and written in one transaction: the row must still
+        // be the one this session unlocked with (`write` refuses
+        // otherwise), or the old data key would be stored beside another
+        // process's new key pair (after `enterprise-rekey`).
+        let header = self.write(|tx, s| {
+            let mut user = tx
+                .user(&s.user_uid)?
+                .ok_or_else(|| VaultError::UnknownUser(s.email.clone()))?;
+            user.wrapped_data_key = kek.wrap(
+                &s.ring.data_key,
+                &ad::data_key(&user.tenant_uid, &user.uid, &kdf),
+            );
+            user.kdf.clone_from(&kdf);
+            user.checksum = user_checksum(&user);
+            tx.update_user(&user)?;
+            Ok(user.checksum)
+        })?;
+        self.s.header = header;
         self.weak_kdf = params.is_weak();
         Ok(())
     }

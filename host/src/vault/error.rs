@@ -38,6 +38,12 @@ pub enum VaultError {
          since it was made (or it was damaged); log in with the master password"
     )]
     SessionEnded,
+    /// The logged-in user's stored key header or tenant changed since this
+    /// session unlocked (`enterprise-rekey` or `change-master-password` in
+    /// another process, a move into a managed company, the user removed):
+    /// nothing may be written under what it unlocked with.
+    #[error("{0} changed since this session unlocked; log in again (nothing was written)")]
+    StaleSession(String),
     /// The key-derivation parameters in the file exceed our caps.
     #[error("vault file asks for excessive key-derivation work ({0}); refusing to open it")]
     ExcessiveWork(String),

@@ -84,9 +84,36 @@ pub(crate) struct Session {
     user_uid: String,
     email: String,
     ring: KeyRing,
+    /// [`user_checksum`] of the user row this session unlocked with (or
+    /// last wrote itself): every write checks it is still the stored one.
+    header: Vec<u8>,
 }
 
 impl Session {
+    /// Refuses, reading `store` (inside the write transaction), when the
+    /// user's stored row is no longer the one this session unlocked with:
+    /// its keys were replaced, its tenant changed, or it was removed.
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::StaleSession`]; storage errors.
+    fn check_unlocked_header(&self, store: &(impl StoreRead + ?Sized)) -> Result<()> {
+        let what = match store.user(&self.user_uid)? {
+            Some(now) if user_checksum(&now) == self.header => return Ok(()),
+            Some(now) if now.tenant_uid != self.tenant_uid => format!(
+                "the tenant of {} (a move into a managed company in another process)",
+                self.email
+            ),
+            Some(now) if now.email != self.email => format!("the account of {}", self.email),
+            Some(_) => format!(
+                "the keys of {} (enterprise-rekey or change-master-password in another process)",
+                self.email
+            ),
+            None => format!("the account of {} (removed)", self.email),
+        };
+        Err(VaultError::StaleSession(what))
+    }
+
     /// Holders whose keys this session has: the user and its shared folders.
     fn holders(&self) -> Vec<String> {
         let mut h = Vec::with_capacity(1 + self.ring.shared_folders.len());
@@ -271,6 +298,7 @@ impl Vault {
                     teams: HashMap::new(),
                     shared_folders: HashMap::new(),
                 },
+                header: user_checksum(&user),
             },
             weak_kdf: params.is_weak(),
             notices: Vec::new(),
@@ -345,6 +373,7 @@ impl Vault {
         let Vault { store, s, .. } = self;
         let mut out = None;
         let flush = store.write_then_flush(&mut |tx: &mut dyn StoreTx| {
+            s.check_unlocked_header(&*tx)?;
             out = Some(f(tx, s)?);
             Ok(())
         })?;
@@ -361,6 +390,7 @@ impl Vault {
         let Vault { store, s, .. } = self;
         let mut out = None;
         let mut run = |tx: &mut dyn StoreTx| {
+            s.check_unlocked_header(&*tx)?;
             out = Some(f(tx, s)?);
             Ok(())
         };
@@ -370,6 +400,28 @@ impl Vault {
             store.write_deferred(&mut run)?;
         }
         out.ok_or_else(|| VaultError::Storage("transaction produced no result".into()))
+    }
+
+    /// Checks that the user's stored key header and tenant are still those
+    /// this session unlocked with (every write checks it again inside its
+    /// transaction).
+    ///
+    /// # Errors
+    ///
+    /// [`VaultError::StaleSession`]; storage errors.
+    pub fn check_unlocked_header(&self) -> Result<()> {
+        self.s.check_unlocked_header(self.store.as_ref())
+    }
+
+    /// `read`, except that a key which did not open
+    /// ([`VaultError::Corrupted`]) because this session's keys were
+    /// replaced since it unlocked is reported as
+    /// [`VaultError::StaleSession`].
+    fn unless_stale<T>(&self, read: Result<T>) -> Result<T> {
+        if matches!(read, Err(VaultError::Corrupted(_))) {
+            self.check_unlocked_header()?;
+        }
+        read
     }
 
     /// Re-reads team and shared-folder keys (after another process or this
@@ -513,6 +565,7 @@ impl LockedVault {
                     teams,
                     shared_folders,
                 },
+                header: user_checksum(user),
             },
             weak_kdf,
             notices: Vec::new(),

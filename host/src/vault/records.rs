@@ -396,7 +396,7 @@ impl Vault {
     ///
     /// [`VaultError::Corrupted`] when any record fails authentication.
     pub fn records(&self) -> Result<Vec<Record>> {
-        load_records(self.store.as_ref(), &self.s, &|_| true)
+        self.unless_stale(load_records(self.store.as_ref(), &self.s, &|_| true))
     }
 
     /// One record by uid.

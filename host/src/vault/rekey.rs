@@ -85,8 +85,9 @@ impl Vault {
     ///
     /// [`VaultError::Invalid`] for an empty password;
     /// [`VaultError::Denied`] for a company's identity (no password);
-    /// [`VaultError::Conflict`] when the user's key header changed since
-    /// the unlock; [`VaultError::Corrupted`] when a stored key does not
+    /// [`VaultError::StaleSession`] when the user's key header changed
+    /// since this session unlocked (another re-key or a new master
+    /// password meanwhile, even during the password prompt); [`VaultError::Corrupted`] when a stored key does not
     /// open; `more`'s error; storage errors. Nothing is written then.
     pub(crate) fn rekey_user(
         &mut self,
@@ -123,16 +124,9 @@ impl Vault {
             data_key: &data_key,
             public: keypair.public(),
         };
+        // `write` refuses when the stored header is no longer the one this
+        // session unlocked with, compared inside the transaction.
         let done = self.write(|tx, s| {
-            let now = tx.all_users()?.into_iter().find(|u| u.uid == before.uid);
-            if now.is_none_or(|now| {
-                now.wrapped_data_key != before.wrapped_data_key || now.kdf != before.kdf
-            }) {
-                return Err(VaultError::Conflict(format!(
-                    "the keys of {} (re-keyed or a new master password meanwhile; nothing was changed)",
-                    before.email
-                )));
-            }
             tx.update_user(&after)?;
             let done = rewrap_all(tx, s, &new)?;
             more(
@@ -147,6 +141,7 @@ impl Vault {
         })?;
         self.s.ring.data_key = data_key;
         self.s.ring.keypair = keypair;
+        self.s.header = after.checksum;
         self.weak_kdf = params.is_weak();
         self.reload_keys()?;
         crate::rotation::fault::point("rekey-after-commit");
@@ -369,5 +364,89 @@ mod tests {
         for f in v.store.folders(&now.tenant_uid).expect("folders") {
             assert!(old_key.try_open(&f.data, &ad::folder(&f.uid)).is_none());
         }
+    }
+
+    /// Every raw row a write could touch, to compare before and after a
+    /// refused one.
+    fn raw_rows(v: &Vault) -> String {
+        let tenant = v.s.tenant_uid.clone();
+        let mut records = Vec::new();
+        v.store
+            .tenant_records(&tenant, &mut |r| {
+                records.push(format!("{r:?}"));
+                Ok(())
+            })
+            .expect("records");
+        format!(
+            "{:?}{:?}{:?}{records:?}",
+            v.store.all_users().expect("users"),
+            v.store.folders(&tenant).expect("folders"),
+            v.store.links(&tenant).expect("links"),
+        )
+    }
+
+    /// A session unlocked before another one re-keyed the user writes
+    /// nothing more: no record or folder under the old data key, no
+    /// password change that would store the old data key beside the new
+    /// key pair, no second re-key; the new password still opens it all.
+    #[test]
+    fn a_session_from_before_a_rekey_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let fast = KdfParams::insecure_fast();
+        let mut v1 = Vault::create(&path, "a@b.c", &pw("old"), &fast).expect("create");
+        v1.mkdir("Private", None).expect("mkdir");
+        v1.add_record(RecordData::new("login", "kept"), Some("Private"))
+            .expect("add");
+        let mut v2 = Vault::open(&path)
+            .expect("open")
+            .unlock(None, &pw("old"))
+            .expect("second session");
+        v1.rekey_user(&pw("new"), &fast, &mut |_, _| Ok(()))
+            .expect("rekey");
+        let before = raw_rows(&v1);
+
+        let stale = |what: &str, r: Result<()>| {
+            let err = r.expect_err("a stale session is refused");
+            assert!(
+                matches!(&err, VaultError::StaleSession(m) if m.contains("keys of a@b.c")),
+                "{what}: {err}"
+            );
+            assert!(err.to_string().contains("log in again"), "{err}");
+        };
+        stale("password", v2.change_master_password(&pw("third"), &fast));
+        stale("rekey", v2.rekey_user(&pw("fourth"), &fast, &mut |_, _| Ok(())).map(drop));
+        stale("add", v2.add_record(RecordData::new("login", "late"), None).map(drop));
+        stale("mkdir", v2.mkdir("Late", None).map(drop));
+        assert_eq!(raw_rows(&v1), before, "nothing written");
+
+        // The re-keying session goes on writing, and so does a password
+        // change in it.
+        v1.add_record(RecordData::new("login", "after"), None)
+            .expect("add after");
+        v1.change_master_password(&pw("newer"), &fast)
+            .expect("its own session changes the password");
+        v1.mkdir("Later", None).expect("and writes on");
+        drop((v1, v2));
+        for wrong in ["old", "third", "fourth", "new"] {
+            assert!(matches!(
+                Vault::open(&path).expect("open").unlock(None, &pw(wrong)),
+                Err(VaultError::WrongPassword)
+            ));
+        }
+        let v = Vault::open(&path)
+            .expect("open")
+            .unlock(None, &pw("newer"))
+            .expect("the last password opens");
+        let mut titles: Vec<String> = v
+            .records()
+            .expect("every record opens")
+            .into_iter()
+            .map(|r| r.data.title)
+            .collect();
+        titles.sort();
+        assert_eq!(titles, ["after", "kept"]);
+        let tree = v.folder_tree().expect("every folder opens");
+        assert!(tree.child(None, "Private").is_some() && tree.child(None, "Later").is_some());
     }
 }

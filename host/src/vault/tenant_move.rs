@@ -625,5 +625,24 @@ mod tests {
             .expect("open")
             .unlock(Some("bob@x.example"), &pw("new"))
             .expect("and again, in the company");
+
+        // bob's first session, opened before the move, writes nothing
+        // more in the MSP's tenant.
+        let err = bob
+            .add_record(crate::vault::RecordData::new("login", "stray"), None)
+            .expect_err("a session from before the move");
+        assert!(
+            matches!(&err, crate::vault::VaultError::StaleSession(m) if m.contains("tenant")),
+            "{err}"
+        );
+        let mut stray = 0;
+        alice
+            .store
+            .tenant_records(&msp, &mut |r| {
+                stray += usize::from(r.owner_uid == bob_uid);
+                Ok(())
+            })
+            .expect("records");
+        assert_eq!(stray, 0, "no record of bob's in the MSP");
     }
 }

@@ -276,7 +276,7 @@ impl Vault {
             &mut HashMap<String, Key>,
         ) -> Result<T>,
     ) -> Result<T> {
-        let base = build_tree_with(self.store.as_ref(), &self.s, links)?;
+        let base = self.unless_stale(build_tree_with(self.store.as_ref(), &self.s, links))?;
         let mut new_keys = HashMap::new();
         let out = self.write_with(durable, |tx, s| {
             let mut tree = base.clone();

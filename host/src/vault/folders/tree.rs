@@ -289,6 +289,6 @@ impl Vault {
     ///
     /// [`VaultError::Corrupted`] when a folder name fails authentication.
     pub fn folder_tree(&self) -> Result<FolderTree> {
-        build_tree(self.store.as_ref(), &self.s)
+        self.unless_stale(build_tree(self.store.as_ref(), &self.s))
     }
 }

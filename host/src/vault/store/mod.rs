@@ -65,6 +65,8 @@ pub trait StoreRead: EnterpriseRead + RolesRead {
     fn users(&self, tenant_uid: &str) -> Result<Vec<UserRow>>;
     /// All users of every tenant (to pick the one to unlock).
     fn all_users(&self) -> Result<Vec<UserRow>>;
+    /// The user with uid `uid`, of any tenant.
+    fn user(&self, uid: &str) -> Result<Option<UserRow>>;
     /// Teams of a tenant.
     fn teams(&self, tenant_uid: &str) -> Result<Vec<TeamRow>>;
     /// Team memberships of a team (`Some`) or of every team of the tenant.

@@ -469,6 +469,9 @@ macro_rules! forward_reads {
             fn all_users(&self) -> Result<Vec<UserRow>> {
                 reads(&self.$conn).all_users()
             }
+            fn user(&self, uid: &str) -> Result<Option<UserRow>> {
+                reads(&self.$conn).user(uid)
+            }
             fn teams(&self, t: &str) -> Result<Vec<TeamRow>> {
                 reads(&self.$conn).teams(t)
             }

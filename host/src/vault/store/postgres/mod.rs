@@ -233,6 +233,7 @@ forward_reads! {
     tenants() -> Vec<TenantRow>;
     users(t: &str) -> Vec<UserRow>;
     all_users() -> Vec<UserRow>;
+    user(uid: &str) -> Option<UserRow>;
     teams(t: &str) -> Vec<TeamRow>;
     team_members(t: &str) -> Vec<TeamMemberRow>;
     folders(t: &str) -> Vec<FolderRow>;

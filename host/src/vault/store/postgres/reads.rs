@@ -125,6 +125,11 @@ impl StoreRead for Db<'_, '_> {
         Ok(self.query(&sql, &[])?.iter().map(user_row).collect())
     }
 
+    fn user(&self, uid: &str) -> Result<Option<UserRow>> {
+        let sql = format!("SELECT {USER_COLS} FROM users WHERE uid = $1");
+        Ok(self.query(&sql, &[&uid])?.first().map(user_row))
+    }
+
     fn teams(&self, tenant_uid: &str) -> Result<Vec<TeamRow>> {
         let rows = self.query(
             "SELECT uid, tenant_uid, name, created FROM teams WHERE tenant_uid = $1 ORDER BY name",

@@ -150,6 +150,13 @@ impl StoreRead for Reads<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn user(&self, uid: &str) -> Result<Option<UserRow>> {
+        let mut st = self
+            .0
+            .prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE uid = ?1"))?;
+        Ok(st.query_row([uid], user_row).optional()?)
+    }
+
     fn teams(&self, tenant_uid: &str) -> Result<Vec<TeamRow>> {
         let mut st = self.0.prepare_cached(
             "SELECT uid, tenant_uid, name, created FROM teams WHERE tenant_uid = ?1 ORDER BY name",
