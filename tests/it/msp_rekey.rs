@@ -462,3 +462,68 @@ fn the_old_rows_leave_no_copy_in_the_sqlite_file() {
         );
     }
 }
+
+/// A `keeper shell` that unlocked before another process re-keyed the
+/// admin writes nothing more: neither a record (it would be wrapped under
+/// the old data key) nor a password change (it would store the old data
+/// key beside the new key pair, an account nothing opens); every raw row
+/// stays as the re-key left it and the new password opens everything.
+#[test]
+fn a_shell_unlocked_before_a_rekey_writes_nothing() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+
+    let k = provisioned();
+    rekey(&k, BOB, FIRST_PW, MSP_PW).ok();
+    let mut shell = keeper(&k, &["shell"])
+        .env("KEEPER_USER", BOB)
+        .env("KEEPER_PASSWORD", MSP_PW)
+        .env("KEEPER_NEW_MASTER_PASSWORD", "bob-third")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the shell");
+    let mut stdin = shell.stdin.take().expect("stdin");
+    let mut stdout = BufReader::new(shell.stdout.take().expect("stdout"));
+    writeln!(stdin, "add -t Before login=b").expect("write");
+    let mut uid = String::new();
+    stdout.read_line(&mut uid).expect("the first add's uid");
+    assert!(!uid.trim().is_empty(), "the shell unlocked and added");
+
+    rekey(&k, BOB, MSP_PW, "bob-new").ok();
+    let rows = |k: &Keeper| {
+        [
+            "SELECT uid, kdf, wrapped_data_key, wrapped_private_key, public_key FROM {t}users",
+            "SELECT uid, tenant_uid, owner_uid FROM {t}records ORDER BY uid",
+            "SELECT record_uid, holder_uid, wrapped_key FROM {t}record_keys ORDER BY record_uid, holder_uid",
+        ]
+        .iter()
+        .flat_map(|sql| raw_rows(k, sql))
+        .collect::<Vec<_>>()
+    };
+    let before = rows(&k);
+    writeln!(stdin, "change-master-password").expect("write");
+    writeln!(stdin, "add -t Stale login=s").expect("write");
+    drop(stdin);
+    let out = shell.wait_with_output().expect("the shell ends");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "the keys of bob@msp.example (enterprise-rekey or change-master-password in another \
+             process) changed since this session unlocked; log in again (nothing was written)"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(rows(&k), before, "no raw row changed");
+
+    for wrong in [MSP_PW, "bob-third"] {
+        let run = as_user(&k, BOB, wrong, &["ls"]);
+        assert!(run.stderr().contains("wrong master password"), "{}", run.stderr());
+    }
+    let listed = as_user(&k, BOB, "bob-new", &["ls", "-l"]).ok();
+    assert!(
+        listed.contains("Before") && !listed.contains("Stale"),
+        "{listed}"
+    );
+    as_user(&k, BOB, "bob-new", &["msp-info", "--details"]).ok();
+}

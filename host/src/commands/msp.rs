@@ -113,8 +113,8 @@ fn enterprise_rekey(ctx: &Context) -> anyhow::Result<()> {
         );
     }
     println!(
-        "Persistent login sessions made with the old keys have ended; log in with the new master \
-         password."
+        "Persistent login sessions made with the old keys have ended, and processes unlocked \
+         with them write nothing more; log in with the new master password."
     );
     Ok(())
 }
