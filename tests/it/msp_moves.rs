@@ -251,6 +251,13 @@ fn msp_remove_names_the_users_and_records_it_deletes() {
     }
     let msp = msp_tenant(&k);
     assert_eq!(tenant_of(&k, DAVE), msp, "dave has not logged in yet");
+    // Refusing a link to eve, still moving, shows her e-mail escaped.
+    alice(&k, &["er", "--add", "Everyone"]).ok();
+    let err = alice(&k, &["er", "Everyone", "-au", EVE]).fails();
+    assert!(
+        err.contains("eve\\u{1b}[2j@example.com is moving") && !err.contains('\u{1b}'),
+        "escaped: {err}"
+    );
 
     // Without a terminal the confirmation is refused, and says it all.
     let err = alice(&k, &["msp-remove", "Acme"]).fails();

@@ -332,7 +332,7 @@ impl Msp {
                 return Err(EnterpriseError::Rejected(format!(
                     "Managed company \"{}\" changed since the confirmation (its users or their \
                      records): nothing was removed; run msp-remove again",
-                    old.name
+                    crate::runtime::text::escaped(&old.name)
                 )));
             }
             let view = CompanyView::of(state, old);

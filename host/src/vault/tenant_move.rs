@@ -27,6 +27,7 @@ use super::crypto::Key;
 use super::store::{StoreRead, StoreTx, UserRow};
 use super::tenancy::is_key_held;
 use super::{LockedVault, Result, Vault, ad, user_checksum};
+use crate::runtime::text::escaped;
 
 /// What the unlock tells the user about a recorded move.
 enum Outcome {
@@ -71,9 +72,10 @@ pub(crate) fn pending_move(
 pub(crate) fn refuse_moving(read: &dyn StoreRead, user: &UserRow) -> Result<()> {
     match pending_move(read, user)? {
         None => Ok(()),
+        // An e-mail or a name may carry a terminal escape.
         Some((_, company)) => Err(super::VaultError::Moving {
-            email: user.email.clone(),
-            company,
+            email: escaped(&user.email),
+            company: escaped(&company),
         }),
     }
 }

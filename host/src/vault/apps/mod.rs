@@ -115,7 +115,8 @@ impl Vault {
                     return Err(VaultError::Invalid(format!(
                         "{} is moving into this company (msp-convert-node) with an application \
                          named \"{}\"; another of that name cannot be added",
-                        mover.email, row.name
+                        crate::runtime::text::escaped(&mover.email),
+                        crate::runtime::text::escaped(&row.name)
                     )));
                 }
             }
