@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 use crate::native_plugins::{
-    allow_native, install, killed_after, package_of, package_of_2s, run_until_exit,
+    allow_native, install, killed_at_the_hang, package_of, package_of_2s, run_until_exit,
 };
 use crate::support::Keeper;
 use crate::vault::{kp, vault};
@@ -332,10 +332,10 @@ fn a_native_import_that_never_answers_times_out_and_writes_nothing() {
     let file = source(&k, &lines.iter().map(String::as_str).collect::<Vec<_>>());
 
     // Killed while the batch hangs (before its limit): nothing written.
-    killed_after(
-        crate::vault::kp_command(&k, &["import", "--format", "native-tsv", &file]),
-        1,
-    );
+    killed_at_the_hang(crate::vault::kp_command(
+        &k,
+        &["import", "--format", "native-tsv", &file],
+    ));
     assert!(records(&k).is_empty(), "nothing written");
 
     let (run, took) = run_until_exit(crate::vault::kp_command(

@@ -432,22 +432,59 @@ fn a_native_library_with_a_runpath_is_refused_at_install_and_at_load() {
     assert!(refused.contains("DT_RUNPATH"), "{refused}");
 }
 
-/// Starts keeper as `command`, lets it run `secs` seconds, checks that
-/// it has not exited, and kills it (SIGKILL).
-pub(crate) fn killed_after(mut command: std::process::Command, secs: u64) {
+/// A library naming a filter library (`DT_AUXILIARY`, from `-Wl,-f`) by
+/// a path, which the loader would open from there unhashed: refused at
+/// install, nothing installed.
+#[test]
+fn a_native_library_filtered_through_a_path_is_refused_at_install() {
+    let k = vault();
+    allow_native(&k, true);
+    let build = tempfile::tempdir().expect("dir");
+    let by_path = c_rotator(
+        build.path(),
+        "by-path",
+        "",
+        &["-Wl,-f,./libkeeper-aux.so.1"],
+    );
+    let dir = package(by_path.to_str().expect("UTF-8"));
+    let refused = install(&k, dir.path(), &["--native", "--i-understand-unsandboxed"]).fails();
+    assert!(
+        refused.contains("it needs \"./libkeeper-aux.so.1\", a path"),
+        "{refused}"
+    );
+    assert!(!installed(&k).exists(), "nothing installed");
+}
+
+/// The environment variable naming the file a test library creates just
+/// before it hangs (the C constructor here, the importer's `hang` build).
+const HANG_MARKER: &str = "KEEPER_TEST_HANG_MARKER";
+
+/// Starts keeper as `command`, waits (up to two minutes) until the library
+/// it loads has created the marker file it makes just before hanging,
+/// checks that keeper has not exited, and kills it (SIGKILL): what is
+/// asserted after is what a kill at the hang leaves, not one before it.
+pub(crate) fn killed_at_the_hang(mut command: std::process::Command) {
+    let dir = tempfile::tempdir().expect("dir");
+    let marker = dir.path().join("hanging");
     let mut child = command
+        .env(HANG_MARKER, &marker)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("run keeper");
-    std::thread::sleep(Duration::from_secs(secs));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !marker.exists()
+        && child.try_wait().expect("wait").is_none()
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let reached = marker.exists();
     let running = child.try_wait().expect("wait").is_none();
     let _ = child.kill();
     let _ = child.wait();
-    assert!(
-        running,
-        "keeper exited: it was not stuck opening the library"
-    );
+    assert!(reached, "keeper never reached the hang");
+    assert!(running, "keeper exited: it was not stuck at the hang");
 }
 
 /// A library whose initialiser never returns hangs keeper where it opens
@@ -464,7 +501,13 @@ fn a_native_library_whose_initialiser_hangs_is_killed_with_nothing_written() {
     let hanging = c_rotator(
         build.path(),
         "hanging",
-        "__attribute__((constructor)) static void hang(void) { for (;;) sleep(1000); }\n",
+        "#include <stdio.h>\n\
+         __attribute__((constructor)) static void hang(void) {\n\
+           const char *marker = getenv(\"KEEPER_TEST_HANG_MARKER\");\n\
+           FILE *f = marker ? fopen(marker, \"w\") : NULL;\n\
+           if (f) fclose(f);\n\
+           for (;;) sleep(1000);\n\
+         }\n",
         &[],
     );
     let dir = package(hanging.to_str().expect("UTF-8"));
@@ -473,7 +516,7 @@ fn a_native_library_whose_initialiser_hangs_is_killed_with_nothing_written() {
     let mut args = vec!["plugin", "install"];
     args.extend(flags);
     args.push(folder);
-    killed_after(kp_command(&k, &args), 3);
+    killed_at_the_hang(kp_command(&k, &args));
     assert!(!installed(&k).exists(), "nothing installed");
 
     let dir = package(LIBRARY);
@@ -481,7 +524,7 @@ fn a_native_library_whose_initialiser_hangs_is_killed_with_nothing_written() {
     installed_instead(&k, &hanging);
     let files = tempfile::tempdir().expect("dir");
     let uid = account(&k, files.path(), "gina", "Before-native-10");
-    killed_after(kp_command(&k, &["rotate", &uid, "--format", "json"]), 3);
+    killed_at_the_hang(kp_command(&k, &["rotate", &uid, "--format", "json"]));
     assert_eq!(file_password(files.path(), "gina"), "Before-native-10");
     assert_eq!(vault_password(&k, &uid), "Before-native-10");
     assert!(

@@ -174,10 +174,15 @@ mod quirks {
     /// `misbehave`: a record titled `!leak` becomes a skipped line
     /// quoting the password of the record before it, and the next batch
     /// fails quoting it too (keeper must redact both). `hang`: a record
-    /// titled `!hang` is never answered.
+    /// titled `!hang` is never answered (the file named by
+    /// `KEEPER_TEST_HANG_MARKER`, if set, is created first).
     pub(super) fn item(item: Value) -> Value {
         let title = item["record"]["title"].as_str().unwrap_or_default();
         if cfg!(feature = "hang") && title == "!hang" {
+            // The tests' sign that keeper reached the hang.
+            if let Some(marker) = std::env::var_os("KEEPER_TEST_HANG_MARKER") {
+                let _ = std::fs::write(marker, b"");
+            }
             loop {
                 std::thread::sleep(std::time::Duration::from_secs(3600));
             }

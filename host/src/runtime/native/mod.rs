@@ -404,6 +404,23 @@ mod tests {
             assert!(!marker.exists(), "{name}: its initialiser ran");
             assert_eq!(copies_of(&bytes), 0, "{name}: copied to load");
         }
+        // A filter library by bare name goes through the usual search (a
+        // missing auxiliary one is ignored by the loader) and is listed.
+        let filtered = c_library(
+            dir.path(),
+            "filtered",
+            1,
+            &code,
+            &["-Wl,-f,libkeeper-aux.so.1"],
+        );
+        assert!(
+            needed_libraries(&filtered)
+                .expect("ELF")
+                .iter()
+                .any(|n| n == "libkeeper-aux.so.1")
+        );
+        assert!(NativePlugin::open(&filtered, Role::Rotator).is_ok());
+        std::fs::remove_file(&marker).expect("initialised");
         let plain = c_library(dir.path(), "plain", 1, &code, &[]);
         assert!(NativePlugin::open(&plain, Role::Rotator).is_ok());
         assert!(marker.exists(), "a library loaded runs its initialiser");
