@@ -527,3 +527,32 @@ fn a_shell_unlocked_before_a_rekey_writes_nothing() {
     );
     as_user(&k, BOB, "bob-new", &["msp-info", "--details"]).ok();
 }
+
+/// The MSP's and its companies' names come from the distributor's file:
+/// the re-key's warning about the distributor prints them escaped, so a
+/// name cannot rewrite the warning on the admin's terminal.
+#[test]
+fn the_rekey_prints_distributor_chosen_names_escaped() {
+    let k = crate::automation::vault();
+    let file = k.data_dir().join("d.toml");
+    std::fs::write(
+        &file,
+        "[[msps]]\nname = \"Eve\\u001b[2K\\rMSP\"\nadmin = \"eve@msp.example\"\n\
+         [[msps.pool]]\nplan = \"business\"\ntotal = 5\n\
+         [[msps.companies]]\nname = \"x\\u001b[2K\\u001b[1A\\rCo\"\nplan = \"business\"\nseats = 1\n",
+    )
+    .expect("write the file");
+    Run(keeper(
+        &k,
+        &["enterprise-init", "--distributor", "D", "--licences", file.to_str().expect("path")],
+    )
+    .env("KEEPER_PASSWORD", crate::vault::PW)
+    .env("KEEPER_NEW_USER_PASSWORD", FIRST_PW)
+    .output()
+    .expect("run"))
+    .ok();
+    let out = rekey(&k, "eve@msp.example", FIRST_PW, MSP_PW).ok();
+    assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+    assert!(out.contains("Eve\\u{1b}[2K\\rMSP"), "{out}");
+    assert!(out.contains("x\\u{1b}[2K\\u{1b}[1A\\rCo"), "{out}");
+}

@@ -89,7 +89,8 @@ fn enterprise_rekey(ctx: &Context) -> anyhow::Result<()> {
     println!(
         "MSP \"{}\" (ID={}) re-keyed: {email} has a new data key, key pair and master password, and \
          the MSP a new tree key.",
-        done.msp, done.id
+        escaped(&done.msp),
+        done.id
     );
     println!(
         "Re-wrapped under the new keys: {} record keys, {} folder names, {} team and shared-folder \
@@ -109,7 +110,11 @@ fn enterprise_rekey(ctx: &Context) -> anyhow::Result<()> {
              distributor that chose your first master password) can still open their data. Companies \
              added from now on are out of their reach.",
             done.companies.len(),
-            done.companies.join(", ")
+            done.companies
+                .iter()
+                .map(|name| escaped(name))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!(

@@ -68,7 +68,8 @@ pub(crate) fn rekey(
         return Err(EnterpriseError::Rejected(format!(
             "MSP \"{}\" has another admin (user {}), whose copy of the MSP's key a re-key cannot \
              replace; nothing was changed",
-            msp.name, other.user_uid
+            crate::runtime::text::escaped(&msp.name),
+            other.user_uid
         )));
     }
     let new_tree = Key::generate();
