@@ -508,3 +508,56 @@ fn a_distributor_cannot_take_another_enterprises_id() {
     );
     assert_eq!(vault.store_read().all_users().expect("read").len(), users);
 }
+
+/// msp-remove deletes only what its confirmation showed: a user recorded
+/// as moving into the company after the confirmation (or a move finished
+/// meanwhile) makes it refuse, with the company still there.
+#[test]
+fn msp_remove_refuses_a_company_changed_since_the_confirmation() {
+    use crate::vault::store::roles::UserNodeRow;
+
+    let (_dir, mut vault, msp) = msp();
+    msp.add(&mut vault, &add("Acme", "business", 2))
+        .expect("add");
+    let seen = msp.removal(&vault, "Acme").expect("removal");
+    let bob = vault
+        .add_user(
+            "bob@msp.example",
+            &SecretString::from("b"),
+            &KdfParams::insecure_fast(),
+        )
+        .expect("bob");
+    let acme = msp
+        .state(&vault)
+        .expect("state")
+        .company("Acme")
+        .expect("Acme")
+        .tenant_uid
+        .clone();
+    // (Only the row's tenant counts for the confirmation.)
+    let node = 1;
+    vault
+        .transact(|tx| {
+            tx.put_user_node(&UserNodeRow {
+                user_uid: bob.uid.clone(),
+                tenant_uid: acme.clone(),
+                node_id: node,
+            })
+        })
+        .expect("bob recorded as moving into Acme");
+    let err = msp
+        .remove(&mut vault, "Acme", &seen)
+        .expect_err("changed since the confirmation");
+    assert!(
+        matches!(&err, EnterpriseError::Rejected(why) if why.contains("changed since the confirmation")),
+        "{err}"
+    );
+    assert!(
+        msp.state(&vault).expect("state").company("Acme").is_some(),
+        "nothing removed"
+    );
+    // Confirmed again, it goes.
+    let seen = msp.removal(&vault, "Acme").expect("removal");
+    assert_eq!(seen.moving, ["bob@msp.example"]);
+    msp.remove(&mut vault, "Acme", &seen).expect("remove");
+}
