@@ -12,6 +12,7 @@ use crate::enterprise::Msp;
 use crate::enterprise::convert::ConvertRequest;
 use crate::enterprise::roles::{RoleEdit, RoleView};
 use crate::output::print_listing;
+use crate::runtime::text::escaped;
 
 /// Runs one role command.
 ///
@@ -25,8 +26,14 @@ pub(crate) fn run(ctx: &Context, cmd: RolesCommand) -> anyhow::Result<ExitCode> 
     match cmd {
         RolesCommand::EnterpriseRole(a) => role(&msp, &mut vault, &a)?,
         RolesCommand::EnterpriseUser(a) => {
-            let path = msp.place_user(&mut vault, &a.email, &a.node)?;
-            println!("User {} is on node \"{path}\"", a.email.trim());
+            let (path, cancelled) = msp.place_user(&mut vault, &a.email, &a.node)?;
+            println!("User {} is on node \"{path}\"", escaped(a.email.trim()));
+            if let Some(company) = cancelled {
+                println!(
+                    "The move to managed company \"{}\" is cancelled.",
+                    escaped(&company)
+                );
+            }
         }
         RolesCommand::MspCopyRole(a) => {
             let report = msp.copy_roles(&mut vault, &a.roles, &a.mcs)?;

@@ -17,7 +17,7 @@ use crate::vault::crypto::Key;
 use crate::vault::store::enterprise::{ManagedCompanyRow, NodeRow};
 use crate::vault::store::roles::{RoleRow, UserNodeRow};
 use crate::vault::store::{StoreRead, StoreTx, UserRow};
-use crate::vault::tenant_move::{moving_into, refuse_moving};
+use crate::vault::tenant_move::{moving_into, pending_move, refuse_moving};
 use crate::vault::{Vault, ad};
 
 /// An enterprise whose roles are read or written: the MSP itself or one
@@ -406,13 +406,18 @@ impl Msp {
     }
 
     /// `enterprise-user EMAIL --node NODE`: places a user of the MSP on a
-    /// node; returns the node's path.
+    /// node; returns the node's path, and the company whose recorded move
+    /// this cancels (a user recorded as moving into a managed company).
     ///
     /// # Errors
     ///
-    /// [`EnterpriseError::Rejected`]: no such user or node;
-    /// [`crate::vault::VaultError::Moving`] for a user recorded as moving.
-    pub(crate) fn place_user(&self, vault: &mut Vault, email: &str, node: &str) -> Result<String> {
+    /// [`EnterpriseError::Rejected`]: no such user or node.
+    pub(crate) fn place_user(
+        &self,
+        vault: &mut Vault,
+        email: &str,
+        node: &str,
+    ) -> Result<(String, Option<String>)> {
         refusable(vault, |tx| {
             let scope = self.scope(&*tx, None)?;
             let nodes = scope.nodes(&*tx)?;
@@ -424,14 +429,24 @@ impl Msp {
                 .ok_or_else(|| {
                     EnterpriseError::Rejected(format!("User \"{}\" not found", email.trim()))
                 })?;
-            // Placing them again would silently undo a recorded move.
-            refuse_moving(&*tx, &user)?;
+            // Placing a user recorded as moving cancels the move (one
+            // that cannot be honoured would otherwise stay for ever): the
+            // company's roles no longer list them either.
+            let cancelled = pending_move(&*tx, &user)?;
+            if let Some((company, _)) = &cancelled {
+                for mut role in tx.roles(company)? {
+                    if role.users.contains(&user.uid) {
+                        role.users.retain(|u| *u != user.uid);
+                        tx.put_role(&role)?;
+                    }
+                }
+            }
             tx.put_user_node(&UserNodeRow {
                 user_uid: user.uid,
                 tenant_uid: self.uid.clone(),
                 node_id: node.id,
             })?;
-            Ok(path_of(&nodes, node.id))
+            Ok((path_of(&nodes, node.id), cancelled.map(|(_, name)| name)))
         })
     }
 }

@@ -88,7 +88,8 @@ pub enum VaultError {
     /// meanwhile.
     #[error(
         "{email} is moving to managed company \"{company}\" (msp-convert-node); the move \
-         finishes at their next login with their master password: run this after it"
+         finishes at their next login with their master password if it can (run this after \
+         it), and `enterprise-user EMAIL --node NODE` with a node of the MSP cancels it"
     )]
     Moving {
         /// The user's e-mail.

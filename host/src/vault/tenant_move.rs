@@ -15,7 +15,7 @@
 //!
 //! Until then the user is *moving*: [`pending_move`] says into which
 //! company, and commands of others that would link them to their old
-//! tenant (a share, a team, an MSP role, another node) refuse them with
+//! tenant (a share, a team, an MSP role) refuse them with
 //! [`super::VaultError::Moving`], and so do such commands of the moving
 //! user themselves ([`check_link`], inside each write). The move checks
 //! the links again ([`crossing_links`]): one made across the boundary
