@@ -556,3 +556,30 @@ fn the_rekey_prints_distributor_chosen_names_escaped() {
     assert!(out.contains("Eve\\u{1b}[2K\\rMSP"), "{out}");
     assert!(out.contains("x\\u{1b}[2K\\u{1b}[1A\\rCo"), "{out}");
 }
+
+/// Another process holding a read transaction open keeps SQLite from
+/// truncating its log: the re-key still succeeds, and warns that the
+/// old wrapped keys may remain in the log, naming it.
+#[test]
+fn a_reader_holding_a_snapshot_gets_a_warning_not_a_silent_copy() {
+    let k = provisioned();
+    if !k.has_vault_file() {
+        return;
+    }
+    let other = rusqlite::Connection::open(k.data_dir().join("vault.db")).expect("open");
+    other
+        .execute_batch("BEGIN; SELECT count(*) FROM users;")
+        .expect("a read transaction");
+    let run = rekey(&k, BOB, FIRST_PW, MSP_PW);
+    run.ok();
+    other.execute_batch("COMMIT").expect("commit");
+    assert!(
+        run.stderr().contains(
+            "warning: re-keyed, but another process was reading the vault, so the old wrapped keys \
+             may remain in"
+        ) && run.stderr().contains("vault.db-wal"),
+        "{}",
+        run.stderr()
+    );
+    as_user(&k, BOB, MSP_PW, &["msp-info"]).ok();
+}

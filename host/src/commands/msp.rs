@@ -117,6 +117,9 @@ fn enterprise_rekey(ctx: &Context) -> anyhow::Result<()> {
                 .join(", ")
         );
     }
+    for warning in &u.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
         "Persistent login sessions made with the old keys have ended, and processes unlocked \
          with them write nothing more; log in with the new master password."

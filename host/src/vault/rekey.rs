@@ -29,7 +29,7 @@ use super::store::{FolderKind, HolderKind, StoreTx};
 use super::{Result, Session, Vault, VaultError, ad, user_checksum};
 
 /// What re-keying a user re-wrapped.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub(crate) struct UserRekeyed {
     /// Record key rows held as the user (own records and direct shares).
     pub records: usize,
@@ -41,6 +41,10 @@ pub(crate) struct UserRekeyed {
     pub apps: usize,
     /// Enterprise tree keys held as an admin.
     pub tree_keys: usize,
+    /// What went wrong after the re-key committed (it stands: only the
+    /// new password opens the account).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// The new data key of a user being re-keyed, for what the caller
@@ -143,9 +147,27 @@ impl Vault {
         self.s.ring.keypair = keypair;
         self.s.header = after.checksum;
         self.weak_kdf = params.is_weak();
-        self.reload_keys()?;
+        // Committed: what fails from here on is a warning, not a failure
+        // of the re-key (the new password is the only one now).
+        let mut done = done;
+        if let Err(e) = self.reload_keys() {
+            done.warnings.push(format!(
+                "re-keyed, but re-reading the team and shared-folder keys failed ({e}); log in \
+                 again with the new master password"
+            ));
+        }
         crate::rotation::fault::point("rekey-after-commit");
-        self.store.erase_freed()?;
+        match self.store.erase_freed() {
+            Ok(None) => {}
+            Ok(Some(log)) => done.warnings.push(format!(
+                "re-keyed, but another process was reading the vault, so the old wrapped keys \
+                 may remain in {log} until SQLite checkpoints it with no reader open (close the \
+                 other keeper processes and programs reading the vault)"
+            )),
+            Err(e) => done.warnings.push(format!(
+                "re-keyed, but erasing the old keys' freed pages failed ({e})"
+            )),
+        }
         Ok(done)
     }
 }

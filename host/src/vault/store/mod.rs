@@ -309,11 +309,15 @@ pub trait Store: StoreRead + Send {
     /// already zeroed: `secure_delete` is on); PostgreSQL has nothing to
     /// do (a device role reads rows, never pages).
     ///
+    /// Returns the file that still holds old pages when another process's
+    /// open read kept SQLite from truncating its log (the next checkpoint
+    /// with no reader does it), `None` when nothing is left.
+    ///
     /// # Errors
     ///
     /// Storage errors (the write itself is committed either way).
-    fn erase_freed(&mut self) -> Result<()> {
-        Ok(())
+    fn erase_freed(&mut self) -> Result<Option<String>> {
+        Ok(None)
     }
 }
 

@@ -442,17 +442,24 @@ impl Store for SqliteStore {
         Ok(Flush::Sync { file, path })
     }
 
-    fn erase_freed(&mut self) -> Result<()> {
+    fn erase_freed(&mut self) -> Result<Option<String>> {
         if self.wal {
             // Copies the log into the file (where secure_delete zeroed the
             // freed cells) and truncates it to nothing; a reader holding
             // an old snapshot makes it wait (busy timeout), then leaves
-            // the log for the next checkpoint.
-            let _: i64 = self
+            // the log for the next checkpoint: its first column, busy, is 1.
+            let busy: i64 = self
                 .conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+            if busy != 0 {
+                let log = self.conn.path().map_or_else(
+                    || "the vault's write-ahead log".to_string(),
+                    |p| format!("{p}-wal"),
+                );
+                return Ok(Some(log));
+            }
         }
-        Ok(())
+        Ok(None)
     }
 }
 
