@@ -471,4 +471,61 @@ mod tests {
         let tree = v.folder_tree().expect("every folder opens");
         assert!(tree.child(None, "Private").is_some() && tree.child(None, "Later").is_some());
     }
+
+    /// The old data key and key pair open none of the team, shared-folder,
+    /// application and waiting-token key rows after a re-key; the new
+    /// session opens each (deleting a re-wrap loop fails this).
+    #[test]
+    fn team_shared_folder_app_and_token_keys_are_rewrapped() {
+        use crate::vault::apps::ClientOptions;
+        use crate::vault::store::SharedFolderDefaults;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("v.db");
+        let fast = KdfParams::insecure_fast();
+        let mut v = Vault::create(&path, "a@b.c", &pw("old"), &fast).expect("create");
+        v.add_team("Ops", &["a@b.c"]).expect("team");
+        v.mkdir("Shared", Some(SharedFolderDefaults::default()))
+            .expect("shared folder");
+        v.create_app("CI").expect("app");
+        v.add_client("CI", &ClientOptions::default(), false)
+            .expect("a waiting token");
+        let old_key = v.s.ring.data_key.clone();
+        let old_pair = KeyPair::from_secret(&v.s.ring.keypair.secret());
+        v.rekey_user(&pw("new"), &fast, &mut |_, _| Ok(()))
+            .expect("rekey");
+        let (user, tenant) = (v.s.user_uid.clone(), v.s.tenant_uid.clone());
+        let (new_key, new_pair) = (&v.s.ring.data_key, &v.s.ring.keypair);
+        let mut checked = Vec::new();
+        for m in v.store.team_members(&tenant).expect("members") {
+            if m.user_uid == user {
+                let ad = ad::team_key(&m.team_uid, &user);
+                assert!(old_pair.open_sealed_key(&m.wrapped_key, &ad).is_err());
+                new_pair.open_sealed_key(&m.wrapped_key, &ad).expect("team");
+                checked.push("team");
+            }
+        }
+        for sh in v.store.shares(&tenant).expect("shares") {
+            if sh.holder_kind == HolderKind::User && sh.holder_uid == user {
+                let ad = ad::shared_folder_key(&sh.shared_folder_uid, &user);
+                assert!(old_pair.open_sealed_key(&sh.wrapped_key, &ad).is_err());
+                new_pair.open_sealed_key(&sh.wrapped_key, &ad).expect("shared folder");
+                checked.push("shared folder");
+            }
+        }
+        for app in v.store.apps(&tenant).expect("apps") {
+            let ad = ad::app_key(&app.uid, &user);
+            assert!(old_key.try_open(&app.wrapped_key, &ad).is_none());
+            new_key.unwrap_key(&app.wrapped_key, &ad).expect("app");
+            checked.push("app");
+        }
+        for c in v.store.app_clients(&tenant).expect("clients") {
+            let copy = c.owner_token_key.expect("the owner's copy of the token key");
+            let ad = ad::client_token_key(&c.uid, &c.app_uid, &user);
+            assert!(old_key.try_open(&copy, &ad).is_none());
+            new_key.unwrap_key(&copy, &ad).expect("token");
+            checked.push("token");
+        }
+        assert_eq!(checked, ["team", "shared folder", "app", "token"]);
+    }
 }
