@@ -242,6 +242,13 @@ fn msp_remove_names_the_users_and_records_it_deletes() {
     ]);
     user(&k, BOB, &["add", "-t", "One", "password=1"]).ok();
     user(&k, BOB, &["add", "-t", "Two", "password=2"]).ok();
+    user(&k, BOB, &["secrets-manager", "app", "create", "CI"]).ok();
+    user(
+        &k,
+        BOB,
+        &["secrets-manager", "client", "add", "--app", "CI"],
+    )
+    .ok();
     alice(&k, &["msp-convert-node", "Acme"]).ok();
     let (_, acme) = company(&k, "Acme");
     for who in [BOB, CAROL] {
@@ -263,7 +270,7 @@ fn msp_remove_names_the_users_and_records_it_deletes() {
     for says in [
         "It also deletes 2 users of the company, who log in with their own master password, \
          and 2 records they own:",
-        &format!("  {BOB} (2 records)"),
+        &format!("  {BOB} (2 records, 1 application with 1 device)"),
         &format!("  {CAROL} (0 records)"),
         "2 users recorded as moving into it will stay with the MSP (their move is cancelled):",
         &format!("  {DAVE}"),
@@ -278,7 +285,8 @@ fn msp_remove_names_the_users_and_records_it_deletes() {
     // -f says the same on its output, then removes.
     let out = alice(&k, &["msp-remove", "-f", "Acme"]).ok();
     assert!(
-        out.contains(&format!("  {BOB} (2 records)")) && out.contains(&format!("  {DAVE}")),
+        out.contains(&format!("  {BOB} (2 records, 1 application with 1 device)"))
+            && out.contains(&format!("  {DAVE}")),
         "{out}"
     );
     assert!(out.contains("Managed company \"Acme\" removed."), "{out}");

@@ -225,7 +225,8 @@ fn remove(ctx: &Context, a: &MspRemoveArgs) -> anyhow::Result<()> {
 
 /// What `msp-remove`'s confirmation (and `-f`) says a removal deletes
 /// beyond the company's own rows: its users who log in with a password,
-/// with the records they own, and whose move it cancels; every line ends
+/// with the records and applications (with their devices) they own, and
+/// whose move it cancels; every line ends
 /// with a line break, and e-mails are escaped for the terminal.
 fn removal_text(removal: &Removal) -> String {
     let plural = |n: usize, one: &str| {
@@ -237,19 +238,23 @@ fn removal_text(removal: &Removal) -> String {
     };
     let mut text = String::new();
     if !removal.users.is_empty() {
-        let records: usize = removal.users.iter().map(|(_, n)| n).sum();
+        let records: usize = removal.users.iter().map(|u| u.records).sum();
         text.push_str(&format!(
             "It also deletes {} of the company, who log in with their own master password, \
              and {} they own:\n",
             plural(removal.users.len(), "user"),
             plural(records, "record")
         ));
-        for (email, n) in &removal.users {
-            text.push_str(&format!(
-                "  {} ({})\n",
-                escaped(email),
-                plural(*n, "record")
-            ));
+        for u in &removal.users {
+            let mut owns = plural(u.records, "record");
+            if u.apps > 0 {
+                owns.push_str(&format!(
+                    ", {} with {}",
+                    plural(u.apps, "application"),
+                    plural(u.devices, "device")
+                ));
+            }
+            text.push_str(&format!("  {} ({owns})\n", escaped(&u.email)));
         }
     }
     if !removal.moving.is_empty() {

@@ -346,14 +346,27 @@ impl Msp {
 /// What `msp-remove` deletes with a company that a plain company does not
 /// have: users who log in with their own master password (moved in by
 /// `msp-convert-node`, or added after `switch-to-mc`), each with the
-/// number of records they own, and the users recorded as moving into it,
+/// number of records, applications and devices they own, and the users recorded as moving into it,
 /// whose move is cancelled (they stay with the MSP, on its root node).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Removal {
-    /// `(e-mail, records owned)` of each password user, by e-mail.
-    pub users: Vec<(String, usize)>,
+    /// Each password user, by e-mail.
+    pub users: Vec<RemovedUser>,
     /// E-mails of the users recorded as moving into the company.
     pub moving: Vec<String>,
+}
+
+/// A password user `msp-remove` deletes, with what they own.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct RemovedUser {
+    /// E-mail.
+    pub email: String,
+    /// Records owned.
+    pub records: usize,
+    /// Secrets-manager applications owned.
+    pub apps: usize,
+    /// Client devices of those applications.
+    pub devices: usize,
 }
 
 /// [`Removal`] of the company whose tenant is `tenant`.
@@ -363,13 +376,27 @@ fn removal_of(store: &dyn StoreRead, tenant: &str) -> Result<Removal> {
         *owned.entry(r.owner_uid).or_default() += 1;
         Ok(())
     })?;
-    let mut users: Vec<(String, usize)> = store
+    let apps = store.apps(tenant)?;
+    let clients = store.app_clients(tenant)?;
+    let mut users: Vec<RemovedUser> = store
         .users(tenant)?
         .into_iter()
         .filter(|u| !is_key_held(u))
         .map(|u| {
-            let n = owned.get(&u.uid).copied().unwrap_or(0);
-            (u.email, n)
+            let theirs: Vec<&str> = apps
+                .iter()
+                .filter(|a| a.owner_uid == u.uid)
+                .map(|a| a.uid.as_str())
+                .collect();
+            RemovedUser {
+                records: owned.get(&u.uid).copied().unwrap_or(0),
+                apps: theirs.len(),
+                devices: clients
+                    .iter()
+                    .filter(|c| theirs.contains(&c.app_uid.as_str()))
+                    .count(),
+                email: u.email,
+            }
         })
         .collect();
     users.sort();
