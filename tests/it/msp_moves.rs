@@ -549,6 +549,31 @@ fn a_moving_user_s_own_links_are_refused_and_one_made_meanwhile_keeps_them_in_th
 }
 
 #[test]
+fn a_cancelled_move_takes_the_user_out_of_the_company_s_roles() {
+    let k = msp_with(&[(BOB, "Acme")]);
+    alice(
+        &k,
+        &["er", "--add", "Acme Admins", "--node", "Acme", "-au", BOB],
+    )
+    .ok();
+    alice(&k, &["msp-convert-node", "Acme"]).ok();
+    assert_eq!(
+        named(&roles(&k, Some("Acme")), "Acme Admins")["users"],
+        json!([BOB])
+    );
+    let out = alice(&k, &["enterprise-user", BOB, "--node", "Beta"]).ok();
+    assert!(out.contains("is cancelled"), "{out}");
+    assert_eq!(
+        named(&roles(&k, Some("Acme")), "Acme Admins")["users"],
+        json!([])
+    );
+    let run = user(&k, BOB, &["ls"]);
+    run.ok();
+    assert!(!run.stderr().contains("move"), "{}", run.stderr());
+    assert_eq!(tenant_of(&k, BOB), msp_tenant(&k));
+}
+
+#[test]
 fn apply_membership_lists_a_moving_team_member_as_not_applied() {
     let k = msp_with(&[(BOB, "Acme"), (CAROL, ""), (DAVE, "")]);
     let dave = |args: &[&str]| user(&k, DAVE, args);
