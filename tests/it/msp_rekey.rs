@@ -336,6 +336,31 @@ fn a_rekey_killed_anywhere_leaves_one_password_and_every_record() {
         let tree = as_user(&k, BOB, &current, &["ls", "Kept"]).ok();
         assert!(tree.contains("In folder"), "{step}: {tree}");
     }
+    // SIGKILL while the re-key is provably inside its open transaction
+    // (held at a point, as rotation tests hold theirs): the old password
+    // only, every record.
+    for point in ["rekey-midway", "rekey-before-commit"] {
+        let hold = k.data_dir().join(format!("hold-{point}"));
+        std::fs::write(&hold, "").expect("hold file");
+        let mut child = rekey_cmd(&k, BOB, &current, "held-pw")
+            .env("KEEPER_HOLD", point)
+            .env("KEEPER_HOLD_FILE", &hold)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn keeper");
+        let reached = hold.with_file_name(format!("hold-{point}.reached"));
+        let start = std::time::Instant::now();
+        while !reached.exists() {
+            assert!(start.elapsed() < Duration::from_secs(60), "{point} never reached");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        std::fs::remove_file(&hold).expect("release");
+        assert_eq!(titles(&current), Some(all.clone()), "{point}: the old keys stay");
+        assert_eq!(titles("held-pw"), None, "{point}: the new password opens nothing");
+    }
     eprintln!("killed re-keys: {old_kept} left the old keys, {new_taken} the new ones");
     assert!(old_kept >= 2 && new_taken >= 1, "{old_kept} / {new_taken}");
     // And it still re-keys normally.
