@@ -5,8 +5,8 @@
 
 use wasmtime::Store;
 use wasmtime::component::ResourceAny;
-use zeroize::Zeroizing;
 
+use super::import_secrets::ImportSecrets;
 use super::native::NativeImport;
 use super::{ImportItem, LoadedPlugin, Pre, field_size};
 use crate::runtime::Kind;
@@ -14,8 +14,6 @@ use crate::runtime::bindings::ImporterPlugin;
 use crate::runtime::capability::input::InputSource;
 use crate::runtime::capability::{CallContext, PluginState};
 use crate::runtime::error::Error;
-use crate::runtime::fields;
-use crate::runtime::redact::Redactor;
 use crate::runtime::text::escape_in_place;
 
 impl LoadedPlugin {
@@ -173,58 +171,6 @@ impl LoadedPlugin {
             });
         }
         Ok(())
-    }
-}
-
-/// The secrets an importer's words (errors, skipped lines' reasons, log
-/// lines) are redacted of, sandboxed or native: the options' (an online
-/// source's password) and those of the records it has returned so far
-/// ([`fields::secret_values`], the rule a rotator's requests follow).
-pub(super) struct ImportSecrets {
-    options: Vec<Zeroizing<String>>,
-    returned: Vec<Zeroizing<String>>,
-}
-
-impl ImportSecrets {
-    fn new(options: Vec<Zeroizing<String>>) -> Self {
-        Self {
-            options,
-            returned: Vec::new(),
-        }
-    }
-
-    /// A redactor of every secret of the import so far. A native import
-    /// builds it when a call fails (once an import, which ends with it),
-    /// not per batch: a large import returns more secrets than a redactor
-    /// should match every batch's text against.
-    pub(super) fn redactor(&self) -> Redactor {
-        let mut redactor = Redactor::new(&self.options);
-        redactor.add(&self.returned);
-        redactor
-    }
-
-    /// Keeps the secrets of a batch's records, and redacts its skipped
-    /// items' reasons (shown to the user) of them and of the options':
-    /// a reason may quote a line of the source. Returns the batch's
-    /// secrets.
-    fn returned_in(&mut self, items: &mut [ImportItem]) -> &[Zeroizing<String>] {
-        let records = items.iter().filter_map(|item| match item {
-            ImportItem::Record(r) => Some(r.fields.iter().chain(&r.custom)),
-            _ => None,
-        });
-        let secrets = fields::secret_values(records.flatten());
-        if items.iter().any(|i| matches!(i, ImportItem::Skipped(_))) {
-            let mut redactor = Redactor::new(&self.options);
-            redactor.add(&secrets);
-            for item in items.iter_mut() {
-                if let ImportItem::Skipped(reason) = item {
-                    *reason = redactor.redact(reason);
-                }
-            }
-        }
-        let start = self.returned.len();
-        self.returned.extend(secrets);
-        &self.returned[start..]
     }
 }
 

@@ -9,6 +9,7 @@
 //! native (unsandboxed) rotator or importer.
 
 mod import;
+mod import_secrets;
 mod native;
 mod rotation;
 

@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::import::ImportSecrets;
+use super::import_secrets::ImportSecrets;
 use super::{ImportItem, ImporterInfo, LoadedPlugin, PluginInfo, Pre, Rotation, wit};
 use crate::runtime::Kind;
 use crate::runtime::capability::input::InputSource;
