@@ -36,9 +36,9 @@ impl ImportSecrets {
     }
 
     /// Keeps the secrets of a batch's records, and redacts its skipped
-    /// items' reasons (shown to the user) of them and of the options':
-    /// a reason may quote a line of the source. Returns the batch's
-    /// secrets.
+    /// items' reasons (shown to the user) of them, of those of every
+    /// earlier batch and of the options': a reason may quote any line of
+    /// the source. Returns the batch's secrets.
     pub(super) fn returned_in(&mut self, items: &mut [ImportItem]) -> &[Zeroizing<String>] {
         let records = items.iter().filter_map(|item| match item {
             ImportItem::Record(r) => Some(r.fields.iter().chain(&r.custom)),
@@ -46,7 +46,7 @@ impl ImportSecrets {
         });
         let secrets = fields::secret_values(records.flatten());
         if items.iter().any(|i| matches!(i, ImportItem::Skipped(_))) {
-            let mut redactor = Redactor::new(&self.options);
+            let mut redactor = self.redactor();
             redactor.add(&secrets);
             for item in items.iter_mut() {
                 if let ImportItem::Skipped(reason) = item {
@@ -57,5 +57,52 @@ impl ImportSecrets {
         let start = self.returned.len();
         self.returned.extend(secrets);
         &self.returned[start..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::plugin::{Field, ImportRecord};
+
+    fn record(password: &str) -> ImportItem {
+        ImportItem::Record(ImportRecord {
+            uid: None,
+            title: "t".into(),
+            record_type: "login".into(),
+            fields: vec![Field {
+                kind: "password".into(),
+                label: None,
+                values: vec![password.into()],
+            }],
+            custom: Vec::new(),
+            notes: None,
+            locations: Vec::new(),
+            attachments: Vec::new(),
+        })
+    }
+
+    fn reason(item: &ImportItem) -> &str {
+        match item {
+            ImportItem::Skipped(reason) => reason,
+            _ => panic!("not a skipped item"),
+        }
+    }
+
+    #[test]
+    fn a_skipped_reason_is_redacted_of_every_batch_so_far_and_the_options() {
+        let mut secrets = ImportSecrets::new(vec![Zeroizing::new("optionsecret".into())]);
+        let mut first = vec![record("firstbatchpw")];
+        assert_eq!(secrets.returned_in(&mut first).len(), 1);
+        let mut second = vec![
+            record("secondbatchpw"),
+            ImportItem::Skipped("dup of firstbatchpw, secondbatchpw, optionsecret".into()),
+        ];
+        secrets.returned_in(&mut second);
+        let shown = reason(&second[1]);
+        for secret in ["firstbatchpw", "secondbatchpw", "optionsecret"] {
+            assert!(!shown.contains(secret), "{secret} in {shown:?}");
+        }
+        assert!(shown.starts_with("dup of "), "{shown:?}");
     }
 }
