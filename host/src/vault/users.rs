@@ -335,21 +335,19 @@ impl Vault {
         manage_records: Option<bool>,
     ) -> Result<()> {
         let (sf, key, defaults) = self.manageable_shared_folder(folder_uid)?;
-        let (holder_uid, holder_kind, wrapped) = match grantee {
-            Grantee::User(email) => {
-                let user = self.find_grantee(email)?;
-                let pk = public_key_of(&self.store.users(&self.s.tenant_uid)?, &user.uid)?;
-                let wrapped =
-                    crypto::seal_key_to(&pk, &key, &ad::shared_folder_key(&sf, &user.uid));
-                (user.uid, HolderKind::User, wrapped)
-            }
+        // A user's copy is sealed inside the write, to the public key the
+        // transaction reads: one read before it could be a key another
+        // process has since replaced (enterprise-rekey), and a share
+        // sealed to it would keep the user from ever unlocking again.
+        let (holder_uid, holder_kind, team_wrapped) = match grantee {
+            Grantee::User(email) => (self.find_grantee(email)?.uid, HolderKind::User, None),
             Grantee::Team(name) => {
                 let team = self.find_team(name)?;
                 let team_key = self.s.ring.teams.get(&team.uid).ok_or_else(|| {
                     VaultError::Denied(format!("you are not a member of team {}", team.name))
                 })?;
                 let wrapped = team_key.wrap(&key, &ad::shared_folder_key(&sf, &team.uid));
-                (team.uid, HolderKind::Team, wrapped)
+                (team.uid, HolderKind::Team, Some(wrapped))
             }
         };
         let existing = self
@@ -361,7 +359,7 @@ impl Vault {
             shared_folder_uid: sf.clone(),
             holder_uid,
             holder_kind,
-            wrapped_key: wrapped,
+            wrapped_key: team_wrapped.clone().unwrap_or_default(),
             manage_users: manage_users
                 .or(existing.as_ref().map(|e| e.manage_users))
                 .unwrap_or(defaults.manage_users),
@@ -375,6 +373,11 @@ impl Vault {
             // Checked again here: a move recorded since `find_grantee`, or
             // the current user's own.
             check_link(&*tx, s, grantee.as_deref())?;
+            let mut row = row.clone();
+            if let Some(uid) = &grantee {
+                let pk = public_key_of(&tx.users(&s.tenant_uid)?, uid)?;
+                row.wrapped_key = crypto::seal_key_to(&pk, &key, &ad::shared_folder_key(&sf, uid));
+            }
             tx.put_share(&row)
         })
     }
