@@ -96,9 +96,7 @@ pub mod ssh {
 
 /// The encrypted vault.
 pub mod vault {
-    pub use crate::vault::testing::{
-        KeptHeader, company_key, holders_opening, opens_node,
-    };
+    pub use crate::vault::testing::{KeptHeader, company_key, holders_opening, opens_node};
     pub use crate::vault::{
         Action, Batch, Field, FolderSpec, Location, NewRecord, RecordData, SearchPattern,
         SecretString, Vault, now_ms,

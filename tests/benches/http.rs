@@ -48,7 +48,13 @@ fn package() -> keeper::testing::runtime::PluginPackage {
 }
 
 /// `calls` calls of the plugin, each doing `count` GETs of `url`.
-async fn through_plugin(plugin: &LoadedPlugin, origin: &str, url: &str, count: usize, calls: usize) {
+async fn through_plugin(
+    plugin: &LoadedPlugin,
+    origin: &str,
+    url: &str,
+    count: usize,
+    calls: usize,
+) {
     let count = count.to_string();
     let run = || async {
         let call = CallContext {
@@ -110,7 +116,10 @@ fn micros(d: Duration) -> String {
 fn client_cpu() -> Duration {
     let me = std::process::id().to_string();
     let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").expect("/proc/self/task").flatten() {
+    for task in std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .flatten()
+    {
         let tid = task.file_name().to_string_lossy().into_owned();
         let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
         // tokio names its threads `tokio-rt-worker` (`tokio-runtime-w…`
@@ -134,7 +143,6 @@ async fn timed<F: Future<Output = ()>>(work: F) -> (Duration, Duration) {
     work.await;
     (start.elapsed(), client_cpu().saturating_sub(cpu))
 }
-
 
 /// One row's measurements, per GET, over the rounds.
 #[derive(Default)]
@@ -191,7 +199,10 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|");
     let mut sandbox_only = Vec::new();
-    for (delay, calls) in [(Duration::ZERO, CALLS_FAST), (Duration::from_millis(2), CALLS_SLOW)] {
+    for (delay, calls) in [
+        (Duration::ZERO, CALLS_FAST),
+        (Duration::from_millis(2), CALLS_SLOW),
+    ] {
         let (addr, _, _) = origin_server_with_delay(delay);
         let origin = format!("http://{addr}");
         let url = format!("{origin}/bench");
@@ -215,13 +226,20 @@ fn main() {
                 tokio.block_on(async { tokio::spawn(measured).await.expect("measured") })
             };
             sandbox_only.extend(empty);
-            let (low, high) = row.ratio.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+            let (low, high) = row
+                .ratio
+                .iter()
+                .fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
             let cpu_direct = row.direct_cpu / row.gets;
             let cpu_plugin = row.plugin_cpu / row.gets;
             println!(
                 "| {} ms | {} | {:.1} µs | {:.1} µs | {:.2}× ({low:.2}–{high:.2}) | {} / {} ({:.2}×) |",
                 delay.as_millis(),
-                if with_proxy { "HTTP proxy (loopback)" } else { "none" },
+                if with_proxy {
+                    "HTTP proxy (loopback)"
+                } else {
+                    "none"
+                },
                 median(row.direct.clone()),
                 median(row.plugin.clone()),
                 median(row.ratio.clone()),

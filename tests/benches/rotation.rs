@@ -182,7 +182,6 @@ fn cpu_ms() -> f64 {
     (ticks(11) + ticks(12)) * 10.0
 }
 
-
 fn main() {
     // `KEEPER_BENCH_WORKERS=N` runs the same benchmark on N tokio workers.
     let tokio = common::tokio_runtime();

@@ -81,10 +81,7 @@ fn a_provisioned_admin_is_refused_everything_but_the_rekey() {
     // The same password again is refused, nothing written.
     let err = rekey(&k, BOB, FIRST_PW, FIRST_PW).fails();
     assert!(err.contains("must differ from the current one"), "{err}");
-    assert_eq!(
-        raw_rows(&k, "SELECT * FROM {t}users ORDER BY uid"),
-        before
-    );
+    assert_eq!(raw_rows(&k, "SELECT * FROM {t}users ORDER BY uid"), before);
 
     let out = rekey(&k, BOB, FIRST_PW, MSP_PW).ok();
     assert!(
@@ -197,7 +194,13 @@ fn a_kept_copy_of_the_old_header_opens_nothing_after_the_rekey() {
         .ok()
         .trim()
         .to_string();
-    as_user(&k, BOB, MSP_PW, &["msp-add", "-p", "business", "-s", "1", "Later"]).ok();
+    as_user(
+        &k,
+        BOB,
+        MSP_PW,
+        &["msp-add", "-p", "business", "-s", "1", "Later"],
+    )
+    .ok();
 
     let now_row = header(&k);
     assert_eq!((&now_row[0], &now_row[1]), (&tenant, &uid), "the same user");
@@ -352,14 +355,25 @@ fn a_rekey_killed_anywhere_leaves_one_password_and_every_record() {
         let reached = hold.with_file_name(format!("hold-{point}.reached"));
         let start = std::time::Instant::now();
         while !reached.exists() {
-            assert!(start.elapsed() < Duration::from_secs(60), "{point} never reached");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{point} never reached"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         child.kill().expect("SIGKILL");
         let _ = child.wait();
         std::fs::remove_file(&hold).expect("release");
-        assert_eq!(titles(&current), Some(all.clone()), "{point}: the old keys stay");
-        assert_eq!(titles("held-pw"), None, "{point}: the new password opens nothing");
+        assert_eq!(
+            titles(&current),
+            Some(all.clone()),
+            "{point}: the old keys stay"
+        );
+        assert_eq!(
+            titles("held-pw"),
+            None,
+            "{point}: the new password opens nothing"
+        );
     }
     eprintln!("killed re-keys: {old_kept} left the old keys, {new_taken} the new ones");
     assert!(old_kept >= 2 && new_taken >= 1, "{old_kept} / {new_taken}");
@@ -384,26 +398,34 @@ fn companies_made_before_a_rekey_keep_working() {
         "switch-to-mc Acme\nadd -t \"Acme secret\" login=acme password=s3cret\n",
     )
     .ok();
-    as_user(
-        &k,
-        BOB,
-        MSP_PW,
-        &["enterprise-role", "--add", "Helpdesk"],
-    )
-    .ok();
+    as_user(&k, BOB, MSP_PW, &["enterprise-role", "--add", "Helpdesk"]).ok();
     as_user(&k, BOB, MSP_PW, &["add", "-t", "MSP note", "login=msp"]).ok();
 
     let out = rekey(&k, BOB, MSP_PW, "bob-new").ok();
     assert!(out.contains("2 company tree keys"), "{out}");
 
-    let acme = batch("bob-new", "switch-to-mc Acme\nget \"Acme secret\" --unmask\n").ok();
+    let acme = batch(
+        "bob-new",
+        "switch-to-mc Acme\nget \"Acme secret\" --unmask\n",
+    )
+    .ok();
     assert!(acme.contains("s3cret"), "{acme}");
     let roles = as_user(&k, BOB, "bob-new", &["enterprise-role"]).ok();
     assert!(roles.contains("Helpdesk"), "{roles}");
     let info = as_user(&k, BOB, "bob-new", &["msp-info", "--details"]).ok();
     assert!(info.contains("Bob's MSP"), "node names open: {info}");
-    as_user(&k, BOB, "bob-new", &["msp-add", "-p", "business", "-s", "1", "Later"]).ok();
-    let later = batch("bob-new", "switch-to-mc Later\nadd -t \"Later secret\" login=l\nls -l\n").ok();
+    as_user(
+        &k,
+        BOB,
+        "bob-new",
+        &["msp-add", "-p", "business", "-s", "1", "Later"],
+    )
+    .ok();
+    let later = batch(
+        "bob-new",
+        "switch-to-mc Later\nadd -t \"Later secret\" login=l\nls -l\n",
+    )
+    .ok();
     assert!(later.contains("Later secret"), "{later}");
     let own = as_user(&k, BOB, "bob-new", &["ls", "-l"]).ok();
     assert!(own.contains("MSP note"), "{own}");
@@ -462,7 +484,11 @@ fn the_old_rows_leave_no_copy_in_the_sqlite_file() {
         .collect()
     };
     let old = blobs(&k);
-    assert_eq!(old.len(), 6, "header, key pair, tree key, root node, 2 companies");
+    assert_eq!(
+        old.len(),
+        6,
+        "header, key pair, tree key, root node, 2 companies"
+    );
     let bytes = vault_bytes(&k);
     assert!(
         old.iter()
@@ -543,7 +569,11 @@ fn a_shell_unlocked_before_a_rekey_writes_nothing() {
 
     for wrong in [MSP_PW, "bob-third"] {
         let run = as_user(&k, BOB, wrong, &["ls"]);
-        assert!(run.stderr().contains("wrong master password"), "{}", run.stderr());
+        assert!(
+            run.stderr().contains("wrong master password"),
+            "{}",
+            run.stderr()
+        );
     }
     let listed = as_user(&k, BOB, "bob-new", &["ls", "-l"]).ok();
     assert!(
@@ -569,7 +599,13 @@ fn the_rekey_prints_distributor_chosen_names_escaped() {
     .expect("write the file");
     Run(keeper(
         &k,
-        &["enterprise-init", "--distributor", "D", "--licences", file.to_str().expect("path")],
+        &[
+            "enterprise-init",
+            "--distributor",
+            "D",
+            "--licences",
+            file.to_str().expect("path"),
+        ],
     )
     .env("KEEPER_PASSWORD", crate::vault::PW)
     .env("KEEPER_NEW_USER_PASSWORD", FIRST_PW)

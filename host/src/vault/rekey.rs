@@ -361,7 +361,12 @@ mod tests {
             .map(|r| r.data.title)
             .collect();
         assert!(titles.contains(&"kept".to_string()) && titles.contains(&"later".to_string()));
-        assert!(v.folder_tree().expect("tree").child(None, "Private").is_some());
+        assert!(
+            v.folder_tree()
+                .expect("tree")
+                .child(None, "Private")
+                .is_some()
+        );
         let now = v.user_row().expect("row");
         assert_ne!(now.public_key, old.public_key, "a new key pair");
         // The kept header still opens with the old password, to the old keys.
@@ -437,8 +442,16 @@ mod tests {
             assert!(err.to_string().contains("log in again"), "{err}");
         };
         stale("password", v2.change_master_password(&pw("third"), &fast));
-        stale("rekey", v2.rekey_user(&pw("fourth"), &fast, &mut |_, _| Ok(())).map(drop));
-        stale("add", v2.add_record(RecordData::new("login", "late"), None).map(drop));
+        stale(
+            "rekey",
+            v2.rekey_user(&pw("fourth"), &fast, &mut |_, _| Ok(()))
+                .map(drop),
+        );
+        stale(
+            "add",
+            v2.add_record(RecordData::new("login", "late"), None)
+                .map(drop),
+        );
         stale("mkdir", v2.mkdir("Late", None).map(drop));
         assert_eq!(raw_rows(&v1), before, "nothing written");
 
@@ -509,7 +522,9 @@ mod tests {
             if sh.holder_kind == HolderKind::User && sh.holder_uid == user {
                 let ad = ad::shared_folder_key(&sh.shared_folder_uid, &user);
                 assert!(old_pair.open_sealed_key(&sh.wrapped_key, &ad).is_err());
-                new_pair.open_sealed_key(&sh.wrapped_key, &ad).expect("shared folder");
+                new_pair
+                    .open_sealed_key(&sh.wrapped_key, &ad)
+                    .expect("shared folder");
                 checked.push("shared folder");
             }
         }
@@ -520,7 +535,9 @@ mod tests {
             checked.push("app");
         }
         for c in v.store.app_clients(&tenant).expect("clients") {
-            let copy = c.owner_token_key.expect("the owner's copy of the token key");
+            let copy = c
+                .owner_token_key
+                .expect("the owner's copy of the token key");
             let ad = ad::client_token_key(&c.uid, &c.app_uid, &user);
             assert!(old_key.try_open(&copy, &ad).is_none());
             new_key.unwrap_key(&copy, &ad).expect("token");

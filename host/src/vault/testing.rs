@@ -85,7 +85,9 @@ impl KeptHeader {
 /// Whether `tree_key` opens the raw sealed name of node `node_id` of
 /// enterprise `tenant`.
 pub fn opens_node(tree_key: &Key, tenant: &str, node_id: i64, data: &[u8]) -> bool {
-    tree_key.try_open(data, &ad::node(tenant, node_id)).is_some()
+    tree_key
+        .try_open(data, &ad::node(tenant, node_id))
+        .is_some()
 }
 
 /// The tree key of company `mc` a raw `managed_companies.wrapped_tree_key`

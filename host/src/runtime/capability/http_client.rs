@@ -560,7 +560,13 @@ mod tests {
     #[test]
     fn an_answer_may_take_longer_than_the_limit_while_bytes_keep_coming() {
         // Four pauses of 40 ms under a 150 ms limit: 160 ms in all.
-        let frames = [(0, &b"a"[..]), (40, b"b"), (40, b"c"), (40, b"d"), (40, b"e")];
+        let frames = [
+            (0, &b"a"[..]),
+            (40, b"b"),
+            (40, b"c"),
+            (40, b"d"),
+            (40, b"e"),
+        ];
         let body = read_idle(&frames, Duration::from_millis(150)).expect("no pause is too long");
         assert_eq!(body, b"abcde");
     }
